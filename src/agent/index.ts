@@ -1,0 +1,150 @@
+// Entry point of the in-target agent. The tracer evaluates dist/agent.js (this file bundled as an IIFE) in
+// each thread and calls `install(config, require)`. Nothing here may throw into user code: every hook body
+// runs inside `guard`.
+import { AGENT_GLOBAL, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category } from '../shared/protocol.js';
+import { Channel } from './channel.js';
+import { PatchTable } from './patches.js';
+import { serialize, type Json } from './serialize.js';
+import { adoptWorker, lifecycleSource, watchChild } from './lifecycle.js';
+
+type Builtins = { (name: string): any };
+
+export interface EmitLinks {
+  from?: string | null;
+  to?: string | null;
+  corr?: string | null;
+  ref?: string | null;
+}
+
+/** What sources see of the agent. */
+export interface AgentCore {
+  readonly config: AgentConfig;
+  readonly pid: number;
+  readonly isMainThread: boolean;
+  builtin: Builtins;
+  emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void;
+  capture(value: unknown): Json;
+  /** Actor id of another thread of this process. */
+  threadActor(threadId: number): string;
+  /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
+  guard(fn: () => void): void;
+  markExiting(): void;
+}
+
+export interface Source {
+  category: Category;
+  enable(core: AgentCore, patches: PatchTable): void;
+}
+
+const SOURCES: Source[] = [lifecycleSource];
+
+class Agent implements AgentCore {
+  readonly pid: number;
+  readonly isMainThread: boolean;
+  readonly channel: Channel;
+  private readonly patches = new PatchTable();
+  private readonly hrtime: () => bigint;
+  private readonly isProxy: (v: unknown) => boolean;
+  private redact: RegExp;
+  private sampled = 0;
+
+  constructor(
+    public config: AgentConfig,
+    public builtin: Builtins,
+  ) {
+    const proc = builtin('process');
+    this.pid = proc.pid;
+    this.isMainThread = builtin('worker_threads').isMainThread;
+    this.hrtime = proc.hrtime.bigint;
+    this.isProxy = builtin('util').types.isProxy;
+    this.redact = new RegExp(config.redact, 'i');
+    const timers = builtin('timers');
+    this.channel = new Channel(
+      config,
+      { nowNs: () => this.nowNs() },
+      globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
+      timers.setTimeout,
+      timers.clearTimeout,
+    );
+    for (const source of SOURCES) {
+      if (levelAllows(config.level, source.category)) source.enable(this, this.patches);
+    }
+  }
+
+  nowNs(): number {
+    return Number(this.hrtime());
+  }
+
+  emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
+    const category = categoryOf(type);
+    if (!levelAllows(this.config.level, category)) return;
+    const critical = category === 'lifecycle';
+    if (!critical && !sampleKeeps(++this.sampled, this.config.sampleRate)) return;
+    this.channel.push(
+      [this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? null, links?.ref ?? null, payload],
+      critical,
+    );
+  }
+
+  capture(value: unknown): Json {
+    return serialize(value, { isProxy: this.isProxy, redact: this.redact });
+  }
+
+  threadActor(threadId: number): string {
+    return threadId === 0 ? String(this.pid) : `${this.pid}/w${threadId}`;
+  }
+
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      // Swallowed on purpose: a tracing failure must not become the target's failure.
+    }
+  }
+
+  markExiting(): void {
+    this.channel.markExiting();
+  }
+
+  // --- called by the tracer through Runtime.evaluate ---
+
+  ack(seq: number): void {
+    this.guard(() => this.channel.ack(seq));
+  }
+
+  resume(seq: number): void {
+    this.guard(() => this.channel.resume(seq, globalThis[this.config.binding as keyof typeof globalThis] as (text: string) => void));
+  }
+
+  /** Worker and ChildProcess objects created before attach, found by the tracer with Runtime.queryObjects. */
+  adopt(workers: unknown[], children: unknown[]): void {
+    for (const w of workers) this.guard(() => void adoptWorker(this, w as never));
+    for (const c of children) this.guard(() => watchChild(this, this.patches, c as never, true));
+  }
+
+  stats(): ReturnType<Channel['stats']> {
+    return this.channel.stats();
+  }
+
+  uninstall(): void {
+    this.patches.undoAll();
+    this.channel.close();
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for(AGENT_GLOBAL)];
+  }
+}
+
+/**
+ * Installs the agent in the current thread, or returns the one already there (a reconnecting tracer finds
+ * its agent alive and resumes it). `require` is only needed on Node < 20.16, which lacks
+ * `process.getBuiltinModule`.
+ */
+export function install(config: AgentConfig, req?: (name: string) => unknown): Agent {
+  const key = Symbol.for(AGENT_GLOBAL);
+  const existing = (globalThis as Record<symbol, unknown>)[key] as Agent | undefined;
+  if (existing) return existing;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
+  const builtin: Builtins = (name) => proc?.getBuiltinModule?.(name) ?? req?.(name);
+  const agent = new Agent(config, builtin);
+  Object.defineProperty(globalThis, key, { value: agent, configurable: true, enumerable: false, writable: false });
+  return agent;
+}

@@ -1,0 +1,154 @@
+// Critical events: process and thread lifecycle, crashes, child processes. Recorded at every level but `off`.
+import type { AgentCore, Source } from './index.js';
+import type { PatchTable } from './patches.js';
+
+type Emitter = { emit(name: string, ...args: unknown[]): boolean };
+type ChildLike = Emitter & { pid?: number; spawnfile?: string; spawnargs?: string[] };
+type WorkerLike = Emitter & { threadId: number };
+
+export const lifecycleSource: Source = {
+  category: 'lifecycle',
+  enable(core, patches) {
+    const proc = core.builtin('process');
+    const self = core.config.actor;
+    announceStart(core);
+
+    const onExit = (code: number) =>
+      core.guard(() => {
+        if (core.isMainThread) core.emit('process', 'exit', self, { code });
+        core.markExiting();
+      });
+    proc.on('exit', onExit);
+    patches.add(() => proc.removeListener('exit', onExit));
+
+    // The monitor event observes a crash without handling it, so the target still dies as it would have.
+    const onUncaught = (error: unknown, origin: string) =>
+      core.guard(() => {
+        const fatal = proc.listenerCount('uncaughtException') === 0;
+        if (origin === 'uncaughtException') core.emit('error', 'uncaught_exception', self, { error: core.capture(error), fatal });
+        if (fatal) core.markExiting();
+      });
+    proc.on('uncaughtExceptionMonitor', onUncaught);
+    patches.add(() => proc.removeListener('uncaughtExceptionMonitor', onUncaught));
+
+    // A listener for 'unhandledRejection' would change what the target does (it stops the crash), so the
+    // rejection is observed where Node announces it instead.
+    patches.patch(proc as Emitter, 'emit', (original) =>
+      function (this: unknown, name: string, ...args: unknown[]) {
+        if (name === 'unhandledRejection' && patches.active) {
+          core.guard(() =>
+            core.emit('error', 'unhandled_rejection', self, { reason: core.capture(args[0]), handled: proc.listenerCount('unhandledRejection') > 0 }),
+          );
+        }
+        return original.apply(this, [name, ...args]);
+      },
+    );
+
+    watchWorkers(core, patches);
+    watchChildren(core, patches);
+  },
+};
+
+function announceStart(core: AgentCore): void {
+  const proc = core.builtin('process');
+  const { performance } = core.builtin('perf_hooks');
+  const common = { startedWallMs: performance.timeOrigin, fromStart: core.config.fromStart };
+  if (core.isMainThread) {
+    core.emit('process', 'start', core.config.actor, {
+      pid: proc.pid,
+      ppid: proc.ppid,
+      title: proc.title,
+      argv: proc.argv,
+      execArgv: proc.execArgv,
+      cwd: proc.cwd(),
+      node: proc.version,
+      ...common,
+    });
+  } else {
+    const { threadId } = core.builtin('worker_threads');
+    core.emit('worker', 'start', core.config.actor, { pid: proc.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, ...common });
+  }
+}
+
+/** The actor ids of Worker objects in this thread, learnt while their threadId is valid (it is -1 at exit). */
+const workerActors = new WeakMap<object, string>();
+
+export function adoptWorker(core: AgentCore, worker: WorkerLike): string | undefined {
+  let actor = workerActors.get(worker);
+  if (actor === undefined && worker.threadId >= 0) {
+    actor = core.threadActor(worker.threadId);
+    workerActors.set(worker, actor);
+  }
+  return actor;
+}
+
+function watchWorkers(core: AgentCore, patches: PatchTable): void {
+  const { Worker } = core.builtin('worker_threads');
+  const dc = core.builtin('diagnostics_channel');
+  const self = core.config.actor;
+  const onWorker = ({ worker }: { worker: WorkerLike }) => core.guard(() => void adoptWorker(core, worker));
+  dc.subscribe('worker_threads', onWorker);
+  patches.add(() => dc.unsubscribe('worker_threads', onWorker));
+
+  // Worker.prototype has no own `emit`: defining one sees every Worker, including those created before attach.
+  patches.patch(Worker.prototype as Emitter, 'emit', (original) =>
+    function (this: WorkerLike, name: string, ...args: unknown[]) {
+      if (patches.active && (name === 'online' || name === 'exit' || name === 'error')) {
+        core.guard(() => {
+          const actor = adoptWorker(core, this);
+          if (actor === undefined) return;
+          if (name === 'online') core.emit('worker', 'online', actor, null, { from: self });
+          else if (name === 'exit') core.emit('worker', 'exit', actor, { code: args[0] }, { from: self });
+          else core.emit('worker', 'error', actor, { error: core.capture(args[0]) }, { from: self });
+        });
+      }
+      return original.apply(this, [name, ...args]);
+    },
+  );
+}
+
+/** ChildProcess instances whose `emit` we wrapped, with their unwrap, so that detach can undo the live ones. */
+const watchedChildren = new Map<ChildLike, () => void>();
+
+export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLike, existing: boolean): void {
+  if (watchedChildren.has(child)) return;
+  const self = core.config.actor;
+  const own = Object.getOwnPropertyDescriptor(child, 'emit');
+  const original = child.emit;
+  const unwrap = () => {
+    watchedChildren.delete(child);
+    if (child.emit !== wrapper) return;
+    if (own) Object.defineProperty(child, 'emit', own);
+    else delete (child as Partial<ChildLike>).emit;
+  };
+  const wrapper = function (this: ChildLike, name: string, ...args: unknown[]) {
+    if (patches.active) {
+      core.guard(() => {
+        const actor = String(this.pid);
+        const info = { pid: this.pid ?? null, file: this.spawnfile ?? null, args: this.spawnargs ?? [] };
+        if (name === 'spawn') core.emit('child', 'spawn', actor, info, { from: self });
+        else if (name === 'exit') core.emit('child', 'exit', actor, { code: args[0], signal: args[1] }, { from: self });
+        else if (name === 'error') core.emit('child', 'error', this.pid ? actor : self, { ...info, error: core.capture(args[0]) }, { from: self });
+      });
+    }
+    const result = original.apply(this, [name, ...args]);
+    if (name === 'exit') unwrap();
+    return result;
+  };
+  Object.defineProperty(child, 'emit', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  watchedChildren.set(child, unwrap);
+  if (existing && child.pid !== undefined) {
+    core.emit('child', 'spawn', String(child.pid), { pid: child.pid, file: child.spawnfile ?? null, args: child.spawnargs ?? [], existing: true }, { from: self });
+  }
+}
+
+function watchChildren(core: AgentCore, patches: PatchTable): void {
+  const dc = core.builtin('diagnostics_channel');
+  // Published in the ChildProcess constructor, before the pid exists: the wrapper reports on 'spawn'.
+  const onChild = ({ process: child }: { process: ChildLike }) => core.guard(() => watchChild(core, patches, child, false));
+  dc.subscribe('child_process', onChild);
+  patches.add(() => {
+    dc.unsubscribe('child_process', onChild);
+    for (const unwrap of [...watchedChildren.values()]) unwrap();
+  });
+}

@@ -1,0 +1,42 @@
+// Every change the agent makes inside the target goes through this table, so that `uninstall()` can undo all
+// of them: method patches restore the exact original property descriptor, subscriptions unsubscribe.
+// A wrapper stays correct if someone patches over it after us: on undo, when ours is no longer the visible
+// value, it is left in place but switched to a pass-through, since removing it would also remove theirs.
+
+export type Undo = () => void;
+
+export class PatchTable {
+  private undos: Undo[] = [];
+  active = true;
+
+  /**
+   * Replaces `target[key]` with `make(original)`. The wrapper must call the original through `this.active`
+   * checks itself (see `passThrough`), so that a wrapper left behind after undo does nothing but delegate.
+   */
+  patch<T extends object, K extends keyof T>(target: T, key: K, make: (original: T[K]) => T[K]): void {
+    const own = Object.getOwnPropertyDescriptor(target, key);
+    const original = target[key];
+    const wrapper = make(original);
+    Object.defineProperty(target, key, { value: wrapper, writable: true, configurable: true, enumerable: own?.enumerable ?? false });
+    this.undos.push(() => {
+      if (target[key] !== wrapper) return;
+      if (own) Object.defineProperty(target, key, own);
+      else delete target[key];
+    });
+  }
+
+  add(undo: Undo): void {
+    this.undos.push(undo);
+  }
+
+  undoAll(): void {
+    this.active = false;
+    for (const undo of this.undos.splice(0).reverse()) {
+      try {
+        undo();
+      } catch {
+        // Undo must never throw into the target; the remaining undos still run.
+      }
+    }
+  }
+}

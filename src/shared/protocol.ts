@@ -1,0 +1,110 @@
+// The wire contract between the in-target agent and the tracer. Imported by both sides: by the agent (bundled
+// into the target, so this file must stay free of imports) and by trace/store/query on the host.
+
+/** Tracing levels, as in ElixirScope's `setup(tracing_level: …)`. */
+export const LEVELS = ['full', 'messages_only', 'states_only', 'minimal', 'off'] as const;
+export type Level = (typeof LEVELS)[number];
+
+/**
+ * Event categories. Every event `type` belongs to one; the level decides which categories are recorded.
+ * `lifecycle` holds the critical events (spawn, exit, crash, drops): recorded at every level but `off`, and
+ * never sampled away.
+ */
+export type Category = 'lifecycle' | 'message' | 'state' | 'call' | 'web' | 'log';
+
+const LEVEL_CATEGORIES: Record<Level, readonly Category[]> = {
+  full: ['lifecycle', 'message', 'state', 'call', 'web', 'log'],
+  messages_only: ['lifecycle', 'message'],
+  states_only: ['lifecycle', 'state'],
+  minimal: ['lifecycle'],
+  off: [],
+};
+
+export function levelAllows(level: Level, category: Category): boolean {
+  return LEVEL_CATEGORIES[level].includes(category);
+}
+
+/** Event types and the category each belongs to. The subtype is free-form and stored exactly as emitted. */
+export const TYPE_CATEGORY = {
+  process: 'lifecycle', // start, exit, signal
+  worker: 'lifecycle', // start, online, exit, error
+  child: 'lifecycle', // spawn, exit, error
+  error: 'lifecycle', // uncaught_exception, unhandled_rejection
+  agent: 'lifecycle', // dropped, stopped
+  message: 'message', // send, receive
+  state: 'state', // snapshot
+  call: 'call', // call, return, throw
+  http: 'web',
+  ws: 'web',
+  log: 'log',
+} as const satisfies Record<string, Category>;
+export type EventType = keyof typeof TYPE_CATEGORY;
+
+export function categoryOf(type: string): Category {
+  return (TYPE_CATEGORY as Record<string, Category>)[type] ?? 'log';
+}
+
+export function isCritical(type: string): boolean {
+  return categoryOf(type) === 'lifecycle';
+}
+
+/**
+ * Deterministic sampling: keeps the n-th non-critical event of a stream when it crosses a multiple of
+ * 1/rate, so exactly ⌊n·rate⌋ of the first n are kept, spread evenly, and two runs keep the same ones.
+ */
+export function sampleKeeps(n: number, rate: number): boolean {
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  return Math.floor(n * rate) !== Math.floor((n - 1) * rate);
+}
+
+/**
+ * One event as the agent sends it: a positional array, because the hot path allocates one per event and a
+ * short array serializes faster and smaller than an object with repeated keys.
+ * [ts_ns, type, subtype, actor, from, to, corr, ref, payload]
+ */
+export type WireEvent = [
+  tsNs: number,
+  type: string,
+  subtype: string,
+  actor: string,
+  from: string | null,
+  to: string | null,
+  corr: string | null,
+  ref: string | null,
+  payload: unknown,
+];
+
+/** One binding call: a batch of events from one thread. */
+export interface WireBatch {
+  /** Sequence number per agent, from 1, gap-free: the tracer acks it and asks for a resend after a reconnect. */
+  seq: number;
+  /** Actor id of the thread that sent it. */
+  actor: string;
+  /** Clock pair read when the batch was sealed, to turn `ts_ns` into wall-clock time on the host. */
+  tsNs: number;
+  wallMs: number;
+  events: WireEvent[];
+}
+
+/** What the tracer passes to `install()` inside each thread. */
+export interface AgentConfig {
+  binding: string;
+  actor: string;
+  level: Level;
+  sampleRate: number;
+  /** Source of a case-insensitive RegExp; keys that match are redacted from every captured value. */
+  redact: string;
+  batchSize: number;
+  maxQueue: number;
+  maxInFlight: number;
+  flushMs: number;
+  /** True when the agent runs before the thread's first line (launch mode, new workers). */
+  fromStart: boolean;
+  /** The worker's name as the inspector reports it (Node 20 has no `threadName`). */
+  name?: string;
+  /** Actor id of the thread that started this worker. */
+  parent?: string;
+}
+
+export const AGENT_GLOBAL = 'nodescope.agent';

@@ -1,0 +1,229 @@
+// The trace database. Why it looks like this (better-sqlite3's performance guidance, DESIGN.md figures):
+// - WAL and synchronous=NORMAL: a commit is an append, not an fsync; ~290k rows/s in large batches.
+// - Statements are prepared once; a batch is one synchronous transaction with no await inside.
+// - `id INTEGER PRIMARY KEY` is the rowid: monotonic, free, and the pruning order (oldest first).
+// - Two indexes, each matching a query family: (actor, ts_ns) for per-actor timelines and paths,
+//   (type, ts_ns) for "all calls / all messages / all requests in a window". Every extra index costs
+//   insert throughput, so none is added without a query that needs it (see test/unit/store.test.ts plans).
+import Database from 'better-sqlite3';
+import { categoryOf, isCritical, levelAllows, sampleKeeps, type Level } from '../shared/protocol.js';
+
+export interface EventRow {
+  ts_ns: number;
+  wall_ms: number;
+  type: string;
+  subtype: string;
+  actor: string;
+  from_actor: string | null;
+  to_actor: string | null;
+  corr: string | null;
+  ref: string | null;
+  /** JSON text. */
+  payload: string | null;
+}
+
+export interface StoredEvent extends EventRow {
+  id: number;
+}
+
+export type ActorKind = 'process' | 'worker' | 'object';
+export type ActorStatus = 'running' | 'exited' | 'crashed' | 'killed' | 'detached' | 'gone';
+
+/** A partial actor row: null and undefined fields leave what is stored unchanged. */
+export interface ActorUpdate {
+  id: string;
+  kind?: ActorKind;
+  pid?: number | null;
+  thread_id?: number | null;
+  parent?: string | null;
+  name?: string | null;
+  started_ms?: number | null;
+  ended_ms?: number | null;
+  status?: ActorStatus | null;
+  exit_code?: number | null;
+  exit_signal?: string | null;
+  /** JSON text, merged key by key into what is stored. */
+  info?: string | null;
+}
+
+export interface ActorRow {
+  id: string;
+  kind: ActorKind;
+  pid: number | null;
+  thread_id: number | null;
+  parent: string | null;
+  name: string | null;
+  started_ms: number | null;
+  ended_ms: number | null;
+  status: ActorStatus;
+  exit_code: number | null;
+  exit_signal: string | null;
+  info: string | null;
+}
+
+export interface StoreOptions {
+  /** A file to persist to; in memory when absent. */
+  path?: string;
+  readonly?: boolean;
+  /** Oldest events are pruned past this count. */
+  maxEvents?: number;
+  level?: Level;
+  sampleRate?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY,
+  ts_ns INTEGER NOT NULL,
+  wall_ms REAL NOT NULL,
+  type TEXT NOT NULL,
+  subtype TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  from_actor TEXT,
+  to_actor TEXT,
+  corr TEXT,
+  ref TEXT,
+  payload TEXT
+);
+CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
+CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts_ns);
+CREATE TABLE IF NOT EXISTS actors (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  pid INTEGER,
+  thread_id INTEGER,
+  parent TEXT,
+  name TEXT,
+  started_ms REAL,
+  ended_ms REAL,
+  status TEXT NOT NULL DEFAULT 'running',
+  exit_code INTEGER,
+  exit_signal TEXT,
+  info TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+`;
+
+export const DEFAULT_MAX_EVENTS = 1_000_000;
+
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string | undefined;
+  maxEvents: number;
+  level: Level;
+  sampleRate: number;
+  private count: number;
+  private sampled = 0;
+  private readonly insertEvent: Database.Statement;
+  private readonly upsertActor: Database.Statement;
+  private readonly writeTx: (events: EventRow[], actors: ActorUpdate[]) => void;
+
+  constructor(options: StoreOptions = {}) {
+    this.path = options.path;
+    this.db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.level = options.level ?? 'full';
+    this.sampleRate = options.sampleRate ?? 1;
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    }
+    this.count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    this.insertEvent = this.db.prepare(
+      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload)
+       VALUES (@ts_ns, @wall_ms, @type, @subtype, @actor, @from_actor, @to_actor, @corr, @ref, @payload)`,
+    );
+    // COALESCE keeps what is known when a later event knows less (a worker's own start report carries its
+    // name; the parent's exit report carries the code); json_patch merges the info objects. Batches from
+    // different threads arrive in any order, so status only moves forward: running → ended, and a crash
+    // outranks the plain exit that follows it.
+    this.upsertActor = this.db.prepare(
+      `INSERT INTO actors (id, kind, pid, thread_id, parent, name, started_ms, ended_ms, status, exit_code, exit_signal, info)
+       VALUES (@id, coalesce(@kind, 'process'), @pid, @thread_id, @parent, @name, @started_ms, @ended_ms, coalesce(@status, 'running'), @exit_code, @exit_signal, @info)
+       ON CONFLICT (id) DO UPDATE SET
+         kind = coalesce(@kind, kind), pid = coalesce(@pid, pid), thread_id = coalesce(@thread_id, thread_id),
+         parent = coalesce(@parent, parent), name = coalesce(@name, name), started_ms = coalesce(started_ms, @started_ms),
+         ended_ms = coalesce(ended_ms, @ended_ms),
+         status = CASE WHEN @status IS NULL THEN status WHEN status = 'running' THEN @status
+                       WHEN @status = 'crashed' AND status <> 'killed' THEN 'crashed' ELSE status END,
+         exit_code = coalesce(@exit_code, exit_code), exit_signal = coalesce(@exit_signal, exit_signal),
+         info = CASE WHEN @info IS NULL THEN info WHEN info IS NULL THEN @info ELSE json_patch(info, @info) END`,
+    );
+    this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
+      for (const e of events) this.insertEvent.run(e);
+      for (const a of actors) this.upsertActor.run(normalizeActor(a));
+    });
+  }
+
+  /**
+   * Writes events and actor updates in one transaction. Events from the agent were already filtered by level
+   * and sampled in the target (`filtered: true`); events produced on the host go through the same rules here,
+   * so every write path honours them exactly once.
+   */
+  write(events: EventRow[], actors: ActorUpdate[] = [], filtered = false): number {
+    const kept = filtered ? events : events.filter((e) => this.admits(e.type));
+    if (kept.length === 0 && actors.length === 0) return 0;
+    this.writeTx(kept, actors);
+    this.count += kept.length;
+    if (this.count > this.maxEvents) this.prune();
+    return kept.length;
+  }
+
+  private admits(type: string): boolean {
+    if (!levelAllows(this.level, categoryOf(type))) return false;
+    return isCritical(type) || sampleKeeps(++this.sampled, this.sampleRate);
+  }
+
+  /** Deletes the oldest events so that `maxEvents` remain. */
+  prune(): void {
+    const excess = this.count - this.maxEvents;
+    if (excess <= 0) return;
+    const row = this.db.prepare('SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?').get(excess - 1) as { id: number } | undefined;
+    if (!row) return;
+    const { changes } = this.db.prepare('DELETE FROM events WHERE id <= ?').run(row.id);
+    this.count -= changes;
+  }
+
+  eventCount(): number {
+    return this.count;
+  }
+
+  actor(id: string): ActorRow | undefined {
+    return this.db.prepare('SELECT * FROM actors WHERE id = ?').get(id) as ActorRow | undefined;
+  }
+
+  actors(): ActorRow[] {
+    return this.db.prepare('SELECT * FROM actors ORDER BY started_ms, id').all() as ActorRow[];
+  }
+
+  setMeta(key: string, value: unknown): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+  }
+
+  meta(key: string): unknown {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? JSON.parse(row.value) : undefined;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function normalizeActor(a: ActorUpdate): Record<string, unknown> {
+  return {
+    id: a.id,
+    kind: a.kind ?? null,
+    pid: a.pid ?? null,
+    thread_id: a.thread_id ?? null,
+    parent: a.parent ?? null,
+    name: a.name ?? null,
+    started_ms: a.started_ms ?? null,
+    ended_ms: a.ended_ms ?? null,
+    status: a.status ?? null,
+    exit_code: a.exit_code ?? null,
+    exit_signal: a.exit_signal ?? null,
+    info: a.info ?? null,
+  };
+}

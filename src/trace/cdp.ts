@@ -1,0 +1,170 @@
+// A typed Chrome DevTools Protocol session. One id counter and one map of pending requests; one router for
+// responses and events; when the transport closes, every pending request is rejected. The same class
+// serves a WebSocket (a process) and a nested worker session (messages tunnelled through NodeWorker).
+import type { ProtocolMapping } from 'devtools-protocol/types/protocol-mapping.js';
+import WebSocket from 'ws';
+
+/** Node's own domains, absent from devtools-protocol (which describes Chrome). */
+interface NodeCommands {
+  'NodeWorker.enable': { paramsType: [{ waitForDebuggerOnStart: boolean }]; returnType: void };
+  'NodeWorker.disable': { paramsType: []; returnType: void };
+  'NodeWorker.sendMessageToWorker': { paramsType: [{ message: string; sessionId: string }]; returnType: void };
+  'NodeWorker.detach': { paramsType: [{ sessionId: string }]; returnType: void };
+  'NodeRuntime.notifyWhenWaitingForDisconnect': { paramsType: [{ enabled: boolean }]; returnType: void };
+}
+
+export interface WorkerInfo {
+  workerId: string;
+  type: string;
+  title: string;
+  url: string;
+}
+
+interface NodeEvents {
+  'NodeWorker.attachedToWorker': [{ sessionId: string; workerInfo: WorkerInfo; waitingForDebugger: boolean }];
+  'NodeWorker.detachedFromWorker': [{ sessionId: string }];
+  'NodeWorker.receivedMessageFromWorker': [{ sessionId: string; message: string }];
+  'NodeRuntime.waitingForDisconnect': [];
+}
+
+type Commands = ProtocolMapping.Commands & NodeCommands;
+type Events = ProtocolMapping.Events & NodeEvents;
+export type Method = keyof Commands;
+export type Params<M extends Method> = Commands[M]['paramsType'];
+export type Result<M extends Method> = Commands[M]['returnType'];
+export type EventName = keyof Events;
+
+export class CdpError extends Error {
+  constructor(
+    readonly method: string,
+    readonly params: unknown,
+    readonly code: number | undefined,
+    message: string,
+  ) {
+    super(`${method} failed: ${message} (params: ${JSON.stringify(params)?.slice(0, 200)})`);
+    this.name = 'CdpError';
+  }
+}
+
+interface Pending {
+  method: string;
+  params: unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+export class CdpSession {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Map<string, Set<(params: any) => void>>();
+  private readonly closeListeners = new Set<(reason: string) => void>();
+  closed = false;
+
+  constructor(
+    readonly label: string,
+    private readonly post: (text: string) => void,
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ) {}
+
+  send<M extends Method>(method: M, ...params: Params<M>): Promise<Result<M>> {
+    if (this.closed) return Promise.reject(new CdpError(method, params[0], undefined, `session ${this.label} is closed`));
+    const id = this.nextId++;
+    return new Promise<Result<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new CdpError(method, params[0], undefined, `no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref();
+      this.pending.set(id, { method, params: params[0], resolve: resolve as (v: unknown) => void, reject, timer });
+      try {
+        this.post(JSON.stringify({ id, method, params: params[0] ?? {} }));
+      } catch (error) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new CdpError(method, params[0], undefined, (error as Error).message));
+      }
+    });
+  }
+
+  on<E extends EventName>(event: E, listener: (...params: Events[E]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const fn = listener as (params: unknown) => void;
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  onClose(listener: (reason: string) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
+  }
+
+  /** Routes one incoming protocol message. */
+  receive(text: string): void {
+    let message: { id?: number; method?: string; params?: unknown; result?: unknown; error?: { code: number; message: string } };
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (message.id !== undefined) {
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.pending.delete(message.id);
+      clearTimeout(pending.timer);
+      if (message.error) pending.reject(new CdpError(pending.method, pending.params, message.error.code, message.error.message));
+      else pending.resolve(message.result);
+    } else if (message.method) {
+      const set = this.listeners.get(message.method);
+      if (set) for (const fn of [...set]) fn(message.params);
+    }
+  }
+
+  /** Rejects every pending request and tells close listeners. Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new CdpError(p.method, p.params, undefined, `session ${this.label} closed: ${reason}`));
+      this.pending.delete(id);
+    }
+    for (const fn of [...this.closeListeners]) fn(reason);
+    this.closeListeners.clear();
+    this.listeners.clear();
+  }
+}
+
+/** A session over the inspector's WebSocket. */
+export class WebSocketSession extends CdpSession {
+  private constructor(
+    label: string,
+    private readonly ws: WebSocket,
+  ) {
+    super(label, (text) => ws.send(text));
+    ws.on('message', (data) => this.receive(data.toString()));
+    ws.on('close', (code) => this.close(`socket closed (${code})`));
+    ws.on('error', (error) => this.close(error.message));
+  }
+
+  static connect(url: string, label: string, timeoutMs = 5_000): Promise<WebSocketSession> {
+    return new Promise((resolve, reject) => {
+      // maxPayload: a batch of events is at most a few MB; the default 100 MB is plenty.
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      const fail = (error: Error) => reject(new Error(`cannot connect to the inspector at ${url}: ${error.message}`));
+      ws.once('error', fail);
+      ws.once('open', () => {
+        ws.off('error', fail);
+        resolve(new WebSocketSession(label, ws));
+      });
+    });
+  }
+
+  disconnect(): void {
+    this.ws.close();
+    this.close('disconnected');
+  }
+}

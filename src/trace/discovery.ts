@@ -1,0 +1,159 @@
+// Finding a process's inspector. `/json/list` has no pid, and stderr of a process we did not start is not
+// ours to read, so ports are found from /proc: the socket inodes in /proc/<pid>/fd matched against the
+// LISTEN rows of /proc/<pid>/net/tcp{,6}. SIGUSR1 is only sent when /proc/<pid>/status says the process
+// catches it: to a process that does not (not Node, or Node still booting), SIGUSR1 is fatal.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import http from 'node:http';
+
+export const DEFAULT_INSPECTOR_PORT = 9229;
+const SIGUSR1_BIT = 1n << 9n; // signal 10, bit 9 of the SigCgt mask
+
+export function fetchJson<T>(host: string, port: number, path: string, timeoutMs = 2_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (error) {
+          reject(new Error(`http://${host}:${port}${path} answered something that is not JSON`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`http://${host}:${port}${path}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+/** The WebSocket URL of the inspector listening at host:port. */
+export async function inspectorUrl(host: string, port: number, timeoutMs?: number): Promise<string> {
+  const targets = await fetchJson<{ webSocketDebuggerUrl?: string }[]>(host, port, '/json/list', timeoutMs);
+  const url = targets.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
+  if (!url) throw new Error(`no inspector target at ${host}:${port}`);
+  return url;
+}
+
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // fd closed while we read
+    }
+  }
+  return inodes;
+}
+
+interface ListenRow {
+  address: string;
+  port: number;
+  inode: string;
+}
+
+function listeningRows(pid: number | 'self'): ListenRow[] {
+  const rows: ListenRow[] = [];
+  for (const file of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${file}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
+      const [addressHex, portHex] = cols[1]!.split(':');
+      rows.push({ address: addressHex!, port: parseInt(portHex!, 16), inode: cols[9]! });
+    }
+  }
+  return rows;
+}
+
+/** TCP ports the process listens on, in ascending order. */
+export function listeningPorts(pid: number): number[] {
+  const inodes = socketInodes(pid);
+  if (inodes.size === 0) return [];
+  const ports = listeningRows(pid).filter((r) => inodes.has(r.inode)).map((r) => r.port);
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/** The pid of the process listening on a port, if it can be found. */
+export function listenerOf(port: number): number | undefined {
+  const row = listeningRows('self').find((r) => r.port === port);
+  if (!row) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (socketInodes(Number(entry)).has(row.inode)) return Number(entry);
+  }
+  return undefined;
+}
+
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when the process has a handler for SIGUSR1: Node installs one early in its startup. */
+export function catchesSigusr1(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+    return m !== null && (BigInt('0x' + m[1]) & SIGUSR1_BIT) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the executable of a process looks like Node.js (its own binary or one named node*). */
+export function isNodeProcess(pid: number): boolean {
+  try {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    return exe === process.execPath || /(^|\/)node[\d.]*$/.test(exe);
+  } catch {
+    return false;
+  }
+}
+
+/** Direct children of a process that run Node. */
+export function nodeChildren(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name is in parentheses and may hold spaces; the ppid is the second field after it.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && isNodeProcess(Number(entry))) children.push(Number(entry));
+    } catch {
+      // process gone
+    }
+  }
+  return children.sort((a, b) => a - b);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns a value or the time is up. */
+export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 10): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(everyMs);
+  }
+}

@@ -1,0 +1,141 @@
+// Decodes agent batches into rows and writes them. Batches that arrive in the same turn of the event loop
+// are coalesced into one transaction (a setImmediate later), which keeps SQLite in its fast lane (large
+// batches) without holding events for long. Actor rows are derived here from lifecycle events, in the
+// same transaction as the events that justify them.
+import type { WireBatch, WireEvent } from '../shared/protocol.js';
+import type { ActorUpdate, EventRow, Store } from '../store/store.js';
+
+export type LifecycleListener = (row: EventRow, payload: any) => void;
+
+export class Ingest {
+  private rows: EventRow[] = [];
+  private actors: ActorUpdate[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private readonly listeners = new Set<LifecycleListener>();
+  /** Events received from agents since start (before level/sampling on the host, which agents already did). */
+  received = 0;
+
+  constructor(private readonly store: Store) {}
+
+  /** Called for each lifecycle event after it is written: the tracer follows new children this way. */
+  onLifecycle(listener: LifecycleListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  accept(batch: WireBatch): void {
+    for (const e of batch.events) this.rows.push(toRow(e, batch));
+    this.received += batch.events.length;
+    this.schedule();
+  }
+
+  /** An event observed on the host (by the launcher or the tracer), filtered by the store's rules. */
+  record(row: Omit<EventRow, 'wall_ms' | 'ts_ns'> & { ts_ns?: number; wall_ms?: number }): void {
+    this.flush();
+    const full: EventRow = { ts_ns: row.ts_ns ?? hostNowNs(), wall_ms: row.wall_ms ?? Date.now(), ...row } as EventRow;
+    const payload = full.payload ? JSON.parse(full.payload) : null;
+    const actors = actorUpdates(full, payload);
+    this.store.write([full], actors, false);
+    for (const fn of this.listeners) fn(full, payload);
+  }
+
+  private schedule(): void {
+    if (this.scheduled === undefined) this.scheduled = setImmediate(() => this.flush());
+  }
+
+  /** Writes everything buffered. Synchronous: callers that need the store current call it first. */
+  flush(): void {
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.rows.length === 0) return;
+    const rows = this.rows;
+    this.rows = [];
+    const lifecycle: [EventRow, any][] = [];
+    for (const row of rows) {
+      if (!isLifecycleType(row.type)) continue;
+      const payload = row.payload ? JSON.parse(row.payload) : null;
+      lifecycle.push([row, payload]);
+      this.actors.push(...actorUpdates(row, payload));
+    }
+    const actors = this.actors;
+    this.actors = [];
+    this.store.write(rows, actors, true);
+    for (const [row, payload] of lifecycle) for (const fn of this.listeners) fn(row, payload);
+  }
+}
+
+/** The host's reading of the same monotonic clock the agents use (CLOCK_MONOTONIC is system-wide). */
+export function hostNowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+function toRow(e: WireEvent, batch: WireBatch): EventRow {
+  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, ref, payload] = e;
+  return {
+    ts_ns,
+    wall_ms: batch.wallMs + (ts_ns - batch.tsNs) / 1e6,
+    type,
+    subtype,
+    actor,
+    from_actor,
+    to_actor,
+    corr,
+    ref,
+    payload: payload === null || payload === undefined ? null : JSON.stringify(payload),
+  };
+}
+
+const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error']);
+function isLifecycleType(type: string): boolean {
+  return LIFECYCLE_TYPES.has(type);
+}
+
+function pidOf(actor: string): number | null {
+  const n = Number(actor.split('/')[0]);
+  return Number.isInteger(n) ? n : null;
+}
+
+/** What a lifecycle event says about the actors involved. */
+export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
+  const id = row.actor;
+  const at = row.wall_ms;
+  switch (`${row.type}/${row.subtype}`) {
+    case 'process/start':
+      return [{
+        id, kind: 'process', pid: p?.pid ?? pidOf(id), thread_id: 0, started_ms: p?.startedWallMs ?? at, status: 'running',
+        name: scriptName(p?.argv) ?? p?.title ?? null,
+        info: JSON.stringify({ argv: p?.argv, execArgv: p?.execArgv, title: p?.title, cwd: p?.cwd, node: p?.node, ppid: p?.ppid }),
+      }];
+    case 'process/exit':
+      return [{ id, ended_ms: at, status: p?.signal ? 'killed' : p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
+    case 'worker/start':
+      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: p?.startedWallMs ?? at, status: 'running', parent: p?.parent ?? null }];
+    case 'worker/online':
+      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
+    case 'worker/exit':
+      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
+    case 'worker/error':
+      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, status: 'crashed' }];
+    case 'child/spawn':
+      return [{ id, kind: 'process', pid: p?.pid ?? pidOf(id), parent: row.from_actor, started_ms: at, status: 'running', name: childName(p), info: JSON.stringify({ spawnfile: p?.file, spawnargs: p?.args }) }];
+    case 'child/exit':
+      return [{ id, kind: 'process', pid: pidOf(id), ended_ms: at, status: p?.signal ? 'killed' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
+    case 'error/uncaught_exception':
+      return p?.fatal ? [{ id, status: 'crashed' }] : [];
+    default:
+      return [];
+  }
+}
+
+/** "app.js" for `node /x/app.js`: the name people call a process by. */
+function scriptName(argv: unknown): string | null {
+  if (!Array.isArray(argv) || typeof argv[1] !== 'string') return null;
+  return argv[1].split('/').pop() ?? null;
+}
+
+/** The script of a spawned process: its first argument that is not a flag (fork puts execArgv first). */
+function childName(p: any): string | null {
+  const args: unknown[] = Array.isArray(p?.args) ? p.args : [];
+  const script = args.slice(1).find((a): a is string => typeof a === 'string' && !a.startsWith('-'));
+  return script?.split('/').pop() ?? p?.file ?? null;
+}

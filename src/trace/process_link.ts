@@ -1,0 +1,203 @@
+// One inspected OS process: its WebSocket session, the agent in its main thread, and one nested session per
+// worker thread (NodeWorker: Node 20 has no Target domain). Handles the process's end (the inspector holds
+// an exiting process until its client disconnects: we drain and let go) and dropped sockets (reconnect and
+// resume the agents where they stopped).
+import type { AgentConfig } from '../shared/protocol.js';
+import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
+import { processExists, sleep } from './discovery.js';
+import type { Ingest } from './ingest.js';
+import { ThreadLink } from './thread.js';
+
+export interface LinkOptions {
+  url: string;
+  /** The pid we expect; verified against `process.pid` after connecting. */
+  pid?: number;
+  /** The agent runs before the first line (launch, announced children): resume the process after install. */
+  fromStart: boolean;
+  /** True when nodescope opened this inspector port (SIGUSR1, preload): detach closes it again. */
+  openedByUs: boolean;
+  agent: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'>;
+  ingest: Ingest;
+}
+
+export type LinkState = 'connecting' | 'attached' | 'exited' | 'detached' | 'lost';
+
+const RECONNECT_TRIES = 20;
+
+export class ProcessLink {
+  pid = 0;
+  state: LinkState = 'connecting';
+  url: string;
+  main!: ThreadLink;
+  readonly workers = new Map<string, ThreadLink>();
+  private session!: WebSocketSession;
+  private readonly endListeners = new Set<(link: ProcessLink) => void>();
+  private detaching = false;
+
+  constructor(private readonly options: LinkOptions) {
+    this.url = options.url;
+  }
+
+  get actor(): string {
+    return String(this.pid);
+  }
+
+  get openedByUs(): boolean {
+    return this.options.openedByUs;
+  }
+
+  onEnd(listener: (link: ProcessLink) => void): void {
+    this.endListeners.add(listener);
+  }
+
+  async start(): Promise<void> {
+    this.session = await WebSocketSession.connect(this.url, `inspector ${this.url}`);
+    const pid = await evaluateValue(this.session, 'process.pid');
+    if (typeof pid !== 'number') throw new Error(`the inspector at ${this.url} did not report a pid`);
+    if (this.options.pid !== undefined && pid !== this.options.pid) {
+      this.session.disconnect();
+      throw new Error(`the inspector at ${this.url} belongs to pid ${pid}, not ${this.options.pid}`);
+    }
+    this.pid = pid;
+    this.main = new ThreadLink(this.actor, this.session, this.threadConfig(this.actor, this.options.fromStart), this.options.ingest);
+    await this.connectSession(this.session, false);
+    if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
+    this.state = 'attached';
+    if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
+  }
+
+  private threadConfig(actor: string, fromStart: boolean, name?: string, parent?: string): AgentConfig {
+    return { ...this.options.agent, actor, fromStart, ...(name ? { name } : {}), ...(parent ? { parent } : {}) };
+  }
+
+  /** Sets up a fresh WebSocket session: exit notice, close handling, agent, workers. */
+  private async connectSession(session: WebSocketSession, reconnect: boolean): Promise<void> {
+    session.on('NodeRuntime.waitingForDisconnect', () => this.onExiting());
+    session.onClose(() => void this.onClose());
+    await session.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true });
+    if (reconnect) await this.main.reattach(session);
+    else await this.main.install();
+    this.followWorkers(session, this.actor);
+    await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
+  }
+
+  /**
+   * Nested sessions for the workers of a thread (the process's main thread or a worker, for nested
+   * workers). A new worker waits for us (waitForDebuggerOnStart) until its agent is in.
+   */
+  private followWorkers(parentSession: CdpSession, parentActor: string): void {
+    const sessions = new Map<string, CdpSession>();
+    parentSession.on('NodeWorker.attachedToWorker', ({ sessionId, workerInfo, waitingForDebugger }) => {
+      const session = new CdpSession(`worker ${workerInfo.workerId} of ${this.pid}`, (message) => {
+        parentSession.send('NodeWorker.sendMessageToWorker', { sessionId, message }).catch(() => undefined);
+      });
+      sessions.set(sessionId, session);
+      void this.startWorker(session, workerInfo, waitingForDebugger, parentActor);
+    });
+    parentSession.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => sessions.get(sessionId)?.receive(message));
+    parentSession.on('NodeWorker.detachedFromWorker', ({ sessionId }) => {
+      sessions.get(sessionId)?.close('worker ended');
+      sessions.delete(sessionId);
+    });
+    parentSession.onClose(() => {
+      for (const s of sessions.values()) s.close('parent session closed');
+      sessions.clear();
+    });
+  }
+
+  private async startWorker(session: CdpSession, info: WorkerInfo, waiting: boolean, parentActor: string): Promise<void> {
+    let actor: string | undefined;
+    try {
+      // NodeWorker's workerId is the inspector's own numbering; actor ids use Node's threadId.
+      const threadId = await evaluateValue(session, `process.getBuiltinModule('worker_threads').threadId`);
+      actor = `${this.pid}/w${threadId}`;
+      const existing = this.workers.get(actor);
+      if (existing) {
+        await existing.reattach(session);
+      } else {
+        const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor);
+        const link = new ThreadLink(actor, session, config, this.options.ingest);
+        this.workers.set(actor, link);
+        await link.install();
+        if (!waiting) await link.adoptExisting().catch(() => undefined);
+      }
+      this.followWorkers(session, actor);
+      await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
+    } catch {
+      // The worker ended while we installed; its parent's agent still reports its exit.
+    } finally {
+      if (waiting) await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+    }
+    session.onClose(() => actor && this.workers.get(actor)?.stopAcks());
+  }
+
+  /** The process is exiting and the inspector waits for us to leave: everything it sent is in. */
+  private onExiting(): void {
+    this.options.ingest.flush();
+    this.state = 'exited';
+    this.session.disconnect();
+  }
+
+  private async onClose(): Promise<void> {
+    this.options.ingest.flush();
+    if (this.detaching || this.state === 'exited') return this.end();
+    // A dropped socket while the process lives: reconnect and resume the agents from their last sequence.
+    for (let i = 0; i < RECONNECT_TRIES && processExists(this.pid); i++) {
+      await sleep(Math.min(50 * 2 ** i, 1000));
+      try {
+        const session = await WebSocketSession.connect(this.url, `inspector ${this.url}`);
+        this.session = session;
+        await this.connectSession(session, true);
+        return;
+      } catch {
+        // try again
+      }
+    }
+    this.state = this.state === 'attached' ? 'lost' : this.state;
+    this.end();
+  }
+
+  private end(): void {
+    for (const fn of this.endListeners) fn(this);
+    this.endListeners.clear();
+  }
+
+  /** Drops the connection without telling the target: a test hook for reconnects. */
+  dropSocket(): void {
+    this.session.disconnect();
+  }
+
+  /** Removes every agent and patch, closes the inspector port we opened, and disconnects. */
+  async detach(): Promise<void> {
+    if (this.state !== 'attached') return;
+    this.detaching = true;
+    this.state = 'detached';
+    for (const w of this.workers.values()) await w.uninstall().catch(() => undefined);
+    await this.session.send('NodeWorker.disable').catch(() => undefined);
+    await this.main.uninstall();
+    this.options.ingest.flush();
+    if (this.options.openedByUs) {
+      // inspector.close() blocks until no session is connected, so it runs after we are gone.
+      await this.session
+        .send('Runtime.evaluate', {
+          expression: `setImmediate(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }), undefined`,
+          silent: true,
+        })
+        .catch(() => undefined);
+    }
+    this.session.disconnect();
+  }
+}
+
+/** Node titles workers "[worker 1] pricing" when named, "[worker 1]" otherwise. */
+function workerName(title: string): string | undefined {
+  const m = /^\[worker \d+\]\s*(.*)$/.exec(title);
+  const name = (m ? m[1] : title)?.trim();
+  return name ? name : undefined;
+}
+
+export async function evaluateValue(session: CdpSession, expression: string): Promise<unknown> {
+  const { result, exceptionDetails } = await session.send('Runtime.evaluate', { expression, returnByValue: true, silent: true });
+  if (exceptionDetails) throw new Error(`evaluation of ${expression} failed: ${exceptionDetails.text}`);
+  return result.value;
+}

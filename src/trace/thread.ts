@@ -1,0 +1,145 @@
+// One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
+// receives its batches through the binding, acknowledges them, and resumes after a reconnect.
+import { readFileSync } from 'node:fs';
+import { AGENT_GLOBAL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
+import type { CdpSession } from './cdp.js';
+import type { Ingest } from './ingest.js';
+import { agentBundlePath } from './paths.js';
+
+/** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
+const ACK_EVERY = 16;
+const ACK_DELAY_MS = 20;
+
+let agentText: string | undefined;
+function agentSource(): string {
+  agentText ??= readFileSync(agentBundlePath(), 'utf8');
+  return agentText;
+}
+
+const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+
+export class ThreadLink {
+  /** Highest batch sequence number received: the agent resends what follows it after a reconnect. */
+  lastSeq = 0;
+  private unacked = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private offBinding: (() => void) | undefined;
+  gaps = 0;
+
+  constructor(
+    readonly actor: string,
+    public session: CdpSession,
+    private readonly config: AgentConfig,
+    private readonly ingest: Ingest,
+  ) {}
+
+  /** Installs the agent (or finds it and resumes it, after a reconnect). */
+  async install(): Promise<void> {
+    this.listen();
+    await this.session.send('Runtime.enable');
+    await this.session.send('Runtime.addBinding', { name: this.config.binding });
+    const expression = `(function(){${agentSource()}\nreturn __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined).stats().seq;})()`;
+    const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
+      expression,
+      includeCommandLineAPI: true,
+      returnByValue: true,
+      silent: true,
+    });
+    if (exceptionDetails) throw new Error(`agent failed to install in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
+    if (typeof result.value === 'number' && result.value > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
+  }
+
+  /** Points the link at a new session (after a reconnect) and resumes the agent where it was. */
+  async reattach(session: CdpSession): Promise<void> {
+    this.session = session;
+    await this.install();
+    await this.call(`resume(${this.lastSeq})`);
+  }
+
+  private listen(): void {
+    this.offBinding?.();
+    this.offBinding = this.session.on('Runtime.bindingCalled', ({ name, payload }) => {
+      if (name === this.config.binding) this.receive(payload);
+    });
+  }
+
+  private receive(text: string): void {
+    let batch: WireBatch;
+    try {
+      batch = JSON.parse(text) as WireBatch;
+    } catch {
+      return;
+    }
+    if (batch.seq <= this.lastSeq) return; // resent after a reconnect, already stored
+    if (batch.seq > this.lastSeq + 1) this.gaps += batch.seq - this.lastSeq - 1;
+    this.lastSeq = batch.seq;
+    this.ingest.accept(batch);
+    if (++this.unacked >= ACK_EVERY) this.ack();
+    else this.ackTimer ??= setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
+  }
+
+  private ack(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.unacked = 0;
+    this.call(`ack(${this.lastSeq})`).catch(() => {
+      // A lost ack only delays the window; the next one covers it.
+    });
+  }
+
+  /** Calls a method of the agent in the thread. */
+  async call(method: string): Promise<unknown> {
+    const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
+      expression: `${AGENT_REF}?.${method}`,
+      returnByValue: true,
+      silent: true,
+    });
+    if (exceptionDetails) throw new Error(`agent call ${method} failed in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
+    return result.value;
+  }
+
+  /**
+   * Hands the agent the Worker and ChildProcess objects that existed before it, so their exits are seen.
+   * Runtime.queryObjects walks the heap once; it is only done on attach to a running thread.
+   */
+  async adoptExisting(): Promise<void> {
+    const protos = await this.session.send('Runtime.evaluate', {
+      expression: `[process.getBuiltinModule('worker_threads').Worker.prototype, process.getBuiltinModule('child_process').ChildProcess.prototype]`,
+      silent: true,
+    });
+    if (!protos.result.objectId) return;
+    const props = await this.session.send('Runtime.getProperties', { objectId: protos.result.objectId, ownProperties: true });
+    const ids = ['0', '1'].map((k) => props.result.find((p) => p.name === k)?.value?.objectId);
+    if (!ids[0] || !ids[1]) return;
+    const workers = await this.session.send('Runtime.queryObjects', { prototypeObjectId: ids[0] });
+    const children = await this.session.send('Runtime.queryObjects', { prototypeObjectId: ids[1] });
+    await this.session.send('Runtime.callFunctionOn', {
+      objectId: workers.objects.objectId!,
+      functionDeclaration: `function (children) { ${AGENT_REF}?.adopt(this, children); }`,
+      arguments: [{ objectId: children.objects.objectId! }],
+      silent: true,
+    });
+    await this.session.send('Runtime.releaseObjectGroup', { objectGroup: 'nodescope' }).catch(() => undefined);
+    for (const id of [protos.result.objectId, workers.objects.objectId, children.objects.objectId]) {
+      if (id) await this.session.send('Runtime.releaseObject', { objectId: id }).catch(() => undefined);
+    }
+  }
+
+  /** Removes the agent and the binding: the thread is as it was before attach. */
+  async uninstall(): Promise<void> {
+    this.stopAcks();
+    await this.call('uninstall()').catch(() => undefined);
+    // removeBinding only unsubscribes this session; the global function the binding created stays unless deleted.
+    await this.session
+      .send('Runtime.evaluate', { expression: `delete globalThis[${JSON.stringify(this.config.binding)}]`, silent: true })
+      .catch(() => undefined);
+    await this.session.send('Runtime.removeBinding', { name: this.config.binding }).catch(() => undefined);
+    await this.session.send('Runtime.disable').catch(() => undefined);
+  }
+
+  stopAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    this.offBinding?.();
+  }
+}

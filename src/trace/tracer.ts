@@ -1,0 +1,267 @@
+// The tracer: the registry of inspected processes of one family, and the three ways in (launch, attach by
+// pid, attach by inspector address). It follows the family: workers through each ProcessLink, child
+// processes through announcements (launch) or spawn events and /proc (attach).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentConfig, Level } from '../shared/protocol.js';
+import type { Store } from '../store/store.js';
+import {
+  catchesSigusr1,
+  DEFAULT_INSPECTOR_PORT,
+  inspectorUrl,
+  isNodeProcess,
+  listenerOf,
+  listeningPorts,
+  nodeChildren,
+  processExists,
+  waitFor,
+} from './discovery.js';
+import { Ingest } from './ingest.js';
+import { announcePreloadPath } from './paths.js';
+import { ProcessLink } from './process_link.js';
+import { relocateInspector } from './relocate.js';
+
+export interface TracerOptions {
+  level: Level;
+  sampleRate: number;
+  /** Source of a case-insensitive RegExp for keys whose values are redacted. */
+  redact: string;
+}
+
+export const DEFAULT_REDACT = 'pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential';
+
+export interface LaunchOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** How long a spawned child has to announce itself before we try SIGUSR1 (attach mode). */
+const ANNOUNCE_GRACE_MS = 300;
+
+export class Tracer {
+  readonly ingest: Ingest;
+  readonly links = new Map<number, ProcessLink>();
+  private readonly connecting = new Set<number>();
+  private readonly binding = `__nodescope_${randomBytes(6).toString('hex')}`;
+  private announceDir: string | undefined;
+  private watcher: FSWatcher | undefined;
+  private launched: ChildProcess | undefined;
+  private readonly errors: string[] = [];
+
+  constructor(
+    readonly store: Store,
+    private readonly options: TracerOptions,
+  ) {
+    this.ingest = new Ingest(store);
+    this.ingest.onLifecycle((row, payload) => {
+      if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number') void this.followChild(payload.pid);
+    });
+  }
+
+  private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'> {
+    return {
+      binding: this.binding,
+      level: this.options.level,
+      sampleRate: this.options.sampleRate,
+      redact: this.options.redact,
+      batchSize: 256,
+      maxQueue: 20_000,
+      maxInFlight: 64,
+      flushMs: 10,
+    };
+  }
+
+  /** Problems met while following the family (a child that could not be attached, …), for the answers. */
+  warnings(): string[] {
+    return [...this.errors];
+  }
+
+  private async link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
+    const link = new ProcessLink({ url, pid, fromStart, openedByUs, agent: this.agentConfig(), ingest: this.ingest });
+    await link.start();
+    this.links.set(link.pid, link);
+    link.onEnd((l) => this.onLinkEnd(l));
+    return link;
+  }
+
+  private onLinkEnd(link: ProcessLink): void {
+    this.ingest.flush();
+    if (link.state === 'lost' || link.state === 'exited') {
+      const actor = this.store.actor(link.actor);
+      if (actor && actor.ended_ms === null && !processExists(link.pid)) {
+        // Gone without an exit event (a signal, or a crash of the runtime): say what we know.
+        this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code: null, signal: null, gone: true }) });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- launch
+
+  /**
+   * Starts a command line that runs node, with a preload (through NODE_OPTIONS) that opens the inspector on
+   * a random loopback port in every Node process of the family and waits for the agent. Resolves when the
+   * first process is attached and running.
+   */
+  async launch(command: string[], options: LaunchOptions = {}): Promise<ProcessLink> {
+    if (command.length === 0) throw new Error('launch needs a command, for example ["node", "app.js"]');
+    this.ensureAnnounceDir();
+    const env = { ...process.env, ...options.env };
+    const preload = announcePreloadPath();
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require ${JSON.stringify(preload)}`, '--inspect-publish-uid=http'].filter(Boolean).join(' ');
+    env.NODESCOPE_ANNOUNCE_DIR = this.announceDir!;
+    const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.launched = child;
+    const output: string[] = [];
+    const keep = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (output.length > 50) output.shift();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    child.on('exit', (code, signal) => this.onLaunchedExit(child, code, signal));
+    const spawned = await new Promise<number>((resolve, reject) => {
+      child.once('spawn', () => resolve(child.pid!));
+      child.once('error', (error) => reject(new Error(`cannot start ${command[0]}: ${error.message}`)));
+    });
+    const link = await waitFor(() => {
+      if (child.exitCode !== null || child.signalCode !== null) return null;
+      return [...this.links.values()][0];
+    }, 15_000);
+    if (!link) {
+      const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : 'no Node process announced itself within 15 s';
+      throw new Error(`launch of pid ${spawned} failed: ${why}. Its output ended with: ${output.join('').slice(-500) || '(nothing)'}`);
+    }
+    return link;
+  }
+
+  private ensureAnnounceDir(): void {
+    if (this.announceDir) return;
+    this.announceDir = mkdtempSync(join(tmpdir(), 'nodescope-'));
+    this.watcher = watch(this.announceDir, (_event, file) => {
+      if (file && /^\d+\.json$/.test(file)) void this.onAnnounce(join(this.announceDir!, file));
+    });
+  }
+
+  private async onAnnounce(file: string): Promise<void> {
+    let note: { pid: number; url: string };
+    try {
+      note = JSON.parse(readFileSync(file, 'utf8'));
+      rmSync(file, { force: true });
+    } catch {
+      return; // already handled, or not complete yet (fs.watch fires more than once)
+    }
+    if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
+    this.connecting.add(note.pid);
+    try {
+      await this.link(note.url, note.pid, true, true);
+    } catch (error) {
+      this.errors.push(`pid ${note.pid}: ${(error as Error).message}`);
+    } finally {
+      this.connecting.delete(note.pid);
+    }
+  }
+
+  private onLaunchedExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.ingest.flush();
+    const actor = this.store.actor(String(child.pid));
+    if (actor && actor.ended_ms === null) {
+      this.ingest.record({ type: 'process', subtype: 'exit', actor: String(child.pid), from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code, signal }) });
+    }
+  }
+
+  // ---------------------------------------------------------------- attach
+
+  /** Attaches to a running process: an OS pid, `host:port` of an open inspector, or its ws:// URL. */
+  async attach(target: string | number): Promise<ProcessLink> {
+    const spec = String(target).trim();
+    if (/^\d+$/.test(spec)) return this.attachPid(Number(spec));
+    if (/^wss?:\/\//.test(spec)) return this.follow(await this.link(spec, undefined, false, false));
+    const m = /^(?:([\w.-]+|\[[\d:]+\]):)?(\d+)$/.exec(spec);
+    if (m) {
+      const host = m[1] ?? '127.0.0.1';
+      return this.follow(await this.link(await inspectorUrl(host, Number(m[2])), undefined, false, false));
+    }
+    throw new Error(`cannot attach to "${spec}": give an OS pid (4242), an inspector address (127.0.0.1:9229) or a ws:// URL`);
+  }
+
+  /** Opens the inspector of a process that was started with no flags (SIGUSR1) and attaches to it. */
+  async attachPid(pid: number): Promise<ProcessLink> {
+    const known = this.links.get(pid);
+    if (known) return known;
+    if (!processExists(pid)) throw new Error(`no process with pid ${pid}`);
+    if (!isNodeProcess(pid)) throw new Error(`pid ${pid} is not a Node.js process`);
+    this.connecting.add(pid);
+    try {
+      const { url, openedByUs } = await this.openInspector(pid);
+      return this.follow(await this.link(url, pid, false, openedByUs));
+    } finally {
+      this.connecting.delete(pid);
+    }
+  }
+
+  private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
+    for (const port of listeningPorts(pid)) {
+      const url = await inspectorUrl('127.0.0.1', port, 500).catch(() => undefined);
+      if (url) return { url, openedByUs: false };
+    }
+    if (!(await waitFor(() => catchesSigusr1(pid) || undefined, 2_000))) {
+      throw new Error(`pid ${pid} does not handle SIGUSR1 (still starting, or run with --disable-sigusr1): not signalled, as it would die`);
+    }
+    // SIGUSR1 opens the process's configured port, 9229 unless --inspect-port said otherwise. If another
+    // process holds it, that inspector is moved to a random port for the moment, and moved back after.
+    const holder = listenerOf(DEFAULT_INSPECTOR_PORT);
+    let moved: { pid: number; url: string } | undefined;
+    if (holder !== undefined && holder !== pid) {
+      const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);
+      if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
+      moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
+    }
+    process.kill(pid, 'SIGUSR1');
+    const port = await waitFor(() => listeningPorts(pid)[0], 3_000);
+    if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
+    let url = await inspectorUrl('127.0.0.1', port);
+    if (port === DEFAULT_INSPECTOR_PORT) {
+      // Leave 9229 free for the next process of the family (each SIGUSR1 wants it).
+      url = await relocateInspector(url, pid, 0).catch(() => url);
+      if (moved) await relocateInspector(moved.url, moved.pid, DEFAULT_INSPECTOR_PORT).catch(() => undefined);
+    }
+    return { url, openedByUs: true };
+  }
+
+  /** After attaching to a running process: its existing Node children are attached too. */
+  private follow(link: ProcessLink): ProcessLink {
+    for (const child of nodeChildren(link.pid)) void this.followChild(child, 0);
+    return link;
+  }
+
+  /** A child process appeared: attach unless it announces itself (launch mode) or is already known. */
+  private async followChild(pid: number, graceMs = ANNOUNCE_GRACE_MS): Promise<void> {
+    if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs).unref());
+    if (this.links.has(pid) || this.connecting.has(pid) || !processExists(pid) || !isNodeProcess(pid)) return;
+    try {
+      await this.attachPid(pid);
+    } catch (error) {
+      if (processExists(pid)) this.errors.push(`child ${pid}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Removes agents and patches from every process, closes ports we opened, stops following. */
+  async detach(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.announceDir) rmSync(this.announceDir, { recursive: true, force: true });
+    this.announceDir = undefined;
+    await Promise.all([...this.links.values()].map((l) => l.detach().catch(() => undefined)));
+    this.ingest.flush();
+    this.links.clear();
+  }
+
+  /** Stops tracing and, in launch mode, ends the launched program. */
+  async close(): Promise<void> {
+    await this.detach();
+    if (this.launched && this.launched.exitCode === null && this.launched.signalCode === null) this.launched.kill();
+  }
+}
