@@ -40,12 +40,18 @@ export class Channel {
   }
 
   private schedule(): void {
-    this.timer = this.setTimer(() => {
+    try {
+      this.timer = this.setTimer(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.config.flushMs);
+      // A flush timer must never keep the target alive.
+      this.timer.unref?.();
+    } catch {
+      // A worker paused before its bootstrap finished has no working timers yet: send now instead.
       this.timer = undefined;
       this.flush();
-    }, this.config.flushMs);
-    // A flush timer must never keep the target alive.
-    this.timer.unref?.();
+    }
   }
 
   /** Seals queued events into batches while the in-flight window allows. */
@@ -61,7 +67,7 @@ export class Channel {
       this.inFlight.push({ seq: batch.seq, text });
       this.send(text);
     }
-    if (this.queue.length > 0 && this.timer === undefined && !this.exiting) this.schedule();
+    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.inFlight.length < this.config.maxInFlight) this.schedule();
   }
 
   private send(text: string): void {

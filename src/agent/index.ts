@@ -5,6 +5,7 @@ import { AGENT_GLOBAL, categoryOf, levelAllows, sampleKeeps, type AgentConfig, t
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
 import { serialize, type Json } from './serialize.js';
+import { consoleSource } from './console.js';
 import { adoptWorker, lifecycleSource, watchChild } from './lifecycle.js';
 
 type Builtins = { (name: string): any };
@@ -36,7 +37,7 @@ export interface Source {
   enable(core: AgentCore, patches: PatchTable): void;
 }
 
-const SOURCES: Source[] = [lifecycleSource];
+const SOURCES: Source[] = [lifecycleSource, consoleSource];
 
 class Agent implements AgentCore {
   readonly pid: number;
@@ -53,7 +54,8 @@ class Agent implements AgentCore {
     public builtin: Builtins,
   ) {
     const proc = builtin('process');
-    this.pid = proc.pid;
+    // From the actor id: a worker paused before its bootstrap finished has no process.pid yet.
+    this.pid = Number(config.actor.split('/')[0]);
     this.isMainThread = builtin('worker_threads').isMainThread;
     this.hrtime = proc.hrtime.bigint;
     this.isProxy = builtin('util').types.isProxy;
@@ -69,6 +71,8 @@ class Agent implements AgentCore {
     for (const source of SOURCES) {
       if (levelAllows(config.level, source.category)) source.enable(this, this.patches);
     }
+    // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
+    this.channel.flush();
   }
 
   nowNs(): number {
@@ -118,6 +122,7 @@ class Agent implements AgentCore {
 
   /** Worker and ChildProcess objects created before attach, found by the tracer with Runtime.queryObjects. */
   adopt(workers: unknown[], children: unknown[]): void {
+    if (!levelAllows(this.config.level, 'lifecycle')) return;
     for (const w of workers) this.guard(() => void adoptWorker(this, w as never));
     for (const c of children) this.guard(() => watchChild(this, this.patches, c as never, true));
   }

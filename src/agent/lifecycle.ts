@@ -52,7 +52,7 @@ export const lifecycleSource: Source = {
 function announceStart(core: AgentCore): void {
   const proc = core.builtin('process');
   const { performance } = core.builtin('perf_hooks');
-  const common = { startedWallMs: performance.timeOrigin, fromStart: core.config.fromStart };
+  const common = { fromStart: core.config.fromStart };
   if (core.isMainThread) {
     core.emit('process', 'start', core.config.actor, {
       pid: proc.pid,
@@ -62,11 +62,13 @@ function announceStart(core: AgentCore): void {
       execArgv: proc.execArgv,
       cwd: proc.cwd(),
       node: proc.version,
+      // A worker inherits the process's timeOrigin in Node 20, so only the main thread reports it.
+      startedWallMs: performance.timeOrigin,
       ...common,
     });
   } else {
     const { threadId } = core.builtin('worker_threads');
-    core.emit('worker', 'start', core.config.actor, { pid: proc.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, ...common });
+    core.emit('worker', 'start', core.config.actor, { pid: core.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, ...common });
   }
 }
 

@@ -170,7 +170,8 @@ export class Store {
     return kept.length;
   }
 
-  private admits(type: string): boolean {
+  /** Whether the level and sampling let an event of this type in (counts it for sampling). */
+  admits(type: string): boolean {
     if (!levelAllows(this.level, categoryOf(type))) return false;
     return isCritical(type) || sampleKeeps(++this.sampled, this.sampleRate);
   }

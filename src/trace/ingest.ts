@@ -29,14 +29,11 @@ export class Ingest {
     this.schedule();
   }
 
-  /** An event observed on the host (by the launcher or the tracer), filtered by the store's rules. */
+  /** An event observed on the host (console output, an exit seen by the launcher): filtered by the store's rules. */
   record(row: Omit<EventRow, 'wall_ms' | 'ts_ns'> & { ts_ns?: number; wall_ms?: number }): void {
-    this.flush();
-    const full: EventRow = { ts_ns: row.ts_ns ?? hostNowNs(), wall_ms: row.wall_ms ?? Date.now(), ...row } as EventRow;
-    const payload = full.payload ? JSON.parse(full.payload) : null;
-    const actors = actorUpdates(full, payload);
-    this.store.write([full], actors, false);
-    for (const fn of this.listeners) fn(full, payload);
+    if (!this.store.admits(row.type)) return;
+    this.rows.push({ ...row, ts_ns: row.ts_ns ?? hostNowNs(), wall_ms: row.wall_ms ?? Date.now() });
+    this.schedule();
   }
 
   private schedule(): void {
@@ -109,7 +106,7 @@ export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
     case 'process/exit':
       return [{ id, ended_ms: at, status: p?.signal ? 'killed' : p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
     case 'worker/start':
-      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: p?.startedWallMs ?? at, status: 'running', parent: p?.parent ?? null }];
+      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: at, status: 'running', parent: p?.parent ?? null }];
     case 'worker/online':
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
     case 'worker/exit':
@@ -127,15 +124,20 @@ export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
   }
 }
 
-/** "app.js" for `node /x/app.js`: the name people call a process by. */
+/** "app.js mailer" for `node /x/app.js mailer`: the name people call a process by. */
 function scriptName(argv: unknown): string | null {
   if (!Array.isArray(argv) || typeof argv[1] !== 'string') return null;
-  return argv[1].split('/').pop() ?? null;
+  return commandName(argv.slice(1));
 }
 
-/** The script of a spawned process: its first argument that is not a flag (fork puts execArgv first). */
+/** The script of a spawned process and its arguments; fork puts execArgv flags before the script. */
 function childName(p: any): string | null {
-  const args: unknown[] = Array.isArray(p?.args) ? p.args : [];
-  const script = args.slice(1).find((a): a is string => typeof a === 'string' && !a.startsWith('-'));
-  return script?.split('/').pop() ?? p?.file ?? null;
+  const args: unknown[] = Array.isArray(p?.args) ? p.args.slice(1) : [];
+  const start = args.findIndex((a) => typeof a === 'string' && !a.startsWith('-'));
+  return start >= 0 ? commandName(args.slice(start)) : (p?.file ?? null);
+}
+
+function commandName(args: unknown[]): string {
+  const [script, ...rest] = args.map(String);
+  return [script!.split('/').pop(), ...rest].join(' ').slice(0, 80);
 }

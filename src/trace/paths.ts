@@ -27,3 +27,8 @@ export function agentBundlePath(): string {
 export function announcePreloadPath(): string {
   return join(root, 'src', 'preload', 'announce.cjs');
 }
+
+/** The bundled demo app. */
+export function demoDir(): string {
+  return join(root, 'demo');
+}

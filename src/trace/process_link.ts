@@ -46,6 +46,12 @@ export class ProcessLink {
     return this.options.openedByUs;
   }
 
+  /** Problems met along the way (a worker whose agent could not be installed, …). */
+  readonly warnings: string[] = [];
+  private warn(text: string): void {
+    if (this.warnings.length < 50) this.warnings.push(text);
+  }
+
   onEnd(listener: (link: ProcessLink) => void): void {
     this.endListeners.add(listener);
   }
@@ -121,10 +127,10 @@ export class ProcessLink {
         await link.install();
         if (!waiting) await link.adoptExisting().catch(() => undefined);
       }
-      this.followWorkers(session, actor);
-      await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
-    } catch {
-      // The worker ended while we installed; its parent's agent still reports its exit.
+      // Node 20 offers no NodeWorker domain inside a worker: workers started by workers are not followed.
+    } catch (error) {
+      // The worker may have ended while we installed (its parent's agent still reports its exit).
+      if (!session.closed) this.warn(`worker ${actor ?? info.workerId} of ${this.pid}: ${(error as Error).message}`);
     } finally {
       if (waiting) await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
     }

@@ -24,7 +24,9 @@ export class ThreadLink {
   private unacked = 0;
   private ackTimer: NodeJS.Timeout | undefined;
   private offBinding: (() => void) | undefined;
-  gaps = 0;
+  private resending = false;
+  /** How often a missing batch was asked for again. */
+  resends = 0;
 
   constructor(
     readonly actor: string,
@@ -36,7 +38,7 @@ export class ThreadLink {
   /** Installs the agent (or finds it and resumes it, after a reconnect). */
   async install(): Promise<void> {
     this.listen();
-    await this.session.send('Runtime.enable');
+    // No Runtime.enable: bindings work without it, and it would make V8 build previews of every console call.
     await this.session.send('Runtime.addBinding', { name: this.config.binding });
     const expression = `(function(){${agentSource()}\nreturn __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined).stats().seq;})()`;
     const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
@@ -52,8 +54,8 @@ export class ThreadLink {
   /** Points the link at a new session (after a reconnect) and resumes the agent where it was. */
   async reattach(session: CdpSession): Promise<void> {
     this.session = session;
-    await this.install();
-    await this.call(`resume(${this.lastSeq})`);
+    this.resending = false;
+    await this.install(); // finds the agent alive and asks it to resend what followed lastSeq
   }
 
   private listen(): void {
@@ -71,7 +73,17 @@ export class ThreadLink {
       return;
     }
     if (batch.seq <= this.lastSeq) return; // resent after a reconnect, already stored
-    if (batch.seq > this.lastSeq + 1) this.gaps += batch.seq - this.lastSeq - 1;
+    if (batch.seq > this.lastSeq + 1) {
+      // A batch went missing (sent while no session listened). Accepting this one would ack the missing
+      // one away; instead ask the agent to resend everything after the last batch we have, in order.
+      if (!this.resending) {
+        this.resending = true;
+        this.resends++;
+        this.call(`resume(${this.lastSeq})`).catch(() => (this.resending = false));
+      }
+      return;
+    }
+    this.resending = false;
     this.lastSeq = batch.seq;
     this.ingest.accept(batch);
     if (++this.unacked >= ACK_EVERY) this.ack();
@@ -134,7 +146,6 @@ export class ThreadLink {
       .send('Runtime.evaluate', { expression: `delete globalThis[${JSON.stringify(this.config.binding)}]`, silent: true })
       .catch(() => undefined);
     await this.session.send('Runtime.removeBinding', { name: this.config.binding }).catch(() => undefined);
-    await this.session.send('Runtime.disable').catch(() => undefined);
   }
 
   stopAcks(): void {

@@ -76,7 +76,7 @@ export class Tracer {
 
   /** Problems met while following the family (a child that could not be attached, …), for the answers. */
   warnings(): string[] {
-    return [...this.errors];
+    return [...this.errors, ...[...this.links.values()].flatMap((l) => l.warnings)];
   }
 
   private async link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
@@ -94,6 +94,7 @@ export class Tracer {
       if (actor && actor.ended_ms === null && !processExists(link.pid)) {
         // Gone without an exit event (a signal, or a crash of the runtime): say what we know.
         this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code: null, signal: null, gone: true }) });
+        this.ingest.flush();
       }
     }
   }
@@ -169,6 +170,7 @@ export class Tracer {
     const actor = this.store.actor(String(child.pid));
     if (actor && actor.ended_ms === null) {
       this.ingest.record({ type: 'process', subtype: 'exit', actor: String(child.pid), from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code, signal }) });
+      this.ingest.flush();
     }
   }
 

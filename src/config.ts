@@ -1,0 +1,98 @@
+// One typed table of options: CLI flags, environment variables and defaults, with validation that names the
+// bad key. Names follow ElixirScope's `setup` options.
+import { LEVELS, type Level } from './shared/protocol.js';
+import { DEFAULT_MAX_EVENTS } from './store/store.js';
+import { DEFAULT_REDACT } from './trace/tracer.js';
+
+export interface Config {
+  tracing_level: Level;
+  sample_rate: number;
+  max_events: number;
+  persist: boolean;
+  persist_path: string;
+  redact: string;
+}
+
+interface OptionSpec<K extends keyof Config> {
+  key: K;
+  flag: string;
+  env: string;
+  describe: string;
+  default: Config[K];
+  parse(raw: string): Config[K];
+}
+
+function spec<K extends keyof Config>(s: OptionSpec<K>): OptionSpec<K> {
+  return s;
+}
+
+export const OPTIONS = [
+  spec({
+    key: 'tracing_level', flag: '--tracing-level', env: 'NODESCOPE_TRACING_LEVEL', default: 'full',
+    describe: `What is recorded: ${LEVELS.join(', ')}. Lifecycle events (spawn, exit, crash) are kept at every level but off.`,
+    parse: (raw) => {
+      if (!(LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LEVELS.join(', ')}`);
+      return raw as Level;
+    },
+  }),
+  spec({
+    key: 'sample_rate', flag: '--sample-rate', env: 'NODESCOPE_SAMPLE_RATE', default: 1,
+    describe: 'Share of non-critical events kept, 0 to 1, chosen deterministically. Critical events are never sampled.',
+    parse: (raw) => {
+      const n = Number(raw);
+      if (!(n >= 0 && n <= 1)) throw new Error('must be a number from 0 to 1');
+      return n;
+    },
+  }),
+  spec({
+    key: 'max_events', flag: '--max-events', env: 'NODESCOPE_MAX_EVENTS', default: DEFAULT_MAX_EVENTS,
+    describe: 'Events kept in the store; the oldest are pruned first.',
+    parse: (raw) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new Error('must be a whole number ≥ 1');
+      return n;
+    },
+  }),
+  spec({
+    key: 'persist', flag: '--persist', env: 'NODESCOPE_PERSIST', default: false,
+    describe: 'Write the trace to a SQLite file (persist_path) instead of memory, for later queries.',
+    parse: (raw) => {
+      if (['', 'true', '1', 'yes'].includes(raw)) return true;
+      if (['false', '0', 'no'].includes(raw)) return false;
+      throw new Error('must be true or false');
+    },
+  }),
+  spec({
+    key: 'persist_path', flag: '--persist-path', env: 'NODESCOPE_PERSIST_PATH', default: 'nodescope-trace.db',
+    describe: 'The SQLite file used with persist.',
+    parse: (raw) => {
+      if (!raw) throw new Error('must be a file path');
+      return raw;
+    },
+  }),
+  spec({
+    key: 'redact', flag: '--redact', env: 'NODESCOPE_REDACT', default: DEFAULT_REDACT,
+    describe: 'Case-insensitive regular expression; values under matching keys are stored as "[redacted]".',
+    parse: (raw) => {
+      new RegExp(raw, 'i');
+      return raw;
+    },
+  }),
+] as const;
+
+export const DEFAULT_CONFIG: Config = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as Config;
+
+/** Builds a configuration from environment variables and overrides; an error names the bad key. */
+export function resolveConfig(overrides: Partial<Record<keyof Config, string>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const config = { ...DEFAULT_CONFIG } as Record<keyof Config, unknown>;
+  for (const option of OPTIONS) {
+    const raw = overrides[option.key] ?? env[option.env];
+    if (raw === undefined) continue;
+    try {
+      config[option.key] = option.parse(raw);
+    } catch (error) {
+      throw new Error(`invalid ${option.key} (${option.flag} / ${option.env}) "${raw}": ${(error as Error).message}`);
+    }
+  }
+  return config as unknown as Config;
+}

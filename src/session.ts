@@ -1,0 +1,77 @@
+// The ToolContext behind the tools: one store and, once a target is launched or attached, one tracer.
+// Tools reach the tracer and the query layer only through this object.
+import { resolve } from 'node:path';
+import type { Config } from './config.js';
+import { supervisionTree } from './query/tree.js';
+import { Store } from './store/store.js';
+import type { TargetSummary, ToolContext } from './tools/define.js';
+import type { ProcessLink } from './trace/process_link.js';
+import { Tracer } from './trace/tracer.js';
+
+export interface SessionOptions {
+  config: Config;
+  /** Open an existing trace file read-only (post-mortem queries); no launch or attach. */
+  db?: string;
+}
+
+export class Session implements ToolContext {
+  readonly store: Store;
+  private tracer: Tracer | undefined;
+
+  constructor(private readonly options: SessionOptions) {
+    const { config } = options;
+    this.store = options.db
+      ? new Store({ path: resolve(options.db), readonly: true })
+      : new Store({
+          path: config.persist ? resolve(config.persist_path) : undefined,
+          maxEvents: config.max_events,
+          level: config.tracing_level,
+          sampleRate: config.sample_rate,
+        });
+  }
+
+  private tracerFor(action: string): Tracer {
+    if (this.options.db) throw new Error(`cannot ${action}: this nodescope reads the trace file ${this.options.db} only`);
+    this.tracer ??= new Tracer(this.store, {
+      level: this.options.config.tracing_level,
+      sampleRate: this.options.config.sample_rate,
+      redact: this.options.config.redact,
+    });
+    return this.tracer;
+  }
+
+  private summary(link: ProcessLink): TargetSummary {
+    this.tracer?.ingest.flush();
+    return { pid: link.pid, actor: link.actor, url: link.url, tree: this.supervisionTree() };
+  }
+
+  async launch(command: string[], options: { cwd?: string } = {}): Promise<TargetSummary> {
+    return this.summary(await this.tracerFor('launch').launch(command, options));
+  }
+
+  async attach(target: string): Promise<TargetSummary> {
+    return this.summary(await this.tracerFor('attach').attach(target));
+  }
+
+  async detach(): Promise<{ detached: number[] }> {
+    if (!this.tracer) return { detached: [] };
+    const detached = [...this.tracer.links.keys()];
+    await this.tracer.detach();
+    return { detached };
+  }
+
+  supervisionTree() {
+    this.tracer?.ingest.flush();
+    return supervisionTree(this.store);
+  }
+
+  warnings(): string[] {
+    return this.tracer?.warnings() ?? [];
+  }
+
+  /** Stops tracing (ending a launched program) and closes the store. */
+  async dispose(): Promise<void> {
+    await this.tracer?.close();
+    this.store.close();
+  }
+}

@@ -1,0 +1,47 @@
+// The shape every tool has: one value with its name, description, annotations, a flat zod schema whose
+// `.describe()` strings are the user documentation, and a handler that returns text for the model plus the
+// same data as structuredContent. Handlers just throw; the server's wrapper turns errors into answers.
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { TreeNode } from '../query/tree.js';
+
+/** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
+export interface ToolContext {
+  launch(command: string[], options: { cwd?: string }): Promise<TargetSummary>;
+  attach(target: string): Promise<TargetSummary>;
+  detach(): Promise<{ detached: number[] }>;
+  supervisionTree(): TreeNode[];
+  /** Problems met while following the family, worth telling the model about. */
+  warnings(): string[];
+}
+
+export interface TargetSummary {
+  pid: number;
+  actor: string;
+  url: string;
+  tree: TreeNode[];
+}
+
+export interface ToolAnswer {
+  text: string;
+  data: Record<string, unknown>;
+}
+
+export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  annotations: ToolAnnotations;
+  schema: Shape;
+  handler(args: z.infer<z.ZodObject<Shape>>, ctx: ToolContext): Promise<ToolAnswer>;
+}
+
+export function defineTool<Shape extends z.ZodRawShape>(definition: ToolDefinition<Shape>): ToolDefinition<Shape> {
+  return definition;
+}
+
+/** An error whose message tells the model what to do next. */
+export class ToolError extends Error {}
+
+/** Annotations for tools that only read the recorded trace. */
+export const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };

@@ -1,0 +1,8 @@
+// Every built-in tool, sorted by name. The README's tool table is generated from this list.
+import { attach } from './attach.js';
+import type { ToolDefinition } from './define.js';
+import { detach } from './detach.js';
+import { get_supervision_tree } from './get_supervision_tree.js';
+import { launch } from './launch.js';
+
+export const TOOLS: readonly ToolDefinition<any>[] = [attach, detach, get_supervision_tree, launch];

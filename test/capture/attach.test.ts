@@ -1,0 +1,104 @@
+// Attach by OS pid to a process started with no flags: the family is found, followed, and left as it was.
+import { afterEach, describe, expect, it } from 'vitest';
+import { listeningPorts } from '../../src/trace/discovery.js';
+import { eventually, events, newTracer, startFixture } from '../helpers.js';
+import type { Tracer } from '../../src/trace/tracer.js';
+
+let tracer: Tracer | undefined;
+afterEach(async () => {
+  await tracer?.close();
+  tracer = undefined;
+});
+
+describe('attach by pid', () => {
+  it('finds both named workers and the forked child, and sees a worker exit with code 3', async () => {
+    const app = startFixture('family.cjs');
+    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
+    const t = newTracer();
+    tracer = t.tracer;
+    const link = await t.tracer.attach(app.pid);
+    expect(link.pid).toBe(app.pid);
+
+    const tree = await eventually(() => {
+      t.tracer.ingest.flush();
+      const actors = t.store.actors();
+      return actors.length === 4 && actors.every((a) => a.name !== null) && actors;
+    }, 'four named actors');
+    const shape = tree.map((a) => ({ id: a.id, kind: a.kind, parent: a.parent, name: a.name, status: a.status }));
+    expect(shape).toEqual(
+      expect.arrayContaining([
+        { id: String(app.pid), kind: 'process', parent: null, name: 'family.cjs', status: 'running' },
+        { id: `${app.pid}/w1`, kind: 'worker', parent: String(app.pid), name: 'pricing', status: 'running' },
+        { id: `${app.pid}/w2`, kind: 'worker', parent: String(app.pid), name: 'inventory', status: 'running' },
+        { id: String(childPid), kind: 'process', parent: String(app.pid), name: 'family.cjs child', status: 'running' },
+      ]),
+    );
+    expect(shape).toHaveLength(4);
+
+    app.send('stop-pricing');
+    const pricing = await eventually(() => {
+      t.tracer.ingest.flush();
+      const a = t.store.actor(`${app.pid}/w1`);
+      return a?.status === 'exited' && a;
+    }, 'the pricing worker to exit');
+    expect(pricing.exit_code).toBe(3);
+    expect(t.store.actor(`${app.pid}/w2`)!.status).toBe('running');
+    const exits = events(t.store, "type = 'worker' AND subtype = 'exit'");
+    expect(exits).toEqual([{ type: 'worker', subtype: 'exit', actor: `${app.pid}/w1`, from_actor: String(app.pid), to_actor: null, payload: { code: 3 } }]);
+  });
+
+  it('detach restores every patch and closes the inspector ports it opened', async () => {
+    const app = startFixture('family.cjs');
+    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.attach(app.pid);
+    await eventually(() => t.tracer.links.has(childPid), 'the child to be attached');
+    expect(listeningPorts(app.pid)).toHaveLength(1);
+    expect(listeningPorts(childPid)).toHaveLength(1);
+
+    await t.tracer.detach();
+    await eventually(() => listeningPorts(app.pid).length === 0 && listeningPorts(childPid).length === 0, 'inspector ports to close');
+    app.send('check');
+    const report = JSON.parse((await app.line(/^check /)).slice(6));
+    expect(report).toEqual({
+      workerEmitRestored: true,
+      processEmitRestored: true,
+      childEmitRestored: true,
+      exitListeners: 0,
+      monitorListeners: 0,
+      channelSubscribers: false,
+      agent: false,
+      extraGlobals: [],
+    });
+    // Still running, unchanged: it obeys commands as before.
+    app.send('stop-pricing');
+    app.send('quit');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('re-establishes a dropped WebSocket without losing what the agent buffered', async () => {
+    const app = startFixture('family.cjs');
+    await app.line(/^ready/);
+    const t = newTracer();
+    tracer = t.tracer;
+    const link = await t.tracer.attach(app.pid);
+    link.dropSocket();
+    app.send('burst 20');
+    await app.line(/^burst done/);
+    const codes = await eventually(() => {
+      t.tracer.ingest.flush();
+      const exits = events(t.store, "type = 'worker' AND subtype = 'exit'");
+      return exits.length === 20 && exits.map((e) => e.payload.code).sort((a, b) => a - b);
+    }, '20 worker exits after the reconnect');
+    expect(codes).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(link.state).toBe('attached');
+  });
+
+  it('refuses what is not a Node process, with a message that says so', async () => {
+    const t = newTracer();
+    tracer = t.tracer;
+    await expect(t.tracer.attach(1)).rejects.toThrow(/not a Node.js process|no process/);
+    await expect(t.tracer.attach('not a target')).rejects.toThrow(/give an OS pid/);
+  });
+});

@@ -1,0 +1,93 @@
+// Shared test plumbing: fixture processes spawned as plain `node <fixture>` (no flags), and tracers on an
+// in-memory or temporary store. Every spawned process is killed after each test file.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { Store, type StoreOptions } from '../src/store/store.js';
+import { DEFAULT_REDACT, Tracer, type TracerOptions } from '../src/trace/tracer.js';
+
+export const FIXTURES = join(import.meta.dirname, 'fixtures');
+
+export interface Fixture {
+  proc: ChildProcessWithoutNullStreams;
+  pid: number;
+  /** Resolves with the first stdout line matching `re` (from now on, or already seen). */
+  line(re: RegExp, timeoutMs?: number): Promise<string>;
+  send(command: string): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const spawned: ChildProcessWithoutNullStreams[] = [];
+afterAll(() => {
+  for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+export function startFixture(file: string, args: string[] = []): Fixture {
+  const proc = spawn(process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe' });
+  spawned.push(proc);
+  const lines: string[] = [];
+  const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  let buffer = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const l = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      lines.push(l);
+      for (const w of [...waiters]) if (w.re.test(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l);
+      }
+    }
+  });
+  const errors: string[] = [];
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (chunk: string) => errors.push(chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    proc,
+    pid: proc.pid!,
+    exited,
+    send: (command) => proc.stdin.write(`${command}\n`),
+    line: (re, timeoutMs = 10_000) => {
+      const seen = lines.find((l) => re.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fixture ${file} printed no line matching ${re}; got: ${lines.join(' | ')}; stderr: ${errors.join('').slice(-2000)}`)), timeoutMs);
+        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      });
+    },
+  };
+}
+
+export function newTracer(options: Partial<TracerOptions> & { store?: StoreOptions } = {}): { store: Store; tracer: Tracer } {
+  const store = new Store({ level: options.level, sampleRate: options.sampleRate, ...options.store });
+  const tracer = new Tracer(store, { level: options.level ?? 'full', sampleRate: options.sampleRate ?? 1, redact: options.redact ?? DEFAULT_REDACT });
+  return { store, tracer };
+}
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'nodescope-test-'));
+}
+
+/** Polls until `probe` returns something truthy; fails with `what` after the timeout. */
+export async function eventually<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function events(store: Store, where = '1=1', ...params: unknown[]) {
+  return store.db
+    .prepare(`SELECT type, subtype, actor, from_actor, to_actor, payload FROM events WHERE ${where} ORDER BY ts_ns, id`)
+    .all(...params)
+    .map((r: any) => ({ ...r, payload: r.payload ? JSON.parse(r.payload) : null }));
+}
