@@ -235,10 +235,18 @@ export async function attachTracer(pid, { level = 'full', storeOptions = {} } = 
     } catch (error) {
       // Known bug (reported with the benchmark): after SIGUSR1, Tracer.openInspector takes the process's
       // first listening port, which for a server is its own HTTP port, not the inspector's. The inspector is
-      // open by then, so a second attach finds it among the listening ports. Counted, so it shows.
+      // open on 9229 by then; we do what the tracer would have done next (move it to a random port, so 9229
+      // stays free for the next attach) and attach again: the second attach finds it among the listening
+      // ports. Counted and reported, so it shows until the bug is fixed.
       if (!/not JSON|no inspector target/.test(String(error?.message))) throw error;
       retried = String(error.message);
-      await sleep(50);
+      const [{ inspectorUrl, listenerOf, waitFor: waitPort }, { relocateInspector }] = await Promise.all([
+        import(join(ROOT, 'dist/trace/discovery.js')),
+        import(join(ROOT, 'dist/trace/relocate.js')),
+      ]);
+      if ((await waitPort(() => (listenerOf(9229) === pid ? true : undefined), 2_000)) === true) {
+        await relocateInspector(await inspectorUrl('127.0.0.1', 9229), pid, 0);
+      }
       link = await tracer.attach(pid);
     }
   } catch (error) {

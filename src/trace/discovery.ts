@@ -87,7 +87,12 @@ export function listeningPorts(pid: number): number[] {
   return [...new Set(ports)].sort((a, b) => a - b);
 }
 
-/** The pid of the process listening on a port, if it can be found. */
+/** Whether anything on this machine listens on the port (cheap: one read of /proc/self/net/tcp{,6}). */
+export function portInUse(port: number): boolean {
+  return listeningRows('self').some((r) => r.port === port);
+}
+
+/** The pid of the process listening on a port, if it can be found (scans every process's fds). */
 export function listenerOf(port: number): number | undefined {
   const row = listeningRows('self').find((r) => r.port === port);
   if (!row) return undefined;

@@ -1,8 +1,44 @@
 // Moves a process's inspector to another port. SIGUSR1 always opens the process's configured port (9229 by
 // default), so a family attached by pid must free it after each attach. inspector.close() blocks until no
 // session is connected, so the move is scheduled with setImmediate and runs once we have disconnected.
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocketSession } from './cdp.js';
-import { inspectorUrl, listeningPorts, waitFor } from './discovery.js';
+import { inspectorUrl, listeningPorts, sleep, waitFor } from './discovery.js';
+
+const LOCK = join(tmpdir(), 'nodescope-inspector-port.lock');
+/** A lock older than this was left by a nodescope that died while holding it. */
+const STALE_LOCK_MS = 15_000;
+
+/**
+ * Runs `job` while holding a machine-wide lock (an exclusively created file), so that two nodescopes never
+ * signal processes onto port 9229 at the same moment: the loser's target would fail to open its inspector
+ * and print an error on its own stderr.
+ */
+export async function withPortLock<T>(job: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      closeSync(openSync(LOCK, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS) rmSync(LOCK, { force: true });
+      } catch {
+        // removed meanwhile
+      }
+      if (Date.now() > deadline) throw new Error(`another nodescope holds ${LOCK}; try again`);
+      await sleep(20);
+    }
+  }
+  try {
+    return await job();
+  } finally {
+    rmSync(LOCK, { force: true });
+  }
+}
 
 /** Returns the inspector's new ws URL. `port` 0 picks a random free port. */
 export async function relocateInspector(url: string, pid: number, port: number): Promise<string> {

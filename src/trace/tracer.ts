@@ -16,13 +16,14 @@ import {
   listenerOf,
   listeningPorts,
   nodeChildren,
+  portInUse,
   processExists,
   waitFor,
 } from './discovery.js';
 import { Ingest } from './ingest.js';
 import { announcePreloadPath } from './paths.js';
 import { ProcessLink } from './process_link.js';
-import { relocateInspector } from './relocate.js';
+import { relocateInspector, withPortLock } from './relocate.js';
 
 export interface TracerOptions {
   level: Level;
@@ -212,25 +213,30 @@ export class Tracer {
     if (!(await waitFor(() => catchesSigusr1(pid) || undefined, 2_000))) {
       throw new Error(`pid ${pid} does not handle SIGUSR1 (still starting, or run with --disable-sigusr1): not signalled, as it would die`);
     }
-    // SIGUSR1 opens the process's configured port, 9229 unless --inspect-port said otherwise. If another
-    // process holds it, that inspector is moved to a random port for the moment, and moved back after.
-    const holder = listenerOf(DEFAULT_INSPECTOR_PORT);
-    let moved: { pid: number; url: string } | undefined;
-    if (holder !== undefined && holder !== pid) {
-      const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);
-      if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
-      moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
-    }
-    process.kill(pid, 'SIGUSR1');
-    const port = await waitFor(() => listeningPorts(pid)[0], 3_000);
-    if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
-    let url = await inspectorUrl('127.0.0.1', port);
-    if (port === DEFAULT_INSPECTOR_PORT) {
-      // Leave 9229 free for the next process of the family (each SIGUSR1 wants it).
-      url = await relocateInspector(url, pid, 0).catch(() => url);
+    // SIGUSR1 opens the process's configured port, 9229 unless --inspect-port said otherwise. Every
+    // nodescope on this machine wants that port for a moment, so they take turns through a lock file.
+    return withPortLock(async () => {
+      let moved: { pid: number; url: string } | undefined;
+      // A holder that is about to move (a launch, another tool) gets a second to do so.
+      const free = await waitFor(() => (portInUse(DEFAULT_INSPECTOR_PORT) ? undefined : true), 1_000);
+      const holder = free ? undefined : listenerOf(DEFAULT_INSPECTOR_PORT);
+      if (holder !== undefined) {
+        // A foreign inspector sits on 9229: move it aside for the moment and put it back after.
+        const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);
+        if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
+        moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
+      }
+      process.kill(pid, 'SIGUSR1');
+      const port = await waitFor(() => listeningPorts(pid)[0], 3_000);
+      if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
+      let url = await inspectorUrl('127.0.0.1', port);
+      if (port === DEFAULT_INSPECTOR_PORT) {
+        // Leave 9229 free for the next process of the family (each SIGUSR1 wants it).
+        url = await relocateInspector(url, pid, 0).catch(() => url);
+      }
       if (moved) await relocateInspector(moved.url, moved.pid, DEFAULT_INSPECTOR_PORT).catch(() => undefined);
-    }
-    return { url, openedByUs: true };
+      return { url, openedByUs: true };
+    });
   }
 
   /** After attaching to a running process: its existing Node children are attached too. */

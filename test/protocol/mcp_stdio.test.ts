@@ -1,0 +1,81 @@
+// Round trips through a real MCP client over stdio against the built server (dist/cli.js), and a second
+// nodescope process that answers from the trace file the first one persisted.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFixture, tempDir } from '../helpers.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+const text = (r: any) => r.content.map((c: any) => c.text).join('\n');
+
+describe('MCP over stdio', () => {
+  const db = join(tempDir(), 'trace.db');
+  let client: Client;
+
+  beforeAll(async () => {
+    client = new Client({ name: 'nodescope-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--persist', '--persist-path', db], stderr: 'pipe' }));
+  });
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('lists the tools, sorted, each with annotations and described arguments', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['attach', 'detach', 'get_supervision_tree', 'launch']);
+    for (const t of tools) expect(t.annotations).toBeDefined();
+    expect(tools.find((t) => t.name === 'get_supervision_tree')!.annotations!.readOnlyHint).toBe(true);
+    const attach = tools.find((t) => t.name === 'attach')!;
+    expect((attach.inputSchema.properties as any).target.description).toMatch(/OS pid/);
+  });
+
+  it('attaches by pid and answers the supervision tree with ids, names and exit codes', async () => {
+    const app = startFixture('family.cjs');
+    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
+    const attached = await client.callTool({ name: 'attach', arguments: { target: String(app.pid) } });
+    expect(attached.isError, text(attached)).toBeFalsy();
+    expect(attached.structuredContent).toMatchObject({ pid: app.pid, actor: String(app.pid) });
+
+    app.send('stop-pricing');
+    let tree: any;
+    for (let i = 0; i < 100; i++) {
+      tree = await client.callTool({ name: 'get_supervision_tree', arguments: {} });
+      if (/pricing" — exited \(code 3\)/.test(text(tree)) && text(tree).includes(`${childPid} process`)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const lines = text(tree).split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^${app.pid} process "family.cjs" — running since \\d{4}-`));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${app.pid}/w1 worker "pricing" — exited \\(code 3\\) at `)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${app.pid}/w2 worker "inventory" — running`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${childPid} process "family.cjs child" — running since `)));
+    const root = (tree.structuredContent as any).tree[0];
+    expect(root.children.map((c: any) => [c.id, c.name, c.status, c.exit_code]).sort()).toEqual(
+      [[`${app.pid}/w1`, 'pricing', 'exited', 3], [`${app.pid}/w2`, 'inventory', 'running', null], [String(childPid), 'family.cjs child', 'running', null]].sort(),
+    );
+
+    const detached = await client.callTool({ name: 'detach', arguments: {} });
+    expect(text(detached)).toMatch(new RegExp(`Detached from pid .*${app.pid}`));
+    app.send('quit');
+  });
+
+  it('answers bad arguments with isError and what to do instead', async () => {
+    const unknown = await client.callTool({ name: 'attach', arguments: { target: '1', pid: 42 } });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toBe('attach: unknown argument "pid". It takes: target.');
+    const missing = await client.callTool({ name: 'attach', arguments: { target: 'nonsense' } });
+    expect(missing.isError).toBe(true);
+    expect(text(missing)).toMatch(/give an OS pid \(4242\), an inspector address \(127\.0\.0\.1:9229\) or a ws:\/\/ URL/);
+  });
+
+  it('a second nodescope answers from the persisted file alone', async () => {
+    await client.close();
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'call', 'get_supervision_tree', '--db', db, '--json']);
+    const answer = JSON.parse(stdout);
+    const names = JSON.stringify(answer.tree);
+    expect(names).toContain('"name":"pricing","pid"');
+    expect(answer.tree[0].children.find((c: any) => c.name === 'pricing')).toMatchObject({ status: 'exited', exit_code: 3 });
+  });
+});

@@ -1,0 +1,63 @@
+// The agent's outbound channel as a pure object: batches, the in-flight window, the bounded queue with a
+// counted drop event, and resending after a reconnect.
+import { describe, expect, it } from 'vitest';
+import { Channel } from '../../src/agent/channel.js';
+import type { AgentConfig, WireBatch } from '../../src/shared/protocol.js';
+
+const config: AgentConfig = {
+  binding: 'b', actor: '7', level: 'full', sampleRate: 1, redact: 'x', batchSize: 3, maxQueue: 10, maxInFlight: 2, flushMs: 5, fromStart: false,
+};
+
+function setup() {
+  const sent: WireBatch[] = [];
+  let now = 0;
+  const timers: (() => void)[] = [];
+  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(JSON.parse(text)), (fn) => (timers.push(fn), {}), () => undefined);
+  const ev = (i: number) => [i, 'call', 'call', '7', null, null, null, null, { i }] as const;
+  return { channel, sent, timers, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
+}
+
+describe('Channel', () => {
+  it('seals full batches at once and the rest on the timer, with gap-free sequence numbers', () => {
+    const { sent, timers, push } = setup();
+    for (let i = 0; i < 4; i++) push(i);
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [0, 1, 2]]]);
+    timers.shift()!();
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [0, 1, 2]], [2, [3]]]);
+  });
+
+  it('holds events once the in-flight window is full and sends them when acked', () => {
+    const { channel, sent, push } = setup();
+    for (let i = 0; i < 9; i++) push(i);
+    expect(sent).toHaveLength(2); // window of 2 batches
+    expect(channel.stats()).toMatchObject({ inFlight: 2, queued: 3 });
+    channel.ack(1);
+    expect(sent.map((b) => b.seq)).toEqual([1, 2, 3]);
+    expect(sent[2]!.events.map((e) => e[0])).toEqual([6, 7, 8]);
+  });
+
+  it('drops past maxQueue, counts the drops, and reports them as a critical event', () => {
+    const { channel, sent, push } = setup();
+    for (let i = 0; i < 6; i++) push(i); // two batches in flight, window full
+    for (let i = 6; i < 20; i++) push(i); // 10 fit in the queue, 4 dropped
+    expect(channel.stats()).toMatchObject({ queued: 10, dropped: 4 });
+    push(99, true); // critical events have a reserve beyond maxQueue
+    expect(channel.stats()).toMatchObject({ queued: 11, dropped: 4 });
+    channel.ack(2);
+    channel.ack(3);
+    channel.ack(4);
+    channel.ack(5);
+    const all = sent.flatMap((b) => b.events);
+    expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, { count: 4 }]]);
+    expect(all.filter((e) => e[1] === 'call').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
+  });
+
+  it('resends unacknowledged batches after a reconnect, in order', () => {
+    const { channel, sent, push } = setup();
+    for (let i = 0; i < 6; i++) push(i);
+    const again: WireBatch[] = [];
+    channel.resume(1, (text) => again.push(JSON.parse(text)));
+    expect(again.map((b) => b.seq)).toEqual([2]);
+    expect(sent.map((b) => b.seq)).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,85 @@
+// The store on its own: rows as written, actor merging, pruning, level and sampling on the host path,
+// persistence across processes, and query plans that use the indexes.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Store, type EventRow } from '../../src/store/store.js';
+import { tempDir } from '../helpers.js';
+
+function row(type: string, subtype: string, i: number, actor = '100'): EventRow {
+  return { ts_ns: 1_000 + i, wall_ms: 1_700_000_000_000 + i, type, subtype, actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ i }) };
+}
+
+describe('Store', () => {
+  it('keeps type and subtype exactly as written, with monotonic ids', () => {
+    const store = new Store();
+    store.write([row('call', 'Return', 1), row('weird.type', 'sub/type', 2)], [], true);
+    const rows = store.db.prepare('SELECT id, type, subtype, payload FROM events ORDER BY id').all();
+    expect(rows).toEqual([
+      { id: 1, type: 'call', subtype: 'Return', payload: '{"i":1}' },
+      { id: 2, type: 'weird.type', subtype: 'sub/type', payload: '{"i":2}' },
+    ]);
+  });
+
+  it('merges actor updates: later partial updates keep what is known, and status only moves forward', () => {
+    const store = new Store();
+    store.write([], [{ id: '1/w1', kind: 'worker', parent: '1', status: 'exited', exit_code: 3, ended_ms: 20 }]);
+    store.write([], [{ id: '1/w1', kind: 'worker', name: 'pricing', started_ms: 10, status: 'running' }]);
+    expect(store.actor('1/w1')).toMatchObject({ name: 'pricing', parent: '1', status: 'exited', exit_code: 3, started_ms: 10, ended_ms: 20 });
+    store.write([], [{ id: '1', kind: 'process', status: 'crashed' }]);
+    store.write([], [{ id: '1', status: 'exited', exit_code: 1 }]);
+    expect(store.actor('1')).toMatchObject({ status: 'crashed', exit_code: 1 });
+  });
+
+  it('prunes oldest-first past max_events', () => {
+    const store = new Store({ maxEvents: 100 });
+    for (let b = 0; b < 5; b++) store.write(Array.from({ length: 30 }, (_, i) => row('call', 'call', b * 30 + i)), [], true);
+    expect(store.eventCount()).toBe(100);
+    const ids = store.db.prepare('SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM events').get();
+    expect(ids).toEqual({ lo: 51, hi: 150, n: 100 });
+  });
+
+  it.each([
+    ['full', ['process', 'message', 'state', 'call', 'http', 'log']],
+    ['messages_only', ['process', 'message']],
+    ['states_only', ['process', 'state']],
+    ['minimal', ['process']],
+    ['off', []],
+  ] as const)('level %s admits exactly %j on the host path', (level, admitted) => {
+    const store = new Store({ level });
+    const types = ['process', 'message', 'state', 'call', 'http', 'log'];
+    store.write(types.map((t, i) => row(t, 'x', i)));
+    const stored = (store.db.prepare('SELECT type FROM events ORDER BY id').all() as { type: string }[]).map((r) => r.type);
+    expect(stored).toEqual(admitted);
+  });
+
+  it('samples non-critical events deterministically and never critical ones', () => {
+    const run = () => {
+      const store = new Store({ sampleRate: 0.25 });
+      store.write(Array.from({ length: 100 }, (_, i) => row(i % 10 === 0 ? 'process' : 'call', 'x', i)));
+      return store.db.prepare('SELECT type, payload FROM events ORDER BY id').all() as { type: string; payload: string }[];
+    };
+    const a = run();
+    expect(a.filter((r) => r.type === 'process')).toHaveLength(10);
+    expect(a.filter((r) => r.type === 'call')).toHaveLength(22); // ⌊90 × 0.25⌋
+    expect(run()).toEqual(a);
+  });
+
+  it('persists to a file that another Store opens read-only', () => {
+    const path = join(tempDir(), 'trace.db');
+    const writer = new Store({ path });
+    writer.write([row('process', 'start', 1)], [{ id: '100', kind: 'process', name: 'app.js' }]);
+    writer.close();
+    const reader = new Store({ path, readonly: true });
+    expect(reader.eventCount()).toBe(1);
+    expect(reader.actor('100')).toMatchObject({ name: 'app.js', status: 'running' });
+    expect(() => reader.write([row('process', 'exit', 2)])).toThrow(/readonly/);
+    reader.close();
+  });
+
+  it('answers per-actor and per-type windows from the indexes', () => {
+    const store = new Store();
+    const plan = (sql: string) => (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+    expect(plan("SELECT * FROM events WHERE actor = '1' AND ts_ns BETWEEN 0 AND 10 ORDER BY ts_ns")).toMatch(/USING INDEX events_actor_ts/);
+    expect(plan("SELECT * FROM events WHERE type = 'call' AND ts_ns > 5 ORDER BY ts_ns")).toMatch(/USING INDEX events_type_ts/);
+  });
+});
