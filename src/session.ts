@@ -2,6 +2,8 @@
 // Tools reach the tracer and the query layer only through this object.
 import { resolve } from 'node:path';
 import type { Config } from './config.js';
+import { resolveActor } from './query/actors.js';
+import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
 import type { TargetSummary, ToolContext } from './tools/define.js';
@@ -17,6 +19,7 @@ export interface SessionOptions {
 export class Session implements ToolContext {
   readonly store: Store;
   private tracer: Tracer | undefined;
+  private readonly queries: Query;
 
   constructor(private readonly options: SessionOptions) {
     const { config } = options;
@@ -28,6 +31,17 @@ export class Session implements ToolContext {
           level: config.tracing_level,
           sampleRate: config.sample_rate,
         });
+    this.queries = new Query(this.store);
+  }
+
+  get query(): Query {
+    this.tracer?.ingest.flush();
+    return this.queries;
+  }
+
+  resolveActor(ref: string) {
+    this.tracer?.ingest.flush();
+    return resolveActor(this.store, ref);
   }
 
   private tracerFor(action: string): Tracer {

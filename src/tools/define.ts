@@ -3,7 +3,9 @@
 // same data as structuredContent. Handlers just throw; the server's wrapper turns errors into answers.
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { Query } from '../query/index.js';
 import type { TreeNode } from '../query/tree.js';
+import type { ActorRow } from '../store/store.js';
 
 /** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
 export interface ToolContext {
@@ -13,6 +15,10 @@ export interface ToolContext {
   supervisionTree(): TreeNode[];
   /** Problems met while following the family, worth telling the model about. */
   warnings(): string[];
+  /** Read-only questions over the recorded trace; current (buffered events are written first). */
+  readonly query: Query;
+  /** An actor by id, bare pid or name; throws a message that lists what exists. */
+  resolveActor(ref: string): ActorRow;
 }
 
 export interface TargetSummary {
