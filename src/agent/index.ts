@@ -5,7 +5,11 @@ import { AGENT_GLOBAL, categoryOf, levelAllows, sampleKeeps, type AgentConfig, t
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
 import { serialize, type Json } from './serialize.js';
+import { Calls } from './calls.js';
 import { consoleSource } from './console.js';
+import { messageSource } from './messages.js';
+import { Modules, type ModuleReport, type ModuleSpec } from './modules.js';
+import { Objects, type TrackResult } from './objects.js';
 import { adoptWorker, lifecycleSource, watchChild } from './lifecycle.js';
 
 type Builtins = { (name: string): any };
@@ -27,6 +31,10 @@ export interface AgentCore {
   capture(value: unknown): Json;
   /** Actor id of another thread of this process. */
   threadActor(threadId: number): string;
+  nowNs(): number;
+  /** A genuine Promise (checked without touching a Proxy's traps). */
+  isPromise(value: unknown): boolean;
+  isProxy(value: unknown): boolean;
   /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
   guard(fn: () => void): void;
   markExiting(): void;
@@ -37,7 +45,7 @@ export interface Source {
   enable(core: AgentCore, patches: PatchTable): void;
 }
 
-const SOURCES: Source[] = [lifecycleSource, consoleSource];
+const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource];
 
 class Agent implements AgentCore {
   readonly pid: number;
@@ -45,9 +53,11 @@ class Agent implements AgentCore {
   readonly channel: Channel;
   private readonly patches = new PatchTable();
   private readonly hrtime: () => bigint;
-  private readonly isProxy: (v: unknown) => boolean;
+  readonly isProxy: (v: unknown) => boolean;
   private redact: RegExp;
   private sampled = 0;
+  private readonly modules: Modules;
+  private readonly objects: Objects;
 
   constructor(
     public config: AgentConfig,
@@ -71,6 +81,10 @@ class Agent implements AgentCore {
     for (const source of SOURCES) {
       if (levelAllows(config.level, source.category)) source.enable(this, this.patches);
     }
+    const calls = new Calls(this);
+    this.modules = new Modules(this, this.patches, calls);
+    this.objects = new Objects(this, this.patches, calls);
+    for (const spec of config.modules ?? []) this.traceModule(spec);
     // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
     this.channel.flush();
   }
@@ -88,6 +102,10 @@ class Agent implements AgentCore {
       [this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? null, links?.ref ?? null, payload],
       critical,
     );
+  }
+
+  isPromise(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && !this.isProxy(value) && value instanceof Promise;
   }
 
   capture(value: unknown): Json {
@@ -118,6 +136,25 @@ class Agent implements AgentCore {
 
   resume(seq: number): void {
     this.guard(() => this.channel.resume(seq, globalThis[this.config.binding as keyof typeof globalThis] as (text: string) => void));
+  }
+
+  traceModule(spec: ModuleSpec): ModuleReport {
+    if (!levelAllows(this.config.level, 'call')) {
+      return { module: spec.module, resolved: null, status: 'unsupported', functions: [], methods: [], note: `tracing_level ${this.config.level} records no calls` };
+    }
+    try {
+      return this.modules.trace(spec);
+    } catch (error) {
+      return { module: spec.module, resolved: null, status: 'unsupported', functions: [], methods: [], note: `failed: ${String(error)}` };
+    }
+  }
+
+  track(ref: string, name?: string): TrackResult | undefined {
+    try {
+      return this.objects.track(ref, name);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Worker and ChildProcess objects created before attach, found by the tracer with Runtime.queryObjects. */

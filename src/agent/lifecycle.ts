@@ -1,9 +1,10 @@
 // Critical events: process and thread lifecycle, crashes, child processes. Recorded at every level but `off`.
 import type { AgentCore, Source } from './index.js';
+import { recordMessage } from './messages.js';
 import type { PatchTable } from './patches.js';
 
 type Emitter = { emit(name: string, ...args: unknown[]): boolean };
-type ChildLike = Emitter & { pid?: number; spawnfile?: string; spawnargs?: string[] };
+type ChildLike = Emitter & { pid?: number; spawnfile?: string; spawnargs?: string[]; send?: (...args: unknown[]) => unknown };
 type WorkerLike = Emitter & { threadId: number };
 
 export const lifecycleSource: Source = {
@@ -117,8 +118,22 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
   const self = core.config.actor;
   const own = Object.getOwnPropertyDescriptor(child, 'emit');
   const original = child.emit;
+  // ChildProcess#send is an own property of each instance (set up when the IPC channel opens).
+  // It is set up during spawn, after the constructor announced the child: wrapped now or on 'spawn'.
+  let ownSend: PropertyDescriptor | undefined;
+  let originalSend: ChildLike['send'];
+  const wrapSend = () => {
+    ownSend = Object.getOwnPropertyDescriptor(child, 'send');
+    originalSend = child.send;
+    if (ownSend && typeof originalSend === 'function') Object.defineProperty(child, 'send', { ...ownSend, value: sendWrapper });
+  };
+  const sendWrapper = function (this: ChildLike, message: unknown, ...rest: unknown[]) {
+    if (patches.active) core.guard(() => recordMessage(core, 'send', self, String(child.pid), 'ipc', message));
+    return originalSend!.apply(this, [message, ...rest]);
+  };
   const unwrap = () => {
     watchedChildren.delete(child);
+    if (ownSend && child.send === sendWrapper) Object.defineProperty(child, 'send', ownSend);
     if (child.emit !== wrapper) return;
     if (own) Object.defineProperty(child, 'emit', own);
     else delete (child as Partial<ChildLike>).emit;
@@ -128,9 +143,13 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
       core.guard(() => {
         const actor = String(this.pid);
         const info = { pid: this.pid ?? null, file: this.spawnfile ?? null, args: this.spawnargs ?? [] };
-        if (name === 'spawn') core.emit('child', 'spawn', actor, info, { from: self });
+        if (name === 'spawn') {
+          if (!ownSend) wrapSend();
+          core.emit('child', 'spawn', actor, info, { from: self });
+        }
         else if (name === 'exit') core.emit('child', 'exit', actor, { code: args[0], signal: args[1] }, { from: self });
         else if (name === 'error') core.emit('child', 'error', this.pid ? actor : self, { ...info, error: core.capture(args[0]) }, { from: self });
+        else if (name === 'message') recordMessage(core, 'receive', actor, self, 'ipc', args[0]);
       });
     }
     const result = original.apply(this, [name, ...args]);
@@ -138,6 +157,7 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
     return result;
   };
   Object.defineProperty(child, 'emit', { value: wrapper, writable: true, configurable: true, enumerable: false });
+  wrapSend();
   watchedChildren.set(child, unwrap);
   if (existing && child.pid !== undefined) {
     core.emit('child', 'spawn', String(child.pid), { pid: child.pid, file: child.spawnfile ?? null, args: child.spawnargs ?? [], existing: true }, { from: self });

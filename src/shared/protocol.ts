@@ -30,7 +30,8 @@ export const TYPE_CATEGORY = {
   worker: 'lifecycle', // start, online, exit, error
   child: 'lifecycle', // spawn, exit, error
   error: 'lifecycle', // uncaught_exception, unhandled_rejection
-  agent: 'lifecycle', // dropped, stopped
+  agent: 'lifecycle', // dropped, trace_started, trace_stopped
+  object: 'lifecycle', // track
   message: 'message', // send, receive
   state: 'state', // snapshot
   call: 'call', // call, return, throw
@@ -105,6 +106,8 @@ export interface AgentConfig {
   name?: string;
   /** Actor id of the thread that started this worker. */
   parent?: string;
+  /** Modules to trace from the start (trace_module given before the thread existed). */
+  modules?: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }[];
 }
 
 export const AGENT_GLOBAL = 'nodescope.agent';

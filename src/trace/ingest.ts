@@ -82,7 +82,7 @@ function toRow(e: WireEvent, batch: WireBatch): EventRow {
   };
 }
 
-const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error']);
+const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object']);
 function isLifecycleType(type: string): boolean {
   return LIFECYCLE_TYPES.has(type);
 }
@@ -117,6 +117,8 @@ export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
       return [{ id, kind: 'process', pid: p?.pid ?? pidOf(id), parent: row.from_actor, started_ms: at, status: 'running', name: childName(p), info: JSON.stringify({ spawnfile: p?.file, spawnargs: p?.args }) }];
     case 'child/exit':
       return [{ id, kind: 'process', pid: pidOf(id), ended_ms: at, status: p?.signal ? 'killed' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
+    case 'object/track':
+      return [{ id, kind: 'object', pid: pidOf(id), parent: row.from_actor, name: p?.name ?? null, started_ms: at, status: 'running', info: JSON.stringify({ class: p?.class, path: p?.path }) }];
     case 'error/uncaught_exception':
       return p?.fatal ? [{ id, status: 'crashed' }] : [];
     default:

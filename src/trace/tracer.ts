@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
+import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, Level } from '../shared/protocol.js';
+import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
 import {
   catchesSigusr1,
@@ -62,8 +65,12 @@ export class Tracer {
     });
   }
 
+  /** Modules traced so far: threads and processes that appear later trace them from their first line. */
+  private readonly modules: ModuleSpec[] = [];
+
   private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'> {
     return {
+      modules: this.modules,
       binding: this.binding,
       level: this.options.level,
       sampleRate: this.options.sampleRate,
@@ -254,6 +261,36 @@ export class Tracer {
     } catch (error) {
       if (processExists(pid)) this.errors.push(`child ${pid}: ${(error as Error).message}`);
     }
+  }
+
+  private threads(): ThreadLink[] {
+    return [...this.links.values()].filter((l) => l.state === 'attached').flatMap((l) => [l.main, ...l.workers.values()]);
+  }
+
+  /** Asks every thread of the family; threads that fail (ended meanwhile) are left out. */
+  private async everyThread<T>(method: string): Promise<{ actor: string; value: T }[]> {
+    const answers = await Promise.all(
+      this.threads().map(async (t) => {
+        try {
+          return { actor: t.actor, value: (await t.call(method)) as T };
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    this.ingest.flush();
+    return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
+  }
+
+  /** Traces a module in every thread now and in every thread that appears later. */
+  async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
+    if (!this.modules.some((m) => m.module === spec.module)) this.modules.push(spec);
+    return this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(spec)})`);
+  }
+
+  /** Finds an object by registered name or path in every thread and tracks it. */
+  async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
+    return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
   }
 
   /** Removes agents and patches from every process, closes ports we opened, stops following. */

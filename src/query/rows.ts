@@ -1,0 +1,69 @@
+// Small pieces every read query shares: the stored row shape, SQL fragments and actor families.
+import type { ActorRow, Store } from '../store/store.js';
+
+export interface Row {
+  id: number;
+  ts_ns: number;
+  wall_ms: number;
+  type: string;
+  subtype: string;
+  actor: string;
+  from_actor: string | null;
+  to_actor: string | null;
+  corr: string | null;
+  ref: string | null;
+  payload: string | null;
+}
+
+export const ROW_COLUMNS = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload';
+
+/** `:p0, :p1, …` for an IN list, with the matching named parameters. */
+export function inList(prefix: string, values: readonly string[]): { sql: string; params: Record<string, string> } {
+  const params: Record<string, string> = {};
+  values.forEach((v, i) => (params[`${prefix}${i}`] = v));
+  return { sql: values.map((_, i) => `:${prefix}${i}`).join(', '), params };
+}
+
+/** An escaped LIKE pattern piece (with ESCAPE '\'): file names are full of `_`. */
+export function likeEscape(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * An actor and the tracked objects it owns: a thread's own events are recorded under its id, its objects'
+ * method calls, emits and snapshots under theirs (docs/events.md).
+ */
+export function actorFamily(store: Store, id: string): string[] {
+  const owned = store.db.prepare("SELECT id FROM actors WHERE parent = ? AND kind = 'object' ORDER BY id").all(id) as { id: string }[];
+  return [id, ...owned.map((r) => r.id)];
+}
+
+export interface ObjectInfo {
+  class: string | null;
+  path: string | null;
+}
+
+/** The `info` JSON of an actor row (`{"class":"Cart","path":"globalThis.cart"}` for tracked objects). */
+export function objectInfo(actor: ActorRow | undefined): ObjectInfo {
+  if (!actor?.info) return { class: null, path: null };
+  try {
+    const info = JSON.parse(actor.info) as Record<string, unknown>;
+    return { class: typeof info.class === 'string' ? info.class : null, path: typeof info.path === 'string' ? info.path : null };
+  } catch {
+    return { class: null, path: null };
+  }
+}
+
+/** `4242/o1 "cart" (Cart)`, `4242/w1 "pricing"`, `4242`: an id other tools accept, with what helps a reader. */
+export function actorLabel(store: Store, id: string): string {
+  const a = store.actor(id);
+  if (!a) return id;
+  const name = a.name ? ` "${a.name}"` : '';
+  const cls = a.kind === 'object' ? objectInfo(a).class : null;
+  return `${id}${name}${cls ? ` (${cls})` : ''}`;
+}
+
+/** Milliseconds with three significant digits: 0.0123, 1.23, 123, 1230. */
+export function ms(value: number): string {
+  return String(Number(value.toPrecision(3)));
+}

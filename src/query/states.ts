@@ -1,0 +1,116 @@
+// State snapshots of a tracked object (`state/snapshot`, one after each method call: the call is the
+// trigger, like a GenServer's handle_call) and the diffs between consecutive ones.
+import type { Store } from '../store/store.js';
+import { diffStates, renderChange, type Change } from './diff.js';
+import { iso, parseJson, renderTrigger, renderValue } from './format.js';
+import type { Page } from './page.js';
+import { objectInfo, ROW_COLUMNS, type Row } from './rows.js';
+import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
+
+export interface Snapshot {
+  id: number;
+  ts_ns: number;
+  wall_ms: number;
+  /** Call id of the trigger. */
+  ref: string | null;
+  state: unknown;
+  trigger: unknown;
+  /** `Cart#add("apple", 2)`, or `tracking began`. */
+  trigger_text: string;
+}
+
+function snapshot(row: Row, className: string | null): Snapshot {
+  const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
+  const trigger = p.trigger ?? null;
+  return { id: row.id, ts_ns: row.ts_ns, wall_ms: row.wall_ms, ref: row.ref, state: p.state, trigger, trigger_text: renderTrigger(trigger, className) };
+}
+
+const SNAPSHOTS = `actor = :actor AND type = 'state' AND subtype = 'snapshot'`;
+
+export function snapshotCount(store: Store, actor: string): number {
+  return (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n;
+}
+
+export function stateTimeline(store: Store, actor: string, window: TimeWindow, page: Page): { snapshots: Snapshot[]; total: number } {
+  const className = objectInfo(store.actor(actor)).class;
+  const params = { actor, ...windowParams(window) };
+  const cond = `${SNAPSHOTS} AND ${WINDOW_SQL}`;
+  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
+  const rows = store.db
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
+    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  return { snapshots: rows.map((r) => snapshot(r, className)), total };
+}
+
+/** The snapshot just before another one, whatever the window: the first change in a window has a "before". */
+function previousSnapshot(store: Store, actor: string, s: Snapshot, className: string | null): Snapshot | undefined {
+  const row = store.db
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} AND ts_ns <= :ts AND id < :id ORDER BY ts_ns DESC, id DESC LIMIT 1`)
+    .get({ actor, ts: s.ts_ns, id: s.id }) as Row | undefined;
+  return row ? snapshot(row, className) : undefined;
+}
+
+/** Changes shown per transition; the rest is counted. */
+export const MAX_CHANGES = 20;
+
+export interface Transition {
+  wall_ms: number;
+  ref: string | null;
+  trigger: string;
+  /** The first snapshot ever recorded: nothing to compare with. */
+  initial: boolean;
+  /** The whole state, for the initial snapshot only. */
+  state?: unknown;
+  changes: Change[];
+  /** Changes left out past MAX_CHANGES. */
+  more: number;
+}
+
+/** One transition per snapshot in the window: its diff against the snapshot before it. */
+export function stateChanges(store: Store, actor: string, window: TimeWindow, page: Page): { transitions: Transition[]; total: number } {
+  const className = objectInfo(store.actor(actor)).class;
+  const { snapshots, total } = stateTimeline(store, actor, window, page);
+  const transitions = snapshots.map((s, i): Transition => {
+    const prev = i > 0 ? snapshots[i - 1] : previousSnapshot(store, actor, s, className);
+    if (!prev) return { wall_ms: s.wall_ms, ref: s.ref, trigger: s.trigger_text, initial: true, state: s.state, changes: [], more: 0 };
+    const changes = diffStates(prev.state, s.state);
+    return { wall_ms: s.wall_ms, ref: s.ref, trigger: s.trigger_text, initial: false, changes: changes.slice(0, MAX_CHANGES), more: Math.max(0, changes.length - MAX_CHANGES) };
+  });
+  return { transitions, total };
+}
+
+/** `2026-…Z after Cart#add("apple", 2) [4242:c7]: Cart {…}` */
+export function renderSnapshot(s: Snapshot): string {
+  return `${iso(s.wall_ms)} after ${s.trigger_text}${s.ref ? ` [${s.ref}]` : ''}: ${renderValue(s.state)}`;
+}
+
+export function snapshotView(s: Snapshot): Record<string, unknown> {
+  return { time: iso(s.wall_ms), ref: s.ref, trigger: s.trigger_text, state: renderValue(s.state) };
+}
+
+/** A heading line, then one indented line per change. */
+export function renderTransition(t: Transition): string {
+  const head = `${iso(t.wall_ms)} after ${t.trigger}${t.ref ? ` [${t.ref}]` : ''}`;
+  if (t.initial) return `${head}: first state recorded: ${renderValue(t.state)}`;
+  if (t.changes.length === 0) return `${head}: no change`;
+  const lines = t.changes.map((c) => `  ${renderChange(c)}`);
+  if (t.more > 0) lines.push(`  …${t.more} more changes`);
+  return `${head}:\n${lines.join('\n')}`;
+}
+
+export function transitionView(t: Transition): Record<string, unknown> {
+  return {
+    time: iso(t.wall_ms),
+    ref: t.ref,
+    trigger: t.trigger,
+    initial: t.initial,
+    ...(t.initial ? { state: renderValue(t.state) } : {}),
+    changes: t.changes.map((c) => ({
+      path: c.path,
+      kind: c.kind,
+      ...(c.kind !== 'added' ? { before: renderValue(c.before) } : {}),
+      ...(c.kind !== 'removed' ? { after: renderValue(c.after) } : {}),
+    })),
+    more: t.more,
+  };
+}
