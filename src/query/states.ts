@@ -45,7 +45,7 @@ export function stateTimeline(store: Store, actor: string, window: TimeWindow, p
 /** The snapshot just before another one, whatever the window: the first change in a window has a "before". */
 function previousSnapshot(store: Store, actor: string, s: Snapshot, className: string | null): Snapshot | undefined {
   const row = store.db
-    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} AND ts_ns <= :ts AND id < :id ORDER BY ts_ns DESC, id DESC LIMIT 1`)
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} AND (ts_ns < :ts OR (ts_ns = :ts AND id < :id)) ORDER BY ts_ns DESC, id DESC LIMIT 1`)
     .get({ actor, ts: s.ts_ns, id: s.id }) as Row | undefined;
   return row ? snapshot(row, className) : undefined;
 }

@@ -1,5 +1,7 @@
-// The supervision tree: OS processes → worker threads and child processes, from the actors table.
+// The supervision tree: OS processes → worker threads and child processes → tracked objects (kind
+// 'object', parent = the owning thread), from the actors table.
 import type { ActorRow, Store } from '../store/store.js';
+import { objectInfo } from './rows.js';
 
 export interface TreeNode {
   id: string;
@@ -11,6 +13,9 @@ export interface TreeNode {
   ended: string | null;
   exit_code: number | null;
   exit_signal: string | null;
+  /** For tracked objects: the class and the path it was found at (from the actor's `info`). */
+  class?: string | null;
+  path?: string | null;
   children: TreeNode[];
 }
 
@@ -18,6 +23,7 @@ export function supervisionTree(store: Store): TreeNode[] {
   const actors = store.actors();
   const nodes = new Map<string, TreeNode>();
   for (const a of actors) {
+    const info = a.kind === 'object' ? objectInfo(a) : undefined;
     nodes.set(a.id, {
       id: a.id,
       kind: a.kind,
@@ -28,6 +34,7 @@ export function supervisionTree(store: Store): TreeNode[] {
       ended: iso(a.ended_ms),
       exit_code: a.exit_code,
       exit_signal: a.exit_signal,
+      ...(info ? { class: info.class, path: info.path } : {}),
       children: [],
     });
   }
@@ -58,7 +65,9 @@ export function renderTree(roots: TreeNode[]): string {
 }
 
 function describe(n: TreeNode): string {
-  const name = n.name ? ` "${n.name}"` : '';
+  // An object without a name is known by the path it was found at.
+  const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : '';
+  const cls = n.class ? ` (${n.class})` : '';
   const kind = n.kind === 'worker' ? 'worker' : n.kind === 'object' ? 'object' : 'process';
   let status: string = n.status;
   if (n.status !== 'running') {
@@ -67,5 +76,5 @@ function describe(n: TreeNode): string {
   } else if (n.started) {
     status = `running since ${n.started}`;
   }
-  return `${n.id} ${kind}${name} — ${status}`;
+  return `${n.id} ${kind}${name}${cls} — ${status}`;
 }

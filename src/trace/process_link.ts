@@ -183,10 +183,12 @@ export class ProcessLink {
     await this.main.uninstall();
     this.options.ingest.flush();
     if (this.options.openedByUs) {
-      // inspector.close() blocks until no session is connected, so it runs after we are gone.
+      // inspector.close() waits until no session is connected, and the end of a session is itself handled
+      // on the main thread: closing while ours is still being torn down can hang the target. So the close
+      // runs a moment after we are gone, from a timer that does not keep the process alive.
       await this.session
         .send('Runtime.evaluate', {
-          expression: `setImmediate(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }), undefined`,
+          expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 200).unref(), undefined`,
           silent: true,
         })
         .catch(() => undefined);

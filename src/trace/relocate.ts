@@ -1,6 +1,6 @@
 // Moves a process's inspector to another port. SIGUSR1 always opens the process's configured port (9229 by
 // default), so a family attached by pid must free it after each attach. inspector.close() blocks until no
-// session is connected, so the move is scheduled with setImmediate and runs once we have disconnected.
+// session is connected, so the move is scheduled on a timer and runs once we have disconnected.
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,8 @@ export async function relocateInspector(url: string, pid: number, port: number):
   const session = await WebSocketSession.connect(url, `relocate ${pid}`);
   try {
     await session.send('Runtime.evaluate', {
-      expression: `setImmediate(() => { try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }), undefined`,
+      // Delayed past our disconnect: closing while our session is being torn down can hang the target.
+      expression: `setTimeout(() => { try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50), undefined`,
       silent: true,
     });
   } finally {

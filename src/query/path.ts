@@ -1,0 +1,113 @@
+// The execution path of one actor: what it did, in order. Calls are nested under their callers (`parent`
+// in the call payload) and shown once, with their outcome; the `call/return` and `call/throw` rows are
+// folded into their call. A thread's path includes the tracked objects it owns, and the lifecycle events of
+// the workers and children it started (recorded with from = the thread).
+import type { Store } from '../store/store.js';
+import { callRecord, renderCallOutcome } from './calls.js';
+import { iso, parseJson, renderTrigger, renderValue } from './format.js';
+import type { Page } from './page.js';
+import { actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
+import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
+
+export type PathKind = 'call' | 'send' | 'receive' | 'state' | 'lifecycle' | 'error' | 'log' | 'other';
+
+export interface PathEntry {
+  wall_ms: number;
+  actor: string;
+  kind: PathKind;
+  /** Nesting of calls: the number of callers shown in this path above this call. */
+  depth: number;
+  /** type/subtype exactly as stored. */
+  event: string;
+  text: string;
+  /** Call id or message id, accepted where those are shown. */
+  ref: string | null;
+}
+
+/** Ancestor lookups per call before giving up on nesting (recursion deeper than this is shown flat). */
+const MAX_DEPTH = 32;
+const LIFECYCLE = new Set(['process', 'worker', 'child', 'agent']);
+
+export function executionPath(store: Store, actor: string, window: TimeWindow, page: Page): { entries: PathEntry[]; total: number; family: string[] } {
+  const family = actorFamily(store, actor);
+  const ids = inList('f', family);
+  const cond = `(actor IN (${ids.sql}) OR (from_actor = :self AND type IN ('worker', 'child')))
+    AND NOT (type = 'call' AND subtype IN ('return', 'throw')) AND ${WINDOW_SQL}`;
+  const params = { ...ids.params, self: actor, ...windowParams(window) };
+  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
+  const rows = store.db
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
+    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  const depth = depthFinder(store, new Set(family));
+  const classes = new Map(family.map((id) => [id, objectInfo(store.actor(id)).class]));
+  return { entries: rows.map((r) => entry(store, r, actor, depth, classes)), total, family };
+}
+
+/** The shown depth of a call: its ancestors (by `parent`) that belong to the path's actors. */
+function depthFinder(store: Store, shown: Set<string>): (parent: string | null, tsNs: number) => number {
+  const parentOf = store.db.prepare(
+    `SELECT actor, json_extract(payload, '$.parent') AS parent FROM events
+     WHERE type = 'call' AND ts_ns <= ? AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
+  );
+  const known = new Map<string, { actor: string; parent: string | null } | null>();
+  return (parent, tsNs) => {
+    let depth = 0;
+    for (let ref = parent, i = 0; ref && i < MAX_DEPTH; i++) {
+      if (!known.has(ref)) known.set(ref, (parentOf.get(tsNs, ref) as { actor: string; parent: string | null } | undefined) ?? null);
+      const call = known.get(ref);
+      if (!call) break;
+      if (shown.has(call.actor)) depth++;
+      ref = call.parent;
+    }
+    return depth;
+  };
+}
+
+const FACTS = ['name', 'pid', 'threadId', 'file', 'code', 'signal', 'gone', 'count', 'error', 'reason'];
+
+function facts(p: Record<string, unknown>): string {
+  return FACTS.filter((k) => p[k] !== undefined && p[k] !== null)
+    .map((k) => `${k}=${renderValue(p[k], 120)}`)
+    .join(' ');
+}
+
+function entry(
+  store: Store,
+  r: Row,
+  self: string,
+  depthOf: (parent: string | null, tsNs: number) => number,
+  classes: Map<string, string | null>,
+): PathEntry {
+  const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
+  const base = { wall_ms: r.wall_ms, actor: r.actor, depth: 0, event: `${r.type}/${r.subtype}`, ref: r.ref };
+  if (r.type === 'call' && r.subtype === 'call') {
+    const call = callRecord(store, r);
+    return { ...base, kind: 'call', depth: depthOf(call.parent, r.ts_ns), text: renderCallOutcome(call) };
+  }
+  if (r.type === 'message' && (r.subtype === 'send' || r.subtype === 'receive')) {
+    const sent = r.subtype === 'send';
+    const other = sent ? r.to_actor : r.from_actor;
+    return { ...base, kind: sent ? 'send' : 'receive', text: `${sent ? '→' : '←'} ${other ?? '?'} [${p.channel ?? '?'}] ${renderValue(p.message)}` };
+  }
+  if (r.type === 'state' && r.subtype === 'snapshot') {
+    return { ...base, kind: 'state', text: `state after ${renderTrigger(p.trigger ?? null, classes.get(r.actor) ?? null)}: ${renderValue(p.state)}` };
+  }
+  if (r.type === 'object' && r.subtype === 'track') {
+    const what = [p.name ? `"${p.name}"` : null, p.class ? `(${p.class})` : null, p.path ?? null].filter(Boolean).join(' ');
+    return { ...base, kind: 'lifecycle', text: `tracking began ${what}`.trim() };
+  }
+  if (r.type === 'log') return { ...base, kind: 'log', text: `console.${r.subtype}: ${renderValue(p.text)}` };
+  if (r.type === 'error') return { ...base, kind: 'error', text: `${r.type}/${r.subtype} ${facts(p)}`.trim() };
+  const who = r.actor === self ? '' : ` ${r.actor}`;
+  if (LIFECYCLE.has(r.type)) return { ...base, kind: 'lifecycle', text: `${r.type}/${r.subtype}${who} ${facts(p)}`.trim() };
+  return { ...base, kind: 'other', text: `${r.type}/${r.subtype}${who} ${renderValue(p)}` };
+}
+
+/** `2026-…Z 4242   ├ text [ref]`: two spaces of indentation per nesting level. */
+export function renderPathEntry(e: PathEntry): string {
+  return `${iso(e.wall_ms)} ${e.actor} ${'  '.repeat(e.depth)}${e.text}${e.ref ? ` [${e.ref}]` : ''}`;
+}
+
+export function pathEntryView(e: PathEntry): Record<string, unknown> {
+  return { time: iso(e.wall_ms), actor: e.actor, kind: e.kind, event: e.event, depth: e.depth, text: e.text, ref: e.ref };
+}
