@@ -1,6 +1,7 @@
 // The ToolContext behind the tools: one store and, once a target is launched or attached, one tracer.
 // Tools reach the tracer and the query layer only through this object.
 import { resolve } from 'node:path';
+import type { ModuleSpec } from './agent/modules.js';
 import type { Config } from './config.js';
 import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
@@ -8,7 +9,7 @@ import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
 import type { TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
-import { Tracer } from './trace/tracer.js';
+import { DEFAULT_TRACE_LIMITS, Tracer } from './trace/tracer.js';
 
 export interface SessionOptions {
   config: Config;
@@ -59,8 +60,23 @@ export class Session implements ToolContext {
     return { pid: link.pid, actor: link.actor, url: link.url, tree: this.supervisionTree() };
   }
 
-  async launch(command: string[], options: { cwd?: string } = {}): Promise<TargetSummary> {
-    return this.summary(await this.tracerFor('launch').launch(command, options));
+  async launch(command: string[], options: { cwd?: string; traceModules?: string[] } = {}): Promise<TargetSummary> {
+    const tracer = this.tracerFor('launch');
+    // Registered before the program starts, so its agent wraps them as they are first required.
+    for (const module of options.traceModules ?? []) await tracer.traceModule({ module, ...DEFAULT_TRACE_LIMITS });
+    return this.summary(await tracer.launch(command, options));
+  }
+
+  async traceModule(spec: ModuleSpec) {
+    const tracer = this.tracerFor('trace a module');
+    if (tracer.links.size === 0) throw new Error('nothing is attached: use launch (with trace_modules to trace from the first line) or attach first');
+    return tracer.traceModule(spec);
+  }
+
+  async track(ref: string) {
+    const tracer = this.tracerFor('track an object');
+    if (tracer.links.size === 0) throw new Error('nothing is attached: use launch or attach first');
+    return tracer.track(ref);
   }
 
   async attach(target: string): Promise<TargetSummary> {

@@ -3,7 +3,7 @@
 // folded into their call. A thread's path includes the tracked objects it owns, and the lifecycle events of
 // the workers and children it started (recorded with from = the thread).
 import type { Store } from '../store/store.js';
-import { callRecord, renderCallOutcome } from './calls.js';
+import { callRecords, renderCallOutcome, type CallRecord } from './calls.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
 import type { Page } from './page.js';
 import { actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
@@ -38,18 +38,22 @@ export function executionPath(store: Store, actor: string, window: TimeWindow, p
   const rows = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
     .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
-  const depth = depthFinder(store, new Set(family));
+  const calls = new Map<number, CallRecord>();
+  const callRows = rows.filter((r) => r.type === 'call' && r.subtype === 'call');
+  callRecords(store, callRows).forEach((c, i) => calls.set(callRows[i]!.id, c));
+  const depth = depthFinder(store, new Set(family), [...calls.values()]);
   const classes = new Map(family.map((id) => [id, objectInfo(store.actor(id)).class]));
-  return { entries: rows.map((r) => entry(store, r, actor, depth, classes)), total, family };
+  return { entries: rows.map((r) => entry(r, actor, calls, depth, classes)), total, family };
 }
 
 /** The shown depth of a call: its ancestors (by `parent`) that belong to the path's actors. */
-function depthFinder(store: Store, shown: Set<string>): (parent: string | null, tsNs: number) => number {
+function depthFinder(store: Store, shown: Set<string>, onPage: CallRecord[]): (parent: string | null, tsNs: number) => number {
   const parentOf = store.db.prepare(
     `SELECT actor, json_extract(payload, '$.parent') AS parent FROM events
      WHERE type = 'call' AND ts_ns <= ? AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );
-  const known = new Map<string, { actor: string; parent: string | null } | null>();
+  // Callers on the same page need no lookup; others are found scanning calls backwards from the callee.
+  const known = new Map<string, { actor: string; parent: string | null } | null>(onPage.map((c) => [c.ref, { actor: c.actor, parent: c.parent }]));
   return (parent, tsNs) => {
     let depth = 0;
     for (let ref = parent, i = 0; ref && i < MAX_DEPTH; i++) {
@@ -72,16 +76,16 @@ function facts(p: Record<string, unknown>): string {
 }
 
 function entry(
-  store: Store,
   r: Row,
   self: string,
+  calls: Map<number, CallRecord>,
   depthOf: (parent: string | null, tsNs: number) => number,
   classes: Map<string, string | null>,
 ): PathEntry {
   const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
   const base = { wall_ms: r.wall_ms, actor: r.actor, depth: 0, event: `${r.type}/${r.subtype}`, ref: r.ref };
   if (r.type === 'call' && r.subtype === 'call') {
-    const call = callRecord(store, r);
+    const call = calls.get(r.id)!;
     return { ...base, kind: 'call', depth: depthOf(call.parent, r.ts_ns), text: renderCallOutcome(call) };
   }
   if (r.type === 'message' && (r.subtype === 'send' || r.subtype === 'receive')) {

@@ -25,7 +25,8 @@ function snapshot(row: Row, className: string | null): Snapshot {
   return { id: row.id, ts_ns: row.ts_ns, wall_ms: row.wall_ms, ref: row.ref, state: p.state, trigger, trigger_text: renderTrigger(trigger, className) };
 }
 
-const SNAPSHOTS = `actor = :actor AND type = 'state' AND subtype = 'snapshot'`;
+// `+type`: one object's rows come from the (actor, ts_ns) index, not every snapshot of every object.
+const SNAPSHOTS = `actor = :actor AND +type = 'state' AND subtype = 'snapshot'`;
 
 export function snapshotCount(store: Store, actor: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n;

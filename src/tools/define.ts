@@ -3,18 +3,24 @@
 // same data as structuredContent. Handlers just throw; the server's wrapper turns errors into answers.
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { ModuleReport } from '../agent/modules.js';
+import type { TrackResult } from '../agent/objects.js';
 import type { Query } from '../query/index.js';
 import type { TreeNode } from '../query/tree.js';
 import type { ActorRow } from '../store/store.js';
 
 /** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
 export interface ToolContext {
-  launch(command: string[], options: { cwd?: string }): Promise<TargetSummary>;
+  launch(command: string[], options: { cwd?: string; traceModules?: string[] }): Promise<TargetSummary>;
   attach(target: string): Promise<TargetSummary>;
   detach(): Promise<{ detached: number[] }>;
   supervisionTree(): TreeNode[];
   /** Problems met while following the family, worth telling the model about. */
   warnings(): string[];
+  /** Traces a module in every thread of the family, now and in threads that appear later. */
+  traceModule(spec: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
+  /** Finds an object by registered name or path in every thread and tracks it. */
+  track(ref: string): Promise<{ actor: string; value: TrackResult }[]>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */
   readonly query: Query;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */

@@ -11,9 +11,11 @@ export const launch = defineTool({
   schema: {
     command: z.string().min(1).describe('The command line, split on spaces; quote arguments with spaces ("node \\"my app.js\\""). Example: "node server.js --port 3000".'),
     cwd: z.string().optional().describe('Working directory for the program; defaults to the server\'s.'),
+    trace_modules: z.string().optional().describe('Modules to trace from the first line, comma-separated ("./src/payments.js,./src/cart.js"): their exports are wrapped as they are first required, before any caller keeps a reference.'),
   },
-  async handler({ command, cwd }, ctx) {
-    const target = await ctx.launch(splitCommand(command), { cwd });
+  async handler({ command, cwd, trace_modules }, ctx) {
+    const traceModules = trace_modules?.split(',').map((m) => m.trim()).filter(Boolean);
+    const target = await ctx.launch(splitCommand(command), { cwd, traceModules });
     return {
       text: `Launched pid ${target.pid} (actor ${target.actor}), agent installed before its first line.\n${renderTree(target.tree)}`,
       data: { ...target },

@@ -42,6 +42,9 @@ export interface LaunchOptions {
   env?: Record<string, string>;
 }
 
+/** Sane defaults for a trace: it stops itself when one trips, and says why. */
+export const DEFAULT_TRACE_LIMITS = { maxCalls: 100_000, maxPerSecond: 10_000, durationMs: 30 * 60_000 };
+
 /** How long a spawned child has to announce itself before we try SIGUSR1 (attach mode). */
 const ANNOUNCE_GRACE_MS = 300;
 
