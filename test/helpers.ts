@@ -15,6 +15,8 @@ export interface Fixture {
   pid: number;
   /** Resolves with the first stdout line matching `re` (from now on, or already seen). */
   line(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Resolves with the next stdout line matching `re` that arrives from now on. */
+  nextLine(re: RegExp, timeoutMs?: number): Promise<string>;
   send(command: string): void;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -53,15 +55,19 @@ export function startFixture(file: string, args: string[] = []): Fixture {
     pid: proc.pid!,
     exited,
     send: (command) => proc.stdin.write(`${command}\n`),
-    line: (re, timeoutMs = 10_000) => {
+    line: (re, timeoutMs) => {
       const seen = lines.find((l) => re.test(l));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fixture ${file} printed no line matching ${re}; got: ${lines.join(' | ')}; stderr: ${errors.join('').slice(-2000)}`)), timeoutMs);
-        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      });
+      return seen ? Promise.resolve(seen) : waitLine(re, timeoutMs);
     },
+    nextLine: (re, timeoutMs) => waitLine(re, timeoutMs),
   };
+
+  function waitLine(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fixture ${file} printed no line matching ${re}; got: ${lines.join(' | ')}; stderr: ${errors.join('').slice(-2000)}`)), timeoutMs);
+      waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+    });
+  }
 }
 
 export function newTracer(options: Partial<TracerOptions> & { store?: StoreOptions } = {}): { store: Store; tracer: Tracer } {
