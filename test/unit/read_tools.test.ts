@@ -100,22 +100,409 @@ async function call(ctx: ToolContext, name: string, args: Record<string, unknown
   return { text, data: result.structuredContent as any, isError: result.isError ?? false };
 }
 
-describe('query layer: read tools (hand-written rows)', () => {
-  it('dump', async () => {
+/** Every SQL statement a tool runs on `events`, with its query plan, recorded while the tool answers. */
+function recordPlans(store: Store): Map<string, string> {
+  const plans = new Map<string, string>();
+  const prepare = store.db.prepare.bind(store.db);
+  const explain = (sql: string, args: unknown[]) =>
+    (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join('; ');
+  store.db.prepare = ((sql: string) => {
+    const st = prepare(sql);
+    return new Proxy(st, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key !== 'all' && key !== 'get') return typeof value === 'function' ? value.bind(target) : value;
+        return (...args: unknown[]) => {
+          plans.set(sql.replace(/\s+/g, ' ').trim(), explain(sql, args));
+          return value.apply(target, args);
+        };
+      },
+    });
+  }) as typeof store.db.prepare;
+  return plans;
+}
+
+const TREE = [
+  '4242 process "app.js" — running since 2026-11-22T16:00:00.000Z',
+  '├─ 4242/w1 worker "pricing" — exited (code 0) at 2026-11-22T16:00:00.030Z',
+  '├─ 4242/o1 object "cart" (Cart) — running since 2026-11-22T16:00:00.002Z',
+  '└─ 4242/o2 object ./src/ledger.js#ledger (Ledger) — running since 2026-11-22T16:00:00.003Z',
+].join('\n');
+
+describe('query layer (hand-written rows): get_function_calls', () => {
+  it('lists calls of a module by path suffix, each with its return or throw, duration and call id', async () => {
     const { ctx } = setup();
-    for (const [name, args] of [
-      ['get_function_calls', { module_name: 'payments.js' }],
-      ['get_function_calls', { module_name: 'pricing-lib' }],
-      ['get_message_flow', { from_pid: 'app.js', to_pid: 'pricing' }],
-      ['get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid' }],
-      ['get_state_timeline', { pid_string: 'cart' }],
-      ['analyze_state_changes', { pid_string: '4242/o1' }],
-      ['get_execution_path', { pid_string: '4242' }],
-      ['get_execution_path', { pid_string: '4242/w1' }],
-    ] as const) {
-      const r = await call(ctx, name, args);
-      console.log(`=== ${name} ${JSON.stringify(args)}\n${r.text}\n${JSON.stringify(r.data, null, 1)}`);
+    const r = await call(ctx, 'get_function_calls', { module_name: 'payments.js' });
+    expect(r.isError).toBe(false);
+    expect(r.text).toBe(
+      [
+        'Calls of payments.js: 2 (module /app/src/payments.js)',
+        '2026-11-22T16:00:00.007Z 4242 charge(6, "EUR") ✗ Error: card declined (1.5 ms, async) [4242:c3]',
+        '2026-11-22T16:00:00.011Z 4242 charge(5, "EUR") … no return recorded [4242:c5]',
+        'showing 1–2 of 2',
+      ].join('\n'),
+    );
+    expect(r.data).toEqual({
+      calls: [
+        {
+          ref: '4242:c3', time: '2026-11-22T16:00:00.007Z', actor: '4242', module: '/app/src/payments.js', fn: 'charge', args: ['6', '"EUR"'],
+          outcome: 'threw', error: 'Error: card declined', duration_ms: 1.5, async: true, parent: '4242:c1', corr: 'r1',
+        },
+        {
+          ref: '4242:c5', time: '2026-11-22T16:00:00.011Z', actor: '4242', module: '/app/src/payments.js', fn: 'charge', args: ['5', '"EUR"'],
+          outcome: 'running', duration_ms: null, async: null, parent: null, corr: null,
+        },
+      ],
+      total: 2,
+      page: 1,
+    });
+  });
+
+  it('matches the exact module, a ./relative path, a file URL and a package name', async () => {
+    const { ctx } = setup();
+    for (const module_name of ['/app/src/payments.js', './src/payments.js', 'src/payments.js', 'file:///app/src/payments.js']) {
+      expect((await call(ctx, 'get_function_calls', { module_name })).data.total).toBe(2);
     }
-    console.log((await callTool(get_supervision_tree, {}, ctx)).content);
+    const pkg = await call(ctx, 'get_function_calls', { module_name: 'pricing-lib' });
+    expect(pkg.text).toBe(
+      [
+        'Calls of pricing-lib: 1 (module /app/node_modules/pricing-lib/index.js)',
+        '2026-11-22T16:00:00.004Z 4242/w1 quote("apple") → 3 (0.05 ms) [4242/w1:c1]',
+        'showing 1–1 of 1',
+      ].join('\n'),
+    );
+    // A suffix matches whole path segments only, and `_` in a name is not a LIKE wildcard.
+    expect((await call(ctx, 'get_function_calls', { module_name: 'ments.js' })).isError).toBe(true);
+    expect((await call(ctx, 'get_function_calls', { module_name: 'pay_ents.js' })).isError).toBe(true);
+  });
+
+  it('filters by function (method names too), by actor (a thread includes its objects) and by time', async () => {
+    const { ctx } = setup();
+    const add = await call(ctx, 'get_function_calls', { module_name: 'cart.js', function_name: 'add' });
+    expect(add.text).toBe(
+      [
+        'Calls of cart.js function add: 1 (module /app/src/cart.js)',
+        '2026-11-22T16:00:00.003Z 4242/o1 Cart#add("apple", 2) → 6 (0.12 ms) [4242:c2]',
+        'showing 1–1 of 1',
+      ].join('\n'),
+    );
+    expect((await call(ctx, 'get_function_calls', { module_name: 'cart.js', pid_string: 'app.js' })).data.calls.map((c: any) => c.ref)).toEqual(['4242:c2', '4242:c4']);
+    expect((await call(ctx, 'get_function_calls', { module_name: 'cart.js', pid_string: 'cart' })).data.total).toBe(2);
+    expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js', pid_string: '4242/w1' })).text).toBe(
+      'No calls of payments.js match by 4242/w1; 2 calls of it are recorded in all: widen the filters.',
+    );
+    const late = await call(ctx, 'get_function_calls', { module_name: 'payments.js', since: '2026-11-22T16:00:00.010Z', until: T0 + 20 });
+    expect(late.text).toBe(
+      [
+        'Calls of payments.js since 2026-11-22T16:00:00.010Z until 2026-11-22T16:00:00.020Z: 1 (module /app/src/payments.js)',
+        '2026-11-22T16:00:00.011Z 4242 charge(5, "EUR") … no return recorded [4242:c5]',
+        'showing 1–1 of 1',
+      ].join('\n'),
+    );
+  });
+
+  it('pages, and says which pages exist past the end', async () => {
+    const { ctx } = setup();
+    const second = await call(ctx, 'get_function_calls', { module_name: 'payments.js', page: 2, limit: 1 });
+    expect(second.text.split('\n').slice(1)).toEqual(['2026-11-22T16:00:00.011Z 4242 charge(5, "EUR") … no return recorded [4242:c5]', 'showing 2–2 of 2']);
+    expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js', limit: 1 })).text.split('\n').at(-1)).toBe('showing 1–1 of 2; page=2 for more');
+    expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js', page: 3, limit: 1 })).text).toBe(
+      'get_function_calls failed: page=3 is past the end: 2 rows make 2 pages of 1; use page=1…2',
+    );
+  });
+
+  it('says what to do when a module has no calls', async () => {
+    const { ctx } = setup();
+    expect(await call(ctx, 'get_function_calls', { module_name: 'orders.js' })).toEqual({
+      text:
+        'get_function_calls failed: no calls recorded for module "orders.js". Modules with recorded calls: /app/src/checkout.js, /app/src/cart.js, /app/node_modules/pricing-lib/index.js, /app/src/payments.js. Pass one of these, or call trace_module first.',
+      data: undefined,
+      isError: true,
+    });
+    const empty = setup([]).ctx;
+    expect((await call(empty, 'get_function_calls', { module_name: 'orders.js' })).text).toBe(
+      'get_function_calls failed: no calls recorded for module "orders.js" yet: call trace_module first, then exercise the program.',
+    );
+    expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js', since: 'yesterday' })).text).toBe(
+      'get_function_calls failed: since: cannot read time "yesterday": use ISO 8601 (2026-11-22T16:00:00Z), epoch ms (1795000000000) or a duration like 5m (500ms, 30s, 5m, 2h, 1d: that long before now)',
+    );
+  });
+});
+
+describe('query layer (hand-written rows): get_message_flow', () => {
+  it('lists both directions with latency, and a send without receipt as pending; names resolve to ids', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_message_flow', { from_pid: 'app.js', to_pid: 'pricing' });
+    expect(r.text).toBe(
+      [
+        'Messages between 4242 "app.js" and 4242/w1 "pricing": 3 (1 pending on this page)',
+        '2026-11-22T16:00:00.004Z 4242 → 4242/w1 [worker] {op: "price", sku: "apple"} · received after 0.42 ms [msg m1]',
+        '2026-11-22T16:00:00.005Z 4242/w1 → 4242 [worker] {sku: "apple", price: 3} · received after 1.25 ms [msg m2]',
+        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} · pending (no receipt recorded) [msg m3]',
+        'showing 1–3 of 3',
+      ].join('\n'),
+    );
+    expect(r.data).toEqual({
+      from: '4242',
+      to: '4242/w1',
+      messages: [
+        {
+          ref: 'm1', from: '4242', to: '4242/w1', direction: '4242 → 4242/w1', channel: 'worker', message: '{op: "price", sku: "apple"}',
+          sent: '2026-11-22T16:00:00.004Z', received: '2026-11-22T16:00:00.004Z', latency_ms: 0.42, status: 'received', corr: null,
+        },
+        {
+          ref: 'm2', from: '4242/w1', to: '4242', direction: '4242/w1 → 4242', channel: 'worker', message: '{sku: "apple", price: 3}',
+          sent: '2026-11-22T16:00:00.005Z', received: '2026-11-22T16:00:00.006Z', latency_ms: 1.25, status: 'received', corr: null,
+        },
+        {
+          ref: 'm3', from: '4242', to: '4242/w1', direction: '4242 → 4242/w1', channel: 'worker', message: '{op: "stop"}',
+          sent: '2026-11-22T16:00:00.012Z', received: null, latency_ms: null, status: 'pending', corr: null,
+        },
+      ],
+      total: 3,
+      page: 1,
+    });
+    // The same flow asked the other way round.
+    expect((await call(ctx, 'get_message_flow', { from_pid: '4242/w1', to_pid: '4242' })).data.messages.map((m: any) => m.ref)).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('draws a mermaid sequence diagram', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid', until: T0 + 10 });
+    expect(r.text).toBe(
+      [
+        'Messages between 4242 "app.js" and 4242/w1 "pricing" until 2026-11-22T16:00:00.010Z: 2',
+        '```mermaid',
+        'sequenceDiagram',
+        '  participant A as 4242 "app.js"',
+        '  participant B as 4242/w1 "pricing"',
+        '  A->>B: [worker] {op: "price", sku: "apple"} (0.42 ms)',
+        '  B->>A: [worker] {sku: "apple", price: 3} (1.25 ms)',
+        '```',
+        'showing 1–2 of 2',
+      ].join('\n'),
+    );
+    const pending = await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid', since: T0 + 10 });
+    expect(pending.text.split('\n')[5]).toBe('  A-xB: [worker] {op: "stop"} (pending)');
+  });
+
+  it('escapes what mermaid would misread', async () => {
+    const { ctx } = setup([ev(1, 'message', 'send', '4242', { channel: 'ipc', message: 'a;b#c' }, { from: '4242', to: '4242/w1', ref: 'x' })]);
+    const r = await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid' });
+    expect(r.text.split('\n')[5]).toBe('  A-xB: [ipc] "a#59;b#35;c" (pending)');
+  });
+
+  it('answers plainly when nothing was exchanged, and refuses one actor twice or an unknown one', async () => {
+    const { ctx } = setup();
+    expect((await call(ctx, 'get_message_flow', { from_pid: '4242/w1', to_pid: '4242/o1' })).text).toBe(
+      'No messages between 4242/w1 "pricing" and 4242/o1 "cart" (Cart). trace_process on either of them records its messages in and out.',
+    );
+    expect((await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: 'app.js' })).text).toBe(
+      'get_message_flow failed: from_pid and to_pid both name 4242: pass two different actors (get_supervision_tree lists them)',
+    );
+    expect((await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '9999' })).text).toBe(
+      'get_message_flow failed: no actor "9999". Known ids: 4242, 4242/w1, 4242/o1, 4242/o2; get_supervision_tree lists them all.',
+    );
+  });
+});
+
+describe('query layer (hand-written rows): get_state_timeline and analyze_state_changes', () => {
+  it('lists states with their triggers and call ids', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_state_timeline', { pid_string: 'cart' });
+    expect(r.text).toBe(
+      [
+        'States of 4242/o1 "cart" (Cart): 3',
+        '2026-11-22T16:00:00.002Z after tracking began: Cart {items: [], total: 0}',
+        '2026-11-22T16:00:00.003Z after Cart#add("apple", 2) [4242:c2]: Cart {items: [{sku: "apple", qty: 2}], total: 6}',
+        '2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]: Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"}',
+        'showing 1–3 of 3',
+      ].join('\n'),
+    );
+    expect(r.data).toEqual({
+      actor: '4242/o1',
+      snapshots: [
+        { time: '2026-11-22T16:00:00.002Z', ref: null, trigger: 'tracking began', state: 'Cart {items: [], total: 0}' },
+        { time: '2026-11-22T16:00:00.003Z', ref: '4242:c2', trigger: 'Cart#add("apple", 2)', state: 'Cart {items: [{sku: "apple", qty: 2}], total: 6}' },
+        { time: '2026-11-22T16:00:00.010Z', ref: '4242:c4', trigger: 'Cart#applyCoupon("SAVE")', state: 'Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"}' },
+      ],
+      total: 3,
+      page: 1,
+    });
+  });
+
+  it('diffs consecutive states, each with its trigger', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1' });
+    expect(r.text).toBe(
+      [
+        'State changes of 4242/o1 "cart" (Cart): 3 snapshots, 2 with changes on this page',
+        '2026-11-22T16:00:00.002Z after tracking began: first state recorded: Cart {items: [], total: 0}',
+        '2026-11-22T16:00:00.003Z after Cart#add("apple", 2) [4242:c2]:',
+        '  + items[0]: {sku: "apple", qty: 2}',
+        '  total: 0 → 6',
+        '2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]:',
+        '  total: 6 → 5',
+        '  + coupon: "SAVE"',
+        'showing 1–3 of 3',
+      ].join('\n'),
+    );
+    expect(r.data.transitions[1]).toEqual({
+      time: '2026-11-22T16:00:00.003Z',
+      ref: '4242:c2',
+      trigger: 'Cart#add("apple", 2)',
+      initial: false,
+      changes: [
+        { path: 'items[0]', kind: 'added', after: '{sku: "apple", qty: 2}' },
+        { path: 'total', kind: 'changed', before: '0', after: '6' },
+      ],
+      more: 0,
+    });
+  });
+
+  it('compares the first state of a window or a page with the one before it', async () => {
+    const { ctx } = setup();
+    const expected = ['2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]:', '  total: 6 → 5', '  + coupon: "SAVE"'];
+    expect((await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1', since: T0 + 5 })).text.split('\n').slice(1, 4)).toEqual(expected);
+    const paged = await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1', page: 3, limit: 1 });
+    expect(paged.text.split('\n').slice(1)).toEqual([...expected, 'showing 3–3 of 3']);
+  });
+
+  it('caps long states and long change lists', async () => {
+    const big = { list: Array.from({ length: 60 }, (_, i) => i) };
+    const { ctx } = setup([
+      ev(1, 'state', 'snapshot', '4242/o1', { state: { list: [] }, trigger: null }),
+      ev(2, 'state', 'snapshot', '4242/o1', { state: big, trigger: { method: 'fill', args: [] } }, { ref: '4242:c9' }),
+    ]);
+    const timeline = await call(ctx, 'get_state_timeline', { pid_string: '4242/o1' });
+    expect(timeline.data.snapshots[1].state).toBe(`{list: [${Array.from({ length: 60 }, (_, i) => i).join(', ')}]}`.slice(0, 200) + '…(cut)');
+    const changes = await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1' });
+    expect(changes.text.split('\n').slice(2)).toEqual([
+      '2026-11-22T16:00:00.000Z after Cart#fill() [4242:c9]:',
+      ...Array.from({ length: 20 }, (_, i) => `  + list[${i}]: ${i}`),
+      '  …40 more changes',
+      'showing 1–2 of 2',
+    ]);
+    expect(changes.data.transitions[1].more).toBe(40);
+  });
+
+  it('says what to do for an object with no state yet, or for a thread', async () => {
+    const { ctx } = setup();
+    expect((await call(ctx, 'get_state_timeline', { pid_string: '4242/o2' })).text).toBe(
+      'get_state_timeline failed: no state recorded for 4242/o2 yet; call trace_process("4242/o2") or trace_named_process first, then exercise the program',
+    );
+    expect((await call(ctx, 'analyze_state_changes', { pid_string: 'pricing' })).text).toBe(
+      'analyze_state_changes failed: 4242/w1 is a worker thread, not a tracked object: state is recorded for tracked objects. Start tracking one with trace_named_process (a registered name, or a path such as globalThis.cart); get_supervision_tree lists tracked objects.',
+    );
+    expect((await call(ctx, 'get_state_timeline', { pid_string: 'cart', since: '2026-11-22T17:00:00Z' })).text).toBe(
+      'No state of 4242/o1 "cart" (Cart) recorded since 2026-11-22T17:00:00.000Z; 3 snapshots in all: widen the window.',
+    );
+  });
+});
+
+describe('query layer (hand-written rows): get_execution_path', () => {
+  it("nests a thread's calls under their callers, with its objects, messages, states, logs and its workers' lifecycle", async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_execution_path', { pid_string: '4242' });
+    expect(r.text).toBe(
+      [
+        'Execution path of 4242 "app.js" (with 4242/o1, 4242/o2): 16 events',
+        '2026-11-22T16:00:00.000Z 4242 process/start pid=4242',
+        '2026-11-22T16:00:00.001Z 4242/w1 worker/online 4242/w1',
+        '2026-11-22T16:00:00.002Z 4242/o1 tracking began "cart" (Cart) globalThis.cart',
+        '2026-11-22T16:00:00.002Z 4242/o1 state after tracking began: Cart {items: [], total: 0}',
+        '2026-11-22T16:00:00.003Z 4242 checkout("u1") → {ok: false} (6 ms, async) [4242:c1]',
+        '2026-11-22T16:00:00.003Z 4242/o1   Cart#add("apple", 2) → 6 (0.12 ms) [4242:c2]',
+        '2026-11-22T16:00:00.003Z 4242/o1 state after Cart#add("apple", 2): Cart {items: [{sku: "apple", qty: 2}], total: 6} [4242:c2]',
+        '2026-11-22T16:00:00.004Z 4242 → 4242/w1 [worker] {op: "price", sku: "apple"} [m1]',
+        '2026-11-22T16:00:00.006Z 4242 ← 4242/w1 [worker] {sku: "apple", price: 3} [m2]',
+        '2026-11-22T16:00:00.007Z 4242   charge(6, "EUR") ✗ Error: card declined (1.5 ms, async) [4242:c3]',
+        '2026-11-22T16:00:00.010Z 4242/o1 Cart#applyCoupon("SAVE") → undefined (0.01 ms) [4242:c4]',
+        '2026-11-22T16:00:00.010Z 4242/o1 state after Cart#applyCoupon("SAVE"): Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"} [4242:c4]',
+        '2026-11-22T16:00:00.011Z 4242 charge(5, "EUR") … no return recorded [4242:c5]',
+        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} [m3]',
+        '2026-11-22T16:00:00.013Z 4242 console.info: "checkout failed"',
+        '2026-11-22T16:00:00.030Z 4242/w1 worker/exit 4242/w1 code=0',
+        'showing 1–16 of 16',
+      ].join('\n'),
+    );
+    expect(r.data.family).toEqual(['4242', '4242/o1', '4242/o2']);
+    expect(r.data.entries[5]).toEqual({
+      time: '2026-11-22T16:00:00.003Z', actor: '4242/o1', kind: 'call', event: 'call/call', depth: 1, text: 'Cart#add("apple", 2) → 6 (0.12 ms)', ref: '4242:c2',
+    });
+  });
+
+  it('keeps the nesting of calls whose caller is on an earlier page', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_execution_path', { pid_string: '4242', page: 2, limit: 5 });
+    expect(r.text.split('\n').slice(1)).toEqual([
+      '2026-11-22T16:00:00.003Z 4242/o1   Cart#add("apple", 2) → 6 (0.12 ms) [4242:c2]',
+      '2026-11-22T16:00:00.003Z 4242/o1 state after Cart#add("apple", 2): Cart {items: [{sku: "apple", qty: 2}], total: 6} [4242:c2]',
+      '2026-11-22T16:00:00.004Z 4242 → 4242/w1 [worker] {op: "price", sku: "apple"} [m1]',
+      '2026-11-22T16:00:00.006Z 4242 ← 4242/w1 [worker] {sku: "apple", price: 3} [m2]',
+      '2026-11-22T16:00:00.007Z 4242   charge(6, "EUR") ✗ Error: card declined (1.5 ms, async) [4242:c3]',
+      'showing 6–10 of 16; page=3 for more',
+    ]);
+  });
+
+  it("shows a worker's own path, and an object's calls unnested when their caller is outside it", async () => {
+    const { ctx } = setup();
+    expect((await call(ctx, 'get_execution_path', { pid_string: 'pricing' })).text).toBe(
+      [
+        'Execution path of 4242/w1 "pricing": 6 events',
+        '2026-11-22T16:00:00.001Z 4242/w1 worker/start name="pricing" pid=4242 threadId=1',
+        '2026-11-22T16:00:00.001Z 4242/w1 worker/online',
+        '2026-11-22T16:00:00.004Z 4242/w1 ← 4242 [worker] {op: "price", sku: "apple"} [m1]',
+        '2026-11-22T16:00:00.004Z 4242/w1 quote("apple") → 3 (0.05 ms) [4242/w1:c1]',
+        '2026-11-22T16:00:00.005Z 4242/w1 → 4242 [worker] {sku: "apple", price: 3} [m2]',
+        '2026-11-22T16:00:00.030Z 4242/w1 worker/exit code=0',
+        'showing 1–6 of 6',
+      ].join('\n'),
+    );
+    const cart = await call(ctx, 'get_execution_path', { pid_string: '4242/o1', since: T0 + 3 });
+    expect(cart.text.split('\n').slice(0, 2)).toEqual([
+      'Execution path of 4242/o1 "cart" (Cart) since 2026-11-22T16:00:00.003Z: 4 events',
+      '2026-11-22T16:00:00.003Z 4242/o1 Cart#add("apple", 2) → 6 (0.12 ms) [4242:c2]',
+    ]);
+    expect((await call(ctx, 'get_execution_path', { pid_string: '4242/o2' })).text).toBe(
+      'Nothing recorded for 4242/o2 (Ledger). trace_process("4242/o2") records its calls, messages and lifecycle.',
+    );
+  });
+});
+
+describe('query layer (hand-written rows): supervision tree and query plans', () => {
+  it('shows tracked objects under their thread, with class, or path when unnamed', async () => {
+    const { ctx } = setup();
+    const r = await callTool(get_supervision_tree, {}, ctx);
+    expect(r.content).toEqual([{ type: 'text', text: TREE }]);
+    const tree = (r.structuredContent as any).tree;
+    expect(tree[0].children.map((c: any) => [c.id, c.class, c.path])).toEqual([
+      ['4242/w1', undefined, undefined],
+      ['4242/o1', 'Cart', 'globalThis.cart'],
+      ['4242/o2', 'Ledger', './src/ledger.js#ledger'],
+    ]);
+  });
+
+  it('every tool answers from the indexes, never scanning the whole events table', async () => {
+    const { store, ctx } = setup();
+    const plans = recordPlans(store);
+    await call(ctx, 'get_function_calls', { module_name: 'payments.js' });
+    await call(ctx, 'get_function_calls', { module_name: 'cart.js', pid_string: '4242' });
+    await call(ctx, 'get_function_calls', { module_name: 'nothing.js' });
+    await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1' });
+    await call(ctx, 'get_state_timeline', { pid_string: '4242/o1' });
+    await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1', since: T0 + 5 });
+    await call(ctx, 'get_execution_path', { pid_string: '4242', page: 2, limit: 5 });
+    const onEvents = [...plans].filter(([sql]) => /FROM events/.test(sql));
+    expect(onEvents.length).toBeGreaterThanOrEqual(12);
+    for (const [sql, plan] of onEvents) {
+      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_(actor|type)_ts/) });
+      expect({ sql, plan }).toEqual({ sql, plan: expect.not.stringMatching(/SCAN events(?! USING)/) });
+    }
+    // Per-actor questions use the (actor, ts_ns) index, not every row of a type.
+    const planOf = (fragment: string) => [...plans].find(([sql]) => sql.includes(fragment))![1];
+    expect(planOf("subtype = 'snapshot' AND (:since")).toBe('SEARCH events USING INDEX events_actor_ts (actor=?)');
+    expect(planOf("subtype IN ('return', 'throw') AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
+    expect(planOf("subtype = 'receive' AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
   });
 });
