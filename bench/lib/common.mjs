@@ -237,16 +237,16 @@ export async function attachTracer(pid, { level = 'full', storeOptions = {} } = 
       // first listening port, which for a server is its own HTTP port, not the inspector's. The inspector is
       // open on 9229 by then; we do what the tracer would have done next (move it to a random port, so 9229
       // stays free for the next attach) and attach again: the second attach finds it among the listening
-      // ports. Counted and reported, so it shows until the bug is fixed.
-      if (!/not JSON|no inspector target/.test(String(error?.message))) throw error;
-      retried = String(error.message);
-      const [{ inspectorUrl, listenerOf, waitFor: waitPort }, { relocateInspector }] = await Promise.all([
+      // ports. Any other first failure gets the same single retry (src/ is edited concurrently). Counted
+      // and reported, so it shows until the bug is fixed.
+      retried = String(error?.message ?? error);
+      const [{ inspectorUrl, listenerOf }, { relocateInspector }] = await Promise.all([
         import(join(ROOT, 'dist/trace/discovery.js')),
         import(join(ROOT, 'dist/trace/relocate.js')),
       ]);
-      if ((await waitPort(() => (listenerOf(9229) === pid ? true : undefined), 2_000)) === true) {
-        await relocateInspector(await inspectorUrl('127.0.0.1', 9229), pid, 0);
-      }
+      await sleep(100);
+      const url = listenerOf(9229) === pid ? await inspectorUrl('127.0.0.1', 9229).catch(() => undefined) : undefined;
+      if (url) await relocateInspector(url, pid, 0).catch(() => undefined);
       link = await tracer.attach(pid);
     }
   } catch (error) {

@@ -35,8 +35,9 @@ async function startVariant(variant) {
     const traced = variant === 'minimal' || variant === 'full' ? await attachTracer(server.pid, { level: variant }) : undefined;
     return { variant, server, traced };
   } catch (error) {
+    const { exitCode, signalCode } = server.child;
     await server.stop();
-    throw error;
+    throw new Error(`${variant}: attach failed: ${error.message} (server exit code ${exitCode}, signal ${signalCode}; its stderr: ${server.stderr().trim().slice(-300) || 'empty'})`);
   }
 }
 
@@ -70,7 +71,7 @@ async function runRound(cfg, round) {
     for (const v of started) {
       if (v.traced) {
         v.traced.tracer.ingest.flush();
-        extra[v.variant] = { httpEvents: countEvents(v.traced.store, 'http'), events: v.traced.store.eventCount(), attachRetried: Boolean(v.traced.retried) };
+        extra[v.variant] = { httpEvents: countEvents(v.traced.store, 'http'), events: v.traced.store.eventCount(), attachRetried: v.traced.retried };
       }
       if (v.variant === 'otel') extra.otel = { spans: (await v.server.request({ cmd: 'stats' })).spans };
     }
@@ -96,11 +97,12 @@ export async function run({ smoke, rounds }) {
   };
   const extras = (v) => res.map((r) => r.extra[v]).filter(Boolean);
   const rows = [];
-  const retries = [...extras('minimal'), ...extras('full')].filter((e) => e.attachRetried).length;
+  const failures = [...extras('minimal'), ...extras('full')].map((e) => e.attachRetried).filter(Boolean);
+  const retries = failures.length;
   if (retries > 0) {
     rows.push(row(name, 'attach by pid to a listening server', {
       figure: `${retries}/${2 * cfg.rounds} needed a 2nd attach`, result: 'info',
-      note: 'bug in Tracer.openInspector: after SIGUSR1 it takes the first listening port of the pid — the server\'s own HTTP port — instead of the new inspector port; the first attach fails with "answered something that is not JSON"',
+      note: `bug in Tracer.openInspector: after SIGUSR1 it takes the first listening port of the pid — the server's own HTTP port — instead of the new inspector port (a race: it depends on whether the inspector is listening at the first poll). First-attempt errors: ${[...new Set(failures.map((f) => f.replace(/\d+/g, 'N')))].join(' / ')}`,
     }));
   }
   const note = `${cfg.rounds} round(s) × ${cfg.cycles} alternating ${cfg.seconds} s slices per variant, ${cfg.connections} connections; ratio = median over ${cycles.length} slice pairs (variant / untraced of the same cycle)`;

@@ -2,6 +2,7 @@
 // logs) written through the real path into a persisted store, and pruning: with maxEvents = N, writing 3N
 // events leaves exactly N, and the file stops growing once it has held N (SQLite reuses freed pages).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attachTracer, fixture, fmtBytes, fmtInt, fmtNum, row, startFixture, verdict, waitFor } from '../lib/common.mjs';
@@ -41,6 +42,19 @@ export async function run({ smoke }) {
   try {
     traced = await attachTracer(target.pid, { level: 'full', storeOptions: { path, maxEvents: n } });
     const { store } = traced;
+    // Time inside Store.write per event: below the cap, then at the cap (every write also prunes).
+    const w = { ms: 0, rows: 0 };
+    const write = store.write.bind(store);
+    store.write = (events, ...rest) => {
+      const s = performance.now();
+      try {
+        return write(events, ...rest);
+      } finally {
+        w.ms += performance.now() - s;
+        w.rows += events.length;
+      }
+    };
+    const usPerRow = (a, b) => ((b.ms - a.ms) * 1000) / Math.max(1, b.rows - a.rows);
     await drain(traced);
     const emitMix = async (count) => {
       // 100k/s: below the ingest ceiling, so nothing is dropped and every event reaches the file.
@@ -48,7 +62,9 @@ export async function run({ smoke }) {
       await drain(traced);
     };
     // Fill to just under maxEvents (the lifecycle events count too), then measure.
+    const w0 = { ...w };
     await emitMix(n - store.eventCount() - 10);
+    const w1 = { ...w };
     const filled = store.eventCount();
     const payloadBytes = store.db.prepare('SELECT avg(length(payload)) AS b FROM events').get().b;
     const mix = store.db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all();
@@ -59,6 +75,7 @@ export async function run({ smoke }) {
     const d2 = onDisk(store, path);
     await emitMix(n);
     const d3 = onDisk(store, path);
+    const w2 = { ...w };
     const count = store.db.prepare('SELECT count(*) AS n FROM events').get().n;
     const dropped = store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'agent' AND subtype = 'dropped'").get().n;
     const growth = d3.bytes / d1.bytes;
@@ -67,6 +84,10 @@ export async function run({ smoke }) {
         baseline: `${fmtInt(filled)} events`, traced: fmtBytes(d1.bytes), figure: `${fmtNum(perEvent, 0)} B/event`, result: 'info',
         note: `mean payload ${fmtNum(payloadBytes, 0)} B of JSON; mix ${mix.map((m) => `${m.type} ${fmtNum((100 * m.n) / filled, 0)}%`).join(', ')}; two indexes (actor, ts_ns) and (type, ts_ns)`,
         data: { filled, d1, payloadBytes, mix },
+      }),
+      row(name, 'Store.write µs per event: below the cap → at the cap (pruning)', {
+        baseline: fmtNum(usPerRow(w0, w1), 2), traced: fmtNum(usPerRow(w1, w2), 2), figure: `×${fmtNum(usPerRow(w1, w2) / usPerRow(w0, w1), 2)}`, result: 'info',
+        note: 'persisted file (WAL, synchronous=NORMAL); at the cap each write batch also runs Store.prune (SELECT … OFFSET + DELETE, both indexes updated)',
       }),
       row(name, `count after writing 3× maxEvents (maxEvents = ${fmtInt(n)})`, {
         baseline: fmtInt(n), traced: fmtInt(count), figure: count === n ? 'holds' : `off by ${fmtInt(count - n)}`, bar: '= maxEvents',

@@ -67,7 +67,8 @@ function depthFinder(store: Store, shown: Set<string>, onPage: CallRecord[]): (p
   };
 }
 
-const FACTS = ['name', 'pid', 'threadId', 'file', 'code', 'signal', 'gone', 'count', 'error', 'reason'];
+// The payload fields worth a line in a path (docs/events.md), in reading order; the rest stays in the store.
+const FACTS = ['name', 'pid', 'threadId', 'file', 'args', 'argv', 'code', 'signal', 'gone', 'count', 'fatal', 'handled', 'error', 'reason'];
 
 function facts(p: Record<string, unknown>): string {
   return FACTS.filter((k) => p[k] !== undefined && p[k] !== null)

@@ -1,19 +1,8 @@
 // Small pieces every read query shares: the stored row shape, SQL fragments and actor families.
-import type { ActorRow, Store } from '../store/store.js';
+import type { ActorRow, Store, StoredEvent } from '../store/store.js';
 
-export interface Row {
-  id: number;
-  ts_ns: number;
-  wall_ms: number;
-  type: string;
-  subtype: string;
-  actor: string;
-  from_actor: string | null;
-  to_actor: string | null;
-  corr: string | null;
-  ref: string | null;
-  payload: string | null;
-}
+/** A stored event row as the queries select it (all columns). */
+export type Row = StoredEvent;
 
 export const ROW_COLUMNS = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload';
 

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { checkPage, footer, paging } from '../query/page.js';
 import { renderTransition, transitionView } from '../query/states.js';
 import { describeWindow, parseWindow } from '../query/time.js';
-import { limit, page, since, until, stateActor } from './args.js';
+import { limit, noStateInWindow, objectRef, page, since, stateActor, until } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 
 export const analyze_state_changes = defineTool({
@@ -12,7 +11,7 @@ export const analyze_state_changes = defineTool({
     'Diffs each state snapshot of a tracked object against the one before it, as paths (items[2].qty: 1 → 3, + items[3]: …, - coupon), each with the call that triggered it (Cart#add("apple", 2)) and its call id. Time window; paged by snapshot.',
   annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).describe('The tracked object: an id such as 4242/o3, or its registered name'),
+    pid_string: objectRef,
     since,
     until,
     page,
@@ -26,7 +25,7 @@ export const analyze_state_changes = defineTool({
     const label = ctx.query.actorLabel(actor.id);
     const data = { actor: actor.id, transitions: transitions.map(transitionView), total, page: p.page };
     if (total === 0) {
-      return { text: `No state of ${label} recorded${describeWindow(window)}; ${ctx.query.snapshotCount(actor.id)} snapshots in all: widen the window.`, data };
+      return { text: noStateInWindow(ctx, actor.id, window), data };
     }
     checkPage(p, total);
     const changed = transitions.filter((t) => t.changes.length > 0).length;

@@ -1,5 +1,6 @@
 // Argument fields several read tools share, so that their names and docs stay the same everywhere.
 import { z } from 'zod';
+import { describeWindow, type TimeWindow } from '../query/time.js';
 import type { ActorRow } from '../store/store.js';
 import type { ToolContext } from './define.js';
 
@@ -16,6 +17,13 @@ export const until = z
 export const page = z.number().int().min(1).optional().describe('Page of results, from 1 (default 1); answers say which page comes next');
 
 export const limit = z.number().int().min(1).optional().describe('Rows per page (default 50, at most 200)');
+
+export const objectRef = z.string().min(1).describe('The tracked object: an id such as 4242/o3, or its registered name');
+
+/** The answer when an object has state, but none in the asked window. */
+export function noStateInWindow(ctx: ToolContext, actor: string, window: TimeWindow): string {
+  return `No state of ${ctx.query.actorLabel(actor)} recorded${describeWindow(window)}; ${ctx.query.snapshotCount(actor)} snapshots in all: widen the window.`;
+}
 
 /**
  * The actor a state question is about, refusing with what to do next when nothing was ever snapshotted for

@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { checkPage, footer, paging } from '../query/page.js';
 import { renderSnapshot, snapshotView } from '../query/states.js';
 import { describeWindow, parseWindow } from '../query/time.js';
-import { limit, page, since, until, stateActor } from './args.js';
+import { limit, noStateInWindow, objectRef, page, since, stateActor, until } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 
 export const get_state_timeline = defineTool({
@@ -12,7 +11,7 @@ export const get_state_timeline = defineTool({
     'Lists the state snapshots of a tracked object, oldest first: time, the call that triggered each one (method and arguments) with its call id, and the state (capped). Time window; paged.',
   annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).describe('The tracked object: an id such as 4242/o3, or its registered name'),
+    pid_string: objectRef,
     since,
     until,
     page,
@@ -26,7 +25,7 @@ export const get_state_timeline = defineTool({
     const label = ctx.query.actorLabel(actor.id);
     const data = { actor: actor.id, snapshots: snapshots.map(snapshotView), total, page: p.page };
     if (total === 0) {
-      return { text: `No state of ${label} recorded${describeWindow(window)}; ${ctx.query.snapshotCount(actor.id)} snapshots in all: widen the window.`, data };
+      return { text: noStateInWindow(ctx, actor.id, window), data };
     }
     checkPage(p, total);
     const text = [`States of ${label}${describeWindow(window)}: ${total}`, ...snapshots.map(renderSnapshot), footer(p, total, snapshots.length)].join('\n');

@@ -407,7 +407,7 @@ describe('query layer (hand-written rows): get_execution_path', () => {
     expect(r.text).toBe(
       [
         'Execution path of 4242 "app.js" (with 4242/o1, 4242/o2): 16 events',
-        '2026-11-22T16:00:00.000Z 4242 process/start pid=4242',
+        '2026-11-22T16:00:00.000Z 4242 process/start pid=4242 argv=["node", "app.js"]',
         '2026-11-22T16:00:00.001Z 4242/w1 worker/online 4242/w1',
         '2026-11-22T16:00:00.002Z 4242/o1 tracking began "cart" (Cart) globalThis.cart',
         '2026-11-22T16:00:00.002Z 4242/o1 state after tracking began: Cart {items: [], total: 0}',
@@ -430,6 +430,23 @@ describe('query layer (hand-written rows): get_execution_path', () => {
     expect(r.data.entries[5]).toEqual({
       time: '2026-11-22T16:00:00.003Z', actor: '4242/o1', kind: 'call', event: 'call/call', depth: 1, text: 'Cart#add("apple", 2) → 6 (0.12 ms)', ref: '4242:c2',
     });
+  });
+
+  it('shows crashes and child processes with the facts that matter', async () => {
+    const { ctx } = setup([
+      ev(1, 'child', 'spawn', '4300', { pid: 4300, file: 'node', args: ['job.js'] }, { from: '4242' }),
+      ev(2, 'error', 'uncaught_exception', '4242', { error: DECLINED, fatal: true }),
+      ev(3, 'error', 'unhandled_rejection', '4242', { reason: 'nope', handled: false }),
+      ev(4, 'child', 'exit', '4300', { code: null, signal: 'SIGKILL' }, { from: '4242' }),
+      ev(5, 'agent', 'dropped', '4242', { count: 12 }),
+    ]);
+    expect((await call(ctx, 'get_execution_path', { pid_string: '4242' })).text.split('\n').slice(1, -1)).toEqual([
+      '2026-11-22T16:00:00.000Z 4300 child/spawn 4300 pid=4300 file="node" args=["job.js"]',
+      '2026-11-22T16:00:00.000Z 4242 error/uncaught_exception fatal=true error=Error: card declined',
+      '2026-11-22T16:00:00.000Z 4242 error/unhandled_rejection handled=false reason="nope"',
+      '2026-11-22T16:00:00.000Z 4300 child/exit 4300 signal="SIGKILL"',
+      '2026-11-22T16:00:00.000Z 4242 agent/dropped count=12',
+    ]);
   });
 
   it('keeps the nesting of calls whose caller is on an earlier page', async () => {
