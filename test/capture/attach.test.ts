@@ -86,11 +86,17 @@ describe('attach by pid', () => {
     link.dropSocket();
     app.send('burst 20');
     await app.line(/^burst done/);
-    const codes = await eventually(() => {
-      t.tracer.ingest.flush();
-      const exits = events(t.store, "type = 'worker' AND subtype = 'exit'");
-      return exits.length === 20 && exits.map((e) => e.payload.code).sort((a, b) => a - b);
-    }, '20 worker exits after the reconnect');
+    let seen = 0;
+    const codes = await eventually(
+      () => {
+        t.tracer.ingest.flush();
+        const exits = events(t.store, "type = 'worker' AND subtype = 'exit'");
+        seen = exits.length;
+        return exits.length === 20 && exits.map((e) => e.payload.code).sort((a, b) => a - b);
+      },
+      () => `20 worker exits after the reconnect (link ${link.state}, resends ${link.main.resends}, seen ${seen})`,
+      20_000,
+    );
     expect(codes).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(link.state).toBe('attached');
   });

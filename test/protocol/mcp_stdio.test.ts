@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOOLS } from '../../src/tools/registry.js';
 import { startFixture, tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
@@ -25,7 +26,9 @@ describe('MCP over stdio', () => {
 
   it('lists the tools, sorted, each with annotations and described arguments', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['attach', 'detach', 'get_supervision_tree', 'launch']);
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(TOOLS.map((t) => t.name));
+    expect(names).toEqual([...names].sort());
     for (const t of tools) expect(t.annotations).toBeDefined();
     expect(tools.find((t) => t.name === 'get_supervision_tree')!.annotations!.readOnlyHint).toBe(true);
     const attach = tools.find((t) => t.name === 'attach')!;

@@ -1,92 +1,13 @@
-// QUERY-LAYER TESTS. The store here is filled by hand with rows shaped exactly as docs/events.md says, to
-// test the read side (SQL, joins, paging, rendering) on its own. This is allowed for query-layer unit tests
-// only: capture is tested against real fixture processes (test/capture), never with hand-written rows.
+// QUERY-LAYER TESTS. The store is filled by hand (test/query_fixture.ts) with rows shaped exactly as
+// docs/events.md says, to test the read side (SQL, joins, paging, rendering) on its own. This is allowed for
+// query-layer unit tests only: capture is tested against real fixture processes, never with hand-written rows.
 import { describe, expect, it } from 'vitest';
-import { resolveActor } from '../../src/query/actors.js';
-import { Query } from '../../src/query/index.js';
-import { supervisionTree } from '../../src/query/tree.js';
 import { callTool } from '../../src/server.js';
-import { Store, type ActorUpdate, type EventRow } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { READ_TOOLS } from '../../src/tools/read_tools.js';
-
-const T0 = Date.UTC(2026, 10, 22, 16, 0, 0); // 2026-11-22T16:00:00.000Z
-const BASE_NS = 5_000_000_000;
-
-/** One row at `us` microseconds after T0 (ts_ns and wall_ms move together, as on one host). */
-function ev(us: number, type: string, subtype: string, actor: string, payload: unknown, o: { from?: string; to?: string; ref?: string; corr?: string } = {}): EventRow {
-  return {
-    ts_ns: BASE_NS + us * 1000,
-    wall_ms: T0 + us / 1000,
-    type,
-    subtype,
-    actor,
-    from_actor: o.from ?? null,
-    to_actor: o.to ?? null,
-    corr: o.corr ?? null,
-    ref: o.ref ?? null,
-    payload: JSON.stringify(payload),
-  };
-}
-
-const ACTORS: ActorUpdate[] = [
-  { id: '4242', kind: 'process', pid: 4242, name: 'app.js', started_ms: T0, status: 'running' },
-  { id: '4242/w1', kind: 'worker', pid: 4242, thread_id: 1, parent: '4242', name: 'pricing', started_ms: T0 + 1, status: 'exited', exit_code: 0, ended_ms: T0 + 30 },
-  { id: '4242/o1', kind: 'object', pid: 4242, parent: '4242', name: 'cart', started_ms: T0 + 2, info: JSON.stringify({ class: 'Cart', path: 'globalThis.cart' }) },
-  { id: '4242/o2', kind: 'object', pid: 4242, parent: '4242', started_ms: T0 + 3, info: JSON.stringify({ class: 'Ledger', path: './src/ledger.js#ledger' }) },
-];
-
-const CART0 = { $class: 'Cart', items: [], total: 0 };
-const CART1 = { $class: 'Cart', items: [{ sku: 'apple', qty: 2 }], total: 6 };
-const CART2 = { $class: 'Cart', items: [{ sku: 'apple', qty: 2 }], total: 5, coupon: 'SAVE' };
-const DECLINED = { $t: 'Error', class: 'Error', message: 'card declined', stack: 'Error: card declined\n    at charge' };
-
-const EVENTS: EventRow[] = [
-  ev(0, 'process', 'start', '4242', { pid: 4242, ppid: 1, title: 'node', argv: ['node', 'app.js'], execArgv: [], cwd: '/app', node: 'v20.19.0', startedWallMs: T0, fromStart: true }),
-  ev(1000, 'worker', 'start', '4242/w1', { pid: 4242, threadId: 1, name: 'pricing', parent: '4242', fromStart: true }),
-  ev(1100, 'worker', 'online', '4242/w1', {}, { from: '4242' }),
-  ev(2000, 'object', 'track', '4242/o1', { name: 'cart', class: 'Cart', path: 'globalThis.cart' }, { from: '4242' }),
-  ev(2001, 'state', 'snapshot', '4242/o1', { state: CART0, trigger: null }),
-  ev(3000, 'call', 'call', '4242', { module: '/app/src/checkout.js', fn: 'checkout', args: ['u1'], parent: null, thread: '4242' }, { ref: '4242:c1', corr: 'r1' }),
-  ev(3100, 'call', 'call', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#add', args: ['apple', 2], parent: '4242:c1', thread: '4242' }, { ref: '4242:c2', corr: 'r1' }),
-  ev(3220, 'call', 'return', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#add', result: 6, duration_ns: 120_000, async: false }, { ref: '4242:c2', corr: 'r1' }),
-  ev(3221, 'state', 'snapshot', '4242/o1', { state: CART1, trigger: { method: 'add', args: ['apple', 2] } }, { ref: '4242:c2' }),
-  ev(4000, 'message', 'send', '4242', { channel: 'worker', message: { op: 'price', sku: 'apple' } }, { from: '4242', to: '4242/w1', ref: 'm1' }),
-  ev(4420, 'message', 'receive', '4242/w1', { channel: 'worker', message: { op: 'price', sku: 'apple' } }, { from: '4242', to: '4242/w1', ref: 'm1' }),
-  ev(4500, 'call', 'call', '4242/w1', { module: '/app/node_modules/pricing-lib/index.js', fn: 'quote', args: ['apple'], parent: null, thread: '4242/w1' }, { ref: '4242/w1:c1' }),
-  ev(4550, 'call', 'return', '4242/w1', { module: '/app/node_modules/pricing-lib/index.js', fn: 'quote', result: 3, duration_ns: 50_000, async: false }, { ref: '4242/w1:c1' }),
-  ev(5000, 'message', 'send', '4242/w1', { channel: 'worker', message: { sku: 'apple', price: 3 } }, { from: '4242/w1', to: '4242', ref: 'm2' }),
-  ev(6250, 'message', 'receive', '4242', { channel: 'worker', message: { sku: 'apple', price: 3 } }, { from: '4242/w1', to: '4242', ref: 'm2' }),
-  ev(7000, 'call', 'call', '4242', { module: '/app/src/payments.js', fn: 'charge', args: [6, 'EUR'], parent: '4242:c1', thread: '4242' }, { ref: '4242:c3', corr: 'r1' }),
-  ev(8500, 'call', 'throw', '4242', { module: '/app/src/payments.js', fn: 'charge', error: DECLINED, duration_ns: 1_500_000, async: true }, { ref: '4242:c3', corr: 'r1' }),
-  ev(9000, 'call', 'return', '4242', { module: '/app/src/checkout.js', fn: 'checkout', result: { ok: false }, duration_ns: 6_000_000, async: true }, { ref: '4242:c1', corr: 'r1' }),
-  ev(10_000, 'call', 'call', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#applyCoupon', args: ['SAVE'], parent: null, thread: '4242' }, { ref: '4242:c4' }),
-  ev(10_010, 'call', 'return', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#applyCoupon', result: { $t: 'undefined' }, duration_ns: 10_000, async: false }, { ref: '4242:c4' }),
-  ev(10_011, 'state', 'snapshot', '4242/o1', { state: CART2, trigger: { method: 'applyCoupon', args: ['SAVE'] } }, { ref: '4242:c4' }),
-  ev(11_000, 'call', 'call', '4242', { module: '/app/src/payments.js', fn: 'charge', args: [5, 'EUR'], parent: null, thread: '4242' }, { ref: '4242:c5' }),
-  ev(12_000, 'message', 'send', '4242', { channel: 'worker', message: { op: 'stop' } }, { from: '4242', to: '4242/w1', ref: 'm3' }),
-  ev(13_000, 'log', 'info', '4242', { text: 'checkout failed' }),
-  ev(30_000, 'worker', 'exit', '4242/w1', { code: 0 }, { from: '4242' }),
-];
-
-function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolContext } {
-  const store = new Store();
-  store.write(events, ACTORS, true);
-  const refuse = async (): Promise<never> => {
-    throw new Error('not in query-layer tests');
-  };
-  const ctx: ToolContext = {
-    launch: refuse,
-    attach: refuse,
-    detach: refuse,
-    supervisionTree: () => supervisionTree(store),
-    warnings: () => [],
-    query: new Query(store),
-    resolveActor: (ref) => resolveActor(store, ref),
-  };
-  return { store, ctx };
-}
+import { DECLINED, ev, setup, T0 } from '../query_fixture.js';
 
 function tool(name: string): ToolDefinition<any> {
   const found = READ_TOOLS.find((t) => t.name === name);
@@ -111,7 +32,7 @@ function recordPlans(store: Store): Map<string, string> {
     return new Proxy(st, {
       get(target, key) {
         const value = Reflect.get(target, key, target);
-        if (key !== 'all' && key !== 'get') return typeof value === 'function' ? value.bind(target) : value;
+        if (key !== 'all' && key !== 'get' && key !== 'iterate') return typeof value === 'function' ? value.bind(target) : value;
         return (...args: unknown[]) => {
           plans.set(sql.replace(/\s+/g, ' ').trim(), explain(sql, args));
           return value.apply(target, args);
@@ -520,6 +441,7 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     const planOf = (fragment: string) => [...plans].find(([sql]) => sql.includes(fragment))![1];
     expect(planOf("subtype = 'snapshot' AND (:since")).toBe('SEARCH events USING INDEX events_actor_ts (actor=?)');
     expect(planOf("subtype IN ('return', 'throw') AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
-    expect(planOf("subtype = 'receive' AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
+    expect(planOf("subtype = 'receive' AND from_actor = :from")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
+    expect(planOf("subtype = 'send' AND to_actor = :to")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)');
   });
 });
