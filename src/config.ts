@@ -11,6 +11,7 @@ export interface Config {
   persist: boolean;
   persist_path: string;
   redact: string;
+  web: boolean;
 }
 
 interface OptionSpec<K extends keyof Config> {
@@ -24,6 +25,12 @@ interface OptionSpec<K extends keyof Config> {
 
 function spec<K extends keyof Config>(s: OptionSpec<K>): OptionSpec<K> {
   return s;
+}
+
+function parseBoolean(raw: string): boolean {
+  if (['', 'true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new Error('must be true or false');
 }
 
 export const OPTIONS = [
@@ -54,13 +61,14 @@ export const OPTIONS = [
     },
   }),
   spec({
+    key: 'web', flag: '--web', env: 'NODESCOPE_WEB', default: false,
+    describe: 'Record HTTP server and client traffic (node:http, fetch) and give each incoming request a correlation id that its calls, messages and state changes carry.',
+    parse: parseBoolean,
+  }),
+  spec({
     key: 'persist', flag: '--persist', env: 'NODESCOPE_PERSIST', default: false,
     describe: 'Write the trace to a SQLite file (persist_path) instead of memory, for later queries.',
-    parse: (raw) => {
-      if (['', 'true', '1', 'yes'].includes(raw)) return true;
-      if (['false', '0', 'no'].includes(raw)) return false;
-      throw new Error('must be true or false');
-    },
+    parse: parseBoolean,
   }),
   spec({
     key: 'persist_path', flag: '--persist-path', env: 'NODESCOPE_PERSIST_PATH', default: 'nodescope-trace.db',

@@ -51,6 +51,7 @@ export class Session implements ToolContext {
       level: this.options.config.tracing_level,
       sampleRate: this.options.config.sample_rate,
       redact: this.options.config.redact,
+      web: this.options.config.web,
     });
     return this.tracer;
   }

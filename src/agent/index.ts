@@ -10,6 +10,7 @@ import { consoleSource } from './console.js';
 import { messageSource } from './messages.js';
 import { Modules, type ModuleReport, type ModuleSpec } from './modules.js';
 import { Objects, type TrackResult } from './objects.js';
+import { webSource } from './web.js';
 import { adoptWorker, lifecycleSource, watchChild } from './lifecycle.js';
 
 type Builtins = { (name: string): any };
@@ -32,6 +33,8 @@ export interface AgentCore {
   /** Actor id of another thread of this process. */
   threadActor(threadId: number): string;
   nowNs(): number;
+  /** Sets where events take their correlation id from when none is given (the web source's request). */
+  setCorrelation(source: (() => string | null) | undefined): void;
   /** A genuine Promise (checked without touching a Proxy's traps). */
   isPromise(value: unknown): boolean;
   isProxy(value: unknown): boolean;
@@ -45,7 +48,7 @@ export interface Source {
   enable(core: AgentCore, patches: PatchTable): void;
 }
 
-const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource];
+const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource, webSource];
 
 class Agent implements AgentCore {
   readonly pid: number;
@@ -56,6 +59,7 @@ class Agent implements AgentCore {
   readonly isProxy: (v: unknown) => boolean;
   private redact: RegExp;
   private sampled = 0;
+  private correlation: (() => string | null) | undefined;
   private readonly modules: Modules;
   private readonly objects: Objects;
 
@@ -93,13 +97,17 @@ class Agent implements AgentCore {
     return Number(this.hrtime());
   }
 
+  setCorrelation(source: (() => string | null) | undefined): void {
+    this.correlation = source;
+  }
+
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!levelAllows(this.config.level, category)) return;
     const critical = category === 'lifecycle';
     if (!critical && !sampleKeeps(++this.sampled, this.config.sampleRate)) return;
     this.channel.push(
-      [this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? null, links?.ref ?? null, payload],
+      [this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlation?.() ?? null, links?.ref ?? null, payload],
       critical,
     );
   }

@@ -36,7 +36,7 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
     messages: rows.map((r) => {
       const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
       const to = r.to_actor ?? '?';
-      const got = r.ref ? receipts.get(`${to}\0${r.ref}`) : undefined;
+      const got = receipts.get(r.id);
       return {
         ref: r.ref,
         from: r.actor,
@@ -53,25 +53,64 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   };
 }
 
+type Receipt = { ts_ns: number; wall_ms: number };
+
 /**
- * The first `message/receive` of each send, recorded by its receiver: one query per receiver for a whole
- * page, from the earliest send on. Per message, a pending one would scan the receiver's whole later history;
- * batched, that happens once per page (measured: 50 pending over 300k rows, 960 ms → 19 ms).
+ * The receipt of each send, by send id. A message id is a hash of sender, receiver and content
+ * (src/agent/messages.ts), so identical messages share it: sends and receipts with one id are paired first
+ * in, first out (postMessage and IPC keep order), a receipt going to the oldest unmatched send before it.
+ * Sends from before the receiver's first recorded event (the agent records a start event in each thread as
+ * it installs) are left out of the pairing: their receipts cannot be in the store, and left in, they would
+ * shift every later pairing of that id by one. One pass per sender → receiver pair for a whole page, stopping once the page's sends are
+ * all paired (measured: 50 pending messages over 300k receiver rows take 960 ms one by one, 35 ms in one pass).
  */
-function receiptsOf(store: Store, sends: readonly Row[]): Map<string, { ts_ns: number; wall_ms: number }> {
-  const out = new Map<string, { ts_ns: number; wall_ms: number }>();
-  const byReceiver = new Map<string, Row[]>();
-  for (const s of sends) if (s.ref && s.to_actor) byReceiver.set(s.to_actor, [...(byReceiver.get(s.to_actor) ?? []), s]);
-  for (const [actor, rows] of byReceiver) {
-    const refs = inList('r', rows.map((r) => r.ref!));
-    const found = store.db
+function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Receipt> {
+  const out = new Map<number, Receipt>();
+  const pairs = new Map<string, Row[]>();
+  for (const s of sends) {
+    if (!s.ref || !s.to_actor) continue;
+    const key = `${s.actor}\0${s.to_actor}`;
+    if (!pairs.has(key)) pairs.set(key, []);
+    pairs.get(key)!.push(s);
+  }
+  for (const rows of pairs.values()) {
+    const from = rows[0]!.actor;
+    const to = rows[0]!.to_actor!;
+    const refs = inList('r', [...new Set(rows.map((r) => r.ref!))]);
+    const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?').get(to) as { t: number | null };
+    if (first.t === null) continue;
+    const earlier = store.db
       .prepare(
-        `SELECT ref, ts_ns, wall_ms FROM events
-         WHERE actor = :actor AND ts_ns >= :from AND +type = 'message' AND subtype = 'receive' AND ref IN (${refs.sql})
+        `SELECT id, ts_ns, ref FROM events
+         WHERE actor = :from AND ts_ns >= :start AND ts_ns <= :end AND +type = 'message' AND subtype = 'send' AND to_actor = :to AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
-      .all({ actor, from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as { ref: string; ts_ns: number; wall_ms: number }[];
-    for (const f of found) if (!out.has(`${actor}\0${f.ref}`)) out.set(`${actor}\0${f.ref}`, { ts_ns: f.ts_ns, wall_ms: f.wall_ms });
+      .all({ from, to, start: first.t, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as { id: number; ts_ns: number; ref: string }[];
+    if (earlier.length === 0) continue;
+    const queues = new Map<string, { id: number; ts_ns: number }[]>();
+    let next = 0;
+    const enqueueUntil = (ts: number) => {
+      for (; next < earlier.length && earlier[next]!.ts_ns <= ts; next++) {
+        const s = earlier[next]!;
+        if (!queues.has(s.ref)) queues.set(s.ref, []);
+        queues.get(s.ref)!.push(s);
+      }
+    };
+    const waiting = new Set(rows.map((r) => r.id));
+    const receipts = store.db
+      .prepare(
+        `SELECT ts_ns, wall_ms, ref FROM events
+         WHERE actor = :to AND ts_ns >= :start AND +type = 'message' AND subtype = 'receive' AND from_actor = :from AND ref IN (${refs.sql})
+         ORDER BY ts_ns, id`,
+      )
+      .iterate({ from, to, start: earlier[0]!.ts_ns, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
+    for (const r of receipts) {
+      enqueueUntil(r.ts_ns);
+      const send = queues.get(r.ref)?.shift();
+      if (!send) continue; // its send was not recorded
+      if (waiting.delete(send.id)) out.set(send.id, { ts_ns: r.ts_ns, wall_ms: r.wall_ms });
+      if (waiting.size === 0) break;
+    }
   }
   return out;
 }

@@ -106,6 +106,8 @@ export interface AgentConfig {
   name?: string;
   /** Actor id of the thread that started this worker. */
   parent?: string;
+  /** Record HTTP traffic and give each incoming request a correlation id (AsyncLocalStorage). */
+  web?: boolean;
   /** Modules to trace from the start (trace_module given before the thread existed). */
   modules?: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }[];
 }

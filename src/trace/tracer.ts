@@ -33,6 +33,8 @@ export interface TracerOptions {
   sampleRate: number;
   /** Source of a case-insensitive RegExp for keys whose values are redacted. */
   redact: string;
+  /** Record HTTP traffic with a correlation id per incoming request. */
+  web?: boolean;
 }
 
 export const DEFAULT_REDACT = 'pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential';
@@ -74,6 +76,7 @@ export class Tracer {
   private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'> {
     return {
       modules: this.modules,
+      web: this.options.web ?? false,
       binding: this.binding,
       level: this.options.level,
       sampleRate: this.options.sampleRate,
@@ -236,8 +239,10 @@ export class Tracer {
         if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
         moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
       }
+      // The app may listen on ports of its own: the inspector's is the one that appears after the signal.
+      const before = listeningPorts(pid);
       process.kill(pid, 'SIGUSR1');
-      const port = await waitFor(() => listeningPorts(pid)[0], 3_000);
+      const port = await waitFor(() => listeningPorts(pid).find((p) => !before.includes(p)), 3_000);
       if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
       let url = await inspectorUrl('127.0.0.1', port);
       if (port === DEFAULT_INSPECTOR_PORT) {

@@ -3,7 +3,7 @@
 // query-layer unit tests only: capture is tested against real fixture processes, never with hand-written rows.
 import { describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
-import type { Store } from '../../src/store/store.js';
+import type { EventRow, Store } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { READ_TOOLS } from '../../src/tools/read_tools.js';
@@ -185,6 +185,31 @@ describe('query layer (hand-written rows): get_message_flow', () => {
     });
     // The same flow asked the other way round.
     expect((await call(ctx, 'get_message_flow', { from_pid: '4242/w1', to_pid: '4242' })).data.messages.map((m: any) => m.ref)).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('pairs identical messages (same message id) first in, first out, also across pages', async () => {
+    const ping = (us: number, subtype: 'send' | 'receive', actor: string) =>
+      ev(us, 'message', subtype, actor, { channel: 'worker', message: 'ping' }, { from: '4242', to: '4242/w1', ref: '4242>4242/w1#p' });
+    const lines = async (events: EventRow[], args: Record<string, unknown> = {}) =>
+      (await call(setup(events).ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', ...args })).data.messages.map((m: any) => [m.sent, m.status, m.latency_ms]);
+    // The agent records a start event in every thread when it installs: the receiver's recording began then.
+    const started = ev(0, 'worker', 'start', '4242/w1', { pid: 4242, threadId: 1, name: 'pricing', parent: '4242', fromStart: false });
+    const burst = [started, ping(100, 'send', '4242'), ping(200, 'send', '4242'), ping(300, 'receive', '4242/w1'), ping(450, 'receive', '4242/w1')];
+    expect(await lines(burst)).toEqual([
+      ['2026-11-22T16:00:00.000Z', 'received', 0.2],
+      ['2026-11-22T16:00:00.000Z', 'received', 0.25],
+    ]);
+    expect(await lines(burst, { page: 2, limit: 1 })).toEqual([['2026-11-22T16:00:00.000Z', 'received', 0.25]]);
+    expect(await lines(burst.slice(0, 4))).toEqual([
+      ['2026-11-22T16:00:00.000Z', 'received', 0.2],
+      ['2026-11-22T16:00:00.000Z', 'pending', null],
+    ]);
+    // The receiver's recording began after the first send: that send cannot be paired, the next one is.
+    const late = [ping(10, 'send', '4242'), ev(50, 'worker', 'online', '4242/w1', {}, { from: '4242' }), ping(100, 'send', '4242'), ping(110, 'receive', '4242/w1')];
+    expect(await lines(late)).toEqual([
+      ['2026-11-22T16:00:00.000Z', 'pending', null],
+      ['2026-11-22T16:00:00.000Z', 'received', 0.01],
+    ]);
   });
 
   it('draws a mermaid sequence diagram', async () => {

@@ -1,0 +1,97 @@
+// HTTP traffic through diagnostics_channel (node:http server and client; undici, which backs fetch), with a
+// correlation id per incoming request carried by AsyncLocalStorage, so every event the request causes —
+// calls, messages, state changes, outgoing requests — can be asked for by that id. Only enabled with the
+// `web` option: AsyncLocalStorage switches on async context tracking for the whole thread.
+import type { Source } from './index.js';
+
+type Req = Record<string, unknown> & { method?: string; url?: string };
+type Res = Record<string, unknown> & { statusCode?: number };
+
+/** Own data property, read without running a getter. */
+function own(obj: unknown, key: string): unknown {
+  if (obj === null || typeof obj !== 'object') return undefined;
+  const desc = Object.getOwnPropertyDescriptor(obj, key);
+  return desc && 'value' in desc ? desc.value : undefined;
+}
+
+/** The route pattern where a framework left one on the request: Express sets req.route after routing. */
+function routeOf(req: Req): string | null {
+  const route = own(req, 'route');
+  const path = own(route, 'path');
+  if (typeof path !== 'string') return null;
+  const base = own(req, 'baseUrl');
+  return `${typeof base === 'string' ? base : ''}${path}`;
+}
+
+export const webSource: Source = {
+  category: 'web',
+  enable(core, patches) {
+    if (!core.config.web) return;
+    const dc = core.builtin('diagnostics_channel');
+    const { AsyncLocalStorage } = core.builtin('async_hooks');
+    const als = new AsyncLocalStorage();
+    core.setCorrelation(() => (als.getStore() as { id: string } | undefined)?.id ?? null);
+    patches.add(() => {
+      core.setCorrelation(undefined);
+      als.disable();
+    });
+    const self = core.config.actor;
+    const inbound = new WeakMap<object, { id: string; t0: number }>();
+    const outbound = new WeakMap<object, { id: string; t0: number }>();
+    let seq = 0;
+    const subscribe = (channel: string, fn: (msg: any) => void) => {
+      const guarded = (msg: unknown) => core.guard(() => fn(msg));
+      dc.subscribe(channel, guarded);
+      patches.add(() => dc.unsubscribe(channel, guarded));
+    };
+
+    subscribe('http.server.request.start', ({ request }: { request: Req }) => {
+      const id = `${self}:r${++seq}`;
+      inbound.set(request, { id, t0: core.nowNs() });
+      // Published synchronously just before the server emits 'request': the handler and everything it
+      // schedules run inside this store.
+      als.enterWith({ id });
+      core.emit('http', 'request', self, { method: request.method ?? null, url: request.url ?? null }, { ref: id, corr: id });
+    });
+    subscribe('http.server.response.finish', ({ request, response }: { request: Req; response: Res }) => {
+      const r = inbound.get(request);
+      if (!r) return;
+      inbound.delete(request);
+      core.emit(
+        'http',
+        'response',
+        self,
+        { method: request.method ?? null, url: request.url ?? null, route: routeOf(request), status: response.statusCode ?? null, duration_ns: core.nowNs() - r.t0 },
+        { ref: r.id, corr: r.id },
+      );
+    });
+
+    const clientStart = (request: Req, url: string | null) => {
+      const id = `${self}:q${++seq}`;
+      outbound.set(request, { id, t0: core.nowNs() });
+      core.emit('http', 'client_request', self, { method: request.method ?? null, url }, { ref: id });
+    };
+    const clientEnd = (request: Req, status: number | null, error: unknown) => {
+      const r = outbound.get(request);
+      if (!r) return;
+      outbound.delete(request);
+      const payload: Record<string, unknown> = { status, duration_ns: core.nowNs() - r.t0 };
+      if (error !== undefined) payload.error = core.capture(error);
+      core.emit('http', error === undefined ? 'client_response' : 'client_error', self, payload, { ref: r.id });
+    };
+    subscribe('http.client.request.start', ({ request }: { request: Req }) => {
+      const host = own(request, 'host');
+      const path = own(request, 'path');
+      clientStart(request, typeof host === 'string' ? `${host}${typeof path === 'string' ? path : ''}` : null);
+    });
+    subscribe('http.client.response.finish', ({ request, response }: { request: Req; response: Res }) => clientEnd(request, response.statusCode ?? null, undefined));
+    subscribe('http.client.request.error', ({ request, error }: { request: Req; error: unknown }) => clientEnd(request, null, error));
+    subscribe('undici:request:create', ({ request }: { request: Req }) => {
+      const origin = own(request, 'origin');
+      const path = own(request, 'path');
+      clientStart(request, `${typeof origin === 'string' ? origin : ''}${typeof path === 'string' ? path : ''}`);
+    });
+    subscribe('undici:request:headers', ({ request, response }: { request: Req; response: Res }) => clientEnd(request, (own(response, 'statusCode') as number) ?? null, undefined));
+    subscribe('undici:request:error', ({ request, error }: { request: Req; error: unknown }) => clientEnd(request, null, error));
+  },
+};

@@ -1,0 +1,82 @@
+// HTTP capture on a real Express server: requests with routes and statuses, outgoing fetches, and the
+// correlation id that ties each request to the calls made while serving it.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Tracer } from '../../src/trace/tracer.js';
+import { eventually, events, newTracer, startFixture } from '../helpers.js';
+
+let tracer: Tracer | undefined;
+afterEach(async () => {
+  await tracer?.close();
+  tracer = undefined;
+});
+
+describe('web', () => {
+  it('records requests with route and status, and ties each request to the calls made for it', async () => {
+    const app = startFixture('web/server.cjs');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    const t = newTracer({ web: true });
+    tracer = t.tracer;
+    await t.tracer.attach(app.pid);
+    await t.tracer.traceModule({ module: './test/fixtures/bank/payments.js', maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 });
+    const ok = await fetch(`http://127.0.0.1:${port}/checkout/50`);
+    expect(ok.status).toBe(200);
+    const failed = await fetch(`http://127.0.0.1:${port}/checkout/500`);
+    expect(failed.status).toBe(500);
+    const main = String(app.pid);
+
+    const responses = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = events(t.store, "type = 'http' AND subtype = 'response'");
+      return r.length === 2 && r;
+    }, 'two responses');
+    expect(responses.map((r) => ({ ...r.payload, duration_ns: typeof r.payload.duration_ns }))).toEqual([
+      { method: 'GET', url: '/checkout/50', route: '/checkout/:amount', status: 200, duration_ns: 'number' },
+      { method: 'GET', url: '/checkout/500', route: '/checkout/:amount', status: 500, duration_ns: 'number' },
+    ]);
+    const ids = t.store.db.prepare("SELECT ref, corr FROM events WHERE type = 'http' AND subtype = 'request' ORDER BY ts_ns").all() as { ref: string; corr: string }[];
+    expect(ids).toEqual([{ ref: `${main}:r1`, corr: `${main}:r1` }, { ref: `${main}:r2`, corr: `${main}:r2` }]);
+
+    const callsOf = (corr: string) =>
+      (t.store.db.prepare("SELECT subtype, payload FROM events WHERE type = 'call' AND corr = ? ORDER BY ts_ns").all(corr) as { subtype: string; payload: string }[]).map((r) => {
+        const p = JSON.parse(r.payload);
+        return `${r.subtype} ${p.fn}`;
+      });
+    expect(callsOf(`${main}:r1`)).toEqual(['call fee', 'return fee', 'call charge', 'return charge']);
+    expect(callsOf(`${main}:r2`)).toEqual(['call fee', 'return fee', 'call charge', 'throw charge']);
+  });
+
+  it('records outgoing fetches as client requests inside the request that made them', async () => {
+    const app = startFixture('web/server.cjs');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    const t = newTracer({ web: true });
+    tracer = t.tracer;
+    await t.tracer.attach(app.pid);
+    expect((await fetch(`http://127.0.0.1:${port}/proxy`)).status).toBe(200);
+    const main = String(app.pid);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = t.store.db.prepare("SELECT subtype, corr, payload FROM events WHERE type = 'http' ORDER BY ts_ns").all() as { subtype: string; corr: string; payload: string }[];
+      return r.length === 6 && r;
+    }, 'six http events');
+    expect(rows.map((r) => [r.subtype, r.corr, JSON.parse(r.payload).url ?? JSON.parse(r.payload).status])).toEqual([
+      ['request', `${main}:r1`, '/proxy'],
+      ['client_request', `${main}:r1`, `http://127.0.0.1:${port}/checkout/5`],
+      ['request', `${main}:r3`, '/checkout/5'],
+      ['response', `${main}:r3`, '/checkout/5'],
+      ['client_response', `${main}:r1`, 200],
+      ['response', `${main}:r1`, '/proxy'],
+    ]);
+  });
+
+  it('records no HTTP traffic without the web option', async () => {
+    const app = startFixture('web/server.cjs');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.attach(app.pid);
+    await fetch(`http://127.0.0.1:${port}/checkout/5`);
+    await new Promise((r) => setTimeout(r, 200));
+    t.tracer.ingest.flush();
+    expect(events(t.store, "type = 'http'")).toEqual([]);
+  });
+});
