@@ -12,6 +12,7 @@ export interface Config {
   persist_path: string;
   redact: string;
   web: boolean;
+  allow_evaluate: boolean;
 }
 
 interface OptionSpec<K extends keyof Config> {
@@ -63,6 +64,11 @@ export const OPTIONS = [
   spec({
     key: 'web', flag: '--web', env: 'NODESCOPE_WEB', default: false,
     describe: 'Record HTTP server and client traffic (node:http, fetch) and give each incoming request a correlation id that its calls, messages and state changes carry.',
+    parse: parseBoolean,
+  }),
+  spec({
+    key: 'allow_evaluate', flag: '--allow-evaluate', env: 'NODESCOPE_ALLOW_EVALUATE', default: false,
+    describe: 'Let the evaluate tool run expressions inside the live target. Off by default: it executes code in someone\'s process.',
     parse: parseBoolean,
   }),
   spec({

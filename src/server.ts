@@ -4,7 +4,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ToolContext, ToolDefinition } from './tools/define.js';
+import type { Progress, ToolContext, ToolDefinition } from './tools/define.js';
 import { TOOLS } from './tools/registry.js';
 
 export const SERVER_NAME = 'nodescope';
@@ -23,14 +23,22 @@ export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<an
         inputSchema: z.looseObject(tool.schema),
         annotations: tool.annotations,
       },
-      (args: Record<string, unknown>) => run(() => callTool(tool, args, ctx)),
+      (args: Record<string, unknown>, extra) => {
+        const token = extra._meta?.progressToken;
+        const progress: Progress =
+          token === undefined
+            ? () => undefined
+            : (done, total, message) =>
+                void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined);
+        return run(() => callTool(tool, args, ctx, progress));
+      },
     );
   }
   return { server, cleanup: async () => server.close() };
 }
 
 /** Validates and runs one tool call; never throws. Exported for the CLI's `call`. */
-export async function callTool(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext): Promise<CallToolResult> {
+export async function callTool(tool: ToolDefinition<any>, args: Record<string, unknown>, ctx: ToolContext, progress: Progress = () => undefined): Promise<CallToolResult> {
   const unknown = Object.keys(args).filter((k) => !(k in tool.schema));
   if (unknown.length > 0) {
     const known = Object.keys(tool.schema);
@@ -45,7 +53,7 @@ export async function callTool(tool: ToolDefinition<any>, args: Record<string, u
     return errorResult(`${tool.name}: ${issues}`);
   }
   try {
-    const answer = await tool.handler(parsed.data, ctx);
+    const answer = await tool.handler(parsed.data, ctx, progress);
     return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.data };
   } catch (error) {
     return errorResult(`${tool.name} failed: ${(error as Error).message}`);

@@ -1,13 +1,14 @@
 // The ToolContext behind the tools: one store and, once a target is launched or attached, one tracer.
 // Tools reach the tracer and the query layer only through this object.
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import type { ModuleSpec } from './agent/modules.js';
 import type { Config } from './config.js';
 import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
-import type { TargetSummary, ToolContext } from './tools/define.js';
+import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
 import { DEFAULT_TRACE_LIMITS, Tracer } from './trace/tracer.js';
 
@@ -69,15 +70,11 @@ export class Session implements ToolContext {
   }
 
   async traceModule(spec: ModuleSpec) {
-    const tracer = this.tracerFor('trace a module');
-    if (tracer.links.size === 0) throw new Error('nothing is attached: use launch (with trace_modules to trace from the first line) or attach first');
-    return tracer.traceModule(spec);
+    return this.attachedTracer('trace a module').traceModule(spec);
   }
 
   async track(ref: string) {
-    const tracer = this.tracerFor('track an object');
-    if (tracer.links.size === 0) throw new Error('nothing is attached: use launch or attach first');
-    return tracer.track(ref);
+    return this.attachedTracer('track an object').track(ref);
   }
 
   async attach(target: string): Promise<TargetSummary> {
@@ -89,6 +86,29 @@ export class Session implements ToolContext {
     const detached = [...this.tracer.links.keys()];
     await this.tracer.detach();
     return { detached };
+  }
+
+  private attachedTracer(action: string): Tracer {
+    const tracer = this.tracerFor(action);
+    if (tracer.links.size === 0) throw new Error(`cannot ${action}: nothing is attached; use launch or attach first`);
+    return tracer;
+  }
+
+  async processInfo(actor: string) {
+    return this.attachedTracer('read process info').processInfo(actor);
+  }
+
+  async cpuProfile(actor: string, durationMs: number, progress?: Progress) {
+    const dir = this.options.config.persist ? dirname(resolve(this.options.config.persist_path)) : tmpdir();
+    const file = join(dir, `nodescope-${actor.replace(/\//g, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    return this.attachedTracer('profile').cpuProfile(actor, durationMs, file, (elapsed) => progress?.(elapsed, durationMs, `profiling ${actor}`));
+  }
+
+  async evaluate(actor: string, expression: string) {
+    if (!this.options.config.allow_evaluate) {
+      throw new Error('evaluate is off: it runs code inside the target, so the server must be started with --allow-evaluate (or NODESCOPE_ALLOW_EVALUATE=true)');
+    }
+    return this.attachedTracer('evaluate').evaluate(actor, expression);
   }
 
   supervisionTree() {

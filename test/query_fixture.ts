@@ -43,7 +43,7 @@ const EVENTS: EventRow[] = [
   ev(1000, 'worker', 'start', '4242/w1', { pid: 4242, threadId: 1, name: 'pricing', parent: '4242', fromStart: true }),
   ev(1100, 'worker', 'online', '4242/w1', {}, { from: '4242' }),
   ev(2000, 'object', 'track', '4242/o1', { name: 'cart', class: 'Cart', path: 'globalThis.cart' }, { from: '4242' }),
-  ev(2001, 'state', 'snapshot', '4242/o1', { state: CART0, trigger: null }),
+  ev(2001, 'state', 'snapshot', '4242/o1', { state: CART0, trigger: { method: '(tracked)', args: [] } }),
   ev(3000, 'call', 'call', '4242', { module: '/app/src/checkout.js', fn: 'checkout', args: ['u1'], parent: null, thread: '4242' }, { ref: '4242:c1', corr: 'r1' }),
   ev(3100, 'call', 'call', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#add', args: ['apple', 2], parent: '4242:c1', thread: '4242' }, { ref: '4242:c2', corr: 'r1' }),
   ev(3220, 'call', 'return', '4242/o1', { module: '/app/src/cart.js', fn: 'Cart#add', result: 6, duration_ns: 120_000, async: false }, { ref: '4242:c2', corr: 'r1' }),

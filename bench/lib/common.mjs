@@ -223,10 +223,10 @@ export async function loadDist() {
 }
 
 /** A tracer on a fresh store, attached to `pid`; returns everything and a `close()` that never throws. */
-export async function attachTracer(pid, { level = 'full', storeOptions = {} } = {}) {
+export async function attachTracer(pid, { level = 'full', web, storeOptions = {} } = {}) {
   const { Store, Tracer, DEFAULT_REDACT } = await loadDist();
   const store = new Store(storeOptions);
-  const tracer = new Tracer(store, { level, sampleRate: 1, redact: DEFAULT_REDACT });
+  const tracer = new Tracer(store, { level, sampleRate: 1, redact: DEFAULT_REDACT, ...(web !== undefined ? { web } : {}) });
   let link;
   let retried;
   try {

@@ -61,6 +61,8 @@ class Agent implements AgentCore {
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
   private readonly modules: Modules;
+  /** Event-loop delay histogram (perf_hooks), sampled by libuv while the agent is installed. */
+  private loopDelay: { count: number; min: number; max: number; mean: number; percentile(p: number): number; disable(): void } | undefined;
   private readonly objects: Objects;
 
   constructor(
@@ -89,6 +91,12 @@ class Agent implements AgentCore {
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
     for (const spec of config.modules ?? []) this.traceModule(spec);
+    this.guard(() => {
+      const histogram = builtin('perf_hooks').monitorEventLoopDelay({ resolution: 20 });
+      histogram.enable();
+      this.loopDelay = histogram;
+      this.patches.add(() => histogram.disable());
+    });
     // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
     this.channel.flush();
   }
@@ -163,6 +171,36 @@ class Agent implements AgentCore {
     } catch {
       return undefined;
     }
+  }
+
+  /** What process_info reports about this thread. Everything here is read from Node, never from the app. */
+  info(): Record<string, unknown> {
+    const proc = this.builtin('process');
+    const { performance } = this.builtin('perf_hooks');
+    const elu = performance.eventLoopUtilization();
+    const delay = this.loopDelay;
+    const ms = (ns: number) => Math.round(ns / 1e3) / 1e3;
+    return {
+      pid: this.pid,
+      threadId: this.builtin('worker_threads').threadId,
+      mainThread: this.isMainThread,
+      title: proc.title,
+      argv: proc.argv,
+      execArgv: proc.execArgv,
+      node: proc.version,
+      uptime_s: proc.uptime(),
+      memory: proc.memoryUsage(),
+      cpu_us: proc.cpuUsage(),
+      event_loop_utilization: Math.round(elu.utilization * 1000) / 1000,
+      event_loop_delay_ms: delay && delay.count > 0 ? { min: ms(delay.min), mean: ms(delay.mean), p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max), samples: delay.count } : null,
+      active_resources: typeof proc.getActiveResourcesInfo === 'function' ? proc.getActiveResourcesInfo() : null,
+      agent: this.channel.stats(),
+    };
+  }
+
+  /** Serializes the result of an evaluation for the evaluate tool, with the same bounds as any capture. */
+  captureText(value: unknown): string {
+    return JSON.stringify(this.capture(value));
   }
 
   /** Worker and ChildProcess objects created before attach, found by the tracer with Runtime.queryObjects. */

@@ -75,14 +75,15 @@ function where(filter: CallFilter): { sql: string; params: Record<string, string
 }
 
 /**
- * The `call/return` or `call/throw` of each call, by call id: one query per calling actor for a whole page.
- * Bounded by the (actor, ts_ns) index from the earliest call on (`+type` keeps the planner, which has no
- * statistics, off the type index). Per call, a call still running would scan the actor's whole later
- * history; batched, that scan happens once per page (measured on the same shape for messages: 50 pending
- * over 300k rows, 960 ms one by one, 35 ms in one pass).
+ * The `call/return` or `call/throw` of each call, by the call's row id: one pass per calling actor for a whole
+ * page over the (actor, ts_ns) index from its earliest call on (`+type` keeps the planner, which has no
+ * statistics, off the type index), stopping once every call of the page is settled. Looked up one by one, a
+ * call still running would scan its actor's whole later history each time (the same shape for messages
+ * measured 960 ms one by one, 35 ms in one pass). Call ids restart when an agent is installed again, so a
+ * completion belongs to the latest call with its id before it, not to the first.
  */
-export function callCompletions(store: Store, calls: readonly Row[]): Map<string, Completion> {
-  const out = new Map<string, Completion>();
+export function callCompletions(store: Store, calls: readonly Row[]): Map<number, Completion> {
+  const out = new Map<number, Completion>();
   const byActor = new Map<string, Row[]>();
   for (const c of calls) {
     if (!c.ref) continue;
@@ -90,26 +91,36 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<string
     byActor.get(c.actor)!.push(c);
   }
   for (const [actor, rows] of byActor) {
-    const refs = inList('r', rows.map((r) => r.ref!));
+    const refs = inList('r', [...new Set(rows.map((r) => r.ref!))]);
+    const waiting = new Set(rows.map((r) => r.id));
+    const open = new Map<string, { id: number; ts_ns: number }>();
     const found = store.db
       .prepare(
-        `SELECT subtype, ts_ns, ref, payload FROM events
-         WHERE actor = :actor AND ts_ns >= :from AND +type = 'call' AND subtype IN ('return', 'throw') AND ref IN (${refs.sql})
+        `SELECT id, subtype, ts_ns, ref, payload FROM events
+         WHERE actor = :actor AND ts_ns >= :from AND +type = 'call' AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
-      .all({ actor, from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as { subtype: string; ts_ns: number; ref: string; payload: string | null }[];
-    const started = new Map(rows.map((r) => [r.ref!, r.ts_ns]));
+      .iterate({ actor, from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as IterableIterator<Row>;
     for (const row of found) {
-      const key = `${actor}\0${row.ref}`;
-      if (out.has(key)) continue;
+      const ref = row.ref!;
+      if (row.subtype === 'call') {
+        open.set(ref, { id: row.id, ts_ns: row.ts_ns });
+        continue;
+      }
+      if (row.subtype !== 'return' && row.subtype !== 'throw') continue;
+      const call = open.get(ref);
+      if (!call) continue;
+      open.delete(ref);
+      if (!waiting.delete(call.id)) continue;
       const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
       const threw = row.subtype === 'throw';
-      out.set(key, {
+      out.set(call.id, {
         outcome: threw ? 'threw' : 'returned',
         value: threw ? p.error : p.result,
-        duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (row.ts_ns - started.get(row.ref)!) / 1e6,
+        duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (row.ts_ns - call.ts_ns) / 1e6,
         async: typeof p.async === 'boolean' ? p.async : null,
       });
+      if (waiting.size === 0) break;
     }
   }
   return out;
@@ -120,7 +131,7 @@ export function callRecords(store: Store, rows: readonly Row[]): CallRecord[] {
   const done = callCompletions(store, rows);
   return rows.map((row) => {
     const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
-    const end = row.ref ? done.get(`${row.actor}\0${row.ref}`) : undefined;
+    const end = done.get(row.id);
     const record: CallRecord = {
       ref: row.ref ?? `#${row.id}`,
       wall_ms: row.wall_ms,

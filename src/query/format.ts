@@ -125,6 +125,8 @@ export function renderTrigger(trigger: unknown, className: string | null): strin
   if (trigger === null || trigger === undefined) return 'tracking began';
   if (typeof trigger === 'object' && !Array.isArray(trigger)) {
     const t = trigger as Obj;
+    // The agent names the snapshot it takes when tracking starts `(tracked)`: no call caused it.
+    if (t.method === '(tracked)') return 'tracking began';
     if (typeof t.method === 'string') {
       return cap(`${className ? `${className}#` : ''}${t.method}(${renderArgs(t.args, Infinity)})`);
     }

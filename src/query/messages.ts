@@ -61,8 +61,9 @@ type Receipt = { ts_ns: number; wall_ms: number };
  * in, first out (postMessage and IPC keep order), a receipt going to the oldest unmatched send before it.
  * Sends from before the receiver's first recorded event (the agent records a start event in each thread as
  * it installs) are left out of the pairing: their receipts cannot be in the store, and left in, they would
- * shift every later pairing of that id by one. One pass per sender → receiver pair for a whole page, stopping once the page's sends are
- * all paired (measured: 50 pending messages over 300k receiver rows take 960 ms one by one, 35 ms in one pass).
+ * shift every later pairing of that id by one. One pass per sender → receiver pair for a whole page, stopping
+ * once the page's sends are all paired (measured: 50 pending messages over 300k receiver rows take 960 ms one
+ * by one, 35 ms in one pass).
  */
 function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Receipt> {
   const out = new Map<number, Receipt>();

@@ -68,7 +68,10 @@ function depthFinder(store: Store, shown: Set<string>, onPage: CallRecord[]): (p
 }
 
 // The payload fields worth a line in a path (docs/events.md), in reading order; the rest stays in the store.
-const FACTS = ['name', 'pid', 'threadId', 'file', 'args', 'argv', 'code', 'signal', 'gone', 'count', 'fatal', 'handled', 'error', 'reason'];
+const FACTS = [
+  'name', 'module', 'trace', 'pid', 'threadId', 'file', 'args', 'argv', 'status', 'functions', 'methods',
+  'code', 'signal', 'gone', 'count', 'calls', 'fatal', 'handled', 'error', 'reason', 'note',
+];
 
 function facts(p: Record<string, unknown>): string {
   return FACTS.filter((k) => p[k] !== undefined && p[k] !== null)
@@ -98,7 +101,7 @@ function entry(
     return { ...base, kind: 'state', text: `state after ${renderTrigger(p.trigger ?? null, classes.get(r.actor) ?? null)}: ${renderValue(p.state)}` };
   }
   if (r.type === 'object' && r.subtype === 'track') {
-    const what = [p.name ? `"${p.name}"` : null, p.class ? `(${p.class})` : null, p.path ?? null].filter(Boolean).join(' ');
+    const what = [p.name ? `"${p.name}"` : null, p.class ? `(${p.class})` : null, p.path !== p.name ? p.path : null].filter(Boolean).join(' ');
     return { ...base, kind: 'lifecycle', text: `tracking began ${what}`.trim() };
   }
   if (r.type === 'log') return { ...base, kind: 'log', text: `console.${r.subtype}: ${renderValue(p.text)}` };

@@ -8,6 +8,7 @@ import type { TrackResult } from '../agent/objects.js';
 import type { Query } from '../query/index.js';
 import type { TreeNode } from '../query/tree.js';
 import type { ActorRow } from '../store/store.js';
+import type { ProfileSummary } from '../trace/profile.js';
 
 /** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
 export interface ToolContext {
@@ -21,6 +22,12 @@ export interface ToolContext {
   traceModule(spec: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Finds an object by registered name or path in every thread and tracks it. */
   track(ref: string): Promise<{ actor: string; value: TrackResult }[]>;
+  /** Process and thread facts read live from the target (memory, CPU, event loop, resources). */
+  processInfo(actor: string): Promise<Record<string, unknown>>;
+  /** Samples a thread's CPU for a bounded time; writes the .cpuprofile and summarizes it. */
+  cpuProfile(actor: string, durationMs: number, progress?: Progress): Promise<ProfileSummary>;
+  /** Runs an expression in a live thread, if the server allows it. */
+  evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */
   readonly query: Query;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */
@@ -45,12 +52,15 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   description: string;
   annotations: ToolAnnotations;
   schema: Shape;
-  handler(args: z.infer<z.ZodObject<Shape>>, ctx: ToolContext): Promise<ToolAnswer>;
+  handler(args: z.infer<z.ZodObject<Shape>>, ctx: ToolContext, progress: Progress): Promise<ToolAnswer>;
 }
 
 export function defineTool<Shape extends z.ZodRawShape>(definition: ToolDefinition<Shape>): ToolDefinition<Shape> {
   return definition;
 }
+
+/** Reports progress of long work (MCP progress notifications when the client asked for them). */
+export type Progress = (done: number, total?: number, message?: string) => void;
 
 /** An error whose message tells the model what to do next. */
 export class ToolError extends Error {}

@@ -23,6 +23,8 @@ export interface LinkOptions {
 export type LinkState = 'connecting' | 'attached' | 'exited' | 'detached' | 'lost';
 
 const RECONNECT_TRIES = 20;
+const CLOSE_KEY = `Symbol.for('nodescope.closeInspector')`;
+const CANCEL_CLOSE = `(() => { const t = globalThis[${CLOSE_KEY}]; if (!t) return false; clearTimeout(t); delete globalThis[${CLOSE_KEY}]; return true; })()`;
 
 export class ProcessLink {
   pid = 0;
@@ -65,6 +67,8 @@ export class ProcessLink {
       throw new Error(`the inspector at ${this.url} belongs to pid ${pid}, not ${this.options.pid}`);
     }
     this.pid = pid;
+    // A nodescope that just detached may have scheduled the close of this port: it is ours now.
+    if (await evaluateValue(this.session, CANCEL_CLOSE)) this.options.openedByUs = true;
     this.main = new ThreadLink(this.actor, this.session, this.threadConfig(this.actor, this.options.fromStart), this.options.ingest);
     await this.connectSession(this.session, false);
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
@@ -188,7 +192,7 @@ export class ProcessLink {
       // runs a moment after we are gone, from a timer that does not keep the process alive.
       await this.session
         .send('Runtime.evaluate', {
-          expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 200).unref(), undefined`,
+          expression: `globalThis[${CLOSE_KEY}] = setTimeout(() => { delete globalThis[${CLOSE_KEY}]; try { process.getBuiltinModule('inspector').close(); } catch {} }, 200).unref(), undefined`,
           silent: true,
         })
         .catch(() => undefined);

@@ -26,6 +26,7 @@ import {
 import { Ingest } from './ingest.js';
 import { announcePreloadPath } from './paths.js';
 import { ProcessLink } from './process_link.js';
+import { cpuProfile, type ProfileSummary } from './profile.js';
 import { relocateInspector, withPortLock } from './relocate.js';
 
 export interface TracerOptions {
@@ -299,6 +300,43 @@ export class Tracer {
   /** Finds an object by registered name or path in every thread and tracks it. */
   async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
     return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+  }
+
+  /** The thread behind an actor id: a process's main thread, a worker, or the owner of a tracked object. */
+  thread(actor: string): ThreadLink {
+    const thread = actor.replace(/\/o\d+$/, '');
+    const link = this.links.get(Number(thread.split('/')[0]));
+    const found = link?.state === 'attached' ? (thread.includes('/w') ? link.workers.get(thread) : link.main) : undefined;
+    if (!found || found.session.closed) throw new Error(`${actor} is not attached (ended, or never attached); get_supervision_tree lists what is`);
+    return found;
+  }
+
+  async processInfo(actor: string): Promise<Record<string, unknown>> {
+    return (await this.thread(actor).call('info()')) as Record<string, unknown>;
+  }
+
+  async cpuProfile(actor: string, durationMs: number, file: string, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
+    return cpuProfile(this.thread(actor).session, durationMs, file, onProgress);
+  }
+
+  /** Runs an expression in the thread; the result goes through the agent's bounded serializer. */
+  async evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }> {
+    const session = this.thread(actor).session;
+    const group = 'nodescope-evaluate';
+    try {
+      const { result, exceptionDetails } = await session.send('Runtime.evaluate', { expression, objectGroup: group, includeCommandLineAPI: true, awaitPromise: true, silent: true, timeout: 10_000 });
+      if (exceptionDetails) return { value: null, error: exceptionDetails.exception?.description ?? exceptionDetails.text };
+      if (!result.objectId) return { value: result.value ?? result.unserializableValue ?? null };
+      const text = await session.send('Runtime.callFunctionOn', {
+        objectId: result.objectId,
+        functionDeclaration: `function () { return globalThis[Symbol.for(${JSON.stringify('nodescope.agent')})]?.captureText(this) ?? null; }`,
+        returnByValue: true,
+        silent: true,
+      });
+      return { value: typeof text.result.value === 'string' ? JSON.parse(text.result.value) : null };
+    } finally {
+      await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
+    }
   }
 
   /** Removes agents and patches from every process, closes ports we opened, stops following. */

@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/server.js';
-import { READ_TOOLS } from '../../src/tools/read_tools.js';
+import { TOOLS } from '../../src/tools/registry.js';
 import { setup } from '../query_fixture.js';
 
 describe('read tools over MCP (query layer)', () => {
@@ -12,7 +12,7 @@ describe('read tools over MCP (query layer)', () => {
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    const { server, cleanup: close } = createServer(setup().ctx, READ_TOOLS);
+    const { server, cleanup: close } = createServer(setup().ctx, TOOLS);
     cleanup = close;
     const [a, b] = InMemoryTransport.createLinkedPair();
     await server.connect(a);
@@ -23,11 +23,12 @@ describe('read tools over MCP (query layer)', () => {
     await cleanup();
   });
 
-  it('lists the read tools, read-only, with every argument described', async () => {
+  it('lists every tool with annotations (the read tools read-only) and every argument described', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(['analyze_state_changes', 'get_execution_path', 'get_function_calls', 'get_message_flow', 'get_state_timeline']);
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
     for (const t of tools) {
-      expect(t.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+      if (/^(get_|analyze_)/.test(t.name)) expect(t.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+      else expect(typeof t.annotations?.readOnlyHint).toBe('boolean');
       for (const [name, prop] of Object.entries(t.inputSchema.properties ?? {})) expect([t.name, name, typeof (prop as any).description]).toEqual([t.name, name, 'string']);
     }
     const flow = tools.find((t) => t.name === 'get_message_flow')!;

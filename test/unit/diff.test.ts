@@ -91,5 +91,6 @@ describe('renderTrigger', () => {
     expect(renderTrigger({ method: 'add', args: ['apple', 2] }, 'Cart')).toBe('Cart#add("apple", 2)');
     expect(renderTrigger({ method: 'clear', args: [] }, null)).toBe('clear()');
     expect(renderTrigger(null, 'Cart')).toBe('tracking began');
+    expect(renderTrigger({ method: '(tracked)', args: [] }, 'Cart')).toBe('tracking began');
   });
 });

@@ -6,11 +6,11 @@ import { callTool } from '../../src/server.js';
 import type { EventRow, Store } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
-import { READ_TOOLS } from '../../src/tools/read_tools.js';
+import { TOOLS } from '../../src/tools/registry.js';
 import { DECLINED, ev, setup, T0 } from '../query_fixture.js';
 
 function tool(name: string): ToolDefinition<any> {
-  const found = READ_TOOLS.find((t) => t.name === name);
+  const found = TOOLS.find((t) => t.name === name);
   if (!found) throw new Error(`no tool ${name}`);
   return found;
 }
@@ -120,6 +120,20 @@ describe('query layer (hand-written rows): get_function_calls', () => {
         'showing 1–1 of 1',
       ].join('\n'),
     );
+  });
+
+  it('gives a completion to the latest call with its id: ids restart when the agent is installed again', async () => {
+    const charge = (us: number, subtype: string, extra: object) =>
+      ev(us, 'call', subtype, '4242', { module: './src/payments.js', fn: 'charge', ...extra }, { ref: '4242:c1' });
+    const { ctx } = setup([
+      charge(10, 'call', { args: [1], parent: null }),
+      charge(100, 'call', { args: [2], parent: null }),
+      charge(110, 'return', { result: true, duration_ns: 10_000, async: false }),
+    ]);
+    expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js' })).text.split('\n').slice(1, 3)).toEqual([
+      '2026-11-22T16:00:00.000Z 4242 charge(1) … no return recorded [4242:c1]',
+      '2026-11-22T16:00:00.000Z 4242 charge(2) → true (0.01 ms) [4242:c1]',
+    ]);
   });
 
   it('pages, and says which pages exist past the end', async () => {
@@ -385,6 +399,8 @@ describe('query layer (hand-written rows): get_execution_path', () => {
       ev(3, 'error', 'unhandled_rejection', '4242', { reason: 'nope', handled: false }),
       ev(4, 'child', 'exit', '4300', { code: null, signal: 'SIGKILL' }, { from: '4242' }),
       ev(5, 'agent', 'dropped', '4242', { count: 12 }),
+      ev(6, 'agent', 'trace_started', '4242', { module: './src/payments.js', resolved: '/app/src/payments.js', status: 'traced', functions: ['charge'], methods: [] }),
+      ev(7, 'agent', 'trace_stopped', '4242', { trace: './src/payments.js', reason: 'max_calls 1000 reached', calls: 1000 }),
     ]);
     expect((await call(ctx, 'get_execution_path', { pid_string: '4242' })).text.split('\n').slice(1, -1)).toEqual([
       '2026-11-22T16:00:00.000Z 4300 child/spawn 4300 pid=4300 file="node" args=["job.js"]',
@@ -392,6 +408,8 @@ describe('query layer (hand-written rows): get_execution_path', () => {
       '2026-11-22T16:00:00.000Z 4242 error/unhandled_rejection handled=false reason="nope"',
       '2026-11-22T16:00:00.000Z 4300 child/exit 4300 signal="SIGKILL"',
       '2026-11-22T16:00:00.000Z 4242 agent/dropped count=12',
+      '2026-11-22T16:00:00.000Z 4242 agent/trace_started module="./src/payments.js" status="traced" functions=["charge"] methods=[]',
+      '2026-11-22T16:00:00.000Z 4242 agent/trace_stopped trace="./src/payments.js" calls=1000 reason="max_calls 1000 reached"',
     ]);
   });
 
@@ -465,7 +483,7 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     // Per-actor questions use the (actor, ts_ns) index, not every row of a type.
     const planOf = (fragment: string) => [...plans].find(([sql]) => sql.includes(fragment))![1];
     expect(planOf("subtype = 'snapshot' AND (:since")).toBe('SEARCH events USING INDEX events_actor_ts (actor=?)');
-    expect(planOf("subtype IN ('return', 'throw') AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
+    expect(planOf("+type = 'call' AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
     expect(planOf("subtype = 'receive' AND from_actor = :from")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
     expect(planOf("subtype = 'send' AND to_actor = :to")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)');
   });

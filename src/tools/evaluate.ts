@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+
+export const evaluate = defineTool({
+  name: 'evaluate',
+  title: 'Evaluate an expression inside the live target',
+  description:
+    'Runs a JavaScript expression in a chosen thread of the live target (awaiting a promise) and answers its value through the bounded serializer. It executes code in someone\'s process, so it is refused unless the server was started with --allow-evaluate.',
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  schema: {
+    expression: z.string().min(1).describe('A JavaScript expression, e.g. "globalThis.cart.items.length" or "require(\'os\').loadavg()".'),
+    pid_string: z.string().min(1).describe('The thread to run it in: "4242", "4242/w1", a bare pid or a name.'),
+  },
+  async handler({ expression, pid_string }, ctx) {
+    const actor = ctx.resolveActor(pid_string);
+    const { value, error } = await ctx.evaluate(actor.id, expression);
+    if (error) throw new Error(`the expression threw in ${actor.id}: ${error}`);
+    const text = JSON.stringify(value);
+    return { text: `${actor.id} ⇒ ${text.length > 2000 ? `${text.slice(0, 2000)}…(cut)` : text}`, data: { actor: actor.id, value } };
+  },
+});

@@ -1,0 +1,66 @@
+// Tools that read the live target: process_info, cpu_profile, evaluate (and its refusal by default).
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { callTool } from '../../src/server.js';
+import { Session } from '../../src/session.js';
+import { TOOLS } from '../../src/tools/registry.js';
+import { startFixture } from '../helpers.js';
+
+let session: Session | undefined;
+afterEach(async () => {
+  await session?.dispose();
+  session = undefined;
+});
+
+const call = (name: string, args: Record<string, unknown>) => callTool(TOOLS.find((t) => t.name === name)!, args, session!);
+const text = (r: any) => r.content.map((c: any) => c.text).join('\n');
+
+describe('live tools', () => {
+  it('process_info reports memory, event loop and argv of a thread', async () => {
+    const app = startFixture('bank/app.cjs');
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    const auth = session.supervisionTree()[0]!.children.find((c) => c.name === 'auth')!;
+    const r = await call('process_info', { pid_string: 'auth' });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ actor: auth.id, pid: app.pid, threadId: Number(auth.id.split('/w')[1]), mainThread: false, node: process.version });
+    expect((r.structuredContent as any).memory.heapUsed).toBeGreaterThan(0);
+    expect(text(r)).toMatch(new RegExp(`^${auth.id} worker "auth" — pid ${app.pid}`));
+  });
+
+  it('cpu_profile of a busy loop names the hot function and saves a .cpuprofile', async () => {
+    const app = startFixture('hot.cjs');
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    const r = await call('cpu_profile', { pid_string: String(app.pid), duration: 1 });
+    expect(r.isError, text(r)).toBeFalsy();
+    const data = r.structuredContent as any;
+    expect(data.top_self[0].function).toBe('spinHot');
+    expect(data.top_self[0].url).toMatch(/hot\.cjs$/);
+    expect(data.top_total.map((f: any) => f.function)).toContain('spinHot');
+    expect(existsSync(data.file)).toBe(true);
+    expect(JSON.parse(readFileSync(data.file, 'utf8'))).toHaveProperty('nodes');
+  });
+
+  it('evaluate is refused unless the server allows it, then answers through the bounded serializer', async () => {
+    const app = startFixture('bank/app.cjs');
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    const refused = await call('evaluate', { expression: '1 + 1', pid_string: String(app.pid) });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/evaluate is off: .* --allow-evaluate/);
+    await session.dispose();
+
+    session = new Session({ config: resolveConfig({ allow_evaluate: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    const value = await call('evaluate', { expression: "({ n: 1n, m: new Map([['a', 1]]), password: 'x' })", pid_string: String(app.pid) });
+    expect(value.isError, text(value)).toBeFalsy();
+    expect(value.structuredContent).toEqual({ actor: String(app.pid), value: { n: { $t: 'bigint', v: '1' }, m: { $t: 'Map', size: 1, entries: [['a', 1]] }, password: '[redacted]' } });
+    const thrown = await call('evaluate', { expression: 'nope.nope', pid_string: String(app.pid) });
+    expect(text(thrown)).toMatch(/threw in .*ReferenceError: nope is not defined/);
+  });
+});
