@@ -53,6 +53,8 @@ export async function callTool(tool: ToolDefinition<any>, args: Record<string, u
     return errorResult(`${tool.name}: ${issues}`);
   }
   try {
+    // A question about the past includes everything up to the moment it is asked.
+    if (tool.annotations.readOnlyHint) await ctx.sync();
     const answer = await tool.handler(parsed.data, ctx, progress);
     return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.data };
   } catch (error) {

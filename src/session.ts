@@ -36,6 +36,10 @@ export class Session implements ToolContext {
     this.queries = new Query(this.store);
   }
 
+  async sync(): Promise<void> {
+    await this.tracer?.sync();
+  }
+
   get query(): Query {
     this.tracer?.ingest.flush();
     return this.queries;

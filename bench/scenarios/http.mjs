@@ -26,22 +26,21 @@ async function load(port, seconds, connections) {
   }
 }
 
-/** Starts one server per variant (attached or instrumented as the variant says). */
+/** Starts one server per variant; nodescope attaches later, to the warm server (see runRound). */
 async function startVariant(variant) {
   const server = await startFixture(fixture('http_server.cjs'), {
     nodeArgs: variant === 'otel' ? ['--require', fixture('otel_preload.cjs')] : [],
   });
+  return { variant, server, traced: undefined, requests: 0 };
+}
+
+async function attachVariant(v) {
+  if (v.variant === 'untraced' || v.variant === 'otel') return;
   try {
-    const traced = variant === 'minimal' || variant === 'full'
-      ? await attachTracer(server.pid, { level: variant, web: false })
-      : variant === 'web'
-        ? await attachTracer(server.pid, { level: 'full', web: true })
-        : undefined;
-    return { variant, server, traced, requests: 0 };
+    v.traced = await attachTracer(v.server.pid, v.variant === 'web' ? { level: 'full', web: true } : { level: v.variant, web: false });
   } catch (error) {
-    const { exitCode, signalCode } = server.child;
-    await server.stop();
-    throw new Error(`${variant}: attach failed: ${error.message} (server exit code ${exitCode}, signal ${signalCode}; its stderr: ${server.stderr().trim().slice(-300) || 'empty'})`);
+    const { exitCode, signalCode } = v.server.child;
+    throw new Error(`${v.variant}: attach failed: ${error.message} (server exit code ${exitCode}, signal ${signalCode}; its stderr: ${v.server.stderr().trim().slice(-300) || 'empty'})`);
   }
 }
 
@@ -50,27 +49,42 @@ async function stopVariant(v) {
   await v?.server.stop();
 }
 
+/** One load slice on one server, with the server's CPU time per request. */
+async function slice(v, cfg, seconds = cfg.seconds) {
+  const cpu0 = procCpuMs(v.server.pid);
+  const r = await load(v.server.ready.port, seconds, cfg.connections);
+  r.cpuUsPerReq = ((procCpuMs(v.server.pid) - cpu0) * 1000) / r.total;
+  v.requests += r.total;
+  if (r.errors > 0 || r.non2xx > 0) throw new Error(`${v.variant}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
+  return r;
+}
+
 /**
- * One round: a fresh server per variant, all started up front and warmed, then short load slices in
- * alternation (A B C D, B C D A, …) so that each slice of a variant has an untraced slice of the same cycle
- * next to it: background noise on a shared 2-core machine hits both sides of each ratio alike.
+ * One round: a fresh server per variant, all started up front and warmed; nodescope then attaches to the
+ * warm servers (a live process is warm: attaching must not cost it its optimized code), and short load
+ * slices follow in alternation (A B C D E, B C D E A, …) so that each slice of a variant has an untraced
+ * slice of the same cycle next to it: background noise on a shared 2-core machine hits both sides alike.
+ * The minimal variant is also measured just before and just after its attach (the attach transient).
  */
 async function runRound(cfg, round) {
   const started = [];
   try {
     for (const v of VARIANTS) started.push(await startVariant(v));
     for (const v of started) if (cfg.warmupSeconds > 0) v.requests += (await load(v.server.ready.port, cfg.warmupSeconds, cfg.connections)).total;
+    const transient = {};
+    for (const v of started) {
+      if (v.variant === 'minimal' && cfg.transientSeconds > 0) {
+        transient.before = (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq;
+        await attachVariant(v);
+        transient.after = (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq;
+      } else await attachVariant(v);
+    }
     const cycles = [];
     for (let c = 0; c < cfg.cycles; c++) {
       const cycle = {};
       for (let i = 0; i < started.length; i++) {
         const v = started[(i + c + round) % started.length];
-        const cpu0 = procCpuMs(v.server.pid);
-        const r = await load(v.server.ready.port, cfg.seconds, cfg.connections);
-        r.cpuUsPerReq = ((procCpuMs(v.server.pid) - cpu0) * 1000) / r.total;
-        v.requests += r.total;
-        if (r.errors > 0 || r.non2xx > 0) throw new Error(`${v.variant}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
-        cycle[v.variant] = r;
+        cycle[v.variant] = await slice(v, cfg);
       }
       cycles.push(cycle);
     }
@@ -82,7 +96,7 @@ async function runRound(cfg, round) {
       }
       if (v.variant === 'otel') extra.otel = { spans: (await v.server.request({ cmd: 'stats' })).spans };
     }
-    return { cycles, extra };
+    return { cycles, extra, transient };
   } finally {
     for (const v of started) await stopVariant(v);
   }
@@ -90,8 +104,8 @@ async function runRound(cfg, round) {
 
 export async function run({ smoke, rounds }) {
   const cfg = smoke
-    ? { rounds: rounds ?? 1, cycles: 2, seconds: 0.5, warmupSeconds: 0, connections: 20 }
-    : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 1, connections: 50 };
+    ? { rounds: rounds ?? 1, cycles: 2, seconds: 0.5, warmupSeconds: 0.5, transientSeconds: 0, connections: 20 }
+    : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 2, transientSeconds: 2, connections: 50 };
   const res = [];
   for (let r = 0; r < cfg.rounds; r++) res.push(await runRound(cfg, r));
   const cycles = res.flatMap((r) => r.cycles);
@@ -156,6 +170,16 @@ export async function run({ smoke, rounds }) {
     baseline: fmtInt(base), traced: fmtInt(median(rps.otel)), figure: fmtNum(otelRatio, 3), bar: 'for comparison', result: 'info',
     note: `${fmtInt(spans)} spans exported per round (median); per-pair ratios ${spread('otel')}; ${cpuNote('otel')}`, data: { rps: rps.otel, cpu: cpu.otel },
   }));
+  const tr = res.map((r) => r.transient).filter((t) => t.before > 0 && t.after > 0);
+  if (tr.length > 0) {
+    const before = median(tr.map((t) => t.before));
+    const after = median(tr.map((t) => t.after));
+    rows.push(row(name, `attach transient: server CPU µs/request, ${cfg.transientSeconds} s before vs ${cfg.transientSeconds} s after attaching (minimal) to the warm server`, {
+      baseline: fmtNum(before, 1), traced: fmtNum(after, 1), figure: fmtNum(median(tr.map((t) => t.before / t.after)), 3), bar: 'info (steady state above)', result: 'info',
+      note: `per round: ${tr.map((t) => `${fmtNum(t.before, 1)} → ${fmtNum(t.after, 1)}`).join(', ')}; the attach runs Runtime.queryObjects (ThreadLink.adoptExisting), which costs a warm process its optimized code for a while`,
+      data: tr,
+    }));
+  }
   rows.push(row(name, 'server CPU µs per request (noise-robust view of the same runs)', {
     baseline: `untraced ${fmtNum(median(cpu.untraced), 1)}`,
     traced: `minimal ${fmtNum(median(cpu.minimal), 1)} · full ${fmtNum(median(cpu.full), 1)} · web ${fmtNum(median(cpu.web), 1)} · OTel ${fmtNum(median(cpu.otel), 1)}`,

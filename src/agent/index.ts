@@ -150,6 +150,12 @@ class Agent implements AgentCore {
     this.guard(() => this.channel.ack(seq));
   }
 
+  /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
+  flushNow(): number {
+    this.guard(() => this.channel.flush());
+    return this.channel.stats().seq;
+  }
+
   resume(seq: number): void {
     this.guard(() => this.channel.resume(seq, globalThis[this.config.binding as keyof typeof globalThis] as (text: string) => void));
   }

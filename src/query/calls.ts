@@ -13,6 +13,8 @@ export interface CallFilter {
   fn?: string;
   /** Calling actors (a thread and the objects it owns). */
   actors?: readonly string[];
+  /** Only calls made while serving this request (their `corr`). */
+  corr?: string;
   window: TimeWindow;
 }
 
@@ -69,8 +71,8 @@ function where(filter: CallFilter): { sql: string; params: Record<string, string
   return {
     // With actors, `+type` keeps SQLite off the (type, ts_ns) index: one actor's rows are far fewer than
     // every call of every actor, but without ANALYZE statistics the planner cannot know that.
-    sql: `${actors ? '+type' : 'type'} = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} AND ${fn.sql}${actors ? ` AND actor IN (${actors.sql})` : ''}`,
-    params: { ...windowParams(filter.window), ...mod.params, ...fn.params, ...actors?.params },
+    sql: `${actors ? '+type' : 'type'} = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} AND ${fn.sql}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`,
+    params: { ...windowParams(filter.window), ...mod.params, ...fn.params, ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) },
   };
 }
 

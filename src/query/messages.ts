@@ -53,7 +53,7 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   };
 }
 
-type Receipt = { ts_ns: number; wall_ms: number };
+export type Receipt = { ts_ns: number; wall_ms: number };
 
 /**
  * The receipt of each send, by send id. A message id is a hash of sender, receiver and content
@@ -65,7 +65,7 @@ type Receipt = { ts_ns: number; wall_ms: number };
  * once the page's sends are all paired (measured: 50 pending messages over 300k receiver rows take 960 ms one
  * by one, 35 ms in one pass).
  */
-function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Receipt> {
+export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Receipt> {
   const out = new Map<number, Receipt>();
   const pairs = new Map<string, Row[]>();
   for (const s of sends) {

@@ -28,12 +28,12 @@ export interface PathEntry {
 const MAX_DEPTH = 32;
 const LIFECYCLE = new Set(['process', 'worker', 'child', 'agent']);
 
-export function executionPath(store: Store, actor: string, window: TimeWindow, page: Page): { entries: PathEntry[]; total: number; family: string[] } {
+export function executionPath(store: Store, actor: string, window: TimeWindow, page: Page, corr?: string): { entries: PathEntry[]; total: number; family: string[] } {
   const family = actorFamily(store, actor);
   const ids = inList('f', family);
   const cond = `(actor IN (${ids.sql}) OR (from_actor = :self AND type IN ('worker', 'child')))
-    AND NOT (type = 'call' AND subtype IN ('return', 'throw')) AND ${WINDOW_SQL}`;
-  const params = { ...ids.params, self: actor, ...windowParams(window) };
+    AND NOT (type = 'call' AND subtype IN ('return', 'throw')) AND ${WINDOW_SQL}${corr ? ' AND corr = :corr' : ''}`;
+  const params = { ...ids.params, self: actor, ...windowParams(window), ...(corr ? { corr } : {}) };
   const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
   const rows = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)

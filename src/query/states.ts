@@ -19,14 +19,14 @@ export interface Snapshot {
   trigger_text: string;
 }
 
-function snapshot(row: Row, className: string | null): Snapshot {
+export function snapshot(row: Row, className: string | null): Snapshot {
   const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
   const trigger = p.trigger ?? null;
   return { id: row.id, ts_ns: row.ts_ns, wall_ms: row.wall_ms, ref: row.ref, state: p.state, trigger, trigger_text: renderTrigger(trigger, className) };
 }
 
 // `+type`: one object's rows come from the (actor, ts_ns) index, not every snapshot of every object.
-const SNAPSHOTS = `actor = :actor AND +type = 'state' AND subtype = 'snapshot'`;
+export const SNAPSHOTS = `actor = :actor AND +type = 'state' AND subtype = 'snapshot'`;
 
 export function snapshotCount(store: Store, actor: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n;

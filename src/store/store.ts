@@ -102,6 +102,12 @@ CREATE TABLE IF NOT EXISTS actors (
   info TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+-- A tracked object lives in its thread: when the thread ends, so does the object.
+CREATE TRIGGER IF NOT EXISTS objects_end_with_thread AFTER UPDATE OF ended_ms ON actors
+WHEN NEW.kind <> 'object' AND NEW.ended_ms IS NOT NULL AND OLD.ended_ms IS NULL
+BEGIN
+  UPDATE actors SET ended_ms = NEW.ended_ms, status = 'gone' WHERE parent = NEW.id AND kind = 'object' AND ended_ms IS NULL;
+END;
 `;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;

@@ -28,6 +28,8 @@ export interface ToolContext {
   cpuProfile(actor: string, durationMs: number, progress?: Progress): Promise<ProfileSummary>;
   /** Runs an expression in a live thread, if the server allows it. */
   evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }>;
+  /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
+  sync(): Promise<void>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */
   readonly query: Query;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */

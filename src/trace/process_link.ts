@@ -35,6 +35,8 @@ export class ProcessLink {
   private session!: WebSocketSession;
   private readonly endListeners = new Set<(link: ProcessLink) => void>();
   private detaching = false;
+  /** Worker agents being installed: attach resolves once the workers that existed are all traced. */
+  private readonly installing = new Set<Promise<void>>();
 
   constructor(private readonly options: LinkOptions) {
     this.url = options.url;
@@ -72,6 +74,8 @@ export class ProcessLink {
     this.main = new ThreadLink(this.actor, this.session, this.threadConfig(this.actor, this.options.fromStart), this.options.ingest);
     await this.connectSession(this.session, false);
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
+    // NodeWorker.enable announces the existing workers before it answers, so they are all in this set.
+    await Promise.all([...this.installing]);
     this.state = 'attached';
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
   }
@@ -102,7 +106,9 @@ export class ProcessLink {
         parentSession.send('NodeWorker.sendMessageToWorker', { sessionId, message }).catch(() => undefined);
       });
       sessions.set(sessionId, session);
-      void this.startWorker(session, workerInfo, waitingForDebugger, parentActor);
+      const started = this.startWorker(session, workerInfo, waitingForDebugger, parentActor);
+      this.installing.add(started);
+      void started.finally(() => this.installing.delete(started));
     });
     parentSession.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => sessions.get(sessionId)?.receive(message));
     parentSession.on('NodeWorker.detachedFromWorker', ({ sessionId }) => {

@@ -291,6 +291,14 @@ export class Tracer {
     return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
   }
 
+  /**
+   * Brings the store up to this moment: every agent sends what it holds, and since a binding's events travel
+   * on the same session ahead of the evaluation's answer, all of it has arrived when the answers have.
+   */
+  async sync(): Promise<void> {
+    await this.everyThread<number>('flushNow()');
+  }
+
   /** Traces a module in every thread now and in every thread that appears later. */
   async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
     if (!this.modules.some((m) => m.module === spec.module)) this.modules.push(spec);

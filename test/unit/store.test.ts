@@ -30,6 +30,13 @@ describe('Store', () => {
     expect(store.actor('1')).toMatchObject({ status: 'crashed', exit_code: 1 });
   });
 
+  it('ends tracked objects with the thread that owns them', () => {
+    const store = new Store();
+    store.write([], [{ id: '1/w1', kind: 'worker', status: 'running' }, { id: '1/w1/o1', kind: 'object', parent: '1/w1', name: 'account' }]);
+    store.write([], [{ id: '1/w1', status: 'crashed', ended_ms: 50 }]);
+    expect(store.actor('1/w1/o1')).toMatchObject({ status: 'gone', ended_ms: 50 });
+  });
+
   it('prunes oldest-first past max_events', () => {
     const store = new Store({ maxEvents: 100 });
     for (let b = 0; b < 5; b++) store.write(Array.from({ length: 30 }, (_, i) => row('call', 'call', b * 30 + i)), [], true);

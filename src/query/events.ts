@@ -1,0 +1,112 @@
+// Every event of a window, one line each, filterable by type, actor and module: the raw timeline, for when
+// the question does not fit a narrower tool.
+import type { Store } from '../store/store.js';
+import { moduleCondition } from './calls.js';
+import { eventTypes, tsRange } from './clock.js';
+import { iso, parseJson, renderValue } from './format.js';
+import type { Page } from './page.js';
+import { inList, ROW_COLUMNS, type Row } from './rows.js';
+import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
+
+export interface EventFilter {
+  window: TimeWindow;
+  /** `call`, or `call/throw`. */
+  type?: string;
+  /** Only events recorded by these actors (a thread and the objects it owns). */
+  actors?: readonly string[];
+  /** Only events whose payload names this module (calls, trace start). */
+  module?: string;
+}
+
+export interface EventLine {
+  id: number;
+  wall_ms: number;
+  actor: string;
+  event: string;
+  from: string | null;
+  to: string | null;
+  ref: string | null;
+  corr: string | null;
+  payload: unknown;
+}
+
+/** Characters of payload per line: enough to recognize an event, short enough for 50 of them. */
+const PAYLOAD_CAP = 120;
+
+export function eventsBetween(store: Store, filter: EventFilter, page: Page): { events: EventLine[]; total: number; types: string[] } {
+  const types = eventTypes(store);
+  const [type, subtype] = filter.type ? filter.type.split('/', 2) : [];
+  const range = tsRange(store, filter.window);
+  const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
+  const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
+  if (filter.actors?.length) {
+    const a = inList('a', filter.actors);
+    conds.unshift(`actor IN (${a.sql})`);
+    Object.assign(params, a.params);
+    // The actor is the selective column: `+type` keeps the planner on (actor, ts_ns).
+    if (type) conds.push('+type = :type');
+  } else {
+    // Every type's slice of (type, ts_ns) within the range, instead of a scan of the whole table.
+    const t = inList('t', type ? [type] : types.length ? types : ['']);
+    conds.unshift(`type IN (${t.sql})`);
+    Object.assign(params, t.params);
+  }
+  if (type) params.type = type;
+  if (subtype) {
+    conds.push('subtype = :subtype');
+    params.subtype = subtype;
+  }
+  if (filter.module) {
+    const m = moduleCondition(filter.module);
+    conds.push(m.sql);
+    Object.assign(params, m.params);
+  }
+  const where = conds.join(' AND ');
+  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  const rows = store.db
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${where} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
+    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  return { events: rows.map(eventLine), total, types };
+}
+
+export function eventLine(r: Row): EventLine {
+  return {
+    id: r.id,
+    wall_ms: r.wall_ms,
+    actor: r.actor,
+    event: `${r.type}/${r.subtype}`,
+    from: r.from_actor,
+    to: r.to_actor,
+    ref: r.ref,
+    corr: r.corr,
+    payload: parseJson(r.payload),
+  };
+}
+
+/** Who else the event names: `→ 4242/w1` for a send, `← 4242` for a receipt, `from 4242` for lifecycle. */
+function others(e: EventLine): string {
+  if (e.to && e.to !== e.actor) return ` → ${e.to}`;
+  if (e.from && e.from !== e.actor) return ` ${e.to === e.actor ? '←' : 'from'} ${e.from}`;
+  return '';
+}
+
+/** `2026-…Z 4242 message/send → 4242/w1 {channel: "worker", …} [m1] (request 4242:r1)` */
+export function renderEvent(e: EventLine): string {
+  const payload = e.payload === null || (typeof e.payload === 'object' && Object.keys(e.payload as object).length === 0) ? '' : ` ${renderValue(e.payload, PAYLOAD_CAP)}`;
+  const corr = e.corr && e.corr !== e.ref ? ` (request ${e.corr})` : '';
+  return `${iso(e.wall_ms)} ${e.actor} ${e.event}${others(e)}${payload}${e.ref ? ` [${e.ref}]` : ''}${corr}`;
+}
+
+export function eventView(e: EventLine): Record<string, unknown> {
+  return {
+    id: e.id,
+    time: iso(e.wall_ms),
+    actor: e.actor,
+    event: e.event,
+    from: e.from,
+    to: e.to,
+    ref: e.ref,
+    corr: e.corr,
+    payload: renderValue(e.payload, PAYLOAD_CAP),
+  };
+}
