@@ -1,5 +1,5 @@
-// The demo app: a shop whose main thread keeps a cart, asks a "pricing" worker thread for prices, and
-// hands receipts to a forked "mailer" child process. It runs for about two seconds and exits.
+// The demo app: a shop whose main thread keeps a cart, asks a "pricing" worker thread for quotes, and hands
+// the receipt to a forked "mailer" child process. It runs for about two seconds and exits.
 const { Worker, isMainThread, parentPort } = require('node:worker_threads');
 const { fork } = require('node:child_process');
 
@@ -21,23 +21,35 @@ if (process.argv[2] === 'mailer') {
     process.exit(0);
   });
 } else if (!isMainThread) {
-  const prices = { apple: 3, pear: 5, fig: 7 };
-  parentPort.on('message', ({ sku }) => {
+  const { quote } = require('./pricing.cjs');
+  parentPort.on('message', ({ sku, qty }) => {
     if (sku === 'stop') process.exit(0);
-    parentPort.postMessage({ sku, price: prices[sku] ?? 1 });
+    try {
+      parentPort.postMessage(quote(sku, qty));
+    } catch (error) {
+      parentPort.postMessage({ sku, error: error.message });
+    }
   });
 } else {
   globalThis.cart = new Cart();
   const pricing = new Worker(__filename, { name: 'pricing' });
   const mailer = fork(__filename, ['mailer']);
-  const wanted = [['apple', 2], ['pear', 1], ['fig', 3]];
+  const wanted = [['apple', 2], ['kiwi', 1], ['pear', 1], ['fig', 3]];
   let i = 0;
-  pricing.on('message', ({ sku, price }) => {
-    const total = globalThis.cart.add(sku, wanted[i][1], price);
-    console.log(`cart: ${sku} x${wanted[i][1]} at ${price}, total ${total}`);
-    if (++i < wanted.length) setTimeout(() => pricing.postMessage({ sku: wanted[i][0] }), 200);
-    else setTimeout(() => { pricing.postMessage({ sku: 'stop' }); mailer.send({ total }); }, 500);
+  const next = () => {
+    if (i < wanted.length) pricing.postMessage({ sku: wanted[i][0], qty: wanted[i][1] });
+    else {
+      pricing.postMessage({ sku: 'stop' });
+      mailer.send({ total: globalThis.cart.total });
+    }
+  };
+  pricing.on('message', (q) => {
+    i++;
+    if (q.error) console.log(`cart: skipped ${q.sku} (${q.error})`);
+    else console.log(`cart: ${q.sku} x${q.qty} at ${q.price}, total ${globalThis.cart.add(q.sku, q.qty, q.price)}`);
+    setTimeout(next, 150);
   });
-  pricing.once('online', () => pricing.postMessage({ sku: wanted[0][0] }));
-  mailer.on('exit', () => setTimeout(() => process.exit(0), 300));
+  // Starts shopping a moment after launch, so a tracer can begin tracking the cart first.
+  setTimeout(next, 400);
+  mailer.on('exit', () => setTimeout(() => process.exit(0), 200));
 }

@@ -26,17 +26,27 @@ type ModuleRecord = { exports: unknown; loaded?: boolean };
 export class Modules {
   private readonly pending = new Map<string, { spec: ModuleSpec; limiter: Limiter }>();
   private readonly traced = new Map<string, ModuleReport>();
+  /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
+  private unresolved: ModuleSpec[] = [];
+  private booted: boolean;
   private watching = false;
 
   constructor(
     private readonly core: AgentCore,
     private readonly patches: PatchTable,
     private readonly calls: Calls,
-  ) {}
+  ) {
+    this.booted = core.isMainThread || !core.config.fromStart;
+  }
 
   trace(spec: ModuleSpec): ModuleReport {
     const resolved = this.resolve(spec.module);
     const base = { module: spec.module, resolved, functions: [], methods: [] };
+    if (resolved === null && !this.booted) {
+      this.unresolved.push(spec);
+      this.watchLoads();
+      return { ...base, status: 'pending', note: 'this thread is starting: resolved at its first require' };
+    }
     if (resolved === null) return { ...base, status: 'not_found', note: `cannot resolve "${spec.module}" from ${this.core.builtin('process').cwd()}` };
     const known = this.traced.get(resolved);
     if (known) return known;
@@ -93,7 +103,11 @@ export class Modules {
     this.patches.patch(Module as { _load: Fn }, '_load', (original) =>
       function (this: unknown, ...args: unknown[]) {
         const result = original.apply(this, args);
-        if (modules.pending.size > 0 && modules.patches.active) modules.core.guard(() => modules.loadPending());
+        if (modules.patches.active) {
+          modules.booted = true;
+          if (modules.unresolved.length > 0) for (const spec of modules.unresolved.splice(0)) modules.core.guard(() => void modules.trace(spec));
+          if (modules.pending.size > 0) modules.core.guard(() => modules.loadPending());
+        }
         return result;
       },
     );

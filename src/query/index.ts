@@ -1,10 +1,17 @@
 // The query layer: read-only questions over the store. Knows nothing of CDP or MCP. Each method is a pure
 // function of the store (one file per concern); the tools, the CLI and scripts call the same methods.
-import type { Store } from '../store/store.js';
+import type { ActorRow, Store } from '../store/store.js';
+import { stateAt, stateChange, systemSnapshot } from './at.js';
 import { functionCalls, modulesWithCalls, type CallFilter } from './calls.js';
+import { eventsBetween, type EventFilter } from './events.js';
+import { httpRequests, type RequestFilter } from './http.js';
+import { logs, type LogFilter } from './logs.js';
 import { messageFlow } from './messages.js';
 import type { Page } from './page.js';
 import { executionPath } from './path.js';
+import { performanceAnalysis, slowestCalls } from './perf.js';
+import { inFlight, mailboxStats } from './queues.js';
+import { relationships } from './relations.js';
 import { actorFamily, actorLabel } from './rows.js';
 import { snapshotCount, stateChanges, stateTimeline } from './states.js';
 import type { TimeWindow } from './time.js';
@@ -46,7 +53,53 @@ export class Query {
     return stateChanges(this.store, actor, window, page);
   }
 
-  executionPath(actor: string, window: TimeWindow, page: Page) {
-    return executionPath(this.store, actor, window, page);
+  /** With `corr`: only the events caused while serving that request. */
+  executionPath(actor: string, window: TimeWindow, page: Page, corr?: string) {
+    return executionPath(this.store, actor, window, page, corr);
+  }
+
+  stateAt(actor: string, atMs: number) {
+    return stateAt(this.store, actor, atMs);
+  }
+
+  eventsBetween(filter: EventFilter, page: Page) {
+    return eventsBetween(this.store, filter, page);
+  }
+
+  systemSnapshot(atMs: number) {
+    return systemSnapshot(this.store, atMs);
+  }
+
+  stateChange(actor: string, beforeMs: number, afterMs: number, page: Page) {
+    return stateChange(this.store, actor, beforeMs, afterMs, page);
+  }
+
+  performanceAnalysis(module: string, window: TimeWindow) {
+    return performanceAnalysis(this.store, module, window);
+  }
+
+  slowestCalls(filter: { module?: string; window: TimeWindow }, limit: number) {
+    return slowestCalls(this.store, filter, limit);
+  }
+
+  /** Messages sent and not received at a moment (null: now). */
+  inFlight(atMs: number | null) {
+    return inFlight(this.store, atMs);
+  }
+
+  mailboxStats() {
+    return mailboxStats(this.store);
+  }
+
+  relationships(actor: ActorRow) {
+    return relationships(this.store, actor);
+  }
+
+  httpRequests(filter: RequestFilter, page: Page) {
+    return httpRequests(this.store, filter, page);
+  }
+
+  logs(filter: LogFilter, tail: number) {
+    return logs(this.store, filter, tail);
   }
 }

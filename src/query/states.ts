@@ -106,12 +106,16 @@ export function transitionView(t: Transition): Record<string, unknown> {
     trigger: t.trigger,
     initial: t.initial,
     ...(t.initial ? { state: renderValue(t.state) } : {}),
-    changes: t.changes.map((c) => ({
-      path: c.path,
-      kind: c.kind,
-      ...(c.kind !== 'added' ? { before: renderValue(c.before) } : {}),
-      ...(c.kind !== 'removed' ? { after: renderValue(c.after) } : {}),
-    })),
+    changes: t.changes.map(changeView),
     more: t.more,
+  };
+}
+
+export function changeView(c: Change): Record<string, unknown> {
+  return {
+    path: c.path,
+    kind: c.kind,
+    ...(c.kind !== 'added' ? { before: renderValue(c.before) } : {}),
+    ...(c.kind !== 'removed' ? { after: renderValue(c.after) } : {}),
   };
 }

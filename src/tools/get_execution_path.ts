@@ -13,6 +13,7 @@ export const get_execution_path = defineTool({
   annotations: READ_ONLY,
   schema: {
     pid_string: z.string().min(1).describe('The actor: an id from any tool (4242, 4242/w1, 4242/o3), a bare OS pid or a name'),
+    request_id: z.string().min(1).optional().describe('Only what was done while serving this HTTP request: its id from get_http_requests (4242:r1); pid_string is then the thread that served it'),
     since,
     until,
     page,
@@ -22,8 +23,8 @@ export const get_execution_path = defineTool({
     const actor = ctx.resolveActor(args.pid_string).id;
     const window = parseWindow(args.since, args.until);
     const p = paging(args.page, args.limit);
-    const { entries, total, family } = ctx.query.executionPath(actor, window, p);
-    const label = ctx.query.actorLabel(actor);
+    const { entries, total, family } = ctx.query.executionPath(actor, window, p, args.request_id);
+    const label = `${ctx.query.actorLabel(actor)}${args.request_id ? ` for request ${args.request_id}` : ''}`;
     const data = { actor, family, entries: entries.map(pathEntryView), total, page: p.page };
     if (total === 0) {
       return { text: `Nothing recorded for ${label}${describeWindow(window)}. trace_process("${actor}") records its calls, messages and lifecycle.`, data };

@@ -4,6 +4,7 @@ import { checkPage, footer, paging } from '../query/page.js';
 import { describeWindow, parseWindow } from '../query/time.js';
 import { limit, page, since, until } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
+import { noCallsError } from './modules.js';
 
 export const get_function_calls = defineTool({
   name: 'get_function_calls',
@@ -15,6 +16,7 @@ export const get_function_calls = defineTool({
     module_name: z.string().min(1).describe('The module as traced: a package name (express), a path (./src/payments.js, or just payments.js) or a file URL'),
     function_name: z.string().min(1).optional().describe('Only calls of this exported function or method (charge, or Cart#add)'),
     pid_string: z.string().min(1).optional().describe('Only calls made by this actor: an id from any tool (4242, 4242/w1, 4242/o3), a bare OS pid or a name; a thread includes the objects it owns'),
+    request_id: z.string().min(1).optional().describe('Only calls made while serving this HTTP request: its id from get_http_requests (4242:r1)'),
     since,
     until,
     page,
@@ -25,18 +27,11 @@ export const get_function_calls = defineTool({
     const p = paging(args.page, args.limit);
     const actor = args.pid_string ? ctx.resolveActor(args.pid_string).id : undefined;
     const actors = actor ? ctx.query.actorFamily(actor) : undefined;
-    const { calls, total } = ctx.query.functionCalls({ module: args.module_name, fn: args.function_name, actors, window }, p);
-    const filters = `${args.function_name ? ` function ${args.function_name}` : ''}${actor ? ` by ${actor}` : ''}${describeWindow(window)}`;
+    const { calls, total } = ctx.query.functionCalls({ module: args.module_name, fn: args.function_name, actors, corr: args.request_id, window }, p);
+    const filters = `${args.function_name ? ` function ${args.function_name}` : ''}${actor ? ` by ${actor}` : ''}${args.request_id ? ` for request ${args.request_id}` : ''}${describeWindow(window)}`;
     if (total === 0) {
       const any = ctx.query.functionCalls({ module: args.module_name, window: { sinceMs: null, untilMs: null } }, paging(1, 1)).total;
-      if (any === 0) {
-        const modules = ctx.query.modulesWithCalls();
-        throw new Error(
-          modules.length
-            ? `no calls recorded for module "${args.module_name}". Modules with recorded calls: ${modules.join(', ')}. Pass one of these, or call trace_module first.`
-            : `no calls recorded for module "${args.module_name}" yet: call trace_module first, then exercise the program.`,
-        );
-      }
+      if (any === 0) throw noCallsError(ctx, args.module_name);
       return {
         text: `No calls of ${args.module_name} match${filters}; ${any} calls of it are recorded in all: widen the filters.`,
         data: { calls: [], total: 0, page: p.page },

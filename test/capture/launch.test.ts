@@ -70,6 +70,26 @@ describe('launch', () => {
     expect(crash.payload.error.message).toMatch(/^Cannot find module '.*does-not-exist\.js'/);
   });
 
+  it('traces a module from the first line, even when a worker destructures it at load (the demo shop)', async () => {
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.traceModule({ module: './pricing.cjs', maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
+    const link = await t.tracer.launch([process.execPath, 'shop.cjs'], { cwd: join(import.meta.dirname, '..', '..', 'demo') });
+    await eventually(() => (t.tracer.ingest.flush(), t.store.actor(String(link.pid))?.ended_ms), 'the shop to finish', 15_000);
+    const calls = events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
+    const w = `${link.pid}/w1`;
+    expect(calls).toEqual([
+      [w, 'call', 'quote', ['apple', 2]],
+      [w, 'return', 'quote', { sku: 'apple', qty: 2, price: 3 }],
+      [w, 'call', 'quote', ['kiwi', 1]],
+      [w, 'throw', 'quote', 'no price for kiwi'],
+      [w, 'call', 'quote', ['pear', 1]],
+      [w, 'return', 'quote', { sku: 'pear', qty: 1, price: 5 }],
+      [w, 'call', 'quote', ['fig', 3]],
+      [w, 'return', 'quote', { sku: 'fig', qty: 3, price: 7 }],
+    ]);
+  });
+
   it('says why when the command cannot start', async () => {
     const t = newTracer();
     tracer = t.tracer;

@@ -1,0 +1,70 @@
+// Console output of the target (`log/<console method>` rows, payload {text}): the latest lines first
+// selected, then shown oldest first, like `tail`.
+import type { Store } from '../store/store.js';
+import { tsRange } from './clock.js';
+import { iso, parseJson } from './format.js';
+import { cap } from './page.js';
+import { inList, likeEscape, type Row } from './rows.js';
+import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
+
+export const DEFAULT_TAIL = 50;
+export const MAX_TAIL = 500;
+
+export interface LogFilter {
+  actors?: readonly string[];
+  /** The console method: log, info, warn, error, debug. */
+  level?: string;
+  /** A substring of the text (case-insensitive for ASCII letters). */
+  grep?: string;
+  window: TimeWindow;
+}
+
+export interface LogLine {
+  wall_ms: number;
+  actor: string;
+  level: string;
+  text: string;
+  corr: string | null;
+}
+
+export function logs(store: Store, filter: LogFilter, tail: number): { lines: LogLine[]; total: number } {
+  const range = tsRange(store, filter.window);
+  const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
+  const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
+  if (filter.actors?.length) {
+    const a = inList('a', filter.actors);
+    // `+type`: one thread's rows from (actor, ts_ns), not every log line of every thread.
+    conds.unshift(`actor IN (${a.sql})`, "+type = 'log'");
+    Object.assign(params, a.params);
+  } else {
+    conds.unshift("type = 'log'");
+  }
+  if (filter.level) {
+    conds.push('subtype = :level');
+    params.level = filter.level;
+  }
+  if (filter.grep) {
+    conds.push("json_extract(payload, '$.text') LIKE :grep ESCAPE '\\'");
+    params.grep = `%${likeEscape(filter.grep)}%`;
+  }
+  const where = conds.join(' AND ');
+  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  const rows = store.db
+    .prepare(`SELECT wall_ms, actor, subtype, corr, payload FROM events WHERE ${where} ORDER BY ts_ns DESC, id DESC LIMIT :tail`)
+    .all({ ...params, tail: Math.min(tail, MAX_TAIL) }) as Pick<Row, 'wall_ms' | 'actor' | 'subtype' | 'corr' | 'payload'>[];
+  const lines = rows.reverse().map((r): LogLine => {
+    const p = parseJson(r.payload);
+    const text = p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : String(p ?? '');
+    return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, text: cap(text), corr: r.corr };
+  });
+  return { lines, total };
+}
+
+/** `2026-…Z 4242 [warn] slow request (request 4242:r3)` */
+export function renderLog(l: LogLine): string {
+  return `${iso(l.wall_ms)} ${l.actor} [${l.level}] ${l.text}${l.corr ? ` (request ${l.corr})` : ''}`;
+}
+
+export function logView(l: LogLine): Record<string, unknown> {
+  return { time: iso(l.wall_ms), actor: l.actor, level: l.level, text: l.text, corr: l.corr };
+}

@@ -1,0 +1,197 @@
+// Messages in flight (sent, not yet received) at a moment or now, and per-pair traffic: the Node meaning of
+// a mailbox. Pairing follows messages.ts: a message id is a content hash, so sends and receipts of one id
+// are paired first in, first out, and sends older than the receiver's first recorded event are left out
+// (their receipts cannot have been recorded, so nothing can be said about them).
+import type { Store } from '../store/store.js';
+import { tsRange } from './clock.js';
+import { iso, parseJson, renderValue } from './format.js';
+import { receiptsOf } from './messages.js';
+import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
+
+export interface InFlight {
+  ref: string;
+  from: string;
+  to: string;
+  channel: string;
+  message: unknown;
+  sent_ms: number;
+  corr: string | null;
+  /** When it was received after the moment asked about; null if never (so far). */
+  received_ms: number | null;
+}
+
+interface PairCount {
+  from: string;
+  to: string;
+  sent: number;
+  received: number;
+  /** Message id → sends not matched by a receipt. */
+  excess: Map<string, number>;
+}
+
+/** Sends and receipts per sender → receiver pair up to a moment (null: everything recorded). */
+export function pairCounts(store: Store, atMs: number | null): PairCount[] {
+  const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
+  // One pass over the (type, ts_ns) index up to the moment; the receiver's first event is one seek each.
+  const rows = store.db
+    .prepare(
+      `SELECT subtype, from_actor AS sender, to_actor AS receiver, ref, count(*) AS n FROM events
+       WHERE type = 'message' AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND subtype IN ('send', 'receive') AND ref IS NOT NULL
+         AND (subtype = 'receive' OR ts_ns >= (SELECT min(f.ts_ns) FROM events AS f WHERE f.actor = events.to_actor))
+       GROUP BY subtype, from_actor, to_actor, ref`,
+    )
+    .all({ hi, at: atMs }) as { subtype: string; sender: string | null; receiver: string | null; ref: string; n: number }[];
+  const pairs = new Map<string, PairCount & { got: Map<string, number> }>();
+  for (const r of rows) {
+    if (!r.sender || !r.receiver) continue;
+    const key = `${r.sender}\0${r.receiver}`;
+    if (!pairs.has(key)) pairs.set(key, { from: r.sender, to: r.receiver, sent: 0, received: 0, excess: new Map(), got: new Map() });
+    const p = pairs.get(key)!;
+    if (r.subtype === 'send') {
+      p.sent += r.n;
+      p.excess.set(r.ref, (p.excess.get(r.ref) ?? 0) + r.n);
+    } else {
+      p.received += r.n;
+      p.got.set(r.ref, r.n);
+    }
+  }
+  return [...pairs.values()].map(({ got, ...p }) => {
+    for (const [ref, n] of got) p.excess.set(ref, (p.excess.get(ref) ?? 0) - n);
+    for (const [ref, n] of p.excess) if (n <= 0) p.excess.delete(ref);
+    return p;
+  });
+}
+
+/** Refs per statement, well under SQLite's bound on parameters. */
+const REF_CHUNK = 500;
+
+/**
+ * Every message in flight at a moment (null: now), oldest first. First in, first out, the unmatched sends of
+ * an id are its latest ones; each pair's sends are read backwards from the moment until they are all found.
+ */
+export function inFlight(store: Store, atMs: number | null): InFlight[] {
+  const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
+  const found: Row[] = [];
+  for (const pair of pairCounts(store, atMs)) {
+    const refs = [...pair.excess.keys()];
+    for (let i = 0; i < refs.length; i += REF_CHUNK) {
+      const chunk = refs.slice(i, i + REF_CHUNK);
+      const want = new Map(chunk.map((r) => [r, pair.excess.get(r)!]));
+      const list = inList('r', chunk);
+      const sends = store.db
+        .prepare(
+          `SELECT ${ROW_COLUMNS} FROM events
+           WHERE actor = :from AND ts_ns <= :hi AND +type = 'message' AND subtype = 'send' AND to_actor = :to AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
+           ORDER BY ts_ns DESC, id DESC`,
+        )
+        .iterate({ from: pair.from, to: pair.to, hi, at: atMs, ...list.params }) as IterableIterator<Row>;
+      for (const s of sends) {
+        const left = want.get(s.ref!) ?? 0;
+        if (left <= 0) continue;
+        found.push(s);
+        if (left === 1) want.delete(s.ref!);
+        else want.set(s.ref!, left - 1);
+        if (want.size === 0) break;
+      }
+    }
+  }
+  found.sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
+  const later = atMs === null ? new Map() : receiptsOf(store, found);
+  return found.map((s) => {
+    const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
+    return {
+      ref: s.ref!,
+      from: s.actor,
+      to: s.to_actor!,
+      channel: typeof p.channel === 'string' ? p.channel : '?',
+      message: p.message,
+      sent_ms: s.wall_ms,
+      corr: s.corr,
+      received_ms: later.get(s.id)?.wall_ms ?? null,
+    };
+  });
+}
+
+/** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with when it arrived if it did later. */
+export function renderInFlight(m: InFlight): string {
+  const later = m.received_ms === null ? '' : ` · received at ${iso(m.received_ms)}`;
+  return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)}${later} [msg ${m.ref}]`;
+}
+
+export function inFlightView(m: InFlight): Record<string, unknown> {
+  return {
+    ref: m.ref,
+    from: m.from,
+    to: m.to,
+    channel: m.channel,
+    message: renderValue(m.message),
+    sent: iso(m.sent_ms),
+    received: m.received_ms === null ? null : iso(m.received_ms),
+    corr: m.corr,
+  };
+}
+
+export interface MailboxStats {
+  /** Per receiver: messages sent to it and not received, and the oldest of them. */
+  pending: { actor: string; count: number; oldest_ms: number }[];
+  /** Per sender → receiver pair: counts, and latency over the sampled sends that were received. */
+  pairs: { from: string; to: string; sent: number; received: number; pending: number; sampled: number; mean_latency_ms: number | null; max_latency_ms: number | null }[];
+  /** Sends the latencies were measured on (the latest ones). */
+  sampled: number;
+}
+
+/** Sends whose latency is measured: the latest ones, so the answer stays quick on a long trace. */
+export const LATENCY_SAMPLE = 1_000;
+
+export function mailboxStats(store: Store): MailboxStats {
+  const counts = pairCounts(store, null);
+  const pendingRows = inFlight(store, null);
+  const byReceiver = new Map<string, { actor: string; count: number; oldest_ms: number }>();
+  for (const m of pendingRows) {
+    const r = byReceiver.get(m.to) ?? { actor: m.to, count: 0, oldest_ms: m.sent_ms };
+    r.count++;
+    r.oldest_ms = Math.min(r.oldest_ms, m.sent_ms);
+    byReceiver.set(m.to, r);
+  }
+  const recent = store.db
+    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE type = 'message' AND subtype = 'send' ORDER BY ts_ns DESC, id DESC LIMIT ?`)
+    .all(LATENCY_SAMPLE) as Row[];
+  const receipts = receiptsOf(store, recent);
+  const latency = new Map<string, { n: number; sum: number; max: number; sampled: number }>();
+  for (const s of recent) {
+    const key = `${s.actor}\0${s.to_actor}`;
+    const l = latency.get(key) ?? { n: 0, sum: 0, max: 0, sampled: 0 };
+    l.sampled++;
+    const got = receipts.get(s.id);
+    if (got) {
+      const d = (got.ts_ns - s.ts_ns) / 1e6;
+      l.n++;
+      l.sum += d;
+      l.max = Math.max(l.max, d);
+    }
+    latency.set(key, l);
+  }
+  const pairs = counts.map((p) => {
+    const l = latency.get(`${p.from}\0${p.to}`);
+    const pending = [...p.excess.values()].reduce((a, b) => a + b, 0);
+    return {
+      from: p.from,
+      to: p.to,
+      sent: p.sent,
+      received: p.received,
+      pending,
+      sampled: l?.sampled ?? 0,
+      mean_latency_ms: l && l.n ? l.sum / l.n : null,
+      max_latency_ms: l && l.n ? l.max : null,
+    };
+  });
+  pairs.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
+  const pending = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
+  return { pending, pairs, sampled: recent.length };
+}
+
+/** `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms` */
+export function renderPair(p: MailboxStats['pairs'][number]): string {
+  const lat = p.mean_latency_ms === null ? 'no latency measured' : `latency mean ${ms(p.mean_latency_ms)} ms, max ${ms(p.max_latency_ms!)} ms`;
+  return `${p.from} → ${p.to}: ${p.sent} sent, ${p.received} received, ${p.pending} pending, ${lat}`;
+}
