@@ -17,10 +17,8 @@ export interface TsRange {
 
 /** The ts_ns range that holds every row of a wall-clock window (a superset: filter on wall_ms too). */
 export function tsRange(store: Store, window: TimeWindow): TsRange {
-  const edge = (which: 'min' | 'max') =>
-    store.db.prepare(`SELECT ts_ns, wall_ms FROM events WHERE id = (SELECT ${which}(id) FROM events)`).get() as { ts_ns: number; wall_ms: number } | undefined;
-  const first = edge('min');
-  const last = edge('max');
+  const first = edgeRow(store, 'min');
+  const last = edgeRow(store, 'max');
   if (!first || !last) return { lo: Number.MIN_SAFE_INTEGER, hi: Number.MAX_SAFE_INTEGER };
   const offsets = [first.wall_ms - first.ts_ns / 1e6, last.wall_ms - last.ts_ns / 1e6];
   const lowOff = Math.min(...offsets) - SLACK_MS;
@@ -29,6 +27,11 @@ export function tsRange(store: Store, window: TimeWindow): TsRange {
     lo: window.sinceMs === null ? Number.MIN_SAFE_INTEGER : Math.floor((window.sinceMs - highOff) * 1e6),
     hi: window.untilMs === null ? Number.MAX_SAFE_INTEGER : Math.ceil((window.untilMs - lowOff) * 1e6),
   };
+}
+
+/** The oldest or the newest row (by insertion), through the primary key. */
+export function edgeRow(store: Store, which: 'min' | 'max'): { ts_ns: number; wall_ms: number } | undefined {
+  return store.db.prepare(`SELECT ts_ns, wall_ms FROM events WHERE id = (SELECT ${which}(id) FROM events)`).get() as { ts_ns: number; wall_ms: number } | undefined;
 }
 
 /**

@@ -3,7 +3,7 @@
 // are paired first in, first out, and sends older than the receiver's first recorded event are left out
 // (their receipts cannot have been recorded, so nothing can be said about them).
 import type { Store } from '../store/store.js';
-import { tsRange } from './clock.js';
+import { edgeRow, tsRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
 import { receiptsOf } from './messages.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
@@ -138,6 +138,8 @@ export interface MailboxStats {
   pairs: { from: string; to: string; sent: number; received: number; pending: number; sampled: number; mean_latency_ms: number | null; max_latency_ms: number | null }[];
   /** Sends the latencies were measured on (the latest ones). */
   sampled: number;
+  /** The newest recorded event: ages are counted to it, so that a trace read later reads the same. */
+  as_of_ms: number | null;
 }
 
 /** Sends whose latency is measured: the latest ones, so the answer stays quick on a long trace. */
@@ -187,7 +189,7 @@ export function mailboxStats(store: Store): MailboxStats {
   });
   pairs.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
   const pending = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
-  return { pending, pairs, sampled: recent.length };
+  return { pending, pairs, sampled: recent.length, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
 }
 
 /** `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms` */

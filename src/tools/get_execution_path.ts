@@ -27,7 +27,8 @@ export const get_execution_path = defineTool({
     const label = `${ctx.query.actorLabel(actor)}${args.request_id ? ` for request ${args.request_id}` : ''}`;
     const data = { actor, family, entries: entries.map(pathEntryView), total, page: p.page };
     if (total === 0) {
-      return { text: `Nothing recorded for ${label}${describeWindow(window)}. trace_process("${actor}") records its calls, messages and lifecycle.`, data };
+      const hint = args.request_id ? `get_http_requests lists request ids, each with the thread that served it` : `trace_process("${actor}") records its calls, messages and lifecycle`;
+      return { text: `Nothing recorded for ${label}${describeWindow(window)}. ${hint}.`, data };
     }
     checkPage(p, total);
     const owned = family.length > 1 ? ` (with ${family.slice(1).join(', ')})` : '';

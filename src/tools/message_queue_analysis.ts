@@ -1,0 +1,61 @@
+import { iso } from '../query/format.js';
+import { LATENCY_SAMPLE, renderPair } from '../query/queues.js';
+import { ms } from '../query/rows.js';
+import { defineTool, READ_ONLY } from './define.js';
+
+/** Pairs listed as slow consumers. */
+const SLOWEST = 5;
+/** Rows per section. */
+const MAX_ROWS = 50;
+
+type Delay = { min: number; mean: number; p50: number; p99: number; max: number };
+
+export const message_queue_analysis = defineTool({
+  name: 'message_queue_analysis',
+  title: 'Mailboxes: pending messages, latency, event-loop delay',
+  description:
+    'Answers the Node meaning of mailboxes: per actor, messages sent to it and not yet received (count, oldest); per sender → receiver pair, messages sent, received and pending with mean and max latency; the slowest consumers; and the event-loop delay (min, mean, p50, p99, max) of each live thread, read from the target.',
+  annotations: { ...READ_ONLY, idempotentHint: false },
+  schema: {},
+  async handler(_args, ctx) {
+    const stats = ctx.query.mailboxStats();
+    const asOf = stats.as_of_ms;
+    const age = (sent: number) => (asOf === null ? '' : `, ${ms(Math.max(0, asOf - sent))} ms before the last recorded event`);
+    const slow = stats.pairs.filter((p) => p.mean_latency_ms !== null).sort((a, b) => b.mean_latency_ms! - a.mean_latency_ms!).slice(0, SLOWEST);
+    const threads = ctx.supervisionTree().flatMap(function walk(n): { id: string; status: string; kind: string }[] {
+      return [n, ...n.children.flatMap(walk)];
+    }).filter((n) => n.kind !== 'object' && n.status === 'running');
+    const delays: { actor: string; delay: Delay | null }[] = [];
+    const skipped: { actor: string; reason: string }[] = [];
+    for (const t of threads) {
+      try {
+        const info = await ctx.processInfo(t.id);
+        delays.push({ actor: t.id, delay: (info.event_loop_delay_ms as Delay | null | undefined) ?? null });
+      } catch (error) {
+        skipped.push({ actor: t.id, reason: (error as Error).message });
+      }
+    }
+    const lines = [
+      `Message queues (latency over the latest ${Math.min(stats.sampled, LATENCY_SAMPLE)} sends)`,
+      ...(stats.pending.length
+        ? ['Pending per receiver:', ...stats.pending.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} pending, oldest sent ${iso(p.oldest_ms)}${age(p.oldest_ms)}`)]
+        : ['Pending per receiver: none']),
+      ...(stats.pairs.length ? ['Pairs:', ...stats.pairs.slice(0, MAX_ROWS).map((p) => `  ${renderPair(p)}`)] : ['Pairs: no messages recorded; trace_process records the messages of an actor']),
+      ...(slow.length ? ['Slowest consumers (mean latency):', ...slow.map((p) => `  ${p.to} from ${p.from}: ${ms(p.mean_latency_ms!)} ms`)] : []),
+      ...(delays.length
+        ? ['Event-loop delay (ms):', ...delays.map((d) => `  ${d.actor}: ${d.delay ? `min ${d.delay.min}, mean ${d.delay.mean}, p50 ${d.delay.p50}, p99 ${d.delay.p99}, max ${d.delay.max}` : 'not measured'}`)]
+        : ['Event-loop delay: no live thread answered']),
+      ...(skipped.length ? [`Not attached, skipped: ${skipped.map((s) => s.actor).join(', ')} (attach reads them live)`] : []),
+    ];
+    const data = {
+      pending: stats.pending.slice(0, MAX_ROWS).map((p) => ({ actor: p.actor, count: p.count, oldest: iso(p.oldest_ms) })),
+      pairs: stats.pairs.slice(0, MAX_ROWS),
+      slow_consumers: slow.map((p) => ({ actor: p.to, from: p.from, mean_latency_ms: p.mean_latency_ms })),
+      sampled: stats.sampled,
+      as_of: asOf === null ? null : iso(asOf),
+      event_loop_delay_ms: delays,
+      skipped,
+    };
+    return { text: lines.join('\n'), data };
+  },
+});

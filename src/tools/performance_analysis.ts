@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { renderStats } from '../query/perf.js';
+import { describeWindow, parseWindow } from '../query/time.js';
+import { since, until } from './args.js';
+import { defineTool, READ_ONLY } from './define.js';
+import { noCallsError } from './modules.js';
+
+/** Functions listed per answer, by total time; a module exports rarely more. */
+const MAX_FUNCTIONS = 50;
+
+export const performance_analysis = defineTool({
+  name: 'performance_analysis',
+  title: 'Call statistics per function of a traced module',
+  description:
+    'Answers per function of a module traced with trace_module: calls, errors (throws), calls still running, and durations in ms (total, mean, p50, p95, max), from the recorded calls and their returns or throws; the function with the most total time first. Time window.',
+  annotations: READ_ONLY,
+  schema: {
+    module_name: z.string().min(1).describe('The module as traced: a package name (express), a path (./src/payments.js, or just payments.js) or a file URL'),
+    since,
+    until,
+  },
+  async handler(args, ctx) {
+    const window = parseWindow(args.since, args.until);
+    const stats = ctx.query.performanceAnalysis(args.module_name, window);
+    if (stats.length === 0) {
+      if (ctx.query.performanceAnalysis(args.module_name, { sinceMs: null, untilMs: null }).length === 0) throw noCallsError(ctx, args.module_name);
+      return { text: `No calls of ${args.module_name}${describeWindow(window)}: widen the window.`, data: { module: args.module_name, functions: [] } };
+    }
+    const modules = [...new Set(stats.map((s) => s.module))];
+    const shown = stats.slice(0, MAX_FUNCTIONS);
+    const calls = stats.reduce((n, s) => n + s.calls, 0);
+    const text = [
+      `Performance of ${args.module_name}${describeWindow(window)}: ${calls} calls of ${stats.length} functions (module ${modules.join(', ')})`,
+      ...shown.map(renderStats),
+      ...(stats.length > shown.length ? [`…${stats.length - shown.length} more functions with less total time`] : []),
+      'get_function_calls lists the calls of one function; slowest_function_calls the slowest ones.',
+    ].join('\n');
+    return { text, data: { module: args.module_name, functions: shown, total_functions: stats.length } };
+  },
+});

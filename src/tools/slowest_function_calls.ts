@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { callView, renderCall } from '../query/calls.js';
+import { paging } from '../query/page.js';
+import { describeWindow, parseWindow } from '../query/time.js';
+import { since, until } from './args.js';
+import { defineTool, READ_ONLY } from './define.js';
+import { noCallsError } from './modules.js';
+
+export const slowest_function_calls = defineTool({
+  name: 'slowest_function_calls',
+  title: 'The slowest recorded calls',
+  description:
+    'Lists the slowest completed calls of traced modules, slowest first: time, calling actor, function with arguments, return value or thrown error, duration and call id. Optionally for one module and a time window.',
+  annotations: READ_ONLY,
+  schema: {
+    limit: z.number().int().min(1).optional().describe('How many calls (default 10, at most 200)'),
+    module_name: z.string().min(1).optional().describe('Only calls of this module: a package name, a path (./src/payments.js, or payments.js) or a file URL'),
+    since,
+    until,
+  },
+  async handler(args, ctx) {
+    const window = parseWindow(args.since, args.until);
+    const { limit } = paging(1, args.limit ?? 10);
+    const calls = ctx.query.slowestCalls({ module: args.module_name, window }, limit);
+    const what = `${args.module_name ? ` of ${args.module_name}` : ''}${describeWindow(window)}`;
+    const data = { calls: calls.map(callView), module: args.module_name ?? null };
+    if (calls.length === 0) {
+      if (args.module_name && ctx.query.functionCalls({ module: args.module_name, window: { sinceMs: null, untilMs: null } }, paging(1, 1)).total === 0) {
+        throw noCallsError(ctx, args.module_name);
+      }
+      const none = ctx.query.modulesWithCalls(1).length === 0;
+      return { text: none ? 'No calls recorded yet: call trace_module first, then exercise the program.' : `No completed calls${what}: widen the window.`, data };
+    }
+    return { text: [`Slowest calls${what}: ${calls.length}`, ...calls.map(renderCall)].join('\n'), data };
+  },
+});
