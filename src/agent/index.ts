@@ -171,6 +171,14 @@ class Agent implements AgentCore {
     }
   }
 
+  esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
+    try {
+      return this.modules.esmHit(module, fn, args);
+    } catch {
+      return false;
+    }
+  }
+
   track(ref: string, name?: string): TrackResult | undefined {
     try {
       return this.objects.track(ref, name);

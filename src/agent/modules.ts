@@ -6,6 +6,9 @@ import { Calls, Limiter, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
 import type { PatchTable } from './patches.js';
 
+/** Calls per second a breakpoint trace may take: 500 hits ≈ 50 ms of CPU each second at most (~0.1 ms a hit). */
+export const ESM_MAX_RATE = 500;
+
 export interface ModuleSpec extends TraceLimits {
   module: string;
 }
@@ -13,7 +16,9 @@ export interface ModuleSpec extends TraceLimits {
 export interface ModuleReport {
   module: string;
   resolved: string | null;
-  status: 'traced' | 'pending' | 'unsupported' | 'not_found';
+  /** `esm`: an ES module, which the tracer traces by breakpoints instead (src/trace/esm.ts). */
+  status: 'traced' | 'pending' | 'unsupported' | 'not_found' | 'esm';
+  via?: 'wrappers' | 'breakpoints';
   functions: string[];
   methods: string[];
   note?: string;
@@ -26,6 +31,8 @@ type ModuleRecord = { exports: unknown; loaded?: boolean };
 export class Modules {
   private readonly pending = new Map<string, { spec: ModuleSpec; limiter: Limiter }>();
   private readonly traced = new Map<string, ModuleReport>();
+  /** Limits of ES-module traces, which run through breakpoints that call esmHit. */
+  private readonly esm = new Map<string, Limiter>();
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
   private unresolved: ModuleSpec[] = [];
   private booted: boolean;
@@ -51,7 +58,10 @@ export class Modules {
     const known = this.traced.get(resolved);
     if (known) return known;
     if (/\.mjs$/.test(resolved) || this.isEsm(resolved)) {
-      return { ...base, status: 'unsupported', note: 'an ES module: its exports are immutable bindings, so its functions cannot be wrapped' };
+      // Exports of an ES module are immutable bindings: no wrapper can replace them. The tracer sets
+      // breakpoints instead, whose condition calls esmHit, held to a hard rate.
+      this.esm.set(spec.module, new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) }));
+      return { ...base, status: 'esm', note: 'an ES module: its exports are immutable bindings, so its functions cannot be wrapped' };
     }
     const limiter = new Limiter(this.core, spec.module, spec);
     const record = this.cache()[resolved] as ModuleRecord | undefined;
@@ -63,6 +73,15 @@ export class Modules {
 
   reports(): ModuleReport[] {
     return [...this.traced.values()];
+  }
+
+  /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
+  esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
+    const limiter = this.esm.get(module);
+    if (!limiter || !this.patches.active || !limiter.allow()) return false;
+    const self = this.core.config.actor;
+    this.core.emit('call', 'call', self, { module, fn, args: this.core.capture(Array.from(args)), parent: null, via: 'breakpoint' });
+    return false;
   }
 
   private cache(): Record<string, unknown> {
@@ -124,7 +143,7 @@ export class Modules {
   }
 
   private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter): ModuleReport {
-    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', functions: [], methods: [] };
+    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [] };
     const self = this.core.config.actor;
     const site = (fn: string) => ({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
     const exp = record.exports;

@@ -5,7 +5,7 @@
 import type { Store } from '../store/store.js';
 import { edgeRow, tsRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
-import { receiptsOf } from './messages.js';
+import { receiptsOf, type Receipt } from './messages.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 
 export interface InFlight {
@@ -18,6 +18,8 @@ export interface InFlight {
   corr: string | null;
   /** When it was received after the moment asked about; null if never (so far). */
   received_ms: number | null;
+  /** receive ts_ns − send ts_ns, in ms, for those received later. */
+  latency_ms: number | null;
 }
 
 interface PairCount {
@@ -96,9 +98,10 @@ export function inFlight(store: Store, atMs: number | null): InFlight[] {
     }
   }
   found.sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
-  const later = atMs === null ? new Map() : receiptsOf(store, found);
+  const later: Map<number, Receipt> = atMs === null ? new Map() : receiptsOf(store, found);
   return found.map((s) => {
     const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
+    const got = later.get(s.id);
     return {
       ref: s.ref!,
       from: s.actor,
@@ -107,14 +110,15 @@ export function inFlight(store: Store, atMs: number | null): InFlight[] {
       message: p.message,
       sent_ms: s.wall_ms,
       corr: s.corr,
-      received_ms: later.get(s.id)?.wall_ms ?? null,
+      received_ms: got?.wall_ms ?? null,
+      latency_ms: got ? (got.ts_ns - s.ts_ns) / 1e6 : null,
     };
   });
 }
 
-/** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with when it arrived if it did later. */
+/** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with how much later it arrived, if it did. */
 export function renderInFlight(m: InFlight): string {
-  const later = m.received_ms === null ? '' : ` · received at ${iso(m.received_ms)}`;
+  const later = m.latency_ms === null ? '' : ` · received ${ms(m.latency_ms)} ms after it was sent`;
   return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)}${later} [msg ${m.ref}]`;
 }
 

@@ -30,7 +30,7 @@ export const performance_analysis = defineTool({
     const shown = stats.slice(0, MAX_FUNCTIONS);
     const calls = stats.reduce((n, s) => n + s.calls, 0);
     const text = [
-      `Performance of ${args.module_name}${describeWindow(window)}: ${calls} calls of ${stats.length} functions (module ${modules.join(', ')})`,
+      `Performance of ${args.module_name}${describeWindow(window)}: ${calls} call${calls === 1 ? '' : 's'} of ${stats.length} function${stats.length === 1 ? '' : 's'} (module ${modules.join(', ')})`,
       ...shown.map(renderStats),
       ...(stats.length > shown.length ? [`…${stats.length - shown.length} more functions with less total time`] : []),
       'get_function_calls lists the calls of one function; slowest_function_calls the slowest ones.',

@@ -24,6 +24,7 @@ export const trace_module = defineTool({
     const threads = await ctx.traceModule(spec);
     const lines = threads.map(({ actor, value: r }) => {
       const what = [...r.functions, ...r.methods];
+      if (r.status === 'traced' && r.via === 'breakpoints') return `- ${actor}: breakpoints on ${what.join(', ') || '(no exported functions found)'} — ${r.note}`;
       if (r.status === 'traced') return `- ${actor}: wrapped ${what.length ? what.join(', ') : '(no exported functions)'}`;
       return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
     });

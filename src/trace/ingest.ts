@@ -82,7 +82,7 @@ function toRow(e: WireEvent, batch: WireBatch): EventRow {
   };
 }
 
-const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object']);
+const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object', 'agent']);
 function isLifecycleType(type: string): boolean {
   return LIFECYCLE_TYPES.has(type);
 }

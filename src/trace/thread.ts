@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { AGENT_GLOBAL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
+import { EsmTraces } from './esm.js';
 import type { Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
@@ -27,6 +28,8 @@ export class ThreadLink {
   private resending = false;
   /** How often a missing batch was asked for again. */
   resends = 0;
+  /** Breakpoint traces of ES modules in this thread. */
+  readonly esm = new EsmTraces(this);
 
   constructor(
     readonly actor: string,
@@ -140,6 +143,7 @@ export class ThreadLink {
   /** Removes the agent and the binding: the thread is as it was before attach. */
   async uninstall(): Promise<void> {
     this.stopAcks();
+    await this.esm.removeAll();
     await this.call('uninstall()').catch(() => undefined);
     // removeBinding only unsubscribes this session; the global function the binding created stays unless deleted.
     await this.session

@@ -68,6 +68,8 @@ export class Tracer {
     this.ingest = new Ingest(store);
     this.ingest.onLifecycle((row, payload) => {
       if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number') void this.followChild(payload.pid);
+      // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
+      if (row.type === 'agent' && row.subtype === 'trace_stopped') void this.stopBreakpoints(row.actor, String(payload?.trace));
     });
   }
 
@@ -299,10 +301,22 @@ export class Tracer {
     await this.everyThread<number>('flushNow()');
   }
 
+  private async stopBreakpoints(actor: string, module: string): Promise<void> {
+    try {
+      await this.thread(actor).esm.stop(module);
+    } catch {
+      // the thread is gone, and its breakpoints with it
+    }
+  }
+
   /** Traces a module in every thread now and in every thread that appears later. */
   async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
     if (!this.modules.some((m) => m.module === spec.module)) this.modules.push(spec);
-    return this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(spec)})`);
+    const reports = await this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(spec)})`);
+    for (const r of reports) {
+      if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(spec, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `breakpoints could not be set: ${e.message}` }));
+    }
+    return reports;
   }
 
   /** Finds an object by registered name or path in every thread and tracks it. */

@@ -110,14 +110,34 @@ describe('trace_module', () => {
     expect(JSON.parse((await again.line(/^check /)).slice(6))).toEqual({ increment: true, charge: true, fee: true, record: true });
   });
 
-  it('says what it cannot trace: an ES module, or a path that does not resolve', async () => {
+  it('traces a loaded ES module through conditional breakpoints, arguments only, without pausing', async () => {
+    const app = startFixture('esm/app.js');
+    await app.line(/^ready/);
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.attach(app.pid);
+    const [report] = await t.tracer.traceModule({ module: './test/fixtures/esm/prices.js', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'breakpoints', functions: ['quote', 'discount'], methods: ['Till#ring'], note: expect.stringMatching(/arguments only/) });
+    app.send('quote apple 4');
+    expect(await app.nextLine(/^total|^failed/)).toBe('total 10.8');
+    app.send('quote kiwi 1');
+    expect(await app.nextLine(/^total|^failed/)).toBe('failed no price for kiwi');
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args, e.payload.via]);
+    expect(calls).toEqual([
+      ['call', 'quote', ['apple', 4], 'breakpoint'],
+      ['call', 'discount', [12], 'breakpoint'],
+      ['call', 'Till#ring', [10.8], 'breakpoint'],
+      ['call', 'quote', ['kiwi', 1], 'breakpoint'],
+    ]);
+  });
+
+  it('says what it cannot trace: a path that does not resolve', async () => {
     const app = startFixture('bank/app.cjs');
     await app.line(/^ready/);
     const t = newTracer();
     tracer = t.tracer;
     await t.tracer.attach(app.pid);
-    const [esm] = await t.tracer.traceModule({ module: './test/fixtures/esm.mjs', ...limits });
-    expect(esm!.value).toMatchObject({ status: 'unsupported', note: expect.stringMatching(/ES module/) });
     const [missing] = await t.tracer.traceModule({ module: './nope.js', ...limits });
     expect(missing!.value).toMatchObject({ status: 'not_found', note: expect.stringMatching(/cannot resolve "\.\/nope\.js"/) });
   });

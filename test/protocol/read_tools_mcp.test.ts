@@ -52,6 +52,6 @@ describe('read tools over MCP (query layer)', () => {
     expect(wrong.isError).toBe(true);
     expect((wrong.content as any)[0].text).toMatch(/^get_state_timeline failed: 4242 is a process, not a tracked object/);
     const unknown = await client.callTool({ name: 'get_execution_path', arguments: { pid_string: '4242', pid: '4242' } });
-    expect((unknown.content as any)[0].text).toBe('get_execution_path: unknown argument "pid". It takes: pid_string, since, until, page, limit.');
+    expect((unknown.content as any)[0].text).toBe('get_execution_path: unknown argument "pid". It takes: pid_string, request_id, since, until, page, limit.');
   });
 });

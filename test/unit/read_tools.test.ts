@@ -3,11 +3,11 @@
 // query-layer unit tests only: capture is tested against real fixture processes, never with hand-written rows.
 import { describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
-import type { EventRow, Store } from '../../src/store/store.js';
+import type { EventRow } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { TOOLS } from '../../src/tools/registry.js';
-import { DECLINED, ev, setup, T0 } from '../query_fixture.js';
+import { DECLINED, ev, recordPlans, setup, T0 } from '../query_fixture.js';
 
 function tool(name: string): ToolDefinition<any> {
   const found = TOOLS.find((t) => t.name === name);
@@ -19,28 +19,6 @@ async function call(ctx: ToolContext, name: string, args: Record<string, unknown
   const result = await callTool(tool(name), args, ctx);
   const text = (result.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
   return { text, data: result.structuredContent as any, isError: result.isError ?? false };
-}
-
-/** Every SQL statement a tool runs on `events`, with its query plan, recorded while the tool answers. */
-function recordPlans(store: Store): Map<string, string> {
-  const plans = new Map<string, string>();
-  const prepare = store.db.prepare.bind(store.db);
-  const explain = (sql: string, args: unknown[]) =>
-    (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join('; ');
-  store.db.prepare = ((sql: string) => {
-    const st = prepare(sql);
-    return new Proxy(st, {
-      get(target, key) {
-        const value = Reflect.get(target, key, target);
-        if (key !== 'all' && key !== 'get' && key !== 'iterate') return typeof value === 'function' ? value.bind(target) : value;
-        return (...args: unknown[]) => {
-          plans.set(sql.replace(/\s+/g, ' ').trim(), explain(sql, args));
-          return value.apply(target, args);
-        };
-      },
-    });
-  }) as typeof store.db.prepare;
-  return plans;
 }
 
 const TREE = [
@@ -67,7 +45,7 @@ describe('query layer (hand-written rows): get_function_calls', () => {
       calls: [
         {
           ref: '4242:c3', time: '2026-11-22T16:00:00.007Z', actor: '4242', module: '/app/src/payments.js', fn: 'charge', args: ['6', '"EUR"'],
-          outcome: 'threw', error: 'Error: card declined', duration_ms: 1.5, async: true, parent: '4242:c1', corr: 'r1',
+          outcome: 'threw', error: 'Error: card declined', duration_ms: 1.5, async: true, parent: '4242:c1', corr: '4242:r1',
         },
         {
           ref: '4242:c5', time: '2026-11-22T16:00:00.011Z', actor: '4242', module: '/app/src/payments.js', fn: 'charge', args: ['5', '"EUR"'],
