@@ -1,5 +1,6 @@
 // One typed table of options: CLI flags, environment variables and defaults, with validation that names the
 // bad key. Names follow ElixirScope's `setup` options.
+import { parseDuration } from './query/time.js';
 import { LEVELS, type Level } from './shared/protocol.js';
 import { DEFAULT_MAX_EVENTS } from './store/store.js';
 import { DEFAULT_REDACT } from './trace/tracer.js';
@@ -13,6 +14,8 @@ export interface Config {
   redact: string;
   web: boolean;
   allow_evaluate: boolean;
+  /** Event type → how long its events are kept, ms. */
+  retention: Record<string, number>;
 }
 
 interface OptionSpec<K extends keyof Config> {
@@ -26,6 +29,17 @@ interface OptionSpec<K extends keyof Config> {
 
 function spec<K extends keyof Config>(s: OptionSpec<K>): OptionSpec<K> {
   return s;
+}
+
+/** "call=10m,log=1h" → { call: 600000, log: 3600000 } */
+export function parseRetention(raw: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [type, duration] = part.split('=');
+    if (!type || !duration) throw new Error(`"${part}" is not type=duration (e.g. call=10m)`);
+    out[type.trim()] = parseDuration(duration);
+  }
+  return out;
 }
 
 function parseBoolean(raw: string): boolean {
@@ -70,6 +84,11 @@ export const OPTIONS = [
     key: 'allow_evaluate', flag: '--allow-evaluate', env: 'NODESCOPE_ALLOW_EVALUATE', default: false,
     describe: 'Let the evaluate tool run expressions inside the live target. Off by default: it executes code in someone\'s process.',
     parse: parseBoolean,
+  }),
+  spec({
+    key: 'retention', flag: '--retention', env: 'NODESCOPE_RETENTION', default: {},
+    describe: 'Per-type retention, e.g. "call=10m,log=1h": older events of those types are pruned; types not named are kept (lifecycle forever by default).',
+    parse: parseRetention,
   }),
   spec({
     key: 'persist', flag: '--persist', env: 'NODESCOPE_PERSIST', default: false,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ModuleSpec } from './agent/modules.js';
 import type { Config } from './config.js';
+import type { Level } from './shared/protocol.js';
 import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
@@ -11,6 +12,14 @@ import { Store } from './store/store.js';
 import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
 import { DEFAULT_TRACE_LIMITS, Tracer } from './trace/tracer.js';
+
+export interface CurrentConfig {
+  tracing_level: Level;
+  sample_rate: number;
+  max_events: number;
+  retention: Record<string, number>;
+  events: number;
+}
 
 export interface SessionOptions {
   config: Config;
@@ -34,6 +43,30 @@ export class Session implements ToolContext {
           sampleRate: config.sample_rate,
         });
     this.queries = new Query(this.store);
+    if (!options.db) this.store.retention = { ...config.retention };
+  }
+
+  /** The configure tool: level, sampling, size and retention, changed while tracing runs. */
+  async configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number> }): Promise<CurrentConfig> {
+    if (this.options.db) throw new Error('this nodescope reads a trace file only: there is nothing to configure');
+    const { config } = this.options;
+    if (changes.level !== undefined) config.tracing_level = this.store.level = changes.level;
+    if (changes.sampleRate !== undefined) config.sample_rate = this.store.sampleRate = changes.sampleRate;
+    if (changes.maxEvents !== undefined) {
+      config.max_events = this.store.maxEvents = changes.maxEvents;
+      this.store.prune();
+    }
+    if (changes.retention !== undefined) {
+      config.retention = this.store.retention = { ...config.retention, ...changes.retention };
+      this.store.pruneByAge();
+    }
+    if (changes.level !== undefined || changes.sampleRate !== undefined) await this.tracer?.configure({ level: changes.level, sampleRate: changes.sampleRate });
+    return this.currentConfig();
+  }
+
+  currentConfig(): CurrentConfig {
+    const { config } = this.options;
+    return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, events: this.store.eventCount() };
   }
 
   async sync(): Promise<void> {

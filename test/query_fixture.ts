@@ -105,6 +105,7 @@ export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolCon
     cpuProfile: refuse,
     evaluate: refuse,
     sync: async () => undefined,
+    configure: refuse,
     supervisionTree: () => supervisionTree(store),
     warnings: () => [],
     query: new Query(store),

@@ -1,7 +1,7 @@
 // Entry point of the in-target agent. The tracer evaluates dist/agent.js (this file bundled as an IIFE) in
 // each thread and calls `install(config, require)`. Nothing here may throw into user code: every hook body
 // runs inside `guard`.
-import { AGENT_GLOBAL, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category } from '../shared/protocol.js';
+import { AGENT_GLOBAL, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category, type Level } from '../shared/protocol.js';
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
 import { serialize, type Json } from './serialize.js';
@@ -60,6 +60,7 @@ class Agent implements AgentCore {
   private redact: RegExp;
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
+  private readonly enabled = new Set<Source>();
   private readonly modules: Modules;
   /** Event-loop delay histogram (perf_hooks), sampled by libuv while the agent is installed. */
   private loopDelay: { count: number; min: number; max: number; mean: number; percentile(p: number): number; disable(): void } | undefined;
@@ -84,9 +85,7 @@ class Agent implements AgentCore {
       timers.setTimeout,
       timers.clearTimeout,
     );
-    for (const source of SOURCES) {
-      if (levelAllows(config.level, source.category)) source.enable(this, this.patches);
-    }
+    this.enableSources();
     const calls = new Calls(this);
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
@@ -148,6 +147,23 @@ class Agent implements AgentCore {
 
   ack(seq: number): void {
     this.guard(() => this.channel.ack(seq));
+  }
+
+  /** Switches on the sources the level allows that are not on yet. Sources are never switched off while
+   * installed: a lower level filters their events in emit(), and detach removes them all. */
+  private enableSources(): void {
+    for (const source of SOURCES) {
+      if (this.enabled.has(source) || !levelAllows(this.config.level, source.category)) continue;
+      this.enabled.add(source);
+      this.guard(() => source.enable(this, this.patches));
+    }
+  }
+
+  /** The configure tool: a new level or sampling rate, from the next event on. */
+  configure(changes: { level?: Level; sampleRate?: number }): void {
+    if (changes.level !== undefined) this.config.level = changes.level;
+    if (changes.sampleRate !== undefined) this.config.sampleRate = changes.sampleRate;
+    this.enableSources();
   }
 
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */

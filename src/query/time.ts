@@ -64,3 +64,10 @@ export const WINDOW_SQL = '(:since IS NULL OR wall_ms >= :since) AND (:until IS 
 export function windowParams(w: TimeWindow): { since: number | null; until: number | null } {
   return { since: w.sinceMs, until: w.untilMs };
 }
+
+/** A duration argument ("10m", "30s", "1h") → milliseconds. */
+export function parseDuration(input: string): number {
+  const m = DURATION.exec(input.trim());
+  if (!m) throw new Error(`cannot read duration "${input}": use a number with ms, s, m, h or d, like 10m`);
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}

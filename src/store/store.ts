@@ -120,6 +120,9 @@ export class Store {
   sampleRate: number;
   private count: number;
   private sampled = 0;
+  /** Per-type retention, ms: events of that type older than this are pruned (lifecycle is kept unless named). */
+  retention: Record<string, number> = {};
+  private lastAgePrune = 0;
   private readonly insertEvent: Database.Statement;
   private readonly upsertActor: Database.Statement;
   private readonly writeTx: (events: EventRow[], actors: ActorUpdate[]) => void;
@@ -173,6 +176,7 @@ export class Store {
     this.writeTx(kept, actors);
     this.count += kept.length;
     if (this.count > this.maxEvents) this.prune();
+    if (Date.now() - this.lastAgePrune > 1_000) this.pruneByAge();
     return kept.length;
   }
 
@@ -190,6 +194,19 @@ export class Store {
     if (!row) return;
     const { changes } = this.db.prepare('DELETE FROM events WHERE id <= ?').run(row.id);
     this.count -= changes;
+  }
+
+  /**
+   * Applies per-type retention. Ages are measured on ts_ns, the monotonic clock the agents stamp events with
+   * (system-wide on this host), so the (type, ts_ns) index serves the delete.
+   */
+  pruneByAge(): void {
+    this.lastAgePrune = Date.now();
+    const now = Number(process.hrtime.bigint());
+    for (const [type, ms] of Object.entries(this.retention)) {
+      const { changes } = this.db.prepare('DELETE FROM events WHERE type = ? AND ts_ns < ?').run(type, now - ms * 1e6);
+      this.count -= changes;
+    }
   }
 
   eventCount(): number {

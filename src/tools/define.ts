@@ -9,6 +9,8 @@ import type { Query } from '../query/index.js';
 import type { TreeNode } from '../query/tree.js';
 import type { ActorRow } from '../store/store.js';
 import type { ProfileSummary } from '../trace/profile.js';
+import type { CurrentConfig } from '../session.js';
+import type { Level } from '../shared/protocol.js';
 
 /** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
 export interface ToolContext {
@@ -28,6 +30,8 @@ export interface ToolContext {
   cpuProfile(actor: string, durationMs: number, progress?: Progress): Promise<ProfileSummary>;
   /** Runs an expression in a live thread, if the server allows it. */
   evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }>;
+  /** Changes what is recorded while tracing runs; answers the configuration now in force. */
+  configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number> }): Promise<CurrentConfig>;
   /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
   sync(): Promise<void>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */

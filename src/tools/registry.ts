@@ -1,6 +1,7 @@
 // Every built-in tool, sorted by name. The README's tool table is generated from this list.
 import { analyze_state_changes } from './analyze_state_changes.js';
 import { attach } from './attach.js';
+import { configure } from './configure.js';
 import { cpu_profile } from './cpu_profile.js';
 import type { ToolDefinition } from './define.js';
 import { detach } from './detach.js';
@@ -19,6 +20,7 @@ import { trace_process } from './trace_process.js';
 export const TOOLS: readonly ToolDefinition<any>[] = [
   analyze_state_changes,
   attach,
+  configure,
   cpu_profile,
   detach,
   evaluate,

@@ -293,6 +293,13 @@ export class Tracer {
     return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
   }
 
+  /** Changes level and sampling in every thread now and for threads that appear later. */
+  async configure(changes: { level?: Level; sampleRate?: number }): Promise<void> {
+    if (changes.level !== undefined) this.options.level = changes.level;
+    if (changes.sampleRate !== undefined) this.options.sampleRate = changes.sampleRate;
+    await this.everyThread(`configure(${JSON.stringify(changes)})`);
+  }
+
   /**
    * Brings the store up to this moment: every agent sends what it holds, and since a binding's events travel
    * on the same session ahead of the evaluation's answer, all of it has arrived when the answers have.
