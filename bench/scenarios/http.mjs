@@ -37,7 +37,10 @@ async function startVariant(variant) {
 async function attachVariant(v) {
   if (v.variant === 'untraced' || v.variant === 'otel') return;
   try {
-    v.traced = await attachTracer(v.server.pid, v.variant === 'web' ? { level: 'full', web: true } : { level: v.variant, web: false });
+    // A store that holds every event of the round: pruning at the default 1M cap would hide recorded events.
+    const storeOptions = { maxEvents: 50_000_000 };
+    v.traced = await attachTracer(v.server.pid, v.variant === 'web' ? { level: 'full', web: true, storeOptions } : { level: v.variant, web: false, storeOptions });
+    v.requests = 0; // requests served while attached: the ones that should be recorded
   } catch (error) {
     const { exitCode, signalCode } = v.server.child;
     throw new Error(`${v.variant}: attach failed: ${error.message} (server exit code ${exitCode}, signal ${signalCode}; its stderr: ${v.server.stderr().trim().slice(-300) || 'empty'})`);
@@ -167,7 +170,7 @@ export async function run({ smoke, rounds }) {
     rows.push(row(name, 'every request recorded (level full, web: true)', {
       baseline: fmtInt(base), traced: fmtInt(median(rps.web)), figure: fmtNum(rWeb, 3), bar: '≥ 0.95 and > OTel',
       result: smoke ? 'info' : verdict(rWeb >= 0.95 && rWeb > otelRatio),
-      note: `${fmtInt(httpEvents)} http events stored for ${fmtInt(served)} requests served (${fmtNum(httpEvents / served, 2)} per request; ${fmtInt(webDropped)} events dropped by the agent's bounded queue, recorded as agent/dropped); per-pair ratios ${spread('web')}; ${cpuNote('web')}`,
+      note: `${fmtInt(httpEvents)} http events stored for ${fmtInt(served)} requests served while attached (${fmtNum(httpEvents / served, 2)} per request; ${fmtInt(webDropped)} events dropped by the agent's bounded queue, recorded as agent/dropped); per-pair ratios ${spread('web')}; ${cpuNote('web')}`,
       data: { rps: rps.web, cpu: cpu.web, httpEvents, served },
     }));
   }

@@ -3,7 +3,8 @@
 // 16:05" would read the whole table. Both clocks are the host's (docs/events.md: ts_ns is CLOCK_MONOTONIC,
 // shared by every process and thread of the family; wall_ms is Date.now()), so wall_ms − ts_ns/1e6 is one
 // offset that only moves when the wall clock is stepped or slewed. We read it at the oldest and the newest
-// row, widen the range by their difference plus a second, and filter on wall_ms exactly inside it.
+// row, widen the range by their difference plus a second, and filter on wall_ms exactly inside it (why, and
+// the one case this misses: docs/queries.md).
 import type { Store } from '../store/store.js';
 import type { TimeWindow } from './time.js';
 

@@ -71,10 +71,10 @@ const REF_CHUNK = 500;
  * Every message in flight at a moment (null: now), oldest first. First in, first out, the unmatched sends of
  * an id are its latest ones; each pair's sends are read backwards from the moment until they are all found.
  */
-export function inFlight(store: Store, atMs: number | null): InFlight[] {
+export function inFlight(store: Store, atMs: number | null, counts: PairCount[] = pairCounts(store, atMs)): InFlight[] {
   const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
   const found: Row[] = [];
-  for (const pair of pairCounts(store, atMs)) {
+  for (const pair of counts) {
     const refs = [...pair.excess.keys()];
     for (let i = 0; i < refs.length; i += REF_CHUNK) {
       const chunk = refs.slice(i, i + REF_CHUNK);
@@ -151,7 +151,7 @@ export const LATENCY_SAMPLE = 1_000;
 
 export function mailboxStats(store: Store): MailboxStats {
   const counts = pairCounts(store, null);
-  const pendingRows = inFlight(store, null);
+  const pendingRows = inFlight(store, null, counts);
   const byReceiver = new Map<string, { actor: string; count: number; oldest_ms: number }>();
   for (const m of pendingRows) {
     const r = byReceiver.get(m.to) ?? { actor: m.to, count: 0, oldest_ms: m.sent_ms };

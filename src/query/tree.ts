@@ -78,3 +78,44 @@ function describe(n: TreeNode): string {
   }
   return `${n.id} ${kind}${name}${cls} — ${status}`;
 }
+
+export interface TracedModule {
+  module: string;
+  actor: string;
+  via: string;
+  functions: string[];
+  stopped: string | null;
+}
+
+/** Modules under trace_module, per thread, from the agents' trace_started / trace_stopped reports. */
+export function tracedModules(store: Store): TracedModule[] {
+  const rows = store.db
+    .prepare("SELECT actor, subtype, payload FROM events WHERE type = 'agent' AND subtype IN ('trace_started', 'trace_stopped') ORDER BY ts_ns")
+    .all() as { actor: string; subtype: string; payload: string }[];
+  const byKey = new Map<string, TracedModule>();
+  for (const r of rows) {
+    const p = JSON.parse(r.payload);
+    const module = r.subtype === 'trace_started' ? p.module : p.trace;
+    const key = `${r.actor}\0${module}`;
+    if (r.subtype === 'trace_started') byKey.set(key, { module, actor: r.actor, via: p.via ?? 'wrappers', functions: [...(p.functions ?? []), ...(p.methods ?? [])], stopped: null });
+    else if (byKey.has(key)) byKey.get(key)!.stopped = p.reason;
+  }
+  return [...byKey.values()];
+}
+
+/** The tree as a Mermaid flowchart, which many MCP clients draw. */
+export function renderTreeMermaid(roots: TreeNode[]): string {
+  const lines = ['graph TD'];
+  const nodeId = (id: string) => `a${id.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const walk = (n: TreeNode) => {
+    const how = n.status === 'running' ? 'running' : `${n.status}${n.exit_code !== null ? ` ${n.exit_code}` : ''}${n.exit_signal ? ` ${n.exit_signal}` : ''}`;
+    const label = `${n.id} ${n.kind}${n.name ? ` ${n.name}` : ''}<br/>${how}`.replace(/"/g, "'");
+    lines.push(`  ${nodeId(n.id)}["${label}"]`);
+    for (const c of n.children) {
+      walk(c);
+      lines.push(`  ${nodeId(n.id)} --> ${nodeId(c.id)}`);
+    }
+  };
+  roots.forEach(walk);
+  return lines.join('\n');
+}

@@ -3,7 +3,7 @@
 // used extras). Every tool in the registry has a category (test/unit/categories.test.ts).
 import type { ToolDefinition } from './define.js';
 
-export const CATEGORIES = ['core', 'time_travel', 'performance', 'process'] as const;
+export const CATEGORIES = ['core', 'time_travel', 'performance', 'process', 'tracing'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const DEFAULT_CATEGORIES: readonly Category[] = ['core'];
@@ -40,6 +40,9 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   find_processes: 'process',
   process_info: 'process',
   process_relationships: 'process',
+
+  // Changing what is recorded while tracing runs (level, sampling, caps, retention).
+  configure: 'tracing',
 };
 
 /**
@@ -48,8 +51,7 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
  */
 export function selectTools<T extends ToolDefinition<any>>(all: readonly T[], categories: readonly string[] | 'all'): T[] {
   if (categories === 'all') return [...all];
-  const unknown = categories.filter((c) => !(CATEGORIES as readonly string[]).includes(c) && c !== 'all');
-  if (unknown.length) throw new Error(`unknown tool categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}: use ${CATEGORIES.join(', ')} or all`);
+  checkCategories(categories);
   if (categories.includes('all')) return [...all];
   const wanted = new Set(categories);
   return all.filter((t) => {
@@ -58,9 +60,15 @@ export function selectTools<T extends ToolDefinition<any>>(all: readonly T[], ca
   });
 }
 
-/** `core,time_travel` or `all` as a flag gives it → the argument of selectTools. */
+function checkCategories(names: readonly string[]): void {
+  const unknown = names.filter((c) => !(CATEGORIES as readonly string[]).includes(c) && c !== 'all');
+  if (unknown.length) throw new Error(`unknown tool categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}: use ${CATEGORIES.join(', ')} or all`);
+}
+
+/** `core,time_travel` or `all` as a flag gives it → the argument of selectTools; unknown names are refused. */
 export function parseCategories(flag: string | undefined): readonly string[] | 'all' {
   if (flag === undefined || flag.trim() === '') return DEFAULT_CATEGORIES;
   const names = flag.split(',').map((s) => s.trim()).filter(Boolean);
+  checkCategories(names);
   return names.includes('all') ? 'all' : names;
 }

@@ -8,7 +8,7 @@ const SLOWEST = 5;
 /** Rows per section. */
 const MAX_ROWS = 50;
 
-type Delay = { min: number; mean: number; p50: number; p99: number; max: number };
+type Delay = { min: number; mean: number; p50: number; p99: number; max: number; samples?: number };
 
 export const message_queue_analysis = defineTool({
   name: 'message_queue_analysis',
@@ -43,7 +43,7 @@ export const message_queue_analysis = defineTool({
       ...(stats.pairs.length ? ['Pairs:', ...stats.pairs.slice(0, MAX_ROWS).map((p) => `  ${renderPair(p)}`)] : ['Pairs: no messages recorded; trace_process records the messages of an actor']),
       ...(slow.length ? ['Slowest consumers (mean latency):', ...slow.map((p) => `  ${p.to} from ${p.from}: ${ms(p.mean_latency_ms!)} ms`)] : []),
       ...(delays.length
-        ? ['Event-loop delay (ms):', ...delays.map((d) => `  ${d.actor}: ${d.delay ? `min ${d.delay.min}, mean ${d.delay.mean}, p50 ${d.delay.p50}, p99 ${d.delay.p99}, max ${d.delay.max}` : 'not measured'}`)]
+        ? ['Event-loop delay (ms):', ...delays.map((d) => `  ${d.actor}: ${d.delay ? `min ${d.delay.min}, mean ${d.delay.mean}, p50 ${d.delay.p50}, p99 ${d.delay.p99}, max ${d.delay.max}${d.delay.samples ? ` (${d.delay.samples} samples)` : ''}` : 'not measured'}`)]
         : ['Event-loop delay: no live thread answered']),
       ...(skipped.length ? [`Not attached, skipped: ${skipped.map((s) => s.actor).join(', ')} (attach reads them live)`] : []),
     ];

@@ -6,6 +6,7 @@ import { cpu_profile } from './cpu_profile.js';
 import type { ToolDefinition } from './define.js';
 import { detach } from './detach.js';
 import { evaluate } from './evaluate.js';
+import { export_trace } from './export_trace.js';
 import { get_execution_path } from './get_execution_path.js';
 import { get_function_calls } from './get_function_calls.js';
 import { get_message_flow } from './get_message_flow.js';
@@ -24,6 +25,7 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   cpu_profile,
   detach,
   evaluate,
+  export_trace,
   get_execution_path,
   get_function_calls,
   get_message_flow,

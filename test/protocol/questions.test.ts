@@ -90,7 +90,13 @@ describe('the six questions', () => {
       `├─ ${main}/w2 worker "accounts" — crashed (code 1)`,
       `│  └─ ${main}/w2/o1 object "globalThis.account" (Account) — gone (no exit code)`,
       `└─ ${main}/o1 object "counter" (Counter) — running`,
+      'Traced modules:',
+      `- ./test/fixtures/bank/payments.js in ${main} by wrappers: charge, fee, Ledger#record`,
     ]);
+    const mermaid = text(await ask('get_supervision_tree', { format: 'mermaid' })).split('\n');
+    expect(mermaid[0]).toBe('graph TD');
+    expect(mermaid).toContain(`  a${main}_w2["${main}/w2 worker accounts<br/>crashed 1"]`);
+    expect(mermaid).toContain(`  a${main} --> a${main}_w2`);
   });
 
   it('6. "Analyze the state changes of the process named counter"', async () => {

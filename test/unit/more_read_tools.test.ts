@@ -472,6 +472,15 @@ describe('query layer (hand-written rows): get_logs', () => {
   });
 });
 
+describe('issue 4 tool definitions', () => {
+  it('are read-only, with flat schemas whose every field is described', () => {
+    for (const t of NEW_TOOLS) {
+      expect([t.name, t.annotations.readOnlyHint, t.annotations.destructiveHint]).toEqual([t.name, true, false]);
+      for (const [name, field] of Object.entries(t.schema as Record<string, { description?: string }>)) expect([t.name, name, typeof field.description]).toEqual([t.name, name, 'string']);
+    }
+  });
+});
+
 describe('tool categories', () => {
   it('gives every tool a category, and selects by category in registry order', () => {
     expect(ALL.filter((t) => !(t.name in TOOL_CATEGORIES)).map((t) => t.name)).toEqual([]);
@@ -488,13 +497,14 @@ describe('tool categories', () => {
   it('keeps a tool with no category rather than hiding it, and refuses unknown categories', () => {
     const stray = { ...get_logs, name: 'brand_new' };
     expect(selectTools([stray], ['performance']).map((t) => t.name)).toEqual(['brand_new']);
-    expect(() => selectTools(ALL, ['core', 'perf'])).toThrow('unknown tool category perf: use core, time_travel, performance, process or all');
+    expect(() => selectTools(ALL, ['core', 'perf'])).toThrow('unknown tool category perf: use core, time_travel, performance, process, tracing or all');
   });
 
   it('reads a flag: default core, a comma-separated list, or all', () => {
     expect(parseCategories(undefined)).toEqual(['core']);
     expect(parseCategories(' core, performance ')).toEqual(['core', 'performance']);
     expect(parseCategories('all')).toBe('all');
+    expect(() => parseCategories('core,timetravel')).toThrow('unknown tool category timetravel: use core, time_travel, performance, process, tracing or all');
   });
 });
 
