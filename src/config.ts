@@ -1,5 +1,7 @@
 // One typed table of options: CLI flags, environment variables and defaults, with validation that names the
 // bad key. Names follow ElixirScope's `setup` options.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDuration } from './query/time.js';
 import { LEVELS, type Level } from './shared/protocol.js';
 import { DEFAULT_MAX_EVENTS } from './store/store.js';
@@ -16,6 +18,8 @@ export interface Config {
   allow_evaluate: boolean;
   /** Event type → how long its events are kept, ms. */
   retention: Record<string, number>;
+  /** Modules that add tools (each exports `tools`, an array of defineTool values, or a default one). */
+  tools: string[];
 }
 
 interface OptionSpec<K extends keyof Config> {
@@ -91,6 +95,11 @@ export const OPTIONS = [
     parse: parseRetention,
   }),
   spec({
+    key: 'tools', flag: '--tools', env: 'NODESCOPE_TOOLS', default: [],
+    describe: 'Modules that add tools, comma-separated: each exports `tools` (defineTool values) or a default one.',
+    parse: (raw) => raw.split(',').map((p) => p.trim()).filter(Boolean),
+  }),
+  spec({
     key: 'persist', flag: '--persist', env: 'NODESCOPE_PERSIST', default: false,
     describe: 'Write the trace to a SQLite file (persist_path) instead of memory, for later queries.',
     parse: parseBoolean,
@@ -115,17 +124,47 @@ export const OPTIONS = [
 
 export const DEFAULT_CONFIG: Config = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as Config;
 
-/** Builds a configuration from environment variables and overrides; an error names the bad key. */
-export function resolveConfig(overrides: Partial<Record<keyof Config, string>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+export const CONFIG_FILE = 'nodescope.config.json';
+
+/**
+ * Builds a configuration: flags (overrides) over environment variables over the configuration file over
+ * defaults. The file is NODESCOPE_CONFIG, else ./nodescope.config.json when it exists. Errors name the bad key.
+ */
+export function resolveConfig(overrides: Partial<Record<keyof Config, string>> = {}, env: NodeJS.ProcessEnv = process.env, file: string | null = env.NODESCOPE_CONFIG ?? (existsSync(CONFIG_FILE) ? CONFIG_FILE : null)): Config {
   const config = { ...DEFAULT_CONFIG } as Record<keyof Config, unknown>;
+  const fromFile = file ? readConfigFile(file) : {};
   for (const option of OPTIONS) {
-    const raw = overrides[option.key] ?? env[option.env];
+    const raw = overrides[option.key] ?? env[option.env] ?? fromFile[option.key];
     if (raw === undefined) continue;
+    const where = overrides[option.key] !== undefined ? option.flag : env[option.env] !== undefined ? option.env : `${option.key} in ${file}`;
     try {
       config[option.key] = option.parse(raw);
     } catch (error) {
-      throw new Error(`invalid ${option.key} (${option.flag} / ${option.env}) "${raw}": ${(error as Error).message}`);
+      throw new Error(`invalid ${option.key} (${where}) "${raw}": ${(error as Error).message}`);
     }
   }
+  if (file) config.tools = (config.tools as string[]).map((t) => (t.startsWith('.') ? resolve(dirname(resolve(file)), t) : t));
   return config as unknown as Config;
+}
+
+/** The file's values as the strings flags would give; unknown keys are errors. */
+function readConfigFile(file: string): Partial<Record<keyof Config, string>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read the configuration file ${file}: ${(error as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${file} must hold a JSON object`);
+  const known = OPTIONS.map((o) => o.key as string);
+  const out: Partial<Record<keyof Config, string>> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (!known.includes(key)) throw new Error(`unknown key "${key}" in ${file}; known keys: ${known.join(', ')}`);
+    out[key as keyof Config] = Array.isArray(value)
+      ? value.join(',')
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value).map(([k, v]) => `${k}=${v}`).join(',')
+        : String(value);
+  }
+  return out;
 }

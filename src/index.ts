@@ -5,6 +5,7 @@ export { resolveConfig, DEFAULT_CONFIG, OPTIONS, type Config } from './config.js
 export { Store, type StoreOptions, type EventRow, type StoredEvent, type ActorRow } from './store/store.js';
 export { Tracer, DEFAULT_REDACT, type TracerOptions } from './trace/tracer.js';
 export { TOOLS } from './tools/registry.js';
-export { defineTool, ToolError, type ToolDefinition, type ToolContext } from './tools/define.js';
+export { defineTool, ToolError, READ_ONLY, type ToolDefinition, type ToolContext, type ToolAnswer, type Progress } from './tools/define.js';
+export { loadTools } from './extensions.js';
 export { supervisionTree, renderTree, type TreeNode } from './query/tree.js';
 export { LEVELS, type Level } from './shared/protocol.js';
