@@ -20,6 +20,7 @@ if (process.argv[2] === 'mailer') {
     console.log(`mailer: receipt for ${receipt.total}`);
     process.exit(0);
   });
+  process.on('disconnect', () => process.exit(0));
 } else if (!isMainThread) {
   const { quote } = require('./pricing.cjs');
   parentPort.on('message', ({ sku, qty }) => {

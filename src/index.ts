@@ -7,5 +7,6 @@ export { Tracer, DEFAULT_REDACT, type TracerOptions } from './trace/tracer.js';
 export { TOOLS } from './tools/registry.js';
 export { defineTool, ToolError, READ_ONLY, type ToolDefinition, type ToolContext, type ToolAnswer, type Progress } from './tools/define.js';
 export { loadTools } from './extensions.js';
+export { setup, NodeScope, type SetupOptions, type Answer } from './api.js';
 export { supervisionTree, renderTree, type TreeNode } from './query/tree.js';
 export { LEVELS, type Level } from './shared/protocol.js';

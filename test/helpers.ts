@@ -23,11 +23,18 @@ export interface Fixture {
 
 const spawned: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
-  for (const p of spawned) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  // Each fixture leads its own process group: killing the group also ends the children it forked.
+  for (const p of spawned) {
+    try {
+      process.kill(-p.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 export function startFixture(file: string, args: string[] = []): Fixture {
-  const proc = spawn(process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe' });
+  const proc = spawn(process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe', detached: true });
   spawned.push(proc);
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];

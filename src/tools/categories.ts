@@ -41,8 +41,9 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   process_info: 'process',
   process_relationships: 'process',
 
-  // Changing what is recorded while tracing runs (level, sampling, caps, retention).
+  // Changing what is recorded while tracing runs, and taking the trace elsewhere.
   configure: 'tracing',
+  export_trace: 'tracing',
 };
 
 /**

@@ -233,9 +233,8 @@ export class Tracer {
     // nodescope on this machine wants that port for a moment, so they take turns through a lock file.
     return withPortLock(async () => {
       let moved: { pid: number; url: string } | undefined;
-      // A holder that is about to move (a launch, another tool) gets a second to do so.
-      const free = await waitFor(() => (portInUse(DEFAULT_INSPECTOR_PORT) ? undefined : true), 1_000);
-      const holder = free ? undefined : listenerOf(DEFAULT_INSPECTOR_PORT);
+      // Other nodescopes only move inspectors while holding the lock: whoever holds 9229 now stays there.
+      const holder = portInUse(DEFAULT_INSPECTOR_PORT) ? listenerOf(DEFAULT_INSPECTOR_PORT) : undefined;
       if (holder !== undefined) {
         // A foreign inspector sits on 9229: move it aside for the moment and put it back after.
         const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);

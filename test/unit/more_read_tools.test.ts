@@ -483,7 +483,7 @@ describe('issue 4 tool definitions', () => {
 
 describe('tool categories', () => {
   it('gives every tool a category, and selects by category in registry order', () => {
-    expect(ALL.filter((t) => !(t.name in TOOL_CATEGORIES)).map((t) => t.name)).toEqual([]);
+    expect(ALL.filter((t) => !(t.name in TOOL_CATEGORIES)).map((t) => t.name), 'add new tools to TOOL_CATEGORIES in src/tools/categories.ts').toEqual([]);
     expect(selectTools(ALL, ['time_travel']).map((t) => t.name)).toEqual(['analyze_state_change', 'get_events_between', 'get_state_at', 'system_snapshot_at']);
     expect(selectTools(ALL, ['core']).map((t) => t.name)).toEqual([
       'analyze_state_changes', 'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_http_requests', 'get_logs', 'get_message_flow',

@@ -1,12 +1,13 @@
 // The issue 4 read tools on real captures: an Express server whose /checkout fails with 500 (get_http_requests
 // finds it; get_function_calls and get_execution_path for that request list exactly what serving it did), and
-// IPC between a parent and its child (system_snapshot_at between a send and its receipt shows it in flight).
+// IPC between a parent and its child (system_snapshot_at between a send and its receipt shows it in flight), and console output (get_logs).
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import type { ToolDefinition } from '../../src/tools/define.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
+import { get_logs } from '../../src/tools/get_logs.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { system_snapshot_at } from '../../src/tools/system_snapshot_at.js';
 import { eventually, startFixture } from '../helpers.js';
@@ -17,7 +18,7 @@ afterEach(async () => {
   session = undefined;
 });
 
-const TOOLS_USED: ToolDefinition<any>[] = [...TOOLS, get_http_requests, system_snapshot_at];
+const TOOLS_USED: ToolDefinition<any>[] = [...TOOLS, get_http_requests, get_logs, system_snapshot_at];
 const call = async (name: string, args: Record<string, unknown>) => {
   const r = await callTool(TOOLS_USED.find((t) => t.name === name)!, args, session!);
   return { text: (r.content as { text: string }[]).map((c) => c.text).join('\n'), data: r.structuredContent as any, isError: r.isError ?? false };
@@ -60,13 +61,14 @@ describe('issue 4 tools on real captures', () => {
     session = new Session({ config: resolveConfig({}, {}) });
     await session.attach(String(app.pid));
     const [p, c] = [String(app.pid), String(childPid)];
-    await eventually(() => session!.supervisionTree()[0]?.children.some((n) => n.id === c), 'the child to be attached');
+    // The child's agent records its start as it installs: a receipt can be recorded from then on.
+    await eventually(() => session!.query.store.db.prepare("SELECT 1 FROM events WHERE actor = ? AND type = 'process' AND subtype = 'start'").get(c), 'the child to be attached');
     app.send('ping 7');
     await app.line(/^pong 7/);
     const rows = await eventually(() => {
       const r = session!.query.store.db.prepare("SELECT subtype, actor, wall_ms FROM events WHERE type = 'message' ORDER BY ts_ns").all() as { subtype: string; actor: string; wall_ms: number }[];
       return r.length === 4 && r;
-    }, 'four IPC events');
+    }, () => `four IPC events; got ${JSON.stringify(session!.query.store.db.prepare("SELECT type, subtype, actor FROM events WHERE type IN ('message', 'process', 'child') ORDER BY ts_ns").all())}`);
     expect(rows.map((r) => [r.subtype, r.actor])).toEqual([['send', p], ['receive', c], ['send', c], ['receive', p]]);
 
     const between = await call('system_snapshot_at', { timestamp: rows[0]!.wall_ms });
@@ -75,5 +77,30 @@ describe('issue 4 tools on real captures', () => {
     const second = await call('system_snapshot_at', { timestamp: rows[2]!.wall_ms });
     expect(second.data.in_flight.map((m: any) => [m.from, m.message])).toEqual([[c, '{pong: 7}']]);
     expect((await call('system_snapshot_at', { timestamp: rows[3]!.wall_ms })).data.in_flight).toEqual([]);
+  });
+
+  it("get_logs answers the target's console output, filtered, without nodescope's own", async () => {
+    const app = startFixture('bank/app.cjs');
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    app.send('inc 2');
+    await app.nextLine(/^count/);
+    app.send('inc 3');
+    await app.nextLine(/^count/);
+    const main = String(app.pid);
+    const logs = await eventually(async () => {
+      const r = await call('get_logs', { grep: 'count' });
+      return r.data.total === 2 && r;
+    }, 'two console lines');
+    expect(logs.data.lines.map((l: any) => [l.actor, l.level, l.text])).toEqual([
+      [main, 'log', 'count 2'],
+      [main, 'log', 'count 5'],
+    ]);
+    expect((await call('get_logs', { grep: 'count', tail: 1 })).text.split('\n').slice(-1)).toEqual([
+      'showing the last 1 of 2; raise tail (at most 500) or narrow with since, level or grep',
+    ]);
+    expect((await call('get_logs', { level: 'error', grep: 'count' })).data.total).toBe(0);
+    expect((await call('get_logs', {})).data.lines.filter((l: any) => /nodescope/i.test(l.text))).toEqual([]);
   });
 });
