@@ -110,6 +110,10 @@ export class Session implements ToolContext {
     return this.attachedTracer('trace a module').traceModule(spec);
   }
 
+  async findInstances(className: string) {
+    return this.attachedTracer('find instances').findInstances(className);
+  }
+
   async track(ref: string) {
     return this.attachedTracer('track an object').track(ref);
   }

@@ -101,6 +101,7 @@ export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolCon
     detach: refuse,
     traceModule: refuse,
     track: refuse,
+    findInstances: refuse,
     processInfo: refuse,
     cpuProfile: refuse,
     evaluate: refuse,

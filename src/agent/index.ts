@@ -195,6 +195,22 @@ class Agent implements AgentCore {
     }
   }
 
+  classPrototype(name: string): object | undefined {
+    try {
+      return this.objects.classPrototype(name);
+    } catch {
+      return undefined;
+    }
+  }
+
+  trackAll(instances: unknown[], cls: string, max: number): TrackResult[] {
+    try {
+      return this.objects.trackAll(instances, cls, max);
+    } catch {
+      return [];
+    }
+  }
+
   track(ref: string, name?: string): TrackResult | undefined {
     try {
       return this.objects.track(ref, name);

@@ -69,7 +69,7 @@ function announceStart(core: AgentCore): void {
     });
   } else {
     const { threadId } = core.builtin('worker_threads');
-    core.emit('worker', 'start', core.config.actor, { pid: core.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, ...common });
+    core.emit('worker', 'start', core.config.actor, { pid: core.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, url: core.config.url ?? null, ...common });
   }
 }
 

@@ -34,7 +34,45 @@ export class Objects {
 
   /** Finds `ref` (a registered name, `globalThis.a.b`, `a.b`, or `./file.js#a.b`) and tracks it. */
   track(ref: string, name?: string): TrackResult | undefined {
-    const found = this.resolve(ref);
+    return this.trackValue(this.resolve(ref), name ?? ref, ref);
+  }
+
+  /** Tracks live instances found by the tracer (Runtime.queryObjects), at most `max` of them. */
+  trackAll(instances: unknown[], cls: string, max: number): TrackResult[] {
+    const out: TrackResult[] = [];
+    for (const obj of instances.slice(0, max)) {
+      const r = this.trackValue(obj, `${cls} instance`, `(instance of ${cls})`);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * A class by name, for queryObjects: a global, an export of a loaded CommonJS module, or — for a class
+   * local to a module — the class of a value one step from those roots (a global or exported instance).
+   */
+  classPrototype(name: string): object | undefined {
+    const { isProxy } = this.core;
+    const named = (v: unknown): v is { prototype: object } => typeof v === 'function' && !isProxy(v) && Object.getOwnPropertyDescriptor(v, 'name')?.value === name;
+    const cache = (this.core.builtin('module')._cache ?? {}) as Record<string, { exports?: unknown }>;
+    const roots: unknown[] = [globalThis, ...Object.values(cache).map((r) => r?.exports)];
+    for (const root of roots) {
+      if (named(root)) return root.prototype;
+      if (root === null || (typeof root !== 'object' && typeof root !== 'function') || isProxy(root)) continue;
+      for (const key of Object.keys(root)) {
+        const value = Object.getOwnPropertyDescriptor(root, key)?.value;
+        if (named(value)) return value.prototype;
+        if (value === null || typeof value !== 'object' || isProxy(value)) continue;
+        for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+          if (isProxy(proto)) break;
+          if (named(Object.getOwnPropertyDescriptor(proto, 'constructor')?.value)) return proto;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private trackValue(found: unknown, name: string, path: string): TrackResult | undefined {
     if (!found || (typeof found !== 'object' && typeof found !== 'function') || this.core.isProxy(found)) return undefined;
     const obj = found as Obj;
     const cls = className(obj);
@@ -44,10 +82,10 @@ export class Objects {
       id = `${this.core.config.actor}/o${++this.seq}`;
       this.ids.set(obj, id);
       this.byId.set(id, new WeakRef(obj));
-      this.core.emit('object', 'track', id, { name: name ?? ref, class: cls, path: ref }, { from: this.core.config.actor });
+      this.core.emit('object', 'track', id, { name, class: cls, path }, { from: this.core.config.actor });
       this.snapshot(obj, id, null, '(tracked)', []);
     }
-    return { id, name: name ?? ref, class: cls, path: ref, methods: this.wrapMethods(obj, cls), existing };
+    return { id, name, class: cls, path, methods: this.wrapMethods(obj, cls), existing };
   }
 
   private resolve(ref: string): unknown {

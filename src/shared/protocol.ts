@@ -104,6 +104,8 @@ export interface AgentConfig {
   fromStart: boolean;
   /** The worker's name as the inspector reports it (Node 20 has no `threadName`). */
   name?: string;
+  /** The worker's script (file URL) as the inspector reports it. */
+  url?: string;
   /** Actor id of the thread that started this worker. */
   parent?: string;
   /** Record HTTP traffic and give each incoming request a correlation id (AsyncLocalStorage). */

@@ -24,6 +24,8 @@ export interface ToolContext {
   traceModule(spec: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Finds an object by registered name or path in every thread and tracks it. */
   track(ref: string): Promise<{ actor: string; value: TrackResult }[]>;
+  /** Live instances of a class in every thread (a heap walk), tracked so each gets an actor id. */
+  findInstances(className: string): Promise<{ actor: string; value: TrackResult }[]>;
   /** Process and thread facts read live from the target (memory, CPU, event loop, resources). */
   processInfo(actor: string): Promise<Record<string, unknown>>;
   /** Samples a thread's CPU for a bounded time; writes the .cpuprofile and summarizes it. */

@@ -9,6 +9,7 @@ import type { ToolDefinition } from './define.js';
 import { detach } from './detach.js';
 import { evaluate } from './evaluate.js';
 import { export_trace } from './export_trace.js';
+import { find_processes } from './find_processes.js';
 import { get_events_between } from './get_events_between.js';
 import { get_execution_path } from './get_execution_path.js';
 import { get_function_calls } from './get_function_calls.js';
@@ -38,6 +39,7 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   detach,
   evaluate,
   export_trace,
+  find_processes,
   get_events_between,
   get_execution_path,
   get_function_calls,

@@ -106,7 +106,7 @@ export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
     case 'process/exit':
       return [{ id, ended_ms: at, status: p?.signal ? 'killed' : p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
     case 'worker/start':
-      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: p?.fromStart ? at : null, status: 'running', parent: p?.parent ?? null }];
+      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: p?.fromStart ? at : null, status: 'running', parent: p?.parent ?? null, info: p?.url ? JSON.stringify({ url: p.url }) : null }];
     case 'worker/online':
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
     case 'worker/exit':

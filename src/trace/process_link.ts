@@ -16,7 +16,7 @@ export interface LinkOptions {
   fromStart: boolean;
   /** True when nodescope opened this inspector port (SIGUSR1, preload): detach closes it again. */
   openedByUs: boolean;
-  agent: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'>;
+  agent: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'>;
   ingest: Ingest;
 }
 
@@ -80,8 +80,8 @@ export class ProcessLink {
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
   }
 
-  private threadConfig(actor: string, fromStart: boolean, name?: string, parent?: string): AgentConfig {
-    return { ...this.options.agent, actor, fromStart, ...(name ? { name } : {}), ...(parent ? { parent } : {}) };
+  private threadConfig(actor: string, fromStart: boolean, name?: string, parent?: string, url?: string): AgentConfig {
+    return { ...this.options.agent, actor, fromStart, ...(name ? { name } : {}), ...(parent ? { parent } : {}), ...(url ? { url } : {}) };
   }
 
   /** Sets up a fresh WebSocket session: exit notice, close handling, agent, workers. */
@@ -131,7 +131,7 @@ export class ProcessLink {
       if (existing) {
         await existing.reattach(session);
       } else {
-        const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor);
+        const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor, info.url);
         const link = new ThreadLink(actor, session, config, this.options.ingest);
         this.workers.set(actor, link);
         await link.install();

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { AGENT_GLOBAL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
+import type { TrackResult } from '../agent/objects.js';
 import { EsmTraces } from './esm.js';
 import type { Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
@@ -137,6 +138,26 @@ export class ThreadLink {
     await this.session.send('Runtime.releaseObjectGroup', { objectGroup: 'nodescope' }).catch(() => undefined);
     for (const id of [protos.result.objectId, workers.objects.objectId, children.objects.objectId]) {
       if (id) await this.session.send('Runtime.releaseObject', { objectId: id }).catch(() => undefined);
+    }
+  }
+
+  /** Live instances of a class in this thread (Runtime.queryObjects), tracked so that they get actor ids. */
+  async trackInstances(className: string, max: number): Promise<TrackResult[]> {
+    const group = 'nodescope-instances';
+    try {
+      const proto = await this.session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.classPrototype(${JSON.stringify(className)})`, objectGroup: group, silent: true });
+      if (!proto.result.objectId) return [];
+      const { objects } = await this.session.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: group });
+      const { result } = await this.session.send('Runtime.callFunctionOn', {
+        objectId: objects.objectId!,
+        functionDeclaration: `function (cls, max) { return ${AGENT_REF}?.trackAll(this, cls, max) ?? []; }`,
+        arguments: [{ value: className }, { value: max }],
+        returnByValue: true,
+        silent: true,
+      });
+      return (result.value as TrackResult[]) ?? [];
+    } finally {
+      await this.session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
   }
 

@@ -76,7 +76,7 @@ export class Tracer {
   /** Modules traced so far: threads and processes that appear later trace them from their first line. */
   private readonly modules: ModuleSpec[] = [];
 
-  private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent'> {
+  private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'> {
     return {
       modules: this.modules,
       web: this.options.web ?? false,
@@ -328,6 +328,13 @@ export class Tracer {
   /** Finds an object by registered name or path in every thread and tracks it. */
   async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
     return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+  }
+
+  /** Live instances of a class in every thread, tracked (each gets an actor id). */
+  async findInstances(className: string, max = 50): Promise<{ actor: string; value: TrackResult }[]> {
+    const found = await Promise.all(this.threads().map(async (t) => (await t.trackInstances(className, max).catch(() => [])).map((value) => ({ actor: t.actor, value }))));
+    this.ingest.flush();
+    return found.flat();
   }
 
   /** The thread behind an actor id: a process's main thread, a worker, or the owner of a tracked object. */

@@ -48,7 +48,7 @@ describe('launch', () => {
     expect(t.store.actor(`${pid}/w1`)).toMatchObject({ kind: 'worker', name: 'early', parent: pid, status: 'exited', exit_code: 5 });
     const worker = events(t.store, 'actor = ?', `${pid}/w1`);
     expect(worker.map((e) => [e.type, e.subtype, e.from_actor, e.payload])).toEqual([
-      ['worker', 'start', null, { pid: link.pid, threadId: 1, name: 'early', parent: pid, fromStart: true }],
+      ['worker', 'start', null, { pid: link.pid, threadId: 1, name: 'early', parent: pid, url: null, fromStart: true }],
       ['worker', 'online', pid, null],
       ['log', 'log', null, { text: 'worker first line' }],
       ['worker', 'exit', pid, { code: 5 }],

@@ -38,8 +38,7 @@ describe('live tools', () => {
     const r = await call('cpu_profile', { pid_string: String(app.pid), duration: 1 });
     expect(r.isError, text(r)).toBeFalsy();
     const data = r.structuredContent as any;
-    expect(data.top_self[0].function).toBe('spinHot');
-    expect(data.top_self[0].url).toMatch(/hot\.cjs$/);
+    expect(data.top_self[0]).toMatchObject({ function: 'spinHot', url: expect.stringMatching(/hot\.cjs$/) });
     expect(data.top_total.map((f: any) => f.function)).toContain('spinHot');
     expect(existsSync(data.file)).toBe(true);
     expect(JSON.parse(readFileSync(data.file, 'utf8'))).toHaveProperty('nodes');
@@ -62,5 +61,27 @@ describe('live tools', () => {
     expect(value.structuredContent).toEqual({ actor: String(app.pid), value: { n: { $t: 'bigint', v: '1' }, m: { $t: 'Map', size: 1, entries: [['a', 1]] }, password: '[redacted]' } });
     const thrown = await call('evaluate', { expression: 'nope.nope', pid_string: String(app.pid) });
     expect(text(thrown)).toMatch(/threw in .*ReferenceError: nope is not defined/);
+  });
+});
+
+describe('find_processes', () => {
+  it('finds the threads running a file, and live instances of a class, which then answer like any actor', async () => {
+    const app = startFixture('bank/app.cjs');
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    const byFile = await call('find_processes', { module: 'bank/app.cjs' });
+    expect((byFile.structuredContent as any).threads.map((t: any) => t.name).sort()).toEqual(['accounts', 'app.cjs', 'auth']);
+    const byClass = await call('find_processes', { class_name: 'Account' });
+    expect(byClass.isError, text(byClass)).toBeFalsy();
+    const instances = (byClass.structuredContent as any).instances;
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ class: 'Account', methods: ['withdraw'] });
+    app.send('withdraw 10');
+    await app.line(/^balance 90/);
+    const timeline = await call('get_state_timeline', { pid_string: instances[0].id });
+    expect(text(timeline)).toMatch(/after Account#withdraw\(10\) .*: Account \{owner: "ada", balance: 90, history: \[-10\]\}/);
+    const none = await call('find_processes', { class_name: 'Nope' });
+    expect(text(none)).toMatch(/^No live instance of Nope/);
   });
 });
