@@ -4,7 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { Store, type StoreOptions } from '../src/store/store.js';
 import { DEFAULT_REDACT, Tracer, type TracerOptions } from '../src/trace/tracer.js';
 
@@ -81,6 +81,24 @@ export function newTracer(options: Partial<TracerOptions> & { store?: StoreOptio
   const store = new Store({ level: options.level, sampleRate: options.sampleRate, ...options.store });
   const tracer = new Tracer(store, { level: options.level ?? 'full', sampleRate: options.sampleRate ?? 1, redact: options.redact ?? DEFAULT_REDACT, web: options.web });
   return { store, tracer };
+}
+
+const tracers: Tracer[] = [];
+afterEach(async () => {
+  for (const t of tracers.splice(0)) await t.close();
+});
+
+/** A fixture started as plain `node <file>`, waited for (its first line), and a tracer attached to it by pid; closed after the test. */
+export async function attached(
+  file: string,
+  options: Partial<TracerOptions> & { store?: StoreOptions; ready?: RegExp } = {},
+): Promise<{ app: Fixture; t: { store: Store; tracer: Tracer }; ready: string }> {
+  const app = startFixture(file);
+  const ready = await app.line(options.ready ?? /^(ready|listening)/);
+  const t = newTracer(options);
+  tracers.push(t.tracer);
+  await t.tracer.attach(app.pid);
+  return { app, t, ready };
 }
 
 export function tempDir(): string {

@@ -1,7 +1,7 @@
 // Attach by OS pid to a process started with no flags: the family is found, followed, and left as it was.
 import { afterEach, describe, expect, it } from 'vitest';
 import { listeningPorts } from '../../src/trace/discovery.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
+import { attached, eventually, events, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 
 let tracer: Tracer | undefined;
@@ -12,11 +12,9 @@ afterEach(async () => {
 
 describe('attach by pid', () => {
   it('finds both named workers and the forked child, and sees a worker exit with code 3', async () => {
-    const app = startFixture('family.cjs');
-    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
-    const t = newTracer();
-    tracer = t.tracer;
-    const link = await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('family.cjs');
+    const childPid = Number(ready.split(' ')[1]);
+    const link = t.tracer.links.get(app.pid)!;
     expect(link.pid).toBe(app.pid);
 
     const tree = await eventually(() => {
@@ -48,11 +46,8 @@ describe('attach by pid', () => {
   });
 
   it('detach restores every patch and closes the inspector ports it opened', async () => {
-    const app = startFixture('family.cjs');
-    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('family.cjs');
+    const childPid = Number(ready.split(' ')[1]);
     await eventually(() => t.tracer.links.has(childPid), 'the child to be attached');
     expect(listeningPorts(app.pid)).toHaveLength(1);
     expect(listeningPorts(childPid)).toHaveLength(1);
@@ -78,11 +73,8 @@ describe('attach by pid', () => {
   });
 
   it('re-establishes a dropped WebSocket without losing what the agent buffered', async () => {
-    const app = startFixture('family.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    const link = await t.tracer.attach(app.pid);
+    const { app, t } = await attached('family.cjs');
+    const link = t.tracer.links.get(app.pid)!;
     link.dropSocket();
     app.send('burst 20');
     await app.line(/^burst done/);

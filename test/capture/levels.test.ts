@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LEVELS, levelAllows, type Level } from '../../src/shared/protocol.js';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, newTracer, startFixture } from '../helpers.js';
+import { newTracer, startFixture } from '../helpers.js';
 
 let tracer: Tracer | undefined;
 afterEach(async () => {

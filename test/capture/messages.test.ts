@@ -1,21 +1,10 @@
 // Messages between threads and processes, captured for real and linked send → receipt.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
-
-let tracer: Tracer | undefined;
-afterEach(async () => {
-  await tracer?.close();
-  tracer = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { attached, eventually, events } from '../helpers.js';
 
 describe('messages', () => {
   it('records worker messages both ways, linked, with secrets redacted before they are stored', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     const main = String(app.pid);
     const auth = await eventually(() => (t.tracer.ingest.flush(), t.store.actors().find((a) => a.name === 'auth')?.id), 'the auth worker');
 
@@ -40,11 +29,8 @@ describe('messages', () => {
   });
 
   it('records IPC between a parent and its forked child, both sides', async () => {
-    const app = startFixture('ipc.cjs');
-    const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('ipc.cjs');
+    const childPid = Number(ready.split(' ')[1]);
     await eventually(() => t.tracer.links.has(childPid), 'the child to be attached');
     app.send('ping 7');
     await app.line(/^pong 7/);

@@ -2,7 +2,7 @@
 // class methods, failures; limits that stop the trace; results unchanged; wrappers gone after detach.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
+import { attached, eventually, events, newTracer, startFixture } from '../helpers.js';
 
 let tracer: Tracer | undefined;
 afterEach(async () => {
@@ -15,11 +15,7 @@ const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 
 describe('trace_module', () => {
   it('wraps a module when it is first required, and records calls with arguments, results and errors', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     const reports = await t.tracer.traceModule({ module: PAYMENTS, ...limits });
     const main = String(app.pid);
     expect(reports.find((r) => r.actor === main)!.value).toMatchObject({ status: 'pending', resolved: expect.stringMatching(/bank\/payments\.js$/) });
@@ -53,11 +49,7 @@ describe('trace_module', () => {
 
   it('keeps the target\'s order: an async return is recorded when its promise settles', async () => {
     // checkout awaits charge (which waits 5 ms) before recording in the ledger; ts_ns order is the target's.
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     await t.tracer.traceModule({ module: PAYMENTS, ...limits });
     app.send('checkout 10');
     await app.line(/^checkout ok/);
@@ -111,11 +103,7 @@ describe('trace_module', () => {
   });
 
   it('traces a loaded ES module through conditional breakpoints, arguments only, without pausing', async () => {
-    const app = startFixture('esm/app.js');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('esm/app.js');
     const [report] = await t.tracer.traceModule({ module: './test/fixtures/esm/prices.js', ...limits });
     expect(report!.value).toMatchObject({ status: 'traced', via: 'breakpoints', functions: ['quote', 'discount'], methods: ['Till#ring'], note: expect.stringMatching(/arguments only/) });
     app.send('quote apple 4');
@@ -133,11 +121,7 @@ describe('trace_module', () => {
   });
 
   it('says what it cannot trace: a path that does not resolve', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     const [missing] = await t.tracer.traceModule({ module: './nope.js', ...limits });
     expect(missing!.value).toMatchObject({ status: 'not_found', note: expect.stringMatching(/cannot resolve "\.\/nope\.js"/) });
   });

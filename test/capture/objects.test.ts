@@ -1,22 +1,11 @@
 // Tracked objects (the GenServer analogue): found by registered name or by path in any thread, with a
 // state snapshot after every method call, each with its trigger.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
-
-let tracer: Tracer | undefined;
-afterEach(async () => {
-  await tracer?.close();
-  tracer = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { attached, eventually, events } from '../helpers.js';
 
 describe('tracked objects', () => {
   it('tracks a registered object: calls, and the state after each with its trigger', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     const found = await t.tracer.track('counter');
     const id = `${app.pid}/o1`;
     expect(found).toEqual([{ actor: String(app.pid), value: { id, name: 'counter', class: 'Counter', path: 'counter', methods: ['increment'], existing: false } }]);
@@ -50,11 +39,7 @@ describe('tracked objects', () => {
   });
 
   it('tracks an object by path inside a worker, and keeps its last state when the worker crashes', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     const accounts = await eventually(() => (t.tracer.ingest.flush(), t.store.actors().find((a) => a.name === 'accounts')?.id), 'the accounts worker');
     const found = await t.tracer.track('globalThis.account');
     expect(found.map((f) => [f.actor, f.value.id, f.value.class])).toEqual([[accounts, `${accounts}/o1`, 'Account']]);
@@ -87,11 +72,7 @@ describe('tracked objects', () => {
   });
 
   it('says nothing was found when a name matches no object', async () => {
-    const app = startFixture('bank/app.cjs');
-    await app.line(/^ready/);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t } = await attached('bank/app.cjs');
     expect(await t.tracer.track('globalThis.nope')).toEqual([]);
   });
 });

@@ -1,22 +1,12 @@
 // HTTP capture on a real Express server: requests with routes and statuses, outgoing fetches, and the
 // correlation id that ties each request to the calls made while serving it.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
-
-let tracer: Tracer | undefined;
-afterEach(async () => {
-  await tracer?.close();
-  tracer = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { attached, eventually, events } from '../helpers.js';
 
 describe('web', () => {
   it('records requests with route and status, and ties each request to the calls made for it', async () => {
-    const app = startFixture('web/server.cjs');
-    const port = Number((await app.line(/^listening/)).split(' ')[1]);
-    const t = newTracer({ web: true });
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('web/server.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
     await t.tracer.traceModule({ module: './test/fixtures/bank/payments.js', maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 });
     const ok = await fetch(`http://127.0.0.1:${port}/checkout/50`);
     expect(ok.status).toBe(200);
@@ -46,11 +36,8 @@ describe('web', () => {
   });
 
   it('records outgoing fetches as client requests inside the request that made them', async () => {
-    const app = startFixture('web/server.cjs');
-    const port = Number((await app.line(/^listening/)).split(' ')[1]);
-    const t = newTracer({ web: true });
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('web/server.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
     expect((await fetch(`http://127.0.0.1:${port}/proxy`)).status).toBe(200);
     const main = String(app.pid);
     const rows = await eventually(() => {
@@ -69,11 +56,8 @@ describe('web', () => {
   });
 
   it('records no HTTP traffic without the web option', async () => {
-    const app = startFixture('web/server.cjs');
-    const port = Number((await app.line(/^listening/)).split(' ')[1]);
-    const t = newTracer();
-    tracer = t.tracer;
-    await t.tracer.attach(app.pid);
+    const { app, t, ready } = await attached('web/server.cjs');
+    const port = Number(ready.split(' ')[1]);
     await fetch(`http://127.0.0.1:${port}/checkout/5`);
     await new Promise((r) => setTimeout(r, 200));
     t.tracer.ingest.flush();
