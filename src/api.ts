@@ -131,7 +131,18 @@ export class NodeScope {
   configure(options: { tracingLevel?: string; sampleRate?: number; maxEvents?: number; retention?: string }) {
     return this.call('configure', { tracing_level: options.tracingLevel, sample_rate: options.sampleRate, max_events: options.maxEvents, retention: options.retention });
   }
-  /** Stops tracing: every patch removed, inspector ports nodescope opened closed, a launched program ended. */
+  getLogs(options: { pid?: string; level?: string; grep?: string; since?: string | number; tail?: number } = {}) {
+    const { pid, ...rest } = options;
+    return this.call('get_logs', { pid_string: pid, ...rest });
+  }
+  httpRequests(options: { statusMin?: number; slowMs?: number; route?: string; method?: string } & Window = {}) {
+    const { statusMin, slowMs, ...rest } = options;
+    return this.call('get_http_requests', { status_min: statusMin, slow_ms: slowMs, ...rest });
+  }
+  findProcesses(options: { module?: string; className?: string }) {
+    return this.call('find_processes', { module: options.module, class_name: options.className });
+  }
+  /** Stops tracing: every patch removed, inspector ports nodescope opened closed, a launched program ended, the store closed. */
   async stop(): Promise<void> {
     await this.session.dispose();
   }

@@ -152,6 +152,13 @@ export class Session implements ToolContext {
     return this.attachedTracer('evaluate').evaluate(actor, expression);
   }
 
+  /** The stop tool: detach from everything and make a persisted trace file complete on its own. */
+  async stop(): Promise<{ detached: number[]; events: number; file: string | null }> {
+    const { detached } = await this.detach();
+    if (this.store.path && !this.options.db) this.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { detached, events: this.store.eventCount(), file: this.store.path ?? null };
+  }
+
   supervisionTree() {
     this.tracer?.ingest.flush();
     return supervisionTree(this.store);

@@ -99,6 +99,7 @@ export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolCon
     launch: refuse,
     attach: refuse,
     detach: refuse,
+    stop: refuse,
     traceModule: refuse,
     track: refuse,
     findInstances: refuse,

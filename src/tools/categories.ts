@@ -43,6 +43,7 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
 
   // Changing what is recorded while tracing runs, and taking the trace elsewhere.
   configure: 'tracing',
+  stop: 'tracing',
   export_trace: 'tracing',
 };
 

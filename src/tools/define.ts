@@ -17,6 +17,8 @@ export interface ToolContext {
   launch(command: string[], options: { cwd?: string; traceModules?: string[] }): Promise<TargetSummary>;
   attach(target: string): Promise<TargetSummary>;
   detach(): Promise<{ detached: number[] }>;
+  /** Detaches everything and checkpoints a persisted trace. */
+  stop(): Promise<{ detached: number[]; events: number; file: string | null }>;
   supervisionTree(): TreeNode[];
   /** Problems met while following the family, worth telling the model about. */
   warnings(): string[];

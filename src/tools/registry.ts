@@ -25,6 +25,7 @@ import { performance_analysis } from './performance_analysis.js';
 import { process_info } from './process_info.js';
 import { process_relationships } from './process_relationships.js';
 import { slowest_function_calls } from './slowest_function_calls.js';
+import { stop } from './stop.js';
 import { system_snapshot_at } from './system_snapshot_at.js';
 import { trace_module } from './trace_module.js';
 import { trace_named_process } from './trace_named_process.js';
@@ -55,6 +56,7 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   process_info,
   process_relationships,
   slowest_function_calls,
+  stop,
   system_snapshot_at,
   trace_module,
   trace_named_process,
