@@ -39,7 +39,7 @@ async function once() {
 }
 
 export async function run({ smoke, rounds }) {
-  const n = rounds ?? (smoke ? 2 : 7);
+  const n = rounds ?? (smoke ? 1 : 7);
   const results = [];
   for (let i = 0; i < n; i++) results.push(await once());
   const first = median(results.map((r) => r.firstEventMs));

@@ -113,7 +113,7 @@ async function runRound(cfg, round) {
 
 export async function run({ smoke, rounds }) {
   const cfg = smoke
-    ? { rounds: rounds ?? 1, cycles: 2, seconds: 0.5, warmupSeconds: 0.5, transientSeconds: 0, connections: 20 }
+    ? { rounds: rounds ?? 1, cycles: 1, seconds: 1, warmupSeconds: 0, transientSeconds: 0, connections: 20 }
     : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 2, transientSeconds: 2, connections: 50 };
   const res = [];
   for (let r = 0; r < cfg.rounds; r++) res.push(await runRound(cfg, r));

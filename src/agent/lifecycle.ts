@@ -14,9 +14,12 @@ export const lifecycleSource: Source = {
     const self = core.config.actor;
     announceStart(core);
 
+    // A worker that existed before attach is unknown to its parent's agent (whose Worker object reports
+    // threadId -1 by the time it exits), so such a worker reports its own exit code.
     const onExit = (code: number) =>
       core.guard(() => {
         if (core.isMainThread) core.emit('process', 'exit', self, { code });
+        else if (!core.config.fromStart) core.emit('worker', 'exiting', self, { code });
         core.markExiting();
       });
     proc.on('exit', onExit);

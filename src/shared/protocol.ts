@@ -10,7 +10,8 @@ export type Level = (typeof LEVELS)[number];
  * `lifecycle` holds the critical events (spawn, exit, crash, drops): recorded at every level but `off`, and
  * never sampled away.
  */
-export type Category = 'lifecycle' | 'message' | 'state' | 'call' | 'web' | 'log';
+export const CATEGORIES = ['lifecycle', 'message', 'state', 'call', 'web', 'log'] as const;
+export type Category = (typeof CATEGORIES)[number];
 
 const LEVEL_CATEGORIES: Record<Level, readonly Category[]> = {
   full: ['lifecycle', 'message', 'state', 'call', 'web', 'log'],
@@ -72,7 +73,8 @@ export type WireEvent = [
   from: string | null,
   to: string | null,
   corr: string | null,
-  ref: string | null,
+  /** A message id, or a call id as a number (the tracer spells it `<thread>:c<n>`). */
+  ref: string | number | null,
   payload: unknown,
 ];
 

@@ -92,6 +92,31 @@ export function portInUse(port: number): boolean {
   return listeningRows('self').some((r) => r.port === port);
 }
 
+/**
+ * Ports the process's own flags name for its inspector (--inspect, --inspect-brk, --inspect-port, in its
+ * command line or NODE_OPTIONS), plus 9229. Only these are probed before signalling, so that nodescope does
+ * not send requests into the application's own ports.
+ */
+export function flaggedInspectorPorts(pid: number): number[] {
+  const ports = new Set<number>([DEFAULT_INSPECTOR_PORT]);
+  const texts: string[] = [];
+  try {
+    texts.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+  } catch {
+    // gone
+  }
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS='));
+    if (env) texts.push(env);
+  } catch {
+    // not ours to read
+  }
+  for (const text of texts) {
+    for (const m of text.matchAll(/--inspect(?:-brk|-port)?[= ](?:[\w.[\]:-]*:)?(\d{1,5})\b/g)) ports.add(Number(m[1]));
+  }
+  return [...ports];
+}
+
 /** The pid of the process listening on a port, if it can be found (scans every process's fds). */
 export function listenerOf(port: number): number | undefined {
   const row = listeningRows('self').find((r) => r.port === port);

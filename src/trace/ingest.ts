@@ -23,8 +23,20 @@ export class Ingest {
     return () => this.listeners.delete(listener);
   }
 
+  /** Functions the agents announced (`agent/site`), by `<thread> <sid>`: the dictionary of call/complete. */
+  private readonly sites = new Map<string, { module: string; fn: string }>();
+
   accept(batch: WireBatch): void {
-    for (const e of batch.events) this.rows.push(toRow(e, batch));
+    for (const e of batch.events) {
+      if (e[1] === 'call' && e[2] === 'complete') {
+        const c = e[8] as CompleteCall;
+        const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };
+        this.rows.push(...expandCall(e, c, site, batch));
+      } else if (e[1] === 'agent' && e[2] === 'site') {
+        const p = e[8] as { sid: number; module: string; fn: string };
+        this.sites.set(`${batch.actor} ${p.sid}`, { module: p.module, fn: p.fn });
+      } else this.rows.push(toRow(e, batch));
+    }
     this.received += batch.events.length;
     this.schedule();
   }
@@ -66,8 +78,24 @@ export function hostNowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/**
+ * A synchronous call arrives as one `call/complete` event (src/agent/calls.ts) and is stored as the two rows
+ * it stands for: call/call at its start, call/return or call/throw at its end.
+ */
+type CompleteCall = [sid: number, args: unknown, parent: number | null, threw: 0 | 1, value: unknown, durationNs: number];
+
+function expandCall(e: WireEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: WireBatch): [EventRow, EventRow] {
+  const end = e[0];
+  const start: WireEvent = [end - duration_ns, 'call', 'call', e[3], e[4], e[5], e[6], e[7], { module: site.module, fn: site.fn, args, parent }];
+  const endPayload = { module: site.module, fn: site.fn, [threw ? 'error' : 'result']: value, duration_ns, async: false };
+  return [toRow(start, batch), toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], endPayload], batch)];
+}
+
 function toRow(e: WireEvent, batch: WireBatch): EventRow {
-  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, ref, payload] = e;
+  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef, payload] = e;
+  // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
+  const ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
+  if (typeof (payload as { parent?: unknown } | null)?.parent === 'number') (payload as { parent: unknown }).parent = `${batch.actor}:c${(payload as { parent: number }).parent}`;
   return {
     ts_ns,
     wall_ms: batch.wallMs + (ts_ns - batch.tsNs) / 1e6,
@@ -111,6 +139,8 @@ export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
     case 'worker/exit':
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
+    case 'worker/exiting': // the worker's own word, for workers its parent's agent never saw start
+      return [{ id, kind: 'worker', ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
     case 'worker/error':
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, status: 'crashed' }];
     case 'child/spawn':

@@ -115,30 +115,12 @@ export class ThreadLink {
   }
 
   /**
-   * Hands the agent the Worker and ChildProcess objects that existed before it, so their exits are seen.
-   * Runtime.queryObjects walks the heap once; it is only done on attach to a running thread.
+   * Hands the agent the child processes that existed before it, found among the thread's active handles.
+   * (Not Runtime.queryObjects: a heap walk measurably slowed a warm target for many seconds after attach —
+   * bench/README.md. Workers that existed before report their own exit instead.)
    */
   async adoptExisting(): Promise<void> {
-    const protos = await this.session.send('Runtime.evaluate', {
-      expression: `[process.getBuiltinModule('worker_threads').Worker.prototype, process.getBuiltinModule('child_process').ChildProcess.prototype]`,
-      silent: true,
-    });
-    if (!protos.result.objectId) return;
-    const props = await this.session.send('Runtime.getProperties', { objectId: protos.result.objectId, ownProperties: true });
-    const ids = ['0', '1'].map((k) => props.result.find((p) => p.name === k)?.value?.objectId);
-    if (!ids[0] || !ids[1]) return;
-    const workers = await this.session.send('Runtime.queryObjects', { prototypeObjectId: ids[0] });
-    const children = await this.session.send('Runtime.queryObjects', { prototypeObjectId: ids[1] });
-    await this.session.send('Runtime.callFunctionOn', {
-      objectId: workers.objects.objectId!,
-      functionDeclaration: `function (children) { ${AGENT_REF}?.adopt(this, children); }`,
-      arguments: [{ objectId: children.objects.objectId! }],
-      silent: true,
-    });
-    await this.session.send('Runtime.releaseObjectGroup', { objectGroup: 'nodescope' }).catch(() => undefined);
-    for (const id of [protos.result.objectId, workers.objects.objectId, children.objects.objectId]) {
-      if (id) await this.session.send('Runtime.releaseObject', { objectId: id }).catch(() => undefined);
-    }
+    await this.call('adoptHandles()');
   }
 
   /** Live instances of a class in this thread (Runtime.queryObjects), tracked so that they get actor ids. */

@@ -13,6 +13,7 @@ import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
 import {
   catchesSigusr1,
+  flaggedInspectorPorts,
   DEFAULT_INSPECTOR_PORT,
   inspectorUrl,
   isNodeProcess,
@@ -21,6 +22,7 @@ import {
   nodeChildren,
   portInUse,
   processExists,
+  sleep,
   waitFor,
 } from './discovery.js';
 import { Ingest } from './ingest.js';
@@ -222,7 +224,8 @@ export class Tracer {
   }
 
   private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
-    for (const port of listeningPorts(pid)) {
+    const flagged = flaggedInspectorPorts(pid);
+    for (const port of listeningPorts(pid).filter((p) => flagged.includes(p))) {
       const url = await inspectorUrl('127.0.0.1', port, 500).catch(() => undefined);
       if (url) return { url, openedByUs: false };
     }
@@ -242,9 +245,22 @@ export class Tracer {
         moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
       }
       // The app may listen on ports of its own: the inspector's is the one that appears after the signal.
-      const before = listeningPorts(pid);
-      process.kill(pid, 'SIGUSR1');
-      const port = await waitFor(() => listeningPorts(pid).find((p) => !before.includes(p)), 3_000);
+      // A second try covers an inspector that was closing as we signalled (a nodescope that just detached
+      // closes the port it opened a moment later, and SIGUSR1 does nothing while it is still open).
+      let port: number | undefined;
+      for (let attempt = 0; port === undefined && attempt < 2; attempt++) {
+        if (attempt > 0) await sleep(300);
+        const before = listeningPorts(pid);
+        process.kill(pid, 'SIGUSR1');
+        port = await waitFor(() => listeningPorts(pid).find((p) => !before.includes(p)), attempt === 0 ? 1_500 : 3_000);
+        if (port !== undefined) break;
+        // SIGUSR1 does nothing when the inspector is already open on a port no flag names (opened from
+        // inside the app): only then are the app's other ports asked, as a last resort.
+        for (const p of listeningPorts(pid)) {
+          const url = await inspectorUrl('127.0.0.1', p, 500).catch(() => undefined);
+          if (url) return { url, openedByUs: false };
+        }
+      }
       if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
       let url = await inspectorUrl('127.0.0.1', port);
       if (port === DEFAULT_INSPECTOR_PORT) {
