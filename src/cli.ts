@@ -5,12 +5,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { OPTIONS, resolveConfig, type Config } from './config.js';
+import { OPTIONS, resolveConfig, showDefault, type Config } from './config.js';
 import { runDemo } from './demo/run.js';
 import { SERVER_VERSION, callTool, createServer } from './server.js';
 import { Session } from './session.js';
 import { loadTools } from './extensions.js';
 import type { ToolDefinition } from './tools/define.js';
+import { selectTools } from './tools/categories.js';
 import { TOOLS } from './tools/registry.js';
 import { splitCommand } from './tools/launch.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, checkBind, isLoopbackHost, parseHostPort, serveHttp } from './transport/http.js';
@@ -38,7 +39,7 @@ Usage:
       List the tools.
 
 Options (also as environment variables):
-${OPTIONS.map((o) => `  ${o.flag.padEnd(18)} ${o.env.padEnd(26)} ${o.describe} (default: ${String(o.default)})`).join('\n')}
+${OPTIONS.map((o) => `  ${o.flag.padEnd(18)} ${o.env.padEnd(26)} ${o.describe} (default: ${showDefault(o.default)})`).join('\n')}
 `;
 
 interface Parsed {
@@ -104,7 +105,7 @@ async function mcp(p: Parsed): Promise<void> {
   const tools = await toolsFor(config);
   const session = new Session({ config, db: p.flags.get('db') });
   p.flags.delete('db');
-  const { server } = createServer(session, tools);
+  const { server } = createServer(session, selectTools(tools, config.tool_categories));
   let closing = false;
   const shutdown = async (code: number) => {
     if (closing) return;
@@ -139,7 +140,7 @@ async function serve(p: Parsed): Promise<void> {
   const { token, fromEnv } = serverToken();
   let http: Awaited<ReturnType<typeof serveHttp>>;
   try {
-    http = await serveHttp({ ctx: session, host, port, token, allowRemote, tools, log });
+    http = await serveHttp({ ctx: session, host, port, token, allowRemote, tools: selectTools(tools, config.tool_categories), log });
   } catch (error) {
     await session.dispose().catch(() => undefined);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`${host}:${port} is in use (another nodescope serve?); choose another with --http ${host}:<port>, or port 0 for a free one`);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDuration } from './query/time.js';
 import { LEVELS, type Level } from './shared/protocol.js';
+import { CATEGORIES, DEFAULT_CATEGORIES, parseCategories } from './tools/categories.js';
 import { DEFAULT_MAX_EVENTS } from './store/store.js';
 import { DEFAULT_REDACT } from './trace/tracer.js';
 
@@ -20,6 +21,8 @@ export interface Config {
   retention: Record<string, number>;
   /** Modules that add tools (each exports `tools`, an array of defineTool values, or a default one). */
   tools: string[];
+  /** Tool categories the MCP server lists (categories.ts), or 'all'. */
+  tool_categories: readonly string[] | 'all';
 }
 
 interface OptionSpec<K extends keyof Config> {
@@ -100,6 +103,11 @@ export const OPTIONS = [
     parse: (raw) => raw.split(',').map((p) => p.trim()).filter(Boolean),
   }),
   spec({
+    key: 'tool_categories', flag: '--tool-categories', env: 'NODESCOPE_TOOL_CATEGORIES', default: DEFAULT_CATEGORIES,
+    describe: `Tool categories the MCP server lists, comma-separated: ${CATEGORIES.join(', ')}, or all. Fewer tools cost the model less context; \`nodescope call\` reaches every tool.`,
+    parse: parseCategories,
+  }),
+  spec({
     key: 'persist', flag: '--persist', env: 'NODESCOPE_PERSIST', default: false,
     describe: 'Write the trace to a SQLite file (persist_path) instead of memory, for later queries.',
     parse: parseBoolean,
@@ -123,6 +131,13 @@ export const OPTIONS = [
 ] as const;
 
 export const DEFAULT_CONFIG: Config = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as Config;
+
+/** A default as a person reads it: lists joined, empty ones as "none". */
+export function showDefault(v: unknown): string {
+  if (Array.isArray(v)) return v.length ? v.join(',') : 'none';
+  if (typeof v === 'object' && v !== null) return Object.keys(v).length ? JSON.stringify(v) : 'none';
+  return String(v);
+}
 
 export const CONFIG_FILE = 'nodescope.config.json';
 

@@ -85,8 +85,6 @@ export async function run({ smoke, rounds }) {
         note: `${fmtInt(bpCalls)} hits per round, ${n} round(s); ${fmtInt(session.events.console)} of ${fmtInt(expected)} console messages reached the client by the end`,
         data: res,
       }),
-      row(name, 'function tracing (timing only): added ns/call', { figure: 'pending trace_module', bar: '≤ 150 ns', result: 'pending' }),
-      row(name, 'function tracing (args+result): added ns/call', { figure: 'pending trace_module', bar: '≤ 400 ns', result: 'pending' }),
     ];
   } finally {
     session?.close();

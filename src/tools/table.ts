@@ -1,6 +1,6 @@
 // The README's tool table, generated from the definitions so that it cannot drift (test/unit/readme.test.ts).
 import type { ZodType } from 'zod';
-import { OPTIONS } from '../config.js';
+import { OPTIONS, showDefault } from '../config.js';
 import { TOOL_CATEGORIES } from './categories.js';
 import type { ToolDefinition } from './define.js';
 
@@ -18,8 +18,7 @@ export function toolTable(tools: readonly ToolDefinition<any>[]): string {
 
 /** The README's configuration table, from the one typed table of options. */
 export function optionTable(): string {
-  const show = (v: unknown) => (Array.isArray(v) ? (v.length ? v.join(',') : '—') : typeof v === 'object' && v !== null ? (Object.keys(v).length ? JSON.stringify(v) : '—') : String(v));
-  const rows = OPTIONS.map((o) => `| ${o.key} | \`${o.flag}\` | \`${o.env}\` | ${o.key === 'redact' ? 'secret-looking keys' : `\`${show(o.default)}\``} | ${o.describe.replace(/\|/g, '\\|')} |`);
+  const rows = OPTIONS.map((o) => `| ${o.key} | \`${o.flag}\` | \`${o.env}\` | ${o.key === 'redact' ? 'secret-looking keys' : `\`${showDefault(o.default)}\``} | ${o.describe.replace(/\|/g, '\\|')} |`);
   return ['| option | flag | environment | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 

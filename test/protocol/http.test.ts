@@ -31,7 +31,8 @@ afterAll(() => {
 
 /** HOME is a temp dir so the token file lands there, not in the real ~/.nodescope. */
 function env(home: string): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  // Every tool listed: these tests call some outside the default categories (cpu_profile).
+  const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, NODESCOPE_TOOL_CATEGORIES: 'all' };
   delete e.NODESCOPE_TOKEN;
   return e;
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectTools } from '../../src/tools/categories.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { startFixture, tempDir } from '../helpers.js';
 
@@ -18,7 +19,7 @@ describe('MCP over stdio', () => {
 
   beforeAll(async () => {
     client = new Client({ name: 'nodescope-test', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--persist', '--persist-path', db], stderr: 'pipe' }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--persist', '--persist-path', db, '--tool-categories', 'core,tracing'], stderr: 'pipe' }));
   });
   afterAll(async () => {
     await client?.close();
@@ -26,8 +27,11 @@ describe('MCP over stdio', () => {
 
   it('lists the tools, sorted, each with annotations and described arguments', async () => {
     const { tools } = await client.listTools();
+    // The categories asked for: core (the nine, launch/attach/detach, the most used extras) and tracing.
     const names = tools.map((t) => t.name);
-    expect(names).toEqual(TOOLS.map((t) => t.name));
+    expect(names).toEqual(selectTools(TOOLS, ['core', 'tracing']).map((t) => t.name));
+    expect(names).toEqual(expect.arrayContaining(['analyze_state_changes', 'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_message_flow', 'get_state_timeline', 'get_supervision_tree', 'launch', 'trace_module', 'trace_named_process', 'trace_process']));
+    expect(names).not.toContain('evaluate');
     expect(names).toEqual([...names].sort());
     for (const t of tools) expect(t.annotations).toBeDefined();
     expect(tools.find((t) => t.name === 'get_supervision_tree')!.annotations!.readOnlyHint).toBe(true);
