@@ -16,6 +16,7 @@ export interface Config {
   persist_path: string;
   redact: string;
   web: boolean;
+  trace_all: boolean;
   allow_evaluate: boolean;
   /** Event type → how long its events are kept, ms. */
   retention: Record<string, number>;
@@ -85,6 +86,11 @@ export const OPTIONS = [
   spec({
     key: 'web', flag: '--web', env: 'NODESCOPE_WEB', default: false,
     describe: 'Record HTTP server and client traffic (node:http, fetch) and give each incoming request a correlation id that its calls, messages and state changes carry.',
+    parse: parseBoolean,
+  }),
+  spec({
+    key: 'trace_all', flag: '--trace-all', env: 'NODESCOPE_TRACE_ALL', default: true,
+    describe: 'Follow the whole family from the start: every worker thread and child Node process (and their messages). false traces the attached or launched process\'s main thread only.',
     parse: parseBoolean,
   }),
   spec({

@@ -90,6 +90,7 @@ export class Session implements ToolContext {
       sampleRate: this.options.config.sample_rate,
       redact: this.options.config.redact,
       web: this.options.config.web,
+      traceAll: this.options.config.trace_all,
     });
     return this.tracer;
   }

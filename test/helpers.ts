@@ -79,7 +79,7 @@ export function startFixture(file: string, args: string[] = []): Fixture {
 
 export function newTracer(options: Partial<TracerOptions> & { store?: StoreOptions } = {}): { store: Store; tracer: Tracer } {
   const store = new Store({ level: options.level, sampleRate: options.sampleRate, ...options.store });
-  const tracer = new Tracer(store, { level: options.level ?? 'full', sampleRate: options.sampleRate ?? 1, redact: options.redact ?? DEFAULT_REDACT, web: options.web });
+  const tracer = new Tracer(store, { level: options.level ?? 'full', sampleRate: options.sampleRate ?? 1, redact: options.redact ?? DEFAULT_REDACT, web: options.web, traceAll: options.traceAll });
   return { store, tracer };
 }
 

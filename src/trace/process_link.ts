@@ -16,6 +16,8 @@ export interface LinkOptions {
   fromStart: boolean;
   /** True when nodescope opened this inspector port (SIGUSR1, preload): detach closes it again. */
   openedByUs: boolean;
+  /** Follow the process's worker threads (trace_all). */
+  followWorkers: boolean;
   agent: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'>;
   ingest: Ingest;
 }
@@ -91,6 +93,7 @@ export class ProcessLink {
     await session.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true });
     if (reconnect) await this.main.reattach(session);
     else await this.main.install();
+    if (!this.options.followWorkers) return;
     this.followWorkers(session, this.actor);
     await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
   }

@@ -60,3 +60,17 @@ export async function relocateInspector(url: string, pid: number, port: number):
   if (moved === undefined) throw new Error(`the inspector of pid ${pid} did not move`);
   return inspectorUrl('127.0.0.1', moved);
 }
+
+/** Lets a process waiting in the launch preload run on untraced, and closes the inspector the preload opened. */
+export async function releaseProcess(url: string): Promise<void> {
+  const session = await WebSocketSession.connect(url, 'release');
+  try {
+    await session.send('Runtime.evaluate', {
+      expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 100).unref(), undefined`,
+      silent: true,
+    });
+    await session.send('Runtime.runIfWaitingForDebugger');
+  } finally {
+    session.disconnect();
+  }
+}

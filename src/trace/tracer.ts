@@ -29,7 +29,7 @@ import { Ingest } from './ingest.js';
 import { announcePreloadPath } from './paths.js';
 import { ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
-import { relocateInspector, withPortLock } from './relocate.js';
+import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 
 export interface TracerOptions {
   level: Level;
@@ -38,6 +38,8 @@ export interface TracerOptions {
   redact: string;
   /** Record HTTP traffic with a correlation id per incoming request. */
   web?: boolean;
+  /** Follow the whole family: worker threads and child processes (default true). */
+  traceAll?: boolean;
 }
 
 export const DEFAULT_REDACT = 'pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential';
@@ -69,7 +71,7 @@ export class Tracer {
   ) {
     this.ingest = new Ingest(store);
     this.ingest.onLifecycle((row, payload) => {
-      if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number') void this.followChild(payload.pid);
+      if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number' && this.options.traceAll !== false) void this.followChild(payload.pid);
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
       if (row.type === 'agent' && row.subtype === 'trace_stopped') void this.stopBreakpoints(row.actor, String(payload?.trace));
     });
@@ -99,7 +101,7 @@ export class Tracer {
   }
 
   private async link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
-    const link = new ProcessLink({ url, pid, fromStart, openedByUs, agent: this.agentConfig(), ingest: this.ingest });
+    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest });
     await link.start();
     this.links.set(link.pid, link);
     link.onEnd((l) => this.onLinkEnd(l));
@@ -174,6 +176,9 @@ export class Tracer {
       return; // already handled, or not complete yet (fs.watch fires more than once)
     }
     if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
+    // Without trace_all only the launched process is traced: a descendant that announced itself is let go
+    // at once (it waits for us), and the inspector its preload opened is closed.
+    if (this.options.traceAll === false && this.links.size > 0) return void releaseProcess(note.url).catch(() => undefined);
     this.connecting.add(note.pid);
     try {
       await this.link(note.url, note.pid, true, true);
@@ -274,6 +279,7 @@ export class Tracer {
 
   /** After attaching to a running process: its existing Node children are attached too. */
   private follow(link: ProcessLink): ProcessLink {
+    if (this.options.traceAll === false) return link;
     for (const child of nodeChildren(link.pid)) void this.followChild(child, 0);
     return link;
   }
