@@ -28,6 +28,7 @@ function fill(store, total) {
   let ts = base;
   let call = 0;
   let req = 0;
+  let states = 0;
   const batch = [];
   const flush = () => {
     store.write(batch.splice(0), [], true);
@@ -58,7 +59,7 @@ function fill(store, total) {
       ev('message', 'receive', to, { channel: 'worker', message: { sku: 'apple', n: i % 97 } }, { from_actor: `${PID}`, to_actor: to, ref });
       i += 2;
     } else if (r < 13) {
-      const obj = OBJECTS[i % OBJECTS.length];
+      const obj = OBJECTS[states++ % OBJECTS.length];
       ev('state', 'snapshot', obj, { state: { items: [{ sku: 'apple', qty: i % 7 }], total: i % 101 }, trigger: { method: 'add', args: ['apple', i % 7] } }, { ref: `${PID}:c${call}` });
       i += 1;
     } else {

@@ -10,7 +10,7 @@ import { consoleSource } from './console.js';
 import { messageSource } from './messages.js';
 import { Modules, type ModuleReport, type ModuleSpec } from './modules.js';
 import { Objects, type TrackResult } from './objects.js';
-import { webSource } from './web.js';
+import { webSource, wsSource } from './web.js';
 import { lifecycleSource, watchChild } from './lifecycle.js';
 
 type Builtins = { (name: string): any };
@@ -48,7 +48,7 @@ export interface Source {
   enable(core: AgentCore, patches: PatchTable): void;
 }
 
-const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource, webSource];
+const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource, webSource, wsSource];
 
 /** JSON carries it as is: finite numbers, booleans, null, and strings within the cap. */
 function isPlainPrimitive(v: unknown, maxString: number): boolean {

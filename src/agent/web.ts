@@ -95,3 +95,78 @@ export const webSource: Source = {
     subscribe('undici:request:error', ({ request, error }: { request: Req; error: unknown }) => clientEnd(request, null, error));
   },
 };
+
+type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown };
+
+/** A message as the record keeps it: text capped, binary by size. */
+function wsData(data: unknown, isBinary: unknown): unknown {
+  if (typeof data === 'string') return data.length > 1024 ? `${data.slice(0, 1024)}…(${data.length} chars)` : data;
+  const size = (data as { byteLength?: number } | null)?.byteLength;
+  if (!isBinary && typeof size === 'number' && size <= 1024) {
+    try {
+      return new TextDecoder().decode(data as Uint8Array);
+    } catch {
+      // not text after all
+    }
+  }
+  return { $t: 'binary', bytes: size ?? null };
+}
+
+/**
+ * WebSocket traffic of the `ws` package (a userland module, found in the require cache or when first
+ * required): connections, messages in and out, closes. Each connection gets an id that its events share.
+ */
+export const wsSource: Source = {
+  category: 'web',
+  enable(core, patches) {
+    if (!core.config.web) return;
+    const Module = core.builtin('module');
+    const self = core.config.actor;
+    const ids = new WeakMap<object, string>();
+    let seq = 0;
+    let wrapped = false;
+    const idOf = (ws: object) => {
+      let id = ids.get(ws);
+      if (id === undefined) ids.set(ws, (id = `${self}:ws${++seq}`));
+      return id;
+    };
+    const wrap = (WebSocket: { prototype: WsLike }) => {
+      if (wrapped || typeof WebSocket?.prototype?.send !== 'function') return;
+      wrapped = true;
+      patches.patch(WebSocket.prototype, 'send', (original) =>
+        function (this: WsLike, data: unknown, ...rest: unknown[]) {
+          if (patches.active) core.guard(() => core.emit('ws', 'send', self, { data: wsData(data, typeof data !== 'string') }, { ref: idOf(this) }));
+          return (original as (...a: unknown[]) => unknown).apply(this, [data, ...rest]);
+        },
+      );
+      patches.patch(WebSocket.prototype, 'emit', (original) =>
+        function (this: WsLike, name: string, ...args: unknown[]) {
+          if (patches.active && (name === 'message' || name === 'open' || name === 'close')) {
+            core.guard(() => {
+              const ref = idOf(this);
+              if (name === 'message') core.emit('ws', 'receive', self, { data: wsData(args[0], args[1]) }, { ref });
+              else if (name === 'open') core.emit('ws', 'open', self, { url: (own(this, '_url') as string) ?? null }, { ref });
+              else core.emit('ws', 'close', self, { code: args[0] ?? null }, { ref });
+            });
+          }
+          return (original as (...a: unknown[]) => boolean).apply(this, [name, ...args]);
+        },
+      );
+    };
+    const fromCache = () => {
+      for (const [file, record] of Object.entries((Module._cache ?? {}) as Record<string, { exports?: unknown }>)) {
+        if (/[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/.test(file)) return wrap(record?.exports as never);
+      }
+    };
+    fromCache();
+    if (wrapped) return;
+    // Not loaded yet: look again after each require until it is.
+    patches.patch(Module as { _load: (...a: unknown[]) => unknown }, '_load', (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const result = original.apply(this, args);
+        if (!wrapped && patches.active) core.guard(fromCache);
+        return result;
+      },
+    );
+  },
+};

@@ -5,6 +5,9 @@
 import type { WireBatch, WireEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
 
+/** Rows per background transaction: large enough for SQLite's fast lane, small enough to keep answering. */
+const BACKGROUND_ROWS = 5_000;
+
 export type LifecycleListener = (row: EventRow, payload: any) => void;
 
 export class Ingest {
@@ -49,16 +52,21 @@ export class Ingest {
   }
 
   private schedule(): void {
-    if (this.scheduled === undefined) this.scheduled = setImmediate(() => this.flush());
+    if (this.scheduled === undefined) this.scheduled = setImmediate(() => this.flush(BACKGROUND_ROWS));
   }
 
-  /** Writes everything buffered. Synchronous: callers that need the store current call it first. */
-  flush(): void {
+  /**
+   * Writes what is buffered: everything when a question needs the store current (the default), at most
+   * `limit` rows from the background, then the rest a turn later — one huge transaction would keep the
+   * event loop, and so every tool call, waiting (bench: ~100 ms under a burst).
+   */
+  flush(limit = Infinity): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.rows.length === 0) return;
-    const rows = this.rows;
-    this.rows = [];
+    const rows = this.rows.length > limit ? this.rows.splice(0, limit) : this.rows;
+    if (rows === this.rows) this.rows = [];
+    else this.schedule();
     const lifecycle: [EventRow, any][] = [];
     for (const row of rows) {
       if (!isLifecycleType(row.type)) continue;

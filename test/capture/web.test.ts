@@ -64,3 +64,29 @@ describe('web', () => {
     expect(events(t.store, "type = 'http'")).toEqual([]);
   });
 });
+
+describe('ws', () => {
+  it('records a WebSocket connection of the ws package: open, messages both ways, close', async () => {
+    const { t, ready } = await attached('web/ws_server.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const { WebSocket } = await import('ws');
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((r) => client.once('open', r));
+    client.send('hello');
+    expect(String(await new Promise((r) => client.once('message', r)))).toBe('HELLO');
+    client.close(1000);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = events(t.store, "type = 'ws'");
+      return r.length === 4 && r;
+    }, 'four ws events');
+    expect(rows.map((r) => [r.subtype, r.payload])).toEqual([
+      ['open', { url: null }],
+      ['receive', { data: 'hello' }],
+      ['send', { data: 'HELLO' }],
+      ['close', { code: 1000 }],
+    ]);
+    const refs = new Set(t.store.db.prepare("SELECT ref FROM events WHERE type = 'ws'").all().map((r: any) => r.ref));
+    expect(refs.size).toBe(1);
+  });
+});
