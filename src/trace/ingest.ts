@@ -30,15 +30,16 @@ export class Ingest {
   private readonly sites = new Map<string, { module: string; fn: string }>();
 
   accept(batch: WireBatch): void {
+    const offset = wallOffset(batch);
     for (const e of batch.events) {
       if (e[1] === 'call' && e[2] === 'complete') {
         const c = e[8] as CompleteCall;
         const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };
-        this.rows.push(...expandCall(e, c, site, batch));
+        this.rows.push(...expandCall(e, c, site, batch, offset));
       } else if (e[1] === 'agent' && e[2] === 'site') {
         const p = e[8] as { sid: number; module: string; fn: string };
         this.sites.set(`${batch.actor} ${p.sid}`, { module: p.module, fn: p.fn });
-      } else this.rows.push(toRow(e, batch));
+      } else this.rows.push(toRow(e, batch, offset));
     }
     this.received += batch.events.length;
     this.schedule();
@@ -92,21 +93,33 @@ export function hostNowNs(): number {
  */
 type CompleteCall = [sid: number, args: unknown, parent: number | null, threw: 0 | 1, value: unknown, durationNs: number];
 
-function expandCall(e: WireEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: WireBatch): [EventRow, EventRow] {
+function expandCall(e: WireEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: WireBatch, offset: number): [EventRow, EventRow] {
   const end = e[0];
   const start: WireEvent = [end - duration_ns, 'call', 'call', e[3], e[4], e[5], e[6], e[7], { module: site.module, fn: site.fn, args, parent }];
   const endPayload = { module: site.module, fn: site.fn, [threw ? 'error' : 'result']: value, duration_ns, async: false };
-  return [toRow(start, batch), toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], endPayload], batch)];
+  return [toRow(start, batch, offset), toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], endPayload], batch, offset)];
 }
 
-function toRow(e: WireEvent, batch: WireBatch): EventRow {
+/**
+ * wall_ms = offset + ts_ns/1e6. The target's own pair (Date.now(), whole ms, read per batch) would put the
+ * events of two processes up to a millisecond apart in wall time, out of their ts_ns order. On this host,
+ * where the target's clock is ours (loopback: CLOCK_MONOTONIC is system-wide), the host's own pair is used,
+ * read with sub-millisecond precision, so wall time keeps the order ts_ns has.
+ */
+function wallOffset(batch: WireBatch): number {
+  const host = performance.timeOrigin + performance.now() - hostNowNs() / 1e6;
+  const target = batch.wallMs - batch.tsNs / 1e6;
+  return Math.abs(host - target) < 1_000 ? host : target;
+}
+
+function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
   const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef, payload] = e;
   // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
   const ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
   if (typeof (payload as { parent?: unknown } | null)?.parent === 'number') (payload as { parent: unknown }).parent = `${batch.actor}:c${(payload as { parent: number }).parent}`;
   return {
     ts_ns,
-    wall_ms: batch.wallMs + (ts_ns - batch.tsNs) / 1e6,
+    wall_ms: offset + ts_ns / 1e6,
     type,
     subtype,
     actor,
