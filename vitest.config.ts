@@ -6,6 +6,8 @@ export default defineConfig({
     pool: 'forks',
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     hookTimeout: 30_000,
   },
 });
