@@ -77,6 +77,16 @@ describe('MCP over stdio', () => {
     expect(text(missing)).toMatch(/give an OS pid \(4242\), an inspector address \(127\.0\.0\.1:9229\) or a ws:\/\/ URL/);
   });
 
+  it('nodescope call --attach attaches, answers and detaches, leaving the target running', async () => {
+    const app = startFixture('family.cjs');
+    await app.line(/^ready/);
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'call', 'get_supervision_tree', '--attach', String(app.pid)]);
+    expect(stdout).toMatch(new RegExp(`^${app.pid} process "family.cjs" — running since `));
+    expect(stdout).toMatch(/worker "pricing" — running/);
+    app.send('check');
+    expect(JSON.parse((await app.line(/^check /)).slice(6))).toMatchObject({ workerEmitRestored: true, processEmitRestored: true, agent: false });
+  });
+
   it('a second nodescope answers from the persisted file alone', async () => {
     const stopped = await client.callTool({ name: 'stop', arguments: {} });
     expect(text(stopped)).toMatch(new RegExp(`(Nothing was being traced|Stopped tracing pid [\\d, ]+)\\. \\d+ events recorded in ${db.replace(/[.]/g, '\\.')}; they stay queryable\\.`));
