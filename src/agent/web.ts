@@ -37,6 +37,8 @@ export const webSource: Source = {
     });
     const self = core.config.actor;
     const inbound = new WeakMap<object, { id: string; t0: number }>();
+    // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
+    const fastifyRoutes = new WeakMap<object, string>();
     const outbound = new WeakMap<object, { id: string; t0: number }>();
     let seq = 0;
     const subscribe = (channel: string, fn: (msg: any) => void) => {
@@ -61,9 +63,14 @@ export const webSource: Source = {
         'http',
         'response',
         self,
-        { method: request.method ?? null, url: request.url ?? null, route: routeOf(request), status: response.statusCode ?? null, duration_ns: core.nowNs() - r.t0 },
+        { method: request.method ?? null, url: request.url ?? null, route: routeOf(request) ?? fastifyRoutes.get(request) ?? null, status: response.statusCode ?? null, duration_ns: core.nowNs() - r.t0 },
         { ref: r.id, corr: r.id },
       );
+    });
+
+    subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
+      const raw = own(request, 'raw');
+      if (raw && typeof raw === 'object' && typeof route?.url === 'string') fastifyRoutes.set(raw, route.url);
     });
 
     const clientStart = (request: Req, url: string | null) => {

@@ -90,3 +90,21 @@ describe('ws', () => {
     expect(refs.size).toBe(1);
   });
 });
+
+describe('fastify', () => {
+  it('records the route pattern of a Fastify app', async () => {
+    const { t, ready } = await attached('web/fastify_server.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    expect((await fetch(`http://127.0.0.1:${port}/items/42`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/boom`)).status).toBe(500);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = events(t.store, "type = 'http' AND subtype = 'response'");
+      return r.length === 2 && r;
+    }, 'two responses');
+    expect(rows.map((r) => [r.payload.url, r.payload.route, r.payload.status])).toEqual([
+      ['/items/42', '/items/:id', 200],
+      ['/boom', '/boom', 500],
+    ]);
+  });
+});
