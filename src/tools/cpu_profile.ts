@@ -6,7 +6,7 @@ export const cpu_profile = defineTool({
   name: 'cpu_profile',
   title: 'Sample a thread\'s CPU for a while',
   description:
-    'Runs V8\'s sampling profiler on one thread for a bounded time and answers the top functions by self and total time. The full profile is saved as a .cpuprofile file (opens in Chrome DevTools) whose path is returned. Sends progress notifications while it runs.',
+    'Runs V8\'s sampling profiler on one thread for a bounded time and answers the top functions by self and total time (a function V8 inlined is counted in its caller). The full profile is saved as a .cpuprofile file (opens in Chrome DevTools) whose path is returned. Sends progress notifications while it runs.',
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   schema: {
     pid_string: z.string().min(1).describe('The thread to profile: "4242", "4242/w1", a bare pid or a name.'),
