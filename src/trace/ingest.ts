@@ -20,6 +20,11 @@ export class Ingest {
 
   constructor(private readonly store: Store) {}
 
+  /** Rows received and not yet written. */
+  backlog(): number {
+    return this.rows.length;
+  }
+
   /** Called for each lifecycle event after it is written: the tracer follows new children this way. */
   onLifecycle(listener: LifecycleListener): () => void {
     this.listeners.add(listener);

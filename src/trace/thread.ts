@@ -11,6 +11,8 @@ import { agentBundlePath } from './paths.js';
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
 const ACK_EVERY = 16;
 const ACK_DELAY_MS = 20;
+/** Rows the host may hold unwritten before it stops acknowledging batches (~20 MB). */
+const MAX_BACKLOG = 100_000;
 
 let agentText: string | undefined;
 function agentSource(): string {
@@ -97,6 +99,12 @@ export class ThreadLink {
   private ack(): void {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
+    // Acks are the agents' only signal to send more: while the host is behind on writing, holding them back
+    // makes the agents queue (and then count drops) instead of the host buffering without bound.
+    if (this.ingest.backlog() > MAX_BACKLOG) {
+      this.ackTimer = setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
+      return;
+    }
     this.unacked = 0;
     this.call(`ack(${this.lastSeq})`).catch(() => {
       // A lost ack only delays the window; the next one covers it.

@@ -95,6 +95,11 @@ export class Tracer {
     };
   }
 
+  /** Kept for the answers; bounded, since a program may start children without end. */
+  private warn(text: string): void {
+    if (this.errors.length < 50) this.errors.push(text);
+  }
+
   /** Problems met while following the family (a child that could not be attached, …), for the answers. */
   warnings(): string[] {
     return [...this.errors, ...[...this.links.values()].flatMap((l) => l.warnings)];
@@ -183,7 +188,7 @@ export class Tracer {
     try {
       await this.link(note.url, note.pid, true, true);
     } catch (error) {
-      this.errors.push(`pid ${note.pid}: ${(error as Error).message}`);
+      this.warn(`pid ${note.pid}: ${(error as Error).message}`);
     } finally {
       this.connecting.delete(note.pid);
     }
@@ -291,7 +296,7 @@ export class Tracer {
     try {
       await this.attachPid(pid);
     } catch (error) {
-      if (processExists(pid)) this.errors.push(`child ${pid}: ${(error as Error).message}`);
+      if (processExists(pid)) this.warn(`child ${pid}: ${(error as Error).message}`);
     }
   }
 
