@@ -84,7 +84,7 @@ export async function run({ smoke }) {
     const c1 = { host: hostCpuMs(), target: procCpuMs(target.pid), t: probe.snapshot() };
     const stored = c1.t.stored - c0.t.stored;
     const dropped = c1.t.dropped - c0.t.dropped + (drained?.dropped ?? 0);
-    const diag = { gaps: traced.link.main.gaps ?? traced.link.main.resends, received: traced.tracer.ingest.received, linkState: traced.link.state, table: countEvents(traced.store, 'log', 'bench') };
+    const diag = { resends: traced.link.main.resends, linkState: traced.link.state, table: countEvents(traced.store, 'log', 'bench') };
     const storedPerS = stored / ((t1 - t0) / 1000);
     const emitRate = done.emitted / (done.ms / 1000);
     const us = (ms) => (ms * 1000) / Math.max(1, stored);

@@ -1,6 +1,7 @@
 // Messages between threads and processes: Worker/parentPort postMessage and child-process IPC. A message
 // carries no id we could add without changing it, so both sides derive the same link from what they see:
-// `<from>><to>#<content hash>`. The query layer pairs the k-th send of a link with its k-th receipt.
+// `<from>><to>#<content hash>` (the hash added by the tracer). The query layer pairs the k-th send of a link
+// with its k-th receipt.
 import type { AgentCore, Source } from './index.js';
 import type { PatchTable } from './patches.js';
 import { adoptWorker } from './lifecycle.js';
@@ -8,17 +9,11 @@ import { adoptWorker } from './lifecycle.js';
 type Emitter = { emit(name: string, ...args: unknown[]): boolean };
 type Poster = { postMessage(value: unknown, ...rest: unknown[]): void };
 
-/** FNV-1a over the captured message, ignoring class names (structured clone drops prototypes). */
-export function messageLink(from: string, to: string, captured: unknown): string {
-  const text = JSON.stringify(captured).replace(/"\$class":"[^"]*",?/g, '');
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return `${from}>${to}#${(h >>> 0).toString(36)}`;
-}
-
 export function recordMessage(core: AgentCore, subtype: 'send' | 'receive', from: string, to: string, channel: string, value: unknown): void {
   const message = core.capture(value);
-  core.emit('message', subtype, subtype === 'send' ? from : to, { channel, message }, { from, to, ref: messageLink(from, to, message) });
+  // The content hash that completes the link is added by the tracer (src/trace/ingest.ts), which
+  // stringifies the payload anyway: hashing here would serialize every message twice inside the target.
+  core.emit('message', subtype, subtype === 'send' ? from : to, { channel, message }, { from, to, ref: `${from}>${to}` });
 }
 
 const HYBRID_DISPATCH = Symbol.for('nodejs.internal.kHybridDispatch');

@@ -22,7 +22,6 @@ type Obj = Record<PropertyKey, unknown>;
 
 export class Objects {
   private readonly ids = new WeakMap<object, string>();
-  private readonly byId = new Map<string, WeakRef<object>>();
   private readonly wrapped = new WeakSet<object>();
   private seq = 0;
 
@@ -81,7 +80,6 @@ export class Objects {
     if (id === undefined) {
       id = `${this.core.config.actor}/o${++this.seq}`;
       this.ids.set(obj, id);
-      this.byId.set(id, new WeakRef(obj));
       this.core.emit('object', 'track', id, { name, class: cls, path }, { from: this.core.config.actor });
       this.snapshot(obj, id, null, '(tracked)', []);
     }

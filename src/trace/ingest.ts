@@ -15,8 +15,6 @@ export class Ingest {
   private actors: ActorUpdate[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private readonly listeners = new Set<LifecycleListener>();
-  /** Events received from agents since start (before level/sampling on the host, which agents already did). */
-  received = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -46,7 +44,6 @@ export class Ingest {
         this.sites.set(`${batch.actor} ${p.sid}`, { module: p.module, fn: p.fn });
       } else this.rows.push(toRow(e, batch, offset));
     }
-    this.received += batch.events.length;
     this.schedule();
   }
 
@@ -120,8 +117,11 @@ function wallOffset(batch: WireBatch): number {
 function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
   const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef, payload] = e;
   // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
-  const ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
+  let ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
   if (typeof (payload as { parent?: unknown } | null)?.parent === 'number') (payload as { parent: unknown }).parent = `${batch.actor}:c${(payload as { parent: number }).parent}`;
+  const text = payload === null || payload === undefined ? null : JSON.stringify(payload);
+  // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
+  if (type === 'message' && typeof ref === 'string' && text !== null) ref = `${ref}#${contentHash(text)}`;
   return {
     ts_ns,
     wall_ms: offset + ts_ns / 1e6,
@@ -132,8 +132,19 @@ function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
     to_actor,
     corr,
     ref,
-    payload: payload === null || payload === undefined ? null : JSON.stringify(payload),
+    payload: text,
   };
+}
+
+/**
+ * The content part of a message id: FNV-1a over the captured message, ignoring class names (structured clone
+ * drops prototypes, so the receiver sees plain objects where the sender had instances).
+ */
+export function contentHash(json: string): string {
+  const text = json.replace(/"\$class":"[^"]*",?/g, '');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 
 const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object', 'agent']);

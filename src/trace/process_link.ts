@@ -48,9 +48,6 @@ export class ProcessLink {
     return String(this.pid);
   }
 
-  get openedByUs(): boolean {
-    return this.options.openedByUs;
-  }
 
   /** Problems met along the way (a worker whose agent could not be installed, …). */
   readonly warnings: string[] = [];
