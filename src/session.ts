@@ -111,6 +111,14 @@ export class Session implements ToolContext {
     return this.attachedTracer('trace a module').traceModule(spec);
   }
 
+  async untraceModule(name: string) {
+    return this.attachedTracer('untrace a module').untraceModule(name);
+  }
+
+  async traces() {
+    return this.tracer ? this.tracer.traces() : [];
+  }
+
   async findInstances(className: string) {
     return this.attachedTracer('find instances').findInstances(className);
   }

@@ -56,6 +56,33 @@ export class Calls {
     return wrapper;
   }
 
+  /**
+   * The call hook of functions whose source the tracer instrumented (src/trace/instrument.ts): `body` runs
+   * the original body. Same record as a wrapper's; `args` is the function's own `arguments`.
+   */
+  around(site: CallSite, thisArg: unknown, args: ArrayLike<unknown>, body: () => unknown): unknown {
+    const actor = site.actorOf(thisArg);
+    if (actor === undefined || !site.active()) return body();
+    const id = ++this.seq;
+    const parent = this.current;
+    this.current = id;
+    const list = Array.prototype.slice.call(args) as unknown[];
+    const captured = this.captureArgs(list);
+    const t0 = this.core.nowNs();
+    let result: unknown;
+    try {
+      result = body();
+    } catch (error) {
+      this.current = parent;
+      this.complete(site, actor, captured, parent, 'throw', error, t0, id, thisArg, list);
+      throw error;
+    }
+    this.current = parent;
+    if (this.core.isPromise(result)) return this.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+    this.complete(site, actor, captured, parent, 'return', result, t0, id, thisArg, list);
+    return result;
+  }
+
   /** Announces a function to the tracer the first time it completes a call (a critical record: never dropped). */
   private siteId(site: CallSite): number {
     if (site.sid === undefined) {
@@ -141,6 +168,11 @@ export class Limiter {
   ) {
     this.windowStart = core.nowNs();
     this.endNs = this.windowStart + limits.durationMs * 1e6;
+  }
+
+  /** Calls counted so far (those past max_calls are not). */
+  get count(): number {
+    return Math.min(this.calls, this.limits.maxCalls);
   }
 
   /** Counts one call; false once the trace has stopped. The clock is read every 16th call only. */

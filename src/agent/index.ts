@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, serialize, type Json } from './serialize.js';
 import { Calls } from './calls.js';
 import { consoleSource } from './console.js';
 import { messageSource } from './messages.js';
-import { Modules, type ModuleReport, type ModuleSpec } from './modules.js';
+import { Modules, type Mechanism, type ModuleReport, type ModuleSpec } from './modules.js';
 import { Objects, type TrackResult } from './objects.js';
 import { webSource, wsSource } from './web.js';
 import { lifecycleSource, watchChild } from './lifecycle.js';
@@ -207,6 +207,49 @@ class Agent implements AgentCore {
     } catch (error) {
       return { module: spec.module, resolved: null, status: 'unsupported', functions: [], methods: [], note: `failed: ${String(error)}` };
     }
+  }
+
+  /** The tracer instrumented an ES module's functions: site numbers for its call hook, in order. */
+  instrumented(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism): number[] {
+    try {
+      return this.modules.instrumented(spec, resolved, names, via);
+    } catch {
+      return [];
+    }
+  }
+
+  /** An instrumented function whose edit V8 refused: its site is not used. */
+  forgetSite(id: number): void {
+    this.guard(() => this.modules.forgetSite(id));
+  }
+
+  breakpointed(spec: ModuleSpec, resolved: string, names: string[]): void {
+    this.guard(() => this.modules.breakpointed(spec, resolved, names));
+  }
+
+  untraceModule(module: string): ModuleReport[] {
+    try {
+      return this.modules.untrace(module);
+    } catch {
+      return [];
+    }
+  }
+
+  /** The traces of this thread, with their calls so far. */
+  traces(): ModuleReport[] {
+    try {
+      return this.modules.reports();
+    } catch {
+      return [];
+    }
+  }
+
+  /** CommonJS files loaded in this thread, and the folders names are resolved from. */
+  loaded(): { files: string[]; cwd: string; main: string | null } {
+    const proc = this.builtin('process');
+    let files: string[] = [];
+    this.guard(() => (files = this.modules.loadedFiles()));
+    return { files, cwd: proc.cwd(), main: typeof proc.argv?.[1] === 'string' ? this.builtin('path').resolve(proc.argv[1]) : null };
   }
 
   esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {

@@ -1,38 +1,62 @@
 // trace_module inside a thread: wraps the exported functions of a CommonJS module and the methods of its
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
-// while any trace waits). ES module namespaces are immutable, so their exports cannot be wrapped: the
-// report says so instead of pretending.
-import { Calls, Limiter, type TraceLimits } from './calls.js';
+// while any trace waits). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
+// instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
+// installed here, under site numbers handed out by `instrumented`.
+import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
-import type { PatchTable } from './patches.js';
+import type { PatchTable, Undo } from './patches.js';
 
 /** Calls per second a breakpoint trace may take: 500 hits ≈ 50 ms of CPU each second at most (~0.1 ms a hit). */
 export const ESM_MAX_RATE = 500;
+/** The global the instrumented functions call (src/trace/instrument.ts CALL_HOOK). */
+const CALL_HOOK = '__nodescope_call';
 
 export interface ModuleSpec extends TraceLimits {
+  /** The name the trace was asked for by: events carry it as their module. */
   module: string;
+  /** The file the tracer resolved the name to (the agent resolves it itself when absent). */
+  resolved?: string;
+  /** Functions to trace besides the exports (non-exported ones too, where the mechanism allows). */
+  functions?: string[];
 }
+
+export type Mechanism = 'wrappers' | 'live-edit' | 'breakpoints';
 
 export interface ModuleReport {
   module: string;
   resolved: string | null;
-  /** `esm`: an ES module, which the tracer traces by breakpoints instead (src/trace/esm.ts). */
-  status: 'traced' | 'pending' | 'unsupported' | 'not_found' | 'esm';
-  via?: 'wrappers' | 'breakpoints';
+  /** `esm`: an ES module, which the tracer traces by instrumenting its source instead (src/trace/esm.ts). */
+  status: 'traced' | 'pending' | 'unsupported' | 'not_found' | 'esm' | 'stopped';
+  via?: Mechanism;
   functions: string[];
   methods: string[];
   note?: string;
+  /** Calls recorded so far, and why the trace stopped if it did. */
+  calls?: number;
+  stopped?: string;
+  limits?: TraceLimits;
 }
 
 type Fn = (...args: unknown[]) => unknown;
 type Obj = Record<string, unknown>;
 type ModuleRecord = { exports: unknown; loaded?: boolean };
 
+interface Active {
+  report: ModuleReport;
+  limiter: Limiter;
+  undo: Undo[];
+}
+
 export class Modules {
   private readonly pending = new Map<string, { spec: ModuleSpec; limiter: Limiter }>();
-  private readonly traced = new Map<string, ModuleReport>();
-  /** Limits of ES-module traces, which run through breakpoints that call esmHit. */
+  /** Active traces by resolved file. */
+  private readonly traced = new Map<string, Active>();
+  /** Limits of ES-module traces, by module name: their calls come through the call hook or esmHit. */
   private readonly esm = new Map<string, Limiter>();
+  /** Call sites of instrumented functions, by the number their code passes to the call hook. */
+  private readonly hookSites: (CallSite | undefined)[] = [];
+  private hookInstalled = false;
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
   private unresolved: ModuleSpec[] = [];
   private booted: boolean;
@@ -47,7 +71,7 @@ export class Modules {
   }
 
   trace(spec: ModuleSpec): ModuleReport {
-    const resolved = this.resolve(spec.module);
+    const resolved = spec.resolved ?? this.resolve(spec.module);
     const base = { module: spec.module, resolved, functions: [], methods: [] };
     if (resolved === null && !this.booted) {
       this.unresolved.push(spec);
@@ -56,11 +80,11 @@ export class Modules {
     }
     if (resolved === null) return { ...base, status: 'not_found', note: `cannot resolve "${spec.module}" from ${this.core.builtin('process').cwd()}` };
     const known = this.traced.get(resolved);
-    if (known) return known;
-    if (/\.mjs$/.test(resolved) || this.isEsm(resolved)) {
-      // Exports of an ES module are immutable bindings: no wrapper can replace them. The tracer sets
-      // breakpoints instead, whose condition calls esmHit, held to a hard rate.
-      this.esm.set(spec.module, new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) }));
+    if (known) return this.report(known);
+    if (/\.(mjs|mts)$/.test(resolved) || this.isEsm(resolved)) {
+      // Exports of an ES module are immutable bindings: no wrapper can replace them. The tracer
+      // instruments the module's source (or, where it cannot, sets breakpoints whose condition calls esmHit).
+      if (!this.esm.has(spec.module)) this.esm.set(spec.module, new Limiter(this.core, spec.module, spec));
       return { ...base, status: 'esm', note: 'an ES module: its exports are immutable bindings, so its functions cannot be wrapped' };
     }
     const limiter = new Limiter(this.core, spec.module, spec);
@@ -71,8 +95,116 @@ export class Modules {
     return { ...base, status: 'pending', note: 'not loaded yet in this thread: traced when first required' };
   }
 
+  /** Every trace of this thread, with its calls so far. */
   reports(): ModuleReport[] {
-    return [...this.traced.values()];
+    return [...this.traced.values()].map((a) => this.report(a));
+  }
+
+  private report(active: Active): ModuleReport {
+    return { ...active.report, calls: active.limiter.count, stopped: active.limiter.stopped, limits: active.report.limits };
+  }
+
+  /**
+   * The tracer instrumented these functions of an ES module (live edit): their code calls the hook with
+   * the numbers returned here, in the same order.
+   */
+  instrumented(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism): number[] {
+    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
+    this.esm.set(spec.module, limiter);
+    this.installHook();
+    const self = this.core.config.actor;
+    const ids = names.map((fn) => {
+      this.hookSites.push({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
+      return this.hookSites.length - 1;
+    });
+    const report: ModuleReport = {
+      module: spec.module,
+      resolved,
+      status: 'traced',
+      via,
+      functions: names.filter((n) => !/[#.]/.test(n)),
+      methods: names.filter((n) => /[#.]/.test(n)),
+      limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs },
+    };
+    const undo = () => ids.forEach((id) => (this.hookSites[id] = undefined));
+    const key = `${resolved} (live-edit)`;
+    const known = this.traced.get(key);
+    if (known) {
+      // The tracer edits one function at a time: later ones join the module's trace.
+      known.report.functions.push(...report.functions);
+      known.report.methods.push(...report.methods);
+      known.undo.push(undo);
+      return ids;
+    }
+    this.traced.set(key, { report, limiter, undo: [undo] });
+    this.core.emit('agent', 'trace_started', self, { ...report });
+    return ids;
+  }
+
+  forgetSite(id: number): void {
+    const site = this.hookSites[id];
+    if (!site) return;
+    this.hookSites[id] = undefined;
+    for (const active of this.traced.values()) {
+      for (const list of [active.report.functions, active.report.methods]) {
+        const at = list.lastIndexOf(site.fn);
+        if (at >= 0 && active.report.via === 'live-edit') list.splice(at, 1);
+      }
+    }
+  }
+
+  /** Records an ES module traced by breakpoints (the tracer set them), so it is listed and can be stopped. */
+  breakpointed(spec: ModuleSpec, resolved: string, names: string[]): void {
+    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
+    this.esm.set(spec.module, limiter);
+    const report: ModuleReport = {
+      module: spec.module,
+      resolved,
+      status: 'traced',
+      via: 'breakpoints',
+      functions: names.filter((n) => !/[#.]/.test(n)),
+      methods: names.filter((n) => /[#.]/.test(n)),
+      limits: { maxCalls: spec.maxCalls, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE), durationMs: spec.durationMs },
+    };
+    this.traced.set(`${resolved} (breakpoints)`, { report, limiter, undo: [] });
+    this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
+  }
+
+  /** Stops a trace: its wrappers are removed now (the tracer undoes its edits and breakpoints). */
+  untrace(module: string): ModuleReport[] {
+    const stopped: ModuleReport[] = [];
+    for (const [resolved, active] of [...this.traced]) {
+      if (active.report.module !== module && active.report.resolved !== module) continue;
+      this.traced.delete(resolved);
+      this.patches.undo(active.undo);
+      if (active.limiter.stopped === undefined) active.limiter.stop('untraced');
+      stopped.push({ ...this.report(active), status: 'stopped' });
+    }
+    for (const [resolved, p] of [...this.pending]) {
+      if (p.spec.module !== module && resolved !== module) continue;
+      this.pending.delete(resolved);
+      stopped.push({ module: p.spec.module, resolved, status: 'stopped', functions: [], methods: [], note: 'was waiting for the module to load' });
+    }
+    this.unresolved = this.unresolved.filter((u) => u.module !== module);
+    this.esm.delete(module);
+    return stopped;
+  }
+
+  /** The global the instrumented code calls; removed on detach, after which that code runs its bodies directly. */
+  private installHook(): void {
+    if (this.hookInstalled) return;
+    this.hookInstalled = true;
+    const calls = this.calls;
+    const sites = this.hookSites;
+    const hook = (id: number, thisArg: unknown, args: ArrayLike<unknown>, body: () => unknown): unknown => {
+      const site = sites[id];
+      return site === undefined ? body() : calls.around(site, thisArg, args, body);
+    };
+    Object.defineProperty(globalThis, CALL_HOOK, { value: hook, configurable: true, enumerable: false, writable: false });
+    this.patches.add(() => {
+      delete (globalThis as Record<string, unknown>)[CALL_HOOK];
+      this.hookInstalled = false;
+    });
   }
 
   /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
@@ -84,6 +216,11 @@ export class Modules {
     return false;
   }
 
+  /** Files of the CommonJS modules loaded in this thread. */
+  loadedFiles(): string[] {
+    return Object.keys(this.cache());
+  }
+
   private cache(): Record<string, unknown> {
     return this.core.builtin('module')._cache ?? {};
   }
@@ -92,12 +229,18 @@ export class Modules {
     const Module = this.core.builtin('module');
     const path = this.core.builtin('path');
     const proc = this.core.builtin('process');
-    try {
-      const target = spec.startsWith('file:') ? this.core.builtin('url').fileURLToPath(spec) : spec;
-      return Module.createRequire(path.join(proc.cwd(), 'index.js')).resolve(target);
-    } catch {
-      return null;
+    const target = spec.startsWith('file:') ? this.core.builtin('url').fileURLToPath(spec) : spec;
+    // From the working directory, then from the main script's folder (an app started as `node apps/shop/app.js`).
+    const main = typeof proc.argv?.[1] === 'string' ? path.dirname(path.resolve(proc.argv[1])) : undefined;
+    for (const dir of [proc.cwd(), main]) {
+      if (dir === undefined) continue;
+      try {
+        return Module.createRequire(path.join(dir, 'index.js')).resolve(target);
+      } catch {
+        // next folder
+      }
     }
+    return null;
   }
 
   /** A .js file under the nearest package.json that says "type": "module". */
@@ -143,46 +286,47 @@ export class Modules {
   }
 
   private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter): ModuleReport {
-    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [] };
+    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs } };
+    const undo: Undo[] = [];
     const self = this.core.config.actor;
     const site = (fn: string) => ({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
     const exp = record.exports;
     if (typeof exp === 'function') {
-      if (isClass(exp)) this.wrapClass(exp as Fn & Obj, exp.name || 'default', report, site);
+      if (isClass(exp)) this.wrapClass(exp as Fn & Obj, exp.name || 'default', report, site, undo);
       else {
-        this.patches.patch(record, 'exports', (original) => this.calls.wrap(original as Fn, site(exp.name || 'default')));
+        undo.push(this.patches.patch(record, 'exports', (original) => this.calls.wrap(original as Fn, site(exp.name || 'default'))));
         report.functions.push(exp.name || 'default');
       }
     } else if (exp && typeof exp === 'object' && !this.core.isProxy(exp)) {
       for (const key of Object.keys(exp)) {
         const desc = Object.getOwnPropertyDescriptor(exp, key);
         if (!desc || typeof desc.value !== 'function') continue;
-        if (isClass(desc.value)) this.wrapClass(desc.value, key, report, site);
+        if (isClass(desc.value)) this.wrapClass(desc.value, key, report, site, undo);
         else if (desc.writable || desc.configurable) {
-          this.patches.patch(exp as Obj, key, (original) => this.calls.wrap(original as Fn, site(key)));
+          undo.push(this.patches.patch(exp as Obj, key, (original) => this.calls.wrap(original as Fn, site(key))));
           report.functions.push(key);
         }
       }
     }
-    this.traced.set(resolved, report);
+    this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
     return report;
   }
 
-  private wrapClass(cls: Fn & Obj, name: string, report: ModuleReport, site: (fn: string) => Parameters<Calls['wrap']>[1]): void {
+  private wrapClass(cls: Fn & Obj, name: string, report: ModuleReport, site: (fn: string) => Parameters<Calls['wrap']>[1], undo: Undo[]): void {
     const proto = cls.prototype as Obj | undefined;
     if (proto && typeof proto === 'object') {
       for (const key of Object.getOwnPropertyNames(proto)) {
         const desc = Object.getOwnPropertyDescriptor(proto, key);
         if (key === 'constructor' || !desc || typeof desc.value !== 'function' || !desc.configurable) continue;
-        this.patches.patch(proto, key, (original) => this.calls.wrap(original as Fn, site(`${name}#${key}`)));
+        undo.push(this.patches.patch(proto, key, (original) => this.calls.wrap(original as Fn, site(`${name}#${key}`))));
         report.methods.push(`${name}#${key}`);
       }
     }
     for (const key of Object.getOwnPropertyNames(cls)) {
       const desc = Object.getOwnPropertyDescriptor(cls, key);
       if (['length', 'name', 'prototype'].includes(key) || !desc || typeof desc.value !== 'function' || !desc.configurable) continue;
-      this.patches.patch(cls, key, (original) => this.calls.wrap(original as Fn, site(`${name}.${key}`)));
+      undo.push(this.patches.patch(cls, key, (original) => this.calls.wrap(original as Fn, site(`${name}.${key}`))));
       report.methods.push(`${name}.${key}`);
     }
   }

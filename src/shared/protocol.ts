@@ -113,7 +113,7 @@ export interface AgentConfig {
   /** Record HTTP traffic and give each incoming request a correlation id (AsyncLocalStorage). */
   web?: boolean;
   /** Modules to trace from the start (trace_module given before the thread existed). */
-  modules?: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }[];
+  modules?: { module: string; resolved?: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }[];
 }
 
 export const AGENT_GLOBAL = 'nodescope.agent';

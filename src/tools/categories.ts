@@ -19,6 +19,8 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   trace_module: 'core',
   trace_named_process: 'core',
   trace_process: 'core',
+  untrace_module: 'core',
+  list_traces: 'core',
   // Sessions, and the most used extras.
   attach: 'core',
   detach: 'core',

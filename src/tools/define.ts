@@ -23,7 +23,11 @@ export interface ToolContext {
   /** Problems met while following the family, worth telling the model about. */
   warnings(): string[];
   /** Traces a module in every thread of the family, now and in threads that appear later. */
-  traceModule(spec: { module: string; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
+  traceModule(spec: { module: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
+  /** Stops a module trace everywhere (any spelling of its name); the target's functions are the originals again. */
+  untraceModule(name: string): Promise<{ actor: string; value: ModuleReport }[]>;
+  /** Every active module trace, per thread: mechanism, limits, calls so far. */
+  traces(): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Finds an object by registered name or path in every thread and tracks it. */
   track(ref: string): Promise<{ actor: string; value: TrackResult }[]>;
   /** Live instances of a class in every thread (a heap walk), tracked so each gets an actor id. */

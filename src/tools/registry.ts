@@ -20,6 +20,7 @@ import { get_state_at } from './get_state_at.js';
 import { get_state_timeline } from './get_state_timeline.js';
 import { get_supervision_tree } from './get_supervision_tree.js';
 import { launch } from './launch.js';
+import { list_traces } from './list_traces.js';
 import { message_queue_analysis } from './message_queue_analysis.js';
 import { performance_analysis } from './performance_analysis.js';
 import { process_info } from './process_info.js';
@@ -30,6 +31,7 @@ import { system_snapshot_at } from './system_snapshot_at.js';
 import { trace_module } from './trace_module.js';
 import { trace_named_process } from './trace_named_process.js';
 import { trace_process } from './trace_process.js';
+import { untrace_module } from './untrace_module.js';
 
 export const TOOLS: readonly ToolDefinition<any>[] = [
   analyze_state_change,
@@ -51,6 +53,7 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   get_state_timeline,
   get_supervision_tree,
   launch,
+  list_traces,
   message_queue_analysis,
   performance_analysis,
   process_info,
@@ -61,4 +64,5 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   trace_module,
   trace_named_process,
   trace_process,
+  untrace_module,
 ];

@@ -1,40 +1,154 @@
-// trace_module's fallback for ES modules: conditional breakpoints at the start of each exported function,
-// whose condition hands the arguments to the agent and answers false, so the program never pauses. A hit
-// costs ~0.1 ms (DESIGN.md: ~76,000× a cheap call), so these traces are rate-limited hard, record arguments
-// only (no return values, errors or durations), and are removed as soon as their limits stop them.
+// trace_module for ES modules, in one thread. Their exports are immutable bindings that no wrapper can
+// replace, so the module's own source is instrumented instead (src/trace/instrument.ts) and swapped in by a
+// live edit (Debugger.setScriptSource): every call, through any reference, then runs through the agent's
+// call hook with the CommonJS record (arguments, result, error, duration), at a wrapper's cost.
+// - Loaded already: edited now.
+// - Not loaded yet (launch mode, a lazy import, a new worker): the thread pauses before each script runs
+//   (an instrumentation breakpoint, armed only while such a trace waits) and the module is edited before
+//   its first line.
+// - Where V8 offers no live edit (Node 26) or refuses one: conditional breakpoints at the start of each
+//   function, whose condition hands the arguments to the agent and answers false, so the program never
+//   pauses; ~0.1 ms a hit, arguments only, rate-limited hard.
+// Stopping a trace puts the original source back and removes the breakpoints.
 import { pathToFileURL } from 'node:url';
-import { ESM_MAX_RATE, type ModuleReport, type ModuleSpec } from '../agent/modules.js';
+import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_GLOBAL } from '../shared/protocol.js';
-import { findExportedFunctions, position } from './esm_source.js';
+import { findFunctions, instrument, position, type FunctionSite } from './instrument.js';
 import type { ThreadLink } from './thread.js';
 
+interface Edit {
+  scriptId: string;
+  /** The source before each edit, the original first: undone one edit at a time, like they were made. */
+  history: string[];
+}
+
+interface Waiting {
+  spec: ModuleSpec;
+  resolved: string;
+}
 
 export class EsmTraces {
-  private enabled = false;
-  private readonly scripts = new Map<string, string>();
+  private enabled: Promise<void> | undefined;
+  /** Loaded scripts by URL: file:// for modules, a plain path for CommonJS. */
+  private readonly scripts = new Map<string, { scriptId: string; isModule: boolean }>();
+  private readonly edits = new Map<string, Edit[]>();
   private readonly breakpoints = new Map<string, string[]>();
+  /** Traces of modules not loaded yet, by file URL. */
+  private readonly waiting = new Map<string, Waiting>();
+  private armed: string | undefined;
+  private everArmed = false;
+  /** What went wrong while instrumenting a module as it loaded, for the answers. */
+  readonly problems: string[] = [];
 
   constructor(private readonly thread: ThreadLink) {}
 
-  async trace(spec: ModuleSpec, report: ModuleReport): Promise<ModuleReport> {
-    const session = this.thread.session;
-    if (!this.enabled) {
-      session.on('Debugger.scriptParsed', ({ url, scriptId }) => this.scripts.set(url, scriptId));
+  /** URLs of every script this thread has loaded (the Debugger domain is enabled for it). */
+  async loadedUrls(): Promise<string[]> {
+    await this.enable();
+    return [...this.scripts.keys()];
+  }
+
+  private enable(): Promise<void> {
+    this.enabled ??= (async () => {
+      const session = this.thread.session;
+      session.on('Debugger.scriptParsed', ({ url, scriptId, isModule }) => {
+        if (url) this.scripts.set(url, { scriptId, isModule: isModule === true });
+      });
+      session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined));
       // scriptParsed is sent for every script already loaded before enable answers.
       await session.send('Debugger.enable', {});
-      this.enabled = true;
+    })();
+    return this.enabled;
+  }
+
+  async trace(spec: ModuleSpec, report: ModuleReport): Promise<ModuleReport> {
+    await this.enable();
+    const resolved = report.resolved!;
+    const url = pathToFileURL(resolved).href;
+    if (this.edits.has(spec.module) || this.breakpoints.has(spec.module)) return { ...report, status: 'traced', note: 'already traced' };
+    const script = this.scripts.get(url);
+    if (!script) {
+      this.waiting.set(url, { spec, resolved });
+      await this.arm();
+      return { ...report, status: 'pending', note: 'an ES module not loaded yet in this thread: instrumented before its first line runs' };
     }
-    const scriptId = this.scripts.get(pathToFileURL(report.resolved!).href);
-    if (!scriptId) {
-      return { ...report, status: 'unsupported', note: 'an ES module not loaded yet in this thread: call trace_module again once it is (ES modules are traced by breakpoints on the loaded script)' };
-    }
+    return this.traceLoaded(spec, resolved, script.scriptId);
+  }
+
+  private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string): Promise<ModuleReport> {
+    const session = this.thread.session;
     const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
+    const found = findFunctions(scriptSource, spec.functions ?? []);
+    const skipped = found.skipped.map((s) => `${s.name} (${s.why})`);
+    const base = { module: spec.module, resolved, functions: [] as string[], methods: [] as string[] };
+    if (found.sites.length === 0) {
+      return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}` };
+    }
+    // One function per edit: V8's live-edit diff takes several changes at once for a change of the module's
+    // top level (BlockedByTopLevelEsModuleChange) where each alone is accepted. V8 also refuses changes
+    // inside an arrow at a module's top level: those functions get breakpoints.
+    const refused: FunctionSite[] = [];
+    const edited: { site: FunctionSite; id: number }[] = [];
+    const history: string[] = [scriptSource];
+    let why: string | undefined;
+    for (const site of found.sites) {
+      if (why?.startsWith('this Node')) {
+        refused.push(site);
+        continue;
+      }
+      const [id] = (await this.thread.call(`instrumented(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify([site.name])}, "live-edit")`)) as number[];
+      const next = instrument(scriptSource, [...edited, { site, id: id! }]);
+      const refusal = await this.edit(scriptId, next);
+      if (refusal === undefined) {
+        edited.push({ site, id: id! });
+        history.push(next);
+      } else {
+        await this.thread.call(`forgetSite(${id})`).catch(() => undefined);
+        refused.push(site);
+        why ??= refusal;
+      }
+    }
+    const notes: string[] = [];
+    let via: ModuleReport['via'];
+    if (edited.length > 0) {
+      this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history }]);
+      via = 'live-edit';
+      const names = edited.map((e) => e.site.name);
+      base.functions.push(...names.filter((n) => !/[#.]/.test(n)));
+      base.methods.push(...names.filter((n) => /[#.]/.test(n)));
+      notes.push(`${names.join(', ')} instrumented in place (live edit): every call through any reference, with results, errors and durations`);
+    }
+    if (refused.length > 0) {
+      const traced = await this.breakpointsOn(spec, resolved, scriptId, scriptSource, refused);
+      via ??= 'breakpoints';
+      base.functions.push(...traced.filter((n) => !/[#.]/.test(n)));
+      base.methods.push(...traced.filter((n) => /[#.]/.test(n)));
+      notes.push(`${traced.join(', ')} traced by conditional breakpoints, since ${why}: arguments only (no results, errors or durations), ~0.1 ms per call, rate-limited`);
+    }
+    if (skipped.length) notes.push(`skipped ${skipped.join(', ')}`);
+    return { ...base, status: 'traced', via, note: notes.join('; ') };
+  }
+
+  /** Applies a live edit; why V8 refused it, or undefined when it took it. */
+  private async edit(scriptId: string, scriptSource: string): Promise<string | undefined> {
+    try {
+      const result = await this.thread.session.send('Debugger.setScriptSource', { scriptId, scriptSource });
+      const status = (result as { status?: string }).status;
+      if (result.exceptionDetails) return `the instrumented source did not compile: ${result.exceptionDetails.text}`;
+      return status === undefined || status === 'Ok' ? undefined : `V8 refused the live edit (${status})`;
+    } catch (error) {
+      return `this Node has no live edit (${(error as Error).message})`;
+    }
+  }
+
+  /** Breakpoints whose condition records the call and answers false; the names of the functions set. */
+  private async breakpointsOn(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[]): Promise<string[]> {
     const ids: string[] = [];
     const traced: string[] = [];
-    for (const site of findExportedFunctions(scriptSource)) {
+    for (const site of sites) {
       const condition = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]?.esmHit(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${site.argsExpression}) ?? false`;
       try {
-        const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(scriptSource, site.bodyOffset) }, condition });
+        const { breakpointId } = await this.thread.session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, site.bodyStart) }, condition });
         ids.push(breakpointId);
         traced.push(site.name);
       } catch {
@@ -42,26 +156,68 @@ export class EsmTraces {
       }
     }
     this.breakpoints.set(spec.module, [...(this.breakpoints.get(spec.module) ?? []), ...ids]);
-    return {
-      ...report,
-      status: 'traced',
-      via: 'breakpoints',
-      functions: traced.filter((n) => !/[#.]/.test(n)),
-      methods: traced.filter((n) => /[#.]/.test(n)),
-      note: `an ES module: traced by conditional breakpoints (arguments only: no return values, errors or durations; ~0.1 ms per call; at most ${Math.min(spec.maxPerSecond, ESM_MAX_RATE)} calls/s). Exports written other than as export function / const arrow / class are not found.`,
-    };
+    await this.thread.call(`breakpointed(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(traced)})`);
+    return traced;
   }
 
-  /** Removes the breakpoints of one trace (its limits stopped it). */
-  async stop(module: string): Promise<void> {
-    const ids = this.breakpoints.get(module) ?? [];
+  /** Pauses before each script runs while a trace waits for its module, so it is edited before it runs. */
+  private async arm(): Promise<void> {
+    if (this.armed || this.waiting.size === 0) return;
+    const { breakpointId } = await this.thread.session.send('Debugger.setInstrumentationBreakpoint', { instrumentation: 'beforeScriptExecution' });
+    this.armed = breakpointId;
+    this.everArmed = true;
+  }
+
+  private async disarm(): Promise<void> {
+    if (!this.armed || this.waiting.size > 0) return;
+    const breakpointId = this.armed;
+    this.armed = undefined;
+    await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+  }
+
+  private async onPaused(reason: string, data: { url?: string; scriptId?: string } | undefined): Promise<void> {
+    // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger. One
+    // may still arrive after we disarmed (it was on its way), and is ours to end too.
+    if (reason !== 'instrumentation' || !this.everArmed) return;
+    try {
+      const wait = data?.url ? this.waiting.get(data.url) : undefined;
+      if (wait && data?.scriptId && this.scripts.get(data.url!)?.isModule !== false) {
+        this.waiting.delete(data.url!);
+        const report = await this.traceLoaded(wait.spec, wait.resolved, data.scriptId).catch(() => undefined);
+        if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
+        await this.disarm();
+      }
+    } finally {
+      await this.thread.session.send('Debugger.resume').catch(() => undefined);
+    }
+  }
+
+  /** Stops one trace here: the original source back, its breakpoints gone, no longer waited for. */
+  async stop(module: string): Promise<string[]> {
+    const problems: string[] = [];
+    const session = this.thread.session;
+    for (const edit of this.edits.get(module) ?? []) {
+      for (let i = edit.history.length - 2; i >= 0; i--) {
+        // Refused while one of its functions is running (an await inside it): the agent's hook already
+        // runs those bodies untraced, so the program is unaffected.
+        const refusal = await this.edit(edit.scriptId, edit.history[i]!);
+        if (refusal !== undefined) {
+          problems.push(`the original source of ${module} could not be put back yet: ${refusal}`);
+          break;
+        }
+      }
+    }
+    this.edits.delete(module);
+    for (const breakpointId of this.breakpoints.get(module) ?? []) await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
     this.breakpoints.delete(module);
-    for (const breakpointId of ids) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+    for (const [url, w] of [...this.waiting]) if (w.spec.module === module) this.waiting.delete(url);
+    await this.disarm();
+    return problems;
   }
 
   async removeAll(): Promise<void> {
-    for (const module of [...this.breakpoints.keys()]) await this.stop(module);
+    for (const module of new Set([...this.edits.keys(), ...this.breakpoints.keys(), ...[...this.waiting.values()].map((w) => w.spec.module)])) await this.stop(module);
     if (this.enabled) await this.thread.session.send('Debugger.disable').catch(() => undefined);
-    this.enabled = false;
+    this.enabled = undefined;
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_GLOBAL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
+import type { ModuleReport } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
 import type { Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
@@ -55,6 +56,15 @@ export class ThreadLink {
     });
     if (exceptionDetails) throw new Error(`agent failed to install in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
     if (typeof result.value === 'number' && result.value > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
+    await this.traceEsmModules();
+  }
+
+  /** The agent traced the configured modules as it installed; ES modules among them are the tracer's to do. */
+  private async traceEsmModules(): Promise<void> {
+    for (const spec of this.config.modules ?? []) {
+      const report = (await this.call(`traceModule(${JSON.stringify(spec)})`).catch(() => undefined)) as ModuleReport | undefined;
+      if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
+    }
   }
 
   /** Points the link at a new session (after a reconnect) and resumes the agent where it was. */

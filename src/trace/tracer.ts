@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, Level } from '../shared/protocol.js';
@@ -26,6 +26,7 @@ import {
   waitFor,
 } from './discovery.js';
 import { Ingest } from './ingest.js';
+import { resolveModuleName, scriptPath, type Loaded } from './module_names.js';
 import { announcePreloadPath } from './paths.js';
 import { ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
@@ -73,7 +74,8 @@ export class Tracer {
     this.ingest.onLifecycle((row, payload) => {
       if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number' && this.options.traceAll !== false) void this.followChild(payload.pid);
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
-      if (row.type === 'agent' && row.subtype === 'trace_stopped') void this.stopBreakpoints(row.actor, String(payload?.trace));
+      // A trace whose limits tripped: its edits and breakpoints go (an untrace call removes them itself).
+      if (row.type === 'agent' && row.subtype === 'trace_stopped' && payload?.reason !== 'untraced') void this.stopBreakpoints(row.actor, String(payload?.trace));
     });
   }
 
@@ -102,7 +104,7 @@ export class Tracer {
 
   /** Problems met while following the family (a child that could not be attached, …), for the answers. */
   warnings(): string[] {
-    return [...this.errors, ...[...this.links.values()].flatMap((l) => l.warnings)];
+    return [...this.errors, ...[...this.links.values()].flatMap((l) => l.warnings), ...this.threads().flatMap((t) => t.esm.problems)];
   }
 
   private async link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
@@ -342,14 +344,85 @@ export class Tracer {
     }
   }
 
-  /** Traces a module in every thread now and in every thread that appears later. */
+  /**
+   * Traces a module in every thread now and in every thread that appears later. The name is resolved
+   * against what the family has loaded (src/trace/module_names.ts); an ambiguous or unknown name is refused
+   * with the candidates.
+   */
   async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
-    if (!this.modules.some((m) => m.module === spec.module)) this.modules.push(spec);
-    const reports = await this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(spec)})`);
+    const resolved = this.threads().length > 0 ? await this.resolveModule(spec.module) : undefined;
+    const full: ModuleSpec = { ...spec, ...(resolved ? { resolved } : {}) };
+    const at = this.modules.findIndex((m) => m.module === spec.module);
+    if (at >= 0) this.modules[at] = full;
+    else this.modules.push(full);
+    const reports = await this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(full)})`);
     for (const r of reports) {
-      if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(spec, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `breakpoints could not be set: ${e.message}` }));
+      if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(full, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `could not be instrumented: ${e.message}` }));
     }
+    this.ingest.flush();
     return reports;
+  }
+
+  /** What the family has loaded, from every thread: CommonJS files from the agents, ES modules from V8. */
+  async loadedModules(): Promise<Loaded> {
+    const files: string[] = [];
+    const roots: string[] = [];
+    await Promise.all(
+      this.threads().map(async (t) => {
+        const cjs = (await t.call('loaded()').catch(() => undefined)) as { files: string[]; cwd: string; main: string | null } | undefined;
+        if (cjs) {
+          files.push(...cjs.files);
+          roots.push(cjs.cwd, ...(cjs.main ? [dirname(cjs.main)] : []));
+        }
+        for (const url of await t.esm.loadedUrls().catch(() => [])) {
+          const path = scriptPath(url);
+          if (path) files.push(path);
+        }
+      }),
+    );
+    return { files: [...new Set(files)], roots: [...new Set(roots)] };
+  }
+
+  private async resolveModule(name: string): Promise<string | undefined> {
+    const resolution = resolveModuleName(name, await this.loadedModules());
+    if (resolution.kind === 'found') return resolution.file;
+    if (resolution.kind === 'package') return undefined;
+    if (resolution.kind === 'ambiguous') {
+      throw new Error(`"${name}" names ${resolution.candidates.length} loaded modules: ${resolution.candidates.slice(0, 10).join(', ')}. Call again with a longer part of the path.`);
+    }
+    throw new Error(`no loaded module is named "${name}"${resolution.closest.length ? `; closest loaded: ${resolution.closest.join(', ')}` : ''}. Give a path relative to the target's working directory, an absolute path, or a package name.`);
+  }
+
+  /** Stops a module trace everywhere: wrappers removed, edits undone, breakpoints gone; also for threads to come. */
+  async untraceModule(name: string): Promise<{ actor: string; value: ModuleReport }[]> {
+    const traced = await this.traces();
+    const files = [...new Set(traced.map((t) => t.value.resolved).filter((f): f is string => !!f))];
+    const byName = traced.filter((t) => t.value.module === name);
+    let module: string | undefined = byName[0]?.value.module;
+    if (!module) {
+      const resolution = resolveModuleName(name, { files, roots: (await this.loadedModules()).roots });
+      if (resolution.kind === 'found') module = traced.find((t) => t.value.resolved === resolution.file)?.value.module;
+      else if (resolution.kind === 'ambiguous') throw new Error(`"${name}" names ${resolution.candidates.length} traced modules: ${resolution.candidates.join(', ')}`);
+    }
+    if (!module) module = this.modules.find((m) => m.module === name)?.module;
+    if (!module) {
+      const active = [...new Set(traced.map((t) => t.value.module))];
+      throw new Error(`"${name}" is not traced${active.length ? `; traced now: ${active.join(', ')}` : ' (nothing is)'}`);
+    }
+    const name_: string = module;
+    const at = this.modules.findIndex((m) => m.module === name_);
+    if (at >= 0) this.modules.splice(at, 1);
+    const stopped = await this.everyThread<ModuleReport[]>(`untraceModule(${JSON.stringify(name_)})`);
+    const problems = await Promise.all(this.threads().map((t) => t.esm.stop(name_).catch(() => [] as string[])));
+    for (const p of problems.flat()) this.warn(p);
+    this.ingest.flush();
+    return stopped.flatMap(({ actor, value }) => value.map((v) => ({ actor, value: v })));
+  }
+
+  /** Every active module trace of the family: where, by which mechanism, its limits, calls so far. */
+  async traces(): Promise<{ actor: string; value: ModuleReport }[]> {
+    const all = await this.everyThread<ModuleReport[]>('traces()');
+    return all.flatMap(({ actor, value }) => value.map((v) => ({ actor, value: v })));
   }
 
   /** Finds an object by registered name or path in every thread and tracks it. */

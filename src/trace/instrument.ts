@@ -1,0 +1,209 @@
+// Where the functions of a script are, and the same script with those functions instrumented: each body is
+// moved into an arrow that the agent's call hook runs (`globalThis.__nodescope_call`), so a call is recorded
+// with its arguments, result, error and duration exactly like a CommonJS wrapper records it. The function
+// object itself stays the same, so references taken before tracing (a destructured import, a saved
+// callback) are traced too. Used on the host, on the source V8 holds (already JavaScript for TypeScript run
+// by type stripping or tsx), for live edits of loaded ES modules (Debugger.setScriptSource).
+//
+// Inserted text never contains a newline, so line numbers (stack traces, source maps) are unchanged.
+import { parse, type Node } from 'acorn';
+
+export const CALL_HOOK = '__nodescope_call';
+
+export interface FunctionSite {
+  /** "quote", "Till#ring" (a method), "Till.create" (a static method), "default" */
+  name: string;
+  /** Offsets where the body starts (just inside "{", after any directive) and ends (at the closing "}"),
+   * or the expression of an arrow with an expression body. */
+  bodyStart: number;
+  bodyEnd: number;
+  /** An arrow: no own `this` or `arguments`, so the hook is given its parameters instead. */
+  arrow: boolean;
+  expressionBody: boolean;
+  async: boolean;
+  /** What the hook receives as the arguments. */
+  argsExpression: string;
+  /** The body starts with a directive ("use strict"), which the inserted code must follow. */
+  afterDirective: boolean;
+}
+
+export interface Skipped {
+  name: string;
+  why: string;
+}
+
+export interface FoundFunctions {
+  sites: FunctionSite[];
+  skipped: Skipped[];
+  /** The script is an ES module (it has import or export statements). */
+  module: boolean;
+}
+
+type AnyNode = Node & Record<string, any>;
+
+function parseAny(source: string): { ast: AnyNode; module: boolean } {
+  const common = { ecmaVersion: 'latest' as const, allowHashBang: true, allowReturnOutsideFunction: false, allowAwaitOutsideFunction: true };
+  try {
+    return { ast: parse(source, { ...common, sourceType: 'module' }) as AnyNode, module: true };
+  } catch {
+    return { ast: parse(source, { ...common, sourceType: 'script', allowReturnOutsideFunction: true }) as AnyNode, module: false };
+  }
+}
+
+const isFunction = (n: AnyNode | null | undefined): boolean =>
+  !!n && (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression');
+
+/**
+ * The exported functions of a module (function declarations, `const f = () => …`, the methods of exported
+ * classes, `export { a as b }` of those, the default export), plus any function named in `names` wherever it
+ * is declared (`helper`, `Cart#total`). Generators, getters, setters and constructors are skipped, with why.
+ */
+export function findFunctions(source: string, names: string[] = []): FoundFunctions {
+  const { ast, module } = parseAny(source);
+  const sites: FunctionSite[] = [];
+  const skipped: Skipped[] = [];
+  const taken = new Set<AnyNode>();
+  const add = (name: string, fn: AnyNode) => {
+    if (taken.has(fn)) return;
+    taken.add(fn);
+    const site = siteOf(source, name, fn);
+    if (typeof site === 'string') skipped.push({ name, why: site });
+    else sites.push(site);
+  };
+  const addClass = (name: string, cls: AnyNode, only?: (method: string) => boolean) => {
+    for (const m of cls.body.body as AnyNode[]) {
+      if (m.type !== 'MethodDefinition' || m.computed || m.key.type !== 'Identifier') continue;
+      const full = `${name}${m.static ? '.' : '#'}${m.key.name}`;
+      if (only && !only(full) && !only(m.key.name)) continue;
+      if (m.kind === 'constructor') continue;
+      if (m.kind !== 'method') {
+        skipped.push({ name: full, why: `a ${m.kind}ter` });
+        continue;
+      }
+      add(full, m.value);
+    }
+  };
+
+  // Top-level declarations by local name, for `export { a as b }` and `export default a`.
+  const locals = new Map<string, AnyNode>();
+  for (const stmt of ast.body as AnyNode[]) {
+    const decl = stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration' ? stmt.declaration : stmt;
+    if (!decl) continue;
+    if ((decl.type === 'FunctionDeclaration' || decl.type === 'ClassDeclaration') && decl.id) locals.set(decl.id.name, decl);
+    if (decl.type === 'VariableDeclaration') for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier' && d.init) locals.set(d.id.name, d.init);
+  }
+  const exportLocal = (exported: string, node: AnyNode | undefined): void => {
+    if (!node) return;
+    const n: AnyNode = node;
+    if (isFunction(n)) add(exported, n);
+    else if (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') addClass(exported, n);
+  };
+
+  for (const stmt of ast.body as AnyNode[]) {
+    if (stmt.type === 'ExportNamedDeclaration' && !stmt.source) {
+      const decl = stmt.declaration;
+      if (decl?.type === 'FunctionDeclaration') add(decl.id.name, decl);
+      else if (decl?.type === 'ClassDeclaration') addClass(decl.id.name, decl);
+      else if (decl?.type === 'VariableDeclaration') {
+        for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier') exportLocal(d.id.name, d.init);
+      }
+      for (const s of (stmt.specifiers ?? []) as AnyNode[]) {
+        const exported = s.exported.type === 'Identifier' ? s.exported.name : String(s.exported.value);
+        exportLocal(exported, locals.get(s.local.name));
+      }
+    } else if (stmt.type === 'ExportDefaultDeclaration') {
+      const d = stmt.declaration as AnyNode;
+      if (d.type === 'Identifier') exportLocal('default', locals.get(d.name));
+      else exportLocal(d.id?.name ?? 'default', d);
+    }
+  }
+
+  if (names.length > 0) {
+    const wanted = (n: string) => names.includes(n);
+    walk(ast, (node) => {
+      if (node.type === 'FunctionDeclaration' && node.id && wanted(node.id.name)) add(node.id.name, node);
+      else if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && isFunction(node.init) && wanted(node.id.name)) add(node.id.name, node.init as AnyNode);
+      else if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && node.id) addClass(node.id.name, node, wanted);
+    });
+  }
+  sites.sort((a, b) => a.bodyStart - b.bodyStart);
+  return { sites, skipped, module };
+}
+
+function walk(node: AnyNode, visit: (n: AnyNode) => void): void {
+  visit(node);
+  for (const key of Object.keys(node)) {
+    const value = node[key];
+    if (Array.isArray(value)) {
+      for (const v of value) if (v && typeof v.type === 'string') walk(v, visit);
+    } else if (value && typeof value === 'object' && typeof value.type === 'string') walk(value, visit);
+  }
+}
+
+/** The site of one function, or why it cannot be instrumented. */
+function siteOf(source: string, name: string, fn: AnyNode): FunctionSite | string {
+  if (fn.generator) return 'a generator';
+  const arrow = fn.type === 'ArrowFunctionExpression';
+  const expressionBody = arrow && fn.expression === true;
+  // An expression body's node leaves out its parentheses: the span is from "=>" to the arrow's end.
+  let bodyStart = expressionBody ? source.lastIndexOf('=>', fn.body.start) + 2 : fn.body.start + 1;
+  let afterDirective = false;
+  if (!expressionBody) {
+    // A directive prologue ("use strict") stays where it is: it decides the function's own strictness.
+    for (const stmt of fn.body.body as AnyNode[]) {
+      if (stmt.type !== 'ExpressionStatement' || typeof stmt.directive !== 'string') break;
+      bodyStart = stmt.end;
+      afterDirective = true;
+    }
+  }
+  const bodyEnd = expressionBody ? fn.end : fn.body.end - 1;
+  return { name, bodyStart, bodyEnd, arrow, expressionBody, async: !!fn.async, argsExpression: arrow ? paramsArray(fn.params) : 'arguments', afterDirective };
+}
+
+/** An arrow's parameters as an array expression; a destructured parameter is passed as what it bound. */
+function paramsArray(params: AnyNode[]): string {
+  const parts = params.map((p) => {
+    if (p.type === 'Identifier') return p.name;
+    if (p.type === 'AssignmentPattern' && p.left.type === 'Identifier') return p.left.name;
+    if (p.type === 'RestElement' && p.argument.type === 'Identifier') return `...${p.argument.name}`;
+    const bound: string[] = [];
+    walk(p, (n) => {
+      if (n.type === 'Identifier') bound.push(n.name);
+    });
+    return `{${[...new Set(bound)].join(', ')}}`;
+  });
+  return `[${parts.join(', ')}]`;
+}
+
+/**
+ * The source with each site's body run by the call hook under the given site number. Without the hook
+ * (the agent gone), an instrumented function runs its body directly.
+ */
+export function instrument(source: string, sites: { site: FunctionSite; id: number }[]): string {
+  const inserts: { at: number; text: string; order: number }[] = [];
+  for (const { site, id } of sites) {
+    const run = `${site.async ? 'async ' : ''}() =>`;
+    const call = `const __ns$h = globalThis.${CALL_HOOK}; return __ns$h === undefined ? __ns$f() : __ns$h(${id}, this, ${site.argsExpression}, __ns$f);`;
+    if (site.expressionBody) {
+      inserts.push({ at: site.bodyStart, text: `{ const __ns$f = ${run} (`, order: 1 });
+      inserts.push({ at: site.bodyEnd, text: `); ${call} }`, order: 0 });
+    } else {
+      inserts.push({ at: site.bodyStart, text: `${site.afterDirective ? ';' : ' '}const __ns$f = ${run} {`, order: 1 });
+      // The space before the original "}" matters: V8's live-edit diff takes "…;}" for a change at the
+      // module's top level (BlockedByTopLevelEsModuleChange), "…; }" for one inside the function.
+      inserts.push({ at: site.bodyEnd, text: `}; ${call} `, order: 0 });
+    }
+  }
+  // From the end, so earlier offsets stay valid; at one offset a closing text goes before an opening one.
+  inserts.sort((a, b) => b.at - a.at || a.order - b.order);
+  let out = source;
+  for (const { at, text } of inserts) out = out.slice(0, at) + text + out.slice(at);
+  return out;
+}
+
+/** Line and column (0-based, as the protocol counts) of an offset. */
+export function position(source: string, offset: number): { lineNumber: number; columnNumber: number } {
+  const before = source.slice(0, offset);
+  const lineNumber = before.split('\n').length - 1;
+  return { lineNumber, columnNumber: offset - (before.lastIndexOf('\n') + 1) };
+}

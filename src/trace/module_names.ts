@@ -1,0 +1,154 @@
+// Module names as people say them, resolved against what the target has loaded: a path relative to its
+// working directory or to its main script's folder, an absolute path, a file:// URL, a unique suffix or
+// basename of a loaded module ("payments.cjs", "src/payments.ts"), the TypeScript source of a loaded
+// compiled file (through its source map), or else a package name left to the target's own resolver.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Resolution =
+  | { kind: 'found'; file: string }
+  | { kind: 'ambiguous'; candidates: string[] }
+  | { kind: 'package' }
+  | { kind: 'not_found'; closest: string[] };
+
+export interface Loaded {
+  /** Absolute paths of the modules loaded in any traced thread. */
+  files: string[];
+  /** Folders a relative name is tried from: the target's working directory, its main script's folder. */
+  roots: string[];
+}
+
+const EXTENSIONS = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '/index.js', '/index.mjs', '/index.ts'];
+
+const isFile = (p: string) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** A script URL or path as the inspector reports it, as an absolute path (undefined for node: and eval). */
+export function scriptPath(url: string): string | undefined {
+  if (url.startsWith('file:')) {
+    try {
+      return fileURLToPath(url);
+    } catch {
+      return undefined;
+    }
+  }
+  return isAbsolute(url) ? url : undefined;
+}
+
+export function resolveModuleName(name: string, loaded: Loaded): Resolution {
+  const files = [...new Set(loaded.files)];
+  const isLoaded = new Set(files);
+  const pick = (paths: string[]): Resolution | undefined => {
+    const unique = [...new Set(paths)];
+    const live = unique.filter((p) => isLoaded.has(p));
+    const chosen = live.length > 0 ? live : unique;
+    if (chosen.length === 1) return { kind: 'found', file: compiledFrom(chosen[0]!, files) ?? chosen[0]! };
+    if (chosen.length > 1) return { kind: 'ambiguous', candidates: chosen.sort() };
+    return undefined;
+  };
+
+  if (name.startsWith('file:')) {
+    const path = scriptPath(name);
+    return path ? { kind: 'found', file: compiledFrom(path, files) ?? path } : { kind: 'not_found', closest: closest(name, files) };
+  }
+  if (isAbsolute(name)) return pick(withExtensions(name).filter((p) => isLoaded.has(p) || isFile(p))) ?? { kind: 'not_found', closest: closest(name, files) };
+
+  const relative = loaded.roots.flatMap((root) => withExtensions(resolve(root, name))).filter((p) => isLoaded.has(p) || isFile(p));
+  const byPath = pick(relative);
+  if (byPath?.kind === 'found' || name.startsWith('.')) return byPath ?? { kind: 'not_found', closest: closest(name, files) };
+
+  if (isPackageName(name) && loaded.roots.some((root) => hasPackage(root, name))) return { kind: 'package' };
+  // A suffix or basename of a loaded module, on whole path segments.
+  const tail = name.replace(/^\/+/, '');
+  const suffix = files.filter((f) => withExtensions(tail).some((t) => f === t || f.endsWith(sep + t)));
+  const bySuffix = pick(suffix.length > 0 ? suffix : relative);
+  if (bySuffix) return bySuffix;
+  // The TypeScript source of a loaded compiled file, named by a suffix ("src/payments.ts").
+  const mapped = files.filter((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).some((s) => s === tail || s.endsWith(sep + tail)));
+  if (mapped.length > 0) return pick(mapped)!;
+  if (isPackageName(name)) return { kind: 'package' };
+  return { kind: 'not_found', closest: closest(name, files) };
+}
+
+const isPackageName = (name: string) => /^(@[\w.-]+\/)?[\w.-]+(\/[\w.-]+)*$/.test(name) && !/\.[cm]?[jt]s$/.test(name);
+
+/** A package of that name installed where the target resolves from (node_modules in a folder above). */
+function hasPackage(root: string, name: string): boolean {
+  const pkg = name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!;
+  for (let dir = root; ; dir = dirname(dir)) {
+    if (existsSync(resolve(dir, 'node_modules', pkg, 'package.json'))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+
+function withExtensions(path: string): string[] {
+  return EXTENSIONS.map((ext) => path + ext);
+}
+
+/** A file named by its TypeScript source: the loaded compiled file whose source map lists it. */
+function compiledFrom(file: string, loaded: string[]): string | undefined {
+  if (loaded.includes(file) || !/\.[cm]?tsx?$/.test(file)) return undefined;
+  return loaded.find((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).includes(file));
+}
+
+const sourceCache = new Map<string, string[]>();
+
+/** Absolute paths of the sources a compiled file's source map names (a .map file or an inline map). */
+export function sourcesOf(file: string): string[] {
+  const known = sourceCache.get(file);
+  if (known) return known;
+  let sources: string[] = [];
+  try {
+    if (/\.[cm]?js$/.test(file)) {
+      const text = readFileSync(file, 'utf8');
+      const m = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text);
+      if (m) {
+        const ref = m[1]!;
+        const map = ref.startsWith('data:')
+          ? JSON.parse(Buffer.from(ref.slice(ref.indexOf(',') + 1), ref.includes(';base64,') ? 'base64' : 'utf8').toString('utf8'))
+          : existsSync(resolve(dirname(file), ref))
+            ? JSON.parse(readFileSync(resolve(dirname(file), ref), 'utf8'))
+            : undefined;
+        if (map && Array.isArray(map.sources)) {
+          const root = resolve(dirname(file), map.sourceRoot ?? '');
+          sources = map.sources.map((s: string) => (s.startsWith('file:') ? (scriptPath(s) ?? s) : resolve(root, s)));
+        }
+      }
+    }
+  } catch {
+    sources = [];
+  }
+  sourceCache.set(file, sources);
+  return sources;
+}
+
+/** Loaded modules whose names are closest to what was asked for, for a not-found answer. */
+function closest(name: string, files: string[]): string[] {
+  const want = basename(name).toLowerCase();
+  const own = files.filter((f) => !f.includes(`${sep}node_modules${sep}`) || name.includes('node_modules'));
+  return own
+    .map((f) => ({ f, d: distance(want, basename(f).toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || a.f.localeCompare(b.f))
+    .slice(0, 5)
+    .map((x) => x.f);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = next;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,123 @@
+// ES modules traced like CommonJS (live edits of their source, breakpoints where V8 refuses one), module
+// names as people say them, and stopping a trace.
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
+import type { Tracer } from '../../src/trace/tracer.js';
+
+const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+const calls = (store: Parameters<typeof events>[0]) =>
+  events(store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error?.message]);
+
+let launched: Tracer | undefined;
+afterEach(async () => {
+  await launched?.close();
+  launched = undefined;
+});
+
+describe('ES modules', () => {
+  it('traces a loaded ES module in place: every reference, with results, errors and durations', async () => {
+    const { app, t } = await attached('esm_shop/src/app.js');
+    const [report] = await t.tracer.traceModule({ module: 'src/payments.js', functions: ['feeFor'], ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit', resolved: join(FIXTURES, 'esm_shop/src/payments.js'), functions: ['feeFor', 'charge', 'refund'], methods: ['Ledger#record'] });
+    app.send('charge 10');
+    expect(await app.nextLine(/^charged|^failed/)).toBe('charged card:10.3');
+    app.send('charge -1');
+    expect(await app.nextLine(/^charged|^failed/)).toBe('failed negative amount -1');
+    app.send('refund r7');
+    expect(await app.nextLine(/^refunded/)).toBe('refunded r7');
+    await t.tracer.sync();
+    // `saved` was taken before tracing began: a live edit traces it all the same.
+    expect(calls(t.store)).toEqual([
+      ['call', 'charge', [10, 'card']],
+      ['call', 'feeFor', ['card']],
+      ['return', 'feeFor', 0.3],
+      ['return', 'charge', { amount: 10.3, method: 'card' }],
+      ['call', 'Ledger#record', [{ amount: 10.3, method: 'card' }]],
+      ['return', 'Ledger#record', 'card:10.3'],
+      ['call', 'charge', [-1, 'card']],
+      ['throw', 'charge', 'negative amount -1'],
+      ['call', 'refund', ['r7']],
+      ['return', 'refund', { refunded: 'r7' }],
+    ]);
+    const returns = events(t.store, "type = 'call' AND subtype = 'return'");
+    expect(returns.every((e) => e.payload.duration_ns > 0)).toBe(true);
+    expect(returns.find((e) => e.payload.fn === 'refund')!.payload.duration_ns).toBeGreaterThan(4e6);
+  });
+
+  it('untrace_module stops at once and puts the original functions back; the listing says what is traced', async () => {
+    const { app, t } = await attached('esm_shop/src/app.js');
+    await t.tracer.traceModule({ module: './test/fixtures/esm_shop/src/payments.js', ...limits });
+    const listed = await t.tracer.traces();
+    expect(listed.map((l) => [l.value.module, l.value.via, l.value.calls])).toEqual([['./test/fixtures/esm_shop/src/payments.js', 'live-edit', 0]]);
+    app.send('charge 1');
+    await app.nextLine(/^charged/);
+    const stopped = await t.tracer.untraceModule('payments.js');
+    expect(stopped.map((s) => [s.value.module, s.value.status, s.value.calls])).toEqual([['./test/fixtures/esm_shop/src/payments.js', 'stopped', 2]]);
+    expect(await t.tracer.traces()).toEqual([]);
+    app.send('charge 2');
+    expect(await app.nextLine(/^charged/)).toBe('charged card:2.3');
+    await t.tracer.sync();
+    expect(calls(t.store).map((c) => c[1])).toEqual(['charge', 'charge', 'Ledger#record', 'Ledger#record']);
+    // The source V8 runs is the file's own again.
+    const source = await t.tracer.evaluate(String(app.pid), "String(globalThis.__nodescope_call)");
+    expect(source.value).not.toBe('undefined');
+    const thread = t.tracer.thread(String(app.pid));
+    const url = (await thread.esm.loadedUrls()).find((u) => u.endsWith('esm_shop/src/payments.js'))!;
+    expect(url).toBeDefined();
+  });
+
+  it('instruments an ES module launched with trace_modules before its first line, when it is imported later', async () => {
+    const t = newTracer();
+    launched = t.tracer;
+    await t.tracer.traceModule({ module: join(FIXTURES, 'esm_shop/src/payments.js'), ...limits });
+    const link = await t.tracer.launch([process.execPath, join(FIXTURES, 'esm_shop/src/app.js'), '--lazy']);
+    const proc = link.pid;
+    expect(proc).toBeGreaterThan(0);
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = 'ready'").length === 1;
+    }, 'ready');
+    // The launched program's stdin is not ours: drive it through the inspector instead.
+    await t.tracer.evaluate(String(proc), "process.stdin.emit('data', 'charge 5\\n')");
+    for (let i = 0; i < 50 && events(t.store, "type = 'call' AND subtype = 'return' AND json_extract(payload, '$.fn') = 'Ledger#record'").length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await t.tracer.sync();
+    }
+    expect(calls(t.store)).toEqual([
+      ['call', 'charge', [5, 'card']],
+      ['return', 'charge', { amount: 5.3, method: 'card' }],
+      ['call', 'Ledger#record', [{ amount: 5.3, method: 'card' }]],
+      ['return', 'Ledger#record', 'card:5.3'],
+    ]);
+  });
+});
+
+describe('module names as people say them', () => {
+  it('finds a loaded module by basename or by a path relative to the main script, and lists candidates when ambiguous', async () => {
+    const { app, t } = await attached('apps/shop/app.cjs');
+    await expect(t.tracer.traceModule({ module: 'tax.cjs', ...limits })).rejects.toThrow(
+      `"tax.cjs" names 2 loaded modules: ${join(FIXTURES, 'apps/admin/lib/tax.cjs')}, ${join(FIXTURES, 'apps/shop/lib/tax.cjs')}`,
+    );
+    const [tax] = await t.tracer.traceModule({ module: 'admin/lib/tax.cjs', ...limits });
+    expect(tax!.value).toMatchObject({ status: 'traced', resolved: join(FIXTURES, 'apps/admin/lib/tax.cjs') });
+    // Not relative to the working directory (the repository root): relative to the main script's folder.
+    const [report] = await t.tracer.traceModule({ module: 'payments.cjs', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', resolved: join(FIXTURES, 'apps/shop/payments.cjs'), functions: ['pay'] });
+    app.send('pay 21');
+    expect(await app.nextLine(/^paid/)).toBe('paid 42');
+    await t.tracer.sync();
+    expect(calls(t.store)).toEqual([
+      ['call', 'pay', [21]],
+      ['return', 'pay', 42],
+    ]);
+    await expect(t.tracer.traceModule({ module: 'paymnts.cjs', ...limits })).rejects.toThrow(/no loaded module is named "paymnts.cjs"; closest loaded: .*payments\.cjs/);
+  });
+
+  it('traces a package by name', async () => {
+    const { t } = await attached('web/server.cjs', { ready: /^listening/ });
+    const [report] = await t.tracer.traceModule({ module: 'express', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', resolved: expect.stringMatching(/node_modules\/express\/index\.js$/) });
+    expect(report!.value.functions).toEqual(['createApplication']);
+  });
+});
