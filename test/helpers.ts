@@ -18,6 +18,8 @@ export interface Fixture {
   /** Resolves with the next stdout line matching `re` that arrives from now on. */
   nextLine(re: RegExp, timeoutMs?: number): Promise<string>;
   send(command: string): void;
+  /** Everything it printed on stdout so far, exactly. */
+  stdout(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -33,14 +35,21 @@ afterAll(() => {
   }
 });
 
-export function startFixture(file: string, args: string[] = []): Fixture {
-  const proc = spawn(process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe', detached: true });
+export interface StartOptions {
+  /** The node binary to run it on (default the machine's own): see test/targets for the other versions. */
+  node?: string;
+}
+
+export function startFixture(file: string, args: string[] = [], options: StartOptions = {}): Fixture {
+  const proc = spawn(options.node ?? process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe', detached: true });
   spawned.push(proc);
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   let buffer = '';
+  let all = '';
   proc.stdout.setEncoding('utf8');
   proc.stdout.on('data', (chunk: string) => {
+    all += chunk;
     buffer += chunk;
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -62,6 +71,7 @@ export function startFixture(file: string, args: string[] = []): Fixture {
     pid: proc.pid!,
     exited,
     send: (command) => proc.stdin.write(`${command}\n`),
+    stdout: () => all,
     line: (re, timeoutMs) => {
       const seen = lines.find((l) => re.test(l));
       return seen ? Promise.resolve(seen) : waitLine(re, timeoutMs);
@@ -91,9 +101,9 @@ afterEach(async () => {
 /** A fixture started as plain `node <file>`, waited for (its first line), and a tracer attached to it by pid; closed after the test. */
 export async function attached(
   file: string,
-  options: Partial<TracerOptions> & { store?: StoreOptions; ready?: RegExp } = {},
+  options: Partial<TracerOptions> & { store?: StoreOptions; ready?: RegExp } & StartOptions = {},
 ): Promise<{ app: Fixture; t: { store: Store; tracer: Tracer }; ready: string }> {
-  const app = startFixture(file);
+  const app = startFixture(file, [], options);
   const ready = await app.line(options.ready ?? /^(ready|listening)/);
   const t = newTracer(options);
   tracers.push(t.tracer);

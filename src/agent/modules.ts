@@ -243,9 +243,9 @@ export class Modules {
     return null;
   }
 
-  /** A .js file under the nearest package.json that says "type": "module". */
+  /** A .js or .ts file under the nearest package.json that says "type": "module". */
   private isEsm(file: string): boolean {
-    if (!file.endsWith('.js')) return false;
+    if (!/\.[jt]s$/.test(file)) return false;
     const fs = this.core.builtin('fs');
     const path = this.core.builtin('path');
     for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {

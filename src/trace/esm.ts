@@ -48,6 +48,11 @@ export class EsmTraces {
     return [...this.scripts.keys()];
   }
 
+  async isLoadedModule(file: string): Promise<boolean> {
+    await this.enable();
+    return this.scripts.get(pathToFileURL(file).href)?.isModule === true;
+  }
+
   private enable(): Promise<void> {
     this.enabled ??= (async () => {
       const session = this.thread.session;

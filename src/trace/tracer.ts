@@ -357,6 +357,8 @@ export class Tracer {
     else this.modules.push(full);
     const reports = await this.everyThread<ModuleReport>(`traceModule(${JSON.stringify(full)})`);
     for (const r of reports) {
+      // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
+      if (r.value.status === 'pending' && r.value.resolved && (await this.thread(r.actor).esm.isLoadedModule(r.value.resolved))) r.value.status = 'esm';
       if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(full, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `could not be instrumented: ${e.message}` }));
     }
     this.ingest.flush();

@@ -1,0 +1,53 @@
+// ES-module tracing on every Node a target may run: a TypeScript app run natively (type stripping, Node
+// 22.18+ and 24+), attached by pid after it has run. Node 26's V8 has no live edit: there the functions get
+// breakpoints (arguments only), and the answer says so.
+import { describe, expect, it } from 'vitest';
+import { attached, eventually, events } from '../helpers.js';
+import { nodeTarget } from '../targets/index.js';
+
+const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+
+describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => {
+  const liveEdit = major !== '26';
+
+  it('traces src/payments.ts by the name a person uses; the uncaught error names src/payments.ts', async () => {
+    const { app, t } = await attached('ts_native/src/app.ts', { node: nodeTarget(major).bin });
+    app.send('charge 5');
+    await app.nextLine(/^charged/);
+    const [report] = await t.tracer.traceModule({ module: 'src/payments.ts', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: liveEdit ? 'live-edit' : 'breakpoints', functions: ['charge', 'settle', 'explode'] });
+    app.send('charge 7');
+    expect(await app.nextLine(/^charged|^failed/)).toBe('charged 7');
+    app.send('charge -2');
+    expect(await app.nextLine(/^charged|^failed/)).toBe('failed amount must be positive, got -2');
+    app.send('settle');
+    expect(await app.nextLine(/^settled/)).toBe('settled 12');
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error?.message]);
+    if (liveEdit) {
+      expect(calls).toEqual([
+        ['call', 'charge', [7]],
+        ['return', 'charge', { amount: 7, currency: 'EUR' }],
+        ['call', 'charge', [-2]],
+        ['throw', 'charge', 'amount must be positive, got -2'],
+        ['call', 'settle', [[{ amount: 5, currency: 'EUR' }, { amount: 7, currency: 'EUR' }]]],
+        ['return', 'settle', 12],
+      ]);
+      const settle = events(t.store, "type = 'call' AND subtype = 'return' AND json_extract(payload, '$.fn') = 'settle'")[0]!;
+      expect(settle.payload.duration_ns).toBeGreaterThan(1e6);
+    } else {
+      expect(calls).toEqual([
+        ['call', 'charge', [7]],
+        ['call', 'charge', [-2]],
+        ['call', 'settle', [[{ amount: 5, currency: 'EUR' }, { amount: 7, currency: 'EUR' }]]],
+      ]);
+    }
+    app.send('explode gateway');
+    const crash = await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'error' AND subtype = 'uncaught_exception'")[0];
+    }, 'the uncaught error');
+    expect(crash.payload.error.message).toBe('payments exploded: gateway');
+    expect(crash.payload.error.stack).toMatch(/ts_native\/src\/payments\.ts:18:\d+\)/);
+  });
+});
