@@ -218,6 +218,18 @@ class Agent implements AgentCore {
     }
   }
 
+  rebind(module: string, name: string, fn: (...args: unknown[]) => unknown): unknown {
+    try {
+      return this.modules.rebind(module, name, fn);
+    } catch {
+      return fn;
+    }
+  }
+
+  rebindMethod(module: string, name: string, cls: Record<string, unknown>, key: string, isStatic: boolean): void {
+    this.guard(() => this.modules.rebindMethod(module, name, cls, key, isStatic));
+  }
+
   /** An instrumented function whose edit V8 refused: its site is not used. */
   forgetSite(id: number): void {
     this.guard(() => this.modules.forgetSite(id));

@@ -54,6 +54,9 @@ export class Modules {
   private readonly traced = new Map<string, Active>();
   /** Limits of ES-module traces, by module name: their calls come through the call hook or esmHit. */
   private readonly esm = new Map<string, Limiter>();
+  /** Functions of ES modules traced by breakpoints that replace themselves with a wrapper at their first
+   * call (where V8 has no live edit), by (module, function). */
+  private readonly rebinds = new Map<string, { site: CallSite; wrapper?: Fn; original?: Fn; inside: number; undo: Undo[] }>();
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
@@ -185,6 +188,11 @@ export class Modules {
       this.pending.delete(resolved);
       stopped.push({ module: p.spec.module, resolved, status: 'stopped', functions: [], methods: [], note: 'was waiting for the module to load' });
     }
+    for (const [key, state] of [...this.rebinds]) {
+      if (state.site.module !== module) continue;
+      this.rebinds.delete(key);
+      this.patches.undo(state.undo);
+    }
     this.unresolved = this.unresolved.filter((u) => u.module !== module);
     this.esm.delete(module);
     return stopped;
@@ -207,8 +215,61 @@ export class Modules {
     });
   }
 
+  /**
+   * Called from a breakpoint condition inside a function declaration of an ES module: answers the wrapper
+   * that the condition assigns to the function's own binding, so importers' live bindings reach it.
+   */
+  rebind(module: string, name: string, fn: Fn): Fn {
+    const state = this.rebindState(module, name);
+    if (!state || typeof fn !== 'function') return fn;
+    if (fn === state.wrapper) return fn;
+    if (state.wrapper && fn === state.original) return state.wrapper;
+    state.original = fn;
+    state.wrapper = this.calls.wrap(this.counted(fn, state), state.site);
+    this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn: name });
+    return state.wrapper;
+  }
+
+  /** The same for a method, reached through its class binding inside the method. */
+  rebindMethod(module: string, name: string, cls: Obj, key: string, isStatic: boolean): void {
+    const state = this.rebindState(module, name);
+    if (!state || state.wrapper || (typeof cls !== 'function' && typeof cls !== 'object') || cls === null) return;
+    const target = (isStatic ? cls : cls.prototype) as Obj | undefined;
+    const desc = target && Object.getOwnPropertyDescriptor(target, key);
+    if (!target || !desc || typeof desc.value !== 'function' || !desc.configurable) return;
+    state.original = desc.value as Fn;
+    state.undo.push(this.patches.patch(target, key, (original) => (state.wrapper = this.calls.wrap(this.counted(original as Fn, state), state.site))));
+    this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn: name });
+  }
+
+  private rebindState(module: string, name: string) {
+    const key = `${module}\0${name}`;
+    let state = this.rebinds.get(key);
+    const limiter = this.esm.get(module);
+    if (!state && limiter && this.patches.active) {
+      const self = this.core.config.actor;
+      state = { site: { module, fn: name, actorOf: () => self, active: () => this.patches.active && limiter.allow() }, inside: 0, undo: [] };
+      this.rebinds.set(key, state);
+    }
+    return state;
+  }
+
+  /** The original, counting when a call is inside it (the breakpoint still in it must not record again). */
+  private counted(fn: Fn, state: { inside: number }): Fn {
+    return function (this: unknown, ...args: unknown[]) {
+      state.inside++;
+      try {
+        return new.target ? Reflect.construct(fn, args, new.target) : fn.apply(this, args);
+      } finally {
+        state.inside--;
+      }
+    };
+  }
+
   /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
   esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
+    // A call through the wrapper that replaced this function is the wrapper's to record.
+    if ((this.rebinds.get(`${module}\0${fn}`)?.inside ?? 0) > 0) return false;
     const limiter = this.esm.get(module);
     if (!limiter || !this.patches.active || !limiter.allow()) return false;
     const self = this.core.config.actor;

@@ -33,6 +33,8 @@ export class EsmTraces {
   private readonly scripts = new Map<string, { scriptId: string; isModule: boolean }>();
   private readonly edits = new Map<string, Edit[]>();
   private readonly breakpoints = new Map<string, string[]>();
+  /** Breakpoint of each function traced by one, by (module, function). */
+  private readonly byFunction = new Map<string, string>();
   /** Traces of modules not loaded yet, by file URL. */
   private readonly waiting = new Map<string, Waiting>();
   private armed: string | undefined;
@@ -128,7 +130,10 @@ export class EsmTraces {
       via ??= 'breakpoints';
       base.functions.push(...traced.filter((n) => !/[#.]/.test(n)));
       base.methods.push(...traced.filter((n) => /[#.]/.test(n)));
-      notes.push(`${traced.join(', ')} traced by conditional breakpoints, since ${why}: arguments only (no results, errors or durations), ~0.1 ms per call, rate-limited`);
+      const rebinding = refused.filter((r) => r.rebind && traced.includes(r.name)).map((r) => r.name);
+      const plain = traced.filter((n) => !rebinding.includes(n));
+      if (rebinding.length) notes.push(`${rebinding.join(', ')}: the first call by a breakpoint (arguments only, since ${why}), which then puts a wrapper in the function's place: later calls recorded whole, except through references taken before`);
+      if (plain.length) notes.push(`${plain.join(', ')} traced by conditional breakpoints, since ${why}: arguments only (no results, errors or durations), ~0.1 ms per call, rate-limited`);
     }
     if (skipped.length) notes.push(`skipped ${skipped.join(', ')}`);
     return { ...base, status: 'traced', via, note: notes.join('; ') };
@@ -151,10 +156,23 @@ export class EsmTraces {
     const ids: string[] = [];
     const traced: string[] = [];
     for (const site of sites) {
-      const condition = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]?.esmHit(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${site.argsExpression}) ?? false`;
+      const agent = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+      const names = `${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}`;
+      // Where the function can be reached from its own scope, its first call also puts a wrapper in its
+      // place (the module's binding, or its class's method): from then on calls are recorded whole, at a
+      // wrapper's cost, and the breakpoint goes (an agent/rebound event). A throw here (a const binding)
+      // leaves the breakpoint alone, which V8 takes as false.
+      const rebind =
+        site.rebind === undefined
+          ? ''
+          : 'binding' in site.rebind
+            ? `, ${site.rebind.binding} = ${agent}?.rebind(${names}, ${site.rebind.binding}) ?? ${site.rebind.binding}`
+            : `, ${agent}?.rebindMethod(${names}, ${site.rebind.cls}, ${JSON.stringify(site.rebind.key)}, ${site.rebind.static})`;
+      const condition = `(${agent}?.esmHit(${names}, ${site.argsExpression})${rebind}, false)`;
       try {
         const { breakpointId } = await this.thread.session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, site.bodyStart) }, condition });
         ids.push(breakpointId);
+        this.byFunction.set(`${spec.module}\0${site.name}`, breakpointId);
         traced.push(site.name);
       } catch {
         // No breakable position there (an empty body): that function is left out of the report.
@@ -197,6 +215,16 @@ export class EsmTraces {
     }
   }
 
+  /** A function replaced itself with a wrapper (agent/rebound): its breakpoint's work is done. */
+  async rebound(module: string, fn: string): Promise<void> {
+    const key = `${module}\0${fn}`;
+    const breakpointId = this.byFunction.get(key);
+    if (breakpointId === undefined) return;
+    this.byFunction.delete(key);
+    this.breakpoints.set(module, (this.breakpoints.get(module) ?? []).filter((id) => id !== breakpointId));
+    await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+  }
+
   /** Stops one trace here: the original source back, its breakpoints gone, no longer waited for. */
   async stop(module: string): Promise<string[]> {
     const problems: string[] = [];
@@ -215,6 +243,7 @@ export class EsmTraces {
     this.edits.delete(module);
     for (const breakpointId of this.breakpoints.get(module) ?? []) await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
     this.breakpoints.delete(module);
+    for (const key of [...this.byFunction.keys()]) if (key.startsWith(`${module}\0`)) this.byFunction.delete(key);
     for (const [url, w] of [...this.waiting]) if (w.spec.module === module) this.waiting.delete(url);
     await this.disarm();
     return problems;

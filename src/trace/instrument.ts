@@ -25,6 +25,9 @@ export interface FunctionSite {
   argsExpression: string;
   /** The body starts with a directive ("use strict"), which the inserted code must follow. */
   afterDirective: boolean;
+  /** Where the function can be replaced by a wrapper from inside its own scope, where no live edit is had:
+   * the binding of a function declaration, or a method on its class. */
+  rebind?: { binding: string } | { cls: string; key: string; static: boolean };
 }
 
 export interface Skipped {
@@ -63,14 +66,15 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
   const sites: FunctionSite[] = [];
   const skipped: Skipped[] = [];
   const taken = new Set<AnyNode>();
-  const add = (name: string, fn: AnyNode) => {
+  const add = (name: string, fn: AnyNode, rebind?: FunctionSite['rebind']) => {
     if (taken.has(fn)) return;
     taken.add(fn);
     const site = siteOf(source, name, fn);
     if (typeof site === 'string') skipped.push({ name, why: site });
-    else sites.push(site);
+    else sites.push({ ...site, ...(rebind ? { rebind } : fn.type === 'FunctionDeclaration' && fn.id ? { rebind: { binding: fn.id.name } } : {}) });
   };
   const addClass = (name: string, cls: AnyNode, only?: (method: string) => boolean) => {
+    const local = cls.id?.name as string | undefined;
     for (const m of cls.body.body as AnyNode[]) {
       if (m.type !== 'MethodDefinition' || m.computed || m.key.type !== 'Identifier') continue;
       const full = `${name}${m.static ? '.' : '#'}${m.key.name}`;
@@ -80,7 +84,7 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
         skipped.push({ name: full, why: `a ${m.kind}ter` });
         continue;
       }
-      add(full, m.value);
+      add(full, m.value, local ? { cls: local, key: m.key.name, static: !!m.static } : undefined);
     }
   };
 

@@ -76,6 +76,7 @@ export class Tracer {
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
       // A trace whose limits tripped: its edits and breakpoints go (an untrace call removes them itself).
       if (row.type === 'agent' && row.subtype === 'trace_stopped' && payload?.reason !== 'untraced') void this.stopBreakpoints(row.actor, String(payload?.trace));
+      if (row.type === 'agent' && row.subtype === 'rebound') void (async () => this.thread(row.actor).esm.rebound(String(payload?.module), String(payload?.fn)))().catch(() => undefined);
     });
   }
 

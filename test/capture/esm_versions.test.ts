@@ -36,10 +36,21 @@ describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => 
       const settle = events(t.store, "type = 'call' AND subtype = 'return' AND json_extract(payload, '$.fn') = 'settle'")[0]!;
       expect(settle.payload.duration_ns).toBeGreaterThan(1e6);
     } else {
+      // Each function's first call comes by its breakpoint, which then puts a wrapper in its place.
       expect(calls).toEqual([
         ['call', 'charge', [7]],
         ['call', 'charge', [-2]],
+        ['throw', 'charge', 'amount must be positive, got -2'],
         ['call', 'settle', [[{ amount: 5, currency: 'EUR' }, { amount: 7, currency: 'EUR' }]]],
+      ]);
+      app.send('settle');
+      expect(await app.nextLine(/^settled/)).toBe('settled 12');
+      await t.tracer.sync();
+      const again = events(t.store, "type = 'call' AND json_extract(payload, '$.fn') = 'settle'").map((e) => [e.subtype, e.payload.args ?? e.payload.result]);
+      expect(again).toEqual([
+        ['call', [[{ amount: 5, currency: 'EUR' }, { amount: 7, currency: 'EUR' }]]],
+        ['call', [[{ amount: 5, currency: 'EUR' }, { amount: 7, currency: 'EUR' }]]],
+        ['return', 12],
       ]);
     }
     app.send('explode gateway');
