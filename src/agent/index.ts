@@ -230,6 +230,23 @@ class Agent implements AgentCore {
     this.guard(() => this.modules.rebindMethod(module, name, cls, key, isStatic));
   }
 
+  /** A loaded CommonJS module's exported functions, as [name, function] pairs (read by reference). */
+  moduleExports(resolved: string): unknown[] {
+    try {
+      return this.modules.exports(resolved);
+    } catch {
+      return [];
+    }
+  }
+
+  wrapSome(spec: ModuleSpec, resolved: string, names: string[]): ModuleReport | undefined {
+    try {
+      return this.modules.wrapSome(spec, resolved, names);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** An instrumented function whose edit V8 refused: its site is not used. */
   forgetSite(id: number): void {
     this.guard(() => this.modules.forgetSite(id));

@@ -19,6 +19,8 @@ export interface ModuleSpec extends TraceLimits {
   resolved?: string;
   /** Functions to trace besides the exports (non-exported ones too, where the mechanism allows). */
   functions?: string[];
+  /** The tracer can live-edit this thread: a loaded CommonJS module is left to it (status `in_place`). */
+  inPlace?: boolean;
 }
 
 export type Mechanism = 'wrappers' | 'live-edit' | 'breakpoints';
@@ -27,7 +29,7 @@ export interface ModuleReport {
   module: string;
   resolved: string | null;
   /** `esm`: an ES module, which the tracer traces by instrumenting its source instead (src/trace/esm.ts). */
-  status: 'traced' | 'pending' | 'unsupported' | 'not_found' | 'esm' | 'stopped';
+  status: 'traced' | 'pending' | 'unsupported' | 'not_found' | 'esm' | 'in_place' | 'stopped';
   via?: Mechanism;
   functions: string[];
   methods: string[];
@@ -90,8 +92,11 @@ export class Modules {
       if (!this.esm.has(spec.module)) this.esm.set(spec.module, new Limiter(this.core, spec.module, spec));
       return { ...base, status: 'esm', note: 'an ES module: its exports are immutable bindings, so its functions cannot be wrapped' };
     }
-    const limiter = new Limiter(this.core, spec.module, spec);
     const record = this.cache()[resolved] as ModuleRecord | undefined;
+    // Loaded, where V8 can live-edit: the tracer instruments it in place, reaching the references taken
+    // before (a destructured require), which wrappers on the exports would miss.
+    if (record?.loaded && spec.inPlace) return { ...base, status: 'in_place' };
+    const limiter = new Limiter(this.core, spec.module, spec);
     if (record?.loaded) return this.wrapModule(spec, resolved, record, limiter);
     this.pending.set(resolved, { spec, limiter });
     this.watchLoads();
@@ -346,51 +351,69 @@ export class Modules {
     }
   }
 
-  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter): ModuleReport {
+  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[]): ModuleReport {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs } };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
     const site = (fn: string) => ({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
-    const exp = record.exports;
-    if (typeof exp === 'function') {
-      if (isClass(exp)) this.wrapClass(exp as Fn & Obj, exp.name || 'default', report, site, undo);
-      else {
-        undo.push(this.patches.patch(record, 'exports', (original) => this.calls.wrap(original as Fn, site(exp.name || 'default'))));
-        report.functions.push(exp.name || 'default');
-      }
-    } else if (exp && typeof exp === 'object' && !this.core.isProxy(exp)) {
-      for (const key of Object.keys(exp)) {
-        const desc = Object.getOwnPropertyDescriptor(exp, key);
-        if (!desc || typeof desc.value !== 'function') continue;
-        if (isClass(desc.value)) this.wrapClass(desc.value, key, report, site, undo);
-        else if (desc.writable || desc.configurable) {
-          undo.push(this.patches.patch(exp as Obj, key, (original) => this.calls.wrap(original as Fn, site(key))));
-          report.functions.push(key);
-        }
-      }
+    for (const { name, holder, key } of exportedFunctions(record, this.core.isProxy)) {
+      if (only && !only.includes(name)) continue;
+      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, site(name))));
+      (/[#.]/.test(name) ? report.methods : report.functions).push(name);
     }
     this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
     return report;
   }
 
-  private wrapClass(cls: Fn & Obj, name: string, report: ModuleReport, site: (fn: string) => Parameters<Calls['wrap']>[1], undo: Undo[]): void {
+  /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place. */
+  exports(resolved: string): [string, Fn][] {
+    const record = this.cache()[resolved] as ModuleRecord | undefined;
+    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key }) => [name, holder[key] as Fn]) : [];
+  }
+
+  /** Wrappers for the exports the tracer could not instrument in place. */
+  wrapSome(spec: ModuleSpec, resolved: string, names: string[]): ModuleReport | undefined {
+    const record = this.cache()[resolved] as ModuleRecord | undefined;
+    if (!record || names.length === 0) return undefined;
+    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
+    return this.wrapModule(spec, resolved, record, limiter, names);
+  }
+}
+
+/**
+ * Where a CommonJS module's functions are: the exports object itself if it is one, its own function-valued
+ * data properties, and the methods and static methods of exported classes (read through descriptors: no
+ * getter runs).
+ */
+function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolean): { name: string; holder: Obj; key: string }[] {
+  const found: { name: string; holder: Obj; key: string }[] = [];
+  const ofClass = (cls: Fn & Obj, name: string) => {
     const proto = cls.prototype as Obj | undefined;
     if (proto && typeof proto === 'object') {
       for (const key of Object.getOwnPropertyNames(proto)) {
         const desc = Object.getOwnPropertyDescriptor(proto, key);
-        if (key === 'constructor' || !desc || typeof desc.value !== 'function' || !desc.configurable) continue;
-        undo.push(this.patches.patch(proto, key, (original) => this.calls.wrap(original as Fn, site(`${name}#${key}`))));
-        report.methods.push(`${name}#${key}`);
+        if (key !== 'constructor' && desc && typeof desc.value === 'function' && desc.configurable) found.push({ name: `${name}#${key}`, holder: proto, key });
       }
     }
     for (const key of Object.getOwnPropertyNames(cls)) {
       const desc = Object.getOwnPropertyDescriptor(cls, key);
-      if (['length', 'name', 'prototype'].includes(key) || !desc || typeof desc.value !== 'function' || !desc.configurable) continue;
-      undo.push(this.patches.patch(cls, key, (original) => this.calls.wrap(original as Fn, site(`${name}.${key}`))));
-      report.methods.push(`${name}.${key}`);
+      if (!['length', 'name', 'prototype'].includes(key) && desc && typeof desc.value === 'function' && desc.configurable) found.push({ name: `${name}.${key}`, holder: cls, key });
+    }
+  };
+  const exp = record.exports;
+  if (typeof exp === 'function') {
+    if (isClass(exp)) ofClass(exp as Fn & Obj, exp.name || 'default');
+    else found.push({ name: exp.name || 'default', holder: record as unknown as Obj, key: 'exports' });
+  } else if (exp && typeof exp === 'object' && !isProxy(exp)) {
+    for (const key of Object.keys(exp)) {
+      const desc = Object.getOwnPropertyDescriptor(exp, key);
+      if (!desc || typeof desc.value !== 'function') continue;
+      if (isClass(desc.value)) ofClass(desc.value, key);
+      else if (desc.writable || desc.configurable) found.push({ name: key, holder: exp as Obj, key });
     }
   }
+  return found;
 }
 
 function isClass(fn: unknown): boolean {

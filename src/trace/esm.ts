@@ -13,7 +13,9 @@
 import { pathToFileURL } from 'node:url';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_GLOBAL } from '../shared/protocol.js';
-import { findFunctions, instrument, position, type FunctionSite } from './instrument.js';
+
+const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+import { CALL_HOOK, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
 import type { ThreadLink } from './thread.js';
 
 interface Edit {
@@ -38,6 +40,7 @@ export class EsmTraces {
   /** Traces of modules not loaded yet, by file URL. */
   private readonly waiting = new Map<string, Waiting>();
   private armed: string | undefined;
+  private editable: Promise<boolean> | undefined;
   private everArmed = false;
   /** What went wrong while instrumenting a module as it loaded, for the answers. */
   readonly problems: string[] = [];
@@ -91,36 +94,12 @@ export class EsmTraces {
     if (found.sites.length === 0) {
       return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}` };
     }
-    // One function per edit: V8's live-edit diff takes several changes at once for a change of the module's
-    // top level (BlockedByTopLevelEsModuleChange) where each alone is accepted. V8 also refuses changes
-    // inside an arrow at a module's top level: those functions get breakpoints.
-    const refused: FunctionSite[] = [];
-    const edited: { site: FunctionSite; id: number }[] = [];
-    const history: string[] = [scriptSource];
-    let why: string | undefined;
-    for (const site of found.sites) {
-      if (why?.startsWith('this Node')) {
-        refused.push(site);
-        continue;
-      }
-      const [id] = (await this.thread.call(`instrumented(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify([site.name])}, "live-edit")`)) as number[];
-      const next = instrument(scriptSource, [...edited, { site, id: id! }]);
-      const refusal = await this.edit(scriptId, next);
-      if (refusal === undefined) {
-        edited.push({ site, id: id! });
-        history.push(next);
-      } else {
-        await this.thread.call(`forgetSite(${id})`).catch(() => undefined);
-        refused.push(site);
-        why ??= refusal;
-      }
-    }
+    const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites);
     const notes: string[] = [];
     let via: ModuleReport['via'];
     if (edited.length > 0) {
-      this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history }]);
       via = 'live-edit';
-      const names = edited.map((e) => e.site.name);
+      const names = edited.map((e) => e.name);
       base.functions.push(...names.filter((n) => !/[#.]/.test(n)));
       base.methods.push(...names.filter((n) => /[#.]/.test(n)));
       notes.push(`${names.join(', ')} instrumented in place (live edit): every call through any reference, with results, errors and durations`);
@@ -139,10 +118,111 @@ export class EsmTraces {
     return { ...base, status: 'traced', via, note: notes.join('; ') };
   }
 
-  /** Applies a live edit; why V8 refused it, or undefined when it took it. */
-  private async edit(scriptId: string, scriptSource: string): Promise<string | undefined> {
+  /**
+   * Instruments functions of one script, one function per edit: V8's live-edit diff takes several changes
+   * at once for a change of an ES module's top level (BlockedByTopLevelEsModuleChange) where each alone is
+   * accepted. V8 also refuses changes inside an arrow at an ES module's top level: those come back refused.
+   */
+  private async editInPlace(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[]): Promise<{ edited: FunctionSite[]; refused: FunctionSite[]; why: string | undefined }> {
+    const refused: FunctionSite[] = [];
+    const edited: { site: FunctionSite; id: number }[] = [];
+    const history: string[] = [source];
+    let why: string | undefined;
+    for (const site of sites) {
+      if (why?.startsWith('this Node')) {
+        refused.push(site);
+        continue;
+      }
+      const [id] = (await this.thread.call(`instrumented(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify([site.name])}, "live-edit")`)) as number[];
+      const next = instrument(source, [...edited, { site, id: id! }]);
+      const refusal = await this.edit(scriptId, next);
+      if (refusal === undefined) {
+        edited.push({ site, id: id! });
+        history.push(next);
+      } else {
+        await this.thread.call(`forgetSite(${id})`).catch(() => undefined);
+        refused.push(site);
+        why ??= refusal;
+      }
+    }
+    if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history }]);
+    return { edited: edited.map((e) => e.site), refused, why };
+  }
+
+  /** Whether this thread's V8 live-edits (Node 26's does not): one dry run of a script onto itself. */
+  async canEdit(): Promise<boolean> {
+    await this.enable();
+    this.editable ??= (async () => {
+      // A script of the program's own (Node's internal ones are never editable).
+      const scriptId = [...this.scripts].find(([url]) => url.startsWith('file:'))?.[1].scriptId;
+      if (scriptId === undefined) return false;
+      const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId });
+      return (await this.edit(scriptId, scriptSource, true)) === undefined;
+    })().catch(() => false);
+    return this.editable;
+  }
+
+  /**
+   * A loaded CommonJS module, in place: its exported functions are found by V8's own location of each
+   * function object and instrumented in their scripts, so calls through references taken before tracing
+   * (a destructured require) are recorded too. What cannot be edited gets wrappers on the exports.
+   */
+  async traceCommonJs(spec: ModuleSpec, resolved: string): Promise<ModuleReport> {
+    const session = this.thread.session;
+    const group = 'nodescope-exports';
+    const wanted = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
+    const all: string[] = [];
+    const objects = new Map<string, string>();
+    const done: string[] = [];
+    let why: string | undefined;
     try {
-      const result = await this.thread.session.send('Debugger.setScriptSource', { scriptId, scriptSource });
+      const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
+      const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
+      for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
+        const [name, fn] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[01]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
+        all.push(name.value.value);
+        objects.set(name.value.value, fn.value.objectId);
+        const { internalProperties } = await session.send('Runtime.getProperties', { objectId: fn.value.objectId, ownProperties: true });
+        const at = internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+        if (at) wanted.set(at.scriptId, [...(wanted.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+      }
+      for (const [scriptId, fns] of wanted) {
+        const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
+        const result = await this.editInPlace(spec, resolved, scriptId, scriptSource, functionsAt(scriptSource, fns));
+        why ??= result.why;
+        // V8 may take an edit of a CommonJS script and still leave a function as it was (an arrow
+        // assigned to exports): only a function whose own source now calls the hook counts.
+        for (const site of result.edited) {
+          const check = await session.send('Runtime.callFunctionOn', { objectId: objects.get(site.name)!, functionDeclaration: `function () { return Function.prototype.toString.call(this).includes(${JSON.stringify(CALL_HOOK)}); }`, returnByValue: true, silent: true });
+          if (check.result.value === true) done.push(site.name);
+          else why ??= 'V8 took the live edit but left the function as it was';
+        }
+      }
+    } finally {
+      await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
+    }
+    const rest = all.filter((n) => !done.includes(n));
+    if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
+    const notes = [
+      ...(done.length ? [`${done.join(', ')} instrumented in place (live edit): every call through any reference, with results, errors and durations`] : []),
+      ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
+    ];
+    return {
+      module: spec.module,
+      resolved,
+      status: 'traced',
+      via: done.length ? 'live-edit' : 'wrappers',
+      functions: all.filter((n) => !/[#.]/.test(n)),
+      methods: all.filter((n) => /[#.]/.test(n)),
+      note: notes.join('; '),
+    };
+  }
+
+  /** Applies a live edit; why V8 refused it, or undefined when it took it. */
+  private async edit(scriptId: string, scriptSource: string, dryRun = false): Promise<string | undefined> {
+    try {
+      const result = await this.thread.session.send('Debugger.setScriptSource', { scriptId, scriptSource, dryRun });
       const status = (result as { status?: string }).status;
       if (result.exceptionDetails) return `the instrumented source did not compile: ${result.exceptionDetails.text}`;
       return status === undefined || status === 'Ok' ? undefined : `V8 refused the live edit (${status})`;

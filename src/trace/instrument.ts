@@ -134,6 +134,30 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
   return { sites, skipped, module };
 }
 
+/**
+ * The functions that start at the given positions (V8's [[FunctionLocation]] of live function objects: a
+ * CommonJS module's exports), named as given; positions that match no function are left out.
+ */
+export function functionsAt(source: string, wanted: { name: string; lineNumber: number; columnNumber: number }[]): FunctionSite[] {
+  const { ast } = parseAny(source);
+  const lineStarts = [0];
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const functions: AnyNode[] = [];
+  walk(ast, (n) => {
+    if (isFunction(n)) functions.push(n);
+  });
+  const sites: FunctionSite[] = [];
+  for (const w of wanted) {
+    const offset = (lineStarts[w.lineNumber] ?? Infinity) + w.columnNumber;
+    // The innermost function whose head (from its start to its body) holds the position.
+    const fn = functions.filter((f) => f.start <= offset && offset <= f.body.start).sort((a, b) => b.start - a.start)[0];
+    if (!fn || sites.some((s) => s.bodyEnd === (fn.type === 'ArrowFunctionExpression' && fn.expression ? fn.end : fn.body.end - 1))) continue;
+    const site = siteOf(source, w.name, fn);
+    if (typeof site !== 'string') sites.push(site);
+  }
+  return sites.sort((a, b) => a.bodyStart - b.bodyStart);
+}
+
 function walk(node: AnyNode, visit: (n: AnyNode) => void): void {
   visit(node);
   for (const key of Object.keys(node)) {

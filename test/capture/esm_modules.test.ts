@@ -103,7 +103,7 @@ describe('module names as people say them', () => {
     expect(tax!.value).toMatchObject({ status: 'traced', resolved: join(FIXTURES, 'apps/admin/lib/tax.cjs') });
     // Not relative to the working directory (the repository root): relative to the main script's folder.
     const [report] = await t.tracer.traceModule({ module: 'payments.cjs', ...limits });
-    expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', resolved: join(FIXTURES, 'apps/shop/payments.cjs'), functions: ['pay'] });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit', resolved: join(FIXTURES, 'apps/shop/payments.cjs'), functions: ['pay', 'refund'], note: expect.stringMatching(/^pay instrumented in place .*; refund wrapped on the exports/) });
     app.send('pay 21');
     expect(await app.nextLine(/^paid/)).toBe('paid 42');
     await t.tracer.sync();
@@ -117,7 +117,7 @@ describe('module names as people say them', () => {
   it('traces a package by name', async () => {
     const { t } = await attached('web/server.cjs', { ready: /^listening/ });
     const [report] = await t.tracer.traceModule({ module: 'express', ...limits });
-    expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', resolved: expect.stringMatching(/node_modules\/express\/index\.js$/) });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit', resolved: expect.stringMatching(/node_modules\/express\/index\.js$/) });
     expect(report!.value.functions).toEqual(['createApplication']);
   });
 });
