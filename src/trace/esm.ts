@@ -32,7 +32,7 @@ interface Waiting {
 export class EsmTraces {
   private enabled: Promise<void> | undefined;
   /** Loaded scripts by URL: file:// for modules, a plain path for CommonJS. */
-  private readonly scripts = new Map<string, { scriptId: string; isModule: boolean }>();
+  private readonly scripts = new Map<string, { scriptId: string; isModule: boolean; length: number }>();
   private readonly edits = new Map<string, Edit[]>();
   private readonly breakpoints = new Map<string, string[]>();
   /** Breakpoint of each function traced by one, by (module, function). */
@@ -41,6 +41,8 @@ export class EsmTraces {
   private readonly waiting = new Map<string, Waiting>();
   private armed: string | undefined;
   private editable: Promise<boolean> | undefined;
+  /** The largest source a live edit may send (Node 20's worker inspector channel drops 64 KiB messages). */
+  private maxEdit = Infinity;
   private everArmed = false;
   /** What went wrong while instrumenting a module as it loaded, for the answers. */
   readonly problems: string[] = [];
@@ -61,8 +63,8 @@ export class EsmTraces {
   private enable(): Promise<void> {
     this.enabled ??= (async () => {
       const session = this.thread.session;
-      session.on('Debugger.scriptParsed', ({ url, scriptId, isModule }) => {
-        if (url) this.scripts.set(url, { scriptId, isModule: isModule === true });
+      session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length }) => {
+        if (url) this.scripts.set(url, { scriptId, isModule: isModule === true, length: length ?? Infinity });
       });
       session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined));
       // scriptParsed is sent for every script already loaded before enable answers.
@@ -149,12 +151,16 @@ export class EsmTraces {
     return { edited: edited.map((e) => e.site), refused, why };
   }
 
-  /** Whether this thread's V8 live-edits (Node 26's does not): one dry run of a script onto itself. */
+  /** Whether this thread's V8 live-edits (Node 26's does not): one dry run of a small script onto itself. */
   async canEdit(): Promise<boolean> {
     await this.enable();
     this.editable ??= (async () => {
-      // A script of the program's own (Node's internal ones are never editable).
-      const scriptId = [...this.scripts].find(([url]) => url.startsWith('file:'))?.[1].scriptId;
+      const { result } = await this.thread.session.send('Runtime.evaluate', { expression: 'process.versions.node', returnByValue: true, silent: true });
+      // Node 20 drops a message to a worker's inspector of 64 KiB or more, without an answer.
+      if (this.thread.actor.includes('/w') && String(result.value).startsWith('20.')) this.maxEdit = 48 * 1024;
+      // The smallest script of the program's own (Node's internal ones are never editable).
+      const own = [...this.scripts].filter(([url]) => url.startsWith('file:')).sort((a, b) => a[1].length - b[1].length);
+      const scriptId = own[0]?.[1].scriptId;
       if (scriptId === undefined) return false;
       const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId });
       return (await this.edit(scriptId, scriptSource, true)) === undefined;
@@ -221,6 +227,8 @@ export class EsmTraces {
 
   /** Applies a live edit; why V8 refused it, or undefined when it took it. */
   private async edit(scriptId: string, scriptSource: string, dryRun = false): Promise<string | undefined> {
+    // JSON escaping grows the text: stay well under the channel's limit.
+    if (scriptSource.length > this.maxEdit) return `the source is too large to edit in a worker on Node 20 (${Math.round(scriptSource.length / 1024)} KiB)`;
     try {
       const result = await this.thread.session.send('Debugger.setScriptSource', { scriptId, scriptSource, dryRun });
       const status = (result as { status?: string }).status;

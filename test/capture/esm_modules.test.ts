@@ -120,4 +120,23 @@ describe('module names as people say them', () => {
     expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit', resolved: expect.stringMatching(/node_modules\/express\/index\.js$/) });
     expect(report!.value.functions).toEqual(['createApplication']);
   });
+
+  it('traces a Piscina task module, loaded only in the pool\'s thread, by its name relative to the main script', async () => {
+    const { app, t } = await attached('pool/app.cjs');
+    const reports = await t.tracer.traceModule({ module: './task.cjs', ...limits });
+    const worker = reports.find((r) => r.actor.includes('/w'))!;
+    // Piscina holds the task function it loaded: only an in-place trace sees its calls.
+    expect(worker.value).toMatchObject({ status: 'traced', via: 'live-edit', resolved: join(FIXTURES, 'pool/task.cjs'), functions: ['price'] });
+    app.send('price b 3');
+    expect(await app.nextLine(/^priced|^failed/)).toBe('priced b 7.5');
+    app.send('price c 0');
+    expect(await app.nextLine(/^priced|^failed/)).toBe('failed bad quantity 0');
+    await t.tracer.sync();
+    expect(events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message])).toEqual([
+      [worker.actor, 'call', 'price', [{ sku: 'b', qty: 3 }]],
+      [worker.actor, 'return', 'price', { sku: 'b', total: 7.5 }],
+      [worker.actor, 'call', 'price', [{ sku: 'c', qty: 0 }]],
+      [worker.actor, 'throw', 'price', 'bad quantity 0'],
+    ]);
+  });
 });
