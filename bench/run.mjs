@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BENCH_DIR, killAllFixtures } from './lib/common.mjs';
 
-const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'queries'];
+const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'modules', 'queries'];
 
 function parseArgs(argv) {
   const opts = { smoke: false, only: undefined, rounds: undefined, out: undefined };

@@ -117,3 +117,5 @@ export interface AgentConfig {
 }
 
 export const AGENT_GLOBAL = 'nodescope.agent';
+/** The agent's script name in stack traces (its frames are left out of the stacks tools show). */
+export const AGENT_SOURCE_URL = 'nodescope-agent.js';

@@ -1,7 +1,7 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
-import { AGENT_GLOBAL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
+import { AGENT_GLOBAL, AGENT_SOURCE_URL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport } from '../agent/modules.js';
@@ -47,7 +47,9 @@ export class ThreadLink {
     this.listen();
     // No Runtime.enable: bindings work without it, and it would make V8 build previews of every console call.
     await this.session.send('Runtime.addBinding', { name: this.config.binding });
-    const expression = `(function(){${agentSource()}\nreturn __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined).stats().seq;})()`;
+    // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
+    // told apart and left out of what is shown.
+    const expression = `(function(){${agentSource()}\nreturn __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined).stats().seq;})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
     const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
       expression,
       includeCommandLineAPI: true,
