@@ -252,8 +252,8 @@ class Agent implements AgentCore {
     this.guard(() => this.modules.forgetSite(id));
   }
 
-  breakpointed(spec: ModuleSpec, resolved: string, names: string[]): void {
-    this.guard(() => this.modules.breakpointed(spec, resolved, names));
+  breakpointed(spec: ModuleSpec, resolved: string, names: string[], via?: Mechanism): void {
+    this.guard(() => this.modules.breakpointed(spec, resolved, names, via));
   }
 
   untraceModule(module: string): ModuleReport[] {

@@ -161,20 +161,21 @@ export class Modules {
     }
   }
 
-  /** Records an ES module traced by breakpoints (the tracer set them), so it is listed and can be stopped. */
-  breakpointed(spec: ModuleSpec, resolved: string, names: string[]): void {
+  /** Records an ES module traced by breakpoints (the tracer set them) or by wrappers it rebound, so it is
+   * listed and can be stopped. */
+  breakpointed(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism = 'breakpoints'): void {
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
     this.esm.set(spec.module, limiter);
     const report: ModuleReport = {
       module: spec.module,
       resolved,
       status: 'traced',
-      via: 'breakpoints',
+      via,
       functions: names.filter((n) => !/[#.]/.test(n)),
       methods: names.filter((n) => /[#.]/.test(n)),
       limits: { maxCalls: spec.maxCalls, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE), durationMs: spec.durationMs },
     };
-    this.traced.set(`${resolved} (breakpoints)`, { report, limiter, undo: [] });
+    this.traced.set(`${resolved} (${via})`, { report, limiter, undo: [] });
     this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
   }
 

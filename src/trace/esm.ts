@@ -66,7 +66,7 @@ export class EsmTraces {
       session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length }) => {
         if (url) this.scripts.set(url, { scriptId, isModule: isModule === true, length: length ?? Infinity });
       });
-      session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined));
+      session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId));
       // scriptParsed is sent for every script already loaded before enable answers.
       await session.send('Debugger.enable', {});
     })();
@@ -87,7 +87,12 @@ export class EsmTraces {
     return this.traceLoaded(spec, resolved, script.scriptId);
   }
 
-  private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string): Promise<ModuleReport> {
+  /**
+   * `frame`: paused before the module's first line (an instrumentation pause). Where V8 cannot live-edit,
+   * its function declarations are then replaced in the module's own scope by wrappers, before anything can
+   * call or import them: every call is recorded whole.
+   */
+  private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string, frame?: string): Promise<ModuleReport> {
     const session = this.thread.session;
     const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
     const found = findFunctions(scriptSource, spec.functions ?? []);
@@ -96,9 +101,16 @@ export class EsmTraces {
     if (found.sites.length === 0) {
       return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}` };
     }
-    const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites);
+    const rebound = frame !== undefined && !(await this.canEdit()) ? await this.rebindAtLoad(spec, resolved, frame, found.sites) : [];
+    const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites.filter((s) => !rebound.includes(s)));
     const notes: string[] = [];
     let via: ModuleReport['via'];
+    if (rebound.length > 0) {
+      via = 'wrappers';
+      const names = rebound.map((s) => s.name);
+      base.functions.push(...names);
+      notes.push(`${names.join(', ')} replaced by wrappers in the module's own scope before its first line (this Node has no live edit): every call through its imports recorded whole`);
+    }
     if (edited.length > 0) {
       via = 'live-edit';
       const names = edited.map((e) => e.name);
@@ -225,6 +237,24 @@ export class EsmTraces {
     };
   }
 
+  /** Function declarations rebound to wrappers from the paused module frame; the sites done. */
+  private async rebindAtLoad(spec: ModuleSpec, resolved: string, frame: string, sites: FunctionSite[]): Promise<FunctionSite[]> {
+    const done: FunctionSite[] = [];
+    for (const site of sites) {
+      if (!site.rebind || !('binding' in site.rebind)) continue;
+      const b = site.rebind.binding;
+      const { result, exceptionDetails } = await this.thread.session.send('Debugger.evaluateOnCallFrame', {
+        callFrameId: frame,
+        expression: `${b} = ${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b}) ?? ${b}, typeof ${b}`,
+        silent: true,
+        returnByValue: true,
+      });
+      if (!exceptionDetails && result.value === 'function') done.push(site);
+    }
+    if (done.length > 0) await this.thread.call(`breakpointed(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(done.map((s) => s.name))}, "wrappers")`);
+    return done;
+  }
+
   /** Applies a live edit; why V8 refused it, or undefined when it took it. */
   private async edit(scriptId: string, scriptSource: string, dryRun = false): Promise<string | undefined> {
     // JSON escaping grows the text: stay well under the channel's limit.
@@ -286,7 +316,7 @@ export class EsmTraces {
     await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
   }
 
-  private async onPaused(reason: string, data: { url?: string; scriptId?: string } | undefined): Promise<void> {
+  private async onPaused(reason: string, data: { url?: string; scriptId?: string } | undefined, frame: string | undefined): Promise<void> {
     // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger. One
     // may still arrive after we disarmed (it was on its way), and is ours to end too.
     if (reason !== 'instrumentation' || !this.everArmed) return;
@@ -294,7 +324,7 @@ export class EsmTraces {
       const wait = data?.url ? this.waiting.get(data.url) : undefined;
       if (wait && data?.scriptId && this.scripts.get(data.url!)?.isModule !== false) {
         this.waiting.delete(data.url!);
-        const report = await this.traceLoaded(wait.spec, wait.resolved, data.scriptId).catch(() => undefined);
+        const report = await this.traceLoaded(wait.spec, wait.resolved, data.scriptId, frame).catch(() => undefined);
         if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
         await this.disarm();
       }

@@ -1,11 +1,18 @@
 // ES-module tracing on every Node a target may run: a TypeScript app run natively (type stripping, Node
 // 22.18+ and 24+), attached by pid after it has run. Node 26's V8 has no live edit: there the functions get
 // breakpoints (arguments only), and the answer says so.
-import { describe, expect, it } from 'vitest';
-import { attached, eventually, events } from '../helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
+import type { Tracer } from '../../src/trace/tracer.js';
 import { nodeTarget } from '../targets/index.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+
+const launched: Tracer[] = [];
+afterEach(async () => {
+  for (const t of launched.splice(0)) await t.close();
+});
 
 describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => {
   const liveEdit = major !== '26';
@@ -60,5 +67,39 @@ describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => 
     }, 'the uncaught error');
     expect(crash.payload.error.message).toBe('payments exploded: gateway');
     expect(crash.payload.error.stack).toMatch(/ts_native\/src\/payments\.ts:18:\d+\)/);
+  });
+});
+
+describe.each(['24', '26'])('ES module launched with trace_modules on Node %s', (major) => {
+  it('is traced from before its first line when it is imported later', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: join(FIXTURES, 'esm_shop/src/payments.js'), ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, join(FIXTURES, 'esm_shop/src/app.js'), '--lazy']);
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = 'ready'").length === 1;
+    }, 'ready');
+    // Its stdin is not ours: driven through the inspector.
+    for (const amount of [5, 6]) {
+      await t.tracer.evaluate(String(link.pid), `process.stdin.emit('data', 'charge ${amount}\\n')`);
+      for (let i = 0; i < 50 && events(t.store, "type = 'log' AND json_extract(payload, '$.text') LIKE 'charged%'").length < (amount === 5 ? 1 : 2); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        await t.tracer.sync();
+      }
+    }
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result]);
+    const record = (amount: number) => [
+      ['call', 'Ledger#record', [{ amount: amount + 0.3, method: 'card' }]],
+      ['return', 'Ledger#record', `card:${amount + 0.3}`],
+    ];
+    const charge = (amount: number) => [
+      ['call', 'charge', [amount, 'card']],
+      ['return', 'charge', { amount: amount + 0.3, method: 'card' }],
+    ];
+    // Node 26 (no live edit): charge is replaced by a wrapper before the module runs; a method's first call
+    // comes by its breakpoint (arguments only), which then wraps it.
+    expect(calls).toEqual(major === '26' ? [...charge(5), record(5)[0], ...charge(6), ...record(6)] : [...charge(5), ...record(5), ...charge(6), ...record(6)]);
   });
 });
