@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { attached, eventually, events, startFixture } from '../helpers.js';
 import { logs } from '../../src/query/logs.js';
+import { nodeTargets } from '../targets/index.js';
 
 const FIXTURE = 'output/app.cjs';
 
@@ -28,24 +29,25 @@ const EXPECTED = [
   ['main', 'log', 'stdout', 'done'],
 ];
 
-async function untracedOutput(): Promise<string> {
-  const app = startFixture(FIXTURE);
+async function untracedOutput(node: string): Promise<string> {
+  const app = startFixture(FIXTURE, [], { node });
   await app.line(/^ready$/);
   app.send('go');
   await app.line(/^done$/);
+  app.send('check');
+  await app.line(/^check /);
   app.proc.stdin.end();
   await app.exited;
   return app.stdout();
 }
 
-describe('output', () => {
-  it('records every line once, with stream and level, from a saved console.log, stream writes, fd 1 and 2, pino and a worker; the program prints the same bytes', async () => {
-    const { app, t } = await attached(FIXTURE, { ready: /^ready$/ });
+// On every Node version: the worker's stdio and the console's internals are Node's own, and they change.
+describe.each(nodeTargets())('output on Node $major', ({ bin: node }) => {
+  it('records every line once, with stream and level, from a saved console.log, stream writes, fd 1 and 2, pino and a worker; the program prints the same bytes; detach undoes it all', async () => {
+    const { app, t } = await attached(FIXTURE, { ready: /^ready$/, node });
     const pid = String(app.pid);
     app.send('go');
     await app.line(/^done$/);
-    app.proc.stdin.end();
-    await app.exited;
     const rows = await eventually(() => {
       t.tracer.ingest.flush();
       const r = events(t.store, "type = 'log'");
@@ -63,6 +65,12 @@ describe('output', () => {
     expect(logs(t.store, { window: all, level: 'warn' }, 50).lines.map((l) => l.text)).toEqual(['{"level":40,"msg":"pino destination(1) sync"}']);
     expect(logs(t.store, { window: all }, 50).total).toBe(EXPECTED.length);
 
-    expect(app.stdout()).toBe(await untracedOutput());
+    // Detach puts back everything it patched, and the program's output was the same bytes throughout.
+    await t.tracer.detach();
+    app.send('check');
+    expect(JSON.parse((await app.line(/^check /)).slice(6))).toEqual({ console: true, streams: true, stdoutGetter: true, fs: true, workers: true });
+    app.proc.stdin.end();
+    await app.exited;
+    expect(app.stdout()).toBe(await untracedOutput(node));
   });
 });
