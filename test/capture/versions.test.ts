@@ -158,4 +158,18 @@ describe.each(nodeTargets())('Node $major', ({ major, bin: node }) => {
     expect(main.slice(1, 3).map((e) => e.payload.text)).toEqual(['starting', 'about to throw']);
     expect(main[3]!.payload.error.stack).toMatch(/^Error: boom at 50ms\n\s+at Timeout\._onTimeout \(.*crash\.cjs:\d+:\d+\)/);
   });
+
+  it('launch: a worker started on the first line is followed from its own first line, its output its own', async () => {
+    const t = newTracer();
+    launched = t.tracer;
+    const link = await t.tracer.launch([node, join(FIXTURES, 'worker_first_line.cjs')]);
+    const pid = String(link.pid);
+    await eventually(() => (t.tracer.ingest.flush(), t.store.actor(pid)?.ended_ms), 'the app to end');
+    expect(t.store.actor(`${pid}/w1`)).toMatchObject({ kind: 'worker', name: 'early', parent: pid, status: 'exited', exit_code: 5 });
+    const lines = events(t.store, "type = 'log'").map((e) => [e.actor, e.subtype, e.payload.text]);
+    expect(lines).toEqual([
+      [`${pid}/w1`, 'log', 'worker first line'],
+      [pid, 'log', 'worker exited 5'],
+    ]);
+  });
 });
