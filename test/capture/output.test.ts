@@ -20,6 +20,8 @@ const EXPECTED = [
   ['main', 'info', 'stdout', 'console.info line'],
   ['main', 'log', 'stdout', 'console.log over\ntwo lines'],
   ['main', 'stdout', 'stdout', 'fs.writeSync to fd 1'],
+  ['main', 'stdout', 'stdout', 'promisified fs.write'],
+  ['main', 'log', 'stdout', 'promisified fs.write resolved to bytesWritten, buffer'],
   ['main', 'info', 'stdout', '{"level":30,"n":1,"msg":"pino default destination"}'],
   ['main', 'warn', 'stdout', '{"level":40,"msg":"pino destination(1) sync"}'],
   ['main', 'error', 'stderr', '{"level":50,"msg":"pino to fd 2"}'],
