@@ -1,34 +1,242 @@
-// Console output of the thread, recorded where it happens so that it keeps its exact place among the
-// thread's other events (the inspector's consoleAPICalled arrives on another clock, out of order).
-// Arguments go through the bounded serializer, never util.format, which could run user inspect hooks.
+// Everything the thread writes to stdout and stderr, recorded where it is written so that it keeps its exact
+// place among the thread's other events and the request it belongs to (the inspector's consoleAPICalled
+// arrives on another clock, out of order, and only sees console calls).
+//
+// Where the output is caught, so that each line is recorded once however it was written:
+// - `write` of process.stdout/process.stderr (an own property on the instance): console methods and saved
+//   references to them (a Console looks its stream's `write` up on every call), process.stdout.write, and
+//   every logger that writes to the stream;
+// - `fs.write`/`fs.writeSync` on file descriptors 1 and 2: loggers that bypass the stream (pino through
+//   sonic-boom), recorded with the bytes the call reports written (a partial write is retried by the caller);
+// - the console's methods and its internal `kWriteToConsole` only say which level a write has.
+// The text is what the program printed, formatted by Node itself: nothing here runs util.format or an
+// inspect hook of the app's. A worker thread's stdout is a stream into its parent thread, which writes it to
+// the real stdout: the worker records its own output, and the parent skips what it forwards.
 import type { Source } from './index.js';
 
-const METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+/** Longest text of one recorded line; longer ones are cut and end with "…". */
 const MAX_TEXT = 4096;
+/** A partial line (no newline yet) is kept up to this many characters, then recorded as it is. */
+const MAX_PENDING = 64 * 1024;
+const CONSOLE_LEVELS: Record<string, string> = { log: 'log', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'trace', dir: 'log', table: 'log' };
+/** pino's numeric levels. */
+const PINO_LEVELS: Record<string, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+type Stream = 'stdout' | 'stderr';
+type Fn = (...args: unknown[]) => unknown;
+/** A partial line, the level of the write that began it, and a decoder for UTF-8 split between writes. */
+type Pending = { text: string; level?: string; decoder?: { write(b: Uint8Array): string; end(): string } };
 
 export const consoleSource: Source = {
   category: 'log',
   enable(core, patches) {
-    const console = core.builtin('console') as Record<string, (...args: unknown[]) => void>;
+    const proc = core.builtin('process');
+    const { Buffer } = core.builtin('buffer');
     const self = core.config.actor;
-    for (const method of METHODS) {
-      if (typeof console[method] !== 'function') continue;
-      patches.patch(console, method, (original) =>
-        function (this: unknown, ...args: unknown[]) {
-          if (patches.active) core.guard(() => core.emit('log', method, self, { text: render(core.capture(args) as unknown[]) }));
+    const pending: Record<Stream, Pending> = { stdout: { text: '' }, stderr: { text: '' } };
+    /** The console method being run (outermost), whose writes take its level. */
+    let consoleLevel: string | undefined;
+    /** Inside the console's own write (also reached through a console method saved before attach). */
+    let consoleStream: Stream | undefined;
+    /** Inside a patched stream write: the fs layer below it must not record the same bytes again. */
+    let depth = 0;
+    /** Delivering a worker thread's output to this thread's stream: the worker recorded it. */
+    let forwarding = 0;
+
+    /** A wrapper that marks the time `original` runs: `set` returns the undo, or nothing to pass through. */
+    const around = (set: (this: unknown, args: unknown[]) => (() => void) | undefined) => (original: Fn) =>
+      function (this: unknown, ...args: unknown[]) {
+        let reset: (() => void) | undefined;
+        if (patches.active) core.guard(() => (reset = set.call(this, args)));
+        if (!reset) return original.apply(this, args);
+        try {
           return original.apply(this, args);
+        } finally {
+          reset();
+        }
+      };
+
+    const record = (stream: Stream, level: string | undefined, line: string) => {
+      let text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT) + '…';
+      core.emit('log', level ?? jsonLevel(text) ?? stream, self, { text, stream });
+    };
+    const flush = (stream: Stream) => {
+      const p = pending[stream];
+      const text = p.text + (p.decoder?.end() ?? '');
+      const level = p.level;
+      pending[stream] = { text: '' };
+      if (text) record(stream, level, text);
+    };
+    /** A console call's whole output is one record (a stack stays together); other writes are recorded line
+     * by line (sonic-boom writes many log lines at once). */
+    const append = (stream: Stream, text: string) => {
+      const p = pending[stream];
+      const level = consoleLevel ?? (consoleStream === undefined ? undefined : consoleStream === 'stderr' ? 'error' : 'log');
+      if (!p.text) p.level = level;
+      const end = text.lastIndexOf('\n');
+      if (end < 0) {
+        p.text += text;
+        if (p.text.length > MAX_PENDING) flush(stream);
+        return;
+      }
+      const complete = p.text + text.slice(0, end);
+      const first = p.level;
+      p.text = text.slice(end + 1);
+      p.level = level;
+      if (first !== undefined) record(stream, first, complete);
+      else for (const line of complete.split('\n')) record(stream, undefined, line);
+    };
+    const appendBytes = (stream: Stream, bytes: Uint8Array) => {
+      const p = pending[stream];
+      p.decoder ??= new (core.builtin('string_decoder').StringDecoder)('utf8');
+      append(stream, p.decoder!.write(bytes));
+    };
+
+    // The console: which level its writes have.
+    const console = core.builtin('console') as Record<string | symbol, Fn>;
+    for (const method in CONSOLE_LEVELS) {
+      if (typeof console[method] === 'function') {
+        patches.patch(console, method, around(() => {
+          if (consoleLevel !== undefined) return;
+          consoleLevel = CONSOLE_LEVELS[method];
+          return () => (consoleLevel = undefined);
+        }) as never);
+      }
+    }
+    // Node's global console writes through this bound own property (its first argument is kUseStdout or
+    // kUseStderr): a reference to console.log saved before attach still passes here.
+    const kWrite = Object.getOwnPropertySymbols(console).find((s) => s.description === 'kWriteToConsole');
+    if (kWrite && typeof console[kWrite] === 'function') {
+      patches.patch(console, kWrite, around((args) => {
+        if (consoleStream !== undefined) return;
+        consoleStream = String((args[0] as symbol).description).includes('err') ? 'stderr' : 'stdout';
+        return () => (consoleStream = undefined);
+      }) as never);
+    }
+
+    // The streams: recorded after the write returned, unless it threw or a worker's output is passing.
+    const patchStream = (name: Stream, stream: { write: Fn } | undefined) => {
+      if (typeof stream?.write !== 'function') return;
+      patches.patch(stream, 'write', (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          if (!patches.active || this !== stream || depth > 0) return original.apply(this, args);
+          depth++;
+          let result: unknown;
+          try {
+            result = original.apply(this, args);
+          } finally {
+            depth--;
+          }
+          const [chunk, encoding] = args;
+          if (!forwarding) {
+            core.guard(() => {
+              if (typeof chunk === 'string' && (typeof encoding !== 'string' || /^utf-?8$/i.test(encoding))) append(name, chunk);
+              else if (typeof chunk === 'string' || chunk instanceof Uint8Array) appendBytes(name, Buffer.from(chunk, encoding));
+            });
+          }
+          return result;
         },
       );
+    };
+    // process.stdout is made on first use, by a getter: a worker paused before its bootstrap finished aborts
+    // if it is touched (an assertion in createWorkerStdio), so a worker traced from its first line patches
+    // it when the program first asks for it. Other threads patch it now: their console may hold it already.
+    for (const name of ['stdout', 'stderr'] as const) {
+      core.guard(() => {
+        const own = Object.getOwnPropertyDescriptor(proc, name);
+        if (!own?.get) return patchStream(name, own?.value);
+        let done = false;
+        const get = function (this: unknown) {
+          const stream = own.get!.call(this);
+          if (!done && patches.active) {
+            done = true;
+            core.guard(() => patchStream(name, stream));
+          }
+          return stream;
+        };
+        Object.defineProperty(proc, name, { ...own, get });
+        patches.add(() => Object.getOwnPropertyDescriptor(proc, name)?.get === get && Object.defineProperty(proc, name, own));
+        if (core.isMainThread || !core.config.fromStart) get.call(proc);
+      });
     }
+
+    // File descriptors 1 and 2, with the bytes each call reports written (a partial write is retried by the
+    // caller with the rest). fs.write(Sync)(fd, buffer, offset?, …) or (fd, buffer, {offset}) or
+    // (fd, string, position?, encoding?).
+    const fromFd = (args: unknown[], written: unknown) => {
+      const stream: Stream | undefined = args[0] === 1 ? 'stdout' : args[0] === 2 ? 'stderr' : undefined;
+      if (!stream || depth > 0 || typeof written !== 'number' || written <= 0) return;
+      const [, data, arg2, arg3] = args;
+      if (typeof data === 'string') {
+        const encoding = typeof arg3 === 'string' ? arg3 : typeof arg2 === 'string' ? arg2 : 'utf8';
+        if (/^utf-?8$/i.test(encoding) && written >= Buffer.byteLength(data)) append(stream, data);
+        else appendBytes(stream, Buffer.from(data, encoding).subarray(0, written));
+      } else if (ArrayBuffer.isView(data)) {
+        // An options object is the app's: its own data property is read, never a getter.
+        const offset = Number(typeof arg2 === 'object' && arg2 ? Object.getOwnPropertyDescriptor(arg2, 'offset')?.value ?? 0 : arg2 ?? 0) || 0;
+        appendBytes(stream, Buffer.from(data.buffer, data.byteOffset + offset, Math.min(written, data.byteLength - offset)));
+      }
+    };
+    const fs = core.builtin('fs') as Record<string, Fn>;
+    patches.patch(fs, 'writeSync', (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const written = original.apply(this, args);
+        if (patches.active) core.guard(() => fromFd(args, written));
+        return written;
+      },
+    );
+    patches.patch(fs, 'write', (original) =>
+      mimic(function (this: unknown, ...args: unknown[]) {
+        const callback = args[args.length - 1];
+        if (patches.active && (args[0] === 1 || args[0] === 2) && typeof callback === 'function') {
+          const call = args.slice();
+          args[args.length - 1] = function (this: unknown, ...done: unknown[]) {
+            if (patches.active && done[0] == null) core.guard(() => fromFd(call, done[1]));
+            return callback.apply(this, done);
+          };
+        }
+        return original.apply(this, args);
+      }, original),
+    );
+    // `import { writeSync } from 'node:fs'` reads the ES module's copy of the export: bring it up to date.
+    const sync = () => core.guard(() => core.builtin('module').syncBuiltinESMExports());
+    sync();
+    patches.add(sync);
+
+    // A worker's stdout and stderr arrive in this thread on streams of an internal class, each chunk emitted
+    // to the pipe that writes it to our own stream. The class is reached through the first worker message.
+    core.guard(() => {
+      const proto = core.builtin('worker_threads').Worker.prototype as Record<string | symbol, Fn>;
+      const kOnMessage = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'kOnMessage');
+      const stdio = Object.getOwnPropertyDescriptor(proto, 'stdout')?.get;
+      if (!kOnMessage || !stdio) return;
+      let seen = false;
+      patches.patch(proto, kOnMessage, around(function (this: unknown) {
+        if (!seen) {
+          seen = true;
+          const readable = Object.getPrototypeOf(stdio.call(this));
+          patches.patch(readable, 'emit', around((args) => (args[0] === 'data' ? (forwarding++, () => forwarding--) : undefined)));
+        }
+        return undefined;
+      }) as never);
+    });
+
+    // Before the lifecycle's exit listener, so that a last line without a newline precedes the exit event.
+    const onExit = () => core.guard(() => (flush('stdout'), flush('stderr')));
+    proc.prependListener('exit', onExit);
+    patches.add(() => (proc.removeListener('exit', onExit), onExit()));
   },
 };
 
-function render(values: unknown[]): string {
-  let text = '';
-  for (const v of Array.isArray(values) ? values : []) {
-    const part = typeof v === 'string' ? v : JSON.stringify(v);
-    text += (text ? ' ' : '') + part;
-    if (text.length > MAX_TEXT) return text.slice(0, MAX_TEXT) + '…';
-  }
-  return text;
+/** The level of a JSON log line (pino, bunyan, winston's json format): `"level":30` or `"level":"warn"`. */
+function jsonLevel(text: string): string | undefined {
+  const m = text[0] === '{' ? /"level":\s*(?:(\d+)|"(trace|debug|info|warn|error|fatal)")/i.exec(text.slice(0, 512)) : null;
+  return m ? (m[2]?.toLowerCase() ?? PINO_LEVELS[m[1]!]) : undefined;
+}
+
+/** util.promisify(fs.write) resolves to {bytesWritten, buffer} through a symbol on fs.write: kept. */
+function mimic(wrapper: Fn, original: Fn): Fn {
+  for (const s of Object.getOwnPropertySymbols(original)) Object.defineProperty(wrapper, s, Object.getOwnPropertyDescriptor(original, s)!);
+  return wrapper;
 }

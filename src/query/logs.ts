@@ -1,4 +1,5 @@
-// Console output of the target (`log/<console method>` rows, payload {text}): the latest lines first
+// Output of the target (`log/<level>` rows, payload {text, stream}; rows of older versions have no stream):
+// the latest lines first
 // selected, then shown oldest first, like `tail`.
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
@@ -12,7 +13,7 @@ export const MAX_TAIL = 500;
 
 export interface LogFilter {
   actors?: readonly string[];
-  /** The console method: log, info, warn, error, debug. */
+  /** The level: a console method, a JSON log line's level, or stdout/stderr when none is known. */
   level?: string;
   /** A substring of the text (case-insensitive for ASCII letters). */
   grep?: string;
@@ -23,6 +24,8 @@ export interface LogLine {
   wall_ms: number;
   actor: string;
   level: string;
+  /** stdout or stderr; null on rows recorded before output carried its stream. */
+  stream: string | null;
   text: string;
   corr: string | null;
 }
@@ -54,8 +57,9 @@ export function logs(store: Store, filter: LogFilter, tail: number): { lines: Lo
     .all({ ...params, tail: Math.min(tail, MAX_TAIL) }) as Pick<Row, 'wall_ms' | 'actor' | 'subtype' | 'corr' | 'payload'>[];
   const lines = rows.reverse().map((r): LogLine => {
     const p = parseJson(r.payload);
-    const text = p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : String(p ?? '');
-    return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, text: cap(text), corr: r.corr };
+    const o = (p && typeof p === 'object' ? p : {}) as { text?: unknown; stream?: unknown };
+    const text = typeof o.text === 'string' ? o.text : String(p ?? '');
+    return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, stream: typeof o.stream === 'string' ? o.stream : null, text: cap(text), corr: r.corr };
   });
   return { lines, total };
 }
@@ -66,5 +70,5 @@ export function renderLog(l: LogLine): string {
 }
 
 export function logView(l: LogLine): Record<string, unknown> {
-  return { time: iso(l.wall_ms), actor: l.actor, level: l.level, text: l.text, corr: l.corr };
+  return { time: iso(l.wall_ms), actor: l.actor, level: l.level, stream: l.stream, text: l.text, corr: l.corr };
 }

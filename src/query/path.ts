@@ -104,7 +104,11 @@ function entry(
     const what = [p.name ? `"${p.name}"` : null, p.class ? `(${p.class})` : null, p.path !== p.name ? p.path : null].filter(Boolean).join(' ');
     return { ...base, kind: 'lifecycle', text: `tracking began ${what}`.trim() };
   }
-  if (r.type === 'log') return { ...base, kind: 'log', text: `console.${r.subtype}: ${renderValue(p.text)}` };
+  if (r.type === 'log') {
+    // Output rows name their stream (stdout, stderr) and a level when one is known; older rows only a console method.
+    const where = typeof p.stream !== 'string' ? `console.${r.subtype}` : p.stream === r.subtype ? p.stream : `${p.stream} [${r.subtype}]`;
+    return { ...base, kind: 'log', text: `${where}: ${renderValue(p.text)}` };
+  }
   if (r.type === 'error') return { ...base, kind: 'error', text: `${r.type}/${r.subtype} ${facts(p)}`.trim() };
   const who = r.actor === self ? '' : ` ${r.actor}`;
   if (LIFECYCLE.has(r.type)) return { ...base, kind: 'lifecycle', text: `${r.type}/${r.subtype}${who} ${facts(p)}`.trim() };

@@ -27,8 +27,8 @@ describe('launch', () => {
     const main = events(t.store, 'actor = ?', pid);
     expect(main.map((e) => `${e.type}/${e.subtype}`)).toEqual(['process/start', 'log/log', 'log/log', 'error/uncaught_exception', 'process/exit']);
     expect(main[0]!.payload).toMatchObject({ pid: link.pid, fromStart: true, argv: [process.execPath, join(FIXTURES, 'crash.cjs')] });
-    expect(main[1]!.payload).toEqual({ text: 'starting' });
-    expect(main[2]!.payload).toEqual({ text: 'about to throw' });
+    expect(main[1]!.payload).toEqual({ text: 'starting', stream: 'stdout' });
+    expect(main[2]!.payload).toEqual({ text: 'about to throw', stream: 'stdout' });
     const crash = main[3]!.payload;
     expect(crash.fatal).toBe(true);
     expect(crash.error).toMatchObject({ $t: 'Error', class: 'Error', message: 'boom at 50ms' });
@@ -50,7 +50,7 @@ describe('launch', () => {
     // The worker's start comes first and its exit last; the parent sees 'online' whenever its own loop gets
     // to it, which may be after the worker's first line ran.
     expect(worker[0]).toEqual(['worker', 'start', null, { pid: link.pid, threadId: 1, name: 'early', parent: pid, url: null, fromStart: true }]);
-    expect(worker.slice(1, 3)).toEqual(expect.arrayContaining([['worker', 'online', pid, null], ['log', 'log', null, { text: 'worker first line' }]]));
+    expect(worker.slice(1, 3)).toEqual(expect.arrayContaining([['worker', 'online', pid, null], ['log', 'log', null, { text: 'worker first line', stream: 'stdout' }]]));
     expect(worker.slice(3)).toEqual([['worker', 'exit', pid, { code: 5 }]]);
     expect(events(t.store, "actor = ? AND type = 'log'", pid).map((e) => e.payload.text)).toEqual(['worker exited 5']);
   });

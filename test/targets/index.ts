@@ -18,9 +18,12 @@ function installed(major: string): NodeTarget {
   return { major, bin };
 }
 
-/** Every version a capture matrix runs on, the machine's own first. */
+/** Every version a capture matrix runs on, the machine's own first; NODESCOPE_TARGETS=24,26 picks some. */
 export function nodeTargets(): NodeTarget[] {
-  return [{ major: process.versions.node.split('.')[0]!, bin: process.execPath }, ...['22', '24', '26'].map(installed)];
+  const own = { major: process.versions.node.split('.')[0]!, bin: process.execPath };
+  const picked = process.env.NODESCOPE_TARGETS?.split(',').map((v) => v.trim());
+  const majors = ['22', '24', '26'].filter((m) => m !== own.major);
+  return [own, ...majors.map(installed)].filter((t) => !picked || picked.includes(t.major));
 }
 
 export function nodeTarget(major: string): NodeTarget {

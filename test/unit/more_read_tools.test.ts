@@ -443,7 +443,7 @@ describe('query layer (hand-written rows): get_logs', () => {
     const r = await call(ctx, 'get_logs', {});
     expect(r.text).toBe(
       [
-        'Console output: 4 lines',
+        'Output: 4 lines',
         '2026-11-22T16:00:00.001Z 4242/w1 [log] pricing ready',
         '2026-11-22T16:00:00.009Z 4242 [error] charge failed: card declined (request 4242:r1)',
         '2026-11-22T16:00:00.012Z 4242 [warn] slow upstream for /slow (request 4242:r3)',
@@ -451,7 +451,7 @@ describe('query layer (hand-written rows): get_logs', () => {
         'showing 4 of 4',
       ].join('\n'),
     );
-    expect(r.data.lines[1]).toEqual({ time: '2026-11-22T16:00:00.009Z', actor: '4242', level: 'error', text: 'charge failed: card declined', corr: '4242:r1' });
+    expect(r.data.lines[1]).toEqual({ time: '2026-11-22T16:00:00.009Z', actor: '4242', level: 'error', stream: null, text: 'charge failed: card declined', corr: '4242:r1' });
   });
 
   it('filters by actor, level, text (case-insensitive, no wildcards) and time, and keeps the tail', async () => {
@@ -462,12 +462,12 @@ describe('query layer (hand-written rows): get_logs', () => {
     expect(await texts({ grep: '%' })).toEqual([]);
     expect(await texts({ since: T0 + 10 })).toEqual(['slow upstream for /slow', 'checkout failed']);
     expect((await call(ctx, 'get_logs', { tail: 2 })).text.split('\n')).toEqual([
-      'Console output: 4 lines',
+      'Output: 4 lines',
       '2026-11-22T16:00:00.012Z 4242 [warn] slow upstream for /slow (request 4242:r3)',
       '2026-11-22T16:00:00.013Z 4242 [info] checkout failed',
       'showing the last 2 of 4; raise tail (at most 500) or narrow with since, level or grep',
     ]);
-    expect((await call(ctx, 'get_logs', { level: 'debug' })).text).toBe('Console output (level debug): none; 4 lines are recorded in all: widen the filters.');
+    expect((await call(ctx, 'get_logs', { level: 'debug' })).text).toBe('Output (level debug): none; 4 lines are recorded in all: widen the filters.');
     expect((await call(ctx, 'get_logs', { tail: 501 })).isError).toBe(true);
   });
 });
