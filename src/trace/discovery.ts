@@ -117,6 +117,16 @@ export function flaggedInspectorPorts(pid: number): number[] {
   return [...ports];
 }
 
+/** The announce folder a process was started with (our preload's, in launch mode), if any. */
+export function announceDirOf(pid: number): string | undefined {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODESCOPE_ANNOUNCE_DIR='));
+    return entry?.slice('NODESCOPE_ANNOUNCE_DIR='.length);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pid of the process listening on a port, if it can be found (scans every process's fds). */
 export function listenerOf(port: number): number | undefined {
   const row = listeningRows('self').find((r) => r.port === port);

@@ -3,7 +3,7 @@
 // processes through announcements (launch) or spawn events and /proc (attach).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
@@ -12,6 +12,7 @@ import type { AgentConfig, Level } from '../shared/protocol.js';
 import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
 import {
+  announceDirOf,
   catchesSigusr1,
   flaggedInspectorPorts,
   DEFAULT_INSPECTOR_PORT,
@@ -296,6 +297,15 @@ export class Tracer {
   private async followChild(pid: number, graceMs = ANNOUNCE_GRACE_MS): Promise<void> {
     if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs).unref());
     if (this.links.has(pid) || this.connecting.has(pid) || !processExists(pid) || !isNodeProcess(pid)) return;
+    // Started through our preload, it announces itself and then waits for us: a signal would race that
+    // announcement (which is dropped while the pid is connecting), leaving the child waiting for ever.
+    // Its note is read here in case fs.watch missed it.
+    if (this.announceDir && announceDirOf(pid) === this.announceDir) {
+      const note = join(this.announceDir, `${pid}.json`);
+      for (let i = 0; i < 50 && !existsSync(note) && processExists(pid) && !this.links.has(pid); i++) await sleep(100);
+      if (existsSync(note)) await this.onAnnounce(note);
+      return;
+    }
     try {
       await this.attachPid(pid);
     } catch (error) {
@@ -490,7 +500,17 @@ export class Tracer {
   async detach(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
-    if (this.announceDir) rmSync(this.announceDir, { recursive: true, force: true });
+    if (this.announceDir) {
+      // Children that announced themselves and were never attached wait for a debugger: let them run.
+      for (const file of readdirSync(this.announceDir).filter((f) => /^\d+\.json$/.test(f))) {
+        try {
+          await releaseProcess(JSON.parse(readFileSync(join(this.announceDir, file), 'utf8')).url);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      rmSync(this.announceDir, { recursive: true, force: true });
+    }
     this.announceDir = undefined;
     await Promise.all([...this.links.values()].map((l) => l.detach().catch(() => undefined)));
     this.ingest.flush();
