@@ -14,6 +14,8 @@ export interface Config {
   max_events: number;
   persist: boolean;
   persist_path: string;
+  /** Folder export_trace writes into; '' for the default (next to the persisted trace, else a per-user temp folder). */
+  export_dir: string;
   redact: string;
   web: boolean;
   trace_all: boolean;
@@ -127,6 +129,14 @@ export const OPTIONS = [
     },
   }),
   spec({
+    key: 'export_dir', flag: '--export-dir', env: 'NODESCOPE_EXPORT_DIR', default: '',
+    describe: 'The only folder export_trace writes into (its path argument is a name below it; existing files it did not write and symbolic links are refused). none: nodescope-exports next to the persisted trace, else nodescope-<uid>/exports in the OS temp folder.',
+    parse: (raw) => {
+      if (!raw) throw new Error('must be a folder path');
+      return raw;
+    },
+  }),
+  spec({
     key: 'redact', flag: '--redact', env: 'NODESCOPE_REDACT', default: DEFAULT_REDACT,
     describe: 'Case-insensitive regular expression; values under matching keys are stored as "[redacted]".',
     parse: (raw) => {
@@ -141,6 +151,7 @@ export const DEFAULT_CONFIG: Config = Object.fromEntries(OPTIONS.map((o) => [o.k
 /** A default as a person reads it: lists joined, empty ones as "none". */
 export function showDefault(v: unknown): string {
   if (Array.isArray(v)) return v.length ? v.join(',') : 'none';
+  if (v === '') return 'none';
   if (typeof v === 'object' && v !== null) return Object.keys(v).length ? JSON.stringify(v) : 'none';
   return String(v);
 }

@@ -9,6 +9,7 @@ import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
+import { defaultExportDir, ExportDir } from './export_dir.js';
 import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
 import { DEFAULT_TRACE_LIMITS, Tracer } from './trace/tracer.js';
@@ -31,6 +32,7 @@ export class Session implements ToolContext {
   readonly store: Store;
   private tracer: Tracer | undefined;
   private readonly queries: Query;
+  private exportDir: ExportDir | undefined;
 
   constructor(private readonly options: SessionOptions) {
     const { config } = options;
@@ -166,6 +168,16 @@ export class Session implements ToolContext {
     const { detached } = await this.detach();
     if (this.store.path && !this.options.db) this.store.db.pragma('wal_checkpoint(TRUNCATE)');
     return { detached, events: this.store.eventCount(), file: this.store.path ?? null };
+  }
+
+  /** Writes an export below the export folder only (export_dir.ts); answers the path written. */
+  writeExport(path: string | undefined, text: string, fallbackName: string): string {
+    if (!this.exportDir) {
+      const { config, db } = this.options;
+      const auto = defaultExportDir({ persist: config.persist, persist_path: config.persist_path, db });
+      this.exportDir = config.export_dir ? new ExportDir(resolve(config.export_dir)) : new ExportDir(auto.dir, auto.owned);
+    }
+    return this.exportDir.write(path, text, fallbackName);
   }
 
   supervisionTree() {

@@ -40,6 +40,12 @@ export interface ToolContext {
   evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }>;
   /** Changes what is recorded while tracing runs; answers the configuration now in force. */
   configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number> }): Promise<CurrentConfig>;
+  /**
+   * Writes an export file below the one folder nodescope owns for them (export_dir): `path` is a name below
+   * it (a fresh `fallbackName` when absent); escapes, symlinks and files nodescope did not write are refused.
+   * Answers the absolute path written.
+   */
+  writeExport(path: string | undefined, text: string, fallbackName: string): string;
   /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
   sync(): Promise<void>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */

@@ -1,6 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { exportTrace, MAX_EXPORT_EVENTS } from '../query/export.js';
 import { describeWindow, parseWindow, TIME_HELP } from '../query/time.js';
@@ -15,13 +12,17 @@ export const export_trace = defineTool({
   schema: {
     start: z.union([z.string(), z.number()]).optional().describe(`Start of the window (${TIME_HELP}); default: the first event.`),
     end: z.union([z.string(), z.number()]).optional().describe('End of the window, same forms; default: now.'),
-    path: z.string().optional().describe('The file to write; default: a new file in the temporary folder.'),
+    path: z.string().optional().describe('A file name below the export folder (export_dir), e.g. "run.trace.json"; default: a new timestamped name. Paths outside it ("../"), symbolic links and files nodescope did not write are refused.'),
   },
-  async handler({ start, end, path }, ctx) {
+  async handler({ start, end, path }, ctx, progress) {
     const window = parseWindow(start, end);
+    progress(0, 3, 'reading the recorded events');
     const { trace, counts } = exportTrace(ctx.query.store, window);
-    const file = resolve(path ?? join(tmpdir(), `nodescope-${new Date().toISOString().replace(/[:.]/g, '-')}.trace.json`));
-    writeFileSync(file, JSON.stringify(trace));
+    progress(1, 3, `writing ${trace.traceEvents.length} trace events`);
+    const text = JSON.stringify(trace);
+    progress(2, 3, `writing ${text.length} bytes`);
+    const file = ctx.writeExport(path, text, `nodescope-${new Date().toISOString().replace(/[:.]/g, '-')}.trace.json`);
+    progress(3, 3, `wrote ${file}`);
     const cut = trace.metadata.cut ? ` Cut at ${MAX_EXPORT_EVENTS} events: narrow the window for the rest.` : '';
     return {
       text: `Wrote ${file}${describeWindow(window)}: ${counts.calls} calls, ${counts.messages} messages, ${counts.requests} HTTP requests, ${counts.instants} instant events, from ${trace.metadata.events} recorded events. Open it in ui.perfetto.dev or chrome://tracing.${cut}`,

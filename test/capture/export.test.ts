@@ -33,14 +33,15 @@ describe('export_trace', () => {
   it('writes calls as slices and messages as flows, in the trace-event format', async () => {
     const app = startFixture('bank/app.cjs');
     await app.line(/^ready/);
-    session = new Session({ config: resolveConfig({}, {}) });
+    const dir = tempDir();
+    session = new Session({ config: resolveConfig({ export_dir: dir }, {}) });
     await session.attach(String(app.pid));
     await session.traceModule({ module: './test/fixtures/bank/payments.js', maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
     app.send('login ada hunter2');
     app.send('checkout 50');
     await app.line(/^checkout ok/);
-    const file = join(tempDir(), 'run.trace.json');
-    const r = await call('export_trace', { path: file });
+    const file = join(dir, 'run.trace.json');
+    const r = await call('export_trace', { path: 'run.trace.json' });
     expect(r.isError).toBeFalsy();
     expect(r.structuredContent).toMatchObject({ file, calls: 3, messages: 2, cut: false });
 
