@@ -19,6 +19,8 @@ export interface CurrentConfig {
   sample_rate: number;
   max_events: number;
   retention: Record<string, number>;
+  /** HTTP and WebSocket capture, in every traced thread. */
+  web: boolean;
   events: number;
 }
 
@@ -49,7 +51,7 @@ export class Session implements ToolContext {
   }
 
   /** The configure tool: level, sampling, size and retention, changed while tracing runs. */
-  async configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number> }): Promise<CurrentConfig> {
+  async configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number>; web?: boolean }): Promise<CurrentConfig> {
     if (this.options.db) throw new Error('this nodescope reads a trace file only: there is nothing to configure');
     const { config } = this.options;
     if (changes.level !== undefined) config.tracing_level = this.store.level = changes.level;
@@ -62,13 +64,16 @@ export class Session implements ToolContext {
       config.retention = this.store.retention = { ...config.retention, ...changes.retention };
       this.store.pruneByAge();
     }
-    if (changes.level !== undefined || changes.sampleRate !== undefined) await this.tracer?.configure({ level: changes.level, sampleRate: changes.sampleRate });
+    if (changes.web !== undefined) config.web = changes.web;
+    if (changes.level !== undefined || changes.sampleRate !== undefined || changes.web !== undefined) {
+      await this.tracer?.configure({ level: changes.level, sampleRate: changes.sampleRate, web: changes.web });
+    }
     return this.currentConfig();
   }
 
   currentConfig(): CurrentConfig {
     const { config } = this.options;
-    return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, events: this.store.eventCount() };
+    return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, web: config.web, events: this.store.eventCount() };
   }
 
   async sync(): Promise<void> {
@@ -102,11 +107,13 @@ export class Session implements ToolContext {
     return { pid: link.pid, actor: link.actor, url: link.url, tree: this.supervisionTree() };
   }
 
-  async launch(command: string[], options: { cwd?: string; traceModules?: string[] } = {}): Promise<TargetSummary> {
+  async launch(command: string[], options: { cwd?: string; traceModules?: string[]; web?: boolean; progress?: Progress } = {}): Promise<TargetSummary> {
     const tracer = this.tracerFor('launch');
+    if (options.web !== undefined) await this.configure({ web: options.web });
     // Registered before the program starts, so its agent wraps them as they are first required.
     for (const module of options.traceModules ?? []) await tracer.traceModule({ module, ...DEFAULT_TRACE_LIMITS });
-    return this.summary(await tracer.launch(command, options));
+    const link = await heartbeat(options.progress, `starting ${command.join(' ')}`, () => tracer.launch(command, options));
+    return this.summary(link);
   }
 
   async traceModule(spec: ModuleSpec) {
@@ -129,8 +136,11 @@ export class Session implements ToolContext {
     return this.attachedTracer('track an object').track(ref);
   }
 
-  async attach(target: string): Promise<TargetSummary> {
-    return this.summary(await this.tracerFor('attach').attach(target));
+  async attach(target: string, options: { web?: boolean; progress?: Progress } = {}): Promise<TargetSummary> {
+    const tracer = this.tracerFor('attach');
+    if (options.web !== undefined) await this.configure({ web: options.web });
+    const link = await heartbeat(options.progress, `attaching to ${target}`, () => tracer.attach(target));
+    return this.summary(link);
   }
 
   async detach(): Promise<{ detached: number[] }> {
@@ -194,4 +204,26 @@ export class Session implements ToolContext {
     await this.tracer?.close();
     this.store.close();
   }
+}
+
+/**
+ * Reports `what` with the seconds elapsed, at once and then every second until `work` settles, and a last
+ * report with the total when it is done: launch and attach wait on the target (its start, SIGUSR1, the port
+ * lock, worker agents) for up to 15 s, and each report also tells a client that resets its timeout on
+ * progress that the call is alive. MCP wants the progress value to grow with every notification.
+ */
+async function heartbeat<T extends { pid: number }>(progress: Progress | undefined, what: string, work: () => Promise<T>): Promise<T> {
+  if (!progress) return work();
+  const started = Date.now();
+  let step = 0;
+  progress(step, undefined, what);
+  const timer = setInterval(() => progress(++step, undefined, `${what} (${Math.round((Date.now() - started) / 1000)} s)`), 1_000);
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    clearInterval(timer);
+  }
+  progress(step + 1, step + 1, `pid ${result.pid}: agent installed`);
+  return result;
 }

@@ -173,18 +173,20 @@ class Agent implements AgentCore {
   /** Switches on the sources the level allows that are not on yet. Sources are never switched off while
    * installed: a lower level filters their events in emit(), and detach removes them all. */
   private enableSources(): void {
-    this.allowed = Object.fromEntries(CATEGORIES.map((c) => [c, levelAllows(this.config.level, c)]));
+    // Web capture is an option besides the level (AsyncLocalStorage costs every async hop of the thread).
+    this.allowed = Object.fromEntries(CATEGORIES.map((c) => [c, levelAllows(this.config.level, c) && (c !== 'web' || this.config.web === true)]));
     for (const source of SOURCES) {
-      if (this.enabled.has(source) || !levelAllows(this.config.level, source.category)) continue;
+      if (this.enabled.has(source) || !this.allowed[source.category]) continue;
       this.enabled.add(source);
       this.guard(() => source.enable(this, this.patches));
     }
   }
 
-  /** The configure tool: a new level or sampling rate, from the next event on. */
-  configure(changes: { level?: Level; sampleRate?: number }): void {
+  /** The configure tool: a new level, sampling rate or web capture, from the next event on. */
+  configure(changes: { level?: Level; sampleRate?: number; web?: boolean }): void {
     if (changes.level !== undefined) this.config.level = changes.level;
     if (changes.sampleRate !== undefined) this.config.sampleRate = changes.sampleRate;
+    if (changes.web !== undefined) this.config.web = changes.web;
     this.enableSources();
   }
 

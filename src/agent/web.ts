@@ -30,7 +30,9 @@ export const webSource: Source = {
     const dc = core.builtin('diagnostics_channel');
     const { AsyncLocalStorage } = core.builtin('async_hooks');
     const als = new AsyncLocalStorage();
-    core.setCorrelation(() => (als.getStore() as { id: string } | undefined)?.id ?? null);
+    // Web capture switched off later (configure) leaves the subscriptions in place, idle: requests get
+    // no ids, and the level filter drops http events.
+    core.setCorrelation(() => (core.config.web ? ((als.getStore() as { id: string } | undefined)?.id ?? null) : null));
     patches.add(() => {
       core.setCorrelation(undefined);
       als.disable();
@@ -42,7 +44,9 @@ export const webSource: Source = {
     const outbound = new WeakMap<object, { id: string; t0: number }>();
     let seq = 0;
     const subscribe = (channel: string, fn: (msg: any) => void) => {
-      const guarded = (msg: unknown) => core.guard(() => fn(msg));
+      const guarded = (msg: unknown) => {
+        if (core.config.web) core.guard(() => fn(msg));
+      };
       dc.subscribe(channel, guarded);
       patches.add(() => dc.unsubscribe(channel, guarded));
     };

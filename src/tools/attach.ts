@@ -10,9 +10,10 @@ export const attach = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   schema: {
     target: z.string().min(1).describe('An OS pid ("4242"), an inspector address ("127.0.0.1:9229") or a ws:// URL.'),
+    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic (node:http, fetch, ws) with a request id per incoming request, in every traced thread and those that appear later; the same switch as configure(web). Default: as configured (off unless --web).'),
   },
-  async handler({ target }, ctx) {
-    const t = await ctx.attach(target);
+  async handler({ target, web }, ctx, progress) {
+    const t = await ctx.attach(target, { web, progress });
     return { text: `Attached to pid ${t.pid} (actor ${t.actor}).\n${renderTree(t.tree)}`, data: { ...t } };
   },
 });

@@ -14,8 +14,9 @@ import type { Level } from '../shared/protocol.js';
 
 /** What tools may use: nothing of CDP, SQLite or the MCP SDK leaks through this interface. */
 export interface ToolContext {
-  launch(command: string[], options: { cwd?: string; traceModules?: string[] }): Promise<TargetSummary>;
-  attach(target: string): Promise<TargetSummary>;
+  /** `web` switches HTTP capture on or off for the whole session first (as configure does); `progress` hears how it goes. */
+  launch(command: string[], options: { cwd?: string; traceModules?: string[]; web?: boolean; progress?: Progress }): Promise<TargetSummary>;
+  attach(target: string, options?: { web?: boolean; progress?: Progress }): Promise<TargetSummary>;
   detach(): Promise<{ detached: number[] }>;
   /** Detaches everything and checkpoints a persisted trace. */
   stop(): Promise<{ detached: number[]; events: number; file: string | null }>;
@@ -39,7 +40,7 @@ export interface ToolContext {
   /** Runs an expression in a live thread, if the server allows it. */
   evaluate(actor: string, expression: string): Promise<{ value: unknown; error?: string }>;
   /** Changes what is recorded while tracing runs; answers the configuration now in force. */
-  configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number> }): Promise<CurrentConfig>;
+  configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number>; web?: boolean }): Promise<CurrentConfig>;
   /**
    * Writes an export file below the one folder nodescope owns for them (export_dir): `path` is a name below
    * it (a fresh `fallbackName` when absent); escapes, symlinks and files nodescope did not write are refused.

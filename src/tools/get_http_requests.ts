@@ -36,7 +36,7 @@ export const get_http_requests = defineTool({
     const data = { requests: requests.map(requestView), total, page: p.page };
     if (total === 0) {
       const any = ctx.query.httpRequests({ window: { sinceMs: null, untilMs: null } }, paging(1, 1)).total;
-      if (any === 0) throw new Error('no HTTP requests recorded: attach or launch with the web option, then send the server some traffic');
+      if (any === 0) throw new Error('no HTTP requests recorded: configure(web: true) switches web capture on, in every traced thread now and later; then send the server some traffic');
       return { text: `${head}: none; ${any} requests are recorded in all: widen the filters.`, data };
     }
     checkPage(p, total);

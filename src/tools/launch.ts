@@ -11,11 +11,12 @@ export const launch = defineTool({
   schema: {
     command: z.string().min(1).describe('The command line, split on spaces; quote arguments with spaces ("node \\"my app.js\\""). Example: "node server.js --port 3000".'),
     cwd: z.string().optional().describe('Working directory for the program; defaults to the server\'s.'),
+    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic (node:http, fetch, ws) with a request id per incoming request, in every traced thread and those that appear later; the same switch as configure(web). Default: as configured (off unless --web).'),
     trace_modules: z.string().optional().describe('Modules to trace from the first line, comma-separated ("./src/payments.js,./src/cart.js"): their exports are wrapped as they are first required, before any caller keeps a reference.'),
   },
-  async handler({ command, cwd, trace_modules }, ctx) {
+  async handler({ command, cwd, trace_modules, web }, ctx, progress) {
     const traceModules = trace_modules?.split(',').map((m) => m.trim()).filter(Boolean);
-    const target = await ctx.launch(splitCommand(command), { cwd, traceModules });
+    const target = await ctx.launch(splitCommand(command), { cwd, traceModules, web, progress });
     return {
       text: `Launched pid ${target.pid} (actor ${target.actor}), agent installed before its first line.\n${renderTree(target.tree)}`,
       data: { ...target },

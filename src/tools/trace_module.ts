@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TRACE_LIMITS } from '../trace/tracer.js';
 import type { ModuleReport } from '../agent/modules.js';
-import { defineTool } from './define.js';
+import { defineTool, ToolError } from './define.js';
 
 /** What mechanism costs per call (bench/README.md), for the answers. */
 const MECHANISM_COST: Record<string, string> = {
@@ -53,6 +53,8 @@ export const trace_module = defineTool({
       ...(threads.some((t) => t.value.via === 'wrappers') ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),
       traced ? `Next: get_function_calls(module_name: "${module_name}").` : 'Nothing could be traced; check the path (relative to the target\'s working directory).',
     ].join('\n');
+    // An answer that traced nothing is a failure: `nodescope call` exits non-zero, a client sees isError.
+    if (!traced) throw new ToolError(text);
     return { text, data: { module: module_name, resolved: resolved ?? null, limits: spec, threads: threads.map((t) => ({ actor: t.actor, ...t.value })) } };
   },
 });

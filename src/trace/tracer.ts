@@ -84,8 +84,11 @@ export class Tracer {
   /** Modules traced so far: threads and processes that appear later trace them from their first line. */
   private readonly modules: ModuleSpec[] = [];
 
+  /** One object shared by every link, so configure() reaches threads and processes that appear later. */
+  private agentShared: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'> | undefined;
+
   private agentConfig(): Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'> {
-    return {
+    return (this.agentShared ??= {
       modules: this.modules,
       web: this.options.web ?? false,
       binding: this.binding,
@@ -96,7 +99,7 @@ export class Tracer {
       maxQueue: 20_000,
       maxInFlight: 64,
       flushMs: 10,
-    };
+    });
   }
 
   /** Kept for the answers; bounded, since a program may start children without end. */
@@ -332,10 +335,12 @@ export class Tracer {
     return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
   }
 
-  /** Changes level and sampling in every thread now and for threads that appear later. */
-  async configure(changes: { level?: Level; sampleRate?: number }): Promise<void> {
-    if (changes.level !== undefined) this.options.level = changes.level;
-    if (changes.sampleRate !== undefined) this.options.sampleRate = changes.sampleRate;
+  /** Changes level, sampling and web capture in every thread now and for threads that appear later. */
+  async configure(changes: { level?: Level; sampleRate?: number; web?: boolean }): Promise<void> {
+    const agent = this.agentConfig();
+    if (changes.level !== undefined) this.options.level = agent.level = changes.level;
+    if (changes.sampleRate !== undefined) this.options.sampleRate = agent.sampleRate = changes.sampleRate;
+    if (changes.web !== undefined) this.options.web = agent.web = changes.web;
     await this.everyThread(`configure(${JSON.stringify(changes)})`);
   }
 

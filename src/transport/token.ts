@@ -1,16 +1,32 @@
 // The bearer token of `nodescope serve --http`: whoever holds it can drive tools that attach to, profile and
 // (with --allow-evaluate) run code in processes, so it lives in a file only its owner can read.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import type { Config } from '../config.js';
+import { dirname, join } from 'node:path';
 
 export const TOKEN_ENV = 'NODESCOPE_TOKEN';
 
-/** `~/.nodescope/token`, or `<persist_path>.token` when the trace is persisted (one token per trace file). */
-export function tokenFile(config?: Pick<Config, 'persist' | 'persist_path'>): string {
-  return config?.persist ? `${resolve(config.persist_path)}.token` : join(homedir(), '.nodescope', 'token');
+/**
+ * `~/.nodescope/token-<port>`: one file per server, named by the port it listens on, so two servers never
+ * overwrite each other's token, and a client finds the file from the URL alone (persisted or not).
+ */
+export function tokenFile(port: number | string): string {
+  return join(homedir(), '.nodescope', `token-${port}`);
+}
+
+/** The token file a client of `url` reads: the port in the URL, or the scheme's default. */
+export function tokenFileFor(url: URL): string {
+  return tokenFile(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
+/** Removes the file when the server ends, unless another server has written its own token there since. */
+export function removeTokenFile(file: string, token: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === token) rmSync(file, { force: true });
+  } catch {
+    // already gone
+  }
 }
 
 /** The server's token: NODESCOPE_TOKEN if set, else 32 random bytes (256 bits) as hex. */
