@@ -25,12 +25,19 @@ export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<an
       },
       (args: Record<string, unknown>, extra) => {
         const token = extra._meta?.progressToken;
+        // Notifications still being sent when the tool answers are awaited first: a client drops progress
+        // that arrives after the answer to its request.
+        const sending: Promise<unknown>[] = [];
         const progress: Progress =
           token === undefined
             ? () => undefined
             : (done, total, message) =>
-                void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined);
-        return run(() => callTool(tool, args, ctx, progress));
+                void sending.push(extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined));
+        return run(async () => {
+          const result = await callTool(tool, args, ctx, progress);
+          await Promise.all(sending);
+          return result;
+        });
       },
     );
   }

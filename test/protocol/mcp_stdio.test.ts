@@ -71,7 +71,7 @@ describe('MCP over stdio', () => {
   it('answers bad arguments with isError and what to do instead', async () => {
     const unknown = await client.callTool({ name: 'attach', arguments: { target: '1', pid: 42 } });
     expect(unknown.isError).toBe(true);
-    expect(text(unknown)).toBe('attach: unknown argument "pid". It takes: target.');
+    expect(text(unknown)).toBe('attach: unknown argument "pid". It takes: target, web.');
     const missing = await client.callTool({ name: 'attach', arguments: { target: 'nonsense' } });
     expect(missing.isError).toBe(true);
     expect(text(missing)).toMatch(/give an OS pid \(4242\), an inspector address \(127\.0\.0\.1:9229\) or a ws:\/\/ URL/);
