@@ -92,9 +92,9 @@ describe('MCP over Streamable HTTP', () => {
     await b?.close();
   });
 
-  it('prints a loopback URL and writes the token to a file only its owner can read', () => {
+  it('prints a loopback URL and writes the token to a file only its owner can read, named by its port', () => {
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    const file = join(home, '.nodescope', 'token');
+    const file = join(home, '.nodescope', `token-${new URL(served.url).port}`);
     expect(served.stderr()).toContain(`(written to ${file}, readable by you only)`);
     expect(readFileSync(file, 'utf8').trim()).toBe(served.token);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -184,10 +184,11 @@ describe('MCP over Streamable HTTP', () => {
     expect(status).toBe(403);
   });
 
-  it('closes cleanly on SIGTERM with clients connected', async () => {
+  it('closes cleanly on SIGTERM with clients connected, removing its token file', async () => {
     served.proc.kill('SIGTERM');
     expect(await served.exited).toBe(143);
     expect(served.stderr()).not.toMatch(/failed|Error/);
+    expect(existsSync(join(home, '.nodescope', `token-${new URL(served.url).port}`))).toBe(false);
   });
 });
 
@@ -197,7 +198,7 @@ describe('binding', () => {
     const refused = await run(process.execPath, [CLI, 'serve', '--http', '0.0.0.0:0'], { env: env(home) }).catch((e) => e);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^nodescope: refusing to serve MCP on 0\.0\.0\.0: that address is reachable from other machines.*--allow-remote/);
-    expect(existsSync(join(home, '.nodescope', 'token'))).toBe(false);
+    expect(existsSync(join(home, '.nodescope'))).toBe(false);
 
     const remote = await serve(home, ['--http', '0.0.0.0:0', '--allow-remote']);
     expect(remote.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/mcp$/);
@@ -223,20 +224,42 @@ describe('tools added by configuration', () => {
 });
 
 describe('a token from NODESCOPE_TOKEN and a persisted trace', () => {
-  it('is not printed, and is written next to the trace file, readable by its owner only', async () => {
+  it('is not printed, and is written to the token file of its port (persisted or not), readable by its owner only', async () => {
     const home = tempDir();
     const dir = tempDir();
     const token = 'a-token-chosen-by-the-user';
     const served = await serve(home, ['--http', '127.0.0.1:0', '--persist', '--persist-path', join(dir, 'trace.db')], { NODESCOPE_TOKEN: token });
-    const file = join(dir, 'trace.db.token');
+    const file = join(home, '.nodescope', `token-${new URL(served.url).port}`);
     expect(served.stderr()).toContain(`nodescope: token from NODESCOPE_TOKEN, also written to ${file} (readable by you only)`);
     expect(served.stderr()).not.toContain(token);
     expect(readFileSync(file, 'utf8').trim()).toBe(token);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(existsSync(join(home, '.nodescope', 'token'))).toBe(false);
+    expect(existsSync(join(dir, 'trace.db.token'))).toBe(false);
     const r = await run(process.execPath, [CLI, 'call', 'get_supervision_tree', '--server', served.url, '--token-file', file], { env: env(home) });
     expect(r.stdout).toBe('No process recorded yet. Use launch or attach first.\n');
     served.proc.kill('SIGTERM');
     expect(await served.exited).toBe(143);
+  });
+});
+
+describe('two servers', () => {
+  it('each keep their own token file, and call --server finds the right one from the URL', async () => {
+    const home = tempDir();
+    const one = await serve(home);
+    const two = await serve(home);
+    expect(one.token).not.toBe(two.token);
+    for (const s of [one, two]) {
+      expect(readFileSync(join(home, '.nodescope', `token-${new URL(s.url).port}`), 'utf8').trim()).toBe(s.token);
+      const r = await run(process.execPath, [CLI, 'call', 'get_supervision_tree', '--server', s.url], { env: env(home) });
+      expect(r.stdout).toBe('No process recorded yet. Use launch or attach first.\n');
+    }
+    one.proc.kill('SIGTERM');
+    expect(await one.exited).toBe(143);
+    expect(existsSync(join(home, '.nodescope', `token-${new URL(one.url).port}`))).toBe(false);
+    // The other server's token file is untouched, and its command still works.
+    const r = await run(process.execPath, [CLI, 'call', 'get_supervision_tree', '--server', two.url], { env: env(home) });
+    expect(r.stdout).toBe('No process recorded yet. Use launch or attach first.\n');
+    two.proc.kill('SIGTERM');
+    expect(await two.exited).toBe(143);
   });
 });
