@@ -234,29 +234,41 @@ function printResult(result: CallToolResult, json: boolean): number {
 }
 
 /**
- * A progress line on stderr while a long call runs: rewritten in place on a terminal, else one line per
- * change of message and at most one a second, so a log stays readable.
+ * A progress line on stderr once a call has run for a second (quick calls stay quiet): rewritten in place
+ * on a terminal, else one line per change of message and at most one a second, so a log stays readable.
  */
 function progressLine(name: string): { report: Progress; done(): void } {
   const tty = process.stderr.isTTY === true;
+  const started = Date.now();
+  let held: string | undefined;
   let last = { message: '', at: 0 };
   let shown = false;
+  const write = (line: string, message: string) => {
+    if (tty) {
+      process.stderr.write(`\r\x1b[K${line}`);
+      shown = true;
+      return;
+    }
+    const now = Date.now();
+    if (message === last.message && now - last.at < 1_000) return;
+    last = { message, at: now };
+    process.stderr.write(`${line}\n`);
+  };
   return {
     report(done, total, message) {
       const what = message ?? name;
       const line = `nodescope: ${name}: ${what}${total ? ` (${Math.round(done)}/${Math.round(total)})` : ''}`;
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${line}`);
-        shown = true;
+      if (Date.now() - started < 1_000) {
+        held = line;
         return;
       }
-      const now = Date.now();
-      if (what === last.message && now - last.at < 1_000) return;
-      last = { message: what, at: now };
-      process.stderr.write(`${line}\n`);
+      if (held !== undefined && held !== line) write(held, held);
+      held = undefined;
+      write(line, what);
     },
     done() {
       if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
     },
   };
 }

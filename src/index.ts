@@ -7,6 +7,8 @@ export { Tracer, DEFAULT_REDACT, type TracerOptions } from './trace/tracer.js';
 export { TOOLS } from './tools/registry.js';
 export { defineTool, ToolError, READ_ONLY, type ToolDefinition, type ToolContext, type ToolAnswer, type Progress } from './tools/define.js';
 export { loadTools } from './extensions.js';
+// zod as the server uses it, for custom tools' schemas (also in `nodescope/tools`).
+export { z } from 'zod';
 export { setup, NodeScope, type SetupOptions, type Answer } from './api.js';
 export { supervisionTree, renderTree, type TreeNode } from './query/tree.js';
 export { LEVELS, type Level } from './shared/protocol.js';
