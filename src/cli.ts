@@ -278,10 +278,6 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
   const server = p.flags.get('server')!;
   const explicit = p.flags.get('token');
   for (const k of ['server', 'token']) p.flags.delete(k);
-  const local = [...CONFIG_FLAGS, ...TARGET_FLAGS].filter((k) => p.flags.has(k));
-  if (local.length > 0) {
-    throw new UsageError(`call: ${local.map((k) => `--${k}`).join(', ')} configure${local.length > 1 ? '' : 's'} a local nodescope; with --server the running server's configuration and target apply`);
-  }
   let url: URL;
   try {
     url = new URL(server);
@@ -306,6 +302,11 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
     if (!name || (help && !listed.some((t) => t.name === name))) return listTools(listed, name, help);
     if (help) return toolHelp(listed.find((t) => t.name === name)!);
     const schema = listed.find((t) => t.name === name)?.inputSchema.properties ?? {};
+    // A flag that is also the tool's argument (launch's --web) is the argument.
+    const local = [...CONFIG_FLAGS, ...TARGET_FLAGS].filter((k) => p.flags.has(k) && !(k in schema));
+    if (local.length > 0) {
+      throw new UsageError(`call: ${local.map((k) => `--${k}`).join(', ')} configure${local.length > 1 ? '' : 's'} a local nodescope; with --server the running server's configuration and target apply`);
+    }
     const args = toolArgs(p.flags, (key, value) => jsonSchemaAccepts(schema[key], value));
     const result = (await client.callTool({ name, arguments: args }, undefined, {
       // Long tools (cpu_profile, launch) report progress; each report restarts the timeout.
@@ -317,6 +318,7 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
     return printResult(result, json);
   } catch (error) {
     line.done();
+    if (error instanceof UsageError) throw error;
     const message =
       (error as { code?: unknown }).code === 401
         ? `the server refused the token (HTTP 401); use the one nodescope serve printed on stderr and wrote to its token file (tried ${explicit ? '--token' : process.env[TOKEN_ENV] ? TOKEN_ENV : file})`
