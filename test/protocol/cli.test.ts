@@ -96,8 +96,7 @@ describe('call against a live process', () => {
   it('exits 1 when the tool answers an error (a module that cannot be traced)', async () => {
     const r = await cli('call', 'trace_module', '--module_name', 'nosuch.js', '--launch', '--', process.execPath, hot);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/^trace_module failed: trace_module nosuch\.js:\n- \d+: not_found — cannot resolve "nosuch\.js" from /);
-    expect(r.stdout).toMatch(/Nothing could be traced; check the path \(relative to the target's working directory\)\.\n$/);
+    expect(r.stdout).toMatch(/^trace_module failed: no loaded module is named "nosuch\.js"; closest loaded: .*\. Give a path relative to the target's working directory, an absolute path, or a package name\.\n$/);
   });
 
   it('shows progress on stderr while a long call runs', async () => {

@@ -401,7 +401,7 @@ describe('query layer (hand-written rows): get_http_requests and request_id', ()
     expect(await ids({ since: T0 + 12 })).toEqual(['4242:r3']);
     expect((await call(ctx, 'get_http_requests', { status_min: 500, method: 'GET' })).text).toBe('HTTP requests (GET, status ≥ 500): none; 3 requests are recorded in all: widen the filters.');
     expect((await call(setup().ctx, 'get_http_requests', {})).text).toBe(
-      'get_http_requests failed: no HTTP requests recorded: attach or launch with the web option, then send the server some traffic',
+      'get_http_requests failed: no HTTP requests recorded: configure(web: true) switches web capture on, in every traced thread now and later; then send the server some traffic',
     );
   });
 
