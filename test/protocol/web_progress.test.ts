@@ -125,4 +125,20 @@ describe('web capture switched at run time, and progress', () => {
     expect(seen).toEqual([pid, 'GET', '/ping', 200]);
     await call('stop');
   });
+
+  it('attach(web: true) switches web capture on with the attach', async () => {
+    expect((await call('configure', { web: false })).structuredContent).toMatchObject({ web: false });
+    const app = startFixture('web/late_worker.cjs');
+    const port = Number((await app.line(/^listening /)).split(' ')[1]);
+    const attached = await call('attach', { target: String(app.pid), web: true });
+    expect(attached.isError, text(attached)).toBeFalsy();
+    expect((await fetch(`http://127.0.0.1:${port}/attached`)).status).toBe(200);
+    const mine = await until(async () => {
+      const m = (await requests()).filter((r) => r[0] === String(app.pid));
+      return m.length > 0 && m;
+    }, 'the request');
+    expect(mine).toEqual([[String(app.pid), 'GET', '/attached', 200]]);
+    await call('detach');
+    app.send('quit');
+  });
 });
