@@ -45,11 +45,14 @@ async function until<T>(probe: () => Promise<T | undefined | false>, what: strin
   }
 }
 
-/** The requests get_http_requests lists, as [actor, method, url, status]. */
+/**
+ * The answered requests get_http_requests lists, as [actor, method, url, status]. A request is recorded
+ * as pending until the server's response finishes, which may come after the client has read it.
+ */
 async function requests(): Promise<unknown[][]> {
   const r = await call('get_http_requests');
   if (r.isError) return [];
-  return r.structuredContent.requests.map((q: any) => [q.actor, q.method, q.url, q.status]);
+  return r.structuredContent.requests.filter((q: any) => !q.pending).map((q: any) => [q.actor, q.method, q.url, q.status]);
 }
 
 describe('web capture switched at run time, and progress', () => {
