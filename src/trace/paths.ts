@@ -23,6 +23,11 @@ export function agentBundlePath(): string {
   return path;
 }
 
+/** nodescope's own files (its preload, its in-app helper): a target has them loaded, but they are not the program's. */
+export function isOwnFile(path: string): boolean {
+  return path.startsWith(join(root, 'src') + '/') || path.startsWith(join(root, 'dist') + '/');
+}
+
 /** The preload that launched processes load through NODE_OPTIONS to announce themselves. */
 export function announcePreloadPath(): string {
   return join(root, 'src', 'preload', 'announce.cjs');

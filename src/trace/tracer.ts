@@ -28,7 +28,7 @@ import {
 } from './discovery.js';
 import { Ingest } from './ingest.js';
 import { resolveModuleName, scriptPath, type Loaded } from './module_names.js';
-import { announcePreloadPath } from './paths.js';
+import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
@@ -407,7 +407,7 @@ export class Tracer {
         }
       }),
     );
-    return { files: [...new Set(files)], roots: [...new Set(roots)] };
+    return { files: [...new Set(files)].filter((f) => !isOwnFile(f)), roots: [...new Set(roots)] };
   }
 
   private async resolveModule(name: string): Promise<string | undefined> {
