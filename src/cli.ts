@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { OPTIONS, resolveConfig, showDefault, type Config } from './config.js';
 import { runDemo } from './demo/run.js';
 import { SERVER_VERSION, callTool, createServer } from './server.js';
-import { Session } from './session.js';
+import { Session, cleanUpOnEnd } from './session.js';
 import { loadTools } from './extensions.js';
 import type { Progress, ToolDefinition } from './tools/define.js';
 import { selectTools } from './tools/categories.js';
@@ -138,6 +138,12 @@ async function toolsFor(config: Config): Promise<readonly ToolDefinition<any>[]>
   return config.tools.length > 0 ? loadTools(config.tools) : TOOLS;
 }
 
+/** What startTarget will do, for "… is in progress" answers; undefined when the flags ask for nothing. */
+function startLabel(flags: Map<string, string>, command: string[]): string | undefined {
+  if (flags.has('launch')) return `launching ${(command.length > 0 ? command.join(' ') : flags.get('launch') ?? '').slice(0, 200)}`;
+  return flags.get('attach') ? `attaching to ${flags.get('attach')}` : undefined;
+}
+
 async function startTarget(session: Session, flags: Map<string, string>, command: string[], progress?: Progress): Promise<void> {
   const attach = flags.get('attach');
   flags.delete('attach');
@@ -159,19 +165,13 @@ async function mcp(p: Parsed): Promise<void> {
   const session = new Session({ config, db: p.flags.get('db') });
   p.flags.delete('db');
   const { server } = createServer(session, selectTools(tools, config.tool_categories));
-  let closing = false;
-  const shutdown = async (code: number) => {
-    if (closing) return;
-    closing = true;
-    await session.dispose().catch(() => undefined);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(130));
-  process.on('SIGTERM', () => void shutdown(143));
-  process.stdin.on('close', () => void shutdown(0));
+  cleanUpOnEnd(() => session.dispose(), { stdin: true });
+  // Begun before the client can call: its first tool call waits for the target instead of answering about nothing.
+  const label = startLabel(p.flags, p.command);
+  const started = label ? session.begin(label, startTarget(session, p.flags, p.command)).catch((error) => process.stderr.write(`nodescope: ${(error as Error).message}\n`)) : undefined;
   await server.connect(new StdioServerTransport());
   process.stderr.write(`nodescope: MCP server on stdio (${config.persist ? `trace file ${config.persist_path}` : 'trace in memory'})\n`);
-  await startTarget(session, p.flags, p.command).catch((error) => process.stderr.write(`nodescope: ${(error as Error).message}\n`));
+  await started;
 }
 
 async function serve(p: Parsed): Promise<void> {
@@ -200,23 +200,21 @@ async function serve(p: Parsed): Promise<void> {
   }
   const file = tokenFile(new URL(http.url).port);
   writeTokenFile(file, token);
-  let closing = false;
-  const shutdown = async (code: number) => {
-    if (closing) return;
-    closing = true;
+  cleanUpOnEnd(async () => {
     removeTokenFile(file, token);
     await http.close().catch(() => undefined);
-    await session.dispose().catch(() => undefined);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(130));
-  process.on('SIGTERM', () => void shutdown(143));
+    await session.dispose();
+  });
+  // Other nodescopes that find our processes are told where to ask.
+  session.endpoint = http.url;
+  const label = startLabel(p.flags, p.command);
+  const started = label ? session.begin(label, startTarget(session, p.flags, p.command)).catch((error) => log((error as Error).message)) : undefined;
   log(db ? `trace file ${db}, read-only` : config.persist ? `trace file ${config.persist_path}` : 'trace in memory');
   log(fromEnv ? `token from ${TOKEN_ENV}, also written to ${file} (readable by you only)` : `token ${token} (written to ${file}, readable by you only)`);
   if (allowRemote && !isLoopbackHost(host)) log(`--allow-remote: listening on ${host}, reachable from other machines; the token is all that guards it`);
   // Last, and in this exact form: scripts and tests wait for this line.
   log(`MCP over HTTP at ${http.url}`);
-  await startTarget(session, p.flags, p.command).catch((error) => log((error as Error).message));
+  await started;
 }
 
 function flagOn(flags: Map<string, string>, name: string): boolean {

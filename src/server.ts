@@ -60,6 +60,8 @@ export async function callTool(tool: ToolDefinition<any>, args: Record<string, u
     return errorResult(`${tool.name}: ${issues}`);
   }
   try {
+    // `mcp --attach/--launch`: a call that arrives while attaching waits for it, not answering about nothing.
+    await ctx.ready?.();
     // A question about the past includes everything up to the moment it is asked.
     if (tool.annotations.readOnlyHint) await ctx.sync();
     const answer = await tool.handler(parsed.data, ctx, progress);

@@ -30,11 +30,19 @@ export interface SessionOptions {
   db?: string;
 }
 
+/** How long a tool call waits for an attach or launch begun at server start before saying it is still under way. */
+const READY_WAIT_MS = 20_000;
+
 export class Session implements ToolContext {
   readonly store: Store;
   private tracer: Tracer | undefined;
   private readonly queries: Query;
   private exportDir: ExportDir | undefined;
+  /** The attach or launch the server began at start (--attach, --launch): tool calls wait for it. */
+  private starting: { what: string; done: Promise<void>; since: number } | undefined;
+  private startError: string | undefined;
+  /** How other nodescopes can reach this server (its MCP over HTTP URL): they are told when they find our processes. */
+  endpoint: string | undefined;
 
   constructor(private readonly options: SessionOptions) {
     const { config } = options;
@@ -76,6 +84,33 @@ export class Session implements ToolContext {
     return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, web: config.web, events: this.store.eventCount() };
   }
 
+  /** Runs the attach or launch asked for at server start; until it ends, `ready()` holds tool calls back. */
+  begin(what: string, job: Promise<unknown>): Promise<void> {
+    const done = job.then(
+      () => undefined,
+      (error: Error) => {
+        this.startError = `${what} failed: ${error.message}`;
+        throw error;
+      },
+    );
+    const entry = { what, done: done.catch(() => undefined), since: Date.now() };
+    this.starting = entry;
+    void entry.done.then(() => {
+      if (this.starting === entry) this.starting = undefined;
+    });
+    return done;
+  }
+
+  /** Waits for the attach or launch begun at start; past READY_WAIT_MS, says it is still in progress. */
+  async ready(): Promise<void> {
+    const starting = this.starting;
+    if (!starting) return;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([starting.done.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), READY_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!finished) throw new Error(`${starting.what} is in progress (${Math.round((Date.now() - starting.since) / 1000)} s so far); call again in a moment`);
+  }
+
   async sync(): Promise<void> {
     await this.tracer?.sync();
   }
@@ -99,6 +134,7 @@ export class Session implements ToolContext {
       web: this.options.config.web,
       traceAll: this.options.config.trace_all,
     });
+    this.tracer.endpoint ??= this.endpoint;
     return this.tracer;
   }
 
@@ -196,10 +232,10 @@ export class Session implements ToolContext {
   }
 
   warnings(): string[] {
-    return this.tracer?.warnings() ?? [];
+    return [...(this.startError ? [this.startError] : []), ...(this.tracer?.warnings() ?? [])];
   }
 
-  /** Stops tracing (ending a launched program) and closes the store. */
+  /** Stops tracing (ending a launched program) and closes the store. An attach still under way is undone too. */
   async dispose(): Promise<void> {
     await this.tracer?.close();
     this.store.close();
@@ -226,4 +262,34 @@ async function heartbeat<T extends { pid: number }>(progress: Progress | undefin
   }
   progress(step + 1, step + 1, `pid ${result.pid}: agent installed`);
   return result;
+}
+
+/**
+ * Cleans up however the server ends: SIGINT, SIGTERM, SIGHUP, stdin closed (the stdio client is gone), or an
+ * exception in the server. `cleanup` gets `deadlineMs` and then the process exits regardless; whatever it
+ * could not undo, the agents undo themselves once they see the host gone (SIGKILL leaves no other choice).
+ */
+export function cleanUpOnEnd(cleanup: () => Promise<unknown>, options: { stdin?: boolean; deadlineMs?: number } = {}): (code: number) => Promise<void> {
+  let closing = false;
+  const shutdown = async (code: number) => {
+    if (closing) return;
+    closing = true;
+    setTimeout(() => process.exit(code), options.deadlineMs ?? 8_000).unref();
+    await cleanup().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(130));
+  process.on('SIGTERM', () => void shutdown(143));
+  process.on('SIGHUP', () => void shutdown(129));
+  if (options.stdin) {
+    process.stdin.on('close', () => void shutdown(0));
+    process.stdin.on('end', () => void shutdown(0));
+  }
+  const crash = (error: unknown) => {
+    process.stderr.write(`nodescope: ${(error as Error)?.stack ?? String(error)}\n`);
+    void shutdown(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  return shutdown;
 }

@@ -99,6 +99,28 @@ export class Channel {
     this.flush();
   }
 
+  /** The thread dies now (abort, exit): everything queued goes out, past the in-flight window. */
+  flushFinal(): void {
+    this.exiting = true;
+    const window = this.config.maxInFlight;
+    this.config.maxInFlight = Infinity;
+    try {
+      this.flush();
+    } finally {
+      this.config.maxInFlight = window;
+    }
+  }
+
+  /** The host is gone: nothing more is sent, and what waits is let go. */
+  discard(): void {
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    this.exiting = true;
+    this.queue = [];
+    this.inFlight = [];
+    this.binding = () => undefined;
+  }
+
   close(): void {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.timer = undefined;

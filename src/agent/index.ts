@@ -41,6 +41,8 @@ export interface AgentCore {
   /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
   guard(fn: () => void): void;
   markExiting(): void;
+  /** The thread is about to die without 'exit' (process.abort): send everything now, ignoring the window. */
+  flushFinal(): void;
 }
 
 export interface Source {
@@ -76,6 +78,10 @@ class Agent implements AgentCore {
   /** Event-loop delay histogram (perf_hooks), sampled by libuv while the agent is installed. */
   private loopDelay: { count: number; min: number; max: number; mean: number; percentile(p: number): number; disable(): void } | undefined;
   private readonly objects: Objects;
+  /** Wall-clock ms of the host's last word (install, ack, any call): the watchdog's measure of silence. */
+  private lastContact = Date.now();
+  private watchdog: unknown;
+  private gone = false;
 
   constructor(
     public config: AgentConfig,
@@ -110,8 +116,94 @@ class Agent implements AgentCore {
       this.loopDelay = histogram;
       this.patches.add(() => histogram.disable());
     });
+    this.startWatchdog();
     // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
     this.channel.flush();
+  }
+
+  /** Who holds this process (read by another nodescope, which then leaves it alone). */
+  get owner(): AgentConfig['owner'] {
+    return this.config.owner;
+  }
+
+  /**
+   * Checks once a second, on an unref'd timer, that the host is still there: its pid (when it shares our pid
+   * namespace, with its start time against pid reuse), and word from it within `silenceMs`. A host killed
+   * with SIGKILL leaves no other trace in the target; without this its patches would stay forever.
+   */
+  private startWatchdog(): void {
+    const owner = this.config.owner;
+    if (!owner || this.watchdog !== undefined) return;
+    this.guard(() => {
+      const timers = this.builtin('timers');
+      const t = timers.setInterval(() => this.guard(() => this.checkHost()), 1_000);
+      t.unref?.();
+      this.watchdog = t;
+      this.patches.add(() => timers.clearInterval(t));
+    });
+  }
+
+  private checkHost(): void {
+    const owner = this.config.owner!;
+    if (owner.hostPid !== undefined && !this.hostAlive(owner.hostPid, owner.hostStart)) return this.hostGone(`host pid ${owner.hostPid} is gone`);
+    if (Date.now() - this.lastContact > owner.silenceMs) this.hostGone(`no word from the host for ${owner.silenceMs} ms`);
+  }
+
+  private hostAlive(pid: number, start?: string): boolean {
+    const fs = this.builtin('fs');
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') return true; // no /proc here: silence decides
+      return false;
+    }
+    return start === undefined || stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === start;
+  }
+
+  /** Any call from the host: it is alive. */
+  private heard(): void {
+    this.lastContact = Date.now();
+    if (this.watchdog === undefined) this.startWatchdog(); // a worker paused before bootstrap had no timers
+  }
+
+  /**
+   * The host is gone (its pid ended, it fell silent, or its data channel closed): removes every patch, the
+   * binding and the agent, and closes the inspector port if nodescope opened it. Queued events are dropped:
+   * nobody will read them, and binding calls into a dead session are what crashed Node 20's inspector.
+   * Safe to call more than once and from any source (the watchdog, a socket data channel's 'close').
+   */
+  hostGone(reason = 'host gone', closePort = true): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.goneReason = reason;
+    this.guard(() => this.channel.discard());
+    this.guard(() => this.patches.undoAll());
+    this.guard(() => void delete (globalThis as Record<string, unknown>)[this.config.binding]);
+    this.guard(() => {
+      const key = Symbol.for(AGENT_GLOBAL);
+      if ((globalThis as Record<symbol, unknown>)[key] === this) delete (globalThis as Record<symbol, unknown>)[key];
+    });
+    if (!closePort || !this.config.openedByUs || !this.isMainThread) return;
+    // From a timer: never from inside an inspector dispatch, where closing can hang the target.
+    this.guard(() =>
+      this.builtin('timers')
+        .setTimeout(() => this.guard(() => this.builtin('inspector').close()), 0)
+        .unref?.(),
+    );
+  }
+
+  goneReason: string | undefined;
+
+  /** A nodescope whose host is gone left this agent: a new owner removes it (keeping the port) and installs its own. */
+  release(): void {
+    this.hostGone('taken over by a new nodescope', false);
+  }
+
+  /** The host's keep-alive. */
+  ping(): number {
+    this.heard();
+    return this.channel.stats().seq;
   }
 
   nowNs(): number {
@@ -164,9 +256,14 @@ class Agent implements AgentCore {
     this.channel.markExiting();
   }
 
+  flushFinal(): void {
+    this.channel.flushFinal();
+  }
+
   // --- called by the tracer through Runtime.evaluate ---
 
   ack(seq: number): void {
+    this.heard();
     this.guard(() => this.channel.ack(seq));
   }
 
@@ -192,11 +289,13 @@ class Agent implements AgentCore {
 
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
   flushNow(): number {
+    this.heard();
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;
   }
 
   resume(seq: number): void {
+    this.heard();
     this.guard(() => this.channel.resume(seq, globalThis[this.config.binding as keyof typeof globalThis] as (text: string) => void));
   }
 
@@ -360,6 +459,7 @@ class Agent implements AgentCore {
   }
 
   uninstall(): void {
+    this.gone = true;
     this.patches.undoAll();
     this.channel.close();
     delete (globalThis as Record<symbol, unknown>)[Symbol.for(AGENT_GLOBAL)];
@@ -367,14 +467,18 @@ class Agent implements AgentCore {
 }
 
 /**
- * Installs the agent in the current thread, or returns the one already there (a reconnecting tracer finds
- * its agent alive and resumes it). `require` is only needed on Node < 20.16, which lacks
- * `process.getBuiltinModule`.
+ * Installs the agent in the current thread, or returns the one already there: a reconnecting tracer finds
+ * its own agent alive and resumes it; another nodescope finds someone else's, which it must leave alone
+ * (the tracer compares `owner` and backs off — it never takes over a live owner's binding). `require` is only
+ * needed on Node < 20.16, which lacks `process.getBuiltinModule`.
  */
 export function install(config: AgentConfig, req?: (name: string) => unknown): Agent {
   const key = Symbol.for(AGENT_GLOBAL);
   const existing = (globalThis as Record<symbol, unknown>)[key] as Agent | undefined;
-  if (existing) return existing;
+  if (existing) {
+    if (existing.owner?.id === config.owner?.id) existing.ping();
+    return existing;
+  }
   const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
   const builtin: Builtins = (name) => proc?.getBuiltinModule?.(name) ?? req?.(name);
   const agent = new Agent(config, builtin);

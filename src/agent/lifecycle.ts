@@ -16,14 +16,24 @@ export const lifecycleSource: Source = {
 
     // A worker that existed before attach is unknown to its parent's agent (whose Worker object reports
     // threadId -1 by the time it exits), so such a worker reports its own exit code.
-    const onExit = (code: number) =>
+    // The code is read after every 'exit' listener ran: jest sets process.exitCode from an 'exit' listener
+    // of its own, and Node exits with whatever exitCode holds once they are done (recorded 0, exited 1).
+    const onExit = (code: unknown) =>
       core.guard(() => {
-        if (core.isMainThread) core.emit('process', 'exit', self, { code });
-        else if (!core.config.fromStart) core.emit('worker', 'exiting', self, { code });
-        core.markExiting();
+        const final = typeof proc.exitCode === 'number' ? proc.exitCode : Number(proc.exitCode ?? code) || 0;
+        if (core.isMainThread) core.emit('process', 'exit', self, { code: final });
+        else if (!core.config.fromStart) core.emit('worker', 'exiting', self, { code: final });
+        core.flushFinal();
       });
-    proc.on('exit', onExit);
-    patches.add(() => proc.removeListener('exit', onExit));
+
+    // process.abort() runs no 'exit' listener: what is queued is sent on the way (the inspector thread may
+    // still lose the last of it when the process dies before it wrote them out).
+    patches.patch(proc as { abort(): never }, 'abort', (original) =>
+      function (this: unknown) {
+        if (patches.active) core.guard(() => (core.emit('process', 'abort', self, null), core.flushFinal()));
+        return original.apply(this);
+      },
+    );
 
     // The monitor event observes a crash without handling it, so the target still dies as it would have.
     const onUncaught = (error: unknown, origin: string) =>
@@ -44,7 +54,12 @@ export const lifecycleSource: Source = {
             core.emit('error', 'unhandled_rejection', self, { reason: core.capture(args[0]), handled: proc.listenerCount('unhandledRejection') > 0 }),
           );
         }
-        return original.apply(this, [name, ...args]);
+        if (name !== 'exit' || this !== proc || !patches.active) return original.apply(this, [name, ...args]);
+        try {
+          return original.apply(this, [name, ...args]);
+        } finally {
+          onExit(args[0]);
+        }
       },
     );
 

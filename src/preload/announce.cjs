@@ -15,7 +15,7 @@
     if (!fs.existsSync(dir)) return;
     if (!inspector.url()) inspector.open(0, '127.0.0.1', false);
     const file = path.join(dir, `${process.pid}.json`);
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url: inspector.url() }));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url: inspector.url(), launch: process.env.NODESCOPE_LAUNCH }));
     fs.renameSync(`${file}.tmp`, file);
     inspector.waitForDebugger();
   } catch {

@@ -114,6 +114,26 @@ export interface AgentConfig {
   web?: boolean;
   /** Modules to trace from the start (trace_module given before the thread existed). */
   modules?: { module: string; resolved?: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }[];
+  /** The nodescope that installed this agent: another one reads it to say who holds the process. */
+  owner?: AgentOwner;
+  /** True when nodescope opened this process's inspector port: an orphaned agent closes it again. */
+  openedByUs?: boolean;
+}
+
+/** Who holds a traced process. The agent stores it; a second nodescope reads it and leaves the process alone. */
+export interface AgentOwner {
+  /** One id per Tracer: agents of the same owner are resumed, others are left alone. */
+  id: string;
+  /** The host's pid when it shares the target's pid namespace: the agent watches it and cleans up when gone. */
+  hostPid?: number;
+  /** Start time of the host process (field 22 of /proc/<pid>/stat), so a reused pid is not mistaken for it. */
+  hostStart?: string;
+  /** How to reach the host, when it serves one (MCP over HTTP). */
+  endpoint?: string;
+  /** Wall-clock ms of the attach. */
+  since: number;
+  /** Without word from the host for this long (acks, calls, keep-alives), the agent removes itself. */
+  silenceMs: number;
 }
 
 export const AGENT_GLOBAL = 'nodescope.agent';

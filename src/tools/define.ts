@@ -53,6 +53,8 @@ export interface ToolContext {
   readonly query: Query;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */
   resolveActor(ref: string): ActorRow;
+  /** Resolves once an attach or launch begun at server start is done; throws while it is still under way. */
+  ready?(): Promise<void>;
 }
 
 export interface TargetSummary {

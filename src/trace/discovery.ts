@@ -2,8 +2,10 @@
 // ours to read, so ports are found from /proc: the socket inodes in /proc/<pid>/fd matched against the
 // LISTEN rows of /proc/<pid>/net/tcp{,6}. SIGUSR1 is only sent when /proc/<pid>/status says the process
 // catches it: to a process that does not (not Node, or Node still booting), SIGUSR1 is fatal.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
 const SIGUSR1_BIT = 1n << 9n; // signal 10, bit 9 of the SigCgt mask
@@ -195,5 +197,66 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
     if (value !== undefined) return value;
     if (Date.now() >= deadline) return undefined;
     await sleep(everyMs);
+  }
+}
+
+// ------------------------------------------------------------------ who holds a process
+
+/**
+ * Where each nodescope notes the processes it holds and their inspector port: a second nodescope reads it to
+ * find the port without probing the application's own ports (it never sends a request to those), then
+ * reads the owner from the agent itself. A note whose host is gone is stale and ignored.
+ */
+const HELD_DIR = join(tmpdir(), `nodescope-held-${process.getuid?.() ?? 'user'}`);
+
+export interface HeldNote {
+  pid: number;
+  port: number;
+  ownerId: string;
+  hostPid: number;
+  endpoint?: string;
+  openedByUs: boolean;
+}
+
+export function writeHeld(note: HeldNote): void {
+  try {
+    mkdirSync(HELD_DIR, { recursive: true, mode: 0o700 });
+    const file = join(HELD_DIR, `${note.pid}.json`);
+    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(note), { mode: 0o600 });
+    renameSync(`${file}.${process.pid}.tmp`, file);
+  } catch {
+    // a hint only: without it, a second nodescope finds no port and says so
+  }
+}
+
+export function readHeld(pid: number): HeldNote | undefined {
+  try {
+    const note = JSON.parse(readFileSync(join(HELD_DIR, `${pid}.json`), 'utf8')) as HeldNote;
+    return note.pid === pid && typeof note.port === 'number' ? note : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function removeHeld(pid: number, ownerId: string): void {
+  if (readHeld(pid)?.ownerId === ownerId) rmSync(join(HELD_DIR, `${pid}.json`), { force: true });
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a live process from a reused pid. */
+export function processStart(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process lives in our pid namespace (then its pids and ours mean the same processes). */
+export function samePidNamespace(pid: number): boolean {
+  try {
+    return readlinkSync('/proc/self/ns/pid') === readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return false;
   }
 }

@@ -2,9 +2,9 @@
 // worker thread (NodeWorker: Node 20 has no Target domain). Handles the process's end (the inspector holds
 // an exiting process until its client disconnects: we drain and let go) and dropped sockets (reconnect and
 // resume the agents where they stopped).
-import type { AgentConfig } from '../shared/protocol.js';
+import { AGENT_GLOBAL, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
 import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
-import { processExists, sleep } from './discovery.js';
+import { processExists, processStart, sleep } from './discovery.js';
 import type { Ingest } from './ingest.js';
 import { ThreadLink } from './thread.js';
 
@@ -20,6 +20,35 @@ export interface LinkOptions {
   followWorkers: boolean;
   agent: Omit<AgentConfig, 'actor' | 'fromStart' | 'name' | 'parent' | 'url'>;
   ingest: Ingest;
+  /** Who we are, as the agents record it (given the pid, once known). */
+  owner: (pid: number) => AgentOwner;
+}
+
+/** The process is traced by another nodescope, which stays undisturbed: the message says who and how to reach it. */
+export class HeldError extends Error {
+  constructor(
+    readonly pid: number,
+    readonly owner: AgentOwner | null,
+  ) {
+    const since = owner ? ` since ${new Date(owner.since).toISOString()}` : '';
+    const host = owner?.hostPid !== undefined ? `the nodescope server with pid ${owner.hostPid}` : 'another nodescope';
+    const reach = owner?.endpoint
+      ? `ask it instead: it serves MCP over HTTP at ${owner.endpoint} (nodescope call <tool> --server ${owner.endpoint}).`
+      : `it serves MCP over stdio only, so only its own client can ask it; to trace this process here, end that nodescope (or detach it) first.`;
+    super(`pid ${pid} is already traced by ${host}${since}; nodescope leaves it alone: ${reach}`);
+    this.name = 'HeldError';
+  }
+}
+
+const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+/** What a second nodescope reads of an agent already there, before touching anything. */
+const HELD_BY = `(() => { const a = ${AGENT_REF}; return a ? { owner: a.owner ?? null, openedByUs: a.config?.openedByUs === true } : null; })()`;
+
+/** Whether the host that installed an agent still runs (same machine and pid namespace, same start time). */
+export function ownerAlive(owner: AgentOwner | null): boolean {
+  if (!owner || owner.hostPid === undefined) return true; // cannot tell: its agent's silence timer decides
+  if (!processExists(owner.hostPid)) return false;
+  return owner.hostStart === undefined || processStart(owner.hostPid) === undefined || processStart(owner.hostPid) === owner.hostStart;
 }
 
 export type LinkState = 'connecting' | 'attached' | 'exited' | 'detached' | 'lost';
@@ -68,8 +97,21 @@ export class ProcessLink {
       throw new Error(`the inspector at ${this.url} belongs to pid ${pid}, not ${this.options.pid}`);
     }
     this.pid = pid;
+    // Another nodescope's agent: left alone while its host lives (reading it changes nothing); an orphan, whose
+    // host died without detaching, is released (patches undone, port kept for us) and replaced by ours.
+    const held = (await evaluateValue(this.session, HELD_BY)) as { owner: AgentOwner | null; openedByUs: boolean } | null;
+    const self = this.options.owner(pid);
+    if (held && held.owner?.id !== self.id) {
+      if (ownerAlive(held.owner)) {
+        this.session.disconnect();
+        throw new HeldError(pid, held.owner);
+      }
+      await evaluateValue(this.session, `${AGENT_REF}?.release()`);
+      if (held.openedByUs) this.options.openedByUs = true;
+    }
     // A nodescope that just detached may have scheduled the close of this port: it is ours now.
     if (await evaluateValue(this.session, CANCEL_CLOSE)) this.options.openedByUs = true;
+    this.options.agent = { ...this.options.agent, owner: self, openedByUs: this.options.openedByUs };
     this.main = new ThreadLink(this.actor, this.session, this.threadConfig(this.actor, this.options.fromStart), this.options.ingest);
     await this.connectSession(this.session, false);
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
@@ -77,6 +119,10 @@ export class ProcessLink {
     await Promise.all([...this.installing]);
     this.state = 'attached';
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
+  }
+
+  get openedByUs(): boolean {
+    return this.options.openedByUs;
   }
 
   private threadConfig(actor: string, fromStart: boolean, name?: string, parent?: string, url?: string): AgentConfig {

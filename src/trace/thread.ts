@@ -12,6 +12,8 @@ import { agentBundlePath } from './paths.js';
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
 const ACK_EVERY = 16;
 const ACK_DELAY_MS = 20;
+/** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
+const PING_MS = 5_000;
 /** Rows the host may hold unwritten before it stops acknowledging batches (~20 MB). */
 const MAX_BACKLOG = 100_000;
 
@@ -30,6 +32,7 @@ export class ThreadLink {
   private ackTimer: NodeJS.Timeout | undefined;
   private offBinding: (() => void) | undefined;
   private resending = false;
+  private pinger: NodeJS.Timeout | undefined;
   /** How often a missing batch was asked for again. */
   resends = 0;
   /** Breakpoint traces of ES modules in this thread. */
@@ -49,7 +52,7 @@ export class ThreadLink {
     await this.session.send('Runtime.addBinding', { name: this.config.binding });
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
     // told apart and left out of what is shown.
-    const expression = `(function(){${agentSource()}\nreturn __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined).stats().seq;})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
+    const expression = `(function(){${agentSource()}\nconst a = __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.owner?.id ?? null };})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
     const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
       expression,
       includeCommandLineAPI: true,
@@ -57,7 +60,14 @@ export class ThreadLink {
       silent: true,
     });
     if (exceptionDetails) throw new Error(`agent failed to install in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-    if (typeof result.value === 'number' && result.value > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
+    const { seq, owner } = (result.value ?? {}) as { seq?: number; owner?: string | null };
+    // Another nodescope installed first (between our look and our install): its agent is not ours to resume.
+    if (owner !== (this.config.owner?.id ?? null)) {
+      this.stopAcks();
+      throw new Error(`${this.actor} is already traced by another nodescope (owner ${owner}); left alone`);
+    }
+    if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
+    this.pinger ??= setInterval(() => void this.call('ping()').catch(() => undefined), PING_MS).unref();
     await this.traceEsmModules();
   }
 
@@ -176,6 +186,8 @@ export class ThreadLink {
   }
 
   stopAcks(): void {
+    if (this.pinger) clearInterval(this.pinger);
+    this.pinger = undefined;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     this.offBinding?.();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import type { TrackResult } from '../agent/objects.js';
-import type { AgentConfig, Level } from '../shared/protocol.js';
+import type { AgentConfig, AgentOwner, Level } from '../shared/protocol.js';
 import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
 import {
@@ -23,13 +23,18 @@ import {
   nodeChildren,
   portInUse,
   processExists,
+  processStart,
+  readHeld,
+  removeHeld,
+  samePidNamespace,
   sleep,
   waitFor,
+  writeHeld,
 } from './discovery.js';
 import { Ingest } from './ingest.js';
 import { resolveModuleName, scriptPath, type Loaded } from './module_names.js';
 import { announcePreloadPath, isOwnFile } from './paths.js';
-import { ProcessLink } from './process_link.js';
+import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 
@@ -56,6 +61,8 @@ export const DEFAULT_TRACE_LIMITS = { maxCalls: 100_000, maxPerSecond: 10_000, d
 
 /** How long a spawned child has to announce itself before we try SIGUSR1 (attach mode). */
 const ANNOUNCE_GRACE_MS = 300;
+/** An agent that hears nothing from its host for this long removes itself (host frozen, or not on our pid namespace). */
+const SILENCE_MS = 60_000;
 
 export class Tracer {
   readonly ingest: Ingest;
@@ -64,8 +71,18 @@ export class Tracer {
   private readonly binding = `__nodescope_${randomBytes(6).toString('hex')}`;
   private announceDir: string | undefined;
   private watcher: FSWatcher | undefined;
-  private launched: ChildProcess | undefined;
+  private readonly launched: ChildProcess[] = [];
+  /** Which launch each announced process belongs to (inherited through the environment by its descendants). */
+  private readonly launchOf = new Map<number, string>();
   private readonly errors: string[] = [];
+  /** This tracer, as its agents record it: another nodescope reads it and leaves our processes alone. */
+  readonly ownerId = randomBytes(8).toString('hex');
+  private readonly since = Date.now();
+  /** How to reach the server this tracer runs in (its MCP over HTTP URL), told to other nodescopes. */
+  endpoint: string | undefined;
+  /** Links being set up: close() waits for them, so none is left installed behind it. */
+  private readonly starting = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(
     readonly store: Store,
@@ -112,15 +129,48 @@ export class Tracer {
     return [...this.errors, ...[...this.links.values()].flatMap((l) => l.warnings), ...this.threads().flatMap((t) => t.esm.problems)];
   }
 
-  private async link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
-    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest });
+  private owner(pid: number): AgentOwner {
+    // The agent watches our pid only when it means the same process on its side (not across containers).
+    const local = samePidNamespace(pid);
+    return {
+      id: this.ownerId,
+      ...(local ? { hostPid: process.pid, hostStart: processStart('self') } : {}),
+      ...(this.endpoint ? { endpoint: this.endpoint } : {}),
+      since: this.since,
+      silenceMs: SILENCE_MS,
+    };
+  }
+
+  /** Keeps count of setups under way (close() waits for them). */
+  private underway<T>(job: Promise<T>): Promise<T> {
+    const settled = job.then(() => undefined, () => undefined);
+    this.starting.add(settled);
+    void settled.then(() => this.starting.delete(settled));
+    return job;
+  }
+
+  private link(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
+    return this.underway(this.startLink(url, pid, fromStart, openedByUs));
+  }
+
+  private async startLink(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
+    // Started even when closing: start + detach is what closes a port we already opened (SIGUSR1, preload).
+    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p) });
     await link.start();
+    if (this.closed) {
+      // Closed while this attach was under way (a client that left at once): undone, not left behind.
+      await link.detach().catch(() => undefined);
+      throw new Error('nodescope is closing');
+    }
     this.links.set(link.pid, link);
+    const port = Number(new URL(url).port);
+    if (port) writeHeld({ pid: link.pid, port, ownerId: this.ownerId, hostPid: process.pid, ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: link.openedByUs });
     link.onEnd((l) => this.onLinkEnd(l));
     return link;
   }
 
   private onLinkEnd(link: ProcessLink): void {
+    removeHeld(link.pid, this.ownerId);
     this.ingest.flush();
     if (link.state === 'lost' || link.state === 'exited') {
       const actor = this.store.actor(link.actor);
@@ -146,8 +196,10 @@ export class Tracer {
     const preload = announcePreloadPath();
     env.NODE_OPTIONS = [env.NODE_OPTIONS, `--require ${JSON.stringify(preload)}`, '--inspect-publish-uid=http'].filter(Boolean).join(' ');
     env.NODESCOPE_ANNOUNCE_DIR = this.announceDir!;
+    const launchId = randomBytes(6).toString('hex');
+    env.NODESCOPE_LAUNCH = launchId;
     const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.launched = child;
+    this.launched.push(child);
     const output: string[] = [];
     const keep = (chunk: Buffer) => {
       output.push(chunk.toString());
@@ -160,9 +212,12 @@ export class Tracer {
       child.once('spawn', () => resolve(child.pid!));
       child.once('error', (error) => reject(new Error(`cannot start ${command[0]}: ${error.message}`)));
     });
+    // The process this launch started: the spawned pid itself, or (a wrapper such as `sh -c` or npx) the
+    // first Node process of this launch to announce itself.
     const link = await waitFor(() => {
       if (child.exitCode !== null || child.signalCode !== null) return null;
-      return [...this.links.values()][0];
+      const links = [...this.links.values()];
+      return links.find((l) => l.pid === spawned) ?? links.find((l) => this.launchOf.get(l.pid) === launchId);
     }, 15_000);
     if (!link) {
       const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : 'no Node process announced itself within 15 s';
@@ -180,7 +235,7 @@ export class Tracer {
   }
 
   private async onAnnounce(file: string): Promise<void> {
-    let note: { pid: number; url: string };
+    let note: { pid: number; url: string; launch?: string };
     try {
       note = JSON.parse(readFileSync(file, 'utf8'));
       rmSync(file, { force: true });
@@ -188,6 +243,7 @@ export class Tracer {
       return; // already handled, or not complete yet (fs.watch fires more than once)
     }
     if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
+    if (note.launch) this.launchOf.set(note.pid, note.launch);
     // Without trace_all only the launched process is traced: a descendant that announced itself is let go
     // at once (it waits for us), and the inspector its preload opened is closed.
     if (this.options.traceAll === false && this.links.size > 0) return void releaseProcess(note.url).catch(() => undefined);
@@ -201,11 +257,12 @@ export class Tracer {
     }
   }
 
+  /** The OS's word on a process we started (waitpid): recorded unless the agent already reported the same. */
   private onLaunchedExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.ingest.flush();
     const actor = this.store.actor(String(child.pid));
-    if (actor && actor.ended_ms === null) {
-      this.ingest.record({ type: 'process', subtype: 'exit', actor: String(child.pid), from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code, signal }) });
+    if (actor && (actor.ended_ms === null || actor.exit_code !== code || (actor.exit_signal ?? null) !== signal)) {
+      this.ingest.record({ type: 'process', subtype: 'exit', actor: String(child.pid), from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code, signal, source: 'os' }) });
       this.ingest.flush();
     }
   }
@@ -226,7 +283,11 @@ export class Tracer {
   }
 
   /** Opens the inspector of a process that was started with no flags (SIGUSR1) and attaches to it. */
-  async attachPid(pid: number): Promise<ProcessLink> {
+  attachPid(pid: number): Promise<ProcessLink> {
+    return this.underway(this.attachPidNow(pid));
+  }
+
+  private async attachPidNow(pid: number): Promise<ProcessLink> {
     const known = this.links.get(pid);
     if (known) return known;
     if (!processExists(pid)) throw new Error(`no process with pid ${pid}`);
@@ -240,7 +301,17 @@ export class Tracer {
     }
   }
 
+  /**
+   * Finds or opens the inspector of a process. Only ports known to be inspectors are asked (the one another
+   * nodescope noted, the ones its flags name, the one that appears after SIGUSR1): never the application's
+   * own ports, which would see our requests.
+   */
   private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
+    const held = readHeld(pid);
+    if (held && held.ownerId !== this.ownerId && listeningPorts(pid).includes(held.port)) {
+      const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
+      if (url) return { url, openedByUs: held.openedByUs };
+    }
     const flagged = flaggedInspectorPorts(pid);
     for (const port of listeningPorts(pid).filter((p) => flagged.includes(p))) {
       const url = await inspectorUrl('127.0.0.1', port, 500).catch(() => undefined);
@@ -259,6 +330,11 @@ export class Tracer {
         // A foreign inspector sits on 9229: move it aside for the moment and put it back after.
         const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);
         if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
+        // Moving it would cut the session of the nodescope that traces it.
+        const note = readHeld(holder);
+        if (note && note.ownerId !== this.ownerId && ownerAlive({ id: note.ownerId, hostPid: note.hostPid, since: 0, silenceMs: 0 })) {
+          throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by the inspector of pid ${holder}, which the nodescope with pid ${note.hostPid} traces: SIGUSR1 cannot open one for pid ${pid} until it lets go`);
+        }
         moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
       }
       // The app may listen on ports of its own: the inspector's is the one that appears after the signal.
@@ -270,15 +346,16 @@ export class Tracer {
         const before = listeningPorts(pid);
         process.kill(pid, 'SIGUSR1');
         port = await waitFor(() => listeningPorts(pid).find((p) => !before.includes(p)), attempt === 0 ? 1_500 : 3_000);
-        if (port !== undefined) break;
-        // SIGUSR1 does nothing when the inspector is already open on a port no flag names (opened from
-        // inside the app): only then are the app's other ports asked, as a last resort.
-        for (const p of listeningPorts(pid)) {
-          const url = await inspectorUrl('127.0.0.1', p, 500).catch(() => undefined);
-          if (url) return { url, openedByUs: false };
-        }
       }
-      if (port === undefined) throw new Error(`pid ${pid} opened no inspector port after SIGUSR1`);
+      if (port === undefined) {
+        // SIGUSR1 does nothing when the inspector is already open on a port no flag names (opened from inside
+        // the app, or by a nodescope that left no note). Its other ports may be the app's own: not asked.
+        const ports = listeningPorts(pid);
+        throw new Error(
+          `pid ${pid} opened no inspector port after SIGUSR1` +
+            (ports.length > 0 ? `: its inspector is probably open already on one of its ports (${ports.join(', ')}), which nodescope does not probe since they may be the application's own; attach with 127.0.0.1:<port> if you know which` : ''),
+        );
+      }
       let url = await inspectorUrl('127.0.0.1', port);
       if (port === DEFAULT_INSPECTOR_PORT) {
         // Leave 9229 free for the next process of the family (each SIGUSR1 wants it).
@@ -518,13 +595,18 @@ export class Tracer {
     }
     this.announceDir = undefined;
     await Promise.all([...this.links.values()].map((l) => l.detach().catch(() => undefined)));
+    for (const pid of this.links.keys()) removeHeld(pid, this.ownerId);
     this.ingest.flush();
     this.links.clear();
   }
 
-  /** Stops tracing and, in launch mode, ends the launched program. */
+  /** Stops tracing and, in launch mode, ends the launched programs. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.detach();
-    if (this.launched && this.launched.exitCode === null && this.launched.signalCode === null) this.launched.kill();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.starting]), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
+    for (const child of this.launched) if (child.exitCode === null && child.signalCode === null) child.kill();
   }
 }
