@@ -20,6 +20,8 @@ export interface Fixture {
   send(command: string): void;
   /** Everything it printed on stdout so far, exactly. */
   stdout(): string;
+  /** Every stdout line so far. */
+  lines(): string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -72,6 +74,7 @@ export function startFixture(file: string, args: string[] = [], options: StartOp
     exited,
     send: (command) => proc.stdin.write(`${command}\n`),
     stdout: () => all,
+    lines: () => [...lines],
     line: (re, timeoutMs) => {
       const seen = lines.find((l) => re.test(l));
       return seen ? Promise.resolve(seen) : waitLine(re, timeoutMs);
