@@ -49,6 +49,15 @@ async function check(app: Fixture): Promise<{ agent: boolean; emitRestored: bool
   return JSON.parse((await line).slice(6));
 }
 
+/** Polls an async probe until it is truthy. */
+async function until(probe: () => Promise<unknown>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const CLEAN = { agent: false, emitRestored: true, abortRestored: true, globals: [] };
 
 /** The app's own HTTP port is the only one it listens on, and the tracer left nothing in it. */
@@ -183,7 +192,7 @@ describe('cleanup however nodescope ends', () => {
     const { app, appPort } = await heldApp();
     const s = server(['serve', '--http', '127.0.0.1:0', '--attach', String(app.pid)]);
     const url = (await s.line(/MCP over HTTP at /)).split('MCP over HTTP at ')[1]!.trim();
-    await eventually(async () => (await check(app)).agent, 'the agent installed', 20_000);
+    await until(async () => (await check(app)).agent, 'the agent installed');
     // A second nodescope is told where the first one serves.
     const oneShot = await run(['call', 'get_supervision_tree', '--attach', String(app.pid)]);
     expect(oneShot.code).toBe(1);
@@ -194,16 +203,17 @@ describe('cleanup however nodescope ends', () => {
     expect(app.lines().filter((l) => l.startsWith('request'))).toEqual([]);
   }, 60_000);
 
-  for (const how of ['stdin closed at once', 'SIGTERM at once', 'SIGHUP', 'SIGKILL']) {
+  for (const how of ['stdin closed while attaching', 'SIGTERM while attaching', 'SIGHUP', 'SIGKILL']) {
     it(`mcp --attach ended by ${how}: the target is left as it was`, async () => {
       const { app, appPort } = await heldApp();
       const s = server(['mcp', '--attach', String(app.pid)]);
-      if (how === 'stdin closed at once') s.proc.stdin.end();
-      else if (how === 'SIGTERM at once') {
-        await s.line(/MCP server on stdio/);
-        s.proc.kill('SIGTERM');
+      if (how.endsWith('while attaching')) {
+        // A client that leaves at once: the inspector port SIGUSR1 opened is there, the attach not done.
+        await eventually(() => listeningPorts(app.pid).length === 2, 'the inspector port to open');
+        if (how.startsWith('stdin')) s.proc.stdin.end();
+        else s.proc.kill('SIGTERM');
       } else {
-        await eventually(async () => (await check(app)).agent, 'the agent installed', 20_000);
+        await until(async () => (await check(app)).agent, 'the agent installed');
         s.proc.kill(how as NodeJS.Signals);
       }
       await expectClean(app, appPort, how);
