@@ -10,7 +10,7 @@ import type { Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
-const ACK_EVERY = 16;
+const ACK_EVERY = 4;
 const ACK_DELAY_MS = 20;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;

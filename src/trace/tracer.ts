@@ -114,7 +114,9 @@ export class Tracer {
       redact: this.options.redact,
       batchSize: 256,
       maxQueue: 20_000,
-      maxInFlight: 64,
+      // Binding calls made after the WebSocket dropped (before the agent notices) are at most this many per
+      // thread; heavy binding traffic during a drop crashed Node 20's inspector (issue 10). Acked every 4.
+      maxInFlight: 16,
       flushMs: 10,
     });
   }
@@ -308,7 +310,8 @@ export class Tracer {
    */
   private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
     const held = readHeld(pid);
-    if (held && held.ownerId !== this.ownerId && listeningPorts(pid).includes(held.port)) {
+    // A note is believed only while its host lives (a dead host's agent closes the port it opened itself).
+    if (held && held.ownerId !== this.ownerId && ownerAlive({ id: held.ownerId, hostPid: held.hostPid, since: 0, silenceMs: 0 }) && listeningPorts(pid).includes(held.port)) {
       const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
       if (url) return { url, openedByUs: held.openedByUs };
     }

@@ -43,7 +43,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-async function check(app: Fixture): Promise<{ agent: boolean; emitRestored: boolean; abortRestored: boolean; globals: string[] }> {
+async function check(app: Fixture): Promise<typeof CLEAN> {
   const line = app.nextLine(/^check /);
   app.send('check');
   return JSON.parse((await line).slice(6));
@@ -58,7 +58,7 @@ async function until(probe: () => Promise<unknown>, what: string, timeoutMs = 20
   }
 }
 
-const CLEAN = { agent: false, emitRestored: true, abortRestored: true, globals: [] };
+const CLEAN = { agent: false, emitRestored: true, abortRestored: true, globals: [], worker: { agent: false, postMessageRestored: true } };
 
 /** The app's own HTTP port is the only one it listens on, and the tracer left nothing in it. */
 async function expectClean(app: Fixture, appPort: number, what: string): Promise<void> {
