@@ -310,10 +310,14 @@ export class Tracer {
    */
   private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
     const held = readHeld(pid);
-    // A note is believed only while its host lives (a dead host's agent closes the port it opened itself).
-    if (held && held.ownerId !== this.ownerId && ownerAlive({ id: held.ownerId, hostPid: held.hostPid, since: 0, silenceMs: 0 }) && listeningPorts(pid).includes(held.port)) {
-      const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
-      if (url) return { url, openedByUs: held.openedByUs };
+    if (held && held.ownerId !== this.ownerId && listeningPorts(pid).includes(held.port)) {
+      if (ownerAlive({ id: held.ownerId, hostPid: held.hostPid, since: 0, silenceMs: 0 })) {
+        const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
+        if (url) return { url, openedByUs: held.openedByUs };
+      } else if (held.openedByUs) {
+        // Its host died a moment ago: its agent's watchdog (1 s) is about to close that port; SIGUSR1 then opens ours.
+        await waitFor(() => (listeningPorts(pid).includes(held.port) ? undefined : true), 3_000);
+      }
     }
     const flagged = flaggedInspectorPorts(pid);
     for (const port of listeningPorts(pid).filter((p) => flagged.includes(p))) {
