@@ -56,7 +56,8 @@ export class Channel {
 
   /** Seals queued events into batches while the in-flight window allows. */
   flush(): void {
-    while ((this.queue.length > 0 || this.dropped > 0) && this.inFlight.length < this.config.maxInFlight) {
+    // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
+    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.inFlight.length < this.config.maxInFlight)) {
       const events = this.queue.splice(0, this.config.batchSize);
       if (this.dropped > 0) {
         events.push([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]);
@@ -99,26 +100,11 @@ export class Channel {
     this.flush();
   }
 
-  /** The thread dies now (abort, exit): everything queued goes out, past the in-flight window. */
-  flushFinal(): void {
-    this.exiting = true;
-    const window = this.config.maxInFlight;
-    this.config.maxInFlight = Infinity;
-    try {
-      this.flush();
-    } finally {
-      this.config.maxInFlight = window;
-    }
-  }
-
   /** The host is gone: nothing more is sent, and what waits is let go. */
   discard(): void {
-    if (this.timer !== undefined) this.clearTimer(this.timer);
-    this.timer = undefined;
-    this.exiting = true;
     this.queue = [];
-    this.inFlight = [];
     this.binding = () => undefined;
+    this.close();
   }
 
   close(): void {

@@ -40,9 +40,8 @@ export interface AgentCore {
   isProxy(value: unknown): boolean;
   /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
   guard(fn: () => void): void;
+  /** The thread is about to end (exit, fatal exception, abort): everything queued is sent now. */
   markExiting(): void;
-  /** The thread is about to die without 'exit' (process.abort): send everything now, ignoring the window. */
-  flushFinal(): void;
 }
 
 export interface Source {
@@ -79,9 +78,10 @@ class Agent implements AgentCore {
   private loopDelay: { count: number; min: number; max: number; mean: number; percentile(p: number): number; disable(): void } | undefined;
   private readonly objects: Objects;
   /** Wall-clock ms of the host's last word (install, ack, any call): the watchdog's measure of silence. */
-  private lastContact = Date.now();
-  private watchdog: unknown;
-  private gone = false;
+  private heardAt = Date.now();
+  // `declare`: no initializer in the bundle, which must stay under the worker message limit.
+  declare private watchdog: unknown;
+  declare private gone: boolean;
 
   constructor(
     public config: AgentConfig,
@@ -116,94 +116,49 @@ class Agent implements AgentCore {
       this.loopDelay = histogram;
       this.patches.add(() => histogram.disable());
     });
-    this.startWatchdog();
+    this.watch();
     // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
     this.channel.flush();
   }
 
-  /** Who holds this process (read by another nodescope, which then leaves it alone). */
-  get owner(): AgentConfig['owner'] {
-    return this.config.owner;
-  }
-
   /**
    * Checks once a second, on an unref'd timer, that the host is still there: its pid (when it shares our pid
-   * namespace, with its start time against pid reuse), and word from it within `silenceMs`. A host killed
-   * with SIGKILL leaves no other trace in the target; without this its patches would stay forever.
+   * namespace) and word from it within `silenceMs`. A host killed with SIGKILL leaves no other trace in the
+   * target; without this its patches and the port it opened would stay forever.
    */
-  private startWatchdog(): void {
+  private watch(): void {
     const owner = this.config.owner;
-    if (!owner || this.watchdog !== undefined) return;
+    if (!owner || this.watchdog) return;
     this.guard(() => {
       const timers = this.builtin('timers');
-      const t = timers.setInterval(() => this.guard(() => this.checkHost()), 1_000);
-      t.unref?.();
-      this.watchdog = t;
+      const t = (this.watchdog = timers.setInterval(() => this.guard(() => {
+        // /proc/<pid> goes with its process (the host sends its pid only when it shares our /proc).
+        if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !this.builtin('fs').existsSync(`/proc/${owner.hostPid}`))) this.hostGone();
+      }), 1_000));
+      t.unref();
       this.patches.add(() => timers.clearInterval(t));
     });
   }
 
-  private checkHost(): void {
-    const owner = this.config.owner!;
-    if (owner.hostPid !== undefined && !this.hostAlive(owner.hostPid, owner.hostStart)) return this.hostGone(`host pid ${owner.hostPid} is gone`);
-    if (Date.now() - this.lastContact > owner.silenceMs) this.hostGone(`no word from the host for ${owner.silenceMs} ms`);
-  }
-
-  private hostAlive(pid: number, start?: string): boolean {
-    const fs = this.builtin('fs');
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOENT') return true; // no /proc here: silence decides
-      return false;
-    }
-    return start === undefined || stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === start;
-  }
-
-  /** Any call from the host: it is alive. */
+  /** Any call from the host: it is alive. (A worker paused before its bootstrap had no timers at install.) */
   private heard(): void {
-    this.lastContact = Date.now();
-    if (this.watchdog === undefined) this.startWatchdog(); // a worker paused before bootstrap had no timers
+    this.heardAt = Date.now();
+    this.watch();
   }
 
   /**
    * The host is gone (its pid ended, it fell silent, or its data channel closed): removes every patch, the
    * binding and the agent, and closes the inspector port if nodescope opened it. Queued events are dropped:
    * nobody will read them, and binding calls into a dead session are what crashed Node 20's inspector.
-   * Safe to call more than once and from any source (the watchdog, a socket data channel's 'close').
+   * Safe to call more than once and from anywhere (the watchdog, a socket data channel's 'close'). A new
+   * nodescope taking over an orphan clears `openedByUs` first: the port is its own now.
    */
-  hostGone(reason = 'host gone', closePort = true): void {
+  hostGone(): void {
     if (this.gone) return;
-    this.gone = true;
-    this.goneReason = reason;
-    this.guard(() => this.channel.discard());
-    this.guard(() => this.patches.undoAll());
-    this.guard(() => void delete (globalThis as Record<string, unknown>)[this.config.binding]);
-    this.guard(() => {
-      const key = Symbol.for(AGENT_GLOBAL);
-      if ((globalThis as Record<symbol, unknown>)[key] === this) delete (globalThis as Record<symbol, unknown>)[key];
-    });
-    if (!closePort || !this.config.openedByUs || !this.isMainThread) return;
+    this.channel.discard();
+    this.uninstall();
     // From a timer: never from inside an inspector dispatch, where closing can hang the target.
-    this.guard(() =>
-      this.builtin('timers')
-        .setTimeout(() => this.guard(() => this.builtin('inspector').close()), 0)
-        .unref?.(),
-    );
-  }
-
-  goneReason: string | undefined;
-
-  /** A nodescope whose host is gone left this agent: a new owner removes it (keeping the port) and installs its own. */
-  release(): void {
-    this.hostGone('taken over by a new nodescope', false);
-  }
-
-  /** The host's keep-alive. */
-  ping(): number {
-    this.heard();
-    return this.channel.stats().seq;
+    if (this.config.openedByUs && this.isMainThread) this.guard(() => this.builtin('timers').setTimeout(() => this.guard(() => this.builtin('inspector').close())).unref());
   }
 
   nowNs(): number {
@@ -254,10 +209,6 @@ class Agent implements AgentCore {
 
   markExiting(): void {
     this.channel.markExiting();
-  }
-
-  flushFinal(): void {
-    this.channel.flushFinal();
   }
 
   // --- called by the tracer through Runtime.evaluate ---
@@ -462,7 +413,9 @@ class Agent implements AgentCore {
     this.gone = true;
     this.patches.undoAll();
     this.channel.close();
-    delete (globalThis as Record<symbol, unknown>)[Symbol.for(AGENT_GLOBAL)];
+    const g = globalThis as Record<string | symbol, unknown>;
+    delete g[this.config.binding];
+    delete g[Symbol.for(AGENT_GLOBAL)];
   }
 }
 
@@ -475,10 +428,7 @@ class Agent implements AgentCore {
 export function install(config: AgentConfig, req?: (name: string) => unknown): Agent {
   const key = Symbol.for(AGENT_GLOBAL);
   const existing = (globalThis as Record<symbol, unknown>)[key] as Agent | undefined;
-  if (existing) {
-    if (existing.owner?.id === config.owner?.id) existing.ping();
-    return existing;
-  }
+  if (existing) return existing;
   const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process;
   const builtin: Builtins = (name) => proc?.getBuiltinModule?.(name) ?? req?.(name);
   const agent = new Agent(config, builtin);

@@ -20,17 +20,17 @@ export const lifecycleSource: Source = {
     // of its own, and Node exits with whatever exitCode holds once they are done (recorded 0, exited 1).
     const onExit = (code: unknown) =>
       core.guard(() => {
-        const final = typeof proc.exitCode === 'number' ? proc.exitCode : Number(proc.exitCode ?? code) || 0;
-        if (core.isMainThread) core.emit('process', 'exit', self, { code: final });
-        else if (!core.config.fromStart) core.emit('worker', 'exiting', self, { code: final });
-        core.flushFinal();
+        code = Number(proc.exitCode ?? code) || 0;
+        if (core.isMainThread) core.emit('process', 'exit', self, { code });
+        else if (!core.config.fromStart) core.emit('worker', 'exiting', self, { code });
+        core.markExiting();
       });
 
     // process.abort() runs no 'exit' listener: what is queued is sent on the way (the inspector thread may
     // still lose the last of it when the process dies before it wrote them out).
     patches.patch(proc as { abort(): never }, 'abort', (original) =>
       function (this: unknown) {
-        if (patches.active) core.guard(() => (core.emit('process', 'abort', self, null), core.flushFinal()));
+        if (patches.active) core.guard(() => (core.emit('process', 'abort', self, null), core.markExiting()));
         return original.apply(this);
       },
     );
@@ -54,11 +54,10 @@ export const lifecycleSource: Source = {
             core.emit('error', 'unhandled_rejection', self, { reason: core.capture(args[0]), handled: proc.listenerCount('unhandledRejection') > 0 }),
           );
         }
-        if (name !== 'exit' || this !== proc || !patches.active) return original.apply(this, [name, ...args]);
         try {
           return original.apply(this, [name, ...args]);
         } finally {
-          onExit(args[0]);
+          if (name === 'exit' && patches.active) onExit(args[0]);
         }
       },
     );

@@ -42,7 +42,7 @@ export class HeldError extends Error {
 
 const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 /** What a second nodescope reads of an agent already there, before touching anything. */
-const HELD_BY = `(() => { const a = ${AGENT_REF}; return a ? { owner: a.owner ?? null, openedByUs: a.config?.openedByUs === true } : null; })()`;
+const HELD_BY = `(() => { const a = ${AGENT_REF}; return a ? { owner: a.config?.owner ?? null, openedByUs: a.config?.openedByUs === true } : null; })()`;
 
 /** Whether the host that installed an agent still runs (same machine and pid namespace, same start time). */
 export function ownerAlive(owner: AgentOwner | null): boolean {
@@ -106,7 +106,7 @@ export class ProcessLink {
         this.session.disconnect();
         throw new HeldError(pid, held.owner);
       }
-      await evaluateValue(this.session, `${AGENT_REF}?.release()`);
+      await evaluateValue(this.session, `(a => a && (a.config.openedByUs = false, a.hostGone()))(${AGENT_REF})`);
       if (held.openedByUs) this.options.openedByUs = true;
     }
     // A nodescope that just detached may have scheduled the close of this port: it is ours now.

@@ -52,7 +52,7 @@ export class ThreadLink {
     await this.session.send('Runtime.addBinding', { name: this.config.binding });
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
     // told apart and left out of what is shown.
-    const expression = `(function(){${agentSource()}\nconst a = __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.owner?.id ?? null };})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
+    const expression = `(function(){${agentSource()}\nconst a = __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null };})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
     const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
       expression,
       includeCommandLineAPI: true,
@@ -67,7 +67,7 @@ export class ThreadLink {
       throw new Error(`${this.actor} is already traced by another nodescope (owner ${owner}); left alone`);
     }
     if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
-    this.pinger ??= setInterval(() => void this.call('ping()').catch(() => undefined), PING_MS).unref();
+    this.pinger ??= setInterval(() => void this.call('flushNow()').catch(() => undefined), PING_MS).unref();
     await this.traceEsmModules();
   }
 

@@ -34,10 +34,11 @@ describe('attach by pid', () => {
     expect(shape).toHaveLength(4);
 
     app.send('stop-pricing');
+    // The worker's own 'exiting' word and its parent's 'exit' report travel separately: wait for both.
     const pricing = await eventually(() => {
       t.tracer.ingest.flush();
       const a = t.store.actor(`${app.pid}/w1`);
-      return a?.status === 'exited' && a;
+      return a?.status === 'exited' && events(t.store, "type = 'worker' AND subtype = 'exit'").length > 0 && a;
     }, 'the pricing worker to exit');
     expect(pricing.exit_code).toBe(3);
     expect(t.store.actor(`${app.pid}/w2`)!.status).toBe('running');
