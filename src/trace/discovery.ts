@@ -242,11 +242,15 @@ export function removeHeld(pid: number, ownerId: string): void {
   if (readHeld(pid)?.ownerId === ownerId) rmSync(join(HELD_DIR, `${pid}.json`), { force: true });
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a live process from a reused pid. */
+/**
+ * Field 22 of /proc/<pid>/stat (start time in clock ticks): tells a live process from a reused pid. A zombie
+ * (killed, not yet reaped by its parent) answers 'dead': it is gone for every purpose here.
+ */
 export function processStart(pid: number | 'self'): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? 'dead' : fields[19];
   } catch {
     return undefined;
   }

@@ -48,7 +48,8 @@ const HELD_BY = `(() => { const a = ${AGENT_REF}; return a ? { owner: a.config?.
 export function ownerAlive(owner: AgentOwner | null): boolean {
   if (!owner || owner.hostPid === undefined) return true; // cannot tell: its agent's silence timer decides
   if (!processExists(owner.hostPid)) return false;
-  return owner.hostStart === undefined || processStart(owner.hostPid) === undefined || processStart(owner.hostPid) === owner.hostStart;
+  const start = processStart(owner.hostPid);
+  return start !== 'dead' && (owner.hostStart === undefined || start === undefined || start === owner.hostStart);
 }
 
 export type LinkState = 'connecting' | 'attached' | 'exited' | 'detached' | 'lost';

@@ -221,6 +221,25 @@ describe('cleanup however nodescope ends', () => {
   }
 });
 
+describe('after a nodescope was killed', () => {
+  it('a new one attaches at once (the orphan removes itself first), records, and detaches clean', async () => {
+    const { app, appPort } = await heldApp();
+    const s = server(['mcp', '--attach', String(app.pid)]);
+    await until(async () => (await check(app)).agent, 'the agent installed');
+    s.proc.kill('SIGKILL');
+    const t = newTracer();
+    try {
+      const link = await t.tracer.attach(app.pid);
+      expect(link.pid).toBe(app.pid);
+      await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'message'").length > 5), 'the new recording');
+      expect((await check(app)).agent).toBe(true);
+    } finally {
+      await t.tracer.close();
+    }
+    await expectClean(app, appPort, 'after the new one detached');
+  }, 60_000);
+});
+
 describe('mcp --attach', () => {
   it('answers the first tool call about the attached process, not about nothing', async () => {
     const { app } = await heldApp();
