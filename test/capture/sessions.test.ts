@@ -50,7 +50,7 @@ async function check(app: Fixture): Promise<typeof CLEAN> {
 }
 
 /** Polls an async probe until it is truthy. */
-async function until(probe: () => Promise<unknown>, what: string, timeoutMs = 20_000): Promise<void> {
+async function until(probe: () => Promise<unknown>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -209,7 +209,8 @@ describe('cleanup however nodescope ends', () => {
       const s = server(['mcp', '--attach', String(app.pid)]);
       if (how.endsWith('while attaching')) {
         // A client that leaves at once: the inspector port SIGUSR1 opened is there, the attach not done.
-        await eventually(() => listeningPorts(app.pid).length === 2, 'the inspector port to open');
+        // Attaches by pid take turns machine-wide (the 9229 lock): a busy machine makes this wait.
+        await eventually(() => listeningPorts(app.pid).length === 2, 'the inspector port to open', 30_000);
         if (how.startsWith('stdin')) s.proc.stdin.end();
         else s.proc.kill('SIGTERM');
       } else {
