@@ -342,7 +342,18 @@ export class Tracer {
         if (note && note.ownerId !== this.ownerId && ownerAlive({ id: note.ownerId, hostPid: note.hostPid, since: 0, silenceMs: 0 })) {
           throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by the inspector of pid ${holder}, which the nodescope with pid ${note.hostPid} traces: SIGUSR1 cannot open one for pid ${pid} until it lets go`);
         }
-        moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
+        const dir = announceDirOf(holder);
+        if (dir !== undefined && !existsSync(dir)) {
+          // A launched process that announced itself to a nodescope that is gone: it waits in the preload for
+          // ever (no timer runs there, so it cannot be moved) and holds 9229 for every attach on this machine.
+          // Let go: it runs on untraced and closes the port the preload opened.
+          await releaseProcess(url).catch(() => undefined);
+          if (!(await waitFor(() => (portInUse(DEFAULT_INSPECTOR_PORT) ? undefined : true), 3_000))) {
+            throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, left waiting by a nodescope that is gone, and it did not let go`);
+          }
+        } else {
+          moved = { pid: holder, url: await relocateInspector(url, holder, 0) };
+        }
       }
       // The app may listen on ports of its own: the inspector's is the one that appears after the signal.
       // A second try covers an inspector that was closing as we signalled (a nodescope that just detached

@@ -176,14 +176,19 @@ describe('exit codes and abort', () => {
   }, 30_000);
 
   it('keeps every event emitted before process.abort()', async () => {
-    const { app, t } = await attached('held.cjs', { ready: /^listening/ });
-    app.send('abort 5000');
-    expect(await app.exited).toEqual({ code: null, signal: 'SIGABRT' });
-    await eventually(() => t.tracer.links.get(app.pid)?.state !== 'attached', 'the link to end', 15_000);
-    t.tracer.ingest.flush();
-    const burst = events(t.store, "type = 'log'").filter((e) => /burst \d+/.test(JSON.stringify(e.payload)));
-    expect(burst).toHaveLength(5000);
-    expect(events(t.store, "type = 'process' AND subtype = 'abort'")).toHaveLength(1);
+    // Launched (no port 9229 involved): 5,000 log events, then abort() at once.
+    const { store, tracer } = newTracer();
+    try {
+      const link = await tracer.launch([process.execPath, '-e', `setTimeout(() => { for (let i = 0; i < 5000; i++) console.error('burst ' + i); process.abort(); }, 200)`]);
+      await eventually(() => link.state !== 'attached', 'the link to end', 20_000);
+      tracer.ingest.flush();
+      const burst = events(store, "type = 'log'").filter((e) => /burst \d+/.test(JSON.stringify(e.payload)));
+      expect(burst).toHaveLength(5000);
+      expect(events(store, "type = 'process' AND subtype = 'abort'")).toHaveLength(1);
+      expect({ signal: store.actor(link.actor)!.exit_signal }).toEqual({ signal: 'SIGABRT' });
+    } finally {
+      await tracer.close();
+    }
   }, 30_000);
 });
 
@@ -210,7 +215,7 @@ describe('cleanup however nodescope ends', () => {
       if (how.endsWith('while attaching')) {
         // A client that leaves at once: the inspector port SIGUSR1 opened is there, the attach not done.
         // Attaches by pid take turns machine-wide (the 9229 lock): a busy machine makes this wait.
-        await eventually(() => listeningPorts(app.pid).length === 2, 'the inspector port to open', 30_000);
+        await eventually(() => listeningPorts(app.pid).length === 2, () => `the inspector port to open; the server said: ${s.stderr()}`, 30_000);
         if (how.startsWith('stdin')) s.proc.stdin.end();
         else s.proc.kill('SIGTERM');
       } else {
