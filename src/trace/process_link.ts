@@ -112,7 +112,8 @@ export class ProcessLink {
     }
     // A nodescope that just detached may have scheduled the close of this port: it is ours now.
     if (await evaluateValue(this.session, CANCEL_CLOSE)) this.options.openedByUs = true;
-    this.options.agent = { ...this.options.agent, owner: self, openedByUs: this.options.openedByUs };
+    // Per link, beside the agent config object that every link shares (configure() changes it for later threads).
+    this.self = self;
     this.main = new ThreadLink(this.actor, this.session, this.threadConfig(this.actor, this.options.fromStart), this.options.ingest);
     await this.connectSession(this.session, false);
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
@@ -122,12 +123,14 @@ export class ProcessLink {
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
   }
 
+  private self: AgentOwner | undefined;
+
   get openedByUs(): boolean {
     return this.options.openedByUs;
   }
 
   private threadConfig(actor: string, fromStart: boolean, name?: string, parent?: string, url?: string): AgentConfig {
-    return { ...this.options.agent, actor, fromStart, ...(name ? { name } : {}), ...(parent ? { parent } : {}), ...(url ? { url } : {}) };
+    return { ...this.options.agent, owner: this.self, openedByUs: this.options.openedByUs, actor, fromStart, ...(name ? { name } : {}), ...(parent ? { parent } : {}), ...(url ? { url } : {}) };
   }
 
   /** Sets up a fresh WebSocket session: exit notice, close handling, agent, workers. */
