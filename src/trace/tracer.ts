@@ -314,9 +314,11 @@ export class Tracer {
       if (ownerAlive({ id: held.ownerId, hostPid: held.hostPid, since: 0, silenceMs: 0 })) {
         const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
         if (url) return { url, openedByUs: held.openedByUs };
-      } else if (held.openedByUs) {
-        // Its host died a moment ago: its agent's watchdog (1 s) is about to close that port; SIGUSR1 then opens ours.
-        await waitFor(() => (listeningPorts(pid).includes(held.port) ? undefined : true), 3_000);
+      } else {
+        // Its host died (SIGKILL leaves its notes behind): its agent's watchdog (1 s) is about to close a port
+        // nodescope opened; SIGUSR1 then opens ours.
+        removeHeld(pid, held.ownerId);
+        if (held.openedByUs) await waitFor(() => (listeningPorts(pid).includes(held.port) ? undefined : true), 3_000);
       }
     }
     const flagged = flaggedInspectorPorts(pid);
