@@ -1,7 +1,7 @@
 // The package API, mirroring ElixirScope's (`setup`, `trace_module`, `message_flow`, …) in JavaScript's
 // spelling. Each method runs the MCP tool of the same meaning through the same wrapper, so a script, a test
 // and an AI client get the same answers; methods resolve to the tool's structured answer and throw its
-// error text.
+// error text. test/unit/api_tools.test.ts holds every method to the tool definitions.
 import { resolveConfig, type Config } from './config.js';
 import { callTool } from './server.js';
 import { Session } from './session.js';
@@ -58,14 +58,32 @@ export class NodeScope {
     return (result.structuredContent ?? {}) as Answer;
   }
 
+  detach() {
+    return this.call('detach');
+  }
+  evaluate(id: string, expression: string) {
+    return this.call('evaluate', { pid_string: id, expression });
+  }
   attach(target: string | number) {
     return this.call('attach', { target: String(target) });
   }
   launch(command: string, options: { cwd?: string; traceModules?: string[] } = {}) {
     return this.call('launch', { command, cwd: options.cwd, trace_modules: options.traceModules?.join(',') });
   }
-  traceModule(module: string, limits: { maxCalls?: number; maxRate?: number; durationS?: number } = {}) {
-    return this.call('trace_module', { module_name: module, max_calls: limits.maxCalls, max_rate: limits.maxRate, duration_s: limits.durationS });
+  traceModule(module: string, limits: { functionNames?: string[]; maxCalls?: number; maxRate?: number; durationS?: number } = {}) {
+    return this.call('trace_module', {
+      module_name: module,
+      function_names: limits.functionNames?.join(','),
+      max_calls: limits.maxCalls,
+      max_rate: limits.maxRate,
+      duration_s: limits.durationS,
+    });
+  }
+  untraceModule(module: string) {
+    return this.call('untrace_module', { module_name: module });
+  }
+  listTraces() {
+    return this.call('list_traces');
   }
   traceProcess(id: string) {
     return this.call('trace_process', { pid_string: id });
@@ -123,7 +141,7 @@ export class NodeScope {
     return this.call('process_relationships', { pid_string: id });
   }
   cpuProfile(id: string, seconds?: number) {
-    return this.call('cpu_profile', { pid_string: id, duration: seconds });
+    return this.call('cpu_profile', { pid_string: id, duration: seconds === undefined ? undefined : `${seconds}s` });
   }
   exportTrace(options: { start?: string | number; end?: string | number; path?: string } = {}) {
     return this.call('export_trace', options);

@@ -21,3 +21,23 @@ export function resolveActor(store: Store, ref: string): ActorRow {
       : `no actor "${key}". Known ids: ${known}${actors.length > 10 ? ', …' : ''}; get_supervision_tree lists them all.`,
   );
 }
+
+export interface ScriptThread {
+  id: string;
+  kind: string;
+  name: string | null;
+  script: string;
+}
+
+/** The processes and worker threads whose script is `module` (a path, or its end: "app.js", "./src/w.js"). */
+export function threadsRunning(store: Store, module: string): ScriptThread[] {
+  const tail = module.replace(/^\.\//, '');
+  const found: ScriptThread[] = [];
+  for (const a of store.actors()) {
+    if (a.kind === 'object' || !a.info) continue;
+    const info = JSON.parse(a.info) as { argv?: string[]; url?: string };
+    const script = a.kind === 'worker' ? (info.url ?? '').replace(/^file:\/\//, '') : (info.argv?.[1] ?? '');
+    if (script && (script === module || script.endsWith(`/${tail}`))) found.push({ id: a.id, kind: a.kind, name: a.name, script });
+  }
+  return found;
+}

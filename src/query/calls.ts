@@ -188,7 +188,7 @@ export function renderCall(c: CallRecord): string {
 
 /** What goes into structuredContent: the same facts, values rendered and capped. */
 export function callView(c: CallRecord): Record<string, unknown> {
-  return {
+  const view: Record<string, unknown> = {
     ref: c.ref,
     time: iso(c.wall_ms),
     actor: c.actor,
@@ -198,9 +198,13 @@ export function callView(c: CallRecord): Record<string, unknown> {
     outcome: c.outcome,
     ...(c.outcome === 'returned' ? { result: renderValue(c.result) } : {}),
     ...(c.outcome === 'threw' ? { error: renderValue(c.error) } : {}),
-    duration_ms: c.duration_ms,
+    // Three significant digits, as the text shows them: 12.913606 was noise to a reader.
+    duration_ms: c.duration_ms === null ? null : Number(ms(c.duration_ms)),
     async: c.async,
     parent: c.parent,
     corr: c.corr,
   };
+  // Absent means none: a structured row costs a model ~1.6× its text line, and nulls were much of that.
+  for (const key of ['duration_ms', 'async', 'parent', 'corr']) if (view[key] === null) delete view[key];
+  return view;
 }

@@ -1,9 +1,12 @@
 // The query layer: read-only questions over the store. Knows nothing of CDP or MCP. Each method is a pure
 // function of the store (one file per concern); the tools, the CLI and scripts call the same methods.
 import type { ActorRow, Store } from '../store/store.js';
+import { actorActivity } from './activity.js';
+import { threadsRunning } from './actors.js';
 import { stateAt, stateChange, systemSnapshot } from './at.js';
 import { functionCalls, modulesWithCalls, type CallFilter } from './calls.js';
 import { eventsBetween, type EventFilter } from './events.js';
+import { exportTrace } from './export.js';
 import { httpRequests, type RequestFilter } from './http.js';
 import { logs, type LogFilter } from './logs.js';
 import { messageFlow } from './messages.js';
@@ -13,8 +16,9 @@ import { performanceAnalysis, slowestCalls } from './perf.js';
 import { inFlight, mailboxStats } from './queues.js';
 import { relationships } from './relations.js';
 import { actorFamily, actorLabel } from './rows.js';
-import { snapshotCount, stateChanges, stateTimeline } from './states.js';
+import { lastSnapshotBytes, snapshotCount, stateChanges, stateTimeline } from './states.js';
 import type { TimeWindow } from './time.js';
+import { tracedModules } from './tree.js';
 
 export class Query {
   constructor(readonly store: Store) {}
@@ -101,5 +105,29 @@ export class Query {
 
   logs(filter: LogFilter, tail: number) {
     return logs(this.store, filter, tail);
+  }
+
+  /** What one actor did, counted by type/subtype, with the objects it owns. */
+  activity(actor: ActorRow) {
+    return actorActivity(this.store, actor);
+  }
+
+  /** Modules under trace_module, per thread, and how each is traced. */
+  tracedModules() {
+    return tracedModules(this.store);
+  }
+
+  /** The processes and worker threads running a script. */
+  threadsRunning(module: string) {
+    return threadsRunning(this.store, module);
+  }
+
+  lastSnapshotBytes(actor: string) {
+    return lastSnapshotBytes(this.store, actor);
+  }
+
+  /** A window of the trace as Chrome Trace Event JSON. */
+  exportTrace(window: TimeWindow) {
+    return exportTrace(this.store, window);
   }
 }

@@ -130,7 +130,6 @@ export function messageView(m: MessageRecord): Record<string, unknown> {
     ref: m.ref,
     from: m.from,
     to: m.to,
-    direction: `${m.from} → ${m.to}`,
     channel: m.channel,
     message: renderValue(m.message),
     sent: iso(m.sent_ms),

@@ -32,6 +32,12 @@ export function snapshotCount(store: Store, actor: string): number {
   return (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n;
 }
 
+/** Bytes of the JSON of an object's last snapshot, or null when it has none. */
+export function lastSnapshotBytes(store: Store, actor: string): number | null {
+  const row = store.db.prepare(`SELECT length(payload) AS bytes FROM events WHERE ${SNAPSHOTS} ORDER BY ts_ns DESC LIMIT 1`).get({ actor }) as { bytes: number } | undefined;
+  return row?.bytes ?? null;
+}
+
 export function stateTimeline(store: Store, actor: string, window: TimeWindow, page: Page): { snapshots: Snapshot[]; total: number } {
   const className = objectInfo(store.actor(actor)).class;
   const params = { actor, ...windowParams(window) };
@@ -67,8 +73,8 @@ export interface Transition {
   more: number;
 }
 
-/** One transition per snapshot in the window: its diff against the snapshot before it. */
-export function stateChanges(store: Store, actor: string, window: TimeWindow, page: Page): { transitions: Transition[]; total: number } {
+/** One transition per snapshot in the window: its diff against the snapshot before it (and the snapshots). */
+export function stateChanges(store: Store, actor: string, window: TimeWindow, page: Page): { transitions: Transition[]; snapshots: Snapshot[]; total: number } {
   const className = objectInfo(store.actor(actor)).class;
   const { snapshots, total } = stateTimeline(store, actor, window, page);
   const transitions = snapshots.map((s, i): Transition => {
@@ -77,7 +83,7 @@ export function stateChanges(store: Store, actor: string, window: TimeWindow, pa
     const changes = diffStates(prev.state, s.state);
     return { wall_ms: s.wall_ms, ref: s.ref, trigger: s.trigger_text, initial: false, changes: changes.slice(0, MAX_CHANGES), more: Math.max(0, changes.length - MAX_CHANGES) };
   });
-  return { transitions, total };
+  return { transitions, snapshots, total };
 }
 
 /** `2026-…Z after Cart#add("apple", 2) [4242:c7]: Cart {…}` */

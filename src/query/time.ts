@@ -1,14 +1,16 @@
-// Time arguments as models write them: ISO 8601, epoch milliseconds, or "the last 5 minutes" as `5m`.
+// Time arguments as models write them: ISO 8601, epoch milliseconds, or "the last 5 minutes" as `-5m` (or `5m`).
 // Everything becomes wall-clock ms, because that is what a person or a log line knows; rows are filtered on
 // `wall_ms` (ts_ns is a monotonic clock nobody outside the trace can name).
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 const EPOCH = /^\d+(?:\.\d+)?$/;
+/** `-5m`: a time relative to now, which can only be in the past. */
+const RELATIVE = /^-\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 // A date first, so that Date.parse's lenient guesses ("March 7", "1") are not taken for ISO 8601.
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-export const TIME_HELP = 'use ISO 8601 (2026-11-22T16:00:00Z), epoch ms (1795000000000) or a duration like 5m (500ms, 30s, 5m, 2h, 1d: that long before now)';
+export const TIME_HELP = 'use ISO 8601 (2026-11-22T16:00:00Z), epoch ms ("1795000000000") or a time relative to now like "-5m" (-500ms, -30s, -5m, -2h, -1d)';
 
 /** A time argument → wall-clock ms. A duration means that long before `now`. */
 export function parseTime(input: string | number, now: number = Date.now()): number {
@@ -17,7 +19,7 @@ export function parseTime(input: string | number, now: number = Date.now()): num
     throw new Error(`cannot read time ${input}: ${TIME_HELP}`);
   }
   const text = input.trim();
-  const duration = DURATION.exec(text);
+  const duration = DURATION.exec(text) ?? RELATIVE.exec(text);
   if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2]!]!;
   if (EPOCH.test(text)) return Number(text);
   if (ISO.test(text)) {

@@ -5,9 +5,10 @@ import { requestView, renderRequest } from '../query/http.js';
 import { checkPage, footer, paging } from '../query/page.js';
 import { pathEntryView, renderPathEntry } from '../query/path.js';
 import { changeView } from '../query/states.js';
-import { limit, objectRef, page, stateActor } from './args.js';
+import { objectRef, paged, ROWS, stateActor } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { moment, parseSpan } from './moment.js';
+import { count, object, rows, text } from './output.js';
 
 function describe(s: StateAt): string {
   if (!s.snapshot) return `no state yet (the first is at ${s.first ? iso(s.first.wall_ms) : '?'})`;
@@ -18,19 +19,19 @@ export const analyze_state_change = defineTool({
   name: 'analyze_state_change',
   title: 'Why a tracked object changed between two moments',
   description:
-    'Diffs the state a tracked object had at one moment against the state it had at a later one (items[2].qty: 1 → 3, + coupon: …), and lists what touched it in between: its calls with arguments and results, messages to and from it, state snapshots, and the HTTP requests those calls served. Paged by event.',
+    'Diffs the state of a tracked object at one moment against a later one (items[2].qty: 1 → 3), and lists what touched it in between: its calls, messages, snapshots and the HTTP requests those calls served. Paged by event.',
   annotations: READ_ONLY,
   schema: {
     pid_string: objectRef,
     before: moment('The earlier moment'),
     after: moment('The later moment'),
-    page,
-    limit,
+    ...paged(),
   },
+  output: { actor: text, before: object.nullable(), after: object.nullable(), changes: rows, more: count, requests: rows, entries: rows, total: count, page: count },
   async handler(args, ctx) {
     const actor = stateActor(ctx, args.pid_string);
     const [beforeMs, afterMs] = parseSpan(['before', args.before], ['after', args.after]);
-    const p = paging(args.page, args.limit);
+    const p = paging(args.page, args.limit ?? ROWS);
     const c = ctx.query.stateChange(actor.id, beforeMs, afterMs, p);
     const label = ctx.query.actorLabel(actor.id);
     if (!c.after.snapshot) {

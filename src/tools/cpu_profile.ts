@@ -1,20 +1,26 @@
-import { z } from 'zod';
 import { MAX_PROFILE_MS } from '../trace/profile.js';
-import { defineTool } from './define.js';
+import { actor, duration, readDuration } from './args.js';
+import { defineTool, READ_ONLY } from './define.js';
+import { count, number, rows, text } from './output.js';
+
+/** Fewer than ~100 samples (one per ms) say nothing about where the time goes. */
+const MIN_PROFILE_MS = 100;
 
 export const cpu_profile = defineTool({
   name: 'cpu_profile',
-  title: 'Sample a thread\'s CPU for a while',
+  title: "Sample a thread's CPU for a while",
   description:
-    'Runs V8\'s sampling profiler on one thread for a bounded time and answers the top functions by self and total time (a function V8 inlined is counted in its caller). The full profile is saved as a .cpuprofile file (opens in Chrome DevTools) whose path is returned. Sends progress notifications while it runs.',
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    "Runs V8's sampling profiler on one thread for a bounded time and answers the top functions by self and total time (a function V8 inlined is counted in its caller). The full profile is saved as a .cpuprofile file (opens in Chrome DevTools) whose path is returned. Sends progress notifications while it runs.",
+  annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).describe('The thread to profile: "4242", "4242/w1", a bare pid or a name.'),
-    duration: z.number().positive().max(MAX_PROFILE_MS / 1000).optional().describe(`Seconds to sample (default 2, at most ${MAX_PROFILE_MS / 1000}).`),
+    pid_string: actor('The thread to profile'),
+    duration: duration(`How long to sample (default 2s, max ${MAX_PROFILE_MS / 1000}s)`, 'auto'),
   },
+  output: { actor: text, file: text, duration_ms: number, samples: count, top_self: rows, top_total: rows },
   async handler({ pid_string, duration }, ctx, progress) {
     const actor = ctx.resolveActor(pid_string);
-    const p = await ctx.cpuProfile(actor.id, (duration ?? 2) * 1000, progress);
+    const ms = readDuration('duration', duration, 'auto', { default: 2_000, min: MIN_PROFILE_MS, max: MAX_PROFILE_MS });
+    const p = await ctx.cpuProfile(actor.id, ms, progress);
     const row = (f: { function: string; url: string; line: number; self_ms: number; total_ms: number; self_pct: number }) =>
       `  ${f.function} ${f.url ? `(${f.url.replace(/^file:\/\//, '')}:${f.line})` : ''} — self ${f.self_ms} ms (${f.self_pct}%), total ${f.total_ms} ms`;
     const text = [

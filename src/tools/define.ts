@@ -1,6 +1,7 @@
 // The shape every tool has: one value with its name, description, annotations, a flat zod schema whose
-// `.describe()` strings are the user documentation, and a handler that returns text for the model plus the
-// same data as structuredContent. Handlers just throw; the server's wrapper turns errors into answers.
+// `.describe()` strings are the user documentation, the shape of its structured answer, and a handler that
+// returns text for the model plus ids, counts and values as structuredContent. Handlers just throw; the
+// server's wrapper turns errors into answers.
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ModuleReport } from '../agent/modules.js';
@@ -50,12 +51,15 @@ export interface ToolContext {
   /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
   sync(): Promise<void>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */
-  readonly query: Query;
+  readonly query: ToolQuery;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */
   resolveActor(ref: string): ActorRow;
   /** Resolves once an attach or launch begun at server start is done; throws while it is still under way. */
   ready?(): Promise<void>;
 }
+
+/** The query layer without its store: tools ask questions, they do not write SQL. */
+export type ToolQuery = Omit<Query, 'store'>;
 
 export interface TargetSummary {
   pid: number;
@@ -75,6 +79,11 @@ export interface ToolDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
   description: string;
   annotations: ToolAnnotations;
   schema: Shape;
+  /**
+   * The shape of `data` (structuredContent), listed as the tool's outputSchema. Optional for tools a project
+   * adds; every built-in tool has one (test/unit/tool_schemas.test.ts).
+   */
+  output?: z.ZodRawShape;
   handler(args: z.infer<z.ZodObject<Shape>>, ctx: ToolContext, progress: Progress): Promise<ToolAnswer>;
 }
 
@@ -88,5 +97,10 @@ export type Progress = (done: number, total?: number, message?: string) => void;
 /** An error whose message tells the model what to do next. */
 export class ToolError extends Error {}
 
-/** Annotations for tools that only read the recorded trace. */
-export const READ_ONLY: ToolAnnotations = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+// Two sets of annotations for every tool. The MCP defaults assume the worst (not read-only, destructive);
+// destructiveHint and idempotentHint mean nothing for a read-only tool, and openWorldHint is left at its
+// default: tools/list is sent on every turn, and 378 of its 4,439 tokens were annotations.
+/** Tools that only read, the recorded trace or the live target: the server brings the trace up to date first. */
+export const READ_ONLY: ToolAnnotations = { readOnlyHint: true };
+/** Tools that change what is traced or run (readOnlyHint false is the default); none loses recorded data. */
+export const ACTION: ToolAnnotations = { destructiveHint: false };

@@ -1,16 +1,20 @@
 import { z } from 'zod';
-import { defineTool } from './define.js';
+import { actor } from './args.js';
+import { ACTION, defineTool } from './define.js';
+import { text } from './output.js';
 
 export const evaluate = defineTool({
   name: 'evaluate',
   title: 'Evaluate an expression inside the live target',
   description:
     'Runs a JavaScript expression in a chosen thread of the live target (awaiting a promise) and answers its value through the bounded serializer. It executes code in someone\'s process, so it is refused unless the server was started with --allow-evaluate.',
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  // It runs any code in someone's process.
+  annotations: { ...ACTION, destructiveHint: true },
   schema: {
-    expression: z.string().min(1).describe('A JavaScript expression, e.g. "globalThis.cart.items.length" or "require(\'os\').loadavg()".'),
-    pid_string: z.string().min(1).describe('The thread to run it in: "4242", "4242/w1", a bare pid or a name.'),
+    expression: z.string().min(1).describe('A JavaScript expression ("globalThis.cart.items.length")'),
+    pid_string: actor('The thread to run it in'),
   },
+  output: { actor: text, value: z.unknown() },
   async handler({ expression, pid_string }, ctx) {
     const actor = ctx.resolveActor(pid_string);
     const { value, error } = await ctx.evaluate(actor.id, expression);

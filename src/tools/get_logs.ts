@@ -1,22 +1,24 @@
 import { z } from 'zod';
 import { DEFAULT_TAIL, logView, MAX_TAIL, renderLog } from '../query/logs.js';
 import { describeWindow, parseWindow } from '../query/time.js';
-import { since } from './args.js';
+import { actor, optional, since } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
+import { count, rows } from './output.js';
 
 export const get_logs = defineTool({
   name: 'get_logs',
   title: 'Output of the target',
   description:
-    "Shows what the target wrote to stdout and stderr — console methods, stream writes, loggers writing to file descriptors 1 and 2 (pino) — the latest lines, oldest first: time, thread that wrote it, level (the console method, a JSON log line's level, else stdout or stderr), text, and the request being served when one was. Filter by actor, level, substring and time.",
+    "What the target wrote to stdout and stderr (console, stream writes, loggers such as pino), latest lines, oldest first: time, thread, level, text, and the request being served.",
   annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).optional().describe('Only this thread or process: an id from any tool (4242, 4242/w1), a bare OS pid or a name; default every actor'),
-    level: z.enum(['log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'stdout', 'stderr']).optional().describe('Only this level: a console method, a JSON log level (pino), or stdout/stderr for other writes'),
-    grep: z.string().min(1).optional().describe('Only lines containing this text (case-insensitive for ASCII letters)'),
+    pid_string: optional(actor('Only this thread or process')),
+    level: z.enum(['log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'stdout', 'stderr']).optional().describe('Only this level: console method, JSON log level, or stdout/stderr'),
+    grep: z.string().min(1).optional().describe('Only lines containing this text'),
     since,
-    tail: z.number().int().min(1).max(MAX_TAIL).optional().describe(`How many of the latest matching lines (default ${DEFAULT_TAIL}, at most ${MAX_TAIL})`),
+    tail: z.number().int().min(1).max(MAX_TAIL).optional().describe(`Latest lines (default ${DEFAULT_TAIL}, max ${MAX_TAIL})`),
   },
+  output: { lines: rows, total: count },
   async handler(args, ctx) {
     const window = parseWindow(args.since, undefined);
     const actor = args.pid_string ? ctx.resolveActor(args.pid_string).id : undefined;

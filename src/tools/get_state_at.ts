@@ -2,6 +2,7 @@ import { iso, renderValue } from '../query/format.js';
 import { objectRef, stateActor } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { moment, parseMoment } from './moment.js';
+import { maybeText, text } from './output.js';
 
 /** Characters of the one state this tool answers with (the whole point of the answer). */
 const STATE_CAP = 2_000;
@@ -16,6 +17,7 @@ export const get_state_at = defineTool({
     pid_string: objectRef,
     timestamp: moment('The moment'),
   },
+  output: { actor: text, at: text, state: maybeText, first: maybeText.optional(), recorded: text.optional(), trigger: text.optional(), ref: maybeText.optional() },
   async handler(args, ctx) {
     const actor = stateActor(ctx, args.pid_string);
     const at = parseMoment('timestamp', args.timestamp);

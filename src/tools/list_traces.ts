@@ -1,12 +1,14 @@
 import { defineTool, READ_ONLY } from './define.js';
+import { rows } from './output.js';
 import { describeTrace } from './trace_module.js';
 
 export const list_traces = defineTool({
   name: 'list_traces',
-  title: 'List the active traces',
-  description: 'Every active trace_module trace, per thread: the file it resolved to, the mechanism (wrappers, live-edit, breakpoints), its limits and calls so far, or why it stopped.',
+  title: 'Active traces',
+  description: 'Active module traces per thread: file, mechanism, limits, calls so far, or why stopped.',
   annotations: READ_ONLY,
   schema: {},
+  output: { traces: rows },
   async handler(_args, ctx) {
     const traces = await ctx.traces();
     if (traces.length === 0) return { text: 'No trace is active. Start one with trace_module.', data: { traces: [] } };

@@ -2,11 +2,17 @@ import { iso } from '../query/format.js';
 import { LATENCY_SAMPLE, renderPair } from '../query/queues.js';
 import { ms } from '../query/rows.js';
 import { defineTool, READ_ONLY } from './define.js';
+import { count, maybeText, rows } from './output.js';
 
 /** Pairs listed as slow consumers. */
 const SLOWEST = 5;
 /** Rows per section. */
 const MAX_ROWS = 50;
+
+/** The line under a capped section: how many were left out, and where to see them. */
+function more(total: number, what: string): string[] {
+  return total > MAX_ROWS ? [`  …${total - MAX_ROWS} more ${what}; get_message_flow lists the messages of one pair`] : [];
+}
 
 type Delay = { min: number; mean: number; p50: number; p99: number; max: number; samples?: number };
 
@@ -15,8 +21,9 @@ export const message_queue_analysis = defineTool({
   title: 'Mailboxes: pending messages, latency, event-loop delay',
   description:
     'Answers the Node meaning of mailboxes: per actor, messages sent to it and not yet received (count, oldest); per sender → receiver pair, messages sent, received and pending with mean and max latency; the slowest consumers; and the event-loop delay (min, mean, p50, p99, max) of each live thread, read from the target.',
-  annotations: { ...READ_ONLY, idempotentHint: false },
+  annotations: READ_ONLY,
   schema: {},
+  output: { pending: rows, pairs: rows, slow_consumers: rows, sampled: count, as_of: maybeText, event_loop_delay_ms: rows, skipped: rows },
   async handler(_args, ctx) {
     const stats = ctx.query.mailboxStats();
     const asOf = stats.as_of_ms;
@@ -38,9 +45,15 @@ export const message_queue_analysis = defineTool({
     const lines = [
       `Message queues (latency over the latest ${Math.min(stats.sampled, LATENCY_SAMPLE)} sends)`,
       ...(stats.pending.length
-        ? ['Pending per receiver:', ...stats.pending.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} pending, oldest sent ${iso(p.oldest_ms)}${age(p.oldest_ms)}`)]
+        ? [
+            'Pending per receiver:',
+            ...stats.pending.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} pending, oldest sent ${iso(p.oldest_ms)}${age(p.oldest_ms)}`),
+            ...more(stats.pending.length, 'receivers'),
+          ]
         : ['Pending per receiver: none']),
-      ...(stats.pairs.length ? ['Pairs:', ...stats.pairs.slice(0, MAX_ROWS).map((p) => `  ${renderPair(p)}`)] : ['Pairs: no messages recorded; trace_process records the messages of an actor']),
+      ...(stats.pairs.length
+        ? ['Pairs:', ...stats.pairs.slice(0, MAX_ROWS).map((p) => `  ${renderPair(p)}`), ...more(stats.pairs.length, 'pairs')]
+        : ['Pairs: no messages recorded; trace_process records the messages of an actor']),
       ...(slow.length ? ['Slowest consumers (mean latency):', ...slow.map((p) => `  ${p.to} from ${p.from}: ${ms(p.mean_latency_ms!)} ms`)] : []),
       ...(delays.length
         ? ['Event-loop delay (ms):', ...delays.map((d) => `  ${d.actor}: ${d.delay ? `min ${d.delay.min}, mean ${d.delay.mean}, p50 ${d.delay.p50}, p99 ${d.delay.p99}, max ${d.delay.max}${d.delay.samples ? ` (${d.delay.samples} samples)` : ''}` : 'not measured'}`)]
@@ -50,6 +63,8 @@ export const message_queue_analysis = defineTool({
     const data = {
       pending: stats.pending.slice(0, MAX_ROWS).map((p) => ({ actor: p.actor, count: p.count, oldest: iso(p.oldest_ms) })),
       pairs: stats.pairs.slice(0, MAX_ROWS),
+      total_pending: stats.pending.length,
+      total_pairs: stats.pairs.length,
       slow_consumers: slow.map((p) => ({ actor: p.to, from: p.from, mean_latency_ms: p.mean_latency_ms })),
       sampled: stats.sampled,
       as_of: asOf === null ? null : iso(asOf),

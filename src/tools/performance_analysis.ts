@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { renderStats } from '../query/perf.js';
 import { describeWindow, parseWindow } from '../query/time.js';
-import { since, until } from './args.js';
+import { moduleName, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { noCallsError } from './modules.js';
+import { count, rows, text } from './output.js';
 
 /** Functions listed per answer, by total time; a module exports rarely more. */
 const MAX_FUNCTIONS = 50;
@@ -15,10 +15,10 @@ export const performance_analysis = defineTool({
     'Answers per function of a module traced with trace_module: calls, errors (throws), calls still running, and durations in ms (total, mean, p50, p95, max), from the recorded calls and their returns or throws; the function with the most total time first. Time window.',
   annotations: READ_ONLY,
   schema: {
-    module_name: z.string().min(1).describe('The module as traced: a package name (express), a path (./src/payments.js, or just payments.js) or a file URL'),
-    since,
-    until,
+    module_name: moduleName,
+    ...window,
   },
+  output: { module: text, functions: rows, total_functions: count.optional() },
   async handler(args, ctx) {
     const window = parseWindow(args.since, args.until);
     const stats = ctx.query.performanceAnalysis(args.module_name, window);

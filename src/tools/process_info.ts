@@ -1,15 +1,17 @@
-import { z } from 'zod';
+import { actor as actorArg } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
+import { count, object, text } from './output.js';
 
 export const process_info = defineTool({
   name: 'process_info',
   title: 'Live facts about a process, thread or tracked object',
   description:
     'Reads from the live target: memory, CPU time, uptime, event-loop utilization and delay, active resources, argv and Node version of a process or thread; for a tracked object, its class, owning thread, the size of its last snapshot, and the same facts for its thread.',
-  annotations: { ...READ_ONLY, idempotentHint: false },
+  annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).describe('An actor id ("4242", "4242/w1", "4242/o1"), a bare OS pid, or a name.'),
+    pid_string: actorArg(),
   },
+  output: { actor: text, pid: count, memory: object, object: object.optional() },
   async handler({ pid_string }, ctx) {
     const actor = ctx.resolveActor(pid_string);
     const info = await ctx.processInfo(actor.id);
@@ -25,12 +27,10 @@ export const process_info = defineTool({
     ];
     let object: Record<string, unknown> | undefined;
     if (actor.kind === 'object') {
-      const last = ctx.query.store.db
-        .prepare("SELECT length(payload) AS bytes FROM events WHERE actor = ? AND type = 'state' ORDER BY ts_ns DESC LIMIT 1")
-        .get(actor.id) as { bytes: number } | undefined;
+      const bytes = ctx.query.lastSnapshotBytes(actor.id);
       const facts = actor.info ? (JSON.parse(actor.info) as { class?: string }) : {};
-      object = { ...facts, owner: actor.parent, last_snapshot_bytes: last?.bytes ?? null };
-      lines.unshift(`object ${actor.id}: class ${facts.class ?? '?'}, owned by ${actor.parent}, last snapshot ${last?.bytes ?? 0} bytes`);
+      object = { ...facts, owner: actor.parent, last_snapshot_bytes: bytes };
+      lines.unshift(`object ${actor.id}: class ${facts.class ?? '?'}, owned by ${actor.parent}, last snapshot ${bytes ?? 0} bytes`);
     }
     return { text: lines.join('\n'), data: { actor: actor.id, ...info, ...(object ? { object } : {}) } };
   },

@@ -1,6 +1,7 @@
-import { z } from 'zod';
 import type { ActorRow } from '../store/store.js';
+import { actor as actorArg } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
+import { count, object, rows } from './output.js';
 
 /** Children and partners listed per answer. */
 const MAX_ROWS = 50;
@@ -12,8 +13,9 @@ export const process_relationships = defineTool({
     'Answers how an actor relates to the others: its parent, its children (worker threads, child processes, tracked objects) with their status, and the actors it exchanged messages with, counted in each direction.',
   annotations: READ_ONLY,
   schema: {
-    pid_string: z.string().min(1).describe('The actor: an id from any tool (4242, 4242/w1, 4242/o3), a bare OS pid or a name'),
+    pid_string: actorArg(),
   },
+  output: { actor: object, parent: object.nullable(), children: rows, partners: rows, total_children: count, total_partners: count },
   async handler(args, ctx) {
     const actor = ctx.resolveActor(args.pid_string);
     const r = ctx.query.relationships(actor);

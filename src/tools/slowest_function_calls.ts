@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { callView, renderCall } from '../query/calls.js';
 import { paging } from '../query/page.js';
 import { describeWindow, parseWindow } from '../query/time.js';
-import { since, until } from './args.js';
+import { moduleName, optional, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { noCallsError } from './modules.js';
+import { maybeText, rows } from './output.js';
 
 export const slowest_function_calls = defineTool({
   name: 'slowest_function_calls',
@@ -13,11 +14,11 @@ export const slowest_function_calls = defineTool({
     'Lists the slowest completed calls of traced modules, slowest first: time, calling actor, function with arguments, return value or thrown error, duration and call id. Optionally for one module and a time window.',
   annotations: READ_ONLY,
   schema: {
-    limit: z.number().int().min(1).optional().describe('How many calls (default 10, at most 200)'),
-    module_name: z.string().min(1).optional().describe('Only calls of this module: a package name, a path (./src/payments.js, or payments.js) or a file URL'),
-    since,
-    until,
+    limit: z.number().int().min(1).optional().describe('How many calls (default 10, max 200)'),
+    module_name: optional(moduleName),
+    ...window,
   },
+  output: { calls: rows, module: maybeText },
   async handler(args, ctx) {
     const window = parseWindow(args.since, args.until);
     const { limit } = paging(1, args.limit ?? 10);

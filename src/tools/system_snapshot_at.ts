@@ -2,6 +2,7 @@ import { iso, renderValue } from '../query/format.js';
 import { inFlightView, renderInFlight } from '../query/queues.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { moment, parseMoment } from './moment.js';
+import { count, rows, text } from './output.js';
 
 /** Rows per section; the rest is counted, and the narrower tools list it. */
 const MAX_ROWS = 50;
@@ -22,6 +23,7 @@ export const system_snapshot_at = defineTool({
   schema: {
     timestamp: moment('The moment'),
   },
+  output: { at: text, actors: rows, objects: rows, in_flight: rows, in_flight_total: count, requests: rows, requests_total: count },
   async handler(args, ctx) {
     const at = parseMoment('timestamp', args.timestamp);
     const s = ctx.query.systemSnapshot(at);

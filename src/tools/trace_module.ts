@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { DEFAULT_TRACE_LIMITS } from '../trace/tracer.js';
 import type { ModuleReport } from '../agent/modules.js';
-import { defineTool, ToolError } from './define.js';
+import { duration, readDuration } from './args.js';
+import { ACTION, defineTool, ToolError } from './define.js';
+import { rows, text } from './output.js';
+
+/** The longest a trace may run unattended. */
+const MAX_TRACE_MS = 24 * 3_600_000;
 
 /** What mechanism costs per call (bench/README.md), for the answers. */
 const MECHANISM_COST: Record<string, string> = {
@@ -18,17 +23,18 @@ export function describeTrace(actor: string, r: ModuleReport) {
 
 export const trace_module = defineTool({
   name: 'trace_module',
-  title: 'Start tracing a module\'s functions',
+  title: "Start tracing a module's functions",
   description:
-    'Records every call of a module\'s exported functions and of its exported classes\' methods (CommonJS, ES modules, TypeScript), in every thread of the traced family: arguments, return value (for a promise, its resolution or rejection), thrown error, duration and calling actor. Works for modules already loaded and modules loaded later. The trace stops itself at its limits and records why. Then ask get_function_calls.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    "Records every call of a module's exported functions and methods (CJS, ESM, TypeScript) in every thread, now and later, with arguments and results. Stops at its limits.",
+  annotations: ACTION,
   schema: {
-    module_name: z.string().min(1).describe('The module as you would name it: a path relative to the target\'s working directory or main script ("src/payments.ts"), a unique basename of a loaded module ("payments.cjs"), an absolute path, a file:// URL, or a package name ("express").'),
-    function_names: z.string().optional().describe('Comma-separated functions to trace besides the exports, non-exported ones included ("applyCoupon,Cart#total"); ES modules only.'),
-    max_calls: z.number().int().positive().optional().describe(`Stop after this many calls (default ${DEFAULT_TRACE_LIMITS.maxCalls}).`),
-    max_rate: z.number().int().positive().optional().describe(`Stop if more calls than this arrive within one second (default ${DEFAULT_TRACE_LIMITS.maxPerSecond}).`),
-    duration_s: z.number().positive().optional().describe(`Stop after this many seconds (default ${DEFAULT_TRACE_LIMITS.durationMs / 1000}).`),
+    module_name: z.string().min(1).describe('Path from the cwd or main script (src/pay.ts), basename, package or file URL'),
+    function_names: z.string().optional().describe('ESM: more functions, unexported too, comma-separated'),
+    max_calls: z.number().int().positive().optional().describe(`Stop after this many calls (default ${DEFAULT_TRACE_LIMITS.maxCalls})`),
+    max_rate: z.number().int().positive().optional().describe(`Stop past this many calls a second (default ${DEFAULT_TRACE_LIMITS.maxPerSecond})`),
+    duration_s: duration(`Stop after this long (default ${DEFAULT_TRACE_LIMITS.durationMs / 1000}s)`, 's'),
   },
+  output: { module: text, threads: rows },
   async handler({ module_name, function_names, max_calls, max_rate, duration_s }, ctx) {
     const functions = function_names?.split(',').map((f) => f.trim()).filter(Boolean);
     const spec = {
@@ -36,7 +42,7 @@ export const trace_module = defineTool({
       ...(functions?.length ? { functions } : {}),
       maxCalls: max_calls ?? DEFAULT_TRACE_LIMITS.maxCalls,
       maxPerSecond: max_rate ?? DEFAULT_TRACE_LIMITS.maxPerSecond,
-      durationMs: duration_s !== undefined ? duration_s * 1000 : DEFAULT_TRACE_LIMITS.durationMs,
+      durationMs: readDuration('duration_s', duration_s, 's', { default: DEFAULT_TRACE_LIMITS.durationMs, min: 1, max: MAX_TRACE_MS }),
     };
     const threads = await ctx.traceModule(spec);
     const lines = threads.map(({ actor, value: r }) => {
@@ -55,6 +61,9 @@ export const trace_module = defineTool({
     ].join('\n');
     // An answer that traced nothing is a failure: `nodescope call` exits non-zero, a client sees isError.
     if (!traced) throw new ToolError(text);
-    return { text, data: { module: module_name, resolved: resolved ?? null, limits: spec, threads: threads.map((t) => ({ actor: t.actor, ...t.value })) } };
+    // Per thread what differs: its status and what it wraps, not the module's name and path again.
+    const view = threads.map(({ actor, value: { module: _m, resolved: _r, ...rest } }) => ({ actor, ...rest }));
+    const { module: _, ...limits } = spec;
+    return { text, data: { module: module_name, resolved: resolved ?? null, limits, threads: view } };
   },
 });

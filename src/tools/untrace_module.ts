@@ -1,15 +1,17 @@
 import { z } from 'zod';
-import { defineTool } from './define.js';
+import { ACTION, defineTool } from './define.js';
+import { rows } from './output.js';
 import { describeTrace } from './trace_module.js';
 
 export const untrace_module = defineTool({
   name: 'untrace_module',
   title: 'Stop tracing a module',
-  description: 'Stops a trace_module trace in every thread at once: wrappers removed, live edits undone, breakpoints gone; the target\'s functions are the originals again. What was recorded stays queryable.',
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  description: "Stops a trace_module trace in every thread: the target's functions are the originals again. The recording stays queryable.",
+  annotations: ACTION,
   schema: {
-    module_name: z.string().min(1).describe('The module as given to trace_module, or any other spelling of it (path, basename, file:// URL).'),
+    module_name: z.string().min(1).describe('The module, spelled as for trace_module'),
   },
+  output: { stopped: rows, active: rows },
   async handler({ module_name }, ctx) {
     const stopped = await ctx.untraceModule(module_name);
     const left = await ctx.traces();

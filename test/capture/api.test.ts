@@ -20,7 +20,8 @@ describe('package API', () => {
     app.send('login ada hunter2');
     await app.line(/^login ok/);
     const timeline = await scope.stateTimeline('counter');
-    expect((timeline.snapshots as any[]).map((s) => s.state)).toEqual(['Counter {count: 0}', 'Counter {count: 4}']);
+    // The first state whole, then what changed.
+    expect((timeline.snapshots as any[]).map((s) => s.state ?? s.changes)).toEqual(['Counter {count: 0}', [{ path: 'count', kind: 'changed', before: '0', after: '4' }]]);
     const flow = await scope.messageFlow(String(app.pid), 'auth');
     expect((flow.messages as any[]).map((m) => m.status)).toEqual(['received', 'received']);
     await expect(scope.stateTimeline('nobody')).rejects.toThrow(/no actor "nobody"/);

@@ -80,7 +80,8 @@ describe('find_processes', () => {
     app.send('withdraw 10');
     await app.line(/^balance 90/);
     const timeline = await call('get_state_timeline', { pid_string: instances[0].id });
-    expect(text(timeline)).toMatch(/after Account#withdraw\(10\) .*: Account \{owner: "ada", balance: 90, history: \[-10\]\}/);
+    // The first state whole, then what changed.
+    expect(text(timeline)).toMatch(/after Account#withdraw\(10\) .*:\n {2}balance: 100 → 90\n {2}\+ history\[0\]: -10/);
     const none = await call('find_processes', { class_name: 'Nope' });
     expect(text(none)).toMatch(/^No live instance of Nope/);
   });

@@ -11,6 +11,7 @@ import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOOLS } from '../../src/tools/registry.js';
 import { FIXTURES, startFixture, tempDir, type Fixture } from '../helpers.js';
+import { conforming } from './conform.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const text = (r: any) => r.content.map((c: any) => c.text).join('\n');
@@ -61,6 +62,7 @@ function serve(home: string, args: string[] = ['--http', '127.0.0.1:0'], extraEn
 async function connect(url: string, token: string): Promise<Client> {
   const client = new Client({ name: 'nodescope-http-test', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  conforming(client);
   return client;
 }
 
@@ -107,6 +109,9 @@ describe('MCP over Streamable HTTP', () => {
     const empty = await a.callTool({ name: 'get_supervision_tree', arguments: {} });
     expect(empty.isError).toBeFalsy();
     expect(text(empty)).toBe('No process recorded yet. Use launch or attach first.');
+    // A "__proto__" key in the JSON body, which the SDK's parsing drops, is refused over HTTP too.
+    const proto = await a.callTool({ name: 'detach', arguments: JSON.parse('{"__proto__": {}}') });
+    expect([proto.isError, text(proto)]).toEqual([true, 'detach: unknown argument "__proto__". It takes no arguments.']);
   });
 
   it('two clients at once share one trace', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectTools } from '../../src/tools/categories.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { startFixture, tempDir } from '../helpers.js';
+import { conforming } from './conform.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const text = (r: any) => r.content.map((c: any) => c.text).join('\n');
@@ -20,6 +21,7 @@ describe('MCP over stdio', () => {
   beforeAll(async () => {
     client = new Client({ name: 'nodescope-test', version: '1.0.0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--persist', '--persist-path', db, '--tool-categories', 'core,tracing'], stderr: 'pipe' }));
+    conforming(client);
   });
   afterAll(async () => {
     await client?.close();
@@ -59,7 +61,7 @@ describe('MCP over stdio', () => {
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${app.pid}/w2 worker "inventory" — running`)));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${childPid} process "family.cjs child" — running since `)));
     const root = (tree.structuredContent as any).tree[0];
-    expect(root.children.map((c: any) => [c.id, c.name, c.status, c.exit_code]).sort()).toEqual(
+    expect(root.children.map((c: any) => [c.id, c.name, c.status, c.exit_code ?? null]).sort()).toEqual(
       [[`${app.pid}/w1`, 'pricing', 'exited', 3], [`${app.pid}/w2`, 'inventory', 'running', null], [String(childPid), 'family.cjs child', 'running', null]].sort(),
     );
 
@@ -75,6 +77,16 @@ describe('MCP over stdio', () => {
     const missing = await client.callTool({ name: 'attach', arguments: { target: 'nonsense' } });
     expect(missing.isError).toBe(true);
     expect(text(missing)).toMatch(/give an OS pid \(4242\), an inspector address \(127\.0\.0\.1:9229\) or a ws:\/\/ URL/);
+    // Through JSON on stdin: an own "__proto__" key, which the SDK's parsing drops, is still refused.
+    const proto = await client.callTool({ name: 'detach', arguments: JSON.parse('{"__proto__": {}}') });
+    expect([proto.isError, text(proto)]).toEqual([true, 'detach: unknown argument "__proto__". It takes no arguments.']);
+    const ctor = await client.callTool({ name: 'get_supervision_tree', arguments: { constructor: 'x' } });
+    expect(text(ctor)).toBe('get_supervision_tree: unknown argument "constructor". It takes: format.');
+    // A number where the pid is listed as a string is read as the pid (the Inspector CLI sends --tool-arg target=8056 so).
+    const byNumber = await client.callTool({ name: 'attach', arguments: { target: 2 ** 22 + 1 } });
+    expect(text(byNumber)).not.toMatch(/expected string|must be a string/);
+    const sloppy = await client.callTool({ name: 'get_function_calls', arguments: { module_name: 'x.js', limit: 'lots' } });
+    expect(text(sloppy)).toBe('get_function_calls: limit must be a whole number (got "lots"). Rows per page (default 20).');
   });
 
   it('nodescope call --attach attaches, answers and detaches, leaving the target running', async () => {
@@ -94,7 +106,7 @@ describe('MCP over stdio', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'call', 'get_supervision_tree', '--db', db, '--json']);
     const answer = JSON.parse(stdout);
     const names = JSON.stringify(answer.tree);
-    expect(names).toContain('"name":"pricing","pid"');
+    expect(names).toContain('"name":"pricing","status"');
     expect(answer.tree[0].children.find((c: any) => c.name === 'pricing')).toMatchObject({ status: 'exited', exit_code: 3 });
   });
 });

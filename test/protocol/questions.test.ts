@@ -4,8 +4,11 @@
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Tiktoken } from 'js-tiktoken/lite';
+import o200k from 'js-tiktoken/ranks/o200k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixture, type Fixture } from '../helpers.js';
+import { conforming } from './conform.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const text = (r: any): string => r.content.map((c: any) => c.text).join('\n');
@@ -17,8 +20,17 @@ describe('the six questions', () => {
   const ask = async (name: string, args: Record<string, unknown> = {}) => {
     const r = await client.callTool({ name, arguments: args });
     expect(r.isError, `${name}: ${text(r)}`).toBeFalsy();
+    // Every answer of a session fits a model's budget at default limits; the structured copy holds values,
+    // not the prose again.
+    const tokens = enc.encode(text(r)).length;
+    expect(tokens, `${name}: ${tokens} tokens of text`).toBeLessThanOrEqual(1_500);
+    spent.text += tokens;
+    spent.structured += enc.encode(JSON.stringify(r.structuredContent)).length;
+    if (process.env.SHOW_TOKENS) process.stderr.write(`${name} text ${tokens} structured ${enc.encode(JSON.stringify(r.structuredContent)).length}\n${JSON.stringify(r.structuredContent).slice(0, 1500)}\n`);
     return r;
   };
+  const enc = new Tiktoken(o200k);
+  const spent = { text: 0, structured: 0 };
 
   beforeAll(async () => {
     app = startFixture('bank/app.cjs');
@@ -26,6 +38,7 @@ describe('the six questions', () => {
     main = String(app.pid);
     client = new Client({ name: 'nodescope-test', version: '1.0.0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], stderr: 'pipe' }));
+    conforming(client);
     await ask('attach', { target: main });
     await ask('trace_named_process', { process_name: 'counter' });
     await ask('trace_named_process', { process_name: 'globalThis.account' });
@@ -37,17 +50,22 @@ describe('the six questions', () => {
   }, 60_000);
   afterAll(async () => {
     await client?.close();
+    process.stderr.write(`the six questions: ${spent.text} tokens of text, ${spent.structured} structured (o200k)\n`);
   });
 
   it('1. "Show me the state changes of the counter over the last 5 minutes"', async () => {
-    const r = await ask('get_state_timeline', { pid_string: `${main}/o1`, since: '5m' });
+    const r = await ask('get_state_timeline', { pid_string: `${main}/o1`, since: '-5m' });
     const lines = text(r).split('\n');
     expect(lines[0]).toMatch(new RegExp(`^States of ${main}/o1 "counter" \\(Counter\\) since .*: 4$`));
-    expect(lines.slice(1, 5).map((l) => l.replace(/^\S+ /, ''))).toEqual([
+    // The first state whole, then only what changed.
+    expect(lines.slice(1, 8).map((l) => l.replace(/^\S+ /, ''))).toEqual([
       'after tracking began: Counter {count: 0}',
-      `after Counter#increment(1) [${main}:c1]: Counter {count: 1}`,
-      `after Counter#increment(2) [${main}:c2]: Counter {count: 3}`,
-      `after Counter#increment(3) [${main}:c3]: Counter {count: 6}`,
+      `after Counter#increment(1) [${main}:c1]:`,
+      '  count: 0 → 1',
+      `after Counter#increment(2) [${main}:c2]:`,
+      '  count: 1 → 3',
+      `after Counter#increment(3) [${main}:c3]:`,
+      '  count: 3 → 6',
     ]);
   });
 
@@ -65,9 +83,12 @@ describe('the six questions', () => {
     const crash = new RegExp(`${main}/w2 worker "accounts" — crashed \\(code 1\\) at (\\S+)`).exec(tree);
     expect(crash).not.toBeNull();
     const states = text(await ask('get_state_timeline', { pid_string: 'globalThis.account' })).split('\n');
-    const last = states[states.length - 2]!;
-    expect(last).toMatch(new RegExp(`after Account#withdraw\\(30\\) \\[${main}/w2:c1\\]: Account \\{owner: "ada", balance: 70, history: \\[-30\\]\\}$`));
-    expect(Date.parse(last.split(' ')[0]!)).toBeLessThanOrEqual(Date.parse(crash![1]!));
+    // The last snapshot, as what changed from the one before.
+    const last = states.findIndex((l) => l.includes('after Account#withdraw(30)'));
+    expect(states[last]).toMatch(new RegExp(`after Account#withdraw\\(30\\) \\[${main}/w2:c1\\]:$`));
+    expect(states.slice(last + 1, -1)).toEqual(['  balance: 100 → 70', '  + history[0]: -30']);
+    expect(states.at(-1)).toMatch(/^showing 1–\d+ of \d+$/);
+    expect(Date.parse(states[last]!.split(' ')[0]!)).toBeLessThanOrEqual(Date.parse(crash![1]!));
   });
 
   it('4. "Which calls to the payments module happened during the failed transaction?"', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/server.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { setup } from '../query_fixture.js';
+import { conforming } from './conform.js';
 
 describe('read tools over MCP (query layer)', () => {
   const client = new Client({ name: 'nodescope-test', version: '1.0.0' });
@@ -17,6 +18,7 @@ describe('read tools over MCP (query layer)', () => {
     const [a, b] = InMemoryTransport.createLinkedPair();
     await server.connect(a);
     await client.connect(b);
+    conforming(client);
   });
   afterAll(async () => {
     await client.close();
@@ -27,13 +29,14 @@ describe('read tools over MCP (query layer)', () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).toEqual(TOOLS.map((t) => t.name));
     for (const t of tools) {
-      if (/^(get_|analyze_)/.test(t.name)) expect(t.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
-      else expect(typeof t.annotations?.readOnlyHint).toBe('boolean');
+      if (/^(get_|analyze_)/.test(t.name)) expect(t.annotations).toEqual({ readOnlyHint: true });
+      else expect([t.name, [true, undefined]]).toEqual([t.name, expect.arrayContaining([t.annotations?.readOnlyHint])]);
       for (const [name, prop] of Object.entries(t.inputSchema.properties ?? {})) expect([t.name, name, typeof (prop as any).description]).toEqual([t.name, name, 'string']);
     }
     const flow = tools.find((t) => t.name === 'get_message_flow')!;
     expect(flow.inputSchema.required).toEqual(['from_pid', 'to_pid']);
-    expect((flow.inputSchema.properties as any).since.type).toEqual(['string', 'number']);
+    expect((flow.inputSchema.properties as any).since.type).toBe('string');
+    expect(flow.inputSchema.additionalProperties).toBe(false);
   });
 
   it('answers with text and structuredContent, and errors that say what to do', async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
 import { analyze_state_change } from '../../src/tools/analyze_state_change.js';
 import { CATEGORIES, parseCategories, selectTools, TOOL_CATEGORIES } from '../../src/tools/categories.js';
-import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
+import { READ_ONLY, type ToolContext, type ToolDefinition } from '../../src/tools/define.js';
 import { get_events_between } from '../../src/tools/get_events_between.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
 import { get_logs } from '../../src/tools/get_logs.js';
@@ -16,6 +16,7 @@ import { process_relationships } from '../../src/tools/process_relationships.js'
 import { TOOLS } from '../../src/tools/registry.js';
 import { slowest_function_calls } from '../../src/tools/slowest_function_calls.js';
 import { system_snapshot_at } from '../../src/tools/system_snapshot_at.js';
+import { expectToolConforms } from '../protocol/conform.js';
 import { ev, recordPlans, setup, T0, webEvents } from '../query_fixture.js';
 
 const NEW_TOOLS: ToolDefinition<any>[] = [
@@ -28,6 +29,7 @@ async function call(ctx: ToolContext, name: string, args: Record<string, unknown
   const tool = ALL.find((t) => t.name === name);
   if (!tool) throw new Error(`no tool ${name}`);
   const result = await callTool(tool, args, ctx);
+  if (!result.isError) expectToolConforms(tool, result.structuredContent);
   const text = (result.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
   return { text, data: result.structuredContent as any, isError: result.isError ?? false };
 }
@@ -63,7 +65,7 @@ describe('query layer (hand-written rows): get_state_at', () => {
       isError: false,
     });
     expect((await call(ctx, 'get_state_at', { pid_string: 'cart', timestamp: 'yesterday' })).text).toBe(
-      'get_state_at failed: timestamp: cannot read time "yesterday": use ISO 8601 (2026-11-22T16:00:00Z), epoch ms (1795000000000) or a duration like 5m (500ms, 30s, 5m, 2h, 1d: that long before now)',
+      'get_state_at failed: timestamp: cannot read time "yesterday": use ISO 8601 (2026-11-22T16:00:00Z), epoch ms ("1795000000000") or a time relative to now like "-5m" (-500ms, -30s, -5m, -2h, -1d)',
     );
     expect((await call(ctx, 'get_state_at', { pid_string: '4242/o2', timestamp: T0 })).text).toBe(
       'get_state_at failed: no state recorded for 4242/o2 yet; call trace_process("4242/o2") or trace_named_process first, then exercise the program',
@@ -475,7 +477,7 @@ describe('query layer (hand-written rows): get_logs', () => {
 describe('issue 4 tool definitions', () => {
   it('are read-only, with flat schemas whose every field is described', () => {
     for (const t of NEW_TOOLS) {
-      expect([t.name, t.annotations.readOnlyHint, t.annotations.destructiveHint]).toEqual([t.name, true, false]);
+      expect([t.name, t.annotations]).toEqual([t.name, READ_ONLY]);
       for (const [name, field] of Object.entries(t.schema as Record<string, { description?: string }>)) expect([t.name, name, typeof field.description]).toEqual([t.name, name, 'string']);
     }
   });

@@ -7,6 +7,7 @@ import type { EventRow } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { TOOLS } from '../../src/tools/registry.js';
+import { expectToolConforms } from '../protocol/conform.js';
 import { DECLINED, ev, recordPlans, setup, T0 } from '../query_fixture.js';
 
 function tool(name: string): ToolDefinition<any> {
@@ -17,6 +18,7 @@ function tool(name: string): ToolDefinition<any> {
 
 async function call(ctx: ToolContext, name: string, args: Record<string, unknown>) {
   const result = await callTool(tool(name), args, ctx);
+  if (!result.isError) expectToolConforms(tool(name), result.structuredContent);
   const text = (result.content as { type: string; text: string }[]).map((c) => c.text).join('\n');
   return { text, data: result.structuredContent as any, isError: result.isError ?? false };
 }
@@ -49,7 +51,7 @@ describe('query layer (hand-written rows): get_function_calls', () => {
         },
         {
           ref: '4242:c5', time: '2026-11-22T16:00:00.011Z', actor: '4242', module: '/app/src/payments.js', fn: 'charge', args: ['5', '"EUR"'],
-          outcome: 'running', duration_ms: null, async: null, parent: null, corr: null,
+          outcome: 'running',
         },
       ],
       total: 2,
@@ -137,7 +139,7 @@ describe('query layer (hand-written rows): get_function_calls', () => {
       'get_function_calls failed: no calls recorded for module "orders.js" yet: call trace_module first, then exercise the program.',
     );
     expect((await call(ctx, 'get_function_calls', { module_name: 'payments.js', since: 'yesterday' })).text).toBe(
-      'get_function_calls failed: since: cannot read time "yesterday": use ISO 8601 (2026-11-22T16:00:00Z), epoch ms (1795000000000) or a duration like 5m (500ms, 30s, 5m, 2h, 1d: that long before now)',
+      'get_function_calls failed: since: cannot read time "yesterday": use ISO 8601 (2026-11-22T16:00:00Z), epoch ms ("1795000000000") or a time relative to now like "-5m" (-500ms, -30s, -5m, -2h, -1d)',
     );
   });
 });
@@ -160,15 +162,15 @@ describe('query layer (hand-written rows): get_message_flow', () => {
       to: '4242/w1',
       messages: [
         {
-          ref: 'm1', from: '4242', to: '4242/w1', direction: '4242 → 4242/w1', channel: 'worker', message: '{op: "price", sku: "apple"}',
+          ref: 'm1', from: '4242', to: '4242/w1', channel: 'worker', message: '{op: "price", sku: "apple"}',
           sent: '2026-11-22T16:00:00.004Z', received: '2026-11-22T16:00:00.004Z', latency_ms: 0.42, status: 'received', corr: null,
         },
         {
-          ref: 'm2', from: '4242/w1', to: '4242', direction: '4242/w1 → 4242', channel: 'worker', message: '{sku: "apple", price: 3}',
+          ref: 'm2', from: '4242/w1', to: '4242', channel: 'worker', message: '{sku: "apple", price: 3}',
           sent: '2026-11-22T16:00:00.005Z', received: '2026-11-22T16:00:00.006Z', latency_ms: 1.25, status: 'received', corr: null,
         },
         {
-          ref: 'm3', from: '4242', to: '4242/w1', direction: '4242 → 4242/w1', channel: 'worker', message: '{op: "stop"}',
+          ref: 'm3', from: '4242', to: '4242/w1', channel: 'worker', message: '{op: "stop"}',
           sent: '2026-11-22T16:00:00.012Z', received: null, latency_ms: null, status: 'pending', corr: null,
         },
       ],
@@ -252,8 +254,12 @@ describe('query layer (hand-written rows): get_state_timeline and analyze_state_
       [
         'States of 4242/o1 "cart" (Cart): 3',
         '2026-11-22T16:00:00.002Z after tracking began: Cart {items: [], total: 0}',
-        '2026-11-22T16:00:00.003Z after Cart#add("apple", 2) [4242:c2]: Cart {items: [{sku: "apple", qty: 2}], total: 6}',
-        '2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]: Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"}',
+        '2026-11-22T16:00:00.003Z after Cart#add("apple", 2) [4242:c2]:',
+        '  + items[0]: {sku: "apple", qty: 2}',
+        '  total: 0 → 6',
+        '2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]:',
+        '  total: 6 → 5',
+        '  + coupon: "SAVE"',
         'showing 1–3 of 3',
       ].join('\n'),
     );
@@ -261,12 +267,30 @@ describe('query layer (hand-written rows): get_state_timeline and analyze_state_
       actor: '4242/o1',
       snapshots: [
         { time: '2026-11-22T16:00:00.002Z', ref: null, trigger: 'tracking began', state: 'Cart {items: [], total: 0}' },
-        { time: '2026-11-22T16:00:00.003Z', ref: '4242:c2', trigger: 'Cart#add("apple", 2)', state: 'Cart {items: [{sku: "apple", qty: 2}], total: 6}' },
-        { time: '2026-11-22T16:00:00.010Z', ref: '4242:c4', trigger: 'Cart#applyCoupon("SAVE")', state: 'Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"}' },
+        {
+          time: '2026-11-22T16:00:00.003Z', ref: '4242:c2', trigger: 'Cart#add("apple", 2)', more: 0,
+          changes: [{ path: 'items[0]', kind: 'added', after: '{sku: "apple", qty: 2}' }, { path: 'total', kind: 'changed', before: '0', after: '6' }],
+        },
+        {
+          time: '2026-11-22T16:00:00.010Z', ref: '4242:c4', trigger: 'Cart#applyCoupon("SAVE")', more: 0,
+          changes: [{ path: 'total', kind: 'changed', before: '6', after: '5' }, { path: 'coupon', kind: 'added', after: '"SAVE"' }],
+        },
       ],
       total: 3,
       page: 1,
     });
+  });
+
+  it('shows the first state of a later page whole, so that each page reads on its own', async () => {
+    const { ctx } = setup();
+    const r = await call(ctx, 'get_state_timeline', { pid_string: 'cart', page: 2, limit: 2 });
+    expect(r.text).toBe(
+      [
+        'States of 4242/o1 "cart" (Cart): 3',
+        '2026-11-22T16:00:00.010Z after Cart#applyCoupon("SAVE") [4242:c4]: Cart {items: [{sku: "apple", qty: 2}], total: 5, coupon: "SAVE"}',
+        'showing 3–3 of 3',
+      ].join('\n'),
+    );
   });
 
   it('diffs consecutive states, each with its trigger', async () => {
@@ -312,8 +336,8 @@ describe('query layer (hand-written rows): get_state_timeline and analyze_state_
       ev(1, 'state', 'snapshot', '4242/o1', { state: { list: [] }, trigger: null }),
       ev(2, 'state', 'snapshot', '4242/o1', { state: big, trigger: { method: 'fill', args: [] } }, { ref: '4242:c9' }),
     ]);
-    const timeline = await call(ctx, 'get_state_timeline', { pid_string: '4242/o1' });
-    expect(timeline.data.snapshots[1].state).toBe(`{list: [${Array.from({ length: 60 }, (_, i) => i).join(', ')}]}`.slice(0, 200) + '…(cut)');
+    const timeline = await call(ctx, 'get_state_timeline', { pid_string: '4242/o1', page: 2, limit: 1 });
+    expect(timeline.data.snapshots[0].state).toBe(`{list: [${Array.from({ length: 60 }, (_, i) => i).join(', ')}]}`.slice(0, 200) + '…(cut)');
     const changes = await call(ctx, 'analyze_state_changes', { pid_string: '4242/o1' });
     expect(changes.text.split('\n').slice(2)).toEqual([
       '2026-11-22T16:00:00.000Z after Cart#fill() [4242:c9]:',

@@ -27,13 +27,19 @@ describe('parseTime', () => {
     expect(parseTime('1.5s', NOW)).toBe(NOW - 1_500);
   });
 
+  it('reads relative times with a minus sign the same way', () => {
+    expect(parseTime('-5m', NOW)).toBe(NOW - 300_000);
+    expect(parseTime('-500ms', NOW)).toBe(NOW - 500);
+    expect(parseTime('- 2h', NOW)).toBe(NOW - 7_200_000);
+  });
+
   it('refuses anything else with the accepted forms', () => {
-    const help = 'use ISO 8601 (2026-11-22T16:00:00Z), epoch ms (1795000000000) or a duration like 5m (500ms, 30s, 5m, 2h, 1d: that long before now)';
+    const help = 'use ISO 8601 (2026-11-22T16:00:00Z), epoch ms ("1795000000000") or a time relative to now like "-5m" (-500ms, -30s, -5m, -2h, -1d)';
     expect(() => parseTime('yesterday', NOW)).toThrow(`cannot read time "yesterday": ${help}`);
     expect(() => parseTime('5 minutes', NOW)).toThrow('cannot read time "5 minutes"');
     expect(() => parseTime('March 7', NOW)).toThrow('cannot read time "March 7"');
     expect(() => parseTime('2026-13-45', NOW)).toThrow('cannot read time "2026-13-45"');
-    expect(() => parseTime('-5m', NOW)).toThrow('cannot read time "-5m"');
+    expect(() => parseTime('+5m', NOW)).toThrow('cannot read time "+5m"');
     expect(() => parseTime(-1, NOW)).toThrow(`cannot read time -1: ${help}`);
     expect(() => parseTime(NaN, NOW)).toThrow('cannot read time NaN');
   });
