@@ -11,7 +11,7 @@ export const attach = defineTool({
   annotations: ACTION,
   schema: {
     target: z.string().min(1).describe('OS pid, inspector host:port or ws:// URL'),
-    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic, in every thread (as configure web; default as configured)'),
+    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic (as configure web)'),
   },
   output: { pid: count, actor: text, tree: rows },
   async handler({ target, web }, ctx, progress) {

@@ -13,7 +13,7 @@ export const launch = defineTool({
     command: z.string().min(1).describe('Command line; quote arguments with spaces'),
     cwd: z.string().optional().describe("Working directory (default: the server's)"),
     trace_modules: z.string().optional().describe('Modules to trace from the start, comma-separated'),
-    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic, in every thread (as configure web; default as configured)'),
+    web: z.boolean().optional().describe('Record HTTP and WebSocket traffic (as configure web)'),
   },
   output: { pid: count, actor: text, tree: rows },
   async handler({ command, cwd, trace_modules, web }, ctx, progress) {
