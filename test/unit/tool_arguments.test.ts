@@ -62,7 +62,7 @@ describe('argument keys', () => {
     const proto = await callTool(tool('detach'), JSON.parse('{"__proto__": {}}'), ctx);
     expect([proto.isError, text(proto)]).toEqual([true, 'detach: unknown argument "__proto__". It takes no arguments.']);
     const ctor = await callTool(tool('attach'), { target: '8056', constructor: 'x' }, ctx);
-    expect([ctor.isError, text(ctor)]).toEqual([true, 'attach: unknown argument "constructor". It takes: target.']);
+    expect([ctor.isError, text(ctor)]).toEqual([true, 'attach: unknown argument "constructor". It takes: target, web.']);
     const toString = await callTool(tool('get_supervision_tree'), { toString: 'x', hasOwnProperty: 1 }, ctx);
     expect(text(toString)).toBe('get_supervision_tree: unknown arguments "toString", "hasOwnProperty". It takes: format.');
     // A prototype set by assignment (`args.__proto__ = {}`) is no argument either.
