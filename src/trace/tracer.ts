@@ -37,6 +37,7 @@ import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
+import { locateEvent } from './sourcemaps.js';
 
 export interface TracerOptions {
   level: Level;
@@ -89,6 +90,7 @@ export class Tracer {
     private readonly options: TracerOptions,
   ) {
     this.ingest = new Ingest(store);
+    this.ingest.locate = locateEvent;
     this.ingest.onLifecycle((row, payload) => {
       if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number' && this.options.traceAll !== false) void this.followChild(payload.pid);
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
