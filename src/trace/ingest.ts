@@ -33,12 +33,12 @@ export class Ingest {
   private readonly sites = new Map<string, { module: string; fn: string }>();
 
   /** Rewrites the locations of an event that carries a stack (source maps, src/trace/sourcemaps.ts). */
-  locate: ((type: string, payload: unknown) => void) | undefined;
+  locate: ((type: string, subtype: string, actor: string, payload: unknown) => void) | undefined;
 
   accept(batch: WireBatch): void {
     const offset = wallOffset(batch);
     for (const e of batch.events) {
-      if (this.locate !== undefined && carriesStack(e)) this.locate(e[1], e[1] === 'call' && e[2] === 'complete' ? (e[8] as CompleteCall)[4] : e[8]);
+      if (this.locate !== undefined && carriesStack(e)) this.locate(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (e[8] as CompleteCall)[4] : e[8]);
       if (e[1] === 'call' && e[2] === 'complete') {
         const c = e[8] as CompleteCall;
         const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };

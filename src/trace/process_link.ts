@@ -22,6 +22,8 @@ export interface LinkOptions {
   ingest: Ingest;
   /** Who we are, as the agents record it (given the pid, once known). */
   owner: (pid: number) => AgentOwner;
+  /** A thread's agent is in (before a waiting thread runs its first line): probes are set there. */
+  onThread?: (thread: ThreadLink) => Promise<void>;
 }
 
 /** The process is traced by another nodescope, which stays undisturbed: the message says who and how to reach it. */
@@ -119,6 +121,7 @@ export class ProcessLink {
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
     // NodeWorker.enable announces the existing workers before it answers, so they are all in this set.
     await Promise.all([...this.installing]);
+    await this.options.onThread?.(this.main).catch(() => undefined);
     this.state = 'attached';
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
   }
@@ -186,6 +189,7 @@ export class ProcessLink {
         this.workers.set(actor, link);
         await link.install();
         if (!waiting) await link.adoptExisting().catch(() => undefined);
+        await this.options.onThread?.(link).catch(() => undefined);
       }
       // Node 20 offers no NodeWorker domain inside a worker: workers started by workers are not followed.
     } catch (error) {
