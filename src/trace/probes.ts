@@ -93,6 +93,11 @@ interface ThreadState {
   /** Breakpoint ids by probe. */
   breakpoints: Map<string, string[]>;
   timers: Map<string, NodeJS.Timeout>;
+  /**
+   * Breakpoints being set, by probe. The agent may ask to disarm before the answer to setBreakpointByUrl
+   * has been read (both arrive in one socket read, the answer's continuation a microtask later).
+   */
+  settling: Map<string, Promise<void>>;
   cwd: string;
 }
 
@@ -221,7 +226,7 @@ export class Probes {
     const known = this.threads.get(thread);
     if (known && known.session === thread.session && !thread.session.closed) return known.ready;
     const session = thread.session;
-    const state: ThreadState = { ready: Promise.resolve(), session, scripts: new Map(), breakpoints: new Map(), timers: new Map(), cwd: '/' };
+    const state: ThreadState = { ready: Promise.resolve(), session, scripts: new Map(), breakpoints: new Map(), timers: new Map(), settling: new Map(), cwd: '/' };
     this.threads.set(thread, state);
     session.on('Debugger.scriptParsed', ({ scriptId, url, sourceMapURL }) => {
       if (!url || url.startsWith('node:')) return;
@@ -321,7 +326,18 @@ export class Probes {
     for (const t of targets) await this.setBreakpoint(probe, thread, state, t);
   }
 
-  private async setBreakpoint(probe: Probe, thread: ThreadLink, state: ThreadState, t: { url: string; urlRegex?: string; line: number; column: number }): Promise<void> {
+  private setBreakpoint(probe: Probe, thread: ThreadLink, state: ThreadState, t: { url: string; urlRegex?: string; line: number; column: number }): Promise<void> {
+    const id = probe.info.id;
+    const before = state.settling.get(id) ?? Promise.resolve();
+    const done = before.then(() => this.setBreakpointNow(probe, thread, state, t));
+    const settled = done.catch(() => undefined).finally(() => {
+      if (state.settling.get(id) === settled) state.settling.delete(id);
+    });
+    state.settling.set(id, settled);
+    return done;
+  }
+
+  private async setBreakpointNow(probe: Probe, thread: ThreadLink, state: ThreadState, t: { url: string; urlRegex?: string; line: number; column: number }): Promise<void> {
     const script = state.scripts.get(t.url);
     let source: string | undefined;
     try {
@@ -380,6 +396,7 @@ export class Probes {
       return;
     }
     const probe = this.probes.get(m.probe);
+    await state.settling.get(m.probe);
     if (!probe || !state.breakpoints.has(m.probe)) return;
     await this.unset(m.probe, state);
     const mark = (s: ProbeSite['state'], stopped?: string) => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CdpSession } from '../../src/trace/cdp.js';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { attached, events, FIXTURES } from '../helpers.js';
+import { attached, events, FIXTURES, newTracer } from '../helpers.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
 const PAYMENTS_TS = join(SHOP, 'src/payments.ts');
@@ -59,5 +59,85 @@ describe('trace_line', () => {
     expect(request.payload.url).toBe('/checkout?subtotal=100&shipping=10&coupon=BIG');
     expect(paused.count).toBe(0);
     expect(t.tracer.probes.list()).toMatchObject([{ id: 'p1', hits: 1, state: 'active', mechanism: expect.stringMatching(/never pauses/) }]);
+  });
+
+  it('keeps a probe on a hot line within its rate: a burst, then one hit a second', async () => {
+    const { app, t } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    app.send('hot 200000');
+    const untraced = await app.nextLine(/^hot /);
+    const paused = pauses(t.tracer);
+    const probe = await t.tracer.traceLine({ file: 'payments.ts', line: 32, limits: DEFAULT_PROBE_LIMITS });
+    expect(probe.sites).toMatchObject([{ url: `file://${PAYMENTS_JS}`, line: 28, column: 15, state: 'armed' }]);
+    const started = Date.now();
+    let runs = 0;
+    while (Date.now() - started < 2500) {
+      app.send('hot 200000');
+      expect(await app.nextLine(/^hot /)).toBe(untraced);
+      runs++;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    await t.tracer.sync();
+    const hits = events(t.store, "type = 'probe' AND subtype = 'hit'");
+    // 200,000 runs of the line per command, tens of commands: the burst of 5, then about one a second.
+    expect(runs).toBeGreaterThan(3);
+    expect(hits.length).toBeGreaterThanOrEqual(DEFAULT_PROBE_LIMITS.burst);
+    expect(hits.length).toBeLessThanOrEqual(DEFAULT_PROBE_LIMITS.burst + Math.ceil(seconds * DEFAULT_PROBE_LIMITS.perSecond));
+    expect(hits.map((h) => Object.keys(h.payload.locals))[0]).toEqual(['i', 'v']);
+    expect(paused.count).toBe(0);
+  });
+
+  it('refuses a side-effecting condition, drops a side-effecting capture, and reports expressions that throw, changing nothing', async () => {
+    const { app, t, ready } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const port = Number(ready.split(' ')[1]);
+    const baseline = [await get(port, '/checkout?subtotal=100&shipping=10&coupon=HALF'), await get(port, '/checkout?subtotal=80&shipping=0&coupon=BIG')];
+    await expect(t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'applied++ > 0', limits: DEFAULT_PROBE_LIMITS })).rejects.toThrow(
+      'the condition "applied++ > 0" increments or decrements: applied++: a probe must not change the program, so none was set',
+    );
+    const throwing = await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'order.missing.deep > 0', limits: DEFAULT_PROBE_LIMITS });
+    const capturing = await t.tracer.traceLine({ file: 'src/payments.ts', line: 16, capture: ['COUPONS.BIG = 0', 'coupon.nope.x', 'order.id'], limits: DEFAULT_PROBE_LIMITS });
+    expect(capturing.rejected).toEqual([{ expression: 'COUPONS.BIG = 0', reason: 'assigns: COUPONS.BIG = 0' }]);
+    expect(capturing.capture).toEqual(['coupon.nope.x', 'order.id']);
+    const again = [await get(port, '/checkout?subtotal=100&shipping=10&coupon=HALF'), await get(port, '/checkout?subtotal=80&shipping=0&coupon=BIG')];
+    expect(again).toEqual([{ ...(baseline[0] as object), order: 'o3' }, { ...(baseline[1] as object), order: 'o4' }]);
+    app.send('check');
+    expect(await app.nextLine(/^applied /)).toBe('applied 4');
+    await t.tracer.sync();
+    const hits = events(t.store, "type = 'probe' AND subtype = 'hit'");
+    expect(hits.map((h) => [h.payload.probe, h.payload.values, h.payload.errors])).toEqual([
+      [capturing.id, { 'order.id': 'o3' }, { 'coupon.nope.x': "TypeError: Cannot read properties of undefined (reading 'x')" }],
+      [capturing.id, { 'order.id': 'o4' }, { 'coupon.nope.x': "TypeError: Cannot read properties of undefined (reading 'x')" }],
+    ]);
+    const listed = t.tracer.probes.list();
+    expect(listed.find((p) => p.id === throwing.id)).toMatchObject({ hits: 0, errors: [{ actor: String(app.pid), expression: 'condition', error: "TypeError: Cannot read properties of undefined (reading 'deep')" }] });
+    expect(listed.find((p) => p.id === capturing.id)).toMatchObject({ hits: 2, errors: [{ expression: 'coupon.nope.x' }] });
+  });
+
+  it('leaves no breakpoint behind after untrace, nor after detach', async () => {
+    const { app, t, ready } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const port = Number(ready.split(' ')[1]);
+    const main = t.tracer.thread(String(app.pid));
+    const probe = await t.tracer.traceLine({ file: 'src/payments.ts', line: 14, limits: DEFAULT_PROBE_LIMITS });
+    await get(port, '/checkout?subtotal=1&coupon=TEN');
+    expect(await main.call('probes.gates')).toBe(1);
+    const [removed] = await t.tracer.untraceLine(probe.id);
+    expect(removed).toMatchObject({ id: probe.id, state: 'removed', hits: 1 });
+    await get(port, '/checkout?subtotal=2&coupon=TEN');
+    // No condition ran: the breakpoint is gone from the thread, not just answering false.
+    expect(await main.call('probes.gates')).toBe(1);
+    expect(t.tracer.probes.list()).toEqual([]);
+
+    await t.tracer.traceLine({ file: 'src/payments.ts', line: 14, limits: DEFAULT_PROBE_LIMITS });
+    await get(port, '/checkout?subtotal=3&coupon=TEN');
+    expect(await main.call('probes.gates')).toBe(2);
+    await t.tracer.detach();
+    // A new tracer's agent counts every probe condition that runs in the thread: none of the old ones does.
+    const second = newTracer();
+    await second.tracer.attach(app.pid);
+    try {
+      await get(port, '/checkout?subtotal=4&coupon=TEN');
+      expect(await second.tracer.thread(String(app.pid)).call('probes.gates')).toBe(0);
+    } finally {
+      await second.tracer.close();
+    }
   });
 });
