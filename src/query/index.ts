@@ -9,6 +9,7 @@ import { logs, type LogFilter } from './logs.js';
 import { messageFlow } from './messages.js';
 import type { Page } from './page.js';
 import { executionPath } from './path.js';
+import { probeHits, type ProbeHitFilter } from './probes.js';
 import { performanceAnalysis, slowestCalls } from './perf.js';
 import { inFlight, mailboxStats } from './queues.js';
 import { relationships } from './relations.js';
@@ -101,5 +102,10 @@ export class Query {
 
   logs(filter: LogFilter, tail: number) {
     return logs(this.store, filter, tail);
+  }
+
+  /** trace_line's hits, oldest first. */
+  probeHits(filter: ProbeHitFilter, page: Page) {
+    return probeHits(this.store, filter, page);
   }
 }

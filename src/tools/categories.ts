@@ -21,6 +21,10 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   trace_process: 'core',
   untrace_module: 'core',
   list_traces: 'core',
+  // Probes at a source line: the look inside running code MCP debugger users ask for most (issue 12).
+  trace_line: 'core',
+  get_probe_hits: 'core',
+  untrace_line: 'core',
   // Sessions, and the most used extras.
   attach: 'core',
   detach: 'core',

@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { CdpSession } from '../../src/trace/cdp.js';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { attached, events, FIXTURES, newTracer } from '../helpers.js';
+import { resolveConfig } from '../../src/config.js';
+import { exportTrace } from '../../src/query/export.js';
+import { callTool } from '../../src/server.js';
+import { Session } from '../../src/session.js';
+import { TOOLS } from '../../src/tools/registry.js';
+import { attached, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
 const PAYMENTS_TS = join(SHOP, 'src/payments.ts');
@@ -138,6 +143,51 @@ describe('trace_line', () => {
       expect(await second.tracer.thread(String(app.pid)).call('probes.gates')).toBe(0);
     } finally {
       await second.tracer.close();
+    }
+  });
+
+  it('answers through the tools: trace_line, get_probe_hits, the execution path and export_trace show the hit; untrace_line removes it', async () => {
+    const app = startFixture('shop-ts/dist/app.js');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    const session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => {
+        const r = await callTool(TOOLS.find((t) => t.name === name)!, args, session);
+        return { text: (r.content as { text: string }[]).map((c) => c.text).join('\n'), data: r.structuredContent as any, isError: r.isError ?? false };
+      };
+      await session.attach(String(app.pid));
+      const main = String(app.pid);
+      const set = await call('trace_line', { file: 'src/payments.ts', line: 17, condition: 'total < 0', log: 'total {total} for {order.id}' });
+      expect(set.isError, set.text).toBe(false);
+      expect(set.text.split('\n').slice(0, 2)).toEqual([
+        `Probe p1 at ${PAYMENTS_TS}:17 when total < 0, logging "total {total} for {order.id}":`,
+        `- ${main}: breakpoint at ${PAYMENTS_JS}:16:5 (armed)`,
+      ]);
+      await get(port, '/checkout?subtotal=100&shipping=10&coupon=BIG');
+      const hits = await call('get_probe_hits', { probe: 'p1' });
+      const request = (await call('get_http_requests', {})).data.requests[0].id;
+      const lines = hits.text.split('\n');
+      expect(lines[0]).toBe(`p1 at ${PAYMENTS_TS}:17 when total < 0: active, 1 hits`);
+      const at = lines.findIndex((l) => l.startsWith('Hits of p1'));
+      expect(lines[at]).toBe('Hits of p1: 1');
+      expect(lines[at + 1]).toMatch(new RegExp(`^\\S+Z ${main} p1 at ${PAYMENTS_TS}:17 \\(request ${request}\\) \\[#\\d+\\]$`));
+      expect(lines.slice(at + 2, at + 6)).toEqual([
+        '  message: total -40 for o1',
+        '  values: total = -40, "order.id" = "o1"',
+        '  locals: order = {id: "o1", subtotal: 100, shipping: 10}, coupon = "BIG", rate = 1.5, discount = 150, total = -40',
+        '  closure: COUPONS = {TEN: 0.1, HALF: 0.5, BIG: 1.5}, applied = 1',
+      ]);
+      expect(lines[at + 6]).toBe('  this: {applyCoupon: [function applyCoupon], charge: [function charge], fail: [function fail], step: [function step], spin: [function spin], appliedCount: [function appliedCount]}');
+      expect(lines[at + 7]).toMatch(new RegExp(`^  stack: applyCoupon \\(${PAYMENTS_TS}:17:3\\) ← <anonymous> \\(${APP_TS}:17:26\\) ← emit`));
+      const path = await call('get_execution_path', { pid_string: main, request_id: request });
+      expect(path.text).toContain(`probe p1 hit at src/payments.ts:17: "total -40 for o1"`);
+      const slice = exportTrace(session.store, { sinceMs: null, untilMs: null }).trace.traceEvents.find((e) => e.name === 'probe/hit');
+      expect(slice).toMatchObject({ ph: 'i', pid: app.pid, tid: 0, args: { actor: main, probe: 'p1', line: 17, message: 'total -40 for o1' } });
+      const removed = await call('untrace_line', {});
+      expect(removed.text).toBe(`Removed p1:\n- p1 at ${PAYMENTS_TS}:17: 1 hits`);
+      expect(session.probes()).toEqual([]);
+    } finally {
+      await session.dispose();
     }
   });
 });
