@@ -182,6 +182,7 @@ export class Probes {
     if (id !== undefined && chosen.length === 0) throw new Error(`no probe ${id}; probes: ${[...this.probes.keys()].join(', ') || 'none'}`);
     for (const probe of chosen) {
       clearTimeout(probe.timer);
+      probe.info.state = 'removed';
       for (const [thread, state] of this.threads) {
         await this.unset(probe.info.id, state);
         await thread.call(`probes.remove(${JSON.stringify(probe.info.id)})`).catch(() => undefined);
@@ -353,6 +354,11 @@ export class Probes {
       columnNumber: firstCode(source, t.line, t.column) - 1,
       condition,
     });
+    if (probe.info.state !== 'active' || !this.probes.has(probe.info.id)) {
+      // Removed or stopped while this breakpoint was being set: it must not outlive the probe.
+      await state.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+      return;
+    }
     state.breakpoints.set(probe.info.id, [...(state.breakpoints.get(probe.info.id) ?? []), breakpointId]);
     const at = locations[0];
     this.site(probe, { actor: thread.actor, url: t.url, line: at ? at.lineNumber + 1 : t.line, column: at ? (at.columnNumber ?? 0) + 1 : t.column, state: at ? 'armed' : 'waiting for the script' });
@@ -367,6 +373,7 @@ export class Probes {
   private async unset(id: string, state: ThreadState): Promise<void> {
     clearTimeout(state.timers.get(id));
     state.timers.delete(id);
+    await state.settling.get(id);
     const ids = state.breakpoints.get(id) ?? [];
     state.breakpoints.delete(id);
     for (const breakpointId of ids) await state.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
@@ -419,7 +426,7 @@ export class Probes {
         if (probe.info.state !== 'active' || state.session.closed) return;
         void (async () => {
           await thread.call(`probes.arm(${JSON.stringify(m.probe)})`);
-          for (const t of this.targets(probe, state)) await this.setBreakpoint(probe, thread, state, t);
+          for (const t of this.targets(probe, state)) if (probe.info.state === 'active') await this.setBreakpoint(probe, thread, state, t);
         })().catch(() => undefined);
       }, m.retryMs ?? 1000).unref(),
     );

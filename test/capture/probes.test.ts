@@ -89,6 +89,16 @@ describe('trace_line', () => {
     expect(hits.length).toBeLessThanOrEqual(DEFAULT_PROBE_LIMITS.burst + Math.ceil(seconds * DEFAULT_PROBE_LIMITS.perSecond));
     expect(hits.map((h) => Object.keys(h.payload.locals))[0]).toEqual(['i', 'v']);
     expect(paused.count).toBe(0);
+    // Removed in the middle of its cycle of disarming and re-arming, it leaves no breakpoint behind.
+    await t.tracer.untraceLine(probe.id);
+    const main = t.tracer.thread(String(app.pid));
+    const gates = await main.call('probes.gates');
+    for (let i = 0; i < 3; i++) {
+      app.send('hot 200000');
+      await app.nextLine(/^hot /);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    expect(await main.call('probes.gates')).toBe(gates);
   });
 
   it('refuses a side-effecting condition, drops a side-effecting capture, and reports expressions that throw, changing nothing', async () => {
