@@ -61,6 +61,14 @@ export class Probes {
     const now = this.core.nowNs();
     this.probes.set(c.id, { c, tokens: c.burst, refilled: now, evals: 0, window: now, hits: 0, end: now + c.durationMs * 1e6, disarmed: false, failed: {} });
     if (this.global.refilled === 0) this.global = { tokens: c.globalPerSecond, refilled: now };
+    // The serializer's first run in a thread compiles it (over 15 ms in a fresh worker): done here, not
+    // on the first hit's capture budget.
+    try {
+      this.capture({ a: [1, 'b', { c: null }], d: new Map([[1, new Set([2])]]), e: new Error('warm') });
+      this.frames();
+    } catch {
+      // nothing to warm
+    }
   }
 
   remove(id: string): void {

@@ -114,6 +114,8 @@ export class Probes {
   private readonly probes = new Map<string, Probe>();
   private readonly threads = new Map<ThreadLink, ThreadState>();
   private next = 0;
+  /** Generated sources read from a thread, by script URL. */
+  private readonly sources = new Map<string, string>();
   private readonly control = `__nodescope_probe_${randomBytes(4).toString('hex')}`;
 
   constructor(private readonly live: () => ThreadLink[]) {}
@@ -298,6 +300,14 @@ export class Probes {
       }
       if (pathOf(s.url) === probe.source) out.push({ url: s.url, line, column: 1, originalLine: line });
     }
+    if (out.length === 0) {
+      // Not loaded in this thread yet, but another thread ran it: its generated script is known, and a
+      // breakpoint by URL is in place before the script's first line runs here (a new worker, a child).
+      for (const url of sourceMaps.announcedScripts()) {
+        const g = sourceMaps.generated(url, probe.source, line);
+        if (g) out.push({ url, urlRegex: `^(file://)?${escapeRegex(pathOf(url) ?? url)}$`, line: g.location.line, column: g.location.column, originalLine: g.originalLine });
+      }
+    }
     if (out.length === 0 && /\.[cm]?js$/.test(probe.source)) {
       const g = sourceMaps.generated(probe.source, probe.source, line);
       out.push({ url: probe.source, urlRegex: `^(file://)?${escapeRegex(probe.source)}$`, line: g?.location.line ?? line, column: 1, originalLine: line });
@@ -340,9 +350,11 @@ export class Probes {
 
   private async setBreakpointNow(probe: Probe, thread: ThreadLink, state: ThreadState, t: { url: string; urlRegex?: string; line: number; column: number }): Promise<void> {
     const script = state.scripts.get(t.url);
-    let source: string | undefined;
+    let source = this.sources.get(t.url);
     try {
-      source = script ? (await state.session.send('Debugger.getScriptSource', { scriptId: script.scriptId })).scriptSource : readFileSync(pathOf(t.url) ?? t.url, 'utf8');
+      source ??= script ? (await state.session.send('Debugger.getScriptSource', { scriptId: script.scriptId })).scriptSource : readFileSync(pathOf(t.url) ?? t.url, 'utf8');
+      // The script as V8 runs it (tsx's output is not on disk): kept for threads that load it later.
+      if (script && this.sources.size < 50) this.sources.set(t.url, source);
     } catch {
       source = undefined;
     }

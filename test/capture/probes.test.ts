@@ -200,4 +200,20 @@ describe('trace_line', () => {
       await session.dispose();
     }
   });
+
+  it('is set in a worker started later, before its first line, from the map another thread loaded', async () => {
+    const { app, t } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const paused = pauses(t.tracer);
+    const probe = await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'total < 0', limits: DEFAULT_PROBE_LIMITS });
+    app.send('worker 100:BIG');
+    expect(await app.nextLine(/^worker total/)).toBe('worker total 0');
+    await t.tracer.sync();
+    const worker = [...t.tracer.links.get(app.pid)!.workers.keys()][0]!;
+    const hits = events(t.store, "type = 'probe' AND subtype = 'hit'");
+    expect(hits.map((h) => [h.actor, h.payload.locals])).toEqual([[worker, { order: { id: 'w1', subtotal: 100, shipping: 0 }, coupon: 'BIG', rate: 1.5, discount: 150, total: -50 }]]);
+    expect(hits[0]!.payload.stack[0]).toBe(`applyCoupon (${PAYMENTS_TS}:17:3)`);
+    expect(t.tracer.probes.list()[0]!.sites.map((s) => [s.actor, s.line, s.column])).toEqual([[String(app.pid), 16, 5], [worker, 16, 5]]);
+    expect(paused.count).toBe(0);
+    await t.tracer.untraceLine(probe.id);
+  });
 });
