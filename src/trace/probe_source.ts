@@ -135,7 +135,8 @@ export function namesInScope(source: string, offset: number): ScopeNames | undef
     return out;
   };
   const locals = pick(scopes.slice(inner));
-  const closure = pick(scopes.slice(0, inner));
+  // `__importStar`, `__defProp`, …: helpers tsc, esbuild and tsx put at the top of a module, not the app's.
+  const closure = pick(scopes.slice(0, inner)).filter((n) => !n.startsWith('__'));
   return { locals, closure };
 }
 

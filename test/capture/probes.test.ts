@@ -2,7 +2,9 @@
 // probed at lines of src/payments.ts. Probes record locals, closure variables, `this`, the source-mapped
 // stack and the request id; they never pause the program, stay within their rate on a hot line, refuse or
 // report unsafe expressions, and leave no breakpoint behind after untrace or detach.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { CdpSession } from '../../src/trace/cdp.js';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
@@ -13,6 +15,7 @@ import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { attached, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
+import { nodeTarget } from '../targets/index.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
 const PAYMENTS_TS = join(SHOP, 'src/payments.ts');
@@ -215,5 +218,30 @@ describe('trace_line', () => {
     expect(t.tracer.probes.list()[0]!.sites.map((s) => [s.actor, s.line, s.column])).toEqual([[String(app.pid), 16, 5], [worker, 16, 5]]);
     expect(paused.count).toBe(0);
     await t.tracer.untraceLine(probe.id);
+  });
+
+  it('probes an ES module in TypeScript run by Node 24\'s type stripping: the file\'s own lines, no map needed', async () => {
+    const proc = spawn(nodeTarget('24').bin, [join(FIXTURES, 'strip-ts/app.mts')], { stdio: 'pipe' });
+    const lines = createInterface({ input: proc.stdout });
+    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    const t = newTracer();
+    try {
+      expect(await next()).toBe('ready');
+      await t.tracer.attach(proc.pid!);
+      const paused = pauses(t.tracer);
+      const mts = join(FIXTURES, 'strip-ts/payments.mts');
+      const probe = await t.tracer.traceLine({ file: 'strip-ts/payments.mts', line: 12, condition: 'total < 0', limits: DEFAULT_PROBE_LIMITS });
+      expect(probe.sites).toEqual([{ actor: String(proc.pid), url: `file://${mts}`, line: 12, column: 3, state: 'armed' }]);
+      proc.stdin.write('price 100:TEN\nprice 100:BIG\n');
+      expect([await next(), await next()]).toEqual(['total 90', 'total 0']);
+      await t.tracer.sync();
+      const hits = events(t.store, "type = 'probe' AND subtype = 'hit'");
+      expect(hits.map((h) => h.payload.locals)).toEqual([{ order: { id: 'o2', subtotal: 100 }, coupon: 'BIG', rate: 1.5, total: -50 }]);
+      expect(hits[0]!.payload.stack[0]).toBe(`applyCoupon (${mts}:12:3)`);
+      expect(paused.count).toBe(0);
+    } finally {
+      await t.tracer.close();
+      proc.kill('SIGKILL');
+    }
   });
 });
