@@ -1,13 +1,16 @@
 // Locations in the original source: a TypeScript app compiled by tsc with source maps (test/fixtures/shop-ts,
 // dist/*.js + .map committed next to src/*.ts), traced as plain JavaScript. Thrown errors, the crash's stack
 // and cpu_profile's functions name src/payments.ts and its lines.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { renderCall } from '../../src/query/calls.js';
 import { Query } from '../../src/query/index.js';
 import { paging } from '../../src/query/page.js';
 import { SourceMaps } from '../../src/trace/sourcemaps.js';
-import { attached, eventually, events, FIXTURES, tempDir } from '../helpers.js';
+import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
+import { attached, eventually, events, FIXTURES, newTracer, tempDir } from '../helpers.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
 const PAYMENTS_TS = join(SHOP, 'src/payments.ts');
@@ -59,5 +62,35 @@ describe('source maps', () => {
     }, 'the uncaught exception');
     expect(crash.subtype).toBe('uncaught_exception');
     expect(crash.payload.error.stack.split('\n')[1]).toBe(`    at Object.fail (${PAYMENTS_TS}:28:9)`);
+  });
+
+  it('under tsx (maps only in memory, announced by the inspector): cpu_profile and probe hits name src/payments.ts lines; stacks Node already mapped stay as they are', async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(SHOP, 'src/app.ts')], { stdio: 'pipe', cwd: join(import.meta.dirname, '..', '..') });
+    const lines = createInterface({ input: proc.stdout });
+    const next = (re: RegExp) => new Promise<string>((resolve) => lines.on('line', function on(l) { if (re.test(l)) { lines.off('line', on); resolve(l); } }));
+    const { tracer, store } = newTracer();
+    try {
+      const port = Number((await next(/^listening/)).split(' ')[1]);
+      await tracer.attach(proc.pid!);
+      let spun = false;
+      const profile = await tracer.cpuProfile(String(proc.pid), 1500, join(tempDir(), 'p.cpuprofile'), () => {
+        if (!spun) proc.stdin.write('spin 500\n');
+        spun = true;
+      });
+      expect(profile.top_self.find((f) => f.function === 'spin' && f.url === PAYMENTS_TS)).toMatchObject({ line: 36, generated: expect.stringMatching(/src\/payments\.ts:\d+$/) });
+      await tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'total < 0', limits: DEFAULT_PROBE_LIMITS });
+      await fetch(`http://127.0.0.1:${port}/checkout?subtotal=100&shipping=10&coupon=BIG`);
+      proc.stdin.write('crash boom\n');
+      await new Promise((r) => proc.once('exit', r));
+      tracer.ingest.flush();
+      const hit = events(store, "type = 'probe' AND subtype = 'hit'")[0]!;
+      expect(hit.payload.locals).toEqual({ order: { id: 'o1', subtotal: 100, shipping: 10 }, coupon: 'BIG', rate: 1.5, discount: 150, total: -40 });
+      expect(hit.payload.stack[0]).toBe(`applyCoupon (${PAYMENTS_TS}:17:3)`);
+      const crash = events(store, "type = 'error'")[0]!;
+      expect(crash.payload.error.stack.split('\n')[1]).toBe(`    at Object.fail (${PAYMENTS_TS}:28:9)`);
+    } finally {
+      await tracer.close();
+      proc.kill('SIGKILL');
+    }
   });
 });
