@@ -423,7 +423,9 @@ export class Probes {
     };
     if (m.stopped !== undefined) {
       mark('stopped', m.stopped);
-      if (probe.info.sites.every((s) => s.state === 'stopped')) {
+      // Stopped wherever it was set; threads still waiting for the script will not get it either.
+      if (probe.info.sites.every((s) => s.state === 'stopped' || s.state === 'waiting for the script')) {
+        for (const s of probe.info.sites) if (s.state !== 'stopped') Object.assign(s, { state: 'stopped', stopped: m.stopped });
         probe.info.state = 'stopped';
         probe.info.stopped = m.stopped;
         clearTimeout(probe.timer);

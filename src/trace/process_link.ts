@@ -141,8 +141,11 @@ export class ProcessLink {
     session.on('NodeRuntime.waitingForDisconnect', () => this.onExiting());
     session.onClose(() => void this.onClose());
     await session.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true });
-    if (reconnect) await this.main.reattach(session);
-    else await this.main.install();
+    if (reconnect) {
+      await this.main.reattach(session);
+      // Breakpoints belong to the session that set them: the new one sets the probes again.
+      await this.options.onThread?.(this.main).catch(() => undefined);
+    } else await this.main.install();
     if (!this.options.followWorkers) return;
     this.followWorkers(session, this.actor);
     await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
@@ -183,6 +186,7 @@ export class ProcessLink {
       const existing = this.workers.get(actor);
       if (existing) {
         await existing.reattach(session);
+        await this.options.onThread?.(existing).catch(() => undefined);
       } else {
         const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor, info.url);
         const link = new ThreadLink(actor, session, config, this.options.ingest);

@@ -14,7 +14,7 @@ import { exportTrace } from '../../src/query/export.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
-import { attached, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
+import { attached, eventually, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
@@ -243,5 +243,19 @@ describe('trace_line', () => {
       await t.tracer.close();
       proc.kill('SIGKILL');
     }
+  });
+
+  it('is set again after the inspector socket drops and the tracer reconnects', async () => {
+    const { app, t, ready } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const port = Number(ready.split(' ')[1]);
+    await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'total < 0', limits: DEFAULT_PROBE_LIMITS });
+    const link = t.tracer.links.get(app.pid)!;
+    const before = link.main.session;
+    link.dropSocket();
+    await eventually(() => link.main.session !== before && !link.main.session.closed && t.tracer.probes.list()[0]!.sites[0]!.state === 'armed' && link.main.session, 'the reconnect');
+    await eventually(async () => (await link.main.call('probes.gates').catch(() => undefined)) !== undefined, 'the agent');
+    expect(await get(port, '/checkout?subtotal=10&shipping=0&coupon=BIG')).toEqual({ order: 'o1', total: 0 });
+    await t.tracer.sync();
+    expect(events(t.store, "type = 'probe' AND subtype = 'hit'").map((h) => h.payload.locals.total)).toEqual([-5]);
   });
 });
