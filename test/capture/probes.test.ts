@@ -176,6 +176,12 @@ describe('trace_line', () => {
         `Probe p1 at ${PAYMENTS_TS}:17 when total < 0, logging "total {total} for {order.id}":`,
         `- ${main}: breakpoint at ${PAYMENTS_JS}:16:5 (armed)`,
       ]);
+      const listed = await call('list_traces', {});
+      expect(listed.text.split('\n')).toEqual([
+        'Active probes (1):',
+        `- probe p1 at ${PAYMENTS_TS}:17 when total < 0 in ${main} (armed): conditional breakpoint, 0 hits; limits 1/s (burst 5), 100 hits, 900 s`,
+        'Remove one with untrace_line.',
+      ]);
       await get(port, '/checkout?subtotal=100&shipping=10&coupon=BIG');
       const hits = await call('get_probe_hits', { probe: 'p1' });
       const request = (await call('get_http_requests', {})).data.requests[0].id;
