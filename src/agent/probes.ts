@@ -237,12 +237,6 @@ export class Probes {
     const binding = (globalThis as Record<string, unknown>)[p.c.control];
     if (typeof binding === 'function') binding(JSON.stringify(message));
   }
-
-  stats(): Record<string, { hits: number; stopped: string | null; errors: Record<string, string> }> {
-    const out: Record<string, { hits: number; stopped: string | null; errors: Record<string, string> }> = {};
-    for (const [id, p] of this.probes) out[id] = { hits: p.hits, stopped: p.stopped ?? null, errors: p.failed };
-    return out;
-  }
 }
 
 function text(v: Json): string {
