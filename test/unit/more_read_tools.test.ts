@@ -487,7 +487,8 @@ describe('tool categories', () => {
     expect(selectTools(ALL, ['time_travel']).map((t) => t.name)).toEqual(['analyze_state_change', 'get_events_between', 'get_state_at', 'system_snapshot_at']);
     expect(selectTools(ALL, ['core']).map((t) => t.name)).toEqual([
       'analyze_state_changes', 'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_http_requests', 'get_logs', 'get_message_flow',
-      'get_state_timeline', 'get_supervision_tree', 'launch', 'list_traces', 'trace_module', 'trace_named_process', 'trace_process', 'untrace_module',
+      'get_probe_hits', 'get_state_timeline', 'get_supervision_tree', 'launch', 'list_traces', 'trace_line', 'trace_module', 'trace_named_process',
+      'trace_process', 'untrace_line', 'untrace_module',
     ]);
     expect(selectTools(ALL, 'all')).toEqual(ALL);
     expect(selectTools(ALL, ['core', 'all'])).toEqual(ALL);
