@@ -237,6 +237,14 @@ export class Probes {
       if (sourceMapURL) sourceMaps.announce(url, sourceMapURL);
       if (this.probes.size > 0) void this.onScript(thread, state, url);
     });
+    // With the Debugger domain on, a `debugger;` statement in the app would stop it for good (nobody on this
+    // session resumes it), and so would the pause Node schedules on the first line of a worker that waited
+    // for us ("Break on start"): such pauses (none of this session's breakpoints) are resumed at once. Not
+    // Debugger.setSkipAllPauses: it would also skip trace_module's instrumentation pauses, which share this
+    // session (src/trace/esm.ts).
+    session.on('Debugger.paused', ({ reason, hitBreakpoints }) => {
+      if ((reason === 'other' || reason === 'Break on start') && !hitBreakpoints?.length) void session.send('Debugger.resume').catch(() => undefined);
+    });
     session.on('Runtime.bindingCalled', ({ name, payload }) => {
       if (name === this.control) void this.onControl(thread, state, payload);
     });
@@ -246,9 +254,6 @@ export class Probes {
     state.ready = (async () => {
       // scriptParsed comes for every script already loaded before enable answers.
       await session.send('Debugger.enable', {});
-      // A `debugger;` statement in the app must not stop it now that the Debugger domain is on; breakpoint
-      // conditions still run (they are V8's, evaluated before the inspector decides whether to pause).
-      await session.send('Debugger.setSkipAllPauses', { skip: true });
       await session.send('Runtime.addBinding', { name: this.control });
       const cwd = await session.send('Runtime.evaluate', { expression: 'process.cwd()', returnByValue: true, silent: true });
       if (typeof cwd.result.value === 'string') state.cwd = cwd.result.value;

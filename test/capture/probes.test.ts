@@ -102,6 +102,9 @@ describe('trace_line', () => {
       await new Promise((r) => setTimeout(r, 400));
     }
     expect(await main.call('probes.gates')).toBe(gates);
+    // The Debugger domain stays on for the session: a `debugger;` statement in the app does not stop it.
+    app.send('debugger');
+    expect(await app.nextLine(/^after debugger/)).toBe('after debugger');
   });
 
   it('refuses a side-effecting condition, drops a side-effecting capture, and reports expressions that throw, changing nothing', async () => {
