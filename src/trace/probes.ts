@@ -243,7 +243,7 @@ export class Probes {
     // Debugger.setSkipAllPauses: it would also skip trace_module's instrumentation pauses, which share this
     // session (src/trace/esm.ts).
     session.on('Debugger.paused', ({ reason, hitBreakpoints }) => {
-      if ((reason === 'other' || reason === 'Break on start') && !hitBreakpoints?.length) void session.send('Debugger.resume').catch(() => undefined);
+      if ((reason === 'other' || (reason as string) === 'Break on start') && !hitBreakpoints?.length) void session.send('Debugger.resume').catch(() => undefined);
     });
     session.on('Runtime.bindingCalled', ({ name, payload }) => {
       if (name === this.control) void this.onControl(thread, state, payload);
