@@ -75,7 +75,10 @@ export interface ProbeInfo {
   errors: { actor: string; expression: string; error: string }[];
 }
 
-const MECHANISM = 'conditional breakpoint that records and answers false (never pauses); disarmed between tokens';
+const MECHANISM = 'conditional breakpoint that records and answers false (never pauses); disarmed between tokens, re-armed every 2–16 s on a line that runs all the time';
+/** A probe whose budget ran out this soon after arming is on a hot line; its re-arm delay doubles up to the max. */
+const HOT_ARMED_MS = 50;
+const HOT_BACKOFF_MAX_MS = 16_000;
 const AGENT = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 /** The condition's own variable: a user local of that name would be shadowed inside the probe's closures. */
 const P = '__nodescope_probes';
@@ -98,6 +101,9 @@ interface ThreadState {
    * has been read (both arrive in one socket read, the answer's continuation a microtask later).
    */
   settling: Map<string, Promise<void>>;
+  /** When each probe's breakpoint was last set, and its current re-arm delay on a hot line. */
+  armedAt: Map<string, number>;
+  backoff: Map<string, number>;
   cwd: string;
 }
 
@@ -229,7 +235,7 @@ export class Probes {
     const known = this.threads.get(thread);
     if (known && known.session === thread.session && !thread.session.closed) return known.ready;
     const session = thread.session;
-    const state: ThreadState = { ready: Promise.resolve(), session, scripts: new Map(), breakpoints: new Map(), timers: new Map(), settling: new Map(), cwd: '/' };
+    const state: ThreadState = { ready: Promise.resolve(), session, scripts: new Map(), breakpoints: new Map(), timers: new Map(), settling: new Map(), armedAt: new Map(), backoff: new Map(), cwd: '/' };
     this.threads.set(thread, state);
     session.on('Debugger.scriptParsed', ({ scriptId, url, sourceMapURL }) => {
       if (!url || url.startsWith('node:')) return;
@@ -377,6 +383,7 @@ export class Probes {
       return;
     }
     state.breakpoints.set(probe.info.id, [...(state.breakpoints.get(probe.info.id) ?? []), breakpointId]);
+    state.armedAt.set(probe.info.id, Date.now());
     const at = locations[0];
     this.site(probe, { actor: thread.actor, url: t.url, line: at ? at.lineNumber + 1 : t.line, column: at ? (at.columnNumber ?? 0) + 1 : t.column, state: at ? 'armed' : 'waiting for the script' });
   }
@@ -438,6 +445,12 @@ export class Probes {
       return;
     }
     mark('disarmed');
+    // A line so hot that its budget ran out within moments of arming: each arming costs the function (and
+    // whatever inlined it) its optimized code — measured ~15% of a 100M-runs/s loop at one arming a second —
+    // so such a probe re-arms ever less often, up to every HOT_BACKOFF_MAX_MS; a line that is not hot resets it.
+    const armedFor = Date.now() - (state.armedAt.get(m.probe) ?? 0);
+    const backoff = armedFor < HOT_ARMED_MS ? Math.min(Math.max((state.backoff.get(m.probe) ?? 0) * 2, 2_000), HOT_BACKOFF_MAX_MS) : 0;
+    state.backoff.set(m.probe, backoff);
     state.timers.set(
       m.probe,
       setTimeout(() => {
@@ -447,7 +460,7 @@ export class Probes {
           await thread.call(`probes.arm(${JSON.stringify(m.probe)})`);
           for (const t of this.targets(probe, state)) if (probe.info.state === 'active') await this.setBreakpoint(probe, thread, state, t);
         })().catch(() => undefined);
-      }, m.retryMs ?? 1000).unref(),
+      }, Math.max(m.retryMs ?? 1000, backoff)).unref(),
     );
   }
 
