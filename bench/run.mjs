@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BENCH_DIR, killAllFixtures } from './lib/common.mjs';
 
-const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'modules', 'queries'];
+const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'modules', 'probes', 'queries'];
 
 function parseArgs(argv) {
   const opts = { smoke: false, only: undefined, rounds: undefined, out: undefined };

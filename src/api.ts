@@ -79,11 +79,16 @@ export class NodeScope {
       duration_s: limits.durationS,
     });
   }
-  untraceModule(module: string) {
-    return this.call('untrace_module', { module_name: module });
+  /** Stops a module trace, a probe ("all" for every one) or a tracked object; with none, lists what is active. */
+  untrace(what: { module?: string; probe?: string; object?: string } = {}) {
+    return this.call('untrace', { module_name: what.module, probe: what.probe, pid_string: what.object });
   }
-  listTraces() {
-    return this.call('list_traces');
+  /** A non-pausing probe at a source line (TypeScript lines through source maps). */
+  traceLine(file: string, line: number, options: { condition?: string; capture?: string[]; log?: string; limits?: string } = {}) {
+    return this.call('trace_line', { file, line, condition: options.condition, capture: options.capture, log: options.log, limits: options.limits });
+  }
+  probeHits(options: Omit<Window, 'until'> & { probe?: string; pid?: string; requestId?: string } = {}) {
+    return this.call('get_probe_hits', { probe: options.probe, pid_string: options.pid, request_id: options.requestId, since: options.since, page: options.page, limit: options.limit });
   }
   traceProcess(id: string) {
     return this.call('trace_process', { pid_string: id });

@@ -12,6 +12,7 @@ import { Store } from './store/store.js';
 import { defaultExportDir, ExportDir } from './export_dir.js';
 import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
+import type { ProbeRequest } from './trace/probes.js';
 import { DEFAULT_TRACE_LIMITS, Tracer } from './trace/tracer.js';
 
 export interface CurrentConfig {
@@ -160,8 +161,24 @@ export class Session implements ToolContext {
     return this.attachedTracer('untrace a module').untraceModule(name);
   }
 
+  async untrack(actor: string) {
+    return this.attachedTracer('stop tracking an object').untrack(actor);
+  }
+
   async traces() {
     return this.tracer ? this.tracer.traces() : [];
+  }
+
+  async traceLine(request: ProbeRequest) {
+    return this.attachedTracer('set a probe').traceLine(request);
+  }
+
+  async untraceLine(id?: string) {
+    return this.tracer ? this.tracer.untraceLine(id) : [];
+  }
+
+  probes() {
+    return this.tracer?.probes.list() ?? [];
   }
 
   async findInstances(className: string) {

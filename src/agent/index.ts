@@ -12,6 +12,7 @@ import { Modules, type Mechanism, type ModuleReport, type ModuleSpec } from './m
 import { Objects, type TrackResult } from './objects.js';
 import { webSource, wsSource } from './web.js';
 import { lifecycleSource, watchChild } from './lifecycle.js';
+import { Probes } from './probes.js';
 
 type Builtins = { (name: string): any };
 
@@ -82,6 +83,8 @@ class Agent implements AgentCore {
   // `declare`: no initializer in the bundle, which must stay under the worker message limit.
   declare private watchdog: unknown;
   declare private gone: boolean;
+  /** trace_line's probes: their breakpoint conditions call `probes.gate` and `probes.hit`. */
+  readonly probes: Probes;
 
   constructor(
     public config: AgentConfig,
@@ -109,6 +112,7 @@ class Agent implements AgentCore {
     const calls = new Calls(this);
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
+    this.probes = new Probes(this);
     for (const spec of config.modules ?? []) this.traceModule(spec);
     this.guard(() => {
       const histogram = builtin('perf_hooks').monitorEventLoopDelay({ resolution: 20 });
@@ -354,6 +358,14 @@ class Agent implements AgentCore {
       return this.objects.trackAll(instances, cls, max);
     } catch {
       return [];
+    }
+  }
+
+  untrack(id: string): boolean {
+    try {
+      return this.objects.untrack(id);
+    } catch {
+      return false;
     }
   }
 

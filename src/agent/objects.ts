@@ -22,6 +22,8 @@ type Obj = Record<PropertyKey, unknown>;
 
 export class Objects {
   private readonly ids = new WeakMap<object, string>();
+  /** Tracked objects by id, held weakly: untracking one must find it without keeping it alive. */
+  private readonly byId = new Map<string, WeakRef<object>>();
   private readonly wrapped = new WeakSet<object>();
   private seq = 0;
 
@@ -80,10 +82,22 @@ export class Objects {
     if (id === undefined) {
       id = `${this.core.config.actor}/o${++this.seq}`;
       this.ids.set(obj, id);
+      this.byId.set(id, new WeakRef(obj));
       this.core.emit('object', 'track', id, { name, class: cls, path }, { from: this.core.config.actor });
       this.snapshot(obj, id, null, '(tracked)', []);
     }
     return { id, name, class: cls, path, methods: this.wrapMethods(obj, cls), existing };
+  }
+
+  /** Stops following an object: its calls pass straight through from now on (the class's wrappers stay, as
+   * pass-throughs, while other instances may be tracked). */
+  untrack(id: string): boolean {
+    const obj = this.byId.get(id)?.deref();
+    this.byId.delete(id);
+    if (obj === undefined || this.ids.get(obj) !== id) return false;
+    this.ids.delete(obj);
+    this.core.emit('object', 'untrack', id, {}, { from: this.core.config.actor });
+    return true;
   }
 
   private resolve(ref: string): unknown {

@@ -99,7 +99,8 @@ function marker(o: Obj): string {
     }
     case 'Error': {
       const message = typeof o.message === 'string' ? o.message : o.message === undefined ? '' : show(o.message);
-      return `${typeof o.class === 'string' ? o.class : 'Error'}: ${message}`;
+      const at = typeof o.stack === 'string' ? throwSite(o.stack) : undefined;
+      return `${typeof o.class === 'string' ? o.class : 'Error'}: ${message}${at ? ` (at ${at})` : ''}`;
     }
     case 'depth':
       return `{…${o.class ?? ''} (deeper than captured)}`;
@@ -133,4 +134,25 @@ export function renderTrigger(trigger: unknown, className: string | null): strin
     if (t.message !== undefined) return cap(`message ${show(t.message)}`);
   }
   return renderValue(trigger);
+}
+
+/** `    at charge (/app/src/payments.ts:12:11)` → file, line and column (file:// URLs as paths). */
+const FRAME_AT = /^\s*at (?:.*\()?(?:file:\/\/)?(\/[^()]*?:\d+:\d+)\)?\s*$/;
+
+/**
+ * Where an error was thrown: the first frame of its stack that is in a file of the program (not Node's
+ * internals). Stacks are stored source-mapped (src/trace/sourcemaps.ts), so this is the original source.
+ */
+export function throwSite(stack: string): string | undefined {
+  for (const line of stack.split('\n', 12)) {
+    const m = FRAME_AT.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Frames of a stack (text or a list), at most `max`, as `fn (file:line:col)` lines. */
+export function renderStack(stack: unknown, max = 8): string[] {
+  const frames = Array.isArray(stack) ? stack.map(String) : typeof stack === 'string' ? stack.split('\n').filter((l) => /^\s*at /.test(l)).map((l) => l.trim().replace(/^at /, '')) : [];
+  return frames.length > max ? [...frames.slice(0, max), `…${frames.length - max} more`] : frames;
 }

@@ -12,6 +12,7 @@ import { logs, type LogFilter } from './logs.js';
 import { messageFlow } from './messages.js';
 import type { Page } from './page.js';
 import { executionPath } from './path.js';
+import { probeHits, type ProbeHitFilter } from './probes.js';
 import { performanceAnalysis, slowestCalls } from './perf.js';
 import { inFlight, mailboxStats } from './queues.js';
 import { relationships } from './relations.js';
@@ -129,5 +130,10 @@ export class Query {
   /** A window of the trace as Chrome Trace Event JSON. */
   exportTrace(window: TimeWindow) {
     return exportTrace(this.store, window);
+  }
+
+  /** trace_line's hits, oldest first. */
+  probeHits(filter: ProbeHitFilter, page: Page) {
+    return probeHits(this.store, filter, page);
   }
 }

@@ -5,6 +5,7 @@
 import type { Store } from '../store/store.js';
 import { callRecords, renderCallOutcome, type CallRecord } from './calls.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
+import { renderProbeLine } from './probes.js';
 import type { Page } from './page.js';
 import { actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
@@ -104,6 +105,7 @@ function entry(
     const what = [p.name ? `"${p.name}"` : null, p.class ? `(${p.class})` : null, p.path !== p.name ? p.path : null].filter(Boolean).join(' ');
     return { ...base, kind: 'lifecycle', text: `tracking began ${what}`.trim() };
   }
+  if (r.type === 'probe') return { ...base, kind: 'other', text: r.subtype === 'hit' ? renderProbeLine(p) : `probe/${r.subtype} ${p.probe}: ${p.expression} failed: ${p.error}` };
   if (r.type === 'log') {
     // Output rows name their stream (stdout, stderr) and a level when one is known; older rows only a console method.
     const where = typeof p.stream !== 'string' ? `console.${r.subtype}` : p.stream === r.subtype ? p.stream : `${p.stream} [${r.subtype}]`;

@@ -36,6 +36,7 @@ export const TYPE_CATEGORY = {
   message: 'message', // send, receive
   state: 'state', // snapshot
   call: 'call', // call, return, throw
+  probe: 'call', // hit, error (trace_line)
   http: 'web',
   ws: 'web',
   log: 'log',

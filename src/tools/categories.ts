@@ -10,7 +10,6 @@ export const DEFAULT_CATEGORIES: readonly Category[] = ['core'];
 
 export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   // The nine of ElixirScope's AI integration.
-  analyze_state_changes: 'core',
   get_execution_path: 'core',
   get_function_calls: 'core',
   get_message_flow: 'core',
@@ -18,9 +17,10 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   get_supervision_tree: 'core',
   trace_module: 'core',
   trace_named_process: 'core',
-  trace_process: 'core',
-  untrace_module: 'core',
-  list_traces: 'core',
+  untrace: 'core',
+  // Probes at a source line: the look inside running code MCP debugger users ask for most (issue 12).
+  trace_line: 'core',
+  get_probe_hits: 'core',
   // Sessions, and the most used extras.
   attach: 'core',
   detach: 'core',
@@ -29,6 +29,7 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   get_logs: 'core',
 
   analyze_state_change: 'time_travel',
+  analyze_state_changes: 'time_travel',
   get_events_between: 'time_travel',
   get_state_at: 'time_travel',
   system_snapshot_at: 'time_travel',
@@ -39,6 +40,7 @@ export const TOOL_CATEGORIES: Readonly<Record<string, Category>> = {
   slowest_function_calls: 'performance',
 
   evaluate: 'process',
+  trace_process: 'process',
   find_processes: 'process',
   process_info: 'process',
   process_relationships: 'process',

@@ -10,6 +10,7 @@ import type { Query } from '../query/index.js';
 import type { TreeNode } from '../query/tree.js';
 import type { ActorRow } from '../store/store.js';
 import type { ProfileSummary } from '../trace/profile.js';
+import type { ProbeInfo, ProbeRequest } from '../trace/probes.js';
 import type { CurrentConfig } from '../session.js';
 import type { Level } from '../shared/protocol.js';
 
@@ -28,6 +29,8 @@ export interface ToolContext {
   traceModule(spec: { module: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Stops a module trace everywhere (any spelling of its name); the target's functions are the originals again. */
   untraceModule(name: string): Promise<{ actor: string; value: ModuleReport }[]>;
+  /** Stops tracking an object (its actor id): its calls pass straight through from now on. */
+  untrack(actor: string): Promise<boolean>;
   /** Every active module trace, per thread: mechanism, limits, calls so far. */
   traces(): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Finds an object by registered name or path in every thread and tracks it. */
@@ -48,6 +51,12 @@ export interface ToolContext {
    * Answers the absolute path written.
    */
   writeExport(path: string | undefined, text: string, fallbackName: string): string;
+  /** trace_line: a non-pausing probe at a source line in every thread of the family. */
+  traceLine(request: ProbeRequest): Promise<ProbeInfo>;
+  /** Removes one probe (by id) or all of them; answers what was removed. */
+  untraceLine(id?: string): Promise<ProbeInfo[]>;
+  /** Probes set in this session: active, stopped and where they are installed. */
+  probes(): ProbeInfo[];
   /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
   sync(): Promise<void>;
   /** Read-only questions over the recorded trace; current (buffered events are written first). */

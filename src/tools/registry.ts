@@ -16,11 +16,11 @@ import { get_function_calls } from './get_function_calls.js';
 import { get_http_requests } from './get_http_requests.js';
 import { get_logs } from './get_logs.js';
 import { get_message_flow } from './get_message_flow.js';
+import { get_probe_hits } from './get_probe_hits.js';
 import { get_state_at } from './get_state_at.js';
 import { get_state_timeline } from './get_state_timeline.js';
 import { get_supervision_tree } from './get_supervision_tree.js';
 import { launch } from './launch.js';
-import { list_traces } from './list_traces.js';
 import { message_queue_analysis } from './message_queue_analysis.js';
 import { performance_analysis } from './performance_analysis.js';
 import { process_info } from './process_info.js';
@@ -28,10 +28,11 @@ import { process_relationships } from './process_relationships.js';
 import { slowest_function_calls } from './slowest_function_calls.js';
 import { stop } from './stop.js';
 import { system_snapshot_at } from './system_snapshot_at.js';
+import { trace_line } from './trace_line.js';
 import { trace_module } from './trace_module.js';
 import { trace_named_process } from './trace_named_process.js';
 import { trace_process } from './trace_process.js';
-import { untrace_module } from './untrace_module.js';
+import { untrace } from './untrace.js';
 
 export const TOOLS: readonly ToolDefinition<any>[] = [
   analyze_state_change,
@@ -49,11 +50,11 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   get_http_requests,
   get_logs,
   get_message_flow,
+  get_probe_hits,
   get_state_at,
   get_state_timeline,
   get_supervision_tree,
   launch,
-  list_traces,
   message_queue_analysis,
   performance_analysis,
   process_info,
@@ -61,8 +62,9 @@ export const TOOLS: readonly ToolDefinition<any>[] = [
   slowest_function_calls,
   stop,
   system_snapshot_at,
+  trace_line,
   trace_module,
   trace_named_process,
   trace_process,
-  untrace_module,
+  untrace,
 ];

@@ -32,9 +32,13 @@ export class Ingest {
   /** Functions the agents announced (`agent/site`), by `<thread> <sid>`: the dictionary of call/complete. */
   private readonly sites = new Map<string, { module: string; fn: string }>();
 
+  /** Rewrites the locations of an event that carries a stack (source maps, src/trace/sourcemaps.ts). */
+  locate: ((type: string, subtype: string, actor: string, payload: unknown) => void) | undefined;
+
   accept(batch: WireBatch): void {
     const offset = wallOffset(batch);
     for (const e of batch.events) {
+      if (this.locate !== undefined && carriesStack(e)) this.locate(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (e[8] as CompleteCall)[4] : e[8]);
       if (e[1] === 'call' && e[2] === 'complete') {
         const c = e[8] as CompleteCall;
         const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };
@@ -82,6 +86,13 @@ export class Ingest {
     this.store.write(rows, actors, true);
     for (const [row, payload] of lifecycle) for (const fn of this.listeners) fn(row, payload);
   }
+}
+
+const STACK_TYPES = new Set(['error', 'worker', 'child', 'probe']);
+/** Thrown errors, crashes and probe hits: the events whose payload has stack frames worth mapping. */
+function carriesStack(e: WireEvent): boolean {
+  if (e[1] === 'call') return e[2] === 'complete' ? (e[8] as CompleteCall)[3] === 1 : e[2] === 'throw';
+  return STACK_TYPES.has(e[1]);
 }
 
 /** The host's reading of the same monotonic clock the agents use (CLOCK_MONOTONIC is system-wide). */

@@ -22,6 +22,8 @@ export interface LinkOptions {
   ingest: Ingest;
   /** Who we are, as the agents record it (given the pid, once known). */
   owner: (pid: number) => AgentOwner;
+  /** A thread's agent is in (before a waiting thread runs its first line): probes are set there. */
+  onThread?: (thread: ThreadLink) => Promise<void>;
 }
 
 /** The process is traced by another nodescope, which stays undisturbed: the message says who and how to reach it. */
@@ -119,6 +121,7 @@ export class ProcessLink {
     if (!this.options.fromStart) await this.main.adoptExisting().catch(() => undefined);
     // NodeWorker.enable announces the existing workers before it answers, so they are all in this set.
     await Promise.all([...this.installing]);
+    await this.options.onThread?.(this.main).catch(() => undefined);
     this.state = 'attached';
     if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
   }
@@ -138,8 +141,11 @@ export class ProcessLink {
     session.on('NodeRuntime.waitingForDisconnect', () => this.onExiting());
     session.onClose(() => void this.onClose());
     await session.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true });
-    if (reconnect) await this.main.reattach(session);
-    else await this.main.install();
+    if (reconnect) {
+      await this.main.reattach(session);
+      // Breakpoints belong to the session that set them: the new one sets the probes again.
+      await this.options.onThread?.(this.main).catch(() => undefined);
+    } else await this.main.install();
     if (!this.options.followWorkers) return;
     this.followWorkers(session, this.actor);
     await session.send('NodeWorker.enable', { waitForDebuggerOnStart: true });
@@ -180,12 +186,14 @@ export class ProcessLink {
       const existing = this.workers.get(actor);
       if (existing) {
         await existing.reattach(session);
+        await this.options.onThread?.(existing).catch(() => undefined);
       } else {
         const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor, info.url);
         const link = new ThreadLink(actor, session, config, this.options.ingest);
         this.workers.set(actor, link);
         await link.install();
         if (!waiting) await link.adoptExisting().catch(() => undefined);
+        await this.options.onThread?.(link).catch(() => undefined);
       }
       // Node 20 offers no NodeWorker domain inside a worker: workers started by workers are not followed.
     } catch (error) {

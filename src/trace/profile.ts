@@ -3,6 +3,7 @@
 import type { Protocol } from 'devtools-protocol';
 import { writeFileSync } from 'node:fs';
 import type { CdpSession } from './cdp.js';
+import { pathOf, sourceMaps, type SourceMaps } from './sourcemaps.js';
 
 export const MAX_PROFILE_MS = 60_000;
 
@@ -10,6 +11,8 @@ export interface ProfileFunction {
   function: string;
   url: string;
   line: number;
+  /** Where V8 ran it, when that is generated code mapped to \`url\`:\`line\` through a source map. */
+  generated?: string;
   self_ms: number;
   total_ms: number;
   self_pct: number;
@@ -23,7 +26,13 @@ export interface ProfileSummary {
   top_total: ProfileFunction[];
 }
 
-export async function cpuProfile(session: CdpSession, durationMs: number, file: string, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
+export async function cpuProfile(
+  session: CdpSession,
+  durationMs: number,
+  file: string,
+  onProgress?: (elapsedMs: number) => void,
+  beforeSummary?: (profile: Protocol.Profiler.Profile) => Promise<void>,
+): Promise<ProfileSummary> {
   const ms = Math.max(10, Math.min(durationMs, MAX_PROFILE_MS));
   await session.send('Profiler.enable');
   try {
@@ -36,6 +45,7 @@ export async function cpuProfile(session: CdpSession, durationMs: number, file: 
     }
     const { profile } = await session.send('Profiler.stop');
     writeFileSync(file, JSON.stringify(profile));
+    await beforeSummary?.(profile).catch(() => undefined);
     return { file, ...summarize(profile) };
   } finally {
     await session.send('Profiler.disable').catch(() => undefined);
@@ -43,7 +53,7 @@ export async function cpuProfile(session: CdpSession, durationMs: number, file: 
 }
 
 /** Self time per function from the samples; total time adds the self time of everything below it. */
-export function summarize(profile: Protocol.Profiler.Profile, top = 10): Omit<ProfileSummary, 'file'> {
+export function summarize(profile: Protocol.Profiler.Profile, top = 10, maps: SourceMaps = sourceMaps): Omit<ProfileSummary, 'file'> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const hits = new Map<number, number>();
   for (const id of profile.samples ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
@@ -67,7 +77,7 @@ export function summarize(profile: Protocol.Profiler.Profile, top = 10): Omit<Pr
     const f = node.callFrame;
     const key = `${f.functionName}|${f.url}|${f.lineNumber}`;
     let entry = functions.get(key);
-    if (!entry) functions.set(key, (entry = { function: f.functionName || '(anonymous)', url: f.url, line: f.lineNumber + 1, self_ms: 0, total_ms: 0, self_pct: 0 }));
+    if (!entry) functions.set(key, (entry = locate({ function: f.functionName || '(anonymous)', url: f.url, line: f.lineNumber + 1, self_ms: 0, total_ms: 0, self_pct: 0 }, f.columnNumber + 1, maps)));
     entry.self_ms += (hits.get(id) ?? 0) * perSample;
     if (!onStack.has(key)) entry.total_ms += total(id) * perSample;
     const next = new Set(onStack).add(key);
@@ -85,4 +95,12 @@ export function summarize(profile: Protocol.Profiler.Profile, top = 10): Omit<Pr
     top_self: [...all].sort((a, b) => b.self_ms - a.self_ms).slice(0, top),
     top_total: [...all].sort((a, b) => b.total_ms - a.total_ms).slice(0, top),
   };
+}
+
+/** A function's location in the original source, when its script has a source map (TypeScript, bundles). */
+function locate(entry: ProfileFunction, column: number, maps: SourceMaps): ProfileFunction {
+  if (!entry.url) return entry;
+  const o = maps.original(entry.url, entry.line, column);
+  if (!o) return entry;
+  return { ...entry, url: o.source, line: o.line, generated: `${pathOf(entry.url) ?? entry.url}:${entry.line}` };
 }

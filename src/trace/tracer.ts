@@ -37,6 +37,8 @@ import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
+import { locateEvent } from './sourcemaps.js';
+import { Probes, type ProbeInfo, type ProbeRequest } from './probes.js';
 
 export interface TracerOptions {
   level: Level;
@@ -89,6 +91,13 @@ export class Tracer {
     private readonly options: TracerOptions,
   ) {
     this.ingest = new Ingest(store);
+    this.ingest.locate = (type, subtype, actor, payload) => {
+      locateEvent(type, payload);
+      if (type === 'probe') {
+        if (subtype === 'error') this.probes.noteError(actor, payload);
+        else this.probes.counted(subtype, payload);
+      }
+    };
     this.ingest.onLifecycle((row, payload) => {
       if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number' && this.options.traceAll !== false) void this.followChild(payload.pid);
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
@@ -97,6 +106,9 @@ export class Tracer {
       if (row.type === 'agent' && row.subtype === 'rebound') void (async () => this.thread(row.actor).esm.rebound(String(payload?.module), String(payload?.fn)))().catch(() => undefined);
     });
   }
+
+  /** trace_line's probes, in every thread now and in threads that appear later. */
+  readonly probes = new Probes(() => this.threads());
 
   /** Modules traced so far: threads and processes that appear later trace them from their first line. */
   private readonly modules: ModuleSpec[] = [];
@@ -157,7 +169,7 @@ export class Tracer {
 
   private async startLink(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
     // Started even when closing: start + detach is what closes a port we already opened (SIGUSR1, preload).
-    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p) });
+    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p), onThread: (t) => this.probes.onThread(t) });
     await link.start();
     if (this.closed) {
       // Closed while this attach was under way (a client that left at once): undone, not left behind.
@@ -554,6 +566,13 @@ export class Tracer {
     return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
   }
 
+  /** Stops tracking an object (its actor id); false when it was not tracked (or is gone). */
+  async untrack(actor: string): Promise<boolean> {
+    const done = (await this.thread(actor).call(`untrack(${JSON.stringify(actor)})`)) === true;
+    this.ingest.flush();
+    return done;
+  }
+
   /** Live instances of a class in every thread, tracked (each gets an actor id). */
   async findInstances(className: string, max = 50): Promise<{ actor: string; value: TrackResult }[]> {
     const found = await Promise.all(this.threads().map(async (t) => (await t.trackInstances(className, max).catch(() => [])).map((value) => ({ actor: t.actor, value }))));
@@ -575,7 +594,24 @@ export class Tracer {
   }
 
   async cpuProfile(actor: string, durationMs: number, file: string, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
-    return cpuProfile(this.thread(actor).session, durationMs, file, onProgress);
+    const thread = this.thread(actor);
+    // Code transformed in memory (tsx) has its map only in the inspector: learn it before summarizing.
+    const announced = (profile: { nodes: { callFrame: { url: string } }[] }) =>
+      profile.nodes.some((n) => /\.[cm]?tsx?$/.test(n.callFrame.url)) ? this.probes.scriptsOf(thread) : Promise.resolve();
+    return cpuProfile(thread.session, durationMs, file, onProgress, announced);
+  }
+
+  /** trace_line: a probe at a source line in every thread of the family. */
+  async traceLine(request: ProbeRequest): Promise<ProbeInfo> {
+    const probe = await this.probes.add(request);
+    this.ingest.flush();
+    return probe;
+  }
+
+  /** Removes one probe, or all of them. */
+  async untraceLine(id?: string): Promise<ProbeInfo[]> {
+    await this.sync().catch(() => undefined);
+    return this.probes.remove(id);
   }
 
   /** Runs an expression in the thread; the result goes through the agent's bounded serializer. */
@@ -614,6 +650,7 @@ export class Tracer {
       rmSync(this.announceDir, { recursive: true, force: true });
     }
     this.announceDir = undefined;
+    await this.probes.detach().catch(() => undefined);
     await Promise.all([...this.links.values()].map((l) => l.detach().catch(() => undefined)));
     for (const pid of this.links.keys()) removeHeld(pid, this.ownerId);
     this.ingest.flush();

@@ -99,7 +99,8 @@ describe('the six questions', () => {
       `${main} charge({owner: "ada", limit: 100}, 51.5) → {id: "tx1", amount: 51.5} (… ms, async) [${main}:c5]`,
       `${main} Ledger#record({id: "tx1", amount: 51.5}) → 1 (… ms) [${main}:c6]`,
       `${main} fee(500) → 15 (… ms) [${main}:c7]`,
-      `${main} charge({owner: "ada", limit: 100}, 515) ✗ Error: card declined: 515 over limit 100 (… ms, async) [${main}:c8]`,
+      // Where it was thrown: the first frame of its stack (source-mapped when the file has a map).
+      `${main} charge({owner: "ada", limit: 100}, 515) ✗ Error: card declined: 515 over limit 100 (at ${join(import.meta.dirname, '..', 'fixtures', 'bank', 'payments.js')}:6:37) (… ms, async) [${main}:c8]`,
     ]);
   });
 

@@ -486,10 +486,10 @@ describe('issue 4 tool definitions', () => {
 describe('tool categories', () => {
   it('gives every tool a category, and selects by category in registry order', () => {
     expect(ALL.filter((t) => !(t.name in TOOL_CATEGORIES)).map((t) => t.name), 'add new tools to TOOL_CATEGORIES in src/tools/categories.ts').toEqual([]);
-    expect(selectTools(ALL, ['time_travel']).map((t) => t.name)).toEqual(['analyze_state_change', 'get_events_between', 'get_state_at', 'system_snapshot_at']);
+    expect(selectTools(ALL, ['time_travel']).map((t) => t.name)).toEqual(['analyze_state_change', 'analyze_state_changes', 'get_events_between', 'get_state_at', 'system_snapshot_at']);
     expect(selectTools(ALL, ['core']).map((t) => t.name)).toEqual([
-      'analyze_state_changes', 'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_http_requests', 'get_logs', 'get_message_flow',
-      'get_state_timeline', 'get_supervision_tree', 'launch', 'list_traces', 'trace_module', 'trace_named_process', 'trace_process', 'untrace_module',
+      'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_http_requests', 'get_logs', 'get_message_flow',
+      'get_probe_hits', 'get_state_timeline', 'get_supervision_tree', 'launch', 'trace_line', 'trace_module', 'trace_named_process', 'untrace',
     ]);
     expect(selectTools(ALL, 'all')).toEqual(ALL);
     expect(selectTools(ALL, ['core', 'all'])).toEqual(ALL);
