@@ -32,7 +32,7 @@ describe('MCP over stdio', () => {
     // The categories asked for: core (the nine, launch/attach/detach, the most used extras) and tracing.
     const names = tools.map((t) => t.name);
     expect(names).toEqual(selectTools(TOOLS, ['core', 'tracing']).map((t) => t.name));
-    expect(names).toEqual(expect.arrayContaining(['analyze_state_changes', 'attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_message_flow', 'get_state_timeline', 'get_supervision_tree', 'launch', 'trace_module', 'trace_named_process', 'trace_process']));
+    expect(names).toEqual(expect.arrayContaining(['attach', 'detach', 'get_execution_path', 'get_function_calls', 'get_message_flow', 'get_state_timeline', 'get_supervision_tree', 'launch', 'trace_line', 'trace_module', 'trace_named_process', 'untrace']));
     expect(names).not.toContain('evaluate');
     expect(names).toEqual([...names].sort());
     for (const t of tools) expect(t.annotations).toBeDefined();

@@ -122,8 +122,10 @@ describe('the six questions', () => {
   });
 
   it('6. "Analyze the state changes of the process named counter"', async () => {
-    const lines = text(await ask('analyze_state_changes', { pid_string: 'counter' })).split('\n');
+    // get_state_timeline answers it in the default tool list: the first state whole, then what changed.
+    const lines = text(await ask('get_state_timeline', { pid_string: 'counter' })).split('\n');
     expect(lines.filter((l) => l.startsWith('  '))).toEqual(['  count: 0 → 1', '  count: 1 → 3', '  count: 3 → 6']);
+    expect(lines[1]).toMatch(/after tracking began: Counter \{count: 0\}$/);
   });
 
   it('every id any answer printed is accepted by every tool that takes an id', async () => {
