@@ -2,8 +2,14 @@
 // Hot path: one call id, two clock reads, two bounded captures and two queue pushes per call; the
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore } from './index.js';
+import { isSecretKey, REDACTED } from '../shared/redact.js';
 
 type Fn = (...args: unknown[]) => unknown;
+
+// Taken when the agent loads: a target that replaces Promise.prototype.then later does not get it called by
+// the wrapper (only by its own code, as without us).
+const promiseThen = Function.prototype.call.bind(Promise.prototype.then) as <T>(p: Promise<T>, onFulfilled: (v: T) => unknown, onRejected: (e: unknown) => unknown) => Promise<unknown>;
+const functionToString = Function.prototype.call.bind(Function.prototype.toString) as (fn: unknown) => string;
 
 export interface CallSite {
   module: string;
@@ -16,6 +22,8 @@ export interface CallSite {
   after?(thisArg: unknown, callId: string, args: unknown[]): void;
   /** Wire number of this function, once announced to the tracer (an `agent/site` record). */
   sid?: number;
+  /** Positions of parameters with secret names (`login(user, password)`); from this one on for a rest parameter. */
+  secret?: { at: number[]; restFrom: number };
 }
 
 export class Calls {
@@ -28,6 +36,7 @@ export class Calls {
 
   wrap(original: Fn, site: CallSite): Fn {
     const calls = this;
+    if (site.secret === undefined) site.secret = secretParams(original, this.core);
     // No closure is created per call: the wrapper is the only function on the hot path besides the original.
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
       const actor = site.actorOf(this);
@@ -36,7 +45,7 @@ export class Calls {
       const parent = calls.current;
       calls.current = id;
       // Arguments are captured before the call can change them; the event waits until the call is over.
-      const captured = calls.captureArgs(args);
+      const captured = calls.captureArgs(args, site);
       const t0 = calls.core.nowNs();
       let result: unknown;
       try {
@@ -47,6 +56,7 @@ export class Calls {
         throw error;
       }
       calls.current = parent;
+      // isPromise is a brand check that never throws and runs no trap (src/agent/index.ts).
       if (calls.core.isPromise(result)) return calls.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, this, args);
       calls.complete(site, actor, captured, parent, 'return', result, t0, id, this, args);
       return result;
@@ -92,9 +102,9 @@ export class Calls {
     return site.sid;
   }
 
-  captureArgs(args: unknown[]): unknown {
+  captureArgs(args: unknown[], site?: CallSite): unknown {
     try {
-      return this.core.capture(args);
+      return this.core.capture(site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret));
     } catch {
       return null;
     }
@@ -113,7 +123,7 @@ export class Calls {
       // Positional and with the function named by number: every byte here is paid again by JSON and by
       // the inspector's copy (the tracer turns it back into two ordinary rows).
       core.emit('call', 'complete', actor, [this.siteId(site), args, parent, outcome === 'return' ? 0 : 1, core.capture(value), core.nowNs() - t0], { ref: id });
-      site.after?.(thisArg, `${core.config.actor}:c${id}`, rawArgs);
+      site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
       // never into the target
     }
@@ -132,9 +142,14 @@ export class Calls {
       core.guard(() => {
         const key = subtype === 'return' ? 'result' : 'error';
         core.emit('call', subtype, actor, { module: site.module, fn: site.fn, [key]: core.capture(value), duration_ns: core.nowNs() - t0, async: true }, { ref: id });
-        site.after?.(thisArg, `${core.config.actor}:c${id}`, rawArgs);
+        site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
       });
-    return result.then(
+    // The forwarding promise is resolved with the value, and resolving looks up its `then`: a `then` getter
+    // (or a proxy's get trap) on the value runs once more than without us. V8 has no way to fulfil a second
+    // promise with an object without that lookup, and handing back the original promise instead would mark
+    // it handled (see above), which is worse: it silences a crash.
+    return promiseThen(
+      result,
       (value) => {
         end('return', value);
         return value;
@@ -145,6 +160,100 @@ export class Calls {
       },
     );
   }
+}
+
+function hasSecrets(secret: { at: number[]; restFrom: number }, n: number): boolean {
+  return (secret.at.length > 0 && secret.at[0]! < n) || secret.restFrom < n;
+}
+
+/** A copy of the arguments with the secret ones replaced; the call itself gets the originals. */
+function masked(args: unknown[], secret: { at: number[]; restFrom: number }): unknown[] {
+  const out = args.slice();
+  for (const i of secret.at) if (i < out.length) out[i] = REDACTED;
+  for (let i = secret.restFrom; i < out.length; i++) out[i] = REDACTED;
+  return out;
+}
+
+function afterArgs(site: CallSite, args: unknown[]): unknown[] {
+  return site.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret);
+}
+
+const NO_SECRETS = { at: [] as number[], restFrom: Infinity };
+
+/**
+ * Which parameters have secret names, read from the function's source once, when it is wrapped:
+ * `function login(user, password)`, `(user, { token }) =>` (a pattern is left to the key test of the walker),
+ * `async connect(url, apiKey = '')`, `(...secrets)`. Function.prototype.toString runs no target code.
+ */
+export function secretParams(fn: unknown, core?: { isProxy(v: unknown): boolean }): { at: number[]; restFrom: number } {
+  try {
+    if (typeof fn !== 'function' || core?.isProxy(fn)) return NO_SECRETS;
+    const names = paramNames(functionToString(fn));
+    const at: number[] = [];
+    let restFrom = Infinity;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const rest = name.startsWith('...');
+      if (!isSecretKey(rest ? name.slice(3) : name)) continue;
+      if (rest) restFrom = i;
+      else at.push(i);
+    }
+    return at.length === 0 && restFrom === Infinity ? NO_SECRETS : { at, restFrom };
+  } catch {
+    return NO_SECRETS;
+  }
+}
+
+/** The simple parameter names of a function's source text, in order ('' for patterns). */
+export function paramNames(src: string): string[] {
+  let i = 0;
+  const n = src.length;
+  if (src.startsWith('class')) {
+    // A class's parameters are its constructor's.
+    const c = src.search(/\bconstructor\s*\(/);
+    if (c < 0) return [];
+    i = src.indexOf('(', c);
+  } else {
+    const open = src.indexOf('(');
+    const arrow = src.indexOf('=>');
+    // `x => …` and `async x => …`: one parameter without parentheses.
+    if (arrow >= 0 && (open < 0 || arrow < open)) {
+      const m = /([A-Za-z_$][\w$]*)\s*$/.exec(src.slice(0, arrow));
+      return m ? [m[1]!] : [];
+    }
+    if (open < 0) return [];
+    i = open;
+  }
+  // Split the parameter list at top-level commas; defaults may hold brackets, strings and templates.
+  const names: string[] = [];
+  let depth = 0;
+  let start = i + 1;
+  for (i = i + 1; i < n; i++) {
+    const c = src[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < n && src[i] !== c; i++) if (src[i] === '\\') i++;
+    } else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) {
+        names.push(simpleName(src.slice(start, i)));
+        break;
+      }
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      names.push(simpleName(src.slice(start, i)));
+      start = i + 1;
+    } else if (c === '/' && (src[i + 1] === '/' || src[i + 1] === '*')) {
+      const end = src[i + 1] === '/' ? src.indexOf('\n', i) : src.indexOf('*/', i + 2) + 1;
+      if (end <= 0) break;
+      i = end;
+    }
+  }
+  return names;
+}
+
+function simpleName(param: string): string {
+  const m = /^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(param.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ''));
+  return m ? `${m[1] ?? ''}${m[2]}` : '';
 }
 
 /** Per-trace limits (recon_trace style): a trace stops itself, with a recorded reason, when one trips. */

@@ -41,7 +41,7 @@ import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 export interface TracerOptions {
   level: Level;
   sampleRate: number;
-  /** Source of a case-insensitive RegExp for keys whose values are redacted. */
+  /** Source of a case-insensitive RegExp for keys whose values are redacted; empty for the built-in secret words (src/shared/redact.ts). */
   redact: string;
   /** Record HTTP traffic with a correlation id per incoming request. */
   web?: boolean;
@@ -49,7 +49,8 @@ export interface TracerOptions {
   traceAll?: boolean;
 }
 
-export const DEFAULT_REDACT = 'pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential';
+/** Empty: the built-in secret words, matched as whole words in any case convention (src/shared/redact.ts). */
+export const DEFAULT_REDACT = '';
 
 export interface LaunchOptions {
   cwd?: string;
