@@ -235,7 +235,9 @@ export function paramNames(src: string): string[] {
     } else if (c === '(' || c === '[' || c === '{') depth++;
     else if (c === ')' || c === ']' || c === '}') {
       if (depth === 0) {
-        names.push(simpleName(src.slice(start, i)));
+        const last = src.slice(start, i);
+        // `()` has no parameter, `(a, b,)` no third one.
+        if (!/^\s*$/.test(last)) names.push(simpleName(last));
         break;
       }
       depth--;

@@ -113,14 +113,17 @@ const PATTERNS: { re: RegExp; fix: (m: string, ...groups: string[]) => string }[
   // URL user info: scheme://user:password@host.
   { re: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s/@]+)@/gi, fix: (_m, head) => `${head}${REDACTED}@` },
   // name=value (query strings, form bodies, env-style and `--flag=value`) and `name: value` in text, when the
-  // name is secret.
+  // name is secret. A value stops at "?", so `url=https://x/?token=…` and `https://x/?token=…` reach the query.
   {
-    re: /([A-Za-z_][\w.-]*)(["']?\s*[=:]\s*["']?)([^\s&;,"'#<>]+)/g,
-    fix: (m, name, sep, value) => (value !== REDACTED && isSecretKey(name) ? `${name}${sep}${REDACTED}` : m),
+    re: /([A-Za-z_][\w.-]*)(["']?\s*[=:]\s*["']?)([^\s&;,"'#<>?]+)/g,
+    fix: (m, name, sep, value) => (value !== REDACTED && !SCHEME.test(value) && isSecretKey(name) ? `${name}${sep}${REDACTED}` : m),
   },
   // Card numbers: 13–19 digits, optionally grouped by spaces or dashes.
   { re: /\b\d(?:[ -]?\d){12,18}\b/g, fix: (m) => (isCardNumber(m) ? REDACTED : m) },
 ];
+
+// `Authorization: Bearer …`: the credential after the scheme is the secret, and the pattern above took it.
+const SCHEME = /^(?:Bearer|Basic)$/i;
 
 function credentialLike(scheme: string, cred: string): boolean {
   if (cred.length < 8) return false;
