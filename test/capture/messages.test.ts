@@ -82,8 +82,8 @@ describe('message pairing by what the channel delivers', () => {
     const p = String(app.pid);
     await eventually(() => {
       t.tracer.ingest.flush();
-      return events(t.store, "type = 'message' AND subtype = 'receive' AND actor = ?", p).length === 2;
-    }, 'the two replies');
+      return events(t.store, "type = 'message' AND subtype = 'receive'").length === 4;
+    }, 'both receipts of both pairs');
     const { messages } = messageFlow(t.store, p, late, { sinceMs: null, untilMs: null }, { limit: 50, offset: 0, page: 1 });
     // The two sends were recorded before the child's agent started (its first event), their receipts after.
     const start = t.store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?').get(late) as { t: number };
