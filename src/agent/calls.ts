@@ -206,55 +206,35 @@ export function secretParams(fn: unknown, core?: { isProxy(v: unknown): boolean 
 
 /** The simple parameter names of a function's source text, in order ('' for patterns). */
 export function paramNames(src: string): string[] {
-  let i = 0;
-  const n = src.length;
-  if (src.startsWith('class')) {
-    // A class's parameters are its constructor's.
-    const c = src.search(/\bconstructor\s*\(/);
-    if (c < 0) return [];
-    i = src.indexOf('(', c);
-  } else {
-    const open = src.indexOf('(');
-    const arrow = src.indexOf('=>');
-    // `x => …` and `async x => …`: one parameter without parentheses.
-    if (arrow >= 0 && (open < 0 || arrow < open)) {
-      const m = /([A-Za-z_$][\w$]*)\s*$/.exec(src.slice(0, arrow));
-      return m ? [m[1]!] : [];
-    }
-    if (open < 0) return [];
-    i = open;
-  }
-  // Split the parameter list at top-level commas; defaults may hold brackets, strings and templates.
+  // `x => …` and `async x => …`: one parameter without parentheses.
+  const bare = /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
+  if (bare) return [bare[1]!];
+  // A class's parameters are its constructor's.
+  let i = src.startsWith('class') ? src.search(/\bconstructor\s*\(/) : 0;
+  i = i < 0 ? -1 : src.indexOf('(', i);
+  if (i < 0) return [];
+  // Split at top-level commas; comments go first, and brackets in defaults are counted (strings are not:
+  // a bracket inside a default string costs that function its secret positions, nothing more).
+  const list = src.slice(i + 1).replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
   const names: string[] = [];
   let depth = 0;
-  let start = i + 1;
-  for (i = i + 1; i < n; i++) {
-    const c = src[i]!;
-    if (c === '"' || c === "'" || c === '`') {
-      for (i++; i < n && src[i] !== c; i++) if (src[i] === '\\') i++;
-    } else if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      if (depth === 0) {
-        const last = src.slice(start, i);
-        // `()` has no parameter, `(a, b,)` no third one.
-        if (!/^\s*$/.test(last)) names.push(simpleName(last));
-        break;
-      }
-      depth--;
+  let start = 0;
+  for (let j = 0; j < list.length; j++) {
+    const c = list[j]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if ((c === ')' || c === ']' || c === '}') && depth-- === 0) {
+      if (names.length > 0 || /\S/.test(list.slice(start, j))) names.push(simpleName(list.slice(start, j)));
+      break;
     } else if (c === ',' && depth === 0) {
-      names.push(simpleName(src.slice(start, i)));
-      start = i + 1;
-    } else if (c === '/' && (src[i + 1] === '/' || src[i + 1] === '*')) {
-      const end = src[i + 1] === '/' ? src.indexOf('\n', i) : src.indexOf('*/', i + 2) + 1;
-      if (end <= 0) break;
-      i = end;
+      names.push(simpleName(list.slice(start, j)));
+      start = j + 1;
     }
   }
   return names;
 }
 
 function simpleName(param: string): string {
-  const m = /^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(param.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ''));
+  const m = /^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(param);
   return m ? `${m[1] ?? ''}${m[2]}` : '';
 }
 

@@ -104,7 +104,7 @@ describe('secret parameters', () => {
     expect(paramNames('function login(user, password) {}')).toEqual(['user', 'password']);
     expect(paramNames('async (url, { token }, apiKey = f(1, 2), ...rest) => {}')).toEqual(['url', '', 'apiKey', '...rest']);
     expect(paramNames('token => token')).toEqual(['token']);
-    expect(paramNames('connect(host /* the db */, secret = "a,b") { return 1 }')).toEqual(['host', 'secret']);
+    expect(paramNames('connect(host /* the db, really */, secret = f("a"), [x, y] = [1, 2]) { return 1 }')).toEqual(['host', 'secret', '']);
     expect(paramNames('class Db { constructor(url, password) {} }')).toEqual(['url', 'password']);
     expect(paramNames('function () {}')).toEqual([]);
   });
