@@ -10,6 +10,22 @@ type Fn = (...args: unknown[]) => unknown;
 // the wrapper (only by its own code, as without us).
 const promiseThen = Function.prototype.call.bind(Promise.prototype.then) as <T>(p: Promise<T>, onFulfilled: (v: T) => unknown, onRejected: (e: unknown) => unknown) => Promise<unknown>;
 const functionToString = Function.prototype.call.bind(Function.prototype.toString) as (fn: unknown) => string;
+const arraySlice = Function.prototype.call.bind(Array.prototype.slice) as (list: ArrayLike<unknown>) => unknown[];
+const gopd = Object.getOwnPropertyDescriptor;
+
+/**
+ * The function an instrumented body belongs to, for its parameter names: `arguments.callee`, an own data
+ * property in sloppy-mode functions only (strict mode makes it a throwing accessor, never called here;
+ * arrows pass an array).
+ */
+function calleeOf(args: ArrayLike<unknown>): unknown {
+  try {
+    const d = gopd(args, 'callee');
+    return d !== undefined && 'value' in d ? d.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CallSite {
   module: string;
@@ -32,7 +48,11 @@ export class Calls {
   /** The call in progress in this thread (synchronous nesting only: async work loses its parent). */
   private current: number | null = null;
 
-  constructor(private readonly core: AgentCore) {}
+  private readonly isAsyncFunction: (fn: unknown) => boolean;
+
+  constructor(private readonly core: AgentCore) {
+    this.isAsyncFunction = core.builtin('util').types.isAsyncFunction;
+  }
 
   wrap(original: Fn, site: CallSite): Fn {
     const calls = this;
@@ -76,8 +96,9 @@ export class Calls {
     const id = ++this.seq;
     const parent = this.current;
     this.current = id;
-    const list = Array.prototype.slice.call(args) as unknown[];
-    const captured = this.captureArgs(list);
+    const list = arraySlice(args) as unknown[];
+    if (site.secret === undefined) site.secret = secretParams(calleeOf(args), this.core);
+    const captured = this.captureArgs(list, site);
     const t0 = this.core.nowNs();
     let result: unknown;
     try {
@@ -88,7 +109,13 @@ export class Calls {
       throw error;
     }
     this.current = parent;
-    if (this.core.isPromise(result)) return this.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+    if (this.core.isPromise(result)) {
+      // The body of an async function: the function itself is async too and adopts what we return, so the
+      // caller's promise is the function's own. Handing back the body's promise, observed on the side, costs
+      // no second forwarding promise (a `then` getter on the value runs once for the adoption, not twice).
+      if (this.isAsyncFunction(body)) return this.observe(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+      return this.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+    }
     this.complete(site, actor, captured, parent, 'return', result, t0, id, thisArg, list);
     return result;
   }
@@ -136,14 +163,7 @@ export class Calls {
    * handled and silence an unhandled rejection the app would otherwise have had.
    */
   private settle(result: Promise<unknown>, site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): Promise<unknown> {
-    const core = this.core;
-    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id }));
-    const end = (subtype: 'return' | 'throw', value: unknown) =>
-      core.guard(() => {
-        const key = subtype === 'return' ? 'result' : 'error';
-        core.emit('call', subtype, actor, { module: site.module, fn: site.fn, [key]: core.capture(value), duration_ns: core.nowNs() - t0, async: true }, { ref: id });
-        site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
-      });
+    const end = this.started(site, actor, args, parent, t0, id, thisArg, rawArgs);
     // The forwarding promise is resolved with the value, and resolving looks up its `then`: a `then` getter
     // (or a proxy's get trap) on the value runs once more than without us. V8 has no way to fulfil a second
     // promise with an object without that lookup, and handing back the original promise instead would mark
@@ -159,6 +179,30 @@ export class Calls {
         throw error;
       },
     );
+  }
+
+  /** For the body of an instrumented async function (see around): watches the promise, returns it as is. */
+  private observe(result: Promise<unknown>, site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): Promise<unknown> {
+    const end = this.started(site, actor, args, parent, t0, id, thisArg, rawArgs);
+    // Settles fulfilled either way: this side promise is nobody's, and must not become an unhandled rejection.
+    promiseThen(
+      result,
+      (value) => end('return', value),
+      (error) => end('throw', error),
+    );
+    return result;
+  }
+
+  /** Records the call/call of an async call now; the returned function records its end. */
+  private started(site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): (subtype: 'return' | 'throw', value: unknown) => void {
+    const core = this.core;
+    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id }));
+    return (subtype, value) =>
+      core.guard(() => {
+        const key = subtype === 'return' ? 'result' : 'error';
+        core.emit('call', subtype, actor, { module: site.module, fn: site.fn, [key]: core.capture(value), duration_ns: core.nowNs() - t0, async: true }, { ref: id });
+        site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
+      });
   }
 }
 

@@ -67,14 +67,31 @@ describe('hostile values', () => {
 
   it('an async result with a `then` getter: the capture never reads it, the call is recorded', async () => {
     const { call, calls } = await traced();
-    // Untraced, the getter runs once (the async function resolving its promise looks for `then`). Traced, the
-    // caller's promise is a second one, resolved with the same value, and V8 looks for `then` again: a
-    // second run that no JavaScript can avoid without handing back the original promise, which would
-    // silence its unhandled rejections (src/agent/calls.ts). The capture itself reads nothing.
+    // Untraced, the getter runs once (the async function resolving its promise looks for `then`). Traced, a
+    // second promise stands between: the function's own, adopting its instrumented body's (live edit), or a
+    // wrapper's forwarding one. Fulfilling it looks for `then` again, which no JavaScript can avoid without
+    // marking the original promise handled, and that would silence its unhandled rejection (last test). It
+    // used to be three (body, forwarding promise, adoption). The capture itself reads nothing.
     expect(await call('thenGetter')).toBe('thenGetter traps=2 threw=no then,then');
     expect((await calls('thenGetter', 2)).map((r) => [r.subtype, r.payload.args ?? r.payload.result, r.payload.async])).toEqual([
       ['call', [], undefined],
       ['return', { ok: true, then: { $t: 'getter' } }, true],
     ]);
+  });
+
+  it('a rejection the caller leaves unhandled still reaches the program as unhandled; a handled one does not', async () => {
+    const { app, call, calls } = await traced();
+    expect(await call('awaitRejection')).toBe('awaitRejection traps=0 threw=own');
+    expect(await call('dropRejection')).toBe('dropRejection traps=0 threw=no');
+    await app.line(/^unhandled dropped$/);
+    const rows = await calls('rejects', 4);
+    expect(rows.map((r) => [r.subtype, r.payload.args ?? r.payload.error?.message])).toEqual([
+      ['call', ['handled']],
+      ['throw', 'handled'],
+      ['call', ['dropped']],
+      ['throw', 'dropped'],
+    ]);
+    // Reported in order: had the awaited one been reported, its line would have come first.
+    await expect(app.line(/^unhandled handled/, 300)).rejects.toThrow(/printed no line/);
   });
 });
