@@ -152,7 +152,8 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
   // Node assigns `send` while spawning, inside fork() itself, and programs send at once (jest's workers do):
   // waiting for 'spawn' would miss those messages. An accessor catches the assignment instead.
   let catcher: PropertyDescriptor | undefined;
-  if (Object.getOwnPropertyDescriptor(child, 'send') === undefined) {
+  // (A child adopted after its spawn that has no `send` has no IPC channel: nothing to catch.)
+  if (!existing && Object.getOwnPropertyDescriptor(child, 'send') === undefined) {
     catcher = {
       configurable: true,
       enumerable: false,
