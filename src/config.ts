@@ -138,7 +138,7 @@ export const OPTIONS = [
   }),
   spec({
     key: 'redact', flag: '--redact', env: 'NODESCOPE_REDACT', default: DEFAULT_REDACT,
-    describe: 'Case-insensitive regular expression; values under matching keys are stored as "[redacted]".',
+    describe: 'Case-insensitive regular expression; values under matching keys are stored as "[redacted]". It replaces the built-in secret words (password, secret, token, authorization, cookie, api key, private key, credential, session: whole words, any case style); secret-looking values (Bearer/Basic credentials, secret URL parameters, card numbers, key formats) are redacted whatever it says.',
     parse: (raw) => {
       new RegExp(raw, 'i');
       return raw;

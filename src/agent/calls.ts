@@ -2,8 +2,30 @@
 // Hot path: one call id, two clock reads, two bounded captures and two queue pushes per call; the
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore } from './index.js';
+import { isSecretKey, REDACTED } from '../shared/redact.js';
 
 type Fn = (...args: unknown[]) => unknown;
+
+// Taken when the agent loads: a target that replaces Promise.prototype.then later does not get it called by
+// the wrapper (only by its own code, as without us).
+const promiseThen = Function.prototype.call.bind(Promise.prototype.then) as <T>(p: Promise<T>, onFulfilled: (v: T) => unknown, onRejected: (e: unknown) => unknown) => Promise<unknown>;
+const functionToString = Function.prototype.call.bind(Function.prototype.toString) as (fn: unknown) => string;
+const arraySlice = Function.prototype.call.bind(Array.prototype.slice) as (list: ArrayLike<unknown>) => unknown[];
+const gopd = Object.getOwnPropertyDescriptor;
+
+/**
+ * The function an instrumented body belongs to, for its parameter names: `arguments.callee`, an own data
+ * property in sloppy-mode functions only (strict mode makes it a throwing accessor, never called here;
+ * arrows pass an array).
+ */
+function calleeOf(args: ArrayLike<unknown>): unknown {
+  try {
+    const d = gopd(args, 'callee');
+    return d !== undefined && 'value' in d ? d.value : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface CallSite {
   module: string;
@@ -16,6 +38,8 @@ export interface CallSite {
   after?(thisArg: unknown, callId: string, args: unknown[]): void;
   /** Wire number of this function, once announced to the tracer (an `agent/site` record). */
   sid?: number;
+  /** Positions of parameters with secret names (`login(user, password)`); from this one on for a rest parameter. */
+  secret?: { at: number[]; restFrom: number };
 }
 
 export class Calls {
@@ -24,10 +48,15 @@ export class Calls {
   /** The call in progress in this thread (synchronous nesting only: async work loses its parent). */
   private current: number | null = null;
 
-  constructor(private readonly core: AgentCore) {}
+  private readonly isAsyncFunction: (fn: unknown) => boolean;
+
+  constructor(private readonly core: AgentCore) {
+    this.isAsyncFunction = core.builtin('util').types.isAsyncFunction;
+  }
 
   wrap(original: Fn, site: CallSite): Fn {
     const calls = this;
+    if (site.secret === undefined) site.secret = secretParams(original, this.core);
     // No closure is created per call: the wrapper is the only function on the hot path besides the original.
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
       const actor = site.actorOf(this);
@@ -36,7 +65,7 @@ export class Calls {
       const parent = calls.current;
       calls.current = id;
       // Arguments are captured before the call can change them; the event waits until the call is over.
-      const captured = calls.captureArgs(args);
+      const captured = calls.captureArgs(args, site);
       const t0 = calls.core.nowNs();
       let result: unknown;
       try {
@@ -47,6 +76,7 @@ export class Calls {
         throw error;
       }
       calls.current = parent;
+      // isPromise is a brand check that never throws and runs no trap (src/agent/index.ts).
       if (calls.core.isPromise(result)) return calls.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, this, args);
       calls.complete(site, actor, captured, parent, 'return', result, t0, id, this, args);
       return result;
@@ -66,8 +96,9 @@ export class Calls {
     const id = ++this.seq;
     const parent = this.current;
     this.current = id;
-    const list = Array.prototype.slice.call(args) as unknown[];
-    const captured = this.captureArgs(list);
+    const list = arraySlice(args) as unknown[];
+    if (site.secret === undefined) site.secret = secretParams(calleeOf(args), this.core);
+    const captured = this.captureArgs(list, site);
     const t0 = this.core.nowNs();
     let result: unknown;
     try {
@@ -78,7 +109,13 @@ export class Calls {
       throw error;
     }
     this.current = parent;
-    if (this.core.isPromise(result)) return this.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+    if (this.core.isPromise(result)) {
+      // The body of an async function: the function itself is async too and adopts what we return, so the
+      // caller's promise is the function's own. Handing back the body's promise, observed on the side, costs
+      // no second forwarding promise (a `then` getter on the value runs once for the adoption, not twice).
+      if (this.isAsyncFunction(body)) return this.observe(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+      return this.settle(result as Promise<unknown>, site, actor, captured, parent, t0, id, thisArg, list);
+    }
     this.complete(site, actor, captured, parent, 'return', result, t0, id, thisArg, list);
     return result;
   }
@@ -92,9 +129,9 @@ export class Calls {
     return site.sid;
   }
 
-  captureArgs(args: unknown[]): unknown {
+  captureArgs(args: unknown[], site?: CallSite): unknown {
     try {
-      return this.core.capture(args);
+      return this.core.capture(site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret));
     } catch {
       return null;
     }
@@ -113,7 +150,7 @@ export class Calls {
       // Positional and with the function named by number: every byte here is paid again by JSON and by
       // the inspector's copy (the tracer turns it back into two ordinary rows).
       core.emit('call', 'complete', actor, [this.siteId(site), args, parent, outcome === 'return' ? 0 : 1, core.capture(value), core.nowNs() - t0], { ref: id });
-      site.after?.(thisArg, `${core.config.actor}:c${id}`, rawArgs);
+      site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
       // never into the target
     }
@@ -126,15 +163,13 @@ export class Calls {
    * handled and silence an unhandled rejection the app would otherwise have had.
    */
   private settle(result: Promise<unknown>, site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): Promise<unknown> {
-    const core = this.core;
-    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id }));
-    const end = (subtype: 'return' | 'throw', value: unknown) =>
-      core.guard(() => {
-        const key = subtype === 'return' ? 'result' : 'error';
-        core.emit('call', subtype, actor, { module: site.module, fn: site.fn, [key]: core.capture(value), duration_ns: core.nowNs() - t0, async: true }, { ref: id });
-        site.after?.(thisArg, `${core.config.actor}:c${id}`, rawArgs);
-      });
-    return result.then(
+    const end = this.started(site, actor, args, parent, t0, id, thisArg, rawArgs);
+    // The forwarding promise is resolved with the value, and resolving looks up its `then`: a `then` getter
+    // (or a proxy's get trap) on the value runs once more than without us. V8 has no way to fulfil a second
+    // promise with an object without that lookup, and handing back the original promise instead would mark
+    // it handled (see above), which is worse: it silences a crash.
+    return promiseThen(
+      result,
       (value) => {
         end('return', value);
         return value;
@@ -145,6 +180,106 @@ export class Calls {
       },
     );
   }
+
+  /** For the body of an instrumented async function (see around): watches the promise, returns it as is. */
+  private observe(result: Promise<unknown>, site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): Promise<unknown> {
+    const end = this.started(site, actor, args, parent, t0, id, thisArg, rawArgs);
+    // Settles fulfilled either way: this side promise is nobody's, and must not become an unhandled rejection.
+    promiseThen(
+      result,
+      (value) => end('return', value),
+      (error) => end('throw', error),
+    );
+    return result;
+  }
+
+  /** Records the call/call of an async call now; the returned function records its end. */
+  private started(site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): (subtype: 'return' | 'throw', value: unknown) => void {
+    const core = this.core;
+    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id }));
+    return (subtype, value) =>
+      core.guard(() => {
+        const key = subtype === 'return' ? 'result' : 'error';
+        core.emit('call', subtype, actor, { module: site.module, fn: site.fn, [key]: core.capture(value), duration_ns: core.nowNs() - t0, async: true }, { ref: id });
+        site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
+      });
+  }
+}
+
+function hasSecrets(secret: { at: number[]; restFrom: number }, n: number): boolean {
+  return (secret.at.length > 0 && secret.at[0]! < n) || secret.restFrom < n;
+}
+
+/** A copy of the arguments with the secret ones replaced; the call itself gets the originals. */
+function masked(args: unknown[], secret: { at: number[]; restFrom: number }): unknown[] {
+  const out = args.slice();
+  for (const i of secret.at) if (i < out.length) out[i] = REDACTED;
+  for (let i = secret.restFrom; i < out.length; i++) out[i] = REDACTED;
+  return out;
+}
+
+function afterArgs(site: CallSite, args: unknown[]): unknown[] {
+  return site.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret);
+}
+
+const NO_SECRETS = { at: [] as number[], restFrom: Infinity };
+
+/**
+ * Which parameters have secret names, read from the function's source once, when it is wrapped:
+ * `function login(user, password)`, `(user, { token }) =>` (a pattern is left to the key test of the walker),
+ * `async connect(url, apiKey = '')`, `(...secrets)`. Function.prototype.toString runs no target code.
+ */
+export function secretParams(fn: unknown, core?: { isProxy(v: unknown): boolean }): { at: number[]; restFrom: number } {
+  try {
+    if (typeof fn !== 'function' || core?.isProxy(fn)) return NO_SECRETS;
+    const names = paramNames(functionToString(fn));
+    const at: number[] = [];
+    let restFrom = Infinity;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const rest = name.startsWith('...');
+      if (!isSecretKey(rest ? name.slice(3) : name)) continue;
+      if (rest) restFrom = i;
+      else at.push(i);
+    }
+    return at.length === 0 && restFrom === Infinity ? NO_SECRETS : { at, restFrom };
+  } catch {
+    return NO_SECRETS;
+  }
+}
+
+/** The simple parameter names of a function's source text, in order ('' for patterns). */
+export function paramNames(src: string): string[] {
+  // `x => …` and `async x => …`: one parameter without parentheses.
+  const bare = /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(src);
+  if (bare) return [bare[1]!];
+  // A class's parameters are its constructor's.
+  let i = src.startsWith('class') ? src.search(/\bconstructor\s*\(/) : 0;
+  i = i < 0 ? -1 : src.indexOf('(', i);
+  if (i < 0) return [];
+  // Split at top-level commas; comments go first, and brackets in defaults are counted (strings are not:
+  // a bracket inside a default string costs that function its secret positions, nothing more).
+  const list = src.slice(i + 1).replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+  const names: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let j = 0; j < list.length; j++) {
+    const c = list[j]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if ((c === ')' || c === ']' || c === '}') && depth-- === 0) {
+      if (names.length > 0 || /\S/.test(list.slice(start, j))) names.push(simpleName(list.slice(start, j)));
+      break;
+    } else if (c === ',' && depth === 0) {
+      names.push(simpleName(list.slice(start, j)));
+      start = j + 1;
+    }
+  }
+  return names;
+}
+
+function simpleName(param: string): string {
+  const m = /^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)\s*(?:=|$)/.exec(param);
+  return m ? `${m[1] ?? ''}${m[2]}` : '';
 }
 
 /** Per-trace limits (recon_trace style): a trace stops itself, with a recorded reason, when one trips. */

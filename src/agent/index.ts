@@ -13,6 +13,7 @@ import { Objects, type TrackResult } from './objects.js';
 import { webSource, wsSource } from './web.js';
 import { lifecycleSource, watchChild } from './lifecycle.js';
 import { Probes } from './probes.js';
+import { keyMatcher } from '../shared/redact.js';
 
 type Builtins = { (name: string): any };
 
@@ -58,6 +59,11 @@ function isPlainPrimitive(v: unknown, maxString: number): boolean {
   return v === null || t === 'boolean' || (t === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || (t === 'string' && (v as string).length <= maxString);
 }
 
+const isArray = Array.isArray;
+const getProto = Object.getPrototypeOf;
+const hasOwn = Object.hasOwn;
+const ArrayProto = Array.prototype;
+
 class Agent implements AgentCore {
   readonly pid: number;
   readonly isMainThread: boolean;
@@ -70,7 +76,8 @@ class Agent implements AgentCore {
   private allowed: Record<string, boolean> = {};
   private readonly maxString: number;
   readonly isProxy: (v: unknown) => boolean;
-  private redact: RegExp;
+  private redact: (key: string) => boolean;
+  private readonly promiseBrand: (v: unknown) => boolean;
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
   private readonly enabled = new Set<Source>();
@@ -98,8 +105,10 @@ class Agent implements AgentCore {
     this.perfNow = performance.now.bind(performance);
     this.clockOffset = Number(proc.hrtime.bigint()) - this.perfNow() * 1e6;
     this.maxString = DEFAULT_LIMITS.maxString;
-    this.isProxy = builtin('util').types.isProxy;
-    this.redact = new RegExp(config.redact, 'i');
+    const types = builtin('util').types;
+    this.isProxy = types.isProxy;
+    this.promiseBrand = types.isPromise;
+    this.redact = keyMatcher(config.redact);
     const timers = builtin('timers');
     this.channel = new Channel(
       config,
@@ -186,15 +195,33 @@ class Agent implements AgentCore {
   }
 
   isPromise(value: unknown): boolean {
-    return typeof value === 'object' && value !== null && !this.isProxy(value) && value instanceof Promise;
+    // Brand checks only: `instanceof` walks the prototype chain, and a Proxy on that chain runs its
+    // getPrototypeOf trap (or throws, revoked). A proxy over a promise is not one: its `then` is the trap's.
+    try {
+      return typeof value === 'object' && value !== null && !this.isProxy(value) && this.promiseBrand(value) === true;
+    } catch {
+      return false;
+    }
   }
 
   capture(value: unknown): Json {
-    // The hot path of call tracing: primitives and arrays of primitives need no walk (and the arrays the
-    // call wrapper hands in are its own, never seen or changed by user code).
+    // The hot path of call tracing: primitives and short arrays of primitives need no walk. The proxy check
+    // comes before anything reads the array: Array.isArray sees through a proxy (and throws on a revoked
+    // one), and `.length` on a proxy is its get trap.
     if (isPlainPrimitive(value, this.maxString)) return value as Json;
-    if (Array.isArray(value) && value.length <= 8 && !this.isProxy(value) && Object.getPrototypeOf(value) === Array.prototype && value.every((v) => isPlainPrimitive(v, this.maxString))) {
-      return value as Json;
+    try {
+      if (typeof value === 'object' && value !== null && !this.isProxy(value) && isArray(value) && getProto(value) === ArrayProto) {
+        const arr = value as unknown[];
+        const n = arr.length;
+        if (n <= 8) {
+          let plain = true;
+          // hasOwn first: a hole would be read from Array.prototype, where a getter could sit.
+          for (let i = 0; i < n && plain; i++) plain = hasOwn(arr, i) && isPlainPrimitive(arr[i], this.maxString);
+          if (plain) return arr as Json;
+        }
+      }
+    } catch {
+      // fall through to the walker, which labels what it cannot read
     }
     return serialize(value, { isProxy: this.isProxy, redact: this.redact });
   }

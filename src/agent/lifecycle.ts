@@ -149,8 +149,26 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
     if (patches.active) core.guard(() => recordMessage(core, 'send', self, String(child.pid), 'ipc', message));
     return originalSend!.apply(this, [message, ...rest]);
   };
+  // Node assigns `send` while spawning, inside fork() itself, and programs send at once (jest's workers do):
+  // waiting for 'spawn' would miss those messages. An accessor catches the assignment instead.
+  let catcher: PropertyDescriptor | undefined;
+  // (A child adopted after its spawn that has no `send` has no IPC channel: nothing to catch.)
+  if (!existing && Object.getOwnPropertyDescriptor(child, 'send') === undefined) {
+    catcher = {
+      configurable: true,
+      enumerable: false,
+      get: () => undefined,
+      set: (value: unknown) => {
+        catcher = undefined;
+        Object.defineProperty(child, 'send', { value, writable: true, enumerable: true, configurable: true });
+        core.guard(wrapSend);
+      },
+    };
+    Object.defineProperty(child, 'send', catcher);
+  }
   const unwrap = () => {
     watchedChildren.delete(child);
+    if (catcher && Object.getOwnPropertyDescriptor(child, 'send')?.set === catcher.set) delete (child as Partial<ChildLike>).send;
     if (ownSend && child.send === sendWrapper) Object.defineProperty(child, 'send', ownSend);
     if (child.emit !== wrapper) return;
     if (own) Object.defineProperty(child, 'emit', own);
@@ -162,6 +180,8 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
         const actor = String(this.pid);
         const info = { pid: this.pid ?? null, file: this.spawnfile ?? null, args: this.spawnargs ?? [] };
         if (name === 'spawn') {
+          // No IPC channel: nothing was assigned, and the catcher goes.
+          if (catcher && Object.getOwnPropertyDescriptor(child, 'send')?.set === catcher.set) delete (child as Partial<ChildLike>).send;
           if (!ownSend) wrapSend();
           core.emit('child', 'spawn', actor, info, { from: self });
         }
@@ -175,7 +195,7 @@ export function watchChild(core: AgentCore, patches: PatchTable, child: ChildLik
     return result;
   };
   Object.defineProperty(child, 'emit', { value: wrapper, writable: true, configurable: true, enumerable: false });
-  wrapSend();
+  if (!catcher) wrapSend();
   watchedChildren.set(child, unwrap);
   if (existing && child.pid !== undefined) {
     core.emit('child', 'spawn', String(child.pid), { pid: child.pid, file: child.spawnfile ?? null, args: child.spawnargs ?? [], existing: true }, { from: self });

@@ -33,8 +33,8 @@ export const DEFAULT_LIMITS: SerializeLimits = Object.freeze({
 export interface SerializeOptions extends Partial<SerializeLimits> {
   /** The host passes `util.types.isProxy`; without it proxies cannot be told apart and their traps may run. */
   isProxy?: (v: unknown) => boolean;
-  /** Object keys (and Map string keys) matching it have their value replaced by "[redacted]". */
-  redact?: RegExp;
+  /** Object keys (and Map string keys) matching it have their value replaced by "[redacted]" (src/shared/redact.ts). */
+  redact?: RegExp | ((key: string) => boolean);
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -174,6 +174,7 @@ class State {
   readonly maxNodes: number;
   readonly isProxy: (v: unknown) => boolean;
   readonly redact: RegExp | undefined;
+  readonly redactKey: ((key: string) => boolean) | undefined;
   nodes = 0;
   // The containers on the path from the root, indexed by depth, and how each was reached from its parent;
   // only read back to name a cycle. Per call, so nothing of the target stays referenced afterwards.
@@ -191,10 +192,11 @@ class State {
     this.maxString = limit(o.maxString, DEFAULT_LIMITS.maxString);
     this.maxNodes = limit(o.maxNodes, DEFAULT_LIMITS.maxNodes);
     this.isProxy = typeof o.isProxy === 'function' ? o.isProxy : noProxies;
-    let re = o.redact;
+    let re = typeof o.redact === 'function' ? undefined : o.redact;
     // A global or sticky regexp keeps state in lastIndex between tests and would skip matches.
     if (re !== undefined && (re.global || re.sticky)) re = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
     this.redact = re;
+    this.redactKey = typeof o.redact === 'function' ? o.redact : undefined;
   }
 }
 
@@ -208,6 +210,7 @@ function proxied(s: State, v: unknown): boolean {
 }
 
 function redacted(s: State, key: string): boolean {
+  if (s.redactKey !== undefined) return s.redactKey(key) === true;
   return s.redact !== undefined && regexpExec(s.redact, key) !== null;
 }
 

@@ -56,14 +56,24 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
 export type Receipt = { ts_ns: number; wall_ms: number };
 
 /**
+ * A receipt may carry a timestamp a little before its send's: the two are read in different processes or
+ * threads, each from the monotonic clock plus an offset measured when its agent installed.
+ */
+const CLOCK_SLACK_NS = 50e6;
+/** Sends this long before the receiver's agent installed may still be waiting in the channel (IPC buffers). */
+const BUFFERED_NS = 30e9;
+
+type Send = { id: number; ts_ns: number; ref: string };
+
+/**
  * The receipt of each send, by send id. A message id is a hash of sender, receiver and content
- * (src/agent/messages.ts), so identical messages share it: sends and receipts with one id are paired first
- * in, first out (postMessage and IPC keep order), a receipt going to the oldest unmatched send before it.
- * Sends from before the receiver's first recorded event (the agent records a start event in each thread as
- * it installs) are left out of the pairing: their receipts cannot be in the store, and left in, they would
- * shift every later pairing of that id by one. One pass per sender → receiver pair for a whole page, stopping
- * once the page's sends are all paired (measured: 50 pending messages over 300k receiver rows take 960 ms one
- * by one, 35 ms in one pass).
+ * (src/trace/pairing.ts), so identical messages share it, and channels keep order: per id, the k-th receipt
+ * goes with the k-th send, counted from the right start. Sends from before the receiver's first recorded
+ * event (its agent's start) may have been received before it (no receipt recorded) or after (IPC keeps
+ * them waiting while the child starts up); the start is the latest one that leaves every receipt after its
+ * send (within CLOCK_SLACK_NS). One pass per sender → receiver pair for a whole page, stopping once each id
+ * has as many receipts as sends (measured before: 50 pending messages over 300k receiver rows take 960 ms
+ * one by one, 35 ms in one pass).
  */
 export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Receipt> {
   const out = new Map<number, Receipt>();
@@ -86,34 +96,75 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
          WHERE actor = :from AND ts_ns >= :start AND ts_ns <= :end AND +type = 'message' AND subtype = 'send' AND to_actor = :to AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
-      .all({ from, to, start: first.t, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as { id: number; ts_ns: number; ref: string }[];
+      .all({ from, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
+    const pageCount = new Map<string, number>();
+    for (const s of earlier) pageCount.set(s.ref, (pageCount.get(s.ref) ?? 0) + 1);
     if (earlier.length === 0) continue;
-    const queues = new Map<string, { id: number; ts_ns: number }[]>();
-    let next = 0;
-    const enqueueUntil = (ts: number) => {
-      for (; next < earlier.length && earlier[next]!.ts_ns <= ts; next++) {
-        const s = earlier[next]!;
-        if (!queues.has(s.ref)) queues.set(s.ref, []);
-        queues.get(s.ref)!.push(s);
-      }
-    };
-    const waiting = new Set(rows.map((r) => r.id));
+    const byRef = new Map<string, Send[]>();
+    for (const s of earlier) {
+      if (!byRef.has(s.ref)) byRef.set(s.ref, []);
+      byRef.get(s.ref)!.push(s);
+    }
+    // Receipts per id, as many as there are sends of it (later ones belong to later sends).
+    const got = new Map<string, Receipt[]>();
+    let open = byRef.size;
     const receipts = store.db
       .prepare(
         `SELECT ts_ns, wall_ms, ref FROM events
          WHERE actor = :to AND ts_ns >= :start AND +type = 'message' AND subtype = 'receive' AND from_actor = :from AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
-      .iterate({ from, to, start: earlier[0]!.ts_ns, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
+      .iterate({ from, to, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
     for (const r of receipts) {
-      enqueueUntil(r.ts_ns);
-      const send = queues.get(r.ref)?.shift();
-      if (!send) continue; // its send was not recorded
-      if (waiting.delete(send.id)) out.set(send.id, { ts_ns: r.ts_ns, wall_ms: r.wall_ms });
-      if (waiting.size === 0) break;
+      const list = byRef.get(r.ref)!;
+      // A receipt from before every send of its id: its own send was not recorded.
+      if (r.ts_ns + CLOCK_SLACK_NS < list[0]!.ts_ns) continue;
+      if (!got.has(r.ref)) got.set(r.ref, []);
+      const mine = got.get(r.ref)!;
+      mine.push({ ts_ns: r.ts_ns, wall_ms: r.wall_ms });
+      if (mine.length === pageCount.get(r.ref) && --open === 0) break;
+    }
+    // Sends after the page that those receipts may belong to: without them, a receipt of a later send would
+    // look like one of an earlier send whose receipt was never recorded.
+    const end = Math.max(...rows.map((r) => r.ts_ns));
+    let last = -Infinity;
+    for (const list of got.values()) last = Math.max(last, list[list.length - 1]!.ts_ns);
+    if (last + CLOCK_SLACK_NS > end) {
+      const later = store.db
+        .prepare(
+          `SELECT id, ts_ns, ref FROM events
+           WHERE actor = :from AND ts_ns > :end AND ts_ns <= :last AND +type = 'message' AND subtype = 'send' AND to_actor = :to AND ref IN (${refs.sql})
+           ORDER BY ts_ns, id`,
+        )
+        .all({ from, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];
+      for (const s of later) byRef.get(s.ref)!.push(s);
+    }
+    for (const [ref, list] of byRef) {
+      const mine = got.get(ref);
+      if (!mine) continue;
+      const skip = startOf(list, mine, first.t);
+      for (let i = 0; i < mine.length && skip + i < list.length; i++) out.set(list[skip + i]!.id, mine[i]!);
     }
   }
+  const asked = new Set(sends.map((s) => s.id));
+  for (const id of [...out.keys()]) if (!asked.has(id)) out.delete(id);
   return out;
+}
+
+/**
+ * How many of the oldest sends of one id got no recorded receipt: the largest number, among those sent
+ * before the receiver's agent started, that keeps every receipt at or after its send.
+ */
+function startOf(sends: Send[], receipts: Receipt[], receiverStart: number): number {
+  let before = 0;
+  while (before < sends.length && sends[before]!.ts_ns < receiverStart) before++;
+  for (let skip = Math.min(before, sends.length - 1); skip > 0; skip--) {
+    let fits = true;
+    for (let i = 0; i < receipts.length && skip + i < sends.length && fits; i++) fits = sends[skip + i]!.ts_ns <= receipts[i]!.ts_ns + CLOCK_SLACK_NS;
+    // Receipts beyond the sends left would have no send at all: skipping that many is not the answer.
+    if (fits && receipts.length <= sends.length - skip) return skip;
+  }
+  return 0;
 }
 
 function outcome(m: MessageRecord): string {

@@ -97,7 +97,7 @@ export interface AgentConfig {
   actor: string;
   level: Level;
   sampleRate: number;
-  /** Source of a case-insensitive RegExp; keys that match are redacted from every captured value. */
+  /** Source of a case-insensitive RegExp; keys that match are redacted from every captured value. Empty: the built-in secret words. */
   redact: string;
   batchSize: number;
   maxQueue: number;

@@ -4,6 +4,8 @@
 // same transaction as the events that justify them.
 import type { WireBatch, WireEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
+import { redactJson } from '../shared/redact.js';
+import { fnv1a, messageHash } from './pairing.js';
 
 /** Rows per background transaction: large enough for SQLite's fast lane, small enough to keep answering. */
 const BACKGROUND_ROWS = 5_000;
@@ -130,9 +132,11 @@ function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
   // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
   let ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
   if (typeof (payload as { parent?: unknown } | null)?.parent === 'number') (payload as { parent: unknown }).parent = `${batch.actor}:c${(payload as { parent: number }).parent}`;
-  const text = payload === null || payload === undefined ? null : JSON.stringify(payload);
+  // Secret-looking values are replaced here, before anything is stored, whichever source sent them (the
+  // agent has already replaced values under secret keys: src/shared/redact.ts).
+  const text = payload === null || payload === undefined ? null : JSON.stringify(redactJson(payload));
   // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
-  if (type === 'message' && typeof ref === 'string' && text !== null) ref = `${ref}#${contentHash(text)}`;
+  if (type === 'message' && typeof ref === 'string' && text !== null) ref = `${ref}#${messageHash(payload, text)}`;
   return {
     ts_ns,
     wall_ms: offset + ts_ns / 1e6,
@@ -147,16 +151,8 @@ function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
   };
 }
 
-/**
- * The content part of a message id: FNV-1a over the captured message, ignoring class names (structured clone
- * drops prototypes, so the receiver sees plain objects where the sender had instances).
- */
-export function contentHash(json: string): string {
-  const text = json.replace(/"\$class":"[^"]*",?/g, '');
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36);
-}
+/** The content part of a message id over a payload's text (src/trace/pairing.ts). */
+export const contentHash = fnv1a;
 
 const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object', 'agent']);
 function isLifecycleType(type: string): boolean {

@@ -33,6 +33,7 @@ import {
 } from './discovery.js';
 import { Ingest } from './ingest.js';
 import { resolveModuleName, scriptPath, type Loaded } from './module_names.js';
+import { redactJson } from '../shared/redact.js';
 import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
@@ -43,7 +44,7 @@ import { Probes, type ProbeInfo, type ProbeRequest } from './probes.js';
 export interface TracerOptions {
   level: Level;
   sampleRate: number;
-  /** Source of a case-insensitive RegExp for keys whose values are redacted. */
+  /** Source of a case-insensitive RegExp for keys whose values are redacted; empty for the built-in secret words (src/shared/redact.ts). */
   redact: string;
   /** Record HTTP traffic with a correlation id per incoming request. */
   web?: boolean;
@@ -51,7 +52,8 @@ export interface TracerOptions {
   traceAll?: boolean;
 }
 
-export const DEFAULT_REDACT = 'pass(word|wd)?|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential';
+/** Empty: the built-in secret words, matched as whole words in any case convention (src/shared/redact.ts). */
+export const DEFAULT_REDACT = '';
 
 export interface LaunchOptions {
   cwd?: string;
@@ -590,7 +592,8 @@ export class Tracer {
   }
 
   async processInfo(actor: string): Promise<Record<string, unknown>> {
-    return (await this.thread(actor).call('info()')) as Record<string, unknown>;
+    // argv and execArgv may carry secrets (`--password x`, `--token=…`): answers get what the store would.
+    return redactJson(await this.thread(actor).call('info()')) as Record<string, unknown>;
   }
 
   async cpuProfile(actor: string, durationMs: number, file: string, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
@@ -621,14 +624,14 @@ export class Tracer {
     try {
       const { result, exceptionDetails } = await session.send('Runtime.evaluate', { expression, objectGroup: group, includeCommandLineAPI: true, awaitPromise: true, silent: true, timeout: 10_000 });
       if (exceptionDetails) return { value: null, error: exceptionDetails.exception?.description ?? exceptionDetails.text };
-      if (!result.objectId) return { value: result.value ?? result.unserializableValue ?? null };
+      if (!result.objectId) return { value: redactJson(result.value ?? result.unserializableValue ?? null) };
       const text = await session.send('Runtime.callFunctionOn', {
         objectId: result.objectId,
         functionDeclaration: `function () { return globalThis[Symbol.for(${JSON.stringify('nodescope.agent')})]?.captureText(this) ?? null; }`,
         returnByValue: true,
         silent: true,
       });
-      return { value: typeof text.result.value === 'string' ? JSON.parse(text.result.value) : null };
+      return { value: typeof text.result.value === 'string' ? redactJson(JSON.parse(text.result.value)) : null };
     } finally {
       await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
