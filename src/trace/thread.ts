@@ -52,7 +52,10 @@ export class ThreadLink {
     await this.session.send('Runtime.addBinding', { name: this.config.binding });
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
     // told apart and left out of what is shown.
-    const expression = `(function(){${agentSource()}\nconst a = __nodescopeAgentModule.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null };})()\n//# sourceURL=${AGENT_SOURCE_URL}`;
+    const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null };})()`;
+    const expression = this.actor.includes('/w')
+      ? `(function(){const a = ${await this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`)}${install}`
+      : `(function(){${agentSource()}\nconst a = __nodescopeAgentModule${install}\n//# sourceURL=${AGENT_SOURCE_URL}`;
     const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
       expression,
       includeCommandLineAPI: true,
@@ -77,6 +80,22 @@ export class ThreadLink {
       const report = (await this.call(`traceModule(${JSON.stringify(spec)})`).catch(() => undefined)) as ModuleReport | undefined;
       if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
     }
+  }
+
+  /**
+   * Hands a long script to the thread in pieces and answers an expression that runs it: Node 20 drops a
+   * message to a worker's inspector of 64 KiB or more without an answer, and the agent is near that.
+   */
+  private async sendInPieces(script: string): Promise<string> {
+    const PIECE = 24 * 1024;
+    const slot = `globalThis[Symbol.for(${JSON.stringify(`${AGENT_GLOBAL}.source`)})]`;
+    for (let at = 0; at < script.length; at += PIECE) {
+      const piece = JSON.stringify(script.slice(at, at + PIECE));
+      const { exceptionDetails } = await this.session.send('Runtime.evaluate', { expression: at === 0 ? `${slot} = ${piece}, 0` : `${slot} += ${piece}, 0`, returnByValue: true, silent: true });
+      if (exceptionDetails) throw new Error(`agent failed to reach ${this.actor}: ${exceptionDetails.text}`);
+    }
+    // Indirect eval: the script is a function expression, so it declares nothing global; the slot goes.
+    return `(() => { const s = ${slot}; delete ${slot}; return (0, eval)(s); })()`;
   }
 
   /** Points the link at a new session (after a reconnect) and resumes the agent where it was. */
