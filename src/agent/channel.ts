@@ -2,6 +2,14 @@
 // The binding has no backpressure (DESIGN.md), so the agent keeps at most `maxInFlight` batches that the
 // tracer has not acknowledged; past that, events wait in the queue, and past `maxQueue` they are counted and
 // dropped. Unacknowledged batches are kept so that after a reconnect the tracer can ask for them again.
+//
+// The data channel: when the tracer hands over a Unix socket (config.data), batches go through it instead of
+// the binding — one write of the batch text, no CDP framing of it in the target (the binding escapes the whole
+// batch into a JSON string on the target's main thread, and the host parses it twice). Acks come back on the
+// socket. The binding stays the fallback: before the socket is up, while it is down, and on the way out
+// (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
+// before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
+// what follows its last batch, drops what it has, and asks for a resend on a gap.
 import type { AgentConfig, WireBatch, WireEvent } from '../shared/protocol.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
@@ -10,6 +18,31 @@ const CRITICAL_RESERVE = 1000;
 export interface Clock {
   nowNs(): number;
 }
+
+/** The part of `node:net` the channel uses (the agent imports nothing; the builtin is handed in). */
+export interface NetLike {
+  connect(path: string): DataSocket;
+}
+export interface DataSocket {
+  write(text: string): boolean;
+  unref(): void;
+  destroy(): void;
+  setEncoding(enc: string): void;
+  on(event: string, fn: (arg?: any) => void): void;
+  writableLength: number;
+}
+
+/** Host-side hooks: the data socket closed while the host process is gone (SIGKILL of nodescope). */
+export interface ChannelHooks {
+  net?: NetLike;
+  /** Whether the host process still lives (`process.kill(pid, 0)`). */
+  hostAlive?: () => boolean;
+  /** Called once when the data socket closed and the host is gone: the agent's cleanup path (hostGone). */
+  onHostGone?: () => void;
+}
+
+/** Wait between attempts to (re)connect the data socket. */
+const RECONNECT_MS = 200;
 
 export class Channel {
   private queue: WireEvent[] = [];
@@ -26,7 +59,110 @@ export class Channel {
     private binding: (text: string) => void,
     private setTimer: (fn: () => void, ms: number) => { unref?(): void },
     private clearTimer: (t: unknown) => void,
+    private hooks: ChannelHooks = {},
   ) {}
+
+  private socket: DataSocket | undefined;
+  /** True once the host accepted our hello (its first ack line, `0` or more). */
+  private socketUp = false;
+  private lastConnect = -Infinity;
+  /** Connections in a row that closed before the host accepted them: the retry interval doubles with each. */
+  private failures = 0;
+  private reconnectTimer: unknown;
+  private closed = false;
+  /** Batches sent through the data socket / the binding: for stats and tests. */
+  private viaSocket = 0;
+  private viaBinding = 0;
+
+  private retryMs(): number {
+    return Math.min(RECONNECT_MS * 2 ** this.failures, 5_000);
+  }
+
+  private reconnectLater(): void {
+    if (this.reconnectTimer !== undefined || this.closed || this.exiting) return;
+    try {
+      const t = this.setTimer(() => {
+        this.reconnectTimer = undefined;
+        this.connect();
+      }, this.retryMs() + 1);
+      t.unref?.();
+      this.reconnectTimer = t;
+    } catch {
+      // no timers (a worker before its bootstrap): the next send tries again
+    }
+  }
+
+  /** Opens the data socket if the tracer offered one and none is open (at most every RECONNECT_MS). */
+  private connect(): void {
+    const data = this.config.data;
+    const net = this.hooks.net;
+    if (!data || !net || this.socket || this.closed || this.exiting) return;
+    const now = this.clock.nowNs() / 1e6;
+    if (now - this.lastConnect < this.retryMs()) return;
+    this.lastConnect = now;
+    let sock: DataSocket;
+    try {
+      sock = net.connect(data.path);
+      // Never keep the target alive for our sake.
+      sock.unref();
+    } catch {
+      return; // a worker before its bootstrap: the binding carries on, we try again later
+    }
+    this.socket = sock;
+    let buffer = '';
+    sock.setEncoding('utf8');
+    sock.on('connect', () => {
+      try {
+        sock.write(`${data.secret} ${this.config.actor}\n`);
+      } catch {
+        // 'close' follows
+      }
+    });
+    let up = false;
+    sock.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.lastIndexOf('\n');
+      if (nl < 0) return;
+      const lines = buffer.slice(0, nl).split('\n');
+      buffer = buffer.slice(nl + 1);
+      let seq = -1;
+      for (const l of lines) {
+        const n = Number(l);
+        if (Number.isInteger(n) && n > seq) seq = n;
+      }
+      if (seq < 0) return;
+      if (!this.socketUp) {
+        // The host knows us: resend what it has not acknowledged through the faster path (it drops what it has).
+        this.socketUp = true;
+        up = true;
+        this.ack(seq);
+        for (const b of this.inFlight) this.send(b.text);
+        this.flush();
+      } else this.ack(seq);
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (this.socket === sock) {
+        this.socket = undefined;
+        this.socketUp = false;
+      }
+      if (this.closed) return;
+      if (this.hooks.hostAlive && !this.hooks.hostAlive()) {
+        this.closed = true;
+        try {
+          this.hooks.onHostGone?.();
+        } catch {
+          // never into user code
+        }
+        return;
+      }
+      // Dropped while the host lives: batches go through the binding until the socket is back; unacked ones
+      // are resent on the next hello (or by the tracer's gap check, when a later batch arrives first).
+      if (!up) this.failures++;
+      else this.failures = 0;
+      this.reconnectLater();
+    });
+  }
 
   push(event: WireEvent, critical: boolean): void {
     const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
@@ -72,8 +208,19 @@ export class Channel {
   }
 
   private send(text: string): void {
+    if (this.socketUp && this.socket && !this.exiting) {
+      try {
+        this.socket.write(`${text}\n`);
+        this.viaSocket++;
+        return;
+      } catch {
+        // fall through to the binding
+      }
+    }
+    if (!this.socket) this.connect();
     try {
       this.binding(text);
+      this.viaBinding++;
     } catch {
       // The binding is gone (session closed): the batch stays in flight until the tracer resumes.
     }
@@ -96,7 +243,11 @@ export class Channel {
   }
 
   markExiting(): void {
+    if (this.exiting) return;
     this.exiting = true;
+    // What the socket holds in user space dies with the process: everything unacknowledged goes again through
+    // the binding, which the inspector delivers before it lets the process go. The tracer keeps one copy.
+    if (this.socketUp && this.socket) for (const b of this.inFlight) this.send(b.text);
     this.flush();
   }
 
@@ -111,9 +262,20 @@ export class Channel {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.timer = undefined;
     this.flush();
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) this.clearTimer(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.socket?.destroy();
+    this.socket = undefined;
+    this.socketUp = false;
   }
 
-  stats(): { seq: number; queued: number; inFlight: number; dropped: number } {
-    return { seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped };
+  /** Test hook: drops the data socket as a network failure would (the agent reconnects). */
+  dropSocket(): void {
+    this.socket?.destroy();
+  }
+
+  stats(): { seq: number; queued: number; inFlight: number; dropped: number; socket: boolean; viaSocket: number; viaBinding: number } {
+    return { seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped, socket: this.socketUp, viaSocket: this.viaSocket, viaBinding: this.viaBinding };
   }
 }

@@ -104,6 +104,12 @@ class Agent implements AgentCore {
       globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
       timers.setTimeout,
       timers.clearTimeout,
+      {
+        net: builtin('net'),
+        hostAlive: () => hostAlive(proc, config.data?.hostPid),
+        // The data socket closed and the host process is gone: the sessions cleanup path, when present.
+        onHostGone: () => this.guard(() => (this as { hostGone?: () => void }).hostGone?.()),
+      },
     );
     this.enableSources();
     const calls = new Calls(this);
@@ -243,6 +249,11 @@ class Agent implements AgentCore {
     this.heard();
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;
+  }
+
+  /** Test hook: drops the data socket as a failing connection would; the channel reconnects. */
+  dropDataSocket(): void {
+    this.guard(() => this.channel.dropSocket());
   }
 
   resume(seq: number): void {
@@ -416,6 +427,17 @@ class Agent implements AgentCore {
     const g = globalThis as Record<string | symbol, unknown>;
     delete g[this.config.binding];
     delete g[Symbol.for(AGENT_GLOBAL)];
+  }
+}
+
+/** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */
+function hostAlive(proc: { kill(pid: number, sig: number): void }, pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    proc.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -112,6 +112,11 @@ export interface AgentConfig {
   parent?: string;
   /** Record HTTP traffic and give each incoming request a correlation id (AsyncLocalStorage). */
   web?: boolean;
+  /**
+   * The data channel: a Unix socket in a folder only this user can enter, and the secret the agent says first
+   * on it (a line `<secret> <actor>`). Absent: everything goes through the binding.
+   */
+  data?: { path: string; secret: string; hostPid: number };
   /** Modules to trace from the start (trace_module given before the thread existed). */
   modules?: { module: string; resolved?: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }[];
   /** The nodescope that installed this agent: another one reads it to say who holds the process. */

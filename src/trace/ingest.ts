@@ -4,6 +4,7 @@
 // same transaction as the events that justify them.
 import type { WireBatch, WireEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
+import { DataChannel } from './data_channel.js';
 
 /** Rows per background transaction: large enough for SQLite's fast lane, small enough to keep answering. */
 const BACKGROUND_ROWS = 5_000;
@@ -17,6 +18,24 @@ export class Ingest {
   private readonly listeners = new Set<LifecycleListener>();
 
   constructor(private readonly store: Store) {}
+
+  private channel: DataChannel | undefined;
+
+  /**
+   * The agents' data channel, opened on first use; undefined when switched off
+   * (NODESCOPE_DATA_CHANNEL=off: everything through the inspector binding, as before — the bench compares both).
+   */
+  data(): DataChannel | undefined {
+    if (process.env.NODESCOPE_DATA_CHANNEL === 'off' || process.platform === 'win32') return undefined;
+    this.channel ??= new DataChannel();
+    return this.channel;
+  }
+
+  /** Closes the data channel (detach): agents left behind fall back to the binding, or clean up. */
+  closeData(): void {
+    this.channel?.close();
+    this.channel = undefined;
+  }
 
   /** Rows received and not yet written. */
   backlog(): number {

@@ -88,9 +88,21 @@ export class ThreadLink {
 
   private listen(): void {
     this.offBinding?.();
-    this.offBinding = this.session.on('Runtime.bindingCalled', ({ name, payload }) => {
+    const offBinding = this.session.on('Runtime.bindingCalled', ({ name, payload }) => {
       if (name === this.config.binding) this.receive(payload);
     });
+    // The data channel delivers into the same receive(): one stream, whichever path a batch took.
+    const offData = this.ingest.data()?.register(this.actor, { receive: (text) => this.receive(text), lastSeq: () => this.lastSeq });
+    this.offBinding = () => {
+      offBinding();
+      offData?.();
+    };
+  }
+
+  /** Resolves once every batch up to `seq` has arrived (the data socket may trail the inspector's answer). */
+  async arrived(seq: number, timeoutMs = 2_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lastSeq < seq && Date.now() < deadline && !this.session.closed) await new Promise((r) => setTimeout(r, 2));
   }
 
   private receive(text: string): void {
@@ -128,6 +140,7 @@ export class ThreadLink {
       return;
     }
     this.unacked = 0;
+    if (this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
     this.call(`ack(${this.lastSeq})`).catch(() => {
       // A lost ack only delays the window; the next one covers it.
     });
