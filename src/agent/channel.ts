@@ -10,7 +10,7 @@
 // (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
 // before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
 // what follows its last batch, drops what it has, and asks for a resend on a gap.
-import type { AgentConfig, WireBatch, WireEvent } from '../shared/protocol.js';
+import { encodeBatch, type AgentConfig, type WireEvent } from '../shared/protocol.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
 const CRITICAL_RESERVE = 1000;
@@ -199,9 +199,9 @@ export class Channel {
         events.push([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]);
         this.dropped = 0;
       }
-      const batch: WireBatch = { seq: ++this.seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now(), events };
-      const text = JSON.stringify(batch);
-      this.inFlight.push({ seq: batch.seq, text });
+      const seq = ++this.seq;
+      const text = encodeBatch({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, events);
+      this.inFlight.push({ seq, text });
       this.send(text);
     }
     if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.inFlight.length < this.config.maxInFlight) this.schedule();

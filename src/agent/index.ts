@@ -93,7 +93,7 @@ class Agent implements AgentCore {
     this.isMainThread = builtin('worker_threads').isMainThread;
     const { performance } = builtin('perf_hooks');
     this.perfNow = performance.now.bind(performance);
-    this.clockOffset = Number(proc.hrtime.bigint()) - this.perfNow() * 1e6;
+    this.clockOffset = clockOffset(proc.hrtime.bigint, this.perfNow);
     this.maxString = DEFAULT_LIMITS.maxString;
     this.isProxy = builtin('util').types.isProxy;
     this.redact = new RegExp(config.redact, 'i');
@@ -428,6 +428,27 @@ class Agent implements AgentCore {
     delete g[this.config.binding];
     delete g[Symbol.for(AGENT_GLOBAL)];
   }
+}
+
+/**
+ * CLOCK_MONOTONIC minus performance.now(), in ns, from the tightest of a few bracketed reads: one unbracketed
+ * pair was off by more than a message hop between threads (the first hrtime read in a fresh worker is slow),
+ * which put a worker's receipt before the main thread's next send.
+ */
+function clockOffset(hrtime: () => bigint, perfNow: () => number): number {
+  hrtime();
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 8; i++) {
+    const a = perfNow();
+    const h = Number(hrtime());
+    const b = perfNow();
+    if (b - a < best) {
+      best = b - a;
+      offset = h - ((a + b) / 2) * 1e6;
+    }
+  }
+  return offset;
 }
 
 /** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */

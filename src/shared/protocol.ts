@@ -90,6 +90,47 @@ export interface WireBatch {
   events: WireEvent[];
 }
 
+/**
+ * A batch on the wire (binding or data socket): its header, then each event as two JSON texts — the event
+ * without its payload, and the payload — joined by U+0001, which JSON.stringify never leaves raw in its
+ * output. The host stores the payload text as it came: it neither parses nor re-stringifies it (that was
+ * ~2.5 µs per event of the host's ~4.9), and the target pays the same as for one JSON.stringify of the batch.
+ */
+const SEP = '\u0001';
+
+export function encodeBatch(header: Omit<WireBatch, 'events'>, events: WireEvent[]): string {
+  const parts: string[] = [JSON.stringify(header)];
+  for (const e of events) {
+    const payload = e[8];
+    e[8] = null;
+    parts.push(JSON.stringify(e), payload === undefined ? 'null' : JSON.stringify(payload) ?? 'null');
+    e[8] = payload;
+  }
+  return parts.join(SEP);
+}
+
+/** An event as decoded on the host: the payload is still its JSON text (null when there is none). */
+export type TextEvent = [tsNs: number, type: string, subtype: string, actor: string, from: string | null, to: string | null, corr: string | null, ref: string | number | null, payload: string | null];
+export interface TextBatch extends Omit<WireBatch, 'events'> {
+  events: TextEvent[];
+}
+
+/** Throws on text that is not a batch (the caller drops it). */
+export function decodeBatch(text: string): TextBatch {
+  const parts = text.split(SEP);
+  const batch = JSON.parse(parts[0]!) as TextBatch;
+  if (typeof batch.seq !== 'number' || parts.length % 2 !== 1) throw new Error('not a batch');
+  const events: TextEvent[] = new Array((parts.length - 1) / 2);
+  for (let i = 1, k = 0; i < parts.length; i += 2, k++) {
+    const e = JSON.parse(parts[i]!) as TextEvent;
+    const payload = parts[i + 1]!;
+    e[8] = payload === 'null' ? null : payload;
+    events[k] = e;
+  }
+  batch.events = events;
+  return batch;
+}
+
 /** What the tracer passes to `install()` inside each thread. */
 export interface AgentConfig {
   binding: string;

@@ -2,7 +2,7 @@
 // are coalesced into one transaction (a setImmediate later), which keeps SQLite in its fast lane (large
 // batches) without holding events for long. Actor rows are derived here from lifecycle events, in the
 // same transaction as the events that justify them.
-import type { WireBatch, WireEvent } from '../shared/protocol.js';
+import type { TextBatch, TextEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
 import { DataChannel } from './data_channel.js';
 
@@ -51,15 +51,15 @@ export class Ingest {
   /** Functions the agents announced (`agent/site`), by `<thread> <sid>`: the dictionary of call/complete. */
   private readonly sites = new Map<string, { module: string; fn: string }>();
 
-  accept(batch: WireBatch): void {
+  accept(batch: TextBatch): void {
     const offset = wallOffset(batch);
     for (const e of batch.events) {
       if (e[1] === 'call' && e[2] === 'complete') {
-        const c = e[8] as CompleteCall;
+        const c = JSON.parse(e[8]!) as CompleteCall;
         const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };
         this.rows.push(...expandCall(e, c, site, batch, offset));
       } else if (e[1] === 'agent' && e[2] === 'site') {
-        const p = e[8] as { sid: number; module: string; fn: string };
+        const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
         this.sites.set(`${batch.actor} ${p.sid}`, { module: p.module, fn: p.fn });
       } else this.rows.push(toRow(e, batch, offset));
     }
@@ -114,11 +114,14 @@ export function hostNowNs(): number {
  */
 type CompleteCall = [sid: number, args: unknown, parent: number | null, threw: 0 | 1, value: unknown, durationNs: number];
 
-function expandCall(e: WireEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: WireBatch, offset: number): [EventRow, EventRow] {
+function expandCall(e: TextEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: TextBatch, offset: number): [EventRow, EventRow] {
   const end = e[0];
-  const start: WireEvent = [end - duration_ns, 'call', 'call', e[3], e[4], e[5], e[6], e[7], { module: site.module, fn: site.fn, args, parent }];
+  const startPayload = { module: site.module, fn: site.fn, args, parent: typeof parent === 'number' ? `${batch.actor}:c${parent}` : parent };
   const endPayload = { module: site.module, fn: site.fn, [threw ? 'error' : 'result']: value, duration_ns, async: false };
-  return [toRow(start, batch, offset), toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], endPayload], batch, offset)];
+  return [
+    toRow([end - duration_ns, 'call', 'call', e[3], e[4], e[5], e[6], e[7], JSON.stringify(startPayload)], batch, offset),
+    toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], JSON.stringify(endPayload)], batch, offset),
+  ];
 }
 
 /**
@@ -127,18 +130,27 @@ function expandCall(e: WireEvent, [, args, parent, threw, value, duration_ns]: C
  * where the target's clock is ours (loopback: CLOCK_MONOTONIC is system-wide), the host's own pair is used,
  * read with sub-millisecond precision, so wall time keeps the order ts_ns has.
  */
-function wallOffset(batch: WireBatch): number {
+function wallOffset(batch: TextBatch): number {
   const host = performance.timeOrigin + performance.now() - hostNowNs() / 1e6;
   const target = batch.wallMs - batch.tsNs / 1e6;
   return Math.abs(host - target) < 1_000 ? host : target;
 }
 
-function toRow(e: WireEvent, batch: WireBatch, offset: number): EventRow {
-  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef, payload] = e;
+/** A call's parent as a number (the agent's call id): spelled per thread like the call's own ref. */
+const NUMERIC_PARENT = /"parent":\d/;
+
+function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
+  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef] = e;
+  let text = e[8];
   // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
   let ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
-  if (typeof (payload as { parent?: unknown } | null)?.parent === 'number') (payload as { parent: unknown }).parent = `${batch.actor}:c${(payload as { parent: number }).parent}`;
-  const text = payload === null || payload === undefined ? null : JSON.stringify(payload);
+  if (type === 'call' && text !== null && NUMERIC_PARENT.test(text)) {
+    const payload = JSON.parse(text) as { parent?: unknown };
+    if (typeof payload.parent === 'number') {
+      payload.parent = `${batch.actor}:c${payload.parent}`;
+      text = JSON.stringify(payload);
+    }
+  }
   // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
   if (type === 'message' && typeof ref === 'string' && text !== null) ref = `${ref}#${contentHash(text)}`;
   return {

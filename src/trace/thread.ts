@@ -1,7 +1,7 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
-import { AGENT_GLOBAL, AGENT_SOURCE_URL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
+import { AGENT_GLOBAL, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport } from '../agent/modules.js';
@@ -106,9 +106,9 @@ export class ThreadLink {
   }
 
   private receive(text: string): void {
-    let batch: WireBatch;
+    let batch: TextBatch;
     try {
-      batch = JSON.parse(text) as WireBatch;
+      batch = decodeBatch(text);
     } catch {
       return;
     }

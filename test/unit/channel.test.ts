@@ -2,17 +2,17 @@
 // counted drop event, and resending after a reconnect.
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../src/agent/channel.js';
-import type { AgentConfig, WireBatch } from '../../src/shared/protocol.js';
+import { decodeBatch, type AgentConfig, type TextBatch } from '../../src/shared/protocol.js';
 
 const config: AgentConfig = {
   binding: 'b', actor: '7', level: 'full', sampleRate: 1, redact: 'x', batchSize: 3, maxQueue: 10, maxInFlight: 2, flushMs: 5, fromStart: false,
 };
 
 function setup() {
-  const sent: WireBatch[] = [];
+  const sent: TextBatch[] = [];
   let now = 0;
   const timers: (() => void)[] = [];
-  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(JSON.parse(text)), (fn) => (timers.push(fn), {}), () => undefined);
+  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
   const ev = (i: number) => [i, 'call', 'call', '7', null, null, null, null, { i }] as const;
   return { channel, sent, timers, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
 }
@@ -48,15 +48,15 @@ describe('Channel', () => {
     channel.ack(4);
     channel.ack(5);
     const all = sent.flatMap((b) => b.events);
-    expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, { count: 4 }]]);
+    expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, '{"count":4}']]);
     expect(all.filter((e) => e[1] === 'call').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
   });
 
   it('resends unacknowledged batches after a reconnect, in order', () => {
     const { channel, sent, push } = setup();
     for (let i = 0; i < 6; i++) push(i);
-    const again: WireBatch[] = [];
-    channel.resume(1, (text) => again.push(JSON.parse(text)));
+    const again: TextBatch[] = [];
+    channel.resume(1, (text) => again.push(decodeBatch(text)));
     expect(again.map((b) => b.seq)).toEqual([2]);
     expect(sent.map((b) => b.seq)).toEqual([1, 2]);
   });
