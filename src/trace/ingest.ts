@@ -20,13 +20,14 @@ export class Ingest {
   constructor(private readonly store: Store) {}
 
   private channel: DataChannel | undefined;
+  private readonly useData = process.env.NODESCOPE_DATA_CHANNEL !== 'off' && process.platform !== 'win32';
 
   /**
    * The agents' data channel, opened on first use; undefined when switched off
    * (NODESCOPE_DATA_CHANNEL=off: everything through the inspector binding, as before — the bench compares both).
    */
   data(): DataChannel | undefined {
-    if (process.env.NODESCOPE_DATA_CHANNEL === 'off' || process.platform === 'win32') return undefined;
+    if (!this.useData) return undefined;
     this.channel ??= new DataChannel();
     return this.channel;
   }
