@@ -275,7 +275,14 @@ export class Channel {
     this.socket?.destroy();
   }
 
-  stats(): { seq: number; queued: number; inFlight: number; dropped: number; socket: boolean; viaSocket: number; viaBinding: number } {
-    return { seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped, socket: this.socketUp, viaSocket: this.viaSocket, viaBinding: this.viaBinding };
+  /**
+   * `socketQueued`: bytes written to the data socket that are still in the process (the kernel's buffer was
+   * full): a crash now loses them, as it loses the events still queued. Everything else was sent.
+   */
+  stats(): { seq: number; queued: number; inFlight: number; dropped: number; socket: boolean; socketQueued: number; viaSocket: number; viaBinding: number } {
+    return {
+      seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped,
+      socket: this.socketUp, socketQueued: this.socket?.writableLength ?? 0, viaSocket: this.viaSocket, viaBinding: this.viaBinding,
+    };
   }
 }
