@@ -231,7 +231,11 @@ export class Channel {
     let i = 0;
     while (i < this.inFlight.length && this.inFlight[i]!.seq <= seq) i++;
     if (i > 0) this.inFlight.splice(0, i);
-    if (this.queue.length > 0) this.flush();
+    // A full batch goes at once; a partial one waits for the flush timer. Sending whatever was queued on every
+    // ack made many small batches: each is a write (socket) or a binding call, and in the profile of a traced
+    // HTTP server those per-batch costs were the agent's largest (bench/README.md).
+    if (this.queue.length >= this.config.batchSize || this.exiting) this.flush();
+    else if (this.queue.length > 0 && this.timer === undefined) this.schedule();
   }
 
   /** After a reconnect: the tracer has everything up to `seq`; send the rest again, then carry on. */

@@ -37,7 +37,7 @@ describe('Channel', () => {
   });
 
   it('drops past maxQueue, counts the drops, and reports them as a critical event', () => {
-    const { channel, sent, push } = setup();
+    const { channel, sent, push, timers } = setup();
     for (let i = 0; i < 6; i++) push(i); // two batches in flight, window full
     for (let i = 6; i < 20; i++) push(i); // 10 fit in the queue, 4 dropped
     expect(channel.stats()).toMatchObject({ queued: 10, dropped: 4 });
@@ -47,6 +47,8 @@ describe('Channel', () => {
     channel.ack(3);
     channel.ack(4);
     channel.ack(5);
+    // full batches went on the acks; the partial rest waits for the flush timer
+    while (timers.length > 0) timers.shift()!();
     const all = sent.flatMap((b) => b.events);
     expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, '{"count":4}']]);
     expect(all.filter((e) => e[1] === 'call').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
