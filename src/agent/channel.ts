@@ -10,7 +10,7 @@
 // (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
 // before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
 // what follows its last batch, drops what it has, and asks for a resend on a gap.
-import { encodeBatch, type AgentConfig, type WireEvent } from '../shared/protocol.js';
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
 const CRITICAL_RESERVE = 1000;
@@ -45,8 +45,14 @@ export interface ChannelHooks {
 const RECONNECT_MS = 200;
 
 export class Channel {
-  private queue: WireEvent[] = [];
+  /**
+   * Events encoded as they are pushed: a short string holds an event in a third of the memory of its object
+   * graph, its size is known (the byte caps), and what the event referred to can be collected at once.
+   */
+  private queue: string[] = [];
+  private queueBytes = 0;
   private inFlight: { seq: number; text: string }[] = [];
+  private inFlightBytes = 0;
   private seq = 0;
   private dropped = 0;
   private timer: { unref?(): void } | undefined;
@@ -166,11 +172,20 @@ export class Channel {
 
   push(event: WireEvent, critical: boolean): void {
     const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
-    if (this.queue.length >= limit) {
+    const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
+    if (this.queue.length >= limit || this.queueBytes >= bytes) {
       this.dropped++;
       return;
     }
-    this.queue.push(event);
+    let text: string;
+    try {
+      text = encodeEvent(event);
+    } catch {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(text);
+    this.queueBytes += text.length;
     if (this.exiting || this.queue.length >= this.config.batchSize) this.flush();
     else if (this.timer === undefined) this.schedule();
   }
@@ -190,21 +205,28 @@ export class Channel {
     }
   }
 
+  /** Whether another batch may go out before the tracer acknowledges: by count and by bytes. */
+  private windowOpen(): boolean {
+    return this.inFlight.length < this.config.maxInFlight && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
+  }
+
   /** Seals queued events into batches while the in-flight window allows. */
   flush(): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
-    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.inFlight.length < this.config.maxInFlight)) {
+    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
       const events = this.queue.splice(0, this.config.batchSize);
+      for (const e of events) this.queueBytes -= e.length;
       if (this.dropped > 0) {
-        events.push([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]);
+        events.push(encodeEvent([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]));
         this.dropped = 0;
       }
       const seq = ++this.seq;
-      const text = encodeBatch({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, events);
+      const text = encodeBatchOf({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, events);
       this.inFlight.push({ seq, text });
+      this.inFlightBytes += text.length;
       this.send(text);
     }
-    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.inFlight.length < this.config.maxInFlight) this.schedule();
+    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
   }
 
   private send(text: string): void {
@@ -229,7 +251,7 @@ export class Channel {
   /** The tracer stored every batch up to `seq`. */
   ack(seq: number): void {
     let i = 0;
-    while (i < this.inFlight.length && this.inFlight[i]!.seq <= seq) i++;
+    while (i < this.inFlight.length && this.inFlight[i]!.seq <= seq) this.inFlightBytes -= this.inFlight[i++]!.text.length;
     if (i > 0) this.inFlight.splice(0, i);
     // A full batch goes at once; a partial one waits for the flush timer. Sending whatever was queued on every
     // ack made many small batches: each is a write (socket) or a binding call, and in the profile of a traced
@@ -283,9 +305,9 @@ export class Channel {
    * `socketQueued`: bytes written to the data socket that are still in the process (the kernel's buffer was
    * full): a crash now loses them, as it loses the events still queued. Everything else was sent.
    */
-  stats(): { seq: number; queued: number; inFlight: number; dropped: number; socket: boolean; socketQueued: number; viaSocket: number; viaBinding: number } {
+  stats(): { seq: number; queued: number; queuedBytes: number; inFlight: number; inFlightBytes: number; dropped: number; socket: boolean; socketQueued: number; viaSocket: number; viaBinding: number } {
     return {
-      seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped,
+      seq: this.seq, queued: this.queue.length, queuedBytes: this.queueBytes, inFlight: this.inFlight.length, inFlightBytes: this.inFlightBytes, dropped: this.dropped,
       socket: this.socketUp, socketQueued: this.socket?.writableLength ?? 0, viaSocket: this.viaSocket, viaBinding: this.viaBinding,
     };
   }

@@ -98,15 +98,24 @@ export interface WireBatch {
  */
 const SEP = '\u0001';
 
-export function encodeBatch(header: Omit<WireBatch, 'events'>, events: WireEvent[]): string {
-  const parts: string[] = [JSON.stringify(header)];
-  for (const e of events) {
-    const payload = e[8];
-    e[8] = null;
-    parts.push(JSON.stringify(e), payload === undefined ? 'null' : JSON.stringify(payload) ?? 'null');
+/** One event's part of a batch. Throws what JSON.stringify throws (a BigInt): the caller counts a drop. */
+export function encodeEvent(e: WireEvent): string {
+  const payload = e[8];
+  e[8] = null;
+  try {
+    return `${JSON.stringify(e)}${SEP}${payload === undefined ? 'null' : (JSON.stringify(payload) ?? 'null')}`;
+  } finally {
     e[8] = payload;
   }
-  return parts.join(SEP);
+}
+
+/** A batch from events already encoded one by one (encodeEvent). */
+export function encodeBatchOf(header: Omit<WireBatch, 'events'>, encoded: string[]): string {
+  return encoded.length === 0 ? JSON.stringify(header) : `${JSON.stringify(header)}${SEP}${encoded.join(SEP)}`;
+}
+
+export function encodeBatch(header: Omit<WireBatch, 'events'>, events: WireEvent[]): string {
+  return encodeBatchOf(header, events.map(encodeEvent));
 }
 
 /** An event as decoded on the host: the payload is still its JSON text (null when there is none). */
@@ -131,6 +140,9 @@ export function decodeBatch(text: string): TextBatch {
   return batch;
 }
 
+export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+
 /** What the tracer passes to `install()` inside each thread. */
 export interface AgentConfig {
   binding: string;
@@ -142,6 +154,13 @@ export interface AgentConfig {
   batchSize: number;
   maxQueue: number;
   maxInFlight: number;
+  /**
+   * Bytes (UTF-16 code units of the encoded text) the queue and the unacknowledged batches may hold: with
+   * `maxQueue` and `maxInFlight`, the bound on the agent's memory under a flood, whatever the events' size.
+   * Defaults: 8 M each (DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES).
+   */
+  maxQueueBytes?: number;
+  maxInFlightBytes?: number;
   flushMs: number;
   /** True when the agent runs before the thread's first line (launch mode, new workers). */
   fromStart: boolean;

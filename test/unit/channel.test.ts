@@ -62,4 +62,24 @@ describe('Channel', () => {
     expect(again.map((b) => b.seq)).toEqual([2]);
     expect(sent.map((b) => b.seq)).toEqual([1, 2]);
   });
+
+  it('bounds the queue and the unacknowledged batches by bytes too, whatever the events weigh', () => {
+    const sent: TextBatch[] = [];
+    const timers: (() => void)[] = [];
+    let now = 0;
+    const small = { ...config, batchSize: 2, maxQueue: 1000, maxInFlight: 100, maxQueueBytes: 1000, maxInFlightBytes: 1500 };
+    const channel = new Channel(small, { nowNs: () => ++now }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
+    const big = 'x'.repeat(300);
+    for (let i = 0; i < 20; i++) channel.push([i, 'log', 'info', '7', null, null, null, null, { big }], false);
+    // ~350 bytes an event: the in-flight window closes past 1,500 bytes (2 batches of 2), the queue past 1,000.
+    const s = channel.stats();
+    expect([sent.length, s.inFlight, s.queued, s.dropped]).toEqual([2, 2, 3, 13]);
+    expect(s.inFlightBytes).toBeGreaterThanOrEqual(1500);
+    expect(s.queuedBytes).toBeGreaterThanOrEqual(1000);
+    channel.ack(2);
+    while (timers.length > 0) timers.shift()!();
+    const events = sent.flatMap((b) => b.events);
+    expect(events.filter((e) => e[1] === 'log').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(events.filter((e) => e[1] === 'agent').map((e) => e[8])).toEqual(['{"count":13}']);
+  });
 });
