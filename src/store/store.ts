@@ -118,6 +118,9 @@ CREATE TABLE IF NOT EXISTS actors (
   info TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+-- Events per actor and kind, kept by write() and the prunes: what an actor did, counted, without reading
+-- its history (trace_process on a thread with 250k events read them all: 81 ms p95 on 1 M events).
+CREATE TABLE IF NOT EXISTS actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (actor, type, subtype)) WITHOUT ROWID;
 -- A tracked object lives in its thread: when the thread ends, so does the object.
 CREATE TRIGGER IF NOT EXISTS objects_end_with_thread AFTER UPDATE OF ended_ms ON actors
 WHEN NEW.kind <> 'object' AND NEW.ended_ms IS NOT NULL AND OLD.ended_ms IS NULL
@@ -160,7 +163,11 @@ export class Store {
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get() !== undefined;
+      const existed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       this.db.exec(SCHEMA);
+      // A file from before the counts: counted once, here.
+      if (existed && !counted) this.db.exec('INSERT INTO actor_counts SELECT actor, type, subtype, count(*) FROM events GROUP BY 1, 2, 3');
       // A file written by an earlier version has no key columns: VIRTUAL columns can be added in place.
       const have = new Set((this.db.prepare('PRAGMA table_xinfo(events)').all() as { name: string }[]).map((c) => c.name));
       for (const [name, expr] of KEY_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE events ADD COLUMN ${name} GENERATED ALWAYS AS (${expr}) VIRTUAL`);
@@ -187,8 +194,17 @@ export class Store {
          exit_code = coalesce(@exit_code, exit_code), exit_signal = coalesce(@exit_signal, exit_signal),
          info = CASE WHEN @info IS NULL THEN info WHEN info IS NULL THEN @info ELSE json_patch(info, @info) END`,
     );
+    const addCount = options.readonly ? undefined : this.db.prepare('INSERT INTO actor_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
     this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
-      for (const e of events) this.insertEvent.run(e);
+      const counts = new Map<string, [string, string, string, number]>();
+      for (const e of events) {
+        this.insertEvent.run(e);
+        const key = `${e.actor}\u0000${e.type}\u0000${e.subtype}`;
+        const c = counts.get(key);
+        if (c) c[3]++;
+        else counts.set(key, [e.actor, e.type, e.subtype, 1]);
+      }
+      for (const c of counts.values()) addCount!.run(c);
       for (const a of actors) this.upsertActor.run(normalizeActor(a));
     });
   }
@@ -220,8 +236,22 @@ export class Store {
     if (excess <= 0) return;
     const row = this.db.prepare('SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?').get(excess - 1) as { id: number } | undefined;
     if (!row) return;
-    const { changes } = this.db.prepare('DELETE FROM events WHERE id <= ?').run(row.id);
+    const { changes } = this.deleteCounted('id <= ?', [row.id]);
     this.count -= changes;
+  }
+
+  /** Deletes events and takes them off the per-actor counts, in one transaction. */
+  private deleteCounted(where: string, params: unknown[]): { changes: number } {
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE actor_counts SET n = actor_counts.n - g.gone FROM (SELECT actor, type, subtype, count(*) AS gone FROM events WHERE ${where} GROUP BY 1, 2, 3) AS g
+           WHERE actor_counts.actor = g.actor AND actor_counts.type = g.type AND actor_counts.subtype = g.subtype`,
+        )
+        .run(...params);
+      this.db.prepare('DELETE FROM actor_counts WHERE n <= 0').run();
+      return this.db.prepare(`DELETE FROM events WHERE ${where}`).run(...params);
+    })();
   }
 
   /**
@@ -232,7 +262,7 @@ export class Store {
     this.lastAgePrune = Date.now();
     const now = Number(process.hrtime.bigint());
     for (const [type, ms] of Object.entries(this.retention)) {
-      const { changes } = this.db.prepare('DELETE FROM events WHERE type = ? AND ts_ns < ?').run(type, now - ms * 1e6);
+      const { changes } = this.deleteCounted('type = ? AND ts_ns < ?', [type, now - ms * 1e6]);
       this.count -= changes;
     }
   }
