@@ -121,6 +121,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID
 -- Events per actor and kind, kept by write() and the prunes: what an actor did, counted, without reading
 -- its history (trace_process on a thread with 250k events read them all: 81 ms p95 on 1 M events).
 CREATE TABLE IF NOT EXISTS actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (actor, type, subtype)) WITHOUT ROWID;
+-- Calls per (module, fn, actor), kept the same way: get_function_calls counts a busy module's calls without
+-- reading them (the key columns are virtual, so an index on them cannot count alone).
+CREATE TABLE IF NOT EXISTS call_counts (k_module TEXT NOT NULL, k_fn TEXT NOT NULL, actor TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (k_module, k_fn, actor)) WITHOUT ROWID;
 -- A tracked object lives in its thread: when the thread ends, so does the object.
 CREATE TRIGGER IF NOT EXISTS objects_end_with_thread AFTER UPDATE OF ended_ms ON actors
 WHEN NEW.kind <> 'object' AND NEW.ended_ms IS NOT NULL AND OLD.ended_ms IS NULL
@@ -128,6 +131,8 @@ BEGIN
   UPDATE actors SET ended_ms = NEW.ended_ms, status = 'gone' WHERE parent = NEW.id AND kind = 'object' AND ended_ms IS NULL;
 END;
 `;
+
+const CALL_COUNTS_SELECT = "SELECT k_module, k_fn, actor, count(*) FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call'";
 
 /** Indexes on the key columns; created after the migration that adds the columns to an older file. */
 const KEY_INDEXES = `
@@ -164,6 +169,7 @@ export class Store {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get() !== undefined;
+      const callsCounted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_counts'").get() !== undefined;
       const existed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       this.db.exec(SCHEMA);
       // A file from before the counts: counted once, here.
@@ -172,6 +178,7 @@ export class Store {
       const have = new Set((this.db.prepare('PRAGMA table_xinfo(events)').all() as { name: string }[]).map((c) => c.name));
       for (const [name, expr] of KEY_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE events ADD COLUMN ${name} GENERATED ALWAYS AS (${expr}) VIRTUAL`);
       this.db.exec(KEY_INDEXES);
+      if (existed && !callsCounted) this.db.exec(`INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`);
     }
     this.count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     this.insertEvent = this.db.prepare(
@@ -195,16 +202,28 @@ export class Store {
          info = CASE WHEN @info IS NULL THEN info WHEN info IS NULL THEN @info ELSE json_patch(info, @info) END`,
     );
     const addCount = options.readonly ? undefined : this.db.prepare('INSERT INTO actor_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
+    // The call rows just inserted, by rowid range: their keys are computed once more, for these rows only.
+    const addCalls = options.readonly
+      ? undefined
+      : this.db.prepare(
+          `INSERT INTO call_counts SELECT k_module, k_fn, actor, count(*) FROM events WHERE id > ? AND type = 'call' AND subtype = 'call' GROUP BY 1, 2, 3
+           ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+        );
+    const lastId = this.db.prepare('SELECT max(id) AS id FROM events');
     this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
       const counts = new Map<string, [string, string, string, number]>();
+      let calls = false;
+      const before = (lastId.get() as { id: number | null }).id ?? 0;
       for (const e of events) {
         this.insertEvent.run(e);
+        if (e.type === 'call' && e.subtype === 'call') calls = true;
         const key = `${e.actor}\u0000${e.type}\u0000${e.subtype}`;
         const c = counts.get(key);
         if (c) c[3]++;
         else counts.set(key, [e.actor, e.type, e.subtype, 1]);
       }
       for (const c of counts.values()) addCount!.run(c);
+      if (calls) addCalls!.run(before);
       for (const a of actors) this.upsertActor.run(normalizeActor(a));
     });
   }
@@ -250,6 +269,13 @@ export class Store {
         )
         .run(...params);
       this.db.prepare('DELETE FROM actor_counts WHERE n <= 0').run();
+      this.db
+        .prepare(
+          `UPDATE call_counts SET n = call_counts.n - g.gone FROM (SELECT k_module, k_fn, actor, count(*) AS gone FROM events WHERE ${where} AND type = 'call' AND subtype = 'call' GROUP BY 1, 2, 3) AS g
+           WHERE call_counts.k_module = g.k_module AND call_counts.k_fn = g.k_fn AND call_counts.actor = g.actor`,
+        )
+        .run(...params);
+      this.db.prepare('DELETE FROM call_counts WHERE n <= 0').run();
       return this.db.prepare(`DELETE FROM events WHERE ${where}`).run(...params);
     })();
   }
