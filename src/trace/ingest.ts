@@ -13,6 +13,14 @@ import { DataChannel } from './data_channel.js';
  * measured cost per row.
  */
 const BACKGROUND_MS = 8;
+
+/**
+ * Rows the host may hold unwritten before it stops acknowledging batches (then the agents queue, and past
+ * their caps count drops). A tool call brings the store up to date first (Tracer.sync writes the whole
+ * backlog), so this is also what a question may wait for under a flood: 12,000 rows at ~3.7 µs each is
+ * ~45 ms on a quiet machine, inside the 50 ms bar; 100,000 (before) was ~370 ms, seconds on a loaded one.
+ */
+export const MAX_BACKLOG_ROWS = 12_000;
 const MIN_ROWS = 500;
 const MAX_ROWS = 20_000;
 

@@ -6,7 +6,7 @@ import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
-import type { Ingest } from './ingest.js';
+import { MAX_BACKLOG_ROWS, type Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
@@ -14,8 +14,6 @@ const ACK_EVERY = 4;
 const ACK_DELAY_MS = 20;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;
-/** Rows the host may hold unwritten before it stops acknowledging batches (~20 MB). */
-const MAX_BACKLOG = 100_000;
 
 let agentText: string | undefined;
 function agentSource(): string {
@@ -135,7 +133,7 @@ export class ThreadLink {
     this.ackTimer = undefined;
     // Acks are the agents' only signal to send more: while the host is behind on writing, holding them back
     // makes the agents queue (and then count drops) instead of the host buffering without bound.
-    if (this.ingest.backlog() > MAX_BACKLOG) {
+    if (this.ingest.backlog() > MAX_BACKLOG_ROWS) {
       this.ackTimer = setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
       return;
     }

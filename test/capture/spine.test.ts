@@ -3,6 +3,8 @@
 // event emitted is stored exactly once.
 import { describe, expect, it } from 'vitest';
 import { attached, eventually } from '../helpers.js';
+import { nodeTargets } from '../targets/index.js';
+import { MAX_BACKLOG_ROWS } from '../../src/trace/ingest.js';
 import type { Store } from '../../src/store/store.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 
@@ -155,10 +157,30 @@ describe('data channel', () => {
     expect(new Set(stored).size).toBe(stored.length);
     expect(stored.length + reported + left.dropped).toBe(total);
     expect(reported).toBeGreaterThan(0);
-    // The host held at most its backlog limit (100,000 rows, src/trace/thread.ts) plus what the agent may have
-    // in flight when acks stop (64 batches of 256 events, its config) plus one batch. (Through the socket the
-    // host reads at most a socket buffer per turn of its loop, so the backlog stays far below that.)
+    // The host held at most its backlog limit plus what the agent may have in flight when acks stop (64
+    // batches of 256 events, its config) plus one batch.
     expect(maxBacklog).toBeGreaterThan(0);
-    expect(maxBacklog).toBeLessThanOrEqual(100_000 + 64 * 256 + 256);
+    expect(maxBacklog).toBeLessThanOrEqual(MAX_BACKLOG_ROWS + 64 * 256 + 256);
   }, 120_000);
+});
+
+describe('data channel on every Node version a target may run', () => {
+  for (const target of nodeTargets()) {
+    it(`Node ${target.major}: batches through the socket from the main thread and a worker, a crash mid-batch keeps what was sent`, async () => {
+      const { app, t } = await attached('spine.cjs', { node: target.bin });
+      const actor = String(app.pid);
+      await until(async () => (await stats(app)).socket, 'the data socket to be up');
+      app.send('pingpong 50');
+      await app.nextLine(/^pingpong 50/);
+      app.send('emit 1000');
+      await app.nextLine(/^emitted 1000/);
+      const s = await stats(app);
+      expect(s.socket).toBe(true);
+      app.send('crash 500 100');
+      expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await settled(t.tracer, t.store, actor, 1500)).toEqual(range(1500));
+      const pongs = sequence(t.store, `${actor}/w1`, 'pong');
+      expect(pongs).toEqual(range(50));
+    });
+  }
 });
