@@ -26,6 +26,7 @@ export interface NetLike {
 export interface DataSocket {
   write(text: string): boolean;
   unref(): void;
+  end(): void;
   destroy(): void;
   setEncoding(enc: string): void;
   on(event: string, fn: (arg?: any) => void): void;
@@ -291,7 +292,8 @@ export class Channel {
     this.closed = true;
     if (this.reconnectTimer !== undefined) this.clearTimer(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.socket?.destroy();
+    // end(), not destroy(): what the last flush wrote still reaches the tracer.
+    this.socket?.end();
     this.socket = undefined;
     this.socketUp = false;
   }
