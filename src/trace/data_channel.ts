@@ -93,7 +93,9 @@ export class DataChannel {
         const line = buffer.slice(start, nl);
         start = nl + 1;
         if (receiver) {
-          receiver.receive(line);
+          // To whoever listens for the thread now: after a reconnect of its inspector session the link
+          // registers again (the socket stays up); after a detach nobody does, and the line is dropped.
+          this.receivers.get(actor!)?.receive(line);
           continue;
         }
         const [secret, id] = line.split(' ');

@@ -107,6 +107,12 @@ export class Ingest {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.rows.length === 0) return;
+    // A batch that arrived after the store was closed (the data socket can trail a detach) has nowhere to go.
+    if (!this.store.db.open) {
+      this.rows = [];
+      this.actors = [];
+      return;
+    }
     const rows = this.rows.length > limit ? this.rows.splice(0, limit) : this.rows;
     if (rows === this.rows) this.rows = [];
     else this.schedule();
