@@ -281,6 +281,7 @@ export class Channel {
   /** The host is gone: nothing more is sent, and what waits is let go. */
   discard(): void {
     this.queue = [];
+    this.queueBytes = 0;
     this.binding = () => undefined;
     this.close();
   }

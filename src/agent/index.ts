@@ -107,8 +107,8 @@ class Agent implements AgentCore {
       {
         net: builtin('net'),
         hostAlive: () => hostAlive(proc, config.data?.hostPid),
-        // The data socket closed and the host process is gone: the sessions cleanup path, when present.
-        onHostGone: () => this.guard(() => (this as { hostGone?: () => void }).hostGone?.()),
+        // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
+        onHostGone: () => this.guard(() => this.hostGone()),
       },
     );
     this.enableSources();
