@@ -6,7 +6,11 @@ import { attachTracer, countEvents, droppedRecorded, fixture, fmtInt, fmtNum, me
 
 export const name = 'http';
 
-const VARIANTS = ['untraced', 'minimal', 'full', 'web', 'otel'];
+// `web-binding`: every request recorded with the data socket switched off (NODESCOPE_DATA_CHANNEL=off), all
+// batches through the inspector binding as before issue 11: the before/after of the transport in one run.
+// HTTP_VARIANTS=untraced,web,web-binding,otel runs a subset (untraced is always needed).
+const ALL_VARIANTS = ['untraced', 'minimal', 'full', 'web', 'web-binding', 'otel'];
+const VARIANTS = process.env.HTTP_VARIANTS ? ALL_VARIANTS.filter((v) => v === 'untraced' || process.env.HTTP_VARIANTS.split(',').includes(v)) : ALL_VARIANTS;
 
 async function load(port, seconds, connections) {
   // workers: 1 runs the connections in a worker thread of autocannon's own, so the client's event loop is
@@ -39,7 +43,15 @@ async function attachVariant(v) {
   try {
     // A store that holds every event of the round: pruning at the default 1M cap would hide recorded events.
     const storeOptions = { maxEvents: 50_000_000 };
-    v.traced = await attachTracer(v.server.pid, v.variant === 'web' ? { level: 'full', web: true, storeOptions } : { level: v.variant, web: false, storeOptions });
+    const web = v.variant === 'web' || v.variant === 'web-binding';
+    const before = process.env.NODESCOPE_DATA_CHANNEL;
+    if (v.variant === 'web-binding') process.env.NODESCOPE_DATA_CHANNEL = 'off';
+    try {
+      v.traced = await attachTracer(v.server.pid, web ? { level: 'full', web: true, storeOptions } : { level: v.variant, web: false, storeOptions });
+    } finally {
+      if (before === undefined) delete process.env.NODESCOPE_DATA_CHANNEL;
+      else process.env.NODESCOPE_DATA_CHANNEL = before;
+    }
     v.requests = 0; // requests served while attached: the ones that should be recorded
   } catch (error) {
     const { exitCode, signalCode } = v.server.child;
@@ -143,15 +155,16 @@ export async function run({ smoke, rounds }) {
   const note = `${cfg.rounds} round(s) × ${cfg.cycles} alternating ${cfg.seconds} s slices per variant, ${cfg.connections} connections; ratio = median over ${cycles.length} slice pairs (variant / untraced of the same cycle)`;
   rows.push(row(name, 'untraced throughput (req/s)', { baseline: fmtInt(base), figure: '1.00', result: 'info', note, data: { rps: rps.untraced, cpu: cpu.untraced } }));
 
-  const rMin = ratio('minimal');
-  rows.push(row(name, 'attached by pid, level minimal (idle)', {
+  const has = (v) => VARIANTS.includes(v);
+  const rMin = has('minimal') ? ratio('minimal') : NaN;
+  if (has('minimal')) rows.push(row(name, 'attached by pid, level minimal (idle)', {
     baseline: fmtInt(base), traced: fmtInt(median(rps.minimal)), figure: fmtNum(rMin, 3), bar: '≥ 0.99',
     result: smoke ? 'info' : verdict(rMin >= 0.99), note: `per-pair ratios ${spread('minimal')}; ${cpuNote('minimal')}`, data: { rps: rps.minimal, cpu: cpu.minimal },
   }));
 
-  const rFull = ratio('full');
-  const otelRatio = ratio('otel');
-  rows.push(row(name, 'attached by pid, level full, HTTP capture off (idle: lifecycle only)', {
+  const rFull = has('full') ? ratio('full') : NaN;
+  const otelRatio = has('otel') ? ratio('otel') : NaN;
+  if (has('full')) rows.push(row(name, 'attached by pid, level full, HTTP capture off (idle: lifecycle only)', {
     baseline: fmtInt(base), traced: fmtInt(median(rps.full)), figure: fmtNum(rFull, 3), bar: '≥ 0.99 (idle)',
     result: smoke ? 'info' : verdict(rFull >= 0.99), note: `per-pair ratios ${spread('full')}; ${cpuNote('full')}`, data: { rps: rps.full, cpu: cpu.full },
   }));
@@ -175,8 +188,18 @@ export async function run({ smoke, rounds }) {
     }));
   }
 
-  const spans = median(extras('otel').map((e) => e.spans));
-  rows.push(row(name, 'OpenTelemetry SDK + HTTP instrumentation, in-memory batch exporter', {
+  if (has('web-binding')) {
+    const wb = extras('web-binding');
+    const rWb = ratio('web-binding');
+    rows.push(row(name, 'every request recorded, data socket off (all batches through the inspector binding: before issue 11)', {
+      baseline: fmtInt(base), traced: fmtInt(median(rps['web-binding'])), figure: fmtNum(rWb, 3), bar: 'for comparison', result: 'info',
+      note: `${fmtInt(wb.reduce((n, e) => n + e.httpEvents, 0))} http events stored for ${fmtInt(wb.reduce((n, e) => n + e.requests, 0))} requests served while attached (${fmtInt(wb.reduce((n, e) => n + e.dropped, 0))} dropped); per-pair ratios ${spread('web-binding')}; ${cpuNote('web-binding')}`,
+      data: { rps: rps['web-binding'], cpu: cpu['web-binding'] },
+    }));
+  }
+
+  const spans = has('otel') ? median(extras('otel').map((e) => e.spans)) : NaN;
+  if (has('otel')) rows.push(row(name, 'OpenTelemetry SDK + HTTP instrumentation, in-memory batch exporter', {
     baseline: fmtInt(base), traced: fmtInt(median(rps.otel)), figure: fmtNum(otelRatio, 3), bar: 'for comparison', result: 'info',
     note: `${fmtInt(spans)} spans exported per round (median); per-pair ratios ${spread('otel')}; ${cpuNote('otel')}`, data: { rps: rps.otel, cpu: cpu.otel },
   }));
@@ -192,12 +215,12 @@ export async function run({ smoke, rounds }) {
   }
   rows.push(row(name, 'server CPU µs per request (noise-robust view of the same runs)', {
     baseline: `untraced ${fmtNum(median(cpu.untraced), 1)}`,
-    traced: `minimal ${fmtNum(median(cpu.minimal), 1)} · full ${fmtNum(median(cpu.full), 1)} · web ${fmtNum(median(cpu.web), 1)} · OTel ${fmtNum(median(cpu.otel), 1)}`,
-    figure: `${fmtNum(cpuRatio('minimal'), 3)} · ${fmtNum(cpuRatio('full'), 3)} · ${fmtNum(cpuRatio('web'), 3)} · ${fmtNum(cpuRatio('otel'), 3)}`,
+    traced: VARIANTS.filter((v) => v !== 'untraced').map((v) => `${v} ${fmtNum(median(cpu[v]), 1)}`).join(' · '),
+    figure: VARIANTS.filter((v) => v !== 'untraced').map((v) => fmtNum(cpuRatio(v), 3)).join(' · '),
     bar: 'same bars as above', result: 'info',
     note: 'ratio = untraced CPU per request / variant CPU per request (median over slice pairs), from /proc/<pid>/stat of the server; a saturated server\'s throughput is the inverse of its CPU per request, and this figure barely moves when other processes steal the machine',
     data: cpu,
   }));
-  if (!(spans > 0)) throw new Error('the OpenTelemetry variant exported no spans: its preload did not instrument the server');
+  if (has('otel') && !(spans > 0)) throw new Error('the OpenTelemetry variant exported no spans: its preload did not instrument the server');
   return rows;
 }

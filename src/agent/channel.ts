@@ -2,7 +2,15 @@
 // The binding has no backpressure (DESIGN.md), so the agent keeps at most `maxInFlight` batches that the
 // tracer has not acknowledged; past that, events wait in the queue, and past `maxQueue` they are counted and
 // dropped. Unacknowledged batches are kept so that after a reconnect the tracer can ask for them again.
-import type { AgentConfig, WireBatch, WireEvent } from '../shared/protocol.js';
+//
+// The data channel: when the tracer hands over a Unix socket (config.data), batches go through it instead of
+// the binding — one write of the batch text, no CDP framing of it in the target (the binding escapes the whole
+// batch into a JSON string on the target's main thread, and the host parses it twice). Acks come back on the
+// socket. The binding stays the fallback: before the socket is up, while it is down, and on the way out
+// (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
+// before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
+// what follows its last batch, drops what it has, and asks for a resend on a gap.
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
 const CRITICAL_RESERVE = 1000;
@@ -11,9 +19,41 @@ export interface Clock {
   nowNs(): number;
 }
 
+/** The part of `node:net` the channel uses (the agent imports nothing; the builtin is handed in). */
+export interface NetLike {
+  connect(path: string): DataSocket;
+}
+export interface DataSocket {
+  write(text: string): boolean;
+  unref(): void;
+  end(): void;
+  destroy(): void;
+  setEncoding(enc: string): void;
+  on(event: string, fn: (arg?: any) => void): void;
+  writableLength: number;
+}
+
+/** Host-side hooks: the data socket closed while the host process is gone (SIGKILL of nodescope). */
+export interface ChannelHooks {
+  net?: NetLike;
+  /** Whether the host process still lives (`process.kill(pid, 0)`). */
+  hostAlive?: () => boolean;
+  /** Called once when the data socket closed and the host is gone: the agent's cleanup path (hostGone). */
+  onHostGone?: () => void;
+}
+
+/** Wait between attempts to (re)connect the data socket. */
+const RECONNECT_MS = 200;
+
 export class Channel {
-  private queue: WireEvent[] = [];
+  /**
+   * Events encoded as they are pushed: a short string holds an event in a third of the memory of its object
+   * graph, its size is known (the byte caps), and what the event referred to can be collected at once.
+   */
+  private queue: string[] = [];
+  private queueBytes = 0;
   private inFlight: { seq: number; text: string }[] = [];
+  private inFlightBytes = 0;
   private seq = 0;
   private dropped = 0;
   private timer: { unref?(): void } | undefined;
@@ -26,15 +66,127 @@ export class Channel {
     private binding: (text: string) => void,
     private setTimer: (fn: () => void, ms: number) => { unref?(): void },
     private clearTimer: (t: unknown) => void,
+    private hooks: ChannelHooks = {},
   ) {}
+
+  private socket: DataSocket | undefined;
+  /** True once the host accepted our hello (its first ack line, `0` or more). */
+  private socketUp = false;
+  private lastConnect = -Infinity;
+  /** Connections in a row that closed before the host accepted them: the retry interval doubles with each. */
+  private failures = 0;
+  private reconnectTimer: unknown;
+  private closed = false;
+  /** Batches sent through the data socket / the binding: for stats and tests. */
+  private viaSocket = 0;
+  private viaBinding = 0;
+
+  private retryMs(): number {
+    return Math.min(RECONNECT_MS * 2 ** this.failures, 5_000);
+  }
+
+  private reconnectLater(): void {
+    if (this.reconnectTimer !== undefined || this.closed || this.exiting) return;
+    try {
+      const t = this.setTimer(() => {
+        this.reconnectTimer = undefined;
+        this.connect();
+      }, this.retryMs() + 1);
+      t.unref?.();
+      this.reconnectTimer = t;
+    } catch {
+      // no timers (a worker before its bootstrap): the next send tries again
+    }
+  }
+
+  /** Opens the data socket if the tracer offered one and none is open (at most every RECONNECT_MS). */
+  private connect(): void {
+    const data = this.config.data;
+    const net = this.hooks.net;
+    if (!data || !net || this.socket || this.closed || this.exiting) return;
+    const now = this.clock.nowNs() / 1e6;
+    if (now - this.lastConnect < this.retryMs()) return;
+    this.lastConnect = now;
+    let sock: DataSocket;
+    try {
+      sock = net.connect(data.path);
+      // Never keep the target alive for our sake.
+      sock.unref();
+    } catch {
+      return; // a worker before its bootstrap: the binding carries on, we try again later
+    }
+    this.socket = sock;
+    let buffer = '';
+    sock.setEncoding('utf8');
+    sock.on('connect', () => {
+      try {
+        sock.write(`${data.secret} ${this.config.actor}\n`);
+      } catch {
+        // 'close' follows
+      }
+    });
+    let up = false;
+    sock.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.lastIndexOf('\n');
+      if (nl < 0) return;
+      const lines = buffer.slice(0, nl).split('\n');
+      buffer = buffer.slice(nl + 1);
+      let seq = -1;
+      for (const l of lines) {
+        const n = Number(l);
+        if (Number.isInteger(n) && n > seq) seq = n;
+      }
+      if (seq < 0) return;
+      if (!this.socketUp) {
+        // The host knows us: resend what it has not acknowledged through the faster path (it drops what it has).
+        this.socketUp = true;
+        up = true;
+        this.ack(seq);
+        for (const b of this.inFlight) this.send(b.text);
+        this.flush();
+      } else this.ack(seq);
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      if (this.socket === sock) {
+        this.socket = undefined;
+        this.socketUp = false;
+      }
+      if (this.closed) return;
+      if (this.hooks.hostAlive && !this.hooks.hostAlive()) {
+        this.closed = true;
+        try {
+          this.hooks.onHostGone?.();
+        } catch {
+          // never into user code
+        }
+        return;
+      }
+      // Dropped while the host lives: batches go through the binding until the socket is back; unacked ones
+      // are resent on the next hello (or by the tracer's gap check, when a later batch arrives first).
+      if (!up) this.failures++;
+      else this.failures = 0;
+      this.reconnectLater();
+    });
+  }
 
   push(event: WireEvent, critical: boolean): void {
     const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
-    if (this.queue.length >= limit) {
+    const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
+    if (this.queue.length >= limit || this.queueBytes >= bytes) {
       this.dropped++;
       return;
     }
-    this.queue.push(event);
+    let text: string;
+    try {
+      text = encodeEvent(event);
+    } catch {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(text);
+    this.queueBytes += text.length;
     if (this.exiting || this.queue.length >= this.config.batchSize) this.flush();
     else if (this.timer === undefined) this.schedule();
   }
@@ -54,26 +206,44 @@ export class Channel {
     }
   }
 
+  /** Whether another batch may go out before the tracer acknowledges: by count and by bytes. */
+  private windowOpen(): boolean {
+    return this.inFlight.length < this.config.maxInFlight && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
+  }
+
   /** Seals queued events into batches while the in-flight window allows. */
   flush(): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
-    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.inFlight.length < this.config.maxInFlight)) {
+    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
       const events = this.queue.splice(0, this.config.batchSize);
+      for (const e of events) this.queueBytes -= e.length;
       if (this.dropped > 0) {
-        events.push([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]);
+        events.push(encodeEvent([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]));
         this.dropped = 0;
       }
-      const batch: WireBatch = { seq: ++this.seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now(), events };
-      const text = JSON.stringify(batch);
-      this.inFlight.push({ seq: batch.seq, text });
+      const seq = ++this.seq;
+      const text = encodeBatchOf({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, events);
+      this.inFlight.push({ seq, text });
+      this.inFlightBytes += text.length;
       this.send(text);
     }
-    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.inFlight.length < this.config.maxInFlight) this.schedule();
+    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
   }
 
   private send(text: string): void {
+    if (this.socketUp && this.socket && !this.exiting) {
+      try {
+        this.socket.write(`${text}\n`);
+        this.viaSocket++;
+        return;
+      } catch {
+        // fall through to the binding
+      }
+    }
+    if (!this.socket) this.connect();
     try {
       this.binding(text);
+      this.viaBinding++;
     } catch {
       // The binding is gone (session closed): the batch stays in flight until the tracer resumes.
     }
@@ -82,9 +252,13 @@ export class Channel {
   /** The tracer stored every batch up to `seq`. */
   ack(seq: number): void {
     let i = 0;
-    while (i < this.inFlight.length && this.inFlight[i]!.seq <= seq) i++;
+    while (i < this.inFlight.length && this.inFlight[i]!.seq <= seq) this.inFlightBytes -= this.inFlight[i++]!.text.length;
     if (i > 0) this.inFlight.splice(0, i);
-    if (this.queue.length > 0) this.flush();
+    // A full batch goes at once; a partial one waits for the flush timer. Sending whatever was queued on every
+    // ack made many small batches: each is a write (socket) or a binding call, and in the profile of a traced
+    // HTTP server those per-batch costs were the agent's largest (bench/README.md).
+    if (this.queue.length >= this.config.batchSize || this.exiting) this.flush();
+    else if (this.queue.length > 0 && this.timer === undefined) this.schedule();
   }
 
   /** After a reconnect: the tracer has everything up to `seq`; send the rest again, then carry on. */
@@ -96,13 +270,18 @@ export class Channel {
   }
 
   markExiting(): void {
+    if (this.exiting) return;
     this.exiting = true;
+    // What the socket holds in user space dies with the process: everything unacknowledged goes again through
+    // the binding, which the inspector delivers before it lets the process go. The tracer keeps one copy.
+    if (this.socketUp && this.socket) for (const b of this.inFlight) this.send(b.text);
     this.flush();
   }
 
   /** The host is gone: nothing more is sent, and what waits is let go. */
   discard(): void {
     this.queue = [];
+    this.queueBytes = 0;
     this.binding = () => undefined;
     this.close();
   }
@@ -111,9 +290,28 @@ export class Channel {
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.timer = undefined;
     this.flush();
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) this.clearTimer(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    // end(), not destroy(): what the last flush wrote still reaches the tracer.
+    this.socket?.end();
+    this.socket = undefined;
+    this.socketUp = false;
   }
 
-  stats(): { seq: number; queued: number; inFlight: number; dropped: number } {
-    return { seq: this.seq, queued: this.queue.length, inFlight: this.inFlight.length, dropped: this.dropped };
+  /** Test hook: drops the data socket as a network failure would (the agent reconnects). */
+  dropSocket(): void {
+    this.socket?.destroy();
+  }
+
+  /**
+   * `socketQueued`: bytes written to the data socket that are still in the process (the kernel's buffer was
+   * full): a crash now loses them, as it loses the events still queued. Everything else was sent.
+   */
+  stats(): { seq: number; queued: number; queuedBytes: number; inFlight: number; inFlightBytes: number; dropped: number; socket: boolean; socketQueued: number; viaSocket: number; viaBinding: number } {
+    return {
+      seq: this.seq, queued: this.queue.length, queuedBytes: this.queueBytes, inFlight: this.inFlight.length, inFlightBytes: this.inFlightBytes, dropped: this.dropped,
+      socket: this.socketUp, socketQueued: this.socket?.writableLength ?? 0, viaSocket: this.viaSocket, viaBinding: this.viaBinding,
+    };
   }
 }

@@ -103,7 +103,7 @@ class Agent implements AgentCore {
     this.isMainThread = builtin('worker_threads').isMainThread;
     const { performance } = builtin('perf_hooks');
     this.perfNow = performance.now.bind(performance);
-    this.clockOffset = Number(proc.hrtime.bigint()) - this.perfNow() * 1e6;
+    this.clockOffset = clockOffset(proc.hrtime.bigint, this.perfNow);
     this.maxString = DEFAULT_LIMITS.maxString;
     const types = builtin('util').types;
     this.isProxy = types.isProxy;
@@ -116,6 +116,12 @@ class Agent implements AgentCore {
       globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
       timers.setTimeout,
       timers.clearTimeout,
+      {
+        net: builtin('net'),
+        hostAlive: () => hostAlive(proc, config.data?.hostPid),
+        // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
+        onHostGone: () => this.guard(() => this.hostGone()),
+      },
     );
     this.enableSources();
     const calls = new Calls(this);
@@ -274,6 +280,11 @@ class Agent implements AgentCore {
     this.heard();
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;
+  }
+
+  /** Test hook: drops the data socket as a failing connection would; the channel reconnects. */
+  dropDataSocket(): void {
+    this.guard(() => this.channel.dropSocket());
   }
 
   resume(seq: number): void {
@@ -455,6 +466,38 @@ class Agent implements AgentCore {
     const g = globalThis as Record<string | symbol, unknown>;
     delete g[this.config.binding];
     delete g[Symbol.for(AGENT_GLOBAL)];
+  }
+}
+
+/**
+ * CLOCK_MONOTONIC minus performance.now(), in ns, from the tightest of a few bracketed reads: one unbracketed
+ * pair was off by more than a message hop between threads (the first hrtime read in a fresh worker is slow),
+ * which put a worker's receipt before the main thread's next send.
+ */
+function clockOffset(hrtime: () => bigint, perfNow: () => number): number {
+  hrtime();
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 8; i++) {
+    const a = perfNow();
+    const h = Number(hrtime());
+    const b = perfNow();
+    if (b - a < best) {
+      best = b - a;
+      offset = h - ((a + b) / 2) * 1e6;
+    }
+  }
+  return offset;
+}
+
+/** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */
+function hostAlive(proc: { kill(pid: number, sig: number): void }, pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    proc.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

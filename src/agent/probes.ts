@@ -3,6 +3,7 @@
 // ~0.1 ms however cheap its condition (DESIGN.md), so a probe on a hot line must not stay armed: when its
 // budget for the second is spent, gate() asks the tracer (through the control binding) to remove the
 // breakpoint until the next token is due.
+import { keyMatcher } from '../shared/redact.js';
 import type { AgentCore } from './index.js';
 import { serialize, type Json } from './serialize.js';
 
@@ -51,10 +52,10 @@ export class Probes {
   private global = { tokens: 0, refilled: 0 };
   /** Breakpoint conditions that ran (tests check that none runs once a probe is removed). */
   gates = 0;
-  private readonly redact: RegExp;
+  private readonly redact: (key: string) => boolean;
 
   constructor(private readonly core: AgentCore) {
-    this.redact = new RegExp(core.config.redact, 'i');
+    this.redact = keyMatcher(core.config.redact);
   }
 
   install(c: ProbeConfig): void {
@@ -146,7 +147,7 @@ export class Probes {
             continue;
           }
           try {
-            out[name] = this.redact.test(name) ? '[redacted]' : this.capture(get());
+            out[name] = this.redact(name) ? '[redacted]' : this.capture(get());
           } catch (error) {
             // A local in its temporal dead zone, or one V8 did not keep for this frame: left out.
             if (report) this.failed(p, name, error);

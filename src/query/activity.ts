@@ -11,19 +11,30 @@ export interface Activity {
 }
 
 export function actorActivity(store: Store, actor: ActorRow): Activity {
-  const rows = store.db
-    .prepare(
-      `SELECT type || '/' || subtype AS kind, count(*) AS n, min(wall_ms) AS first, max(wall_ms) AS last
-       FROM events WHERE actor = ? GROUP BY type, subtype ORDER BY type, subtype`,
-    )
-    .all(actor.id) as { kind: string; n: number; first: number; last: number }[];
+  const counted = store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get() !== undefined;
   const counts: Record<string, number> = {};
   let first = Infinity;
   let last = -Infinity;
-  for (const r of rows) {
-    counts[r.kind] = r.n;
-    first = Math.min(first, r.first);
-    last = Math.max(last, r.last);
+  if (counted) {
+    // Kept by the store as it writes and prunes; first and last are two probes of (actor, ts_ns).
+    const rows = store.db.prepare('SELECT type, subtype, n FROM actor_counts WHERE actor = ? ORDER BY type, subtype').all(actor.id) as { type: string; subtype: string; n: number }[];
+    for (const r of rows) counts[`${r.type}/${r.subtype}`] = r.n;
+    const edge = (order: string) => (store.db.prepare(`SELECT wall_ms FROM events WHERE actor = ? ORDER BY ts_ns ${order}, id ${order} LIMIT 1`).get(actor.id) as { wall_ms: number } | undefined)?.wall_ms;
+    first = edge('ASC') ?? Infinity;
+    last = edge('DESC') ?? -Infinity;
+  } else {
+    // A file written before the counts existed, opened read-only.
+    const rows = store.db
+      .prepare(
+        `SELECT type || '/' || subtype AS kind, count(*) AS n, min(wall_ms) AS first, max(wall_ms) AS last
+         FROM events WHERE actor = ? GROUP BY type, subtype ORDER BY type, subtype`,
+      )
+      .all(actor.id) as { kind: string; n: number; first: number; last: number }[];
+    for (const r of rows) {
+      counts[r.kind] = r.n;
+      first = Math.min(first, r.first);
+      last = Math.max(last, r.last);
+    }
   }
   const objects = store.db.prepare(`SELECT id, name FROM actors WHERE parent = ? AND kind = 'object' ORDER BY id`).all(actor.id) as { id: string; name: string | null }[];
   const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);

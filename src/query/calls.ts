@@ -44,35 +44,58 @@ export interface Completion {
   async: boolean | null;
 }
 
-/** SQL matching the payload's module against what a user typed (named parameters :m_exact, :m_suffix, :m_pkg). */
-export function moduleCondition(name: string): { sql: string; params: Record<string, string> } {
+/**
+ * The distinct (module, fn) pairs of recorded calls, walked through the events_call_key index: one index probe
+ * per pair (there are tens, not the hundreds of thousands of call rows). What a user typed (a path suffix, a
+ * package name, a method name) is matched against these, and the rows are then read by their exact keys.
+ */
+const CALL_PAIRS = `WITH RECURSIVE pairs(m, f) AS (
+    SELECT * FROM (SELECT k_module, k_fn FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' ORDER BY k_module, k_fn LIMIT 1)
+    UNION ALL
+    SELECT (SELECT k_module FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' AND (k_module, k_fn) > (pairs.m, pairs.f) ORDER BY k_module, k_fn LIMIT 1),
+           (SELECT k_fn FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' AND (k_module, k_fn) > (pairs.m, pairs.f) ORDER BY k_module, k_fn LIMIT 1)
+    FROM pairs WHERE pairs.m IS NOT NULL)`;
+
+const MODULE_MATCH = `(m = :m_exact OR m LIKE :m_suffix ESCAPE '\\' OR m LIKE :m_pkg ESCAPE '\\')`;
+
+function moduleParams(name: string): Record<string, string> {
   const exact = name.trim();
   const tail = exact.replace(/^file:\/\//, '').replace(/^\.\//, '').replace(/^\/+/, '');
+  return { m_exact: exact, m_suffix: `%/${likeEscape(tail)}`, m_pkg: `%/node_modules/${likeEscape(exact)}/%` };
+}
+
+/** SQL matching the module key against what a user typed (named parameters :m_exact, :m_suffix, :m_pkg). */
+export function moduleCondition(name: string): { sql: string; params: Record<string, string> } {
   return {
-    sql: `(json_extract(payload, '$.module') = :m_exact
-       OR json_extract(payload, '$.module') LIKE :m_suffix ESCAPE '\\'
-       OR json_extract(payload, '$.module') LIKE :m_pkg ESCAPE '\\')`,
-    params: { m_exact: exact, m_suffix: `%/${likeEscape(tail)}`, m_pkg: `%/node_modules/${likeEscape(exact)}/%` },
+    sql: `k_module IN (${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE m IS NOT NULL AND ${MODULE_MATCH})`,
+    params: moduleParams(name),
   };
 }
 
-function fnCondition(fn: string | undefined): { sql: string; params: Record<string, string> } {
-  if (fn === undefined || fn === '') return { sql: '1', params: {} };
-  return {
-    sql: `(json_extract(payload, '$.fn') = :fn OR json_extract(payload, '$.fn') LIKE :fn_method ESCAPE '\\' OR json_extract(payload, '$.fn') LIKE :fn_prop ESCAPE '\\')`,
-    params: { fn, fn_method: `%#${likeEscape(fn)}`, fn_prop: `%.${likeEscape(fn)}` },
-  };
+/** The recorded (module, fn) pairs that a filter's module and function match: tens at most, from the index. */
+function matchingPairs(store: Store, module: string, fn: string | undefined): { m: string; f: string }[] {
+  const byFn = fn !== undefined && fn !== '';
+  return store.db
+    .prepare(
+      `${CALL_PAIRS} SELECT m, f FROM pairs WHERE m IS NOT NULL AND ${MODULE_MATCH}${byFn ? ` AND (f = :fn OR f LIKE :fn_method ESCAPE '\\' OR f LIKE :fn_prop ESCAPE '\\')` : ''}`,
+    )
+    .all({ ...moduleParams(module), ...(byFn ? { fn, fn_method: `%#${likeEscape(fn)}`, fn_prop: `%.${likeEscape(fn)}` } : {}) }) as { m: string; f: string }[];
 }
 
-function where(filter: CallFilter): { sql: string; params: Record<string, string | number | null> } {
-  const mod = moduleCondition(filter.module);
-  const fn = fnCondition(filter.fn);
+/**
+ * The call rows of one (module, fn) pair that a filter selects, in ts_ns order straight from events_call_key
+ * (k_module, k_fn, ts_ns). The planner has no statistics, so the index is named. Conditions that need the row
+ * (window, actor, request) are only written when given: without them, counting reads the index alone.
+ */
+function pairWhere(filter: CallFilter): { sql: string; params: Record<string, string | number | null> } {
   const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
+  const conds = ["type = 'call'", "subtype = 'call'", 'k_module = :pm', 'k_fn = :pf'];
+  if (filter.window.sinceMs !== null || filter.window.untilMs !== null) conds.push(WINDOW_SQL);
+  if (actors) conds.push(`actor IN (${actors.sql})`);
+  if (filter.corr) conds.push('corr = :corr');
   return {
-    // With actors, `+type` keeps SQLite off the (type, ts_ns) index: one actor's rows are far fewer than
-    // every call of every actor, but without ANALYZE statistics the planner cannot know that.
-    sql: `${actors ? '+type' : 'type'} = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} AND ${fn.sql}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`,
-    params: { ...windowParams(filter.window), ...mod.params, ...fn.params, ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) },
+    sql: `events INDEXED BY events_call_key WHERE ${conds.join(' AND ')}`,
+    params: { ...windowParams(filter.window), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) },
   };
 }
 
@@ -154,20 +177,36 @@ export function callRecords(store: Store, rows: readonly Row[]): CallRecord[] {
   });
 }
 
-/** Calls of a module, oldest first, one page of them, and how many match in all. */
+/**
+ * Calls of a module, oldest first, one page of them, and how many match in all. Each matching (module, fn)
+ * pair is read in ts_ns order from the index, at most offset + limit rows of it, and the pairs are merged
+ * here: one sort of every matching call (100k for a busy module) cost more than the rest of the answer.
+ */
 export function functionCalls(store: Store, filter: CallFilter, page: Page): { calls: CallRecord[]; total: number } {
-  const w = where(filter);
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${w.sql}`).get(w.params) as { n: number }).n;
-  const rows = store.db
-    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${w.sql} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
-    .all({ ...w.params, limit: page.limit, offset: page.offset }) as Row[];
-  return { calls: callRecords(store, rows), total };
+  const w = pairWhere(filter);
+  // Without a window or a request, the store's call_counts has the count: no row is read for it.
+  const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
+  const counted = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.corr && store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_counts'").get() !== undefined;
+  const count = counted
+    ? store.db.prepare(`SELECT coalesce(sum(n), 0) AS n FROM call_counts WHERE k_module = :pm AND k_fn = :pf${actors ? ` AND actor IN (${actors.sql})` : ''}`)
+    : store.db.prepare(`SELECT count(*) AS n FROM ${w.sql}`);
+  const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM ${w.sql} ORDER BY ts_ns, id LIMIT :n`);
+  let total = 0;
+  const merged: Row[] = [];
+  for (const { m, f } of matchingPairs(store, filter.module, filter.fn)) {
+    const n = (count.get({ ...w.params, pm: m, pf: f }) as { n: number }).n;
+    total += n;
+    // A pair with none of these calls is not read: with an actor filter that would walk all of its calls.
+    if (n > 0) merged.push(...(read.all({ ...w.params, pm: m, pf: f, n: page.offset + page.limit }) as Row[]));
+  }
+  merged.sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
+  return { calls: callRecords(store, merged.slice(page.offset, page.offset + page.limit)), total };
 }
 
 /** Modules with recorded calls (for an error that says what exists). */
 export function modulesWithCalls(store: Store, max = 20): string[] {
   const rows = store.db
-    .prepare(`SELECT DISTINCT json_extract(payload, '$.module') AS m FROM events WHERE type = 'call' AND subtype = 'call' LIMIT ?`)
+    .prepare(`${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE m IS NOT NULL LIMIT ?`)
     .all(max) as { m: string | null }[];
   return rows.map((r) => r.m ?? '?');
 }

@@ -22,14 +22,23 @@ export interface MessageRecord {
 }
 
 export function messageFlow(store: Store, a: string, b: string, window: TimeWindow, page: Page): { messages: MessageRecord[]; total: number } {
-  // `actor` is the sender of a send (docs/events.md), so both directions come from the (actor, ts_ns) index;
-  // `+type` keeps the planner (which has no statistics) from scanning every message of every actor instead.
-  const cond = `+type = 'message' AND subtype = 'send' AND ((actor = :a AND to_actor = :b) OR (actor = :b AND to_actor = :a)) AND ${WINDOW_SQL}`;
-  const params = { a, b, ...windowParams(window) };
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
-  const rows = store.db
-    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
-    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  // `actor` is the sender of a send (docs/events.md): each direction is one range of events_send_pair
+  // (sender, receiver, ts_ns), read in order, at most offset + limit rows of it, and merged here. Without a
+  // window the count reads the index alone.
+  const windowed = window.sinceMs !== null || window.untilMs !== null;
+  const cond = `type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
+  const count = store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`);
+  const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :n`);
+  const directions = a === b ? [[a, b]] : [[a, b], [b, a]];
+  let total = 0;
+  const merged: Row[] = [];
+  for (const [from, to] of directions) {
+    const params = { from, to, ...windowParams(window) };
+    total += (count.get(params) as { n: number }).n;
+    merged.push(...(read.all({ ...params, n: page.offset + page.limit }) as Row[]));
+  }
+  merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
+  const rows = merged.slice(page.offset, page.offset + page.limit);
   const receipts = receiptsOf(store, rows);
   return {
     total,

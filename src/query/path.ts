@@ -32,13 +32,29 @@ const LIFECYCLE = new Set(['process', 'worker', 'child', 'agent']);
 export function executionPath(store: Store, actor: string, window: TimeWindow, page: Page, corr?: string): { entries: PathEntry[]; total: number; family: string[] } {
   const family = actorFamily(store, actor);
   const ids = inList('f', family);
-  const cond = `(actor IN (${ids.sql}) OR (from_actor = :self AND type IN ('worker', 'child')))
-    AND NOT (type = 'call' AND subtype IN ('return', 'throw')) AND ${WINDOW_SQL}${corr ? ' AND corr = :corr' : ''}`;
+  const windowed = window.sinceMs !== null || window.untilMs !== null;
+  const extra = `${windowed ? ` AND ${WINDOW_SQL}` : ''}${corr ? ' AND corr = :corr' : ''}`;
   const params = { ...ids.params, self: actor, ...windowParams(window), ...(corr ? { corr } : {}) };
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
-  const rows = store.db
-    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
-    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  // Each actor of the family is read in ts_ns order from (actor, ts_ns), at most offset + limit rows, and so
+  // are the workers and children it started (events_spawned_by); the streams are merged here. One query
+  // over all of them sorted every matching row of the thread's history (226 ms p95 for a 250k-event thread).
+  const own = `NOT (type = 'call' AND subtype IN ('return', 'throw'))${extra}`;
+  const spawned = `from_actor = :self AND type IN ('worker', 'child') AND actor NOT IN (${ids.sql})${extra}`;
+  const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
+  const n = page.offset + page.limit;
+  const merged: Row[] = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${spawned} ORDER BY ts_ns, id LIMIT :n`).all({ ...params, n }) as Row[];
+  for (const a of family) merged.push(...(readOwn.all({ ...params, a, n }) as Row[]));
+  merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
+  const rows = merged.slice(page.offset, n);
+  let total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${spawned}`).get(params) as { n: number }).n;
+  if (!windowed && !corr && store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get()) {
+    // Kept by the store as it writes and prunes: no need to read the history to count it.
+    total += (store.db
+      .prepare(`SELECT coalesce(sum(n), 0) AS n FROM actor_counts WHERE actor IN (${ids.sql}) AND NOT (type = 'call' AND subtype IN ('return', 'throw'))`)
+      .get(params) as { n: number }).n;
+  } else {
+    total += (store.db.prepare(`SELECT count(*) AS n FROM events WHERE actor IN (${ids.sql}) AND ${own}`).get(params) as { n: number }).n;
+  }
   const calls = new Map<number, CallRecord>();
   const callRows = rows.filter((r) => r.type === 'call' && r.subtype === 'call');
   callRecords(store, callRows).forEach((c, i) => calls.set(callRows[i]!.id, c));

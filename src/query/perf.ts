@@ -31,7 +31,7 @@ export function performanceAnalysis(store: Store, module: string, window: TimeWi
   const params = { ...mod.params, ...windowParams(window) };
   const calls = store.db
     .prepare(
-      `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, count(*) AS n FROM events
+      `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, count(*) AS n FROM events INDEXED BY events_call_key
        WHERE type = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} GROUP BY 1, 2`,
     )
     .all(params) as { module: string | null; fn: string | null; n: number }[];

@@ -1,12 +1,12 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
-import { AGENT_GLOBAL, AGENT_SOURCE_URL, type AgentConfig, type WireBatch } from '../shared/protocol.js';
+import { AGENT_GLOBAL, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
-import type { Ingest } from './ingest.js';
+import { MAX_BACKLOG_ROWS, type Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
@@ -14,8 +14,6 @@ const ACK_EVERY = 4;
 const ACK_DELAY_MS = 20;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;
-/** Rows the host may hold unwritten before it stops acknowledging batches (~20 MB). */
-const MAX_BACKLOG = 100_000;
 
 let agentText: string | undefined;
 function agentSource(): string {
@@ -107,15 +105,27 @@ export class ThreadLink {
 
   private listen(): void {
     this.offBinding?.();
-    this.offBinding = this.session.on('Runtime.bindingCalled', ({ name, payload }) => {
+    const offBinding = this.session.on('Runtime.bindingCalled', ({ name, payload }) => {
       if (name === this.config.binding) this.receive(payload);
     });
+    // The data channel delivers into the same receive(): one stream, whichever path a batch took.
+    const offData = this.ingest.data()?.register(this.actor, { receive: (text) => this.receive(text), lastSeq: () => this.lastSeq });
+    this.offBinding = () => {
+      offBinding();
+      offData?.();
+    };
+  }
+
+  /** Resolves once every batch up to `seq` has arrived (the data socket may trail the inspector's answer). */
+  async arrived(seq: number, timeoutMs = 2_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lastSeq < seq && Date.now() < deadline && !this.session.closed) await new Promise((r) => setTimeout(r, 2));
   }
 
   private receive(text: string): void {
-    let batch: WireBatch;
+    let batch: TextBatch;
     try {
-      batch = JSON.parse(text) as WireBatch;
+      batch = decodeBatch(text);
     } catch {
       return;
     }
@@ -142,11 +152,12 @@ export class ThreadLink {
     this.ackTimer = undefined;
     // Acks are the agents' only signal to send more: while the host is behind on writing, holding them back
     // makes the agents queue (and then count drops) instead of the host buffering without bound.
-    if (this.ingest.backlog() > MAX_BACKLOG) {
+    if (this.ingest.backlog() > MAX_BACKLOG_ROWS) {
       this.ackTimer = setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
       return;
     }
     this.unacked = 0;
+    if (this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
     this.call(`ack(${this.lastSeq})`).catch(() => {
       // A lost ack only delays the window; the next one covers it.
     });

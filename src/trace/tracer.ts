@@ -123,6 +123,7 @@ export class Tracer {
       modules: this.modules,
       web: this.options.web ?? false,
       binding: this.binding,
+      data: this.ingest.data()?.agentConfig(),
       level: this.options.level,
       sampleRate: this.options.sampleRate,
       redact: this.options.redact,
@@ -460,7 +461,10 @@ export class Tracer {
    * on the same session ahead of the evaluation's answer, all of it has arrived when the answers have.
    */
   async sync(): Promise<void> {
-    await this.everyThread<number>('flushNow()');
+    const sent = await this.everyThread<number>('flushNow()');
+    // What went through the data socket may trail the answers: wait for each thread's last batch.
+    await Promise.all(sent.map(({ actor, value }) => this.threads().find((t) => t.actor === actor)?.arrived(value)));
+    this.ingest.flush();
   }
 
   private async stopBreakpoints(actor: string, module: string): Promise<void> {
@@ -657,6 +661,7 @@ export class Tracer {
     await Promise.all([...this.links.values()].map((l) => l.detach().catch(() => undefined)));
     for (const pid of this.links.keys()) removeHeld(pid, this.ownerId);
     this.ingest.flush();
+    this.ingest.closeData();
     this.links.clear();
   }
 

@@ -2,17 +2,17 @@
 // counted drop event, and resending after a reconnect.
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../src/agent/channel.js';
-import type { AgentConfig, WireBatch } from '../../src/shared/protocol.js';
+import { decodeBatch, type AgentConfig, type TextBatch } from '../../src/shared/protocol.js';
 
 const config: AgentConfig = {
   binding: 'b', actor: '7', level: 'full', sampleRate: 1, redact: 'x', batchSize: 3, maxQueue: 10, maxInFlight: 2, flushMs: 5, fromStart: false,
 };
 
 function setup() {
-  const sent: WireBatch[] = [];
+  const sent: TextBatch[] = [];
   let now = 0;
   const timers: (() => void)[] = [];
-  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(JSON.parse(text)), (fn) => (timers.push(fn), {}), () => undefined);
+  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
   const ev = (i: number) => [i, 'call', 'call', '7', null, null, null, null, { i }] as const;
   return { channel, sent, timers, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
 }
@@ -37,7 +37,7 @@ describe('Channel', () => {
   });
 
   it('drops past maxQueue, counts the drops, and reports them as a critical event', () => {
-    const { channel, sent, push } = setup();
+    const { channel, sent, push, timers } = setup();
     for (let i = 0; i < 6; i++) push(i); // two batches in flight, window full
     for (let i = 6; i < 20; i++) push(i); // 10 fit in the queue, 4 dropped
     expect(channel.stats()).toMatchObject({ queued: 10, dropped: 4 });
@@ -47,17 +47,39 @@ describe('Channel', () => {
     channel.ack(3);
     channel.ack(4);
     channel.ack(5);
+    // full batches went on the acks; the partial rest waits for the flush timer
+    while (timers.length > 0) timers.shift()!();
     const all = sent.flatMap((b) => b.events);
-    expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, { count: 4 }]]);
+    expect(all.filter((e) => e[1] === 'agent')).toEqual([[expect.any(Number), 'agent', 'dropped', '7', null, null, null, null, '{"count":4}']]);
     expect(all.filter((e) => e[1] === 'call').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 99]);
   });
 
   it('resends unacknowledged batches after a reconnect, in order', () => {
     const { channel, sent, push } = setup();
     for (let i = 0; i < 6; i++) push(i);
-    const again: WireBatch[] = [];
-    channel.resume(1, (text) => again.push(JSON.parse(text)));
+    const again: TextBatch[] = [];
+    channel.resume(1, (text) => again.push(decodeBatch(text)));
     expect(again.map((b) => b.seq)).toEqual([2]);
     expect(sent.map((b) => b.seq)).toEqual([1, 2]);
+  });
+
+  it('bounds the queue and the unacknowledged batches by bytes too, whatever the events weigh', () => {
+    const sent: TextBatch[] = [];
+    const timers: (() => void)[] = [];
+    let now = 0;
+    const small = { ...config, batchSize: 2, maxQueue: 1000, maxInFlight: 100, maxQueueBytes: 1000, maxInFlightBytes: 1500 };
+    const channel = new Channel(small, { nowNs: () => ++now }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
+    const big = 'x'.repeat(300);
+    for (let i = 0; i < 20; i++) channel.push([i, 'log', 'info', '7', null, null, null, null, { big }], false);
+    // ~350 bytes an event: the in-flight window closes past 1,500 bytes (2 batches of 2), the queue past 1,000.
+    const s = channel.stats();
+    expect([sent.length, s.inFlight, s.queued, s.dropped]).toEqual([2, 2, 3, 13]);
+    expect(s.inFlightBytes).toBeGreaterThanOrEqual(1500);
+    expect(s.queuedBytes).toBeGreaterThanOrEqual(1000);
+    channel.ack(2);
+    while (timers.length > 0) timers.shift()!();
+    const events = sent.flatMap((b) => b.events);
+    expect(events.filter((e) => e[1] === 'log').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(events.filter((e) => e[1] === 'agent').map((e) => e[8])).toEqual(['{"count":13}']);
   });
 });

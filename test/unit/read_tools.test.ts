@@ -130,7 +130,7 @@ describe('query layer (hand-written rows): get_function_calls', () => {
     const { ctx } = setup();
     expect(await call(ctx, 'get_function_calls', { module_name: 'orders.js' })).toEqual({
       text:
-        'get_function_calls failed: no calls recorded for module "orders.js". Modules with recorded calls: /app/src/checkout.js, /app/src/cart.js, /app/node_modules/pricing-lib/index.js, /app/src/payments.js. Pass one of these, or call trace_module first.',
+        'get_function_calls failed: no calls recorded for module "orders.js". Modules with recorded calls: /app/node_modules/pricing-lib/index.js, /app/src/cart.js, /app/src/checkout.js, /app/src/payments.js. Pass one of these, or call trace_module first.',
       data: undefined,
       isError: true,
     });
@@ -479,7 +479,7 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     const onEvents = [...plans].filter(([sql]) => /FROM events/.test(sql));
     expect(onEvents.length).toBeGreaterThanOrEqual(12);
     for (const [sql, plan] of onEvents) {
-      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_(actor|type)_ts/) });
+      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_((actor|type)_ts|call_key|send_pair|http_request|http_status|spawned_by)/) });
       expect({ sql, plan }).toEqual({ sql, plan: expect.not.stringMatching(/SCAN events(?! USING)/) });
     }
     // Per-actor questions use the (actor, ts_ns) index, not every row of a type.

@@ -10,6 +10,31 @@ function row(type: string, subtype: string, i: number, actor = '100'): EventRow 
 }
 
 describe('Store', () => {
+  it('keeps per-actor counts equal to the events through writes, pruning by count and by age', () => {
+    const store = new Store({ maxEvents: 50 });
+    const exact = () => store.db.prepare('SELECT actor, type, subtype, count(*) AS n FROM events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3').all();
+    const kept = () => store.db.prepare('SELECT actor, type, subtype, n FROM actor_counts ORDER BY 1, 2, 3').all();
+    const kinds = [['call', 'call'], ['call', 'return'], ['log', 'info']];
+    for (let b = 0; b < 7; b++) {
+      store.write(Array.from({ length: 13 }, (_, i) => row(kinds[(b + i) % 3]![0]!, kinds[(b + i) % 3]![1]!, b * 13 + i, i % 2 ? '100' : '100/w1')), [], true);
+      expect(kept()).toEqual(exact());
+      const calls = store.db.prepare("SELECT actor, count(*) AS n FROM events WHERE type = 'call' AND subtype = 'call' GROUP BY 1 ORDER BY 1").all();
+      expect(store.db.prepare('SELECT actor, n FROM call_counts ORDER BY 1').all()).toEqual(calls);
+    }
+    expect(store.eventCount()).toBe(50);
+    // every log event is older than a millisecond of the monotonic clock by now
+    store.retention = { log: 0 };
+    store.pruneByAge();
+    expect(kept()).toEqual(exact());
+    expect(kept().some((r: any) => r.type === 'log')).toBe(false);
+    const calls = () => store.db.prepare("SELECT json_extract(payload, '$.module') AS m, actor, count(*) AS n FROM events WHERE type = 'call' AND subtype = 'call' GROUP BY 1, 2 ORDER BY 1, 2").all();
+    const callsKept = () => store.db.prepare("SELECT nullif(k_module, '') AS m, actor, n FROM call_counts ORDER BY 1, 2").all();
+    expect(callsKept()).toEqual(calls());
+    store.retention = { call: 0 };
+    store.pruneByAge();
+    expect(callsKept()).toEqual([]);
+  });
+
   it('keeps type and subtype exactly as written, with monotonic ids', () => {
     const store = new Store();
     store.write([row('call', 'Return', 1), row('weird.type', 'sub/type', 2)], [], true);

@@ -1,0 +1,130 @@
+// The host end of the agents' data channel (src/agent/channel.ts): a Unix socket in a private folder (0700,
+// created by mkdtemp) that each agent thread connects to. The first line an agent sends is `<secret> <actor>`;
+// a connection that does not start with the session's secret is closed unread. After it, every line is one
+// batch in the same JSON text the binding carries, handed to the thread's receiver; the host answers with
+// acks, one sequence number per line (its first answer, right after the hello, says where it is).
+// Batches keep their sequence numbers, so the receiver's dedup and gap check work across both paths.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface DataReceiver {
+  receive(text: string): void;
+  /** The last sequence number the receiver has: the first ack after a hello. */
+  lastSeq(): number;
+}
+
+/** Longest hello line accepted (a secret, a space and an actor id): a stranger cannot make us buffer more. */
+const MAX_HELLO = 256;
+
+export class DataChannel {
+  readonly dir: string;
+  readonly path: string;
+  private readonly secret = randomBytes(24).toString('hex');
+  private readonly server: Server;
+  private readonly receivers = new Map<string, DataReceiver>();
+  private readonly sockets = new Map<string, Socket>();
+  /** Connections refused (wrong secret, unknown actor): for tests and diagnostics. */
+  refused = 0;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'nodescope-data-'));
+    chmodSync(this.dir, 0o700);
+    this.path = join(this.dir, 'data.sock');
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.on('error', () => undefined);
+    this.server.listen(this.path);
+    // Our own process must not stay alive for the server's sake either.
+    this.server.unref();
+  }
+
+  /** What the agents are told (AgentConfig.data). */
+  agentConfig(): { path: string; secret: string; hostPid: number } {
+    return { path: this.path, secret: this.secret, hostPid: process.pid };
+  }
+
+  register(actor: string, receiver: DataReceiver): () => void {
+    this.receivers.set(actor, receiver);
+    return () => {
+      if (this.receivers.get(actor) === receiver) this.receivers.delete(actor);
+    };
+  }
+
+  /** Sends an ack on the thread's socket; false when it has none (the caller acks through the inspector). */
+  ack(actor: string, seq: number): boolean {
+    const socket = this.sockets.get(actor);
+    if (!socket || socket.destroyed || !socket.writable) return false;
+    socket.write(`${seq}\n`);
+    return true;
+  }
+
+  connected(actor: string): boolean {
+    const socket = this.sockets.get(actor);
+    return socket !== undefined && !socket.destroyed;
+  }
+
+  /** Test hook: drops a thread's connection as a failing socket would, losing whatever it had not read. */
+  drop(actor: string): void {
+    this.sockets.get(actor)?.destroy();
+  }
+
+  close(): void {
+    this.server.close();
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+    this.receivers.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private accept(socket: Socket): void {
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    let buffer = '';
+    let actor: string | undefined;
+    let receiver: DataReceiver | undefined;
+    setTimeout(() => receiver ?? socket.destroy(), 5_000).unref();
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let start = 0;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n', start)) >= 0) {
+        const line = buffer.slice(start, nl);
+        start = nl + 1;
+        if (receiver) {
+          // To whoever listens for the thread now: after a reconnect of its inspector session the link
+          // registers again (the socket stays up); after a detach nobody does, and the line is dropped.
+          this.receivers.get(actor!)?.receive(line);
+          continue;
+        }
+        const [secret, id] = line.split(' ');
+        receiver = id === undefined ? undefined : this.receivers.get(id);
+        if (!receiver || !this.authentic(secret ?? '')) {
+          this.refused++;
+          socket.destroy();
+          return;
+        }
+        actor = id!;
+        this.sockets.get(actor)?.destroy();
+        this.sockets.set(actor, socket);
+        socket.write(`${receiver.lastSeq()}\n`);
+      }
+      buffer = start > 0 ? buffer.slice(start) : buffer;
+      // A partial line at the end is a batch still arriving (or cut by a crash: never completed, never stored).
+      if (!receiver && buffer.length > MAX_HELLO) {
+        this.refused++;
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => {
+      if (actor !== undefined && this.sockets.get(actor) === socket) this.sockets.delete(actor);
+    });
+  }
+
+  private authentic(secret: string): boolean {
+    const given = Buffer.from(secret);
+    const expected = Buffer.from(this.secret);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}

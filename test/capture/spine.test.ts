@@ -1,0 +1,198 @@
+// The recording spine against a real process: batches through the data socket, a dropped socket on either
+// side and its reconnect, a crash in the middle of the stream, and order across threads. Exact counts: every
+// event emitted is stored exactly once.
+import { describe, expect, it } from 'vitest';
+import { attached, eventually } from '../helpers.js';
+import { nodeTargets } from '../targets/index.js';
+import { MAX_BACKLOG_ROWS } from '../../src/trace/ingest.js';
+import type { Store } from '../../src/store/store.js';
+import type { Tracer } from '../../src/trace/tracer.js';
+
+/** The `i` of every log/<subtype> event of an actor, in stored (ts_ns) order. */
+function sequence(store: Store, actor: string, subtype = 'spine'): number[] {
+  return (store.db.prepare("SELECT payload FROM events WHERE type = 'log' AND subtype = ? AND actor = ? ORDER BY ts_ns, id").all(subtype, actor) as { payload: string }[]).map(
+    (r) => JSON.parse(r.payload).i,
+  );
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+async function stats(app: { send(c: string): void; nextLine(re: RegExp): Promise<string> }) {
+  const line = app.nextLine(/^stats /);
+  app.send('stats');
+  return JSON.parse((await line).slice(6));
+}
+
+/** Polls an async probe until it returns something truthy. */
+async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function settled(tracer: Tracer, store: Store, actor: string, n: number): Promise<number[]> {
+  return eventually(() => {
+    tracer.ingest.flush();
+    const s = sequence(store, actor);
+    return s.length >= n && s;
+  }, () => `${n} events of ${actor} (have ${sequence(store, actor).length})`);
+}
+
+describe('data channel', () => {
+  it('carries batches through the socket, each event stored once, in order', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const actor = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    app.send('emit 5000');
+    await app.nextLine(/^emitted 5000/);
+    await t.tracer.sync();
+    expect(sequence(t.store, actor)).toEqual(range(5000));
+    const s = await stats(app);
+    expect(s.socket).toBe(true);
+    expect(s.viaSocket).toBeGreaterThan(5000 / 256 - 1);
+  });
+
+  it('a socket dropped by the agent mid-stream: the binding takes over, nothing lost, nothing twice', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const actor = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    app.send('drop 20000');
+    await app.nextLine(/^emitted 20000/);
+    expect(await settled(t.tracer, t.store, actor, 20_000)).toEqual(range(20_000));
+    // and it comes back
+    await until(async () => (await stats(app)).socket, 'the data socket to reconnect');
+    app.send('emit 1000');
+    await app.nextLine(/^emitted 1000/);
+    expect(await settled(t.tracer, t.store, actor, 21_000)).toEqual(range(21_000));
+  });
+
+  it('a socket dropped by the host mid-stream, then reconnected: nothing lost, nothing twice', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const actor = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    app.send('emit 10000');
+    t.tracer.ingest.data()!.drop(actor);
+    await app.nextLine(/^emitted 10000/);
+    app.send('emit 10000');
+    await app.nextLine(/^emitted 10000/);
+    expect(await settled(t.tracer, t.store, actor, 20_000)).toEqual(range(20_000));
+    await eventually(() => t.tracer.ingest.data()!.connected(actor), 'the agent to reconnect');
+  });
+
+  it('refuses a connection without the session secret', async () => {
+    const { t } = await attached('spine.cjs');
+    const data = t.tracer.ingest.data()!;
+    const { connect } = await import('node:net');
+    const closed = await new Promise<string>((resolve) => {
+      const s = connect(data.path, () => s.write('not-the-secret 1\n'));
+      let got = '';
+      s.setEncoding('utf8');
+      s.on('data', (c: string) => (got += c));
+      s.on('close', () => resolve(got));
+    });
+    expect(closed).toBe('');
+    expect(data.refused).toBe(1);
+  });
+
+  it('a target killed in the middle of a batch: every batch it sent before is stored, exactly', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const actor = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    // 3,000 sent (11 full batches and a partial one), then 100 more queued in the next batch when it dies.
+    app.send('crash 3000 100');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await settled(t.tracer, t.store, actor, 3000)).toEqual(range(3000));
+    await new Promise((r) => setTimeout(r, 300));
+    t.tracer.ingest.flush();
+    expect(sequence(t.store, actor)).toEqual(range(3000));
+  });
+
+  it('keeps the order of events across threads (ping in main, pong in the worker, in turns)', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const main = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    app.send('pingpong 300');
+    await app.nextLine(/^pingpong 300/);
+    await t.tracer.sync();
+    const rows = t.store.db
+      .prepare("SELECT subtype, actor, payload FROM events WHERE type = 'log' AND subtype IN ('ping', 'pong') ORDER BY ts_ns, id")
+      .all() as { subtype: string; actor: string; payload: string }[];
+    const expected = range(300).flatMap((i) => [`ping ${i} main`, `pong ${i} worker`]);
+    expect(rows.map((r) => `${r.subtype} ${JSON.parse(r.payload).i} ${r.actor === main ? 'main' : 'worker'}`)).toEqual(expected);
+  });
+
+  it('a store slower than the agents: acks wait, the host holds a bounded backlog, every drop is counted', async () => {
+    const { app, t } = await attached('spine.cjs');
+    const actor = String(app.pid);
+    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    // A store that writes 50,000 rows/s (a slow disk), while the agent offers far more.
+    const write = t.store.write.bind(t.store);
+    t.store.write = (events, ...rest) => {
+      const until = Date.now() + events.length / 50;
+      while (Date.now() < until);
+      return write(events, ...rest);
+    };
+    let maxBacklog = 0;
+    const accept = t.tracer.ingest.accept.bind(t.tracer.ingest);
+    t.tracer.ingest.accept = (batch) => {
+      accept(batch);
+      maxBacklog = Math.max(maxBacklog, t.tracer.ingest.backlog());
+    };
+    const total = 400_000;
+    app.send(`flood ${total}`);
+    await app.nextLine(/^emitted 400000/, 60_000);
+    const left = await until(async () => {
+      const s = await stats(app);
+      return s.queued === 0 && s.inFlight === 0 && s;
+    }, 'the agent to drain', 60_000);
+    await t.tracer.sync();
+    const stored = sequence(t.store, actor);
+    const reported = (t.store.db.prepare("SELECT payload FROM events WHERE type = 'agent' AND subtype = 'dropped' AND actor = ?").all(actor) as { payload: string }[])
+      .reduce((n, r) => n + JSON.parse(r.payload).count, 0);
+    // Nothing twice, nothing lost without being counted.
+    expect(new Set(stored).size).toBe(stored.length);
+    expect(stored.length + reported + left.dropped).toBe(total);
+    expect(reported).toBeGreaterThan(0);
+    // The host held at most its backlog limit plus what the agent may have in flight when acks stop (64
+    // batches of 256 events, its config) plus one batch.
+    expect(maxBacklog).toBeGreaterThan(0);
+    expect(maxBacklog).toBeLessThanOrEqual(MAX_BACKLOG_ROWS + 64 * 256 + 256);
+  }, 120_000);
+});
+
+/** The versions installed by test/targets; a missing binary fails one test here, not the whole file. */
+function targets(): ReturnType<typeof nodeTargets> {
+  try {
+    return nodeTargets();
+  } catch (error) {
+    it('has the Node target binaries', () => {
+      throw error;
+    });
+    return [];
+  }
+}
+
+describe('data channel on every Node version a target may run', () => {
+  for (const target of targets()) {
+    it(`Node ${target.major}: batches through the socket from the main thread and a worker, a crash mid-batch keeps what was sent`, async () => {
+      const { app, t } = await attached('spine.cjs', { node: target.bin });
+      const actor = String(app.pid);
+      await until(async () => (await stats(app)).socket, 'the data socket to be up');
+      app.send('pingpong 50');
+      await app.nextLine(/^pingpong 50/);
+      app.send('emit 1000');
+      await app.nextLine(/^emitted 1000/);
+      const s = await stats(app);
+      expect(s.socket).toBe(true);
+      app.send('crash 500 100');
+      expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(await settled(t.tracer, t.store, actor, 1500)).toEqual(range(1500));
+      const pongs = sequence(t.store, `${actor}/w1`, 'pong');
+      expect(pongs).toEqual(range(50));
+    });
+  }
+});

@@ -1,0 +1,88 @@
+// Query plans of the filtered questions: each reads its rows by the key columns and partial indexes of the
+// store (src/store/store.ts), never every row of a type, and pages come out of the index in order (no sort
+// of every match). Exact plans: a planner change that loses an index fails here, not in production.
+import { describe, expect, it } from 'vitest';
+import { functionCalls } from '../../src/query/calls.js';
+import { httpRequests } from '../../src/query/http.js';
+import { messageFlow } from '../../src/query/messages.js';
+import { executionPath } from '../../src/query/path.js';
+import { EVENTS, recordPlans, setup, webEvents } from '../query_fixture.js';
+
+const ALL = { sinceMs: null, untilMs: null };
+const PAGE = { limit: 10, offset: 0 };
+const PAIRS =
+  'WITH RECURSIVE pairs(m, f) AS ( SELECT * FROM (SELECT k_modu => CO-ROUTINE pairs; SETUP; CO-ROUTINE (subquery-1); SCAN events USING INDEX events_call_key; SCAN (subquery-1); RECURSIVE STEP; SCAN pairs; CORRELATED SCALAR SUBQUERY 3; SEARCH events USING INDEX events_call_key ((k_module,k_fn)>(?,?)); CORRELATED SCALAR SUBQUERY 4; SEARCH events USING INDEX events_call_key ((k_module,k_fn)>(?,?)); SCAN pairs';
+
+function plansOf(run: (store: ReturnType<typeof setup>['store']) => unknown): string[] {
+  const { store } = setup([...EVENTS, ...webEvents()]);
+  const plans = recordPlans(store);
+  run(store);
+  return [...plans].filter(([sql]) => /FROM events/.test(sql) && !sql.includes('json_extract(payload, \'$.module\') LIKE')).map(([sql, plan]) => `${sql.slice(0, 60)} => ${plan}`);
+}
+
+describe('query plans on the key columns', () => {
+  it('get_function_calls: distinct (module, fn) pairs walked through the index, then each pair read by its keys', () => {
+    const plans = plansOf((store) => {
+      const r = functionCalls(store, { module: 'payments.js', window: ALL }, PAGE);
+      // the same count as reading every call's payload
+      const json = store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'call' AND subtype = 'call' AND json_extract(payload, '$.module') LIKE '%/payments.js'").get() as { n: number };
+      expect([r.total, r.calls.length]).toEqual([json.n, json.n]);
+      expect(r.total).toBe(4);
+    });
+    expect(plans).toEqual([
+      // one probe per distinct pair (the first entry, then each next one), not a scan of the call rows
+      PAIRS,
+      // (the count comes from the store's call_counts: no statement on events)
+      // in ts_ns order from the index: no sort of every match
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (k_module=? AND k_fn=?)',
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+    ]);
+  });
+
+  it('get_function_calls with a function and an actor', () => {
+    const plans = plansOf((store) => functionCalls(store, { module: 'payments.js', fn: 'charge', actors: ['4242'], window: ALL }, PAGE));
+    expect(plans).toEqual([
+      // one probe per distinct pair (the first entry, then each next one), not a scan of the call rows
+      PAIRS,
+      // (the count comes from the store's call_counts: no statement on events)
+      // in ts_ns order from the index: no sort of every match
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (k_module=? AND k_fn=?)',
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+    ]);
+  });
+
+  it('get_message_flow: each direction is a range of events_send_pair; the count reads the index alone', () => {
+    const plans = plansOf((store) => messageFlow(store, '4242', '4242/w1', ALL, PAGE));
+    expect(plans.slice(0, 2)).toEqual([
+      "SELECT count(*) AS n FROM events WHERE type = 'message' AND  => SEARCH events USING COVERING INDEX events_send_pair (actor=? AND to_actor=?)",
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_send_pair (actor=? AND to_actor=?)',
+    ]);
+    expect(plans.slice(2).every((p) => p.includes('SEARCH events USING') && !p.includes('TEMP B-TREE'))).toBe(true);
+  });
+
+  it('get_http_requests by status: responses by status, their requests by id', () => {
+    const plans = plansOf((store) => httpRequests(store, { window: ALL, statusMin: 500 }, PAGE));
+    expect(plans.filter((p) => p.includes('q.id AS row'))).toEqual([
+      'SELECT count(*) AS n FROM (SELECT * FROM (SELECT q.id AS row => SEARCH q USING INDEX events_http_request (ref=? AND ts_ns>? AND ts_ns<?); LIST SUBQUERY 2; SEARCH s USING INDEX events_http_status (k_status>?); CORRELATED SCALAR SUBQUERY 1; SEARCH r USING INDEX events_type_ts (type=? AND ts_ns>?)',
+      'SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall => SEARCH q USING INDEX events_http_request (ref=? AND ts_ns>? AND ts_ns<?); LIST SUBQUERY 2; SEARCH s USING INDEX events_http_status (k_status>?); CORRELATED SCALAR SUBQUERY 1; SEARCH r USING INDEX events_type_ts (type=? AND ts_ns>?); CORRELATED SCALAR SUBQUERY 1; SEARCH r USING INDEX events_type_ts (type=? AND ts_ns>?); USE TEMP B-TREE FOR ORDER BY',
+    ]);
+  });
+
+  it('get_execution_path: the actor family by (actor, ts_ns), the workers it started by events_spawned_by', () => {
+    const plans = plansOf((store) => {
+      const r = executionPath(store, '4242', ALL, PAGE);
+      // the same total as counting the rows the path shows
+      const family = r.family.map((f) => `'${f}'`).join(', ');
+      const exact = store.db.prepare(`SELECT count(*) AS n FROM events WHERE (actor IN (${family}) OR (from_actor = '4242' AND type IN ('worker', 'child'))) AND NOT (type = 'call' AND subtype IN ('return', 'throw'))`).get() as { n: number };
+      expect(r.total).toBe(exact.n);
+    });
+    expect(plans.filter((p) => !p.includes('FROM events WHERE (actor IN'))).toEqual([
+      // in ts_ns order from each index, no sort of the whole history; the count from actor_counts
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_spawned_by (from_actor=?)',
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_actor_ts (actor=?)',
+      'SELECT count(*) AS n FROM events WHERE from_actor = :self AN => SEARCH events USING INDEX events_spawned_by (from_actor=?)',
+      // the completions of the calls on the page
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+    ]);
+  });
+});
