@@ -125,15 +125,7 @@ export class Modules {
       this.hookSites.push({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
       return this.hookSites.length - 1;
     });
-    const report: ModuleReport = {
-      module: spec.module,
-      resolved,
-      status: 'traced',
-      via,
-      functions: names.filter((n) => !/[#.]/.test(n)),
-      methods: names.filter((n) => /[#.]/.test(n)),
-      limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs },
-    };
+    const report = tracedReport(spec, resolved, names, via, spec.maxPerSecond);
     const undo = () => ids.forEach((id) => (this.hookSites[id] = undefined));
     const key = `${resolved} (live-edit)`;
     const known = this.traced.get(key);
@@ -166,15 +158,7 @@ export class Modules {
   breakpointed(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism = 'breakpoints'): void {
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
     this.esm.set(spec.module, limiter);
-    const report: ModuleReport = {
-      module: spec.module,
-      resolved,
-      status: 'traced',
-      via,
-      functions: names.filter((n) => !/[#.]/.test(n)),
-      methods: names.filter((n) => /[#.]/.test(n)),
-      limits: { maxCalls: spec.maxCalls, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE), durationMs: spec.durationMs },
-    };
+    const report = tracedReport(spec, resolved, names, via, Math.min(spec.maxPerSecond, ESM_MAX_RATE));
     this.traced.set(`${resolved} (${via})`, { report, limiter, undo: [] });
     this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
   }
@@ -380,6 +364,19 @@ export class Modules {
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
     return this.wrapModule(spec, resolved, record, limiter, names);
   }
+}
+
+/** A trace's report: its functions and methods (Class#m, Class.m) apart, and its limits. */
+function tracedReport(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism, maxPerSecond: number): ModuleReport {
+  return {
+    module: spec.module,
+    resolved,
+    status: 'traced',
+    via,
+    functions: names.filter((n) => !/[#.]/.test(n)),
+    methods: names.filter((n) => /[#.]/.test(n)),
+    limits: { maxCalls: spec.maxCalls, maxPerSecond, durationMs: spec.durationMs },
+  };
 }
 
 /**

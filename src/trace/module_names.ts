@@ -4,7 +4,7 @@
 // compiled file (through its source map), or else a package name left to the target's own resolver.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { pathOf } from './sourcemaps.js';
 
 export type Resolution =
   | { kind: 'found'; file: string }
@@ -29,18 +29,6 @@ const isFile = (p: string) => {
   }
 };
 
-/** A script URL or path as the inspector reports it, as an absolute path (undefined for node: and eval). */
-export function scriptPath(url: string): string | undefined {
-  if (url.startsWith('file:')) {
-    try {
-      return fileURLToPath(url);
-    } catch {
-      return undefined;
-    }
-  }
-  return isAbsolute(url) ? url : undefined;
-}
-
 export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   const files = [...new Set(loaded.files)];
   const isLoaded = new Set(files);
@@ -54,7 +42,7 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   };
 
   if (name.startsWith('file:')) {
-    const path = scriptPath(name);
+    const path = pathOf(name);
     return path ? { kind: 'found', file: compiledFrom(path, files) ?? path } : { kind: 'not_found', closest: closest(name, files) };
   }
   if (isAbsolute(name)) return pick(withExtensions(name).filter((p) => isLoaded.has(p) || isFile(p))) ?? { kind: 'not_found', closest: closest(name, files) };
@@ -117,7 +105,7 @@ export function sourcesOf(file: string): string[] {
             : undefined;
         if (map && Array.isArray(map.sources)) {
           const root = resolve(dirname(file), map.sourceRoot ?? '');
-          sources = map.sources.map((s: string) => (s.startsWith('file:') ? (scriptPath(s) ?? s) : resolve(root, s)));
+          sources = map.sources.map((s: string) => (s.startsWith('file:') ? (pathOf(s) ?? s) : resolve(root, s)));
         }
       }
     }

@@ -32,13 +32,13 @@ import {
   writeHeld,
 } from './discovery.js';
 import { Ingest } from './ingest.js';
-import { resolveModuleName, scriptPath, type Loaded } from './module_names.js';
+import { resolveModuleName, type Loaded } from './module_names.js';
 import { redactJson } from '../shared/redact.js';
 import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
-import { locateEvent } from './sourcemaps.js';
+import { locateEvent, pathOf } from './sourcemaps.js';
 import { Probes, type ProbeInfo, type ProbeRequest } from './probes.js';
 
 export interface TracerOptions {
@@ -517,7 +517,7 @@ export class Tracer {
           roots.push(cjs.cwd, ...(cjs.main ? [dirname(cjs.main)] : []));
         }
         for (const url of await t.esm.loadedUrls().catch(() => [])) {
-          const path = scriptPath(url);
+          const path = pathOf(url);
           if (path) files.push(path);
         }
       }),
