@@ -56,12 +56,15 @@ const CALL_PAIRS = `WITH RECURSIVE pairs(m, f) AS (
            (SELECT k_fn FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' AND (k_module, k_fn) > (pairs.m, pairs.f) ORDER BY k_module, k_fn LIMIT 1)
     FROM pairs WHERE pairs.m IS NOT NULL)`;
 
-const MODULE_MATCH = `(m = :m_exact OR m LIKE :m_suffix ESCAPE '\\' OR m LIKE :m_pkg ESCAPE '\\')`;
+// The name a trace was started by (a call's module) against what is asked now: the same, one ending the
+// other on a path segment ("payments.cjs" traced, "apps/shop/payments.cjs" asked, or the other way round),
+// or a package's file. Tens of distinct names at most, walked from the index.
+const MODULE_MATCH = `(m = :m_exact OR m LIKE :m_suffix ESCAPE '\\' OR m LIKE :m_pkg ESCAPE '\\' OR :m_tail = ltrim(m, './') OR substr(:m_tail, -length(ltrim(m, './')) - 1) = '/' || ltrim(m, './'))`;
 
 function moduleParams(name: string): Record<string, string> {
   const exact = name.trim();
   const tail = exact.replace(/^file:\/\//, '').replace(/^\.\//, '').replace(/^\/+/, '');
-  return { m_exact: exact, m_suffix: `%/${likeEscape(tail)}`, m_pkg: `%/node_modules/${likeEscape(exact)}/%` };
+  return { m_exact: exact, m_suffix: `%/${likeEscape(tail)}`, m_pkg: `%/node_modules/${likeEscape(exact)}/%`, m_tail: tail };
 }
 
 /** SQL matching the module key against what a user typed (named parameters :m_exact, :m_suffix, :m_pkg). */

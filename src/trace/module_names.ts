@@ -7,7 +7,8 @@ import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { pathOf } from './sourcemaps.js';
 
 export type Resolution =
-  | { kind: 'found'; file: string }
+  /** `source`: the TypeScript file named, when `file` is the loaded JavaScript compiled from it. */
+  | { kind: 'found'; file: string; source?: string }
   | { kind: 'ambiguous'; candidates: string[] }
   | { kind: 'package' }
   | { kind: 'not_found'; closest: string[] };
@@ -36,14 +37,14 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
     const unique = [...new Set(paths)];
     const live = unique.filter((p) => isLoaded.has(p));
     const chosen = live.length > 0 ? live : unique;
-    if (chosen.length === 1) return { kind: 'found', file: compiledFrom(chosen[0]!, files) ?? chosen[0]! };
+    if (chosen.length === 1) return found(chosen[0]!, files);
     if (chosen.length > 1) return { kind: 'ambiguous', candidates: chosen.sort() };
     return undefined;
   };
 
   if (name.startsWith('file:')) {
     const path = pathOf(name);
-    return path ? { kind: 'found', file: compiledFrom(path, files) ?? path } : { kind: 'not_found', closest: closest(name, files) };
+    return path ? found(path, files) : { kind: 'not_found', closest: closest(name, files) };
   }
   if (isAbsolute(name)) return pick(withExtensions(name).filter((p) => isLoaded.has(p) || isFile(p))) ?? { kind: 'not_found', closest: closest(name, files) };
 
@@ -58,8 +59,10 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   const bySuffix = pick(suffix.length > 0 ? suffix : relative);
   if (bySuffix) return bySuffix;
   // The TypeScript source of a loaded compiled file, named by a suffix ("src/payments.ts").
-  const mapped = files.filter((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).some((s) => s === tail || s.endsWith(sep + tail)));
-  if (mapped.length > 0) return pick(mapped)!;
+  const named = (s: string) => s === tail || s.endsWith(sep + tail);
+  const mapped = files.filter((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).some(named));
+  if (mapped.length === 1) return { kind: 'found', file: mapped[0]!, source: sourcesOf(mapped[0]!).find(named) };
+  if (mapped.length > 1) return { kind: 'ambiguous', candidates: mapped.sort() };
   if (isPackageName(name)) return { kind: 'package' };
   return { kind: 'not_found', closest: closest(name, files) };
 }
@@ -77,6 +80,11 @@ function hasPackage(root: string, name: string): boolean {
 
 function withExtensions(path: string): string[] {
   return EXTENSIONS.map((ext) => path + ext);
+}
+
+function found(path: string, loaded: string[]): Resolution {
+  const compiled = compiledFrom(path, loaded);
+  return compiled ? { kind: 'found', file: compiled, source: path } : { kind: 'found', file: path };
 }
 
 /** A file named by its TypeScript source: the loaded compiled file whose source map lists it. */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, AgentOwner, Level } from '../shared/protocol.js';
@@ -481,8 +481,10 @@ export class Tracer {
    * with the candidates.
    */
   async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
-    const resolved = this.threads().length > 0 ? await this.resolveModule(spec.module) : undefined;
-    const full: ModuleSpec = { ...spec, ...(resolved ? { resolved } : {}) };
+    const found = this.threads().length > 0 ? await this.resolveModule(spec.module) : undefined;
+    // Its calls are recorded under one name whatever spelling started the trace: the file from the target's
+    // working directory (or the TypeScript source named), so any other spelling of it finds them too.
+    const full: ModuleSpec = found ? { ...spec, module: found.label, resolved: found.file } : spec;
     const at = this.modules.findIndex((m) => m.module === spec.module);
     if (at >= 0) this.modules[at] = full;
     else this.modules.push(full);
@@ -525,9 +527,14 @@ export class Tracer {
     return { files: [...new Set(files)].filter((f) => !isOwnFile(f)), roots: [...new Set(roots)] };
   }
 
-  private async resolveModule(name: string): Promise<string | undefined> {
-    const resolution = resolveModuleName(name, await this.loadedModules());
-    if (resolution.kind === 'found') return resolution.file;
+  private async resolveModule(name: string): Promise<{ file: string; label: string } | undefined> {
+    const loaded = await this.loadedModules();
+    const resolution = resolveModuleName(name, loaded);
+    if (resolution.kind === 'found') {
+      const shown = resolution.source ?? resolution.file;
+      const fromCwd = loaded.roots[0] === undefined ? shown : relative(loaded.roots[0], shown);
+      return { file: resolution.file, label: fromCwd.startsWith('..') || isAbsolute(fromCwd) ? shown : fromCwd };
+    }
     if (resolution.kind === 'package') return undefined;
     if (resolution.kind === 'ambiguous') {
       throw new Error(`"${name}" names ${resolution.candidates.length} loaded modules: ${resolution.candidates.slice(0, 10).join(', ')}. Call again with a longer part of the path.`);

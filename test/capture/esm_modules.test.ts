@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
+import { functionCalls } from '../../src/query/calls.js';
+import { paging } from '../../src/query/page.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 const calls = (store: Parameters<typeof events>[0]) =>
@@ -49,11 +51,11 @@ describe('ES modules', () => {
     const { app, t } = await attached('esm_shop/src/app.js');
     await t.tracer.traceModule({ module: './test/fixtures/esm_shop/src/payments.js', ...limits });
     const listed = await t.tracer.traces();
-    expect(listed.map((l) => [l.value.module, l.value.via, l.value.calls])).toEqual([['./test/fixtures/esm_shop/src/payments.js', 'live-edit', 0]]);
+    expect(listed.map((l) => [l.value.module, l.value.via, l.value.calls])).toEqual([['test/fixtures/esm_shop/src/payments.js', 'live-edit', 0]]);
     app.send('charge 1');
     await app.nextLine(/^charged/);
     const stopped = await t.tracer.untraceModule('payments.js');
-    expect(stopped.map((s) => [s.value.module, s.value.status, s.value.calls])).toEqual([['./test/fixtures/esm_shop/src/payments.js', 'stopped', 2]]);
+    expect(stopped.map((s) => [s.value.module, s.value.status, s.value.calls])).toEqual([['test/fixtures/esm_shop/src/payments.js', 'stopped', 2]]);
     expect(await t.tracer.traces()).toEqual([]);
     app.send('charge 2');
     expect(await app.nextLine(/^charged/)).toBe('charged card:2.3');
@@ -111,6 +113,11 @@ describe('module names as people say them', () => {
       ['call', 'pay', [21]],
       ['return', 'pay', 42],
     ]);
+    // Asked by another spelling than the one traced, the calls are the same.
+    for (const name of ['payments.cjs', 'shop/payments.cjs', join(FIXTURES, 'apps/shop/payments.cjs'), `file://${join(FIXTURES, 'apps/shop/payments.cjs')}`]) {
+      expect(functionCalls(t.store, { module: name, window: { sinceMs: null, untilMs: null } }, paging(1, 10)).calls.map((c) => c.fn), name).toEqual(['pay']);
+    }
+    expect(functionCalls(t.store, { module: 'admin/payments.cjs', window: { sinceMs: null, untilMs: null } }, paging(1, 10)).total).toBe(0);
     await expect(t.tracer.traceModule({ module: 'paymnts.cjs', ...limits })).rejects.toThrow(/no loaded module is named "paymnts.cjs"; closest loaded: .*payments\.cjs/);
   });
 

@@ -76,7 +76,7 @@ describe('trace_module', () => {
     app.send('busy 2000');
     expect(await app.nextLine(/^busy /)).toBe(untraced);
     const stopped = await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'agent' AND subtype = 'trace_stopped'")[0]), 'the trace to stop');
-    expect(stopped.payload).toEqual({ trace: PAYMENTS, reason: 'reached max_calls 5', calls: 5 });
+    expect(stopped.payload).toEqual({ trace: PAYMENTS.replace(/^\.\//, ''), reason: 'reached max_calls 5', calls: 5 });
     expect(events(t.store, "type = 'call' AND subtype = 'call'")).toHaveLength(5);
     app.send('busy 2000');
     expect(await app.nextLine(/^busy /)).toBe(untraced);

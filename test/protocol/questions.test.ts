@@ -113,7 +113,7 @@ describe('the six questions', () => {
       `│  └─ ${main}/w2/o1 object "globalThis.account" (Account) — gone (no exit code)`,
       `└─ ${main}/o1 object "counter" (Counter) — running`,
       'Traced modules:',
-      `- ./test/fixtures/bank/payments.js in ${main} by wrappers: charge, fee, Ledger#record`,
+      `- test/fixtures/bank/payments.js in ${main} by wrappers: charge, fee, Ledger#record`,
     ]);
     const mermaid = text(await ask('get_supervision_tree', { format: 'mermaid' })).split('\n');
     expect(mermaid[0]).toBe('graph TD');
