@@ -42,13 +42,14 @@ describe('source maps', () => {
     const spin = profile.top_self.find((f) => f.function === 'spin' && f.url === PAYMENTS_TS);
     expect(spin).toMatchObject({ line: 36, generated: `${join(SHOP, 'dist/payments.js')}:31` });
 
-    const [report] = await t.tracer.traceModule({ module: './test/fixtures/shop-ts/dist/payments.js', ...limits });
-    expect(report!.value.status).toBe('traced');
+    // Named by its TypeScript source, as a person would: the loaded JavaScript compiled from it is traced.
+    const [report] = await t.tracer.traceModule({ module: 'src/payments.ts', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', module: 'test/fixtures/shop-ts/src/payments.ts', resolved: join(SHOP, 'dist/payments.js') });
     app.send('charge 5000');
     await app.line(/^charge failed/);
     await t.tracer.sync();
     const q = new Query(t.store);
-    const { calls } = q.functionCalls({ module: 'payments.js', fn: 'charge', window: { sinceMs: null, untilMs: null } }, paging(1, 10));
+    const { calls } = q.functionCalls({ module: 'src/payments.ts', fn: 'charge', window: { sinceMs: null, untilMs: null } }, paging(1, 10));
     expect(calls).toHaveLength(1);
     const stack = (calls[0]!.error as { stack: string }).stack.split('\n');
     // The frame's name depends on how trace_module instrumented the function (a live edit renames it).
