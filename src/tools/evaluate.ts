@@ -14,7 +14,8 @@ export const evaluate = defineTool({
     expression: z.string().min(1).describe('A JavaScript expression ("globalThis.cart.items.length")'),
     pid_string: actor('The thread to run it in'),
   },
-  output: { actor: text, value: z.unknown() },
+  // Any JSON value, spelled out: a schema with no keyword at all is one strict clients warn about.
+  output: { actor: text, value: z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.union([z.string(), z.number(), z.boolean(), z.null(), z.looseObject({}), z.array(z.looseObject({}))]))]) },
   async handler({ expression, pid_string }, ctx) {
     const actor = ctx.resolveActor(pid_string);
     const { value, error } = await ctx.evaluate(actor.id, expression);
