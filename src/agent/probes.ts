@@ -3,26 +3,16 @@
 // ~0.1 ms however cheap its condition (DESIGN.md), so a probe on a hot line must not stay armed: when its
 // budget for the second is spent, gate() asks the tracer (through the control binding) to remove the
 // breakpoint until the next token is due.
+import type { ProbeLimits } from '../shared/protocol.js';
 import { keyMatcher } from '../shared/redact.js';
 import type { AgentCore } from './index.js';
 import { serialize, type Json } from './serialize.js';
 
-export interface ProbeConfig {
+export interface ProbeConfig extends ProbeLimits {
   id: string;
   /** The original file and line, for the hit record. */
   file: string;
   line: number;
-  maxHits: number;
-  /** Hits per second sustained, and how many may come at once. */
-  perSecond: number;
-  burst: number;
-  /** Breakpoint hits (condition evaluations) per second before the probe is disarmed until the next second. */
-  evalsPerSecond: number;
-  /** Hits per second across every probe of this thread. */
-  globalPerSecond: number;
-  durationMs: number;
-  /** Capture time per hit: values not captured within it are left out (`$t: "cut"`). */
-  budgetMs: number;
   /** Logpoint template: `{0}` stands for the value of the first capture expression. */
   log?: string;
   /** Name of the binding that asks the tracer to disarm the probe. */

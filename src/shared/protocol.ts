@@ -205,3 +205,19 @@ export interface AgentOwner {
 export const AGENT_GLOBAL = 'nodescope.agent';
 /** The agent's script name in stack traces (its frames are left out of the stacks tools show). */
 export const AGENT_SOURCE_URL = 'nodescope-agent.js';
+
+/** A line probe's limits (trace_line), as the tracer sets them and the agent keeps them. */
+export interface ProbeLimits {
+  /** The probe stops after this many hits (in each thread). */
+  maxHits: number;
+  /** Hits recorded per second, sustained, and how many may come at once. */
+  perSecond: number;
+  burst: number;
+  /** Times per second the line may run the condition before the probe sits out the rest of the second. */
+  evalsPerSecond: number;
+  /** Hits per second across all probes of a thread. */
+  globalPerSecond: number;
+  durationMs: number;
+  /** Capture time per hit: values not captured within it are left out (`$t: "cut"`). */
+  budgetMs: number;
+}

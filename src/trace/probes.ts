@@ -5,6 +5,7 @@
 // source (probe_source.ts). A breakpoint costs ~0.1 ms per hit however cheap its condition, so a probe whose
 // budget is spent is disarmed — its breakpoint removed — until its next token is due, which keeps a probe
 // on a hot line within a few milliseconds of CPU per second.
+import type { ProbeLimits } from '../shared/protocol.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -16,22 +17,7 @@ import { namesInScope, offsetOf, templateExpressions, unsafeExpression } from '.
 import { pathOf, sourceMaps } from './sourcemaps.js';
 import type { ThreadLink } from './thread.js';
 
-export interface ProbeLimits {
-  /** The probe stops after this many hits (in each thread). */
-  maxHits: number;
-  /** Hits recorded per second, sustained, and how many may come at once. */
-  perSecond: number;
-  burst: number;
-  /** Times per second the line may run the condition before the probe sits out the rest of the second. */
-  evalsPerSecond: number;
-  /** Hits per second across all probes of a thread. */
-  globalPerSecond: number;
-  durationMs: number;
-  /** Capture time per hit. */
-  budgetMs: number;
-}
-
-/** Production defaults (Datadog's dynamic instrumentation: 1 snapshot/s per probe, 25/s overall, 15 ms budget). */
+export type { ProbeLimits };
 export const DEFAULT_PROBE_LIMITS: ProbeLimits = { maxHits: 100, perSecond: 1, burst: 5, evalsPerSecond: 100, globalPerSecond: 25, durationMs: 15 * 60_000, budgetMs: 15 };
 
 export interface ProbeRequest {

@@ -78,6 +78,8 @@ export class Tracer {
   private readonly launched: ChildProcess[] = [];
   /** Which launch each announced process belongs to (inherited through the environment by its descendants). */
   private readonly launchOf = new Map<number, string>();
+  /** trace_all off: the one process of each launch that is traced. */
+  private readonly rootOfLaunch = new Map<string, number>();
   private readonly errors: string[] = [];
   /** This tracer, as its agents record it: another nodescope reads it and leaves our processes alone. */
   readonly ownerId = randomBytes(8).toString('hex');
@@ -246,9 +248,20 @@ export class Tracer {
   private ensureAnnounceDir(): void {
     if (this.announceDir) return;
     this.announceDir = mkdtempSync(join(tmpdir(), 'nodescope-'));
-    this.watcher = watch(this.announceDir, (_event, file) => {
-      if (file && /^\d+\.json$/.test(file)) void this.onAnnounce(join(this.announceDir!, file));
+    const dir = this.announceDir;
+    this.watcher = watch(dir, (_event, file) => {
+      if (file && /^\d+\.json$/.test(file)) void this.onAnnounce(join(dir, file));
     });
+    // fs.watch can miss an event under load, and a process that announced itself waits for us for ever:
+    // the folder is also looked at twice a second.
+    const sweep = setInterval(() => {
+      if (this.announceDir !== dir) return clearInterval(sweep);
+      try {
+        for (const file of readdirSync(dir)) if (/^\d+\.json$/.test(file)) void this.onAnnounce(join(dir, file));
+      } catch {
+        clearInterval(sweep);
+      }
+    }, 500).unref();
   }
 
   private async onAnnounce(file: string): Promise<void> {
@@ -261,9 +274,14 @@ export class Tracer {
     }
     if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
     if (note.launch) this.launchOf.set(note.pid, note.launch);
-    // Without trace_all only the launched process is traced: a descendant that announced itself is let go
-    // at once (it waits for us), and the inspector its preload opened is closed.
-    if (this.options.traceAll === false && this.links.size > 0) return void releaseProcess(note.url).catch(() => undefined);
+    // Without trace_all only the launched process is traced — the first of its launch to announce itself
+    // (a parent announces before it can fork): a descendant is let go at once (it waits for us), and the
+    // inspector its preload opened is closed.
+    if (this.options.traceAll === false) {
+      const root = note.launch === undefined ? undefined : this.rootOfLaunch.get(note.launch);
+      if (root !== undefined ? root !== note.pid : this.links.size > 0) return void releaseProcess(note.url).catch(() => undefined);
+      if (note.launch !== undefined) this.rootOfLaunch.set(note.launch, note.pid);
+    }
     this.connecting.add(note.pid);
     try {
       await this.link(note.url, note.pid, true, true);

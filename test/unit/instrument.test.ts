@@ -1,0 +1,90 @@
+// Finding the functions of a script and instrumenting them in place (src/trace/instrument.ts): what live
+// edits swap in. Run here as real code: the instrumented module must behave like the original, its calls
+// going through the hook with the site numbers given.
+import { describe, expect, it } from 'vitest';
+import { CALL_HOOK, findFunctions, functionsAt, instrument } from '../../src/trace/instrument.js';
+
+const SOURCE = `import x from './x.js';
+export function quote(sku, qty) {
+  "use strict";
+  return sku.length * qty;
+}
+export async function* stream() { yield 1; }
+export const discount = (total) => (total > 10 ? total * 0.9 : total);
+export const fee = async ({ amount }) => { return amount; };
+export class Till extends Base {
+  constructor() { super(); }
+  get size() { return 1; }
+  ring(amount) {
+    if (amount) { return amount; }
+  }
+  static create(a, b) { return new Till(); }
+}
+function internal(a) { return a; }
+const local = 1;
+export { internal as helper };
+`;
+
+describe('findFunctions', () => {
+  it('finds the exports (declarations, arrows, class methods, renamed exports) and says what it skips', () => {
+    const found = findFunctions(SOURCE);
+    expect(found.module).toBe(true);
+    expect(found.sites.map((s) => [s.name, s.argsExpression, s.async, s.expressionBody])).toEqual([
+      ['quote', 'arguments', false, false],
+      ['discount', '[total]', false, true],
+      ['fee', '[{amount}]', true, false],
+      ['Till#ring', 'arguments', false, false],
+      ['Till.create', 'arguments', false, false],
+      ['helper', 'arguments', false, false],
+    ]);
+    expect(found.skipped).toEqual([
+      { name: 'stream', why: 'a generator' },
+      { name: 'Till#size', why: 'a getter' },
+    ]);
+    // A directive stays first: the body's code starts after it.
+    const quote = found.sites[0]!;
+    expect(SOURCE.slice(quote.bodyStart - 13, quote.bodyStart)).toBe('"use strict";');
+    expect(quote.rebind).toEqual({ binding: 'quote' });
+    expect(found.sites.find((s) => s.name === 'Till#ring')!.rebind).toEqual({ cls: 'Till', key: 'ring', static: false });
+  });
+
+  it('finds named functions that are not exported, and functions by V8 location', () => {
+    expect(findFunctions(SOURCE, ['internal']).sites.map((s) => s.name)).toContain('helper');
+    const cjs = 'function pay(amount) {\n  return amount * 2;\n}\nexports.refund = (x) => -x;\nmodule.exports.pay = pay;\n';
+    expect(functionsAt(cjs, [{ name: 'pay', lineNumber: 0, columnNumber: 12 }, { name: 'refund', lineNumber: 3, columnNumber: 17 }]).map((s) => s.name)).toEqual(['pay', 'refund']);
+  });
+});
+
+describe('instrument', () => {
+  it('runs each body through the hook, with this, the arguments and the result unchanged; inserts no line', () => {
+    const source = `"use strict";
+function add(a, b) { return a + b; }
+const twice = (n) => n * 2;
+class Box { constructor(v) { this.v = v; } get() { return this.v; } }
+async function later(x) { await null; return x; }
+function boom() { throw new Error('boom'); }
+return { add, twice, box: new Box(7), later, boom };`;
+    const wrapped = (name: string) => ({ site: findFunctions(source, [name]).sites.find((s) => s.name === name || s.name.endsWith(`#${name}`))!, id: name.length });
+    const out = instrument(source, ['add', 'twice', 'get', 'later', 'boom'].map(wrapped));
+    expect(out.split('\n')).toHaveLength(source.split('\n').length);
+    const seen: unknown[][] = [];
+    (globalThis as Record<string, unknown>)[CALL_HOOK] = (id: number, self: unknown, args: ArrayLike<unknown>, body: () => unknown) => {
+      seen.push([id, self instanceof Object ? 'object' : self, Array.from(args)]);
+      return body();
+    };
+    try {
+      const api = new Function(out)();
+      expect(api.add(2, 3)).toBe(5);
+      expect(api.twice(4)).toBe(8);
+      expect(api.box.get()).toBe(7);
+      expect(() => api.boom()).toThrow('boom');
+      // Methods of api and box get their object as this; the arrow keeps the enclosing (strict) undefined.
+      expect(seen).toEqual([[3, 'object', [2, 3]], [5, undefined, [4]], [3, 'object', []], [4, 'object', []]]);
+    } finally {
+      delete (globalThis as Record<string, unknown>)[CALL_HOOK];
+    }
+    // Without the hook (the agent gone), the bodies run directly.
+    const api = new Function(out)();
+    expect(api.add(1, 1)).toBe(2);
+  });
+});
