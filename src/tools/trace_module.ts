@@ -47,7 +47,9 @@ export const trace_module = defineTool({
     const threads = await ctx.traceModule(spec);
     const lines = threads.map(({ actor, value: r }) => {
       const what = [...r.functions, ...r.methods];
-      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${MECHANISM_COST[r.via ?? 'wrappers']}${r.note && r.via !== 'wrappers' ? `; ${r.note}` : ''}`;
+      // An in-place trace's note already says which function went which way, and what each costs.
+      if (r.status === 'traced' && r.note && r.via !== 'wrappers') return `- ${actor}: ${r.note}`;
+      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${MECHANISM_COST[r.via ?? 'wrappers']}`;
       return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
     });
     const traced = threads.some((t) => t.value.status === 'traced' || t.value.status === 'pending');
