@@ -66,7 +66,9 @@ describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => 
       return events(t.store, "type = 'error' AND subtype = 'uncaught_exception'")[0];
     }, 'the uncaught error');
     expect(crash.payload.error.message).toBe('payments exploded: gateway');
-    expect(crash.payload.error.stack).toMatch(/ts_native\/src\/payments\.ts:18:\d+\)/);
+    // The program's own frame, named as the program named it: no frame of the tracer's in between.
+    expect(crash.payload.error.stack.split('\n')[1]).toMatch(/^    at explode \(.*ts_native\/src\/payments\.ts:18:\d+\)$/);
+    expect(crash.payload.error.stack).not.toMatch(/nodescope-agent|__ns\$f/);
   });
 });
 

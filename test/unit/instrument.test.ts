@@ -3,6 +3,7 @@
 // going through the hook with the site numbers given.
 import { describe, expect, it } from 'vitest';
 import { CALL_HOOK, findFunctions, functionsAt, instrument } from '../../src/trace/instrument.js';
+import { withoutTracerFrames } from '../../src/trace/sourcemaps.js';
 
 const SOURCE = `import x from './x.js';
 export function quote(sku, qty) {
@@ -86,5 +87,21 @@ return { add, twice, box: new Box(7), later, boom };`;
     // Without the hook (the agent gone), the bodies run directly.
     const api = new Function(out)();
     expect(api.add(1, 1)).toBe(2);
+  });
+});
+
+describe('withoutTracerFrames', () => {
+  it('leaves the agent out of a stack and shows an instrumented function as itself, where it threw', () => {
+    const stack = [
+      'Error: no price for kiwi',
+      '    at __ns$f (file:///app/prices.js:5:31)',
+      '    at a.around (nodescope-agent.js:1:18403)',
+      '    at value (nodescope-agent.js:1:32808)',
+      '    at quote (file:///app/prices.js:7:89)',
+      '    at Socket.<anonymous> (file:///app/app.js:11:49)',
+    ].join('\n');
+    expect(withoutTracerFrames(stack)).toBe(['Error: no price for kiwi', '    at quote (file:///app/prices.js:5:31)', '    at Socket.<anonymous> (file:///app/app.js:11:49)'].join('\n'));
+    const plain = 'Error: x\n    at f (file:///a.js:1:1)';
+    expect(withoutTracerFrames(plain)).toBe(plain);
   });
 });
