@@ -203,6 +203,8 @@ export interface AgentOwner {
 }
 
 export const AGENT_GLOBAL = 'nodescope.agent';
+/** The agent of a thread, as an expression evaluated in it. */
+export const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 /** The agent's script name in stack traces (its frames are left out of the stacks tools show). */
 export const AGENT_SOURCE_URL = 'nodescope-agent.js';
 

@@ -12,9 +12,8 @@
 // Stopping a trace puts the original source back and removes the breakpoints.
 import { pathToFileURL } from 'node:url';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
-import { AGENT_GLOBAL } from '../shared/protocol.js';
+import { AGENT_REF } from '../shared/protocol.js';
 
-const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 import { CALL_HOOK, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
 import type { ThreadLink } from './thread.js';
 
@@ -274,7 +273,7 @@ export class EsmTraces {
     const ids: string[] = [];
     const traced: string[] = [];
     for (const site of sites) {
-      const agent = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+      const agent = AGENT_REF;
       const names = `${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}`;
       // Where the function can be reached from its own scope, its first call also puts a wrapper in its
       // place (the module's binding, or its class's method): from then on calls are recorded whole, at a

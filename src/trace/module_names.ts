@@ -2,9 +2,9 @@
 // working directory or to its main script's folder, an absolute path, a file:// URL, a unique suffix or
 // basename of a loaded module ("payments.cjs", "src/payments.ts"), the TypeScript source of a loaded
 // compiled file (through its source map), or else a package name left to the target's own resolver.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
-import { pathOf } from './sourcemaps.js';
+import { pathOf, sourceMaps } from './sourcemaps.js';
 
 export type Resolution =
   /** `source`: the TypeScript file named, when `file` is the loaded JavaScript compiled from it. */
@@ -93,35 +93,9 @@ function compiledFrom(file: string, loaded: string[]): string | undefined {
   return loaded.find((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).includes(file));
 }
 
-const sourceCache = new Map<string, string[]>();
-
 /** Absolute paths of the sources a compiled file's source map names (a .map file or an inline map). */
-export function sourcesOf(file: string): string[] {
-  const known = sourceCache.get(file);
-  if (known) return known;
-  let sources: string[] = [];
-  try {
-    if (/\.[cm]?js$/.test(file)) {
-      const text = readFileSync(file, 'utf8');
-      const m = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text);
-      if (m) {
-        const ref = m[1]!;
-        const map = ref.startsWith('data:')
-          ? JSON.parse(Buffer.from(ref.slice(ref.indexOf(',') + 1), ref.includes(';base64,') ? 'base64' : 'utf8').toString('utf8'))
-          : existsSync(resolve(dirname(file), ref))
-            ? JSON.parse(readFileSync(resolve(dirname(file), ref), 'utf8'))
-            : undefined;
-        if (map && Array.isArray(map.sources)) {
-          const root = resolve(dirname(file), map.sourceRoot ?? '');
-          sources = map.sources.map((s: string) => (s.startsWith('file:') ? (pathOf(s) ?? s) : resolve(root, s)));
-        }
-      }
-    }
-  } catch {
-    sources = [];
-  }
-  sourceCache.set(file, sources);
-  return sources;
+function sourcesOf(file: string): string[] {
+  return /\.[cm]?js$/.test(file) ? sourceMaps.sources(file) : [];
 }
 
 /** Loaded modules whose names are closest to what was asked for, for a not-found answer. */

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProbeConfig } from '../agent/probes.js';
-import { AGENT_GLOBAL } from '../shared/protocol.js';
+import { AGENT_REF } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import { namesInScope, offsetOf, templateExpressions, unsafeExpression } from './probe_source.js';
 import { pathOf, sourceMaps } from './sourcemaps.js';
@@ -65,7 +65,7 @@ const MECHANISM = 'conditional breakpoint that records and answers false (never 
 /** A probe whose budget ran out this soon after arming is on a hot line; its re-arm delay doubles up to the max. */
 const HOT_ARMED_MS = 50;
 const HOT_BACKOFF_MAX_MS = 16_000;
-const AGENT = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
+
 /** The condition's own variable: a user local of that name would be shadowed inside the probe's closures. */
 const P = '__nodescope_probes';
 
@@ -479,7 +479,7 @@ export function conditionText(id: string, condition: string | null, locals: stri
   const getters = (names: string[]) => `[${names.map((n) => `[${JSON.stringify(n)}, () => ${n}]`).join(', ')}]`;
   const exprs = `[${capture.map((e) => `[${JSON.stringify(e)}, () => (${e})]`).join(', ')}]`;
   const q = JSON.stringify(id);
-  return `(() => { const ${P} = ${AGENT}?.probes; return ${P} !== undefined && ${P}.gate(${q}) && ${P}.hit(${q}, this, ${condition ? `() => (${condition})` : 'null'}, ${getters(locals)}, ${getters(closure)}, ${exprs}); })()`;
+  return `(() => { const ${P} = ${AGENT_REF}?.probes; return ${P} !== undefined && ${P}.gate(${q}) && ${P}.hit(${q}, this, ${condition ? `() => (${condition})` : 'null'}, ${getters(locals)}, ${getters(closure)}, ${exprs}); })()`;
 }
 
 /** `total {order.total}` → `total {0}`: the agent fills placeholders by position. */

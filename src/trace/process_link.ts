@@ -2,7 +2,7 @@
 // worker thread (NodeWorker: Node 20 has no Target domain). Handles the process's end (the inspector holds
 // an exiting process until its client disconnects: we drain and let go) and dropped sockets (reconnect and
 // resume the agents where they stopped).
-import { AGENT_GLOBAL, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
+import { AGENT_REF, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
 import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
 import { processExists, processStart, sleep } from './discovery.js';
 import type { Ingest } from './ingest.js';
@@ -42,7 +42,6 @@ export class HeldError extends Error {
   }
 }
 
-const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 /** What a second nodescope reads of an agent already there, before touching anything. */
 const HELD_BY = `(() => { const a = ${AGENT_REF}; return a ? { owner: a.config?.owner ?? null, openedByUs: a.config?.openedByUs === true } : null; })()`;
 

@@ -1,7 +1,7 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
-import { AGENT_GLOBAL, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
+import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport } from '../agent/modules.js';
@@ -21,7 +21,6 @@ function agentSource(): string {
   return agentText;
 }
 
-const AGENT_REF = `globalThis[Symbol.for(${JSON.stringify(AGENT_GLOBAL)})]`;
 
 export class ThreadLink {
   /** Highest batch sequence number received: the agent resends what follows it after a reconnect. */
