@@ -115,7 +115,7 @@ class Agent implements AgentCore {
       { nowNs: () => this.nowNs() },
       globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
       timers.setTimeout,
-      timers.clearTimeout,
+      (t: unknown) => atCheckpoint(() => timers.clearTimeout(t)),
       {
         net: builtin('net'),
         hostAlive: () => hostAlive(proc, config.data?.hostPid),
@@ -155,7 +155,7 @@ class Agent implements AgentCore {
         if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !this.builtin('fs').existsSync(`/proc/${owner.hostPid}`))) this.hostGone();
       }), 1_000));
       t.unref();
-      this.patches.add(() => timers.clearInterval(t));
+      this.patches.add(() => atCheckpoint(() => timers.clearInterval(t)));
     });
   }
 
@@ -488,6 +488,25 @@ function clockOffset(hrtime: () => bigint, perfNow: () => number): number {
     }
   }
   return offset;
+}
+
+/**
+ * Runs `fn` at the thread's next microtask checkpoint, for what touches Node's timer lists on the host's
+ * behalf. The host's calls are evaluations, which the inspector runs as interrupts of whatever JavaScript is
+ * running, Node's timer loop included: a timer cleared after Node took it off its list and checked its
+ * callback, before calling it, ended the target with "timer._onTimeout is not a function". A checkpoint
+ * comes between two timers or after a callback, never inside Node's bookkeeping; a timer that fires first
+ * finds its work done (a closed channel, a removed agent). `await` of a plain value looks up no `then`.
+ */
+function atCheckpoint(fn: () => void): void {
+  void (async () => {
+    await undefined;
+    try {
+      fn();
+    } catch {
+      // never into the target
+    }
+  })();
 }
 
 /** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */
