@@ -97,6 +97,11 @@ export class CdpSession {
     return () => set.delete(fn);
   }
 
+  /** How many listeners an event has (a session replaced after a reconnect should keep none). */
+  listenerCount(event: EventName): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+
   onClose(listener: (reason: string) => void): () => void {
     this.closeListeners.add(listener);
     return () => this.closeListeners.delete(listener);

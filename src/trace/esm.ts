@@ -15,6 +15,7 @@ import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_REF } from '../shared/protocol.js';
 
 import { CALL_HOOK, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
+import type { CdpSession } from './cdp.js';
 import type { ThreadLink } from './thread.js';
 
 interface Edit {
@@ -30,6 +31,8 @@ interface Waiting {
 
 export class EsmTraces {
   private enabled: Promise<void> | undefined;
+  private enabledOn: CdpSession | undefined;
+  private readonly offSession: (() => void)[] = [];
   /** Loaded scripts by URL: file:// for modules, a plain path for CommonJS. */
   private readonly scripts = new Map<string, { scriptId: string; isModule: boolean; length: number }>();
   private readonly edits = new Map<string, Edit[]>();
@@ -59,17 +62,40 @@ export class EsmTraces {
     return this.scripts.get(pathToFileURL(file).href)?.isModule === true;
   }
 
+  /**
+   * Enables the Debugger domain on the thread's session, and again on a new one after a reconnect: a domain,
+   * its listeners and its breakpoints belong to one session. The old session's listeners are taken off, and
+   * what the old session held (its breakpoints, its pause before scripts) is forgotten; traces still waiting
+   * for their module wait on the new one.
+   */
   private enable(): Promise<void> {
-    this.enabled ??= (async () => {
-      const session = this.thread.session;
-      session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length }) => {
-        if (url) this.scripts.set(url, { scriptId, isModule: isModule === true, length: length ?? Infinity });
-      });
-      session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId));
+    const session = this.thread.session;
+    if (this.enabledOn === session && this.enabled) return this.enabled;
+    const reconnected = this.enabledOn !== undefined;
+    this.forgetSession();
+    this.enabledOn = session;
+    this.enabled = (async () => {
+      this.offSession.push(
+        session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length }) => {
+          if (url) this.scripts.set(url, { scriptId, isModule: isModule === true, length: length ?? Infinity });
+        }),
+        session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId)),
+      );
       // scriptParsed is sent for every script already loaded before enable answers.
       await session.send('Debugger.enable', {});
+      if (reconnected) await this.arm();
     })();
     return this.enabled;
+  }
+
+  private forgetSession(): void {
+    for (const off of this.offSession.splice(0)) off();
+    this.scripts.clear();
+    this.breakpoints.clear();
+    this.byFunction.clear();
+    this.armed = undefined;
+    this.enabled = undefined;
+    this.enabledOn = undefined;
   }
 
   async trace(spec: ModuleSpec, report: ModuleReport): Promise<ModuleReport> {
@@ -368,7 +394,7 @@ export class EsmTraces {
 
   async removeAll(): Promise<void> {
     for (const module of new Set([...this.edits.keys(), ...this.breakpoints.keys(), ...[...this.waiting.values()].map((w) => w.spec.module)])) await this.stop(module);
-    if (this.enabled) await this.thread.session.send('Debugger.disable').catch(() => undefined);
-    this.enabled = undefined;
+    if (this.enabledOn === this.thread.session) await this.thread.session.send('Debugger.disable').catch(() => undefined);
+    this.forgetSession();
   }
 }

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
+import { attached, eventually, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { functionCalls } from '../../src/query/calls.js';
 import { paging } from '../../src/query/page.js';
@@ -148,6 +148,35 @@ describe('module names as people say them', () => {
       [worker.actor, 'return', 'price', { sku: 'b', total: 7.5 }],
       [worker.actor, 'call', 'price', [{ sku: 'c', qty: 0 }]],
       [worker.actor, 'throw', 'price', 'bad quantity 0'],
+    ]);
+  });
+});
+
+describe('after the inspector socket drops and the tracer reconnects', () => {
+  it('follows the new session: a module imported later is instrumented as it loads', async () => {
+    const app = startFixture('esm_shop/src/app.js', ['--lazy']);
+    await app.line(/^ready/);
+    const t = newTracer();
+    launched = t.tracer;
+    const link = await t.tracer.attach(app.pid);
+    // The Debugger domain is enabled on the first session (scripts listed, pauses listened to).
+    expect((await link.main.esm.loadedUrls()).some((u) => u.endsWith('esm_shop/src/app.js'))).toBe(true);
+    const before = link.main.session;
+    link.dropSocket();
+    await eventually(() => link.main.session !== before && !link.main.session.closed, 'the reconnect');
+    const [report] = await t.tracer.traceModule({ module: join(FIXTURES, 'esm_shop/src/payments.js'), ...limits });
+    expect(report!.value).toMatchObject({ status: 'pending' });
+    // The old session's listeners are gone with it.
+    expect([before.listenerCount('Debugger.scriptParsed'), before.listenerCount('Debugger.paused')]).toEqual([0, 0]);
+    expect(link.main.session.listenerCount('Debugger.paused')).toBe(1);
+    app.send('charge 5');
+    expect(await app.nextLine(/^charged|^failed/)).toBe('charged card:5.3');
+    await t.tracer.sync();
+    expect(calls(t.store)).toEqual([
+      ['call', 'charge', [5, 'card']],
+      ['return', 'charge', { amount: 5.3, method: 'card' }],
+      ['call', 'Ledger#record', [{ amount: 5.3, method: 'card' }]],
+      ['return', 'Ledger#record', 'card:5.3'],
     ]);
   });
 });
