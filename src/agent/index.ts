@@ -114,8 +114,8 @@ class Agent implements AgentCore {
       config,
       { nowNs: () => this.nowNs() },
       globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
-      timers.setTimeout,
-      (t: unknown) => atCheckpoint(() => timers.clearTimeout(t)),
+      (fn, ms) => later(timers, fn, ms),
+      (t) => (t as Later).cancel(),
       {
         net: builtin('net'),
         hostAlive: () => hostAlive(proc, config.data?.hostPid),
@@ -149,13 +149,11 @@ class Agent implements AgentCore {
     const owner = this.config.owner;
     if (!owner || this.watchdog) return;
     this.guard(() => {
-      const timers = this.builtin('timers');
-      const t = (this.watchdog = timers.setInterval(() => this.guard(() => {
+      const t = (this.watchdog = later(this.builtin('timers'), () => this.guard(() => {
         // /proc/<pid> goes with its process (the host sends its pid only when it shares our /proc).
         if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !this.builtin('fs').existsSync(`/proc/${owner.hostPid}`))) this.hostGone();
-      }), 1_000));
-      t.unref();
-      this.patches.add(() => atCheckpoint(() => timers.clearInterval(t)));
+      }), 1_000, true).unref());
+      this.patches.add(() => t.cancel());
     });
   }
 
@@ -177,7 +175,7 @@ class Agent implements AgentCore {
     this.channel.discard();
     this.uninstall();
     // From a timer: never from inside an inspector dispatch, where closing can hang the target.
-    if (this.config.openedByUs && this.isMainThread) this.guard(() => this.builtin('timers').setTimeout(() => this.guard(() => this.builtin('inspector').close())).unref());
+    if (this.config.openedByUs && this.isMainThread) later(this.builtin('timers'), () => this.guard(() => this.builtin('inspector').close()), 0).unref();
   }
 
   nowNs(): number {
@@ -507,6 +505,44 @@ function atCheckpoint(fn: () => void): void {
       // never into the target
     }
   })();
+}
+
+/** A timer set on the host's behalf (see `later`). */
+interface Later {
+  unref(): Later;
+  cancel(): void;
+}
+
+/**
+ * A timer created and cleared at the thread's next microtask checkpoint, with its handle returned at once.
+ * Setting a timer adds to Node's timer lists and priority queue, and a host call may land inside Node's own
+ * walk of them (see atCheckpoint). Before a worker's bootstrap, timers may not work: then the timer never
+ * fires, and the host's periodic flush carries the events instead.
+ */
+function later(timers: typeof import('node:timers'), fn: () => void, ms: number, repeat = false): Later {
+  let timer: NodeJS.Timeout | undefined;
+  let cancelled = false;
+  let unrefed = false;
+  atCheckpoint(() => {
+    if (cancelled) return;
+    timer = repeat ? timers.setInterval(fn, ms) : timers.setTimeout(fn, ms);
+    if (unrefed) timer.unref();
+  });
+  const handle: Later = {
+    unref() {
+      unrefed = true;
+      timer?.unref();
+      return handle;
+    },
+    cancel() {
+      cancelled = true;
+      if (timer !== undefined) {
+        const t = timer;
+        atCheckpoint(() => (repeat ? timers.clearInterval(t) : timers.clearTimeout(t)));
+      }
+    },
+  };
+  return handle;
 }
 
 /** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */
