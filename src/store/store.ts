@@ -4,12 +4,14 @@
 // - `id INTEGER PRIMARY KEY` is the rowid: monotonic, free, and the pruning order (oldest first).
 // - Two indexes, each matching a query family: (actor, ts_ns) for per-actor timelines and paths,
 //   (type, ts_ns) for "all calls / all messages / all requests in a window". Every extra index costs
-//   insert throughput, so none is added without a query that needs it (see test/unit/store.test.ts plans).
-// - Key columns for what tools filter on inside payloads (a call's module and function, an HTTP status), as
-//   VIRTUAL generated columns: nothing stored in the row, computed only for the rows a partial index covers
-//   (json_extract in C, at insert, for call/call rows and HTTP responses only). Before them, those filters
-//   read every row of a type: 81–274 ms p95 on 1 M events. Partial indexes for the other filters the tools
-//   use (message pairs, lifecycle events by parent, HTTP requests by id) cost nothing for other rows.
+//   insert throughput, so none is added without a query that needs it (see test/unit/key_plans.test.ts).
+// - Key columns for what tools filter on inside payloads (a call's module and function, an HTTP status),
+//   stored, filled by the writer from what it already knows (ingest decodes module and function anyway) and
+//   NULL on every other row. Before them, those filters read every row of a type: 81–274 ms p95 on 1 M
+//   events. They were VIRTUAL generated columns first, and SQLite computes a table's generated columns at
+//   every insert, whatever the row: three json_extract per row took a stored row from 3.7 to 8.5 µs.
+//   Partial indexes for the other filters the tools use (message pairs, lifecycle events by parent, HTTP
+//   requests by id) cost nothing for other rows.
 import Database from 'better-sqlite3';
 import { categoryOf, isCritical, levelAllows, sampleKeeps, type Level } from '../shared/protocol.js';
 
@@ -25,6 +27,13 @@ export interface EventRow {
   ref: string | null;
   /** JSON text. */
   payload: string | null;
+  /**
+   * Key columns (KEY_COLUMNS below), for the rows that have them: given by a writer that knows them
+   * (ingest), else read from the payload here.
+   */
+  k_module?: string;
+  k_fn?: string;
+  k_status?: number | null;
 }
 
 export interface StoredEvent extends EventRow {
@@ -76,14 +85,21 @@ export interface StoreOptions {
   sampleRate?: number;
 }
 
+/** Rows that name a module and function: calls and their ends, and the agent's reports of what it traced. */
+const NAMING_ROWS = "type IN ('call', 'agent')";
+const RESPONSE_ROWS = "type = 'http' AND subtype = 'response'";
+
 /**
- * Key columns: name and expression (over the payload). Empty strings rather than NULL for calls, so the
- * distinct (module, fn) pairs can be walked through the index with row-value comparisons.
+ * Key columns: name, type, the rows that carry one, and its value read from the payload (what a file of an
+ * earlier version is filled with once). Empty strings rather than NULL for calls, so the distinct
+ * (module, fn) pairs can be walked through the index with row-value comparisons; and no declared type for
+ * them: with TEXT affinity the planner seeks that walk on k_module alone (reading every call of a module to
+ * step to its next function) instead of on (k_module, k_fn).
  */
-const KEY_COLUMNS: [string, string][] = [
-  ['k_module', "coalesce(json_extract(payload, '$.module'), '')"],
-  ['k_fn', "coalesce(json_extract(payload, '$.fn'), '')"],
-  ['k_status', "json_extract(payload, '$.status')"],
+const KEY_COLUMNS: { name: string; type: string; rows: string; expr: string }[] = [
+  { name: 'k_module', type: '', rows: NAMING_ROWS, expr: "coalesce(json_extract(payload, '$.module'), '')" },
+  { name: 'k_fn', type: '', rows: NAMING_ROWS, expr: "coalesce(json_extract(payload, '$.fn'), '')" },
+  { name: 'k_status', type: 'INTEGER', rows: RESPONSE_ROWS, expr: "json_extract(payload, '$.status')" },
 ];
 
 const SCHEMA = `
@@ -99,7 +115,7 @@ CREATE TABLE IF NOT EXISTS events (
   corr TEXT,
   ref TEXT,
   payload TEXT,
-  ${KEY_COLUMNS.map(([name, expr]) => `${name} GENERATED ALWAYS AS (${expr}) VIRTUAL`).join(',\n  ')}
+  ${KEY_COLUMNS.map((k) => `${k.name} ${k.type}`.trim()).join(',\n  ')}
 );
 CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
 CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts_ns);
@@ -121,8 +137,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID
 -- Events per actor and kind, kept by write() and the prunes: what an actor did, counted, without reading
 -- its history (trace_process on a thread with 250k events read them all: 81 ms p95 on 1 M events).
 CREATE TABLE IF NOT EXISTS actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (actor, type, subtype)) WITHOUT ROWID;
--- Calls per (module, fn, actor), kept the same way: get_function_calls counts a busy module's calls without
--- reading them (the key columns are virtual, so an index on them cannot count alone).
+-- Calls per (module, fn, actor), kept the same way: get_function_calls counts a busy module's calls, by
+-- actor too, without reading them.
 CREATE TABLE IF NOT EXISTS call_counts (k_module TEXT NOT NULL, k_fn TEXT NOT NULL, actor TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (k_module, k_fn, actor)) WITHOUT ROWID;
 -- A tracked object lives in its thread: when the thread ends, so does the object.
 CREATE TRIGGER IF NOT EXISTS objects_end_with_thread AFTER UPDATE OF ended_ms ON actors
@@ -174,16 +190,16 @@ export class Store {
       this.db.exec(SCHEMA);
       // A file from before the counts: counted once, here.
       if (existed && !counted) this.db.exec('INSERT INTO actor_counts SELECT actor, type, subtype, count(*) FROM events GROUP BY 1, 2, 3');
-      // A file written by an earlier version has no key columns: VIRTUAL columns can be added in place.
-      const have = new Set((this.db.prepare('PRAGMA table_xinfo(events)').all() as { name: string }[]).map((c) => c.name));
-      for (const [name, expr] of KEY_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE events ADD COLUMN ${name} GENERATED ALWAYS AS (${expr}) VIRTUAL`);
+      this.db.transaction(() => migrateKeyColumns(this.db))();
       this.db.exec(KEY_INDEXES);
       if (existed && !callsCounted) this.db.exec(`INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`);
     }
     this.count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    // Positional parameters: binding by name looks each one up on the row object (named, a log row took
+    // ~0.3 µs more to bind).
     this.insertEvent = this.db.prepare(
-      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload)
-       VALUES (@ts_ns, @wall_ms, @type, @subtype, @actor, @from_actor, @to_actor, @corr, @ref, @payload)`,
+      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload, k_module, k_fn, k_status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // COALESCE keeps what is known when a later event knows less (a worker's own start report carries its
     // name; the parent's exit report carries the code); json_patch merges the info objects. Batches from
@@ -202,28 +218,34 @@ export class Store {
          info = CASE WHEN @info IS NULL THEN info WHEN info IS NULL THEN @info ELSE json_patch(info, @info) END`,
     );
     const addCount = options.readonly ? undefined : this.db.prepare('INSERT INTO actor_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
-    // The call rows just inserted, by rowid range: their keys are computed once more, for these rows only.
-    const addCalls = options.readonly
-      ? undefined
-      : this.db.prepare(
-          `INSERT INTO call_counts SELECT k_module, k_fn, actor, count(*) FROM events WHERE id > ? AND type = 'call' AND subtype = 'call' GROUP BY 1, 2, 3
-           ON CONFLICT DO UPDATE SET n = n + excluded.n`,
-        );
-    const lastId = this.db.prepare('SELECT max(id) AS id FROM events');
+    const addCalls = options.readonly ? undefined : this.db.prepare('INSERT INTO call_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
+    // The counts are summed here and written once per distinct key: a transaction of 2,000 calls is a few
+    // upserts, not a second pass over the rows it inserted.
     this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
       const counts = new Map<string, [string, string, string, number]>();
-      let calls = false;
-      const before = (lastId.get() as { id: number | null }).id ?? 0;
+      const calls = new Map<string, [string, string, string, number]>();
       for (const e of events) {
-        this.insertEvent.run(e);
-        if (e.type === 'call' && e.subtype === 'call') calls = true;
+        let module: string | null = null;
+        let fn: string | null = null;
+        let status: number | string | null = null;
+        if (e.type === 'call' || e.type === 'agent') {
+          if (e.k_module === undefined || e.k_fn === undefined) [module, fn] = namingKeys(e.payload);
+          else [module, fn] = [e.k_module, e.k_fn];
+          if (e.subtype === 'call' && e.type === 'call') {
+            const key = `${module}\u0000${fn}\u0000${e.actor}`;
+            const c = calls.get(key);
+            if (c) c[3]++;
+            else calls.set(key, [module, fn, e.actor, 1]);
+          }
+        } else if (e.type === 'http' && e.subtype === 'response') status = e.k_status !== undefined ? e.k_status : statusKey(e.payload);
+        this.insertEvent.run(e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, e.corr, e.ref, e.payload, module, fn, status);
         const key = `${e.actor}\u0000${e.type}\u0000${e.subtype}`;
         const c = counts.get(key);
         if (c) c[3]++;
         else counts.set(key, [e.actor, e.type, e.subtype, 1]);
       }
       for (const c of counts.values()) addCount!.run(c);
-      if (calls) addCalls!.run(before);
+      for (const c of calls.values()) addCalls!.run(c);
       for (const a of actors) this.upsertActor.run(normalizeActor(a));
     });
   }
@@ -317,6 +339,54 @@ export class Store {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * A file written by an earlier version: key columns missing (added), or VIRTUAL generated ones (their indexes
+ * dropped, the columns dropped and added back as plain ones). Either way they are filled once from the
+ * payloads, for the rows that carry them; KEY_INDEXES are created after.
+ */
+function migrateKeyColumns(db: Database.Database): void {
+  const hidden = new Map((db.prepare('PRAGMA table_xinfo(events)').all() as { name: string; hidden: number }[]).map((c) => [c.name, c.hidden]));
+  for (const k of KEY_COLUMNS) {
+    const h = hidden.get(k.name);
+    if (h === 0) continue;
+    if (h !== undefined) {
+      // A generated column (hidden 2 or 3) cannot be altered; an indexed column cannot be dropped.
+      for (const { name } of db.prepare("SELECT DISTINCT il.name FROM pragma_index_list('events') AS il, pragma_index_info(il.name) AS ii WHERE ii.name = ?").all(k.name) as { name: string }[]) {
+        db.exec(`DROP INDEX "${name}"`);
+      }
+      db.exec(`ALTER TABLE events DROP COLUMN ${k.name}`);
+    }
+    db.exec(`ALTER TABLE events ADD COLUMN ${k.name} ${k.type}`.trim());
+    db.exec(`UPDATE events SET ${k.name} = ${k.expr} WHERE ${k.rows}`);
+  }
+}
+
+/** A row's module and function from its payload, as the k_module/k_fn expressions read them. */
+function namingKeys(payload: string | null): [string, string] {
+  const p = parsed(payload);
+  return [keyText(p?.module), keyText(p?.fn)];
+}
+
+/** An HTTP response's status from its payload, as the k_status expression reads it. */
+function statusKey(payload: string | null): number | string | null {
+  const s = parsed(payload)?.status;
+  return typeof s === 'number' || typeof s === 'string' ? s : null;
+}
+
+function parsed(payload: string | null): Record<string, unknown> | null {
+  if (payload === null) return null;
+  try {
+    const p = JSON.parse(payload) as unknown;
+    return typeof p === 'object' && p !== null ? (p as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function keyText(v: unknown): string {
+  return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function normalizeActor(a: ActorUpdate): Record<string, unknown> {

@@ -66,28 +66,30 @@ export class Ingest {
     return () => this.listeners.delete(listener);
   }
 
-  /** Functions the agents announced (`agent/site`), by `<thread> <sid>`: the dictionary of call/complete. */
-  private readonly sites = new Map<string, { module: string; fn: string }>();
+  /** Functions the agents announced (`agent/site`), by thread and site id: the dictionary of call/complete. */
+  private readonly sites = new Map<string, Map<number, Site>>();
 
   /** Rewrites the locations of an event that carries a stack (source maps, src/trace/sourcemaps.ts). */
   locate: ((type: string, subtype: string, actor: string, payload: unknown) => void) | undefined;
 
   accept(batch: TextBatch): void {
     const offset = wallOffset(batch);
+    let sites = this.sites.get(batch.actor);
     for (const e of batch.events) {
       if (this.locate !== undefined && carriesStack(e)) {
         // The one kind of payload parsed on the way in: an error's stack, mapped to the original source.
         const payload = JSON.parse(e[8]!);
-        this.locate(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (payload as CompleteCall)[4] : payload);
+        this.locate(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (payload as unknown[])[4] : payload);
         e[8] = JSON.stringify(payload);
       }
       if (e[1] === 'call' && e[2] === 'complete') {
-        const c = JSON.parse(e[8]!) as CompleteCall;
-        const site = this.sites.get(`${batch.actor} ${c[0]}`) ?? { module: '(unknown)', fn: `(site ${c[0]})` };
-        this.rows.push(...expandCall(e, c, site, batch, offset));
+        const c = completeCall(e[8]!);
+        const site = sites?.get(c.sid) ?? { module: '(unknown)', fn: `(site ${c.sid})` };
+        this.rows.push(callRow(e, c, site, batch, offset), endRow(e, c, site, batch, offset));
       } else if (e[1] === 'agent' && e[2] === 'site') {
         const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
-        this.sites.set(`${batch.actor} ${p.sid}`, { module: p.module, fn: p.fn });
+        if (sites === undefined) this.sites.set(batch.actor, (sites = new Map()));
+        sites.set(p.sid, { module: p.module, fn: p.fn });
       } else this.rows.push(toRow(e, batch, offset));
     }
     this.schedule();
@@ -158,7 +160,8 @@ function carriesStack(e: TextEvent): boolean {
  * an argv-like array, is parsed. */
 const SECRET_FLAG = /"--?[\w-]*(pass|secret|token|key|auth|credential)/i;
 function redactText(text: string): string {
-  return redactString(text) !== text || SECRET_FLAG.test(text) ? JSON.stringify(redactJson(JSON.parse(text))) : text;
+  // (`"-` first: a plain search, where the regex scanned the whole text for a flag that is rarely there.)
+  return redactString(text) !== text || (text.includes('"-') && SECRET_FLAG.test(text)) ? JSON.stringify(redactJson(JSON.parse(text))) : text;
 }
 
 /** The host's reading of the same monotonic clock the agents use (CLOCK_MONOTONIC is system-wide). */
@@ -168,18 +171,113 @@ export function hostNowNs(): number {
 
 /**
  * A synchronous call arrives as one `call/complete` event (src/agent/calls.ts) and is stored as the two rows
- * it stands for: call/call at its start, call/return or call/throw at its end.
+ * it stands for: call/call at its start, call/return or call/throw at its end. Its payload is the agent's
+ * `JSON.stringify([sid, args, parent, threw, value, durationNs])`; the two payload texts are put together
+ * from slices of it (args and value are already JSON text), where parsing it and stringifying both halves
+ * was most of the host's time per call after SQLite.
  */
-type CompleteCall = [sid: number, args: unknown, parent: number | null, threw: 0 | 1, value: unknown, durationNs: number];
+interface CompleteCall {
+  sid: number;
+  /** JSON text. */
+  args: string;
+  parent: number | null;
+  threw: boolean;
+  /** JSON text: the result or the error. */
+  value: string;
+  /** JSON text of a number. */
+  duration: string;
+}
 
-function expandCall(e: TextEvent, [, args, parent, threw, value, duration_ns]: CompleteCall, site: { module: string; fn: string }, batch: TextBatch, offset: number): [EventRow, EventRow] {
-  const end = e[0];
-  const startPayload = { module: site.module, fn: site.fn, args, parent: typeof parent === 'number' ? `${batch.actor}:c${parent}` : parent };
-  const endPayload = { module: site.module, fn: site.fn, [threw ? 'error' : 'result']: value, duration_ns, async: false };
-  return [
-    toRow([end - duration_ns, 'call', 'call', e[3], e[4], e[5], e[6], e[7], JSON.stringify(startPayload)], batch, offset),
-    toRow([end, 'call', threw ? 'throw' : 'return', e[3], e[4], e[5], e[6], e[7], JSON.stringify(endPayload)], batch, offset),
-  ];
+interface Site {
+  module: string;
+  fn: string;
+}
+
+function completeCall(text: string): CompleteCall {
+  const sidEnd = text.indexOf(',');
+  const argsEnd = sidEnd > 0 && text.charCodeAt(0) === 91 ? endOfJson(text, sidEnd + 1) : -1;
+  const parentEnd = argsEnd > 0 && text.charCodeAt(argsEnd) === 44 ? text.indexOf(',', argsEnd + 1) : -1;
+  const threwEnd = parentEnd > 0 ? text.indexOf(',', parentEnd + 1) : -1;
+  const last = text.lastIndexOf(',');
+  const parent = text.slice(argsEnd + 1, parentEnd);
+  const threw = text.slice(parentEnd + 1, threwEnd);
+  if (threwEnd < 0 || last <= threwEnd || text.charCodeAt(text.length - 1) !== 93 || !(parent === 'null' || /^\d+$/.test(parent)) || !(threw === '0' || threw === '1')) {
+    // Not the shape above (never seen): the same parts, by parsing.
+    const [sid, args, p, t, value, duration] = JSON.parse(text) as [number, unknown, number | null, 0 | 1, unknown, number];
+    return { sid, args: JSON.stringify(args) ?? 'null', parent: typeof p === 'number' ? p : null, threw: t === 1, value: JSON.stringify(value) ?? 'null', duration: JSON.stringify(duration) ?? 'null' };
+  }
+  return {
+    sid: Number(text.slice(1, sidEnd)),
+    args: text.slice(sidEnd + 1, argsEnd),
+    parent: parent === 'null' ? null : Number(parent),
+    threw: threw === '1',
+    value: text.slice(threwEnd + 1, last),
+    duration: text.slice(last + 1, -1),
+  };
+}
+
+/** Where the JSON value starting at `i` ends (the index after it), in text that JSON.stringify wrote. */
+function endOfJson(text: string, i: number): number {
+  const first = text.charCodeAt(i);
+  if (first === 34) return endOfString(text, i) + 1;
+  if (first !== 91 && first !== 123) {
+    const comma = text.indexOf(',', i);
+    return comma < 0 ? -1 : comma;
+  }
+  let depth = 0;
+  for (let j = i; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 34) j = endOfString(text, j);
+    else if (c === 91 || c === 123) depth++;
+    else if ((c === 93 || c === 125) && --depth === 0) return j + 1;
+    if (j < 0) return -1;
+  }
+  return -1;
+}
+
+/** The closing quote of the string whose opening quote is at `i` (-1 if none). */
+function endOfString(text: string, i: number): number {
+  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(q - 1 - slashes) === 92) slashes++;
+    if (slashes % 2 === 0) return q;
+  }
+  return -1;
+}
+
+/**
+ * `"module":…,"fn":…` of a site, once per site (sites repeat at every call), and whether redaction leaves
+ * both names as they are (then they are the stored payload's, and the rows' keys).
+ */
+const siteJson = new WeakMap<Site, { text: string; clean: boolean }>();
+function siteText(site: Site): { text: string; clean: boolean } {
+  let s = siteJson.get(site);
+  if (s === undefined) {
+    s = { text: `"module":${JSON.stringify(site.module)},"fn":${JSON.stringify(site.fn)}`, clean: redactString(site.module) === site.module && redactString(site.fn) === site.fn };
+    siteJson.set(site, s);
+  }
+  return s;
+}
+
+// The texts are exactly what JSON.stringify gave for {module, fn, args, parent} and
+// {module, fn, result|error, duration_ns, async} (test/unit/ingest_calls.test.ts).
+function callRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, offset: number): EventRow {
+  const named = siteText(site);
+  const parent = c.parent === null ? 'null' : `"${jsonInner(batch.actor)}:c${c.parent}"`;
+  const r = row(e[0] - Number(c.duration), 'call', 'call', e, redactText(`{${named.text},"args":${c.args},"parent":${parent}}`), batch, offset);
+  return named.clean ? keyed(r, site.module, site.fn) : r;
+}
+
+function endRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, offset: number): EventRow {
+  const named = siteText(site);
+  const r = row(e[0], 'call', c.threw ? 'throw' : 'return', e, redactText(`{${named.text},"${c.threw ? 'error' : 'result'}":${c.value},"duration_ns":${c.duration},"async":false}`), batch, offset);
+  return named.clean ? keyed(r, site.module, site.fn) : r;
+}
+
+/** A string's JSON text without its quotes. */
+function jsonInner(s: string): string {
+  const json = JSON.stringify(s);
+  return json.slice(1, -1);
 }
 
 /**
@@ -198,10 +296,9 @@ function wallOffset(batch: TextBatch): number {
 const NUMERIC_PARENT = /"parent":\d/;
 
 function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
-  const [ts_ns, type, subtype, actor, from_actor, to_actor, corr, wireRef] = e;
+  const type = e[1];
   let text = e[8];
   // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
-  let ref = typeof wireRef === 'number' ? `${batch.actor}:c${wireRef}` : wireRef;
   if (type === 'call' && text !== null && NUMERIC_PARENT.test(text)) {
     const payload = JSON.parse(text) as { parent?: unknown };
     if (typeof payload.parent === 'number') {
@@ -212,20 +309,72 @@ function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
   // Secret-looking values are replaced here, before anything is stored, whichever source sent them (the
   // agent has already replaced values under secret keys).
   if (text !== null) text = redactText(text);
+  const r = row(e[0], type, e[2], e, text, batch, offset);
+  if (text === null) return r;
+  if (type === 'call') {
+    const m = text.charCodeAt(0) === 123 ? leadingName(text, 1, '"module":') : undefined;
+    const f = m !== undefined && text.charCodeAt(m.end + 1) === 44 ? leadingName(text, m.end + 2, '"fn":') : undefined;
+    if (m !== undefined && f !== undefined) keyed(r, m.name, f.name);
+  } else if (type === 'http' && e[2] === 'response') {
+    const status = statusOf(text);
+    if (status !== undefined) r.k_status = status;
+  }
   // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
-  if (type === 'message' && typeof ref === 'string' && text !== null) ref = `${ref}#${messageHash(text.includes('"channel":"ipc"') ? JSON.parse(text) : null, text)}`;
+  if (type === 'message' && typeof r.ref === 'string') r.ref = `${r.ref}#${messageHash(text.includes('"channel":"ipc"') ? JSON.parse(text) : null, text)}`;
+  return r;
+}
+
+/**
+ * `"module":"…"` (a key, then a string) at `at` in a payload's text, as the agent writes a call's first two
+ * members (src/agent/calls.ts): the name, and where its closing quote is. Undefined for any other shape
+ * (the store then reads the payload).
+ */
+function leadingName(text: string, at: number, key: string): { name: string; end: number } | undefined {
+  if (!text.startsWith(key, at) || text.charCodeAt(at + key.length) !== 34) return undefined;
+  const end = endOfString(text, at + key.length);
+  if (end < 0) return undefined;
+  const name = text.slice(at + key.length, end + 1);
+  return { name: name.includes('\\') ? (JSON.parse(name) as string) : name.slice(1, -1), end };
+}
+
+/** A row of a wire event, with its own time, kind and payload text. */
+function row(ts_ns: number, type: string, subtype: string, e: TextEvent, payload: string | null, batch: TextBatch, offset: number): EventRow {
+  const ref = e[7];
   return {
     ts_ns,
     wall_ms: offset + ts_ns / 1e6,
     type,
     subtype,
-    actor,
-    from_actor,
-    to_actor,
-    corr,
-    ref,
-    payload: text,
+    actor: e[3],
+    from_actor: e[4],
+    to_actor: e[5],
+    corr: e[6],
+    // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
+    ref: typeof ref === 'number' ? `${batch.actor}:c${ref}` : ref,
+    payload,
   };
+}
+
+function keyed(r: EventRow, module: string, fn: string): EventRow {
+  r.k_module = module;
+  r.k_fn = fn;
+  return r;
+}
+
+/**
+ * An HTTP response's status, read off its text: the agent's response payload is one flat object
+ * (src/agent/web.ts), where `"status":` can only be its key (a quote inside a string is escaped). Anything
+ * else (a nested object, a status that is not a number): undefined, and the store reads the payload.
+ */
+function statusOf(text: string): number | null | undefined {
+  const at = text.indexOf('"status":');
+  if (at < 0 || text.indexOf('{', 1) >= 0 || text.includes('[')) return undefined;
+  const from = at + 9;
+  let end = from;
+  while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 125) end++;
+  const value = text.slice(from, end);
+  if (value === 'null') return null;
+  return /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** The content part of a message id over a payload's text (src/trace/pairing.ts). */
