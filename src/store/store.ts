@@ -222,30 +222,25 @@ export class Store {
     // The counts are summed here and written once per distinct key: a transaction of 2,000 calls is a few
     // upserts, not a second pass over the rows it inserted.
     this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
-      const counts = new Map<string, [string, string, string, number]>();
-      const calls = new Map<string, [string, string, string, number]>();
+      const counts: Tally = new Map();
+      const calls: Tally = new Map();
       for (const e of events) {
         let module: string | null = null;
         let fn: string | null = null;
         let status: number | string | null = null;
         if (e.type === 'call' || e.type === 'agent') {
           if (e.k_module === undefined || e.k_fn === undefined) [module, fn] = namingKeys(e.payload);
-          else [module, fn] = [e.k_module, e.k_fn];
-          if (e.subtype === 'call' && e.type === 'call') {
-            const key = `${module}\u0000${fn}\u0000${e.actor}`;
-            const c = calls.get(key);
-            if (c) c[3]++;
-            else calls.set(key, [module, fn, e.actor, 1]);
+          else {
+            module = e.k_module;
+            fn = e.k_fn;
           }
+          if (e.type === 'call' && e.subtype === 'call') tally(calls, module, fn, e.actor);
         } else if (e.type === 'http' && e.subtype === 'response') status = e.k_status !== undefined ? e.k_status : statusKey(e.payload);
         this.insertEvent.run(e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, e.corr, e.ref, e.payload, module, fn, status);
-        const key = `${e.actor}\u0000${e.type}\u0000${e.subtype}`;
-        const c = counts.get(key);
-        if (c) c[3]++;
-        else counts.set(key, [e.actor, e.type, e.subtype, 1]);
+        tally(counts, e.actor, e.type, e.subtype);
       }
-      for (const c of counts.values()) addCount!.run(c);
-      for (const c of calls.values()) addCalls!.run(c);
+      for (const [a, byB] of counts) for (const [b, byC] of byB) for (const [c, n] of byC) addCount!.run(a, b, c, n);
+      for (const [a, byB] of calls) for (const [b, byC] of byB) for (const [c, n] of byC) addCalls!.run(a, b, c, n);
       for (const a of actors) this.upsertActor.run(normalizeActor(a));
     });
   }
@@ -361,6 +356,16 @@ function migrateKeyColumns(db: Database.Database): void {
     db.exec(`ALTER TABLE events ADD COLUMN ${k.name} ${k.type}`.trim());
     db.exec(`UPDATE events SET ${k.name} = ${k.expr} WHERE ${k.rows}`);
   }
+}
+
+/** Counts by three keys, nested: no key string built per row. */
+type Tally = Map<string, Map<string, Map<string, number>>>;
+function tally(t: Tally, a: string, b: string, c: string): void {
+  let byB = t.get(a);
+  if (byB === undefined) t.set(a, (byB = new Map()));
+  let byC = byB.get(b);
+  if (byC === undefined) byB.set(b, (byC = new Map()));
+  byC.set(c, (byC.get(c) ?? 0) + 1);
 }
 
 /** A row's module and function from its payload, as the k_module/k_fn expressions read them. */
