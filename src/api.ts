@@ -70,9 +70,10 @@ export class NodeScope {
   launch(command: string, options: { cwd?: string; traceModules?: string[] } = {}) {
     return this.call('launch', { command, cwd: options.cwd, trace_modules: options.traceModules?.join(',') });
   }
-  traceModule(module: string, limits: { functionNames?: string[]; maxCalls?: number; maxRate?: number; durationS?: number } = {}) {
+  traceModule(module: string, limits: { functionNames?: string[]; maxCalls?: number; maxRate?: number; durationS?: number; capture?: 'args' | 'timing' } = {}) {
     return this.call('trace_module', {
       module_name: module,
+      capture: limits.capture,
       function_names: limits.functionNames?.join(','),
       max_calls: limits.maxCalls,
       max_rate: limits.maxRate,

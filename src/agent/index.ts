@@ -243,6 +243,7 @@ class Agent implements AgentCore {
   }
 
   markExiting(): void {
+    this.guard(() => this.modules.flushTimings());
     this.channel.markExiting();
   }
 
@@ -276,6 +277,7 @@ class Agent implements AgentCore {
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
   flushNow(): number {
     this.heard();
+    this.guard(() => this.modules.flushTimings());
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;
   }

@@ -21,6 +21,8 @@ export interface ModuleSpec extends TraceLimits {
   functions?: string[];
   /** The tracer can live-edit this thread: a loaded CommonJS module is left to it (status `in_place`). */
   inPlace?: boolean;
+  /** `timing`: counts and durations summed in the target (Timings), no event per call, no arguments. */
+  capture?: 'timing';
 }
 
 export type Mechanism = 'wrappers' | 'live-edit' | 'breakpoints';
@@ -38,6 +40,7 @@ export interface ModuleReport {
   calls?: number;
   stopped?: string;
   limits?: TraceLimits;
+  capture?: 'timing';
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -62,6 +65,8 @@ export class Modules {
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
+  /** Modules traced for timing only, by name. */
+  private readonly timed = new Set<string>();
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
   private unresolved: ModuleSpec[] = [];
   private booted: boolean;
@@ -73,9 +78,12 @@ export class Modules {
     private readonly calls: Calls,
   ) {
     this.booted = core.isMainThread || !core.config.fromStart;
+    // Detach: the last sums go before the channel closes.
+    patches.add(() => calls.timings.close());
   }
 
   trace(spec: ModuleSpec): ModuleReport {
+    this.timingOf(spec);
     const resolved = spec.resolved ?? this.resolve(spec.module);
     const base = { module: spec.module, resolved, functions: [], methods: [] };
     if (resolved === null && !this.booted) {
@@ -117,12 +125,13 @@ export class Modules {
    * the numbers returned here, in the same order.
    */
   instrumented(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism): number[] {
+    this.timingOf(spec);
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
     this.esm.set(spec.module, limiter);
     this.installHook();
     const self = this.core.config.actor;
     const ids = names.map((fn) => {
-      this.hookSites.push({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
+      this.hookSites.push(this.site(spec.module, fn, limiter));
       return this.hookSites.length - 1;
     });
     const report = tracedReport(spec, resolved, names, via, spec.maxPerSecond);
@@ -141,6 +150,30 @@ export class Modules {
     return ids;
   }
 
+  /** A traced function's call site; timed when its module is traced for timing only. */
+  private site(module: string, fn: string, limiter: Limiter): CallSite {
+    const self = this.core.config.actor;
+    return {
+      module,
+      fn,
+      actorOf: () => self,
+      active: () => this.patches.active && limiter.allow(),
+      ...(this.timed.has(module) ? { timing: this.calls.timings.slot(module, fn) } : {}),
+    };
+  }
+
+  /** Notes a timing-only trace; the report's marker for it. */
+  private timingOf(spec: ModuleSpec): { capture?: 'timing' } {
+    if (spec.capture !== 'timing') return {};
+    this.timed.add(spec.module);
+    return { capture: 'timing' };
+  }
+
+  /** Sends the sums of timing-only traces now (the tracer is about to answer, or the thread is ending). */
+  flushTimings(): void {
+    this.calls.timings.flush();
+  }
+
   forgetSite(id: number): void {
     const site = this.hookSites[id];
     if (!site) return;
@@ -156,6 +189,7 @@ export class Modules {
   /** Records an ES module traced by breakpoints (the tracer set them) or by wrappers it rebound, so it is
    * listed and can be stopped. */
   breakpointed(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism = 'breakpoints'): void {
+    this.timingOf(spec);
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
     this.esm.set(spec.module, limiter);
     const report = tracedReport(spec, resolved, names, via, Math.min(spec.maxPerSecond, ESM_MAX_RATE));
@@ -185,6 +219,8 @@ export class Modules {
     }
     this.unresolved = this.unresolved.filter((u) => u.module !== module);
     this.esm.delete(module);
+    // The last sums go now, before the answer: an untrace loses nothing counted.
+    if (this.timed.delete(module)) this.calls.timings.flush(module);
     return stopped;
   }
 
@@ -237,8 +273,7 @@ export class Modules {
     let state = this.rebinds.get(key);
     const limiter = this.esm.get(module);
     if (!state && limiter && this.patches.active) {
-      const self = this.core.config.actor;
-      state = { site: { module, fn: name, actorOf: () => self, active: () => this.patches.active && limiter.allow() }, inside: 0, undo: [] };
+      state = { site: this.site(module, name, limiter), inside: 0, undo: [] };
       this.rebinds.set(key, state);
     }
     return state;
@@ -261,7 +296,8 @@ export class Modules {
     // A call through the wrapper that replaced this function is the wrapper's to record.
     if ((this.rebinds.get(`${module}\0${fn}`)?.inside ?? 0) > 0) return false;
     const limiter = this.esm.get(module);
-    if (!limiter || !this.patches.active || !limiter.allow()) return false;
+    // A breakpoint sees a call start, never its end: nothing to time (a rebound wrapper times the next ones).
+    if (!limiter || !this.patches.active || this.timed.has(module) || !limiter.allow()) return false;
     const self = this.core.config.actor;
     this.core.emit('call', 'call', self, { module, fn, args: this.core.capture(Array.from(args)), parent: null, via: 'breakpoint' });
     return false;
@@ -337,13 +373,12 @@ export class Modules {
   }
 
   private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[]): ModuleReport {
-    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs } };
+    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
-    const site = (fn: string) => ({ module: spec.module, fn, actorOf: () => self, active: () => this.patches.active && limiter.allow() });
     for (const { name, holder, key } of exportedFunctions(record, this.core.isProxy)) {
       if (only && !only.includes(name)) continue;
-      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, site(name))));
+      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       (/[#.]/.test(name) ? report.methods : report.functions).push(name);
     }
     this.traced.set(resolved, { report, limiter, undo });
@@ -376,6 +411,7 @@ function tracedReport(spec: ModuleSpec, resolved: string, names: string[], via: 
     functions: names.filter((n) => !/[#.]/.test(n)),
     methods: names.filter((n) => /[#.]/.test(n)),
     limits: { maxCalls: spec.maxCalls, maxPerSecond, durationMs: spec.durationMs },
+    ...(spec.capture === 'timing' ? { capture: 'timing' as const } : {}),
   };
 }
 

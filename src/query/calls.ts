@@ -67,6 +67,11 @@ function moduleParams(name: string): Record<string, string> {
   return { m_exact: exact, m_suffix: `%/${likeEscape(tail)}`, m_pkg: `%/node_modules/${likeEscape(exact)}/%`, m_tail: tail };
 }
 
+/** SQL true when `m` (a module name as traced) is what a user typed: the same rules as the call keys'. */
+export function moduleNameMatch(name: string): { sql: string; params: Record<string, string> } {
+  return { sql: MODULE_MATCH, params: moduleParams(name) };
+}
+
 /** SQL matching the module key against what a user typed (named parameters :m_exact, :m_suffix, :m_pkg). */
 export function moduleCondition(name: string): { sql: string; params: Record<string, string> } {
   return {

@@ -13,7 +13,7 @@ import { messageFlow } from './messages.js';
 import type { Page } from './page.js';
 import { executionPath } from './path.js';
 import { probeHits, type ProbeHitFilter } from './probes.js';
-import { performanceAnalysis, slowestCalls } from './perf.js';
+import { functionTimings, performanceAnalysis, slowestCalls } from './perf.js';
 import { inFlight, mailboxStats } from './queues.js';
 import { relationships } from './relations.js';
 import { actorFamily, actorLabel } from './rows.js';
@@ -36,6 +36,11 @@ export class Query {
 
   functionCalls(filter: CallFilter, page: Page) {
     return functionCalls(this.store, filter, page);
+  }
+
+  /** Per-function sums of timing-only traces (no single calls recorded). */
+  functionTimings(module: string | undefined, window: TimeWindow, filter?: { fn?: string; actors?: readonly string[] }) {
+    return functionTimings(this.store, module, window, filter);
   }
 
   modulesWithCalls(max?: number) {

@@ -1,8 +1,10 @@
 // Durations of traced calls: per-function statistics of a module, and the slowest calls. A `call/return` or
 // `call/throw` carries its call's module, fn and duration_ns (docs/events.md), so statistics read the
 // completions alone; calls still running have no duration and are counted apart.
+import { timingBucketRange } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
-import { callRecords, moduleCondition, type CallRecord } from './calls.js';
+import { callRecords, moduleCondition, moduleNameMatch, type CallRecord } from './calls.js';
+import { parseJson } from './format.js';
 import { ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
@@ -18,6 +20,8 @@ export interface FunctionStats {
   p50_ms: number | null;
   p95_ms: number | null;
   max_ms: number | null;
+  /** From a timing-only trace's sums: no call was recorded one by one, p50 and p95 are estimates. */
+  timing_only?: true;
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -55,7 +59,7 @@ export function performanceAnalysis(store: Store, module: string, window: TimeWi
     if (e.subtype === 'throw') s.errors++;
     if (typeof e.ns === 'number') s.durations.push(e.ns / 1e6);
   }
-  return [...stats.values()]
+  const recorded = [...stats.values()]
     .map((s): FunctionStats => {
       const d = s.durations.sort((a, b) => a - b);
       const total = d.reduce((a, b) => a + b, 0);
@@ -71,15 +75,86 @@ export function performanceAnalysis(store: Store, module: string, window: TimeWi
         p95_ms: percentile(d, 0.95),
         max_ms: d.length ? d[d.length - 1]! : null,
       };
-    })
-    .sort((a, b) => b.total_ms - a.total_ms || a.fn.localeCompare(b.fn));
+    });
+  return [...recorded, ...functionTimings(store, module, window)].sort((a, b) => b.total_ms - a.total_ms || a.fn.localeCompare(b.fn));
 }
 
 /** `charge: 2 calls, 1 error, 1 running; total 1.5 ms, mean 1.5, p50 1.5, p95 1.5, max 1.5 ms` */
 export function renderStats(s: FunctionStats): string {
   const counts = [`${s.calls} call${s.calls === 1 ? '' : 's'}`, `${s.errors} error${s.errors === 1 ? '' : 's'}`, ...(s.running ? [`${s.running} running`] : [])].join(', ');
   if (s.mean_ms === null) return `${s.fn}: ${counts}; no duration recorded`;
-  return `${s.fn}: ${counts}; total ${ms(s.total_ms)} ms, mean ${ms(s.mean_ms)}, p50 ${ms(s.p50_ms!)}, p95 ${ms(s.p95_ms!)}, max ${ms(s.max_ms!)} ms`;
+  const est = s.timing_only ? '~' : '';
+  return `${s.fn}: ${counts}; total ${ms(s.total_ms)} ms, mean ${ms(s.mean_ms)}, p50 ${est}${ms(s.p50_ms!)}, p95 ${est}${ms(s.p95_ms!)}, max ${ms(s.max_ms!)} ms${s.timing_only ? ' (timing only)' : ''}`;
+}
+
+/** What a timing-only trace's functions say, once per answer that shows them. */
+export const TIMING_ONLY_NOTE = 'Timing only (trace_module capture "timing"): calls, errors and durations were summed in the target; arguments, results and single calls were not recorded; p50/p95 are estimates (within 25%).';
+
+interface TimingSummary {
+  module: string;
+  fns: { fn: string; calls: number; errors: number; total_ns: number; max_ns: number; hist: Record<string, number> }[];
+}
+
+/**
+ * Per-function sums of timing-only traces (the `agent/timing` summaries, one per module and thread each
+ * second with calls): of every module or one, of every thread or the given actors, for summaries sent within
+ * the window.
+ */
+export function functionTimings(store: Store, module: string | undefined, window: TimeWindow, filter: { fn?: string; actors?: readonly string[] } = {}): FunctionStats[] {
+  const mod = module === undefined ? { sql: '1', params: {} } : moduleNameMatch(module);
+  const rows = store.db
+    .prepare(
+      `SELECT actor, payload FROM (SELECT actor, payload, json_extract(payload, '$.module') AS m FROM events WHERE type = 'agent' AND subtype = 'timing' AND ${WINDOW_SQL})
+       WHERE ${mod.sql}`,
+    )
+    .all({ ...mod.params, ...windowParams(window) }) as { actor: string; payload: string | null }[];
+  const sums = new Map<string, { module: string; fn: string; calls: number; errors: number; totalNs: number; maxNs: number; hist: Map<number, number> }>();
+  for (const row of rows) {
+    if (filter.actors && !filter.actors.includes(row.actor)) continue;
+    const p = parseJson(row.payload) as TimingSummary | null;
+    for (const f of p?.fns ?? []) {
+      if (filter.fn && f.fn !== filter.fn && !f.fn.endsWith(`#${filter.fn}`) && !f.fn.endsWith(`.${filter.fn}`)) continue;
+      const key = `${p!.module}\0${f.fn}`;
+      const s = sums.get(key) ?? { module: p!.module, fn: f.fn, calls: 0, errors: 0, totalNs: 0, maxNs: 0, hist: new Map() };
+      sums.set(key, s);
+      s.calls += f.calls;
+      s.errors += f.errors;
+      s.totalNs += f.total_ns;
+      s.maxNs = Math.max(s.maxNs, f.max_ns);
+      for (const [b, n] of Object.entries(f.hist)) s.hist.set(Number(b), (s.hist.get(Number(b)) ?? 0) + n);
+    }
+  }
+  return [...sums.values()]
+    .map((s): FunctionStats => ({
+      module: s.module,
+      fn: s.fn,
+      calls: s.calls,
+      errors: s.errors,
+      running: 0,
+      total_ms: s.totalNs / 1e6,
+      mean_ms: s.calls ? s.totalNs / s.calls / 1e6 : null,
+      p50_ms: histogramPercentile(s.hist, s.calls, 0.5, s.maxNs),
+      p95_ms: histogramPercentile(s.hist, s.calls, 0.95, s.maxNs),
+      max_ms: s.maxNs / 1e6,
+      timing_only: true,
+    }))
+    .sort((a, b) => b.total_ms - a.total_ms || a.fn.localeCompare(b.fn));
+}
+
+/** A percentile in ms from bucket counts: interpolated inside the bucket that holds its rank, at most the max. */
+function histogramPercentile(hist: Map<number, number>, n: number, p: number, maxNs: number): number | null {
+  if (n === 0) return null;
+  const rank = Math.max(1, Math.ceil(p * n));
+  let seen = 0;
+  for (const b of [...hist.keys()].sort((x, y) => x - y)) {
+    const c = hist.get(b)!;
+    if (seen + c >= rank) {
+      const [lo, hi] = timingBucketRange(b);
+      return Math.min(maxNs, lo + ((hi - lo) * (rank - seen)) / c) / 1e6;
+    }
+    seen += c;
+  }
+  return maxNs / 1e6;
 }
 
 /**

@@ -7,7 +7,7 @@ export const attach = defineTool({
   name: 'attach',
   title: 'Attach to a running process',
   description:
-    'Attaches to a live Node.js process (a plain "node app.js" too) without pausing it; follows worker threads and child processes.',
+    'Attaches to a live Node.js process (a plain "node app.js" too) without pausing it; follows workers and child processes.',
   annotations: ACTION,
   schema: {
     target: z.string().min(1).describe('OS pid, inspector host:port or ws:// URL'),

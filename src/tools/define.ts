@@ -26,7 +26,7 @@ export interface ToolContext {
   /** Problems met while following the family, worth telling the model about. */
   warnings(): string[];
   /** Traces a module in every thread of the family, now and in threads that appear later. */
-  traceModule(spec: { module: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number }): Promise<{ actor: string; value: ModuleReport }[]>;
+  traceModule(spec: { module: string; functions?: string[]; maxCalls: number; maxPerSecond: number; durationMs: number; capture?: 'timing' }): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Stops a module trace everywhere (any spelling of its name); the target's functions are the originals again. */
   untraceModule(name: string): Promise<{ actor: string; value: ModuleReport }[]>;
   /** Stops tracking an object (its actor id): its calls pass straight through from now on. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { callView, renderCall } from '../query/calls.js';
 import { paging } from '../query/page.js';
+import { renderStats, TIMING_ONLY_NOTE } from '../query/perf.js';
 import { describeWindow } from '../query/time.js';
 import { actor, listRequest, moduleName, optional, paged, pagedAnswer, requestId, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
@@ -29,6 +30,10 @@ export const get_function_calls = defineTool({
     const { calls, total } = ctx.query.functionCalls({ module: args.module_name, fn: args.function_name, actors, corr: args.request_id, window }, page);
     const filters = `${args.function_name ? ` function ${args.function_name}` : ''}${actor ? ` by ${actor}` : ''}${args.request_id ? ` for request ${args.request_id}` : ''}${describeWindow(window)}`;
     const modules = [...new Set(calls.map((c) => c.module))];
+    // A timing-only trace records no single call (nor its request): its sums per function stand in.
+    const timings = args.request_id ? [] : ctx.query.functionTimings(args.module_name, window, { fn: args.function_name, actors });
+    const timed = timings.length ? [`Timing-only sums of ${args.module_name}${filters}:`, ...timings.map(renderStats), TIMING_ONLY_NOTE] : [];
+    if (total === 0 && timed.length) return { text: timed.join('\n'), data: { calls: [], total: 0, page: page.page, timings } };
     return pagedAnswer(
       { page, shown: calls.length, total },
       {
@@ -39,7 +44,8 @@ export const get_function_calls = defineTool({
           if (any === 0) throw noCallsError(ctx, args.module_name);
           return `No calls of ${args.module_name} match${filters}; ${any} calls of it are recorded in all: widen the filters.`;
         },
-        data: { calls: calls.map(callView) },
+        data: { calls: calls.map(callView), ...(timings.length ? { timings } : {}) },
+        after: timed,
       },
     );
   },

@@ -10,7 +10,7 @@ export const get_http_requests = defineTool({
   name: 'get_http_requests',
   title: 'Incoming HTTP requests',
   description:
-    'Incoming HTTP requests (web option), oldest first: time, thread, method, URL, status, duration, route, and the id to pass as request_id. Paged.',
+    'Incoming HTTP requests (web option), oldest first: time, thread, method, URL, status, duration, route, request_id. Paged.',
   annotations: READ_ONLY,
   schema: {
     status_min: z.number().int().min(100).max(599).optional().describe('Only status ≥ this (400: errors)'),

@@ -9,7 +9,7 @@ export const get_logs = defineTool({
   name: 'get_logs',
   title: 'Output of the target',
   description:
-    "What the target wrote to stdout and stderr (console, stream writes, loggers such as pino), latest lines, oldest first: time, thread, level, text, and the request being served.",
+    "Output to stdout and stderr (console, streams, loggers such as pino), latest lines, oldest first: time, thread, level, text, request.",
   annotations: READ_ONLY,
   schema: {
     pid_string: optional(actor('Only this thread or process')),

@@ -7,7 +7,7 @@ export const get_supervision_tree = defineTool({
   name: 'get_supervision_tree',
   title: 'The process family as a tree',
   description:
-    'Traced processes with their worker threads, child processes and tracked objects: id (every tool takes it), name, status, exit code; and traced modules.',
+    'Traced processes, their worker threads, child processes and tracked objects: id (every tool takes it), name, status, exit code; and traced modules.',
   annotations: READ_ONLY,
   schema: { format },
   output: { tree: rows, modules: rows, warnings: rows },

@@ -7,7 +7,7 @@ export const launch = defineTool({
   name: 'launch',
   title: 'Launch a program under tracing',
   description:
-    'Starts a command that runs node ("node app.js", "npm start") with the agent installed before its first line; follows worker threads and child processes.',
+    'Starts a command that runs node ("node app.js", "npm start") with the agent installed before its first line; follows workers and child processes.',
   annotations: ACTION,
   schema: {
     command: z.string().min(1).describe('Command line; quote arguments with spaces'),

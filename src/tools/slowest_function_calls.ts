@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { callView, renderCall } from '../query/calls.js';
 import { paging } from '../query/page.js';
+import { TIMING_ONLY_NOTE } from '../query/perf.js';
+import { ms } from '../query/rows.js';
 import { describeWindow, parseWindow } from '../query/time.js';
 import { moduleName, optional, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
@@ -24,7 +26,13 @@ export const slowest_function_calls = defineTool({
     const { limit } = paging(1, args.limit ?? 10);
     const calls = ctx.query.slowestCalls({ module: args.module_name, window }, limit);
     const what = `${args.module_name ? ` of ${args.module_name}` : ''}${describeWindow(window)}`;
-    const data = { calls: calls.map(callView), module: args.module_name ?? null };
+    // Timing-only traces have no single calls to list: their slowest is each function's max.
+    const timings = ctx.query.functionTimings(args.module_name, window).sort((a, b) => b.max_ms! - a.max_ms!).slice(0, limit);
+    const timed = timings.length
+      ? [`Slowest of timing-only traces${what}, by max:`, ...timings.map((s) => `${s.module} ${s.fn}: max ${ms(s.max_ms!)} ms, p95 ~${ms(s.p95_ms!)} ms, ${s.calls} calls`), TIMING_ONLY_NOTE]
+      : [];
+    const data = { calls: calls.map(callView), module: args.module_name ?? null, ...(timings.length ? { timings } : {}) };
+    if (calls.length === 0 && timed.length) return { text: timed.join('\n'), data };
     if (calls.length === 0) {
       if (args.module_name && ctx.query.functionCalls({ module: args.module_name, window: { sinceMs: null, untilMs: null } }, paging(1, 1)).total === 0) {
         throw noCallsError(ctx, args.module_name);
@@ -32,6 +40,6 @@ export const slowest_function_calls = defineTool({
       const none = ctx.query.modulesWithCalls(1).length === 0;
       return { text: none ? 'No calls recorded yet: call trace_module first, then exercise the program.' : `No completed calls${what}: widen the window.`, data };
     }
-    return { text: [`Slowest calls${what}: ${calls.length}`, ...calls.map(renderCall)].join('\n'), data };
+    return { text: [`Slowest calls${what}: ${calls.length}`, ...calls.map(renderCall), ...timed].join('\n'), data };
   },
 });

@@ -45,7 +45,7 @@ export const trace_line = defineTool({
   name: 'trace_line',
   title: 'Probe a source line without pausing',
   description:
-    'Non-pausing tracepoint or logpoint at a source line (TypeScript via source maps) in every thread running the file: each hit records locals, closure, this, captured values, stack, request id. About 1 hit/s; side-effect-free expressions only.',
+    'Non-pausing tracepoint or logpoint at a source line (TypeScript too) in every thread running it: each hit records locals, closure, this, captured values, stack, request id. About 1 hit/s; side-effect-free expressions only.',
   annotations: ACTION,
   schema: {
     file: z.string().min(1).describe('Source file: src/pay.ts, pay.ts, absolute path or file URL'),

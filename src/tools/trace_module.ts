@@ -17,31 +17,41 @@ const MECHANISM_COST: Record<string, string> = {
 
 /** One trace as list_traces and untrace_module print it. */
 export function describeTrace(actor: string, r: ModuleReport) {
-  const limits = r.limits ? `${r.limits.maxCalls} calls, ${r.limits.maxPerSecond}/s, ${r.limits.durationMs / 1000} s` : 'default';
-  return { actor, module: r.module, resolved: r.resolved, via: r.via ?? r.status, calls: r.calls ?? 0, stopped: r.stopped ?? null, limits, functions: [...r.functions, ...r.methods] };
+  return { actor, module: r.module, resolved: r.resolved, via: r.via ?? r.status, capture: r.capture === 'timing' ? 'timing only' : 'arguments and results', calls: r.calls ?? 0, stopped: r.stopped ?? null, limits: r.limits ? describeLimits(r.limits) : 'default', functions: [...r.functions, ...r.methods] };
+}
+
+/** Timing only costs ~0.1 µs a call and sends no event per call: no call limits unless asked for. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+function describeLimits({ maxCalls, maxPerSecond, durationMs }: { maxCalls: number; maxPerSecond: number; durationMs: number }): string {
+  const calls = maxCalls >= UNLIMITED ? 'no call limit' : `${maxCalls} calls`;
+  return `${calls}${maxPerSecond >= UNLIMITED ? '' : `, ${maxPerSecond}/s`}, ${durationMs / 1000} s`;
 }
 
 export const trace_module = defineTool({
   name: 'trace_module',
   title: "Start tracing a module's functions",
   description:
-    "Records every call of a module's exported functions and methods (CJS, ESM, TypeScript) in every thread, now and later, with arguments and results. Stops at its limits.",
+    "Records every call of a module's exported functions and methods (CJS, ESM, TypeScript) in every thread, now and later, until its limits.",
   annotations: ACTION,
   schema: {
     module_name: z.string().min(1).describe('Path from the cwd or main script (src/pay.ts), basename, package or file URL'),
     function_names: z.string().optional().describe('ESM: more functions, unexported too, comma-separated'),
     max_calls: z.number().int().positive().optional().describe(`Stop after this many calls (default ${DEFAULT_TRACE_LIMITS.maxCalls})`),
-    max_rate: z.number().int().positive().optional().describe(`Stop past this many calls a second (default ${DEFAULT_TRACE_LIMITS.maxPerSecond})`),
+    max_rate: z.number().int().positive().optional().describe(`Stop past this many calls/s (default ${DEFAULT_TRACE_LIMITS.maxPerSecond})`),
     duration_s: duration(`Stop after this long (default ${DEFAULT_TRACE_LIMITS.durationMs / 1000}s)`, 's'),
+    capture: z.enum(['args', 'timing']).optional().describe('args (default), or timing: counts and durations only, no call limits'),
   },
   output: { module: text, threads: rows },
-  async handler({ module_name, function_names, max_calls, max_rate, duration_s }, ctx) {
+  async handler({ module_name, function_names, max_calls, max_rate, duration_s, capture }, ctx) {
     const functions = function_names?.split(',').map((f) => f.trim()).filter(Boolean);
+    const timing = capture === 'timing';
     const spec = {
       module: module_name,
       ...(functions?.length ? { functions } : {}),
-      maxCalls: max_calls ?? DEFAULT_TRACE_LIMITS.maxCalls,
-      maxPerSecond: max_rate ?? DEFAULT_TRACE_LIMITS.maxPerSecond,
+      ...(timing ? { capture: 'timing' as const } : {}),
+      maxCalls: max_calls ?? (timing ? UNLIMITED : DEFAULT_TRACE_LIMITS.maxCalls),
+      maxPerSecond: max_rate ?? (timing ? UNLIMITED : DEFAULT_TRACE_LIMITS.maxPerSecond),
       durationMs: readDuration('duration_s', duration_s, 's', { default: DEFAULT_TRACE_LIMITS.durationMs, min: 1, max: MAX_TRACE_MS }),
     };
     const threads = await ctx.traceModule(spec);
@@ -57,9 +67,10 @@ export const trace_module = defineTool({
     const text = [
       `trace_module ${module_name}${resolved ? ` (${resolved})` : ''}:`,
       ...lines,
-      `Limits: ${spec.maxCalls} calls, ${spec.maxPerSecond}/s, ${spec.durationMs / 1000} s; the trace stops itself when one trips (an agent/trace_stopped event says why).`,
+      ...(timing ? ['Timing only: calls, errors and durations per function are summed in the target and sent each second; arguments and results are not recorded.'] : []),
+      `Limits: ${describeLimits(spec)}; the trace stops itself when one trips (an agent/trace_stopped event says why).`,
       ...(threads.some((t) => t.value.via === 'wrappers') ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),
-      traced ? `Next: get_function_calls(module_name: "${module_name}").` : 'Nothing could be traced; check the path (relative to the target\'s working directory).',
+      traced ? `Next: ${timing ? 'performance_analysis' : 'get_function_calls'}(module_name: "${module_name}").` : 'Nothing could be traced; check the path (relative to the target\'s working directory).',
     ].join('\n');
     // An answer that traced nothing is a failure: `nodescope call` exits non-zero, a client sees isError.
     if (!traced) throw new ToolError(text);

@@ -8,7 +8,7 @@ export const trace_named_process = defineTool({
   name: 'trace_named_process',
   title: 'Trace by name, or track an object',
   description:
-    'trace_process by name (worker, process title, register(name, obj) in the app); or by path (globalThis.cart, ./src/cart.js#cart) to track an object: its calls and state after each.',
+    'trace_process by name (worker, process title, register(name, obj)); or by path (globalThis.cart, ./src/cart.js#cart) to track an object: its calls and state after each.',
   annotations: ACTION,
   schema: {
     process_name: z.string().min(1).describe('A name or a path'),

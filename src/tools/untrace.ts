@@ -49,7 +49,7 @@ export const untrace = defineTool({
     const probes = ctx.probes().filter((p) => p.state === 'active');
     const lines = [
       ...(stopped.length ? [`Stopped: ${stopped.join('; ')}.`] : []),
-      ...active.map((r) => `- ${r.module} in ${r.actor}: ${r.via}, ${r.calls} calls${r.stopped ? `, stopped (${r.stopped})` : ''}; limits ${r.limits}${r.resolved && r.resolved !== r.module ? `; ${r.resolved}` : ''}`),
+      ...active.map((r) => `- ${r.module} in ${r.actor}: ${r.via}, ${r.capture}, ${r.calls} calls${r.stopped ? `, stopped (${r.stopped})` : ''}; limits ${r.limits}${r.resolved && r.resolved !== r.module ? `; ${r.resolved}` : ''}`),
       ...probes.map((p) => `- probe ${p.id} at ${p.file}:${p.line}${p.condition ? ` when ${p.condition}` : ''}: ${p.hits} hits in ${p.sites.map((s) => s.actor).join(', ') || 'no thread yet'}; ${p.limits.perSecond}/s, ${p.limits.maxHits} hits, ${p.limits.durationMs / 1000} s`),
     ];
     const none = active.length === 0 && probes.length === 0;

@@ -1,0 +1,114 @@
+// trace_module(capture: "timing") on real targets: counts and durations summed in the target, no event per
+// call, by each mechanism (wrappers, CommonJS and ES modules instrumented in place), answered by the query
+// tools, and nothing counted lost at untrace or exit.
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { callTool } from '../../src/server.js';
+import { Session } from '../../src/session.js';
+import { TOOLS } from '../../src/tools/registry.js';
+import { events, startFixture } from '../helpers.js';
+
+let session: Session | undefined;
+afterEach(async () => {
+  await session?.dispose();
+  session = undefined;
+});
+
+async function ask(name: string, args: Record<string, unknown> = {}): Promise<{ text: string; data: any }> {
+  const r = await callTool(TOOLS.find((t) => t.name === name)!, args, session!);
+  const text = (r.content as { text: string }[]).map((c) => c.text).join('\n');
+  expect(r.isError, `${name}: ${text}`).toBeFalsy();
+  return { text, data: r.structuredContent };
+}
+
+/** `run 30` calls quick 30 times, fail 30 times (10 throw), wait three times (20 ms each, one rejects). */
+const RUN = 'done sum 795 caught 11';
+
+async function timedApp(variant: { args: string[]; module: string }) {
+  const app = startFixture('timing/app.cjs', variant.args);
+  await app.line(/^ready/);
+  session = new Session({ config: resolveConfig({}, {}) });
+  await session.attach(String(app.pid));
+  const traced = await ask('trace_module', { module_name: variant.module, capture: 'timing' });
+  return { app, traced, store: session.store };
+}
+
+/** The sums stored, per function, over every summary. */
+function summed(store: Session['store']): Record<string, { calls: number; errors: number; hist: number }> {
+  const out: Record<string, { calls: number; errors: number; hist: number }> = {};
+  for (const e of events(store, "type = 'agent' AND subtype = 'timing'")) {
+    for (const f of e.payload.fns) {
+      const s = (out[f.fn] ??= { calls: 0, errors: 0, hist: 0 });
+      s.calls += f.calls;
+      s.errors += f.errors;
+      s.hist += Object.values(f.hist as Record<string, number>).reduce((a, b) => a + b, 0);
+    }
+  }
+  return out;
+}
+
+const VARIANTS = [
+  { name: 'CommonJS, wrappers on the exports', args: ['--lazy'], module: './test/fixtures/timing/lib.cjs', via: 'wrappers' },
+  { name: 'CommonJS, instrumented in place', args: [], module: './test/fixtures/timing/lib.cjs', via: 'live-edit' },
+  { name: 'ES module, instrumented in place', args: ['--esm'], module: './test/fixtures/timing/lib.mjs', via: 'live-edit' },
+];
+
+describe('trace_module capture "timing"', () => {
+  for (const v of VARIANTS) {
+    it(`${v.name}: exact counts and errors, durations to settlement, no call event; the tools say so`, async () => {
+      const { app, traced, store } = await timedApp(v);
+      const lib = v.module.replace('./test/fixtures/', '');
+      expect(traced.text).toContain('Timing only: calls, errors and durations per function are summed in the target');
+      expect(traced.text).toContain('Limits: no call limit, 1800 s');
+      app.send('run 30');
+      expect(await app.nextLine(/^done/)).toBe(RUN);
+
+      const perf = await ask('performance_analysis', { module_name: lib });
+      const lines = perf.text.split('\n');
+      expect(lines[0]).toBe(`Performance of ${lib}: 63 calls of 3 functions (module test/fixtures/${lib})`);
+      // wait has the most total time (60 ms); its mean covers the awaited 20 ms, not the synchronous start.
+      expect(lines[1]).toMatch(/^wait: 3 calls, 1 error; total [\d.]+ ms, mean [\d.]+, p50 ~[\d.]+, p95 ~[\d.]+, max [\d.]+ ms \(timing only\)$/);
+      expect(lines.slice(2, 4).map((l) => l.replace(/;.*/, '')).sort()).toEqual(['fail: 30 calls, 10 errors', 'quick: 30 calls, 0 errors']);
+      expect(lines.at(-1)).toMatch(/^Timing only \(trace_module capture "timing"\): .*arguments, results and single calls were not recorded/);
+      const wait = perf.data.functions.find((f: any) => f.fn === 'wait');
+      expect(wait).toMatchObject({ calls: 3, errors: 1, running: 0, timing_only: true });
+      expect(wait.mean_ms).toBeGreaterThan(15);
+      expect(wait.max_ms).toBeGreaterThanOrEqual(wait.p95_ms);
+
+      // No call was recorded one by one.
+      expect(events(store, "type = 'call'")).toEqual([]);
+      expect(summed(store)).toEqual({ quick: { calls: 30, errors: 0, hist: 30 }, fail: { calls: 30, errors: 10, hist: 30 }, wait: { calls: 3, errors: 1, hist: 3 } });
+
+      const calls = await ask('get_function_calls', { module_name: lib, function_name: 'fail' });
+      expect(calls.text.split('\n').slice(0, 2)).toEqual([`Timing-only sums of ${lib} function fail:`, expect.stringMatching(/^fail: 30 calls, 10 errors; total /)]);
+      expect(calls.data).toMatchObject({ calls: [], total: 0, timings: [{ fn: 'fail', calls: 30, errors: 10, timing_only: true }] });
+      const slowest = await ask('slowest_function_calls', { module_name: lib });
+      expect(slowest.text.split('\n')[1]).toMatch(new RegExp(`^test/fixtures/${lib} wait: max [\\d.]+ ms, p95 ~[\\d.]+ ms, 3 calls$`));
+
+      const listed = await ask('untrace');
+      expect(listed.text.split('\n')[0]).toBe(`- test/fixtures/timing/lib.${v.module.endsWith('.mjs') ? 'mjs' : 'cjs'} in ${app.pid}: ${v.via}, timing only, 63 calls; limits no call limit, 1800 s; ${listed.data.active[0].resolved}`);
+    });
+  }
+
+  it('untrace keeps what was counted before it, and calls after it count nowhere', async () => {
+    const { app, store } = await timedApp(VARIANTS[1]!);
+    app.send('run 30');
+    await app.nextLine(/^done/);
+    await ask('untrace', { module_name: 'timing/lib.cjs' });
+    app.send('run 30');
+    expect(await app.nextLine(/^done/)).toBe(RUN);
+    await ask('performance_analysis', { module_name: 'timing/lib.cjs' });
+    expect(summed(store)).toEqual({ quick: { calls: 30, errors: 0, hist: 30 }, fail: { calls: 30, errors: 10, hist: 30 }, wait: { calls: 3, errors: 1, hist: 3 } });
+  });
+
+  it('a thread that exits sends what it counted on the way out', async () => {
+    const { app, store } = await timedApp(VARIANTS[2]!);
+    app.send('run 30');
+    await app.nextLine(/^done/);
+    // No tool call in between: the sums go with the exit, not with an answer's flush.
+    app.send('exit');
+    await app.exited;
+    const perf = await ask('performance_analysis', { module_name: 'timing/lib.mjs' });
+    expect(perf.data.functions.map((f: any) => [f.fn, f.calls, f.errors]).sort()).toEqual([['fail', 30, 10], ['quick', 30, 0], ['wait', 3, 1]]);
+  });
+});
