@@ -105,8 +105,8 @@ export function killAllFixtures() {
  * print is `{"ready": true, ...}`; commands are JSON lines on stdin; replies are JSON lines on stdout (other
  * output is ignored). Fixtures exit by themselves when their stdin closes.
  */
-export async function startFixture(file, { args = [], nodeArgs = [], env = {}, timeoutMs = 15_000, onStderr } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, file, ...args], {
+export async function startFixture(file, { args = [], nodeArgs = [], env = {}, timeoutMs = 15_000, onStderr, node = process.execPath } = {}) {
+  const child = spawn(node, [...nodeArgs, file, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -1,77 +1,92 @@
-// Function tracing cost: a small function (one number in, one out) called in chunks, untraced vs. traced with
-// trace_module (arguments and result captured for every call), in two fixtures measured in alternation.
-// The traced figure includes everything the target pays per call: the wrapper, the bounded capture, and the
-// call's share of sealing batches and pushing them through the inspector binding.
-import { attachTracer, countEvents, droppedRecorded, fixture, fmtInt, fmtNum, interleave, median, row, startFixture, verdict } from '../lib/common.mjs';
+// Function tracing cost: a small function (one number in, one out) called in chunks at 100k calls/s,
+// untraced vs. traced with trace_module — arguments and result captured for every call, or timing only
+// (counts and durations summed in the target, one summary a second) — in fixtures measured in alternation,
+// each untraced baseline in the same run, on the machine's Node and on Node 24 (test/targets, installed by
+// `node scripts/install-targets.mjs`; skipped with a note when absent). The traced figure includes everything
+// the target pays per call: the wrapper, the capture, and the call's share of sealing batches and sending them.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { attachTracer, countEvents, droppedRecorded, fixture, fmtInt, fmtNum, interleave, median, ROOT, row, startFixture, verdict } from '../lib/common.mjs';
 
 export const name = 'functions';
 
-export async function run({ smoke, rounds }) {
+const NODE24 = join(ROOT, 'test/targets/node_modules/node24/bin/node');
+const LIMITS = { maxCalls: 1e9, maxPerSecond: 1e9, durationMs: 3_600_000 };
+
+/** Calls the timing summaries of `fn` account for (each `agent/timing` carries the calls since the last). */
+function timedCalls(store, fn) {
+  let n = 0;
+  for (const { payload } of store.db.prepare("SELECT payload FROM events WHERE type = 'agent' AND subtype = 'timing'").all()) {
+    for (const f of JSON.parse(payload).fns) if (f.fn === fn) n += f.calls;
+  }
+  return n;
+}
+
+async function traced(node, capture, env) {
+  const target = await startFixture(fixture('fn_target.cjs'), { node });
+  Object.assign(process.env, env);
+  try {
+    target.tracer = await attachTracer(target.pid);
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
+  const [report] = await target.tracer.tracer.traceModule({ module: fixture('fn_lib.cjs'), ...LIMITS, ...(capture === 'timing' ? { capture } : {}) });
+  if (report?.value.status !== 'traced') throw new Error(`trace_module did not trace the fixture: ${JSON.stringify(report?.value)}`);
+  return target;
+}
+
+/** The rows of one Node binary: untraced, arguments + result, timing only (and, on the machine's Node, the binding path). */
+async function measure(node, label, { smoke, rounds, withBinding }) {
   const n = rounds ?? (smoke ? 1 : 5);
   const calls = smoke ? 10_000 : 100_000;
-  const plain = await startFixture(fixture('fn_target.cjs'));
-  const traced = await startFixture(fixture('fn_target.cjs'));
-  // The same, traced with the data socket off (every batch through the inspector binding, as before issue 11).
-  const viaBinding = await startFixture(fixture('fn_target.cjs'));
-  let t;
-  let tb;
+  const targets = {};
   try {
-    t = await attachTracer(traced.pid);
-    process.env.NODESCOPE_DATA_CHANNEL = 'off';
-    try {
-      tb = await attachTracer(viaBinding.pid);
-    } finally {
-      delete process.env.NODESCOPE_DATA_CHANNEL;
-    }
-    for (const x of [t, tb]) {
-      const [report] = await x.tracer.traceModule({ module: fixture('fn_lib.cjs'), maxCalls: 1e9, maxPerSecond: 1e9, durationMs: 3_600_000 });
-      if (report?.value.status !== 'traced') throw new Error(`trace_module did not trace the fixture: ${JSON.stringify(report?.value)}`);
-    }
-    // Warm the loops (and the wrapper) before measuring.
-    await plain.request({ cmd: 'run', calls }, 60_000);
-    await traced.request({ cmd: 'run', calls }, 60_000);
-    await viaBinding.request({ cmd: 'run', calls }, 60_000);
-    await t.tracer.sync();
-    const before = countEvents(t.store, 'call', 'return');
-    const target = { plain, traced, binding: viaBinding };
-    const res = await interleave(n, ['plain', 'traced', 'binding'], async (v) => (await target[v].request({ cmd: 'run', calls }, 120_000)).nsPerCall);
-    await t.tracer.sync();
-    await tb.tracer.sync();
-    const recorded = countEvents(t.store, 'call', 'return') - before;
-    const dropped = droppedRecorded(t.store);
+    targets.plain = await startFixture(fixture('fn_target.cjs'), { node });
+    targets.args = await traced(node, 'args', {});
+    targets.timing = await traced(node, 'timing', {});
+    // Arguments + result with the data socket off (every batch through the inspector binding, as before issue 11).
+    if (withBinding) targets.binding = await traced(node, 'args', { NODESCOPE_DATA_CHANNEL: 'off' });
+    const variants = Object.keys(targets);
+    // Warm the loops (and the wrappers) before measuring.
+    for (const v of variants) await targets[v].request({ cmd: 'run', calls }, 60_000);
+    for (const v of variants) await targets[v].tracer?.tracer.sync();
+    const before = { args: countEvents(targets.args.tracer.store, 'call', 'return'), timing: timedCalls(targets.timing.tracer.store, 'add') };
+    const res = await interleave(n, variants, async (v) => (await targets[v].request({ cmd: 'run', calls }, 120_000)).nsPerCall);
+    for (const v of variants) await targets[v].tracer?.tracer.sync();
+    const recorded = { args: countEvents(targets.args.tracer.store, 'call', 'return') - before.args, timing: timedCalls(targets.timing.tracer.store, 'add') - before.timing };
     const base = median(res.plain);
-    const added = median(res.traced) - base;
-    return [
-      row(name, 'function tracing, arguments and result: added ns/call', {
+    const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+    const one = (v, metric, bar, limit, counted) => {
+      const added = median(res[v]) - base;
+      const dropped = droppedRecorded(targets[v].tracer.store);
+      return row(name, `${metric} (${label})`, {
         baseline: `${fmtNum(base, 1)} ns/call`,
-        traced: `${fmtNum(median(res.traced), 0)} ns/call`,
+        traced: `${fmtNum(median(res[v]), 0)} ns/call`,
         figure: `+${fmtInt(added)} ns`,
-        bar: '≤ 400 ns',
-        result: smoke ? 'info' : verdict(added <= 400 && dropped === 0),
-        note: `${fmtInt(calls)} calls per round, ${n} round(s); ${fmtInt(recorded)} of ${fmtInt(n * calls)} calls recorded, ${fmtInt(dropped)} events dropped`,
-        data: res,
-      }),
-      row(name, 'function tracing, arguments and result, data socket off (through the binding, as before issue 11)', {
-        baseline: `${fmtNum(base, 1)} ns/call`,
-        traced: `${fmtNum(median(res.binding), 0)} ns/call`,
-        figure: `+${fmtInt(median(res.binding) - base)} ns`,
-        bar: 'for comparison',
-        result: 'info',
-        note: `${fmtInt(droppedRecorded(tb.store))} events dropped`,
-        data: res.binding,
-      }),
-      row(name, 'function tracing, timing only: added ns/call', {
-        figure: 'not offered',
-        bar: '≤ 150 ns',
-        result: 'info',
-        note: 'trace_module always records arguments and result; a timing-only mode (counters in the target, no event per call) is future work',
-      }),
+        bar,
+        result: limit === undefined || smoke ? 'info' : verdict(added <= limit && dropped === 0 && counted === n * calls),
+        note: `${version}: ${fmtInt(calls)} calls per round at 100k/s, ${n} round(s) + warm-up; ${counted === undefined ? '' : `${fmtInt(counted)} of ${fmtInt(n * calls)} calls ${v === 'timing' ? 'counted in the summaries' : 'recorded'}, `}${fmtInt(dropped)} events dropped`,
+        data: { plain: res.plain, traced: res[v] },
+      });
+    };
+    return [
+      one('args', 'function tracing, arguments and result: added ns/call', '≤ 400 ns', 400, recorded.args),
+      one('timing', 'function tracing, timing only: added ns/call', '≤ 150 ns', 150, recorded.timing),
+      ...(withBinding ? [one('binding', 'function tracing, arguments and result, data socket off (through the binding)', 'for comparison')] : []),
     ];
   } finally {
-    await t?.close();
-    await tb?.close();
-    await plain.stop();
-    await traced.stop();
-    await viaBinding.stop();
+    for (const t of Object.values(targets)) {
+      await t.tracer?.close();
+      await t.stop();
+    }
   }
+}
+
+export async function run({ smoke, rounds }) {
+  const rows = await measure(process.execPath, `Node ${process.versions.node.split('.')[0]}`, { smoke, rounds, withBinding: true });
+  if (!existsSync(NODE24)) {
+    return [...rows, row(name, 'function tracing on Node 24', { result: 'info', note: `no Node 24 binary at ${NODE24}: run node scripts/install-targets.mjs` })];
+  }
+  return [...rows, ...(await measure(NODE24, 'Node 24', { smoke, rounds, withBinding: false }))];
 }
