@@ -149,11 +149,16 @@ export function decodeBatch(text: string): TextBatch {
 export const TIMING_BUCKETS = 1 + 4 * 48;
 
 export function timingBucket(ns: number): number {
+  // 4 ns to ~2 s, nearly every call: integer bit operations only (the two clock reads around the call cost
+  // ~50 ns each; this must cost next to nothing).
+  if (ns >= 4 && ns < 2147483648) {
+    const n = ns | 0;
+    const e = 31 - Math.clz32(n);
+    return 1 + 4 * e + ((n >>> (e - 2)) & 3);
+  }
   if (!(ns >= 1)) return 0;
-  // Integer bit tricks below 2^31 ns (~2 s): the clock read around it costs ~50 ns, this must cost ~nothing.
-  const e = ns < 2147483648 ? 31 - Math.clz32(ns) : Math.min(47, Math.floor(Math.log2(ns)));
-  const q = Math.min(3, Math.floor((ns / 2 ** e) * 4) - 4);
-  return 1 + 4 * e + q;
+  const e = Math.min(47, Math.floor(Math.log2(ns)));
+  return 1 + 4 * e + Math.min(3, Math.floor((ns / 2 ** e - 1) * 4));
 }
 
 /** The [low, high) ns a bucket covers. */

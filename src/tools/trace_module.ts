@@ -59,7 +59,7 @@ export const trace_module = defineTool({
       const what = [...r.functions, ...r.methods];
       // An in-place trace's note already says which function went which way, and what each costs.
       if (r.status === 'traced' && r.note && r.via !== 'wrappers') return `- ${actor}: ${r.note}`;
-      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${MECHANISM_COST[r.via ?? 'wrappers']}`;
+      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${r.capture === 'timing' && r.via === 'wrappers' ? 'wrappers on the exports (~0.2 µs per call)' : MECHANISM_COST[r.via ?? 'wrappers']}`;
       return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
     });
     const traced = threads.some((t) => t.value.status === 'traced' || t.value.status === 'pending');

@@ -86,6 +86,7 @@ describe('trace_module capture "timing"', () => {
       expect(slowest.text.split('\n')[1]).toMatch(new RegExp(`^test/fixtures/${lib} wait: max [\\d.]+ ms, p95 ~[\\d.]+ ms, 3 calls$`));
 
       const listed = await ask('untrace');
+      expect(listed.data.active.map((r: any) => r.via)).toEqual([v.via]);
       expect(listed.text.split('\n')[0]).toBe(`- test/fixtures/timing/lib.${v.module.endsWith('.mjs') ? 'mjs' : 'cjs'} in ${app.pid}: ${v.via}, timing only, 63 calls; limits no call limit, 1800 s; ${listed.data.active[0].resolved}`);
     });
   }
