@@ -15,6 +15,13 @@ const MECHANISM_COST: Record<string, string> = {
   breakpoints: 'conditional breakpoints (~0.1 ms per call, arguments only, rate-limited)',
 };
 
+/** The same for timing only. */
+const TIMING_COST: Record<string, string> = {
+  ...MECHANISM_COST,
+  wrappers: 'wrappers on the exports (~0.2 µs per call)',
+  breakpoints: 'conditional breakpoints: they see a call start, never its end, so nothing is timed for these',
+};
+
 /** One trace as list_traces and untrace_module print it. */
 export function describeTrace(actor: string, r: ModuleReport) {
   return { actor, module: r.module, resolved: r.resolved, via: r.via ?? r.status, capture: r.capture === 'timing' ? 'timing only' : 'arguments and results', calls: r.calls ?? 0, stopped: r.stopped ?? null, limits: r.limits ? describeLimits(r.limits) : 'default', functions: [...r.functions, ...r.methods] };
@@ -59,7 +66,7 @@ export const trace_module = defineTool({
       const what = [...r.functions, ...r.methods];
       // An in-place trace's note already says which function went which way, and what each costs.
       if (r.status === 'traced' && r.note && r.via !== 'wrappers') return `- ${actor}: ${r.note}`;
-      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${r.capture === 'timing' && r.via === 'wrappers' ? 'wrappers on the exports (~0.2 µs per call)' : MECHANISM_COST[r.via ?? 'wrappers']}`;
+      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`;
       return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
     });
     const traced = threads.some((t) => t.value.status === 'traced' || t.value.status === 'pending');

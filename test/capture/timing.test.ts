@@ -7,6 +7,7 @@ import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { events, startFixture } from '../helpers.js';
+import { nodeTargets } from '../targets/index.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -24,8 +25,11 @@ async function ask(name: string, args: Record<string, unknown> = {}): Promise<{ 
 /** `run 30` calls quick 30 times, fail 30 times (10 throw), wait three times (20 ms each, one rejects). */
 const RUN = 'done sum 795 caught 11';
 
-async function timedApp(variant: { args: string[]; module: string }) {
-  const app = startFixture('timing/app.cjs', variant.args);
+/** The machine's Node and Node 24 (the bench's two). */
+const NODES = nodeTargets().filter((t) => t.bin === process.execPath || t.major === '24');
+
+async function timedApp(variant: { args: string[]; module: string }, node?: string) {
+  const app = startFixture('timing/app.cjs', variant.args, { node });
   await app.line(/^ready/);
   session = new Session({ config: resolveConfig({}, {}) });
   await session.attach(String(app.pid));
@@ -54,9 +58,9 @@ const VARIANTS = [
 ];
 
 describe('trace_module capture "timing"', () => {
-  for (const v of VARIANTS) {
-    it(`${v.name}: exact counts and errors, durations to settlement, no call event; the tools say so`, async () => {
-      const { app, traced, store } = await timedApp(v);
+  for (const v of VARIANTS) for (const node of NODES) {
+    it(`${v.name}, Node ${node.major}: exact counts and errors, durations to settlement, no call event; the tools say so`, async () => {
+      const { app, traced, store } = await timedApp(v, node.bin);
       const lib = v.module.replace('./test/fixtures/', '');
       expect(traced.text).toContain('Timing only: calls, errors and durations per function are summed in the target');
       expect(traced.text).toContain('Limits: no call limit, 1800 s');
