@@ -416,6 +416,7 @@ export class Timings {
   /** When each module's sums were last sent (ns): the start of the period the next summary covers. */
   private readonly since = new Map<string, number>();
   private timer: { unref?(): void } | undefined;
+  private closed = false;
   /** ms, fractional: performance.now, the cheaper clock (~50 ns a read on Node 20 and 24). */
   readonly now: () => number;
 
@@ -491,17 +492,25 @@ export class Timings {
     }
   }
 
-  /** Stops the summaries (detach): what is counted is sent first. */
+  /**
+   * Stops the summaries (detach): what is counted is sent first. The timer clears itself at its next tick
+   * (unref'd, within a second): close runs inside the host's evaluation, which may interrupt Node's timer
+   * loop, where clearing a timer can end the target (src/agent/index.ts atCheckpoint).
+   */
   close(): void {
     this.flush();
-    if (this.timer !== undefined) this.core.builtin('timers').clearInterval(this.timer);
-    this.timer = undefined;
+    this.closed = true;
   }
 
   private start(): void {
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined || this.closed) return;
     try {
-      this.timer = this.core.builtin('timers').setInterval(() => this.core.guard(() => this.flush()), TIMING_SUMMARY_MS);
+      const timers = this.core.builtin('timers');
+      this.timer = timers.setInterval(() => this.core.guard(() => {
+        if (!this.closed) return this.flush();
+        timers.clearInterval(this.timer);
+        this.timer = undefined;
+      }), TIMING_SUMMARY_MS);
       this.timer!.unref?.();
     } catch {
       // A worker paused before its bootstrap has no timers: flushNow, untrace and exit still send the sums.
