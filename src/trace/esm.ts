@@ -173,10 +173,13 @@ export class EsmTraces {
         continue;
       }
       const [id] = (await this.thread.call(`instrumented(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify([site.name])}, "live-edit")`)) as number[];
-      const next = instrument(source, [...edited, { site, id: id! }]);
+      // Timing only reads no argument: the instrumented code then builds no `arguments` object per call.
+      // (`undefined`, the identifier: with `null` or `void 0` there, V8 took the edit but kept the old code.)
+      const hooked = spec.capture === 'timing' ? { ...site, argsExpression: 'undefined' } : site;
+      const next = instrument(source, [...edited, { site: hooked, id: id! }]);
       const refusal = await this.edit(scriptId, next);
       if (refusal === undefined) {
-        edited.push({ site, id: id! });
+        edited.push({ site: hooked, id: id! });
         history.push(next);
       } else {
         await this.thread.call(`forgetSite(${id})`).catch(() => undefined);
