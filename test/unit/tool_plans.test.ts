@@ -19,6 +19,7 @@ const TYPE_WIDE: Record<string, string> = {
   analyze_state_change: 'idem (the calls between the two moments, as get_execution_path shows them)',
   get_probe_hits: 'probe hits (bounded by each probe\'s hit budget)',
   get_supervision_tree: 'the agent\'s trace_started/trace_stopped reports',
+  get_function_calls: 'the agent\'s timing summaries (one a second per timing-only trace and thread), among its reports',
 };
 
 const CASES: Case[] = [
@@ -32,9 +33,9 @@ const CASES: Case[] = [
   { tool: 'get_execution_path', args: { pid_string: '4242' }, indexes: ['events_actor_ts', 'events_spawned_by'] },
   { tool: 'get_execution_path', args: { pid_string: '4242', request_id: '4242:r1' }, indexes: ['events_actor_ts', 'events_spawned_by'] },
   { tool: 'get_execution_path', args: { pid_string: '4242/o1', since: T0 + 3 }, indexes: ['events_actor_ts', 'events_spawned_by', 'events_type_ts'] },
-  { tool: 'get_function_calls', args: { module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key'] },
+  { tool: 'get_function_calls', args: { module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_type_ts'] },
   { tool: 'get_function_calls', args: { module_name: 'payments.js', request_id: '4242:r1' }, indexes: ['events_actor_ts', 'events_call_key'] },
-  { tool: 'get_function_calls', args: { module_name: 'payments.js', since: T0 + 5, until: T0 + 20 }, indexes: ['events_actor_ts', 'events_call_key'] },
+  { tool: 'get_function_calls', args: { module_name: 'payments.js', since: T0 + 5, until: T0 + 20 }, indexes: ['events_actor_ts', 'events_call_key', 'events_type_ts'] },
   { tool: 'get_http_requests', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
   { tool: 'get_http_requests', args: { status_min: 500, route: '/checkout', slow_ms: 1 }, indexes: ['INTEGER PRIMARY KEY', 'events_http_request', 'events_http_status', 'events_type_ts'] },
   { tool: 'get_logs', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
