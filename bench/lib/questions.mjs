@@ -62,9 +62,9 @@ export function liveQuestions(pid) {
     ['process_info', { pid_string: id }],
     ['process_relationships', { pid_string: id }],
     ['get_execution_path', { pid_string: id }],
-    ['get_events_between', { start: '-1s' }],
+    ['get_events_between', { start: '-2s', end: '-1s' }],
     ['get_logs', { pid_string: id }],
-    ['system_snapshot_at', { timestamp: 'now' }],
+    ['system_snapshot_at', { timestamp: '-1s' }],
     ['message_queue_analysis', {}],
     ['get_function_calls', { module_name: 'emit_target.cjs' }],
     ['performance_analysis', { module_name: 'emit_target.cjs' }],
@@ -73,7 +73,10 @@ export function liveQuestions(pid) {
     ['get_http_requests', {}],
     ['get_probe_hits', {}],
     ['get_state_timeline', { pid_string: id }],
-    ['export_trace', { start: '-1s' }],
+    ['analyze_state_changes', { pid_string: id }],
+    ['get_state_at', { pid_string: id, timestamp: '-1s' }],
+    ['analyze_state_change', { pid_string: id, before: '-2s', after: '-1s' }],
+    ['export_trace', { start: '-100ms' }],
   ];
 }
 
