@@ -59,7 +59,7 @@ export async function run({ smoke }) {
       const count = writer.eventCount();
       writer.close();
       fillMs += performance.now() - t0;
-      const questions = storeQuestions({ firstMs: START_MS, lastMs: mix.wall(mix.ts), requests: mix.req });
+      const questions = storeQuestions({ firstMs: START_MS, lastMs: mix.wall(mix.ts), requests: mix.requests });
       const scope = await setup({ db: path });
       let results;
       try {
