@@ -17,7 +17,7 @@ export const name = 'queries';
 
 /** Sizes asked of: 1 M always (the bar), then whatever QUERY_EVENTS adds (comma-separated). */
 function sizes(smoke) {
-  if (smoke) return [20_000, 60_000];
+  if (smoke) return [10_000, 30_000];
   const extra = (process.env.QUERY_EVENTS ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
   return [...new Set([1_000_000, ...extra])].sort((a, b) => a - b);
 }
