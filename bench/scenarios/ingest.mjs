@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { fixture, fmtBytes, fmtInt, fmtNum, hostCpuMs, procCpuMs, quantile, ROOT, row, sleep, startFixture, verdict, waitFor } from '../lib/common.mjs';
+import { drain } from '../lib/drain.mjs';
+import { fixture, fmtBytes, fmtInt, fmtNum, hostCpuMs, procCpuMs, quantile, ROOT, row, sleep, startFixture, verdict } from '../lib/common.mjs';
 import { ask, label, liveQuestions, unasked } from '../lib/questions.mjs';
 
 export const name = 'ingest';
@@ -25,21 +26,6 @@ function counted(store) {
   const stored = store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'log' AND subtype = 'bench'").get().n;
   const dropped = store.db.prepare("SELECT coalesce(sum(json_extract(payload, '$.count')), 0) AS n FROM events WHERE type = 'agent' AND subtype = 'dropped'").get().n;
   return { stored, dropped };
-}
-
-/**
- * Waits until the agent holds nothing (queued or unacknowledged), then brings the store up to date. Each
- * reply of the fixture is a line on its stdout, which the agent records (log/stdout) and may drop like any
- * other event: `lines` counts them.
- */
-async function drain(target, scope, timeoutMs, lines = { n: 0 }) {
-  const left = await waitFor(async () => {
-    lines.n++;
-    const { stats } = await target.request({ cmd: 'stats' }).catch(() => ({}));
-    return stats && stats.queued === 0 && stats.inFlight === 0 ? stats : undefined;
-  }, timeoutMs, 10);
-  await scope.session.sync();
-  return left;
 }
 
 export async function run({ smoke }) {

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, fmtBytes, fmtInt, fmtNum, ROOT, row, startFixture, verdict, waitFor } from '../lib/common.mjs';
+import { drain } from '../lib/drain.mjs';
+import { fixture, fmtBytes, fmtInt, fmtNum, ROOT, row, startFixture, verdict } from '../lib/common.mjs';
 
 export const name = 'storage';
 
@@ -25,15 +26,6 @@ function onDisk(store, path) {
   return { bytes: size(path) + size(`${path}-wal`), freeBytes: free * pageSize };
 }
 
-/** Waits until the agent holds nothing (queued or unacknowledged), then brings the store up to date. */
-async function drain(target, scope) {
-  await waitFor(async () => {
-    const { stats } = await target.request({ cmd: 'stats' }).catch(() => ({}));
-    return stats && stats.queued === 0 && stats.inFlight === 0 ? stats : undefined;
-  }, 60_000, 10);
-  await scope.session.sync();
-}
-
 export async function run({ smoke }) {
   const n = smoke ? 10_000 : 200_000;
   const dir = mkdtempSync(join(tmpdir(), 'nodescope-bench-storage-'));
@@ -44,11 +36,11 @@ export async function run({ smoke }) {
   try {
     scope = await setup({ attach: target.pid, config: { tracing_level: 'full', web: true, max_events: n, persist: true, persist_path: path } });
     const { store } = scope.session;
-    await drain(target, scope);
+    await drain(target, scope, 60_000);
     const emitMix = async (count) => {
       // 50k/s: well below the ingest ceiling even on a busy machine, so (almost) nothing is dropped.
       await target.request({ cmd: 'emit', total: count, rate: 50_000, mix: 'realistic', chunk: 1_000 }, 120_000);
-      await drain(target, scope);
+      await drain(target, scope, 60_000);
     };
     // Fill to just under maxEvents (the lifecycle events count too), then measure.
     await emitMix(n - store.eventCount() - 10);
