@@ -28,6 +28,17 @@ function counted(store) {
   return { stored, dropped };
 }
 
+/**
+ * Every emitted event stored or counted as dropped. The drops may also count some of the fixture's own
+ * stdout lines (`lines.n` of them, see drain), never more: `dropped` is what the fixture's events lost.
+ */
+function account(stored, dropped, emitted, lines) {
+  const excess = stored + dropped - emitted;
+  const accounted = excess >= 0 && excess <= lines.n;
+  const text = `stored+dropped=${fmtInt(stored + dropped)} for ${fmtInt(emitted)} emitted${excess > 0 ? ` (the drops also count ${excess} of the fixture's ${lines.n} stdout lines meanwhile)` : ''}${accounted ? '' : ' — MISMATCH: events lost without being counted'}`;
+  return { accounted, dropped: dropped - Math.max(0, excess), text };
+}
+
 export async function run({ smoke }) {
   const cfg = smoke ? { seconds: 1, rate: 20_000, burst: 50_000 } : { seconds: Number(process.env.INGEST_SECONDS) || 30, rate: OFFERED, burst: 2_000_000 };
   const { setup } = await import(join(ROOT, 'dist/api.js'));
@@ -49,23 +60,25 @@ export async function run({ smoke }) {
     const t0 = performance.now();
     const done = await target.request({ cmd: 'emit', total, rate: cfg.rate, chunk: 5_000 }, (cfg.seconds + 120) * 1000);
     const tEmitted = performance.now();
-    const left = await drain(target, scope, 60_000);
+    const lines = { n: 1 };
+    const left = await drain(target, scope, 60_000, lines);
     const t1 = performance.now();
     const c1 = { host: hostCpuMs(), target: procCpuMs(target.pid) };
     const n1 = counted(store);
     const stored = n1.stored - n0.stored;
     const dropped = n1.dropped - n0.dropped + (left?.dropped ?? 0);
     const storedPerS = stored / ((t1 - t0) / 1000);
+    const sum = account(stored, dropped, total, lines);
     const emitRate = done.emitted / (done.ms / 1000);
     const us = (ms) => (ms * 1000) / Math.max(1, stored);
     const transport = process.env.NODESCOPE_DATA_CHANNEL === 'off' ? 'binding only' : 'data socket';
     rows.push(row(name, `sustained ${cfg.seconds} s at ${fmtInt(cfg.rate)}/s offered (${transport}): stored/s`, {
       baseline: `${fmtInt(emitRate)}/s emitted`, traced: `${fmtInt(stored)} stored`, figure: `${fmtInt(storedPerS)}/s`, bar: `≥ ${fmtInt(BAR_RATE)}/s, 0 dropped`,
       result: smoke ? 'info' : verdict(storedPerS >= BAR_RATE && dropped === 0),
-      note: `emitting took ${fmtInt(done.ms)} ms, draining ${fmtInt(t1 - tEmitted)} ms more${left ? '' : ' (NOT drained within 60 s)'}; ${fmtInt(dropped)} dropped; stored+dropped=${fmtInt(stored + dropped)} of ${fmtInt(total)}${stored + dropped === total ? '' : ' — MISMATCH: events lost without being counted'}`,
+      note: `emitting took ${fmtInt(done.ms)} ms, draining ${fmtInt(t1 - tEmitted)} ms more${left ? '' : ' (NOT drained within 60 s)'}; ${fmtInt(dropped)} dropped; ${sum.text}`,
       data: { total, stored, dropped, emitMs: done.ms, drainMs: t1 - tEmitted, storedPerS, emitRate },
       key: 'ingest.sustained',
-      measure: { storedPerS, dropped, seconds: cfg.seconds, offered: cfg.rate },
+      measure: { storedPerS, dropped: sum.dropped, seconds: cfg.seconds, offered: cfg.rate },
     }));
     rows.push(row(name, 'sustained: CPU µs per stored event (target process · host process, all its threads)', {
       baseline: `target ${fmtNum(us(c1.target - c0.target))}`, traced: `host ${fmtNum(us(c1.host - c0.host))}`, result: 'info',
@@ -92,7 +105,7 @@ export async function run({ smoke }) {
     const firstId = store.db.prepare('SELECT max(id) AS id FROM events').get().id;
     const b0 = performance.now();
     const burst = await target.request({ cmd: 'emit', total: cfg.burst, rate: cfg.burst, chunk: 2_000 }, 120_000);
-    const lines = { n: 1 };
+    lines.n = 1;
     const bLeft = await drain(target, scope, 60_000, lines);
     const b1 = performance.now();
     h.disable();
@@ -104,10 +117,8 @@ export async function run({ smoke }) {
     const after = await target.request({ cmd: 'stats' });
     // The agent counts drops of any kind of event: what else the target recorded meanwhile.
     const others = store.db.prepare("SELECT type || '/' || subtype AS kind, count(*) AS n FROM events WHERE id > ? AND NOT (type = 'log' AND subtype = 'bench') AND NOT (type = 'agent' AND subtype = 'dropped') GROUP BY 1").all(firstId);
-    // Every emitted event stored or counted as dropped; the drops may also count some of the fixture's own
-    // stdout lines (`lines`), never more.
-    const excess = bStored + bDropped - burst.emitted;
-    const accounted = excess >= 0 && excess <= lines.n;
+    const bSum = account(bStored, bDropped, burst.emitted, lines);
+    const { accounted } = bSum;
     const growth = burst.rssPeak - burst.rss0;
     const all = calls.flat();
     const p99 = quantile(all.map((c) => c.ms), 0.99);
@@ -117,7 +128,7 @@ export async function run({ smoke }) {
     rows.push(row(name, `burst of ${fmtInt(cfg.burst)} emits: time to emit / stored / dropped`, {
       baseline: `${fmtInt(burst.ms)} ms to emit`, traced: `${fmtInt(bStored)} stored`, figure: `${fmtInt(bDropped)} dropped (${fmtNum((100 * bDropped) / burst.emitted, 1)}%)`,
       bar: 'drops counted: stored+dropped = emitted', result: smoke ? 'info' : verdict(accounted),
-      note: `stored+dropped=${fmtInt(bStored + bDropped)} for ${fmtInt(burst.emitted)} emitted${excess ? ` (the drops also count ${excess} of the fixture's ${lines.n} stdout lines meanwhile)` : ''}${accounted ? '' : ' — MISMATCH: events lost without being counted'}; other events stored meanwhile: ${others.map((o) => `${o.kind} ${o.n}`).join(', ') || 'none'}; all stored ${fmtInt(b1 - b0)} ms after the burst began`,
+      note: `${bSum.text}; other events stored meanwhile: ${others.map((o) => `${o.kind} ${o.n}`).join(', ') || 'none'}; all stored ${fmtInt(b1 - b0)} ms after the burst began`,
       data: { burst, bStored, bDropped, accounted, ms: b1 - b0 },
     }));
     rows.push(row(name, 'burst: target extra memory (peak − before)', {
@@ -134,7 +145,7 @@ export async function run({ smoke }) {
     rows.push(row(name, 'burst, as the bar reads', {
       figure: `+${fmtBytes(growth)} · ${accounted ? 'counted' : 'NOT counted'} · p99 ${fmtNum(p99, 1)} ms`, result: 'info',
       key: 'ingest.burst',
-      measure: { emitted: burst.emitted, stored: bStored, dropped: bDropped - Math.max(0, excess), accounted, rssGrowthBytes: growth, toolP99Ms: p99, slowestTool: slowest.q },
+      measure: { emitted: burst.emitted, stored: bStored, dropped: bSum.dropped, accounted, rssGrowthBytes: growth, toolP99Ms: p99, slowestTool: slowest.q },
     }));
   } finally {
     await scope?.stop();
