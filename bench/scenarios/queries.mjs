@@ -116,7 +116,7 @@ export async function run({ smoke }) {
       const slowest = s.results.reduce((a, r, q) => (r.p95 > s.results[a].p95 ? q : a), 0);
       const grown = s.results.reduce((a, r, q) => (r.p50 / base.results[q].p50 > s.results[a].p50 / base.results[a].p50 ? q : a), 0);
       const errors = s.results.filter((r) => r.error).length;
-      const measure = { events: s.count, p95Ms: errors ? NaN : s.results[slowest].p95, slowestTool: label(s.questions[slowest]), tools: s.questions.length };
+      const measure = { events: s.count, p95Ms: errors ? NaN : s.results[slowest].p95, cpuMs: s.results[slowest].cpu, slowestTool: label(s.questions[slowest]), tools: s.questions.length };
       if (s !== base) Object.assign(measure, { growth: s.results[grown].p50 / base.results[grown].p50, growthTool: label(s.questions[grown]) });
       rows.push(row(name, `every read tool, p95 on ${fmtInt(s.count)} events (slowest)`, {
         figure: `${fmtNum(measure.p95Ms, 1)} ms`, bar: `≤ ${bar} ms`, result: smoke ? 'info' : verdict(over.length === 0 && errors === 0),
