@@ -1,26 +1,20 @@
 // The filtered questions on one store, answered by two builds of the query layer, interleaved, CPU time per
 // answer (median of 7): a before/after that the machine's load hits on both sides alike.
 //   node bench/compare_queries.mjs <old dist> <new dist> [events]     e.g. ../main/dist dist 1000000
-// The store is written by the new build (its schema: the old queries read it through json_extract as before).
+// The store (the realistic mix of bench/lib/mix.mjs) is written by the new build (its schema: the old
+// queries read it through json_extract as before).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { MixWriter } from './lib/mix.mjs';
 const [OLD, NEW] = [resolve(process.argv[2] ?? '../main/dist'), resolve(process.argv[3] ?? 'dist')];
 const N = Number(process.argv[4] ?? 300000);
 const S = await import(`${NEW}/store/store.js`);
 const dir = mkdtempSync(join(tmpdir(), 'cmpq-'));
 const path = join(dir, 'db');
 const w = new S.Store({ path, maxEvents: N * 2 });
-const THREADS = ['4242', '4242/w1', '4242/w2', '4242/w3']; const MODULES = ['./src/payments.js', './src/cart.js', './src/users.js']; const FUNCTIONS = ['charge', 'refund', 'quote', 'lookup'];
-let ts = 1e12, call = 0, req = 0; const batch = [];
-const ev = (type, subtype, actor, payload, extra = {}) => { ts += 1000; batch.push({ ts_ns: ts, wall_ms: 1.7e12 + (ts - 1e12) / 1e6, type, subtype, actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify(payload), ...extra }); };
-for (let i = 0; i < N;) { const r = i % 20, thread = THREADS[i % 4];
-  if (r < 6) { const th = THREADS[(++call >> 2) % 4]; const id = `${th}:c${call}`; const fn = FUNCTIONS[call % 4], module = MODULES[call % 3]; ev('call','call',th,{module,fn,args:[call],parent:null},{ref:id}); ev('call','return',th,{module,fn,result:1,duration_ns:1000,async:false},{ref:id}); i+=2; }
-  else if (r < 9) { const id = `4242:r${++req}`; ev('http','request','4242',{method:'GET',url:'/c/'+req},{ref:id,corr:id}); ev('http','response','4242',{status: req%50===0?500:200, route:'/c/:id', duration_ns:2e6},{ref:id,corr:id}); i+=2; }
-  else if (r < 11) { const to = THREADS[1 + i % 3]; ev('message','send','4242',{channel:'worker',message:{n:i%97}},{from_actor:'4242',to_actor:to,ref:'m'+i}); ev('message','receive',to,{channel:'worker',message:{n:i%97}},{from_actor:'4242',to_actor:to,ref:'m'+i}); i+=2; }
-  else { ev('log','log',thread,{text:'line '+i}); i++; }
-  if (batch.length >= 10000) w.write(batch.splice(0), [], true); }
-w.write(batch.splice(0), [], true); w.close();
+new MixWriter(w).fill(N);
+w.close();
 const impl = {};
 for (const [name, root] of [['old', OLD], ['new', NEW]]) {
   const St = await import(`${root}/store/store.js`);

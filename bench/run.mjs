@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // nodescope benchmarks. `npm run bench` (builds first) or `node bench/run.mjs [--smoke] [--only a,b] [--rounds N] [--out file]`.
-// Prints a markdown table (scenario, metric, baseline, traced, ratio or figure, bar, result) and writes the
-// same rows as JSON to bench/results/latest.json (full runs) or to the --out file.
+// Prints a markdown table (scenario, metric, baseline, traced, ratio or figure, bar, result), then the
+// closing table of the recording spine's bars (bench/lib/summary.mjs: one line per bar and Node version,
+// from the rows the scenarios return), and writes both as JSON to bench/results/latest.json (full runs) or
+// to the --out file.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { BENCH_DIR, killAllFixtures } from './lib/common.mjs';
+import { summarize, summaryTable } from './lib/summary.mjs';
 
 const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'modules', 'probes', 'queries'];
 
@@ -53,6 +56,7 @@ async function main() {
 
   const names = opts.only ?? SCENARIOS;
   const started = Date.now();
+  const loadAtStart = loadavg();
   const rows = [];
   let failed = 0;
   for (const n of names) {
@@ -80,9 +84,12 @@ async function main() {
     console.log('\nNotes:');
     for (const r of notes) console.log(`- ${r.scenario} / ${r.metric}: ${r.note}`);
   }
+  const summary = summarize(rows, { smoke: opts.smoke });
+  console.log(`\nThe bars (load average ${loadAtStart[0].toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end, on ${cpus().length} cores)\n`);
+  console.log(summaryTable(summary));
   const out = opts.out ? resolve(opts.out) : opts.smoke ? join(tmpdir(), 'nodescope-bench-smoke.json') : join(BENCH_DIR, 'results', 'latest.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command: cmd, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, smoke: opts.smoke, seconds, rows }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), command: cmd, node: process.version, cores: cpus().length, cpu: cpus()[0]?.model, smoke: opts.smoke, seconds, loadavg: { start: loadAtStart, end: loadavg() }, summary, rows }, null, 2) + '\n');
   console.log(`\nresults: ${out}`);
   clearTimeout(watchdog);
   process.exitCode = failed > 0 ? 1 : 0;

@@ -60,9 +60,10 @@ export function medianRatio(a, b) {
 /**
  * One line of the result table.
  * result: 'pass' | 'MISS' | 'info' | 'pending' | 'ERROR'
+ * key, node, measure: what the closing table of the bars reads (bench/lib/summary.mjs lists the keys).
  */
-export function row(scenario, metric, { baseline = '', traced = '', figure = '', bar = '', result = 'info', note = '', data = undefined } = {}) {
-  return { scenario, metric, baseline: String(baseline), traced: String(traced), figure: String(figure), bar, result, note, data };
+export function row(scenario, metric, { baseline = '', traced = '', figure = '', bar = '', result = 'info', note = '', data = undefined, key = undefined, node = undefined, measure = undefined } = {}) {
+  return { scenario, metric, baseline: String(baseline), traced: String(traced), figure: String(figure), bar, result, note, data, key, node, measure };
 }
 
 export const verdict = (ok) => (ok ? 'pass' : 'MISS');
