@@ -1,8 +1,12 @@
 // HTTP overhead: a hello-world node:http server under autocannon (its connections in a worker thread), on
 // 127.0.0.1, bounded in time. Each round runs every variant on a fresh server, in rotating order; each
-// variant's figure is its throughput divided by the untraced throughput of the same round.
+// variant's figure is its throughput divided by the untraced throughput of the same round. Every variant runs
+// on each Node version of HTTP_NODES (default: this one and 24, the binary test/targets installs), each
+// version with its own untraced server, all of them in the same alternating cycles.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { attachTracer, countEvents, droppedRecorded, fixture, fmtInt, fmtNum, median, medianRatio, procCpuMs, row, startFixture, verdict, waitFor } from '../lib/common.mjs';
+import { ROOT, attachTracer, countEvents, droppedRecorded, fixture, fmtInt, fmtNum, median, medianRatio, procCpuMs, row, startFixture, verdict, waitFor } from '../lib/common.mjs';
 
 export const name = 'http';
 
@@ -11,6 +15,17 @@ export const name = 'http';
 // HTTP_VARIANTS=untraced,web,web-binding,otel runs a subset (untraced is always needed).
 const ALL_VARIANTS = ['untraced', 'minimal', 'full', 'web', 'web-binding', 'otel'];
 const VARIANTS = process.env.HTTP_VARIANTS ? ALL_VARIANTS.filter((v) => v === 'untraced' || process.env.HTTP_VARIANTS.split(',').includes(v)) : ALL_VARIANTS;
+
+const OWN = process.versions.node.split('.')[0];
+/** [{ major, bin }] for each Node version of HTTP_NODES that is installed (scripts/install-targets.mjs). */
+function nodes() {
+  const majors = [...new Set((process.env.HTTP_NODES ?? `${OWN},24`).split(',').map((m) => m.trim()).filter(Boolean))];
+  return majors.map((major) => {
+    const bin = major === OWN ? process.execPath : join(ROOT, 'test/targets/node_modules', `node${major}`, 'bin', 'node');
+    if (!existsSync(bin)) throw new Error(`Node ${major} target missing at ${bin}: run "node scripts/install-targets.mjs"`);
+    return { major, bin };
+  });
+}
 
 async function load(port, seconds, connections) {
   // workers: 1 runs the connections in a worker thread of autocannon's own, so the client's event loop is
@@ -31,11 +46,12 @@ async function load(port, seconds, connections) {
 }
 
 /** Starts one server per variant; nodescope attaches later, to the warm server (see runRound). */
-async function startVariant(variant) {
+async function startVariant(variant, node) {
   const server = await startFixture(fixture('http_server.cjs'), {
-    nodeArgs: variant === 'otel' ? ['--require', fixture('otel_preload.cjs')] : [],
+    node: node.bin,
+    nodeArgs: [...(variant === 'otel' ? ['--require', fixture('otel_preload.cjs')] : []), ...(process.env.HTTP_NODE_ARGS ? process.env.HTTP_NODE_ARGS.split(' ') : [])],
   });
-  return { variant, server, traced: undefined, requests: 0 };
+  return { variant, key: `${variant}@${node.major}`, node: node.major, server, traced: undefined, requests: 0 };
 }
 
 async function attachVariant(v) {
@@ -84,14 +100,14 @@ async function slice(v, cfg, seconds = cfg.seconds) {
 async function runRound(cfg, round) {
   const started = [];
   try {
-    for (const v of VARIANTS) started.push(await startVariant(v));
+    for (const node of nodes()) for (const v of VARIANTS) started.push(await startVariant(v, node));
     for (const v of started) if (cfg.warmupSeconds > 0) v.requests += (await load(v.server.ready.port, cfg.warmupSeconds, cfg.connections)).total;
     const transient = {};
     for (const v of started) {
       if (v.variant === 'minimal' && cfg.transientSeconds > 0) {
-        transient.before = (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq;
+        const before = (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq;
         await attachVariant(v);
-        transient.after = (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq;
+        transient[v.node] = { before, after: (await slice(v, cfg, cfg.transientSeconds)).cpuUsPerReq };
       } else await attachVariant(v);
     }
     const cycles = [];
@@ -99,7 +115,7 @@ async function runRound(cfg, round) {
       const cycle = {};
       for (let i = 0; i < started.length; i++) {
         const v = started[(i + c + round) % started.length];
-        cycle[v.variant] = await slice(v, cfg);
+        cycle[v.key] = await slice(v, cfg);
       }
       cycles.push(cycle);
     }
@@ -113,9 +129,9 @@ async function runRound(cfg, round) {
         }, 15_000, 20);
         v.traced.tracer.ingest.flush();
         if (!left) throw new Error(`${v.variant}: the agent did not drain within 15 s after the load`);
-        extra[v.variant] = { httpEvents: countEvents(v.traced.store, 'http'), dropped: droppedRecorded(v.traced.store) + (left.dropped ?? 0), events: v.traced.store.eventCount(), requests: v.requests, attachRetried: v.traced.retried };
+        extra[v.key] = { httpEvents: countEvents(v.traced.store, 'http'), dropped: droppedRecorded(v.traced.store) + (left.dropped ?? 0), events: v.traced.store.eventCount(), requests: v.requests, attachRetried: v.traced.retried };
       }
-      if (v.variant === 'otel') extra.otel = { spans: (await v.server.request({ cmd: 'stats' })).spans };
+      if (v.variant === 'otel') extra[v.key] = { spans: (await v.server.request({ cmd: 'stats' })).spans };
     }
     return { cycles, extra, transient };
   } finally {
@@ -129,7 +145,22 @@ export async function run({ smoke, rounds }) {
     : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 2, transientSeconds: 2, connections: 50 };
   const res = [];
   for (let r = 0; r < cfg.rounds; r++) res.push(await runRound(cfg, r));
-  const cycles = res.flatMap((r) => r.cycles);
+  const rows = [];
+  const failures = res.flatMap((r) => Object.entries(r.extra).filter(([k]) => k.startsWith('minimal@') || k.startsWith('full@')).map(([, e]) => e.attachRetried)).filter(Boolean);
+  if (failures.length > 0) {
+    rows.push(row(name, 'attach by pid to a listening server', {
+      figure: `${failures.length} attaches needed a 2nd attempt`, result: 'info',
+      note: `bug in Tracer.openInspector: after SIGUSR1 it takes the first listening port of the pid — the server's own HTTP port — instead of the new inspector port (a race: it depends on whether the inspector is listening at the first poll). First-attempt errors: ${[...new Set(failures.map((f) => f.replace(/\d+/g, 'N')))].join(' / ')}`,
+    }));
+  }
+  for (const node of nodes()) rows.push(...nodeRows(node.major, cfg, res, smoke));
+  return rows;
+}
+
+/** The rows of one Node version: its variants against its own untraced server, slice by slice. */
+function nodeRows(major, cfg, res, smoke) {
+  const at = `Node ${major}`;
+  const cycles = res.flatMap((r) => r.cycles).map((c) => Object.fromEntries(VARIANTS.map((v) => [v, c[`${v}@${major}`]])));
   const rps = Object.fromEntries(VARIANTS.map((v) => [v, cycles.map((c) => c[v].rps)]));
   const base = median(rps.untraced);
   const ratio = (v) => medianRatio(rps[v], rps.untraced);
@@ -142,16 +173,8 @@ export async function run({ smoke, rounds }) {
   const cpu = Object.fromEntries(VARIANTS.map((v) => [v, cycles.map((c) => c[v].cpuUsPerReq)]));
   const cpuRatio = (v) => medianRatio(cpu.untraced, cpu[v]);
   const cpuNote = (v) => `server CPU per request ${fmtNum(median(cpu[v]), 1)} µs vs ${fmtNum(median(cpu.untraced), 1)} µs untraced: CPU-based ratio ${fmtNum(cpuRatio(v), 3)}`;
-  const extras = (v) => res.map((r) => r.extra[v]).filter(Boolean);
+  const extras = (v) => res.map((r) => r.extra[`${v}@${major}`]).filter(Boolean);
   const rows = [];
-  const failures = [...extras('minimal'), ...extras('full')].map((e) => e.attachRetried).filter(Boolean);
-  const retries = failures.length;
-  if (retries > 0) {
-    rows.push(row(name, 'attach by pid to a listening server', {
-      figure: `${retries}/${2 * cfg.rounds} needed a 2nd attach`, result: 'info',
-      note: `bug in Tracer.openInspector: after SIGUSR1 it takes the first listening port of the pid — the server's own HTTP port — instead of the new inspector port (a race: it depends on whether the inspector is listening at the first poll). First-attempt errors: ${[...new Set(failures.map((f) => f.replace(/\d+/g, 'N')))].join(' / ')}`,
-    }));
-  }
   const note = `${cfg.rounds} round(s) × ${cfg.cycles} alternating ${cfg.seconds} s slices per variant, ${cfg.connections} connections; ratio = median over ${cycles.length} slice pairs (variant / untraced of the same cycle)`;
   rows.push(row(name, 'untraced throughput (req/s)', { baseline: fmtInt(base), figure: '1.00', result: 'info', note, data: { rps: rps.untraced, cpu: cpu.untraced } }));
 
@@ -203,7 +226,7 @@ export async function run({ smoke, rounds }) {
     baseline: fmtInt(base), traced: fmtInt(median(rps.otel)), figure: fmtNum(otelRatio, 3), bar: 'for comparison', result: 'info',
     note: `${fmtInt(spans)} spans exported per round (median); per-pair ratios ${spread('otel')}; ${cpuNote('otel')}`, data: { rps: rps.otel, cpu: cpu.otel },
   }));
-  const tr = res.map((r) => r.transient).filter((t) => t.before > 0 && t.after > 0);
+  const tr = res.map((r) => r.transient[major] ?? {}).filter((t) => t.before > 0 && t.after > 0);
   if (tr.length > 0) {
     const before = median(tr.map((t) => t.before));
     const after = median(tr.map((t) => t.after));
@@ -222,5 +245,5 @@ export async function run({ smoke, rounds }) {
     data: cpu,
   }));
   if (has('otel') && !(spans > 0)) throw new Error('the OpenTelemetry variant exported no spans: its preload did not instrument the server');
-  return rows;
+  return rows.map((r) => ({ ...r, metric: `${at}: ${r.metric}` }));
 }
