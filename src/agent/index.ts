@@ -22,6 +22,8 @@ export interface EmitLinks {
   to?: string | null;
   corr?: string | null;
   ref?: string | number | null;
+  /** When it happened, if not now (an event held back and sent later keeps its own time). */
+  ts?: number;
 }
 
 /** What sources see of the agent. */
@@ -37,6 +39,8 @@ export interface AgentCore {
   nowNs(): number;
   /** Sets where events take their correlation id from when none is given (the web source's request). */
   setCorrelation(source: (() => string | null) | undefined): void;
+  /** Sets what a source holds back, emitted when everything must go now (the tracer asks, the thread exits). */
+  setHeldBack(emitHeld: (() => void) | undefined): void;
   /** A genuine Promise (checked without touching a Proxy's traps). */
   isPromise(value: unknown): boolean;
   isProxy(value: unknown): boolean;
@@ -80,6 +84,7 @@ class Agent implements AgentCore {
   private readonly promiseBrand: (v: unknown) => boolean;
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
+  private heldBack: (() => void) | undefined;
   private readonly enabled = new Set<Source>();
   private readonly modules: Modules;
   /** Event-loop delay histogram (perf_hooks), sampled by libuv while the agent is installed. */
@@ -187,13 +192,17 @@ class Agent implements AgentCore {
     this.correlation = source;
   }
 
+  setHeldBack(emitHeld: (() => void) | undefined): void {
+    this.heldBack = emitHeld;
+  }
+
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!this.allowed[category]) return;
     const critical = category === 'lifecycle';
     if (!critical && !sampleKeeps(++this.sampled, this.config.sampleRate)) return;
     this.channel.push(
-      [this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlation?.() ?? null, links?.ref ?? null, payload],
+      [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlation?.() ?? null, links?.ref ?? null, payload],
       critical,
     );
   }
@@ -244,6 +253,7 @@ class Agent implements AgentCore {
 
   markExiting(): void {
     this.guard(() => this.modules.flushTimings());
+    if (this.heldBack) this.guard(this.heldBack);
     this.channel.markExiting();
   }
 
@@ -278,6 +288,7 @@ class Agent implements AgentCore {
   flushNow(): number {
     this.heard();
     this.guard(() => this.modules.flushTimings());
+    if (this.heldBack) this.guard(this.heldBack);
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;
   }

@@ -7,6 +7,19 @@ import type { Source } from './index.js';
 type Req = Record<string, unknown> & { method?: string; url?: string };
 type Res = Record<string, unknown> & { statusCode?: number };
 
+/** A request being served. Also the AsyncLocalStorage store of its handler: one object per request. */
+interface Inbound {
+  id: string;
+  t0: number;
+  method: string | null;
+  url: string | null;
+  /** Whether its `http/request` went out already (it was in flight for a while). */
+  sent: boolean;
+}
+
+/** How long a request may be in flight before its start is sent on its own (a crash or SIGKILL loses at most this much of it). */
+const IN_FLIGHT_MS = 50;
+
 /** Own data property, read without running a getter. */
 function own(obj: unknown, key: string): unknown {
   if (obj === null || typeof obj !== 'object') return undefined;
@@ -38,7 +51,7 @@ export const webSource: Source = {
       als.disable();
     });
     const self = core.config.actor;
-    const inbound = new WeakMap<object, { id: string; t0: number }>();
+    const inbound = new WeakMap<object, Inbound>();
     // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
     const fastifyRoutes = new WeakMap<object, string>();
     const outbound = new WeakMap<object, { id: string; t0: number }>();
@@ -51,25 +64,67 @@ export const webSource: Source = {
       patches.add(() => dc.unsubscribe(channel, guarded));
     };
 
+    // One event per served request: `http/exchange`, sent when the response is finished, carries the request
+    // and its response, and the host stores it as the two rows it stands for (request at its start, response
+    // at its end: src/trace/expand_http.ts). Two events per request were the agent's largest cost in the
+    // profile of a traced server (encoding and writing each). A request still in flight after IN_FLIGHT_MS,
+    // or when the tracer asks or the thread exits, has its `http/request` sent then, with its own time; its
+    // end comes as `http/response`, as before.
+    const pending = new Set<Inbound>();
+    let timer: { unref?(): void } | undefined;
+    const timers = core.builtin('timers');
+    const sendRequest = (r: Inbound) => {
+      pending.delete(r);
+      r.sent = true;
+      core.emit('http', 'request', self, { method: r.method, url: r.url }, { ref: r.id, corr: r.id, ts: r.t0 });
+    };
+    const sweep = () => {
+      timer = undefined;
+      const old = core.nowNs() - IN_FLIGHT_MS * 1e6;
+      for (const r of pending) if (r.t0 <= old) sendRequest(r);
+      if (pending.size > 0) arm();
+    };
+    const arm = () => {
+      timer = timers.setTimeout(() => core.guard(sweep), IN_FLIGHT_MS);
+      // Never keep the target alive for a request the app itself has let go.
+      timer!.unref?.();
+    };
+    core.setHeldBack(() => {
+      for (const r of pending) sendRequest(r);
+    });
+    patches.add(() => {
+      core.setHeldBack(undefined);
+      if (timer !== undefined) timers.clearTimeout(timer);
+      pending.clear();
+    });
+
     subscribe('http.server.request.start', ({ request }: { request: Req }) => {
-      const id = `${self}:r${++seq}`;
-      inbound.set(request, { id, t0: core.nowNs() });
+      const r: Inbound = { id: `${self}:r${++seq}`, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, sent: false };
+      inbound.set(request, r);
+      pending.add(r);
+      if (timer === undefined) arm();
       // Published synchronously just before the server emits 'request': the handler and everything it
       // schedules run inside this store.
-      als.enterWith({ id });
-      core.emit('http', 'request', self, { method: request.method ?? null, url: request.url ?? null }, { ref: id, corr: id });
+      als.enterWith(r);
     });
     subscribe('http.server.response.finish', ({ request, response }: { request: Req; response: Res }) => {
       const r = inbound.get(request);
       if (!r) return;
       inbound.delete(request);
-      core.emit(
-        'http',
-        'response',
-        self,
-        { method: request.method ?? null, url: request.url ?? null, route: routeOf(request) ?? fastifyRoutes.get(request) ?? null, status: response.statusCode ?? null, duration_ns: core.nowNs() - r.t0 },
-        { ref: r.id, corr: r.id },
-      );
+      // Read at the end, as the response always was: an app may rewrite req.url on the way.
+      const method = request.method ?? null;
+      const url = request.url ?? null;
+      const route = routeOf(request) ?? fastifyRoutes.get(request) ?? null;
+      const status = response.statusCode ?? null;
+      if (r.sent) {
+        core.emit('http', 'response', self, { method, url, route, status, duration_ns: core.nowNs() - r.t0 }, { ref: r.id, corr: r.id });
+        return;
+      }
+      pending.delete(r);
+      const end = core.nowNs();
+      const exchange = [method, url, route, status, end - r.t0];
+      if (method !== r.method || url !== r.url) exchange.push(r.method, r.url);
+      core.emit('http', 'exchange', self, exchange, { ref: r.id, corr: r.id, ts: end });
     });
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {

@@ -6,6 +6,7 @@ import type { TextBatch, TextEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
 import { redactJson, redactString } from '../shared/redact.js';
 import { DataChannel } from './data_channel.js';
+import { expandExchange, isExchange } from './expand_http.js';
 import { fnv1a, messageHash } from './pairing.js';
 
 /**
@@ -90,7 +91,8 @@ export class Ingest {
         const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
         if (sites === undefined) this.sites.set(batch.actor, (sites = new Map()));
         sites.set(p.sid, { module: p.module, fn: p.fn });
-      } else this.rows.push(toRow(e, batch, offset));
+      } else if (isExchange(e)) for (const half of expandExchange(e)) this.rows.push(toRow(half, batch, offset));
+      else this.rows.push(toRow(e, batch, offset));
     }
     this.schedule();
   }

@@ -1,6 +1,8 @@
 // HTTP capture on a real Express server: requests with routes and statuses, outgoing fetches, and the
 // correlation id that ties each request to the calls made while serving it.
+import { get as httpGet } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { attached, eventually, events } from '../helpers.js';
 
 describe('web', () => {
@@ -52,6 +54,70 @@ describe('web', () => {
       ['response', `${main}:r3`, '/checkout/5'],
       ['client_response', `${main}:r1`, 200],
       ['response', `${main}:r1`, '/proxy'],
+    ]);
+  });
+
+  // A request is sent as one event when its response finishes; these are the requests that do not finish.
+  const httpRows = (t: { store: Store }) =>
+    (t.store.db.prepare("SELECT subtype, ref, corr, payload FROM events WHERE type = 'http' ORDER BY ts_ns, id").all() as { subtype: string; ref: string; corr: string; payload: string }[]).map((r) => ({
+      ...r,
+      payload: { ...JSON.parse(r.payload), ...(r.subtype === 'response' ? { duration_ns: typeof JSON.parse(r.payload).duration_ns } : {}) },
+    }));
+  const get = (port: number, path: string) => {
+    const req = httpGet(`http://127.0.0.1:${port}${path}`, (res) => res.resume());
+    req.on('error', () => undefined);
+    return req;
+  };
+
+  it('records a request in flight before its response, and its response once when it comes', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    get(port, '/hold');
+    await app.line(/^held/);
+    await t.tracer.sync();
+    expect(httpRows(t)).toEqual([{ subtype: 'request', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/hold' } }]);
+    expect((await fetch(`http://127.0.0.1:${port}/release`)).status).toBe(200);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t);
+      return r.length === 4 && r;
+    }, 'four http rows');
+    // The release finishes first (the held response is ended inside its handler, written after it).
+    expect(rows.sort((a, b) => a.ref.localeCompare(b.ref) || a.subtype.localeCompare(b.subtype))).toEqual([
+      { subtype: 'request', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/hold' } },
+      { subtype: 'response', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/hold', route: null, status: 200, duration_ns: 'number' } },
+      { subtype: 'request', ref: `${main}:r2`, corr: `${main}:r2`, payload: { method: 'GET', url: '/release' } },
+      { subtype: 'response', ref: `${main}:r2`, corr: `${main}:r2`, payload: { method: 'GET', url: '/release', route: null, status: 200, duration_ns: 'number' } },
+    ]);
+  });
+
+  it('keeps the request a process was serving when it crashed', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    get(port, '/crash');
+    expect((await app.exited).code).not.toBe(0);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'error' AND subtype = 'uncaught_exception'").length === 1 && httpRows(t);
+    }, 'the crash');
+    expect(rows).toEqual([{ subtype: 'request', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/crash' } }]);
+  });
+
+  it('stores the URL a request came with and the one it was answered under when the app rewrote it', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    expect((await fetch(`http://127.0.0.1:${port}/rewrite`)).status).toBe(200);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t);
+      return r.length === 2 && r;
+    }, 'two http rows');
+    expect(rows).toEqual([
+      { subtype: 'request', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/rewrite' } },
+      { subtype: 'response', ref: `${main}:r1`, corr: `${main}:r1`, payload: { method: 'GET', url: '/rewritten', route: null, status: 200, duration_ns: 'number' } },
     ]);
   });
 
