@@ -49,7 +49,7 @@ async function load(port, seconds, connections) {
 async function startVariant(variant, node) {
   const server = await startFixture(fixture('http_server.cjs'), {
     node: node.bin,
-    nodeArgs: [...(variant === 'otel' ? ['--require', fixture('otel_preload.cjs')] : []), ...(process.env.HTTP_NODE_ARGS ? process.env.HTTP_NODE_ARGS.split(' ') : [])],
+    nodeArgs: variant === 'otel' ? ['--require', fixture('otel_preload.cjs')] : [],
   });
   return { variant, key: `${variant}@${node.major}`, node: node.major, server, traced: undefined, requests: 0 };
 }

@@ -95,13 +95,15 @@ export const webSource: Source = {
       // Never keep the target alive for a request the app itself has let go.
       timer!.unref?.();
     };
-    core.setHeldBack(() => {
+    const sendHeld = () => {
       for (const r of pending) sendRequest(r);
-    });
+    };
+    core.setHeldBack(sendHeld);
+    // On detach, requests still in flight are recorded as started (their ends will not be seen).
     patches.add(() => {
       core.setHeldBack(undefined);
       if (timer !== undefined) timers.clearTimeout(timer);
-      pending.clear();
+      sendHeld();
     });
 
     subscribe('http.server.request.start', ({ request }: { request: Req }) => {
