@@ -206,6 +206,7 @@ function nodeRows(major, cfg, res, smoke) {
     rows.push(row(name, 'every request recorded (level full, web: true)', {
       baseline: fmtInt(base), traced: fmtInt(median(rps.web)), figure: fmtNum(rWeb, 3), bar: '≥ 0.95 and > OTel',
       result: smoke ? 'info' : verdict(rWeb >= 0.95 && rWeb > otelRatio),
+      key: 'http.recorded', node: major, measure: { cpuRatio: cpuRatio('web'), throughputRatio: rWeb },
       note: `${fmtInt(httpEvents)} http events stored for ${fmtInt(served)} requests served while attached (${fmtNum(httpEvents / served, 2)} per request; ${fmtInt(webDropped)} events dropped by the agent's bounded queue, recorded as agent/dropped); per-pair ratios ${spread('web')}; ${cpuNote('web')}`,
       data: { rps: rps.web, cpu: cpu.web, httpEvents, served },
     }));
