@@ -1,7 +1,7 @@
 // Shared test plumbing: fixture processes spawned as plain `node <fixture>` (no flags), and tracers on an
 // in-memory or temporary store. Every spawned process is killed after each test file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -114,8 +114,16 @@ export async function attached(
   return { app, t, ready };
 }
 
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A private folder for one test file, removed after its tests. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'nodescope-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'nodescope-test-'));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** Polls until `probe` returns something truthy; fails with `what` after the timeout. */
