@@ -33,6 +33,43 @@ interface PairCount {
 
 /** Sends and receipts per sender → receiver pair up to a moment (null: everything recorded). */
 export function pairCounts(store: Store, atMs: number | null): PairCount[] {
+  return atMs === null ? pairCountsNow(store) : pairCountsAt(store, atMs);
+}
+
+/**
+ * The same, for everything recorded, from the store's message tallies (per pair, and per message id the
+ * sends not matched by a receipt): what it reads grows with the pairs and the open ids, not with the
+ * messages. Sends from before the receiver's first event are left out as pairCountsAt does: they are read
+ * back from the pair's sends before that moment (one range each) and taken off.
+ */
+function pairCountsNow(store: Store): PairCount[] {
+  const pairs = store.db.prepare('SELECT sender, receiver, sent, received FROM message_pairs').all() as { sender: string; receiver: string; sent: number; received: number }[];
+  const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?');
+  const early = store.db.prepare(
+    `SELECT ref, count(*) AS n FROM events
+     WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     GROUP BY ref`,
+  );
+  const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  const out: PairCount[] = [];
+  for (const p of pairs) {
+    const start = (first.get(p.receiver) as { t: number | null }).t ?? Number.MAX_SAFE_INTEGER;
+    const before = new Map((early.all({ from: p.sender, to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
+    let left = 0;
+    for (const n of before.values()) left += n;
+    const sent = p.sent - left;
+    if (sent <= 0 && p.received <= 0) continue;
+    const excess = new Map<string, number>();
+    for (const r of open.all(p.sender, p.receiver) as { ref: string; open: number }[]) {
+      const n = r.open - (before.get(r.ref) ?? 0);
+      if (n > 0) excess.set(r.ref, n);
+    }
+    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, excess });
+  }
+  return out;
+}
+
+function pairCountsAt(store: Store, atMs: number): PairCount[] {
   const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
   // One pass over the (type, ts_ns) index up to the moment; the receiver's first event is one seek each.
   const rows = store.db
@@ -69,7 +106,8 @@ const REF_CHUNK = 500;
 
 /**
  * Every message in flight at a moment (null: now), oldest first. First in, first out, the unmatched sends of
- * an id are its latest ones; each pair's sends are read backwards from the moment until they are all found.
+ * an id are its latest ones; each pair's sends are read backwards from the moment until they are all found
+ * (the pair's own range of events_send_pair: the sender's other events are not read).
  */
 export function inFlight(store: Store, atMs: number | null, counts: PairCount[] = pairCounts(store, atMs)): InFlight[] {
   const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
@@ -82,8 +120,8 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
       const list = inList('r', chunk);
       const sends = store.db
         .prepare(
-          `SELECT ${ROW_COLUMNS} FROM events
-           WHERE actor = :from AND ts_ns <= :hi AND +type = 'message' AND subtype = 'send' AND to_actor = :to AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
+          `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair
+           WHERE actor = :from AND to_actor = :to AND ts_ns <= :hi AND type = 'message' AND subtype = 'send' AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
            ORDER BY ts_ns DESC, id DESC`,
         )
         .iterate({ from: pair.from, to: pair.to, hi, at: atMs, ...list.params }) as IterableIterator<Row>;
