@@ -41,7 +41,7 @@ export function performanceAnalysis(store: Store, module: string, window: TimeWi
     .all(params) as { module: string | null; fn: string | null; n: number }[];
   const ends = store.db
     .prepare(
-      `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, subtype, json_extract(payload, '$.duration_ns') AS ns FROM events
+      `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, subtype, k_ns AS ns FROM events INDEXED BY events_end_key
        WHERE type = 'call' AND subtype IN ('return', 'throw') AND ${WINDOW_SQL} AND ${mod.sql}`,
     )
     .all(params) as { module: string | null; fn: string | null; subtype: string; ns: number | null }[];
@@ -158,18 +158,48 @@ function histogramPercentile(hist: Map<number, number>, n: number, p: number, ma
 }
 
 /**
+ * The distinct (module, fn) pairs of recorded completions, walked through events_end_key as CALL_PAIRS walks
+ * the calls (completions are kept apart: a call pruned before its completion leaves only the latter).
+ */
+const END_PAIRS = `WITH RECURSIVE ends(m, f) AS (
+    SELECT * FROM (SELECT k_module, k_fn FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') ORDER BY k_module, k_fn LIMIT 1)
+    UNION ALL
+    SELECT (SELECT k_module FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') AND (k_module, k_fn) > (ends.m, ends.f) ORDER BY k_module, k_fn LIMIT 1),
+           (SELECT k_fn FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') AND (k_module, k_fn) > (ends.m, ends.f) ORDER BY k_module, k_fn LIMIT 1)
+    FROM ends WHERE ends.m IS NOT NULL)`;
+
+type End = { id: number; actor: string; ref: string; ts_ns: number; k_ns: unknown };
+
+/** SQLite's order of values, descending (text, then numbers, then NULL), as ORDER BY k_ns DESC sorts. */
+function byDurationDesc(a: End, b: End): number {
+  const rank = (v: unknown) => (v === null || v === undefined ? 0 : typeof v === 'number' || typeof v === 'bigint' ? 1 : 2);
+  const ra = rank(a.k_ns);
+  const rb = rank(b.k_ns);
+  if (ra !== rb) return rb - ra;
+  if (ra === 1) return Number(b.k_ns) - Number(a.k_ns);
+  if (ra === 2) return String(b.k_ns) < String(a.k_ns) ? -1 : String(b.k_ns) > String(a.k_ns) ? 1 : 0;
+  return 0;
+}
+
+/**
  * The slowest completed calls, slowest first, each joined back to its `call/call` row (arguments, parent):
- * the latest call with its id before the completion, read backwards over (actor, ts_ns).
+ * the latest call with its id before the completion, read backwards over (actor, ts_ns). Each (module, fn)
+ * pair's slowest are the first rows of its range of events_end_key (k_module, k_fn, k_ns DESC, ts_ns), at
+ * most `limit` of them, merged here: no completion is read beyond those (before: every completion, sorted).
  */
 export function slowestCalls(store: Store, filter: { module?: string; window: TimeWindow }, limit: number): CallRecord[] {
   const mod = filter.module ? moduleCondition(filter.module) : { sql: '1', params: {} };
-  const ends = store.db
-    .prepare(
-      `SELECT actor, ref, ts_ns FROM events
-       WHERE type = 'call' AND subtype IN ('return', 'throw') AND ref IS NOT NULL AND ${WINDOW_SQL} AND ${mod.sql}
-       ORDER BY json_extract(payload, '$.duration_ns') DESC, ts_ns, id LIMIT :limit`,
-    )
-    .all({ ...mod.params, ...windowParams(filter.window), limit }) as { actor: string; ref: string; ts_ns: number }[];
+  const pairs = store.db
+    .prepare(`SELECT m, f FROM (${END_PAIRS} SELECT m AS k_module, m, f FROM ends WHERE m IS NOT NULL) WHERE ${mod.sql}`)
+    .all(mod.params) as { m: string; f: string }[];
+  const slowest = store.db.prepare(
+    `SELECT id, actor, ref, ts_ns, k_ns FROM events INDEXED BY events_end_key
+     WHERE type = 'call' AND subtype IN ('return', 'throw') AND k_module = :pm AND k_fn = :pf AND ref IS NOT NULL AND ${WINDOW_SQL}
+     ORDER BY k_ns DESC, ts_ns, id LIMIT :limit`,
+  );
+  const merged: End[] = [];
+  for (const { m, f } of pairs) merged.push(...(slowest.all({ pm: m, pf: f, ...windowParams(filter.window), limit }) as End[]));
+  const ends = merged.sort((a, b) => byDurationDesc(a, b) || a.ts_ns - b.ts_ns || a.id - b.id).slice(0, limit);
   const callOf = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events WHERE actor = ? AND ts_ns <= ? AND +type = 'call' AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );

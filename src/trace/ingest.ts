@@ -272,7 +272,10 @@ function callRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, of
 
 function endRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, offset: number): EventRow {
   const named = siteText(site);
-  const r = row(e[0], 'call', c.threw ? 'throw' : 'return', e, redactText(`{${named.text},"${c.threw ? 'error' : 'result'}":${c.value},"duration_ns":${c.duration},"async":false}`), batch, offset);
+  const text = `{${named.text},"${c.threw ? 'error' : 'result'}":${c.value},"duration_ns":${c.duration},"async":false}`;
+  const stored = redactText(text);
+  const r = row(e[0], 'call', c.threw ? 'throw' : 'return', e, stored, batch, offset);
+  if (stored === text && PLAIN_NS.test(c.duration)) r.k_ns = Number(c.duration);
   return named.clean ? keyed(r, site.module, site.fn) : r;
 }
 
@@ -317,6 +320,10 @@ function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
     const m = text.charCodeAt(0) === 123 ? leadingName(text, 1, '"module":') : undefined;
     const f = m !== undefined && text.charCodeAt(m.end + 1) === 44 ? leadingName(text, m.end + 2, '"fn":') : undefined;
     if (m !== undefined && f !== undefined) keyed(r, m.name, f.name);
+    if (e[2] === 'return' || e[2] === 'throw') {
+      const ns = durationOf(text);
+      if (ns !== undefined) r.k_ns = ns;
+    }
   } else if (type === 'http' && e[2] === 'response') {
     const status = statusOf(text);
     if (status !== undefined) r.k_status = status;
@@ -377,6 +384,26 @@ function statusOf(text: string): number | null | undefined {
   const value = text.slice(from, end);
   if (value === 'null') return null;
   return /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** A duration in ns that reads the same as a JS number and as SQLite's integer (well under 2^53). */
+const PLAIN_NS = /^\d{1,15}$/;
+
+/**
+ * A call completion's duration_ns, read off its text: the agent writes it last but one, before `async`
+ * (src/agent/calls.ts), so the last `,"duration_ns":` followed by digits and the closing `"async"` member is
+ * its key (a result's own members come before it). Anything else: undefined, and the store reads the payload.
+ */
+function durationOf(text: string): number | undefined {
+  const at = text.lastIndexOf(',"duration_ns":');
+  if (at < 0) return undefined;
+  const from = at + 15;
+  const end = text.indexOf(',', from);
+  if (end < 0) return undefined;
+  const rest = text.slice(end);
+  if (rest !== ',"async":true}' && rest !== ',"async":false}') return undefined;
+  const value = text.slice(from, end);
+  return PLAIN_NS.test(value) ? Number(value) : undefined;
 }
 
 /** The content part of a message id over a payload's text (src/trace/pairing.ts). */

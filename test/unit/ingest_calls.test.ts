@@ -8,6 +8,9 @@ import { Store } from '../../src/store/store.js';
 import { Ingest } from '../../src/trace/ingest.js';
 
 const ACTOR = '4242/w1';
+/** A completion's duration key, and what json_extract over its payload says it should hold. */
+const DURATION_KEYS = "SELECT id, k_ns FROM events WHERE subtype IN ('return', 'throw') ORDER BY id";
+const DURATIONS = "SELECT id, json_extract(payload, '$.duration_ns') AS k_ns FROM events WHERE subtype IN ('return', 'throw') ORDER BY id";
 const SITES = [
   { sid: 1, module: '/app/src/pay.js', fn: 'charge' },
   { sid: 2, module: 'C:\\app\\"odd" name.js', fn: 'Cart#add' },
@@ -74,6 +77,9 @@ describe('ingest of call/complete', () => {
     // the secret in a module's name is redacted in its payload and so in its key
     expect(rows.filter((r) => r.k_module.includes('abc123secret'))).toEqual([]);
     expect(store.db.prepare('SELECT sum(n) AS n FROM call_counts').get()).toEqual({ n: calls.length });
+    // each completion's duration key is its payload's duration_ns
+    expect(store.db.prepare(DURATION_KEYS).all()).toEqual(store.db.prepare(DURATIONS).all());
+    expect(store.db.prepare("SELECT count(k_ns) AS n FROM events WHERE subtype IN ('return', 'throw')").get()).toEqual({ n: calls.length });
   });
 
   it('keys the events that come apart (async calls) from their text, and an HTTP response by its status', () => {
@@ -85,6 +91,8 @@ describe('ingest of call/complete', () => {
       [1, 'call', 'call', ACTOR, null, null, null, 8, JSON.stringify(start)],
       [2, 'call', 'return', ACTOR, null, null, null, 8, JSON.stringify(end)],
       [3, 'call', 'call', ACTOR, null, null, null, 9, JSON.stringify({ args: [], module: 'late.js', fn: 'f' })],
+      [3, 'call', 'throw', ACTOR, null, null, null, 9, JSON.stringify({ module: 'late.js', fn: 'f', error: { duration_ns: 1, async: true }, duration_ns: 7, async: true })],
+      [3, 'call', 'return', ACTOR, null, null, null, 10, JSON.stringify({ module: 'late.js', fn: 'f', result: { duration_ns: 1, async: true } })],
       [4, 'http', 'response', ACTOR, null, null, null, 'r1', JSON.stringify({ method: 'GET', url: '/"status":1', route: null, status: 404, duration_ns: 1 })],
       [5, 'http', 'response', ACTOR, null, null, null, 'r2', JSON.stringify({ method: 'GET', url: '/x', route: null, status: null, duration_ns: 1 })],
       [6, 'http', 'response', ACTOR, null, null, null, 'r3', JSON.stringify({ meta: { status: 1 }, status: 302 })],
@@ -95,10 +103,14 @@ describe('ingest of call/complete', () => {
       { k_module: '/app/"q".js', k_fn: 'fetch\\All', k_status: null },
       { k_module: '/app/"q".js', k_fn: 'fetch\\All', k_status: null },
       { k_module: 'late.js', k_fn: 'f', k_status: null },
+      { k_module: 'late.js', k_fn: 'f', k_status: null },
+      { k_module: 'late.js', k_fn: 'f', k_status: null },
       { k_module: null, k_fn: null, k_status: 404 },
       { k_module: null, k_fn: null, k_status: null },
       { k_module: null, k_fn: null, k_status: 302 },
     ]);
     expect(JSON.parse((store.db.prepare('SELECT payload FROM events WHERE id = 1').get() as { payload: string }).payload).parent).toBe(`${ACTOR}:c7`);
+    expect(store.db.prepare(DURATION_KEYS).all()).toEqual([{ id: 2, k_ns: 5 }, { id: 4, k_ns: 7 }, { id: 5, k_ns: null }]);
+    expect(store.db.prepare(DURATION_KEYS).all()).toEqual(store.db.prepare(DURATIONS).all());
   });
 });

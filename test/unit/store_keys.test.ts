@@ -27,11 +27,12 @@ const ROWS: EventRow[] = [
 ];
 
 /** What the key columns hold, read back, and what json_extract over the payload says they should hold. */
-const KEYS = "SELECT id, type, subtype, k_module, k_fn, k_status FROM events ORDER BY id";
+const KEYS = "SELECT id, type, subtype, k_module, k_fn, k_status, k_ns FROM events ORDER BY id";
 const EXPECTED = `SELECT id, type, subtype,
   CASE WHEN type IN ('call', 'agent') THEN coalesce(json_extract(payload, '$.module'), '') END AS k_module,
   CASE WHEN type IN ('call', 'agent') THEN coalesce(json_extract(payload, '$.fn'), '') END AS k_fn,
-  CASE WHEN type = 'http' AND subtype = 'response' THEN json_extract(payload, '$.status') END AS k_status
+  CASE WHEN type = 'http' AND subtype = 'response' THEN json_extract(payload, '$.status') END AS k_status,
+  CASE WHEN type = 'call' AND subtype IN ('return', 'throw') THEN json_extract(payload, '$.duration_ns') END AS k_ns
   FROM events ORDER BY id`;
 
 // The schema of the previous version, as it created a file (its DDL, verbatim in substance).
@@ -84,7 +85,7 @@ describe('key columns', () => {
     const store = new Store();
     store.write(ROWS, [], true);
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name LIKE 'k\\_%' ESCAPE '\\'").all();
-    expect(columns).toEqual([{ name: 'k_module', hidden: 0 }, { name: 'k_fn', hidden: 0 }, { name: 'k_status', hidden: 0 }]);
+    expect(columns).toEqual([{ name: 'k_module', hidden: 0 }, { name: 'k_fn', hidden: 0 }, { name: 'k_status', hidden: 0 }, { name: 'k_ns', hidden: 0 }]);
     expect(store.db.prepare(KEYS).all()).toEqual(store.db.prepare(EXPECTED).all());
     // null where a row has no key: only calls and the agent's reports name a module, only responses a status
     expect(store.db.prepare("SELECT count(*) AS n FROM events WHERE k_module IS NOT NULL AND type NOT IN ('call', 'agent')").get()).toEqual({ n: 0 });
@@ -114,13 +115,13 @@ describe('key columns', () => {
     const path = tempFile();
     previousFile(path, ROWS);
     const before = new Database(path, { readonly: true });
-    const old = { keys: before.prepare(KEYS).all(), counts: before.prepare('SELECT * FROM call_counts ORDER BY 1, 2, 3').all() };
+    const old = { keys: before.prepare(KEYS.replace(', k_ns', '')).all(), counts: before.prepare('SELECT * FROM call_counts ORDER BY 1, 2, 3').all() };
     expect(before.prepare("SELECT hidden FROM pragma_table_xinfo('events') WHERE name = 'k_module'").get()).toEqual({ hidden: 2 });
     before.close();
 
     const store = new Store({ path });
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name LIKE 'k\\_%' ESCAPE '\\'").all();
-    expect(columns).toEqual([{ name: 'k_module', hidden: 0 }, { name: 'k_fn', hidden: 0 }, { name: 'k_status', hidden: 0 }]);
+    expect(columns).toEqual([{ name: 'k_module', hidden: 0 }, { name: 'k_fn', hidden: 0 }, { name: 'k_status', hidden: 0 }, { name: 'k_ns', hidden: 0 }]);
     // the rows that carry keys hold what the virtual columns computed; the others hold none
     type Keys = { id: number; type: string; subtype: string; k_module: unknown; k_fn: unknown; k_status: unknown };
     const keys = store.db.prepare(KEYS).all() as Keys[];
@@ -130,7 +131,7 @@ describe('key columns', () => {
     expect(keys).toEqual(store.db.prepare(EXPECTED).all());
     expect(store.db.prepare('SELECT * FROM call_counts ORDER BY 1, 2, 3').all()).toEqual(old.counts);
     const indexes = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name LIKE 'events\\_%' ESCAPE '\\' ORDER BY name").all();
-    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_http_request', 'events_http_status', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
+    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_end_key', 'events_http_request', 'events_http_status', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
 
     expect(functionCalls(store, { module: 'pay.js', window: WINDOW }, { limit: 10, offset: 0 }).total).toBe(2);
     expect(httpRequests(store, { window: WINDOW, statusMin: 500 }, { limit: 10, offset: 0 }).requests.map((r) => r.id)).toEqual(['r6']);

@@ -11,8 +11,6 @@ type Case = { tool: string; args: Record<string, unknown>; indexes: string[] };
 // Reads that cover a whole type rather than a key (the tool's answer is about all of them): what they read
 // grows with the store, named here so that the list can only shrink.
 const TYPE_WIDE: Record<string, string> = {
-  performance_analysis: 'the completions of the module\'s calls, among every call/return and call/throw (no index by module on them)',
-  slowest_function_calls: 'every completion, ordered by its duration (no index on durations)',
   system_snapshot_at: 'messages sent up to the moment, counted by pair (the in-flight ones are those not received); now: from the store\'s message tallies',
   message_queue_analysis: 'the latest 1,000 sends, for latencies (read backwards, stops there); counts and in-flight from the store\'s message tallies',
   get_execution_path: 'a caller outside the page, looked up backwards among calls from the callee (stops at the first match)',
@@ -48,10 +46,10 @@ const CASES: Case[] = [
   { tool: 'get_state_timeline', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
   { tool: 'get_supervision_tree', args: {}, indexes: ['events_type_ts'] },
   { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_send_pair', 'events_type_ts'] },
-  { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_type_ts'] },
+  { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key'] },
   { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_actor_ts'] },
-  { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_type_ts'] },
-  { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_type_ts'] },
+  { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_end_key'] },
+  { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_end_key'] },
   { tool: 'system_snapshot_at', args: { timestamp: T0 + 4.2 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_send_pair', 'events_type_ts'] },
   { tool: 'trace_named_process', args: { process_name: 'app.js' }, indexes: ['events_actor_ts'] },
   { tool: 'trace_process', args: { pid_string: '4242' }, indexes: ['events_actor_ts'] },
