@@ -19,7 +19,7 @@ const impl = {};
 for (const [name, root] of [['old', OLD], ['new', NEW]]) {
   const St = await import(`${root}/store/store.js`);
   const store = new St.Store({ path, readonly: true });
-  impl[name] = { store, calls: await import(`${root}/query/calls.js`), msgs: await import(`${root}/query/messages.js`), http: await import(`${root}/query/http.js`), path: await import(`${root}/query/path.js`), act: await import(`${root}/query/activity.js`) };
+  impl[name] = { store, calls: await import(`${root}/query/calls.js`), msgs: await import(`${root}/query/messages.js`), http: await import(`${root}/query/http.js`), path: await import(`${root}/query/path.js`), act: await import(`${root}/query/activity.js`), queues: await import(`${root}/query/queues.js`), perf: await import(`${root}/query/perf.js`) };
 }
 const win = { sinceMs: null, untilMs: null }, page = { limit: 50, offset: 0 };
 const qs = {
@@ -28,6 +28,10 @@ const qs = {
   'message_flow': (m) => m.msgs.messageFlow(m.store, '4242', '4242/w1', win, page).total,
   'http(500)': (m) => m.http.httpRequests(m.store, { window: win, statusMin: 500 }, page).total,
   'path(w2)': (m) => m.path.executionPath(m.store, '4242/w2', win, page).total,
+  'mailbox (queue analysis)': (m) => m.queues.mailboxStats(m.store).pairs.map((p) => `${p.sent}/${p.received}/${p.pending}`).join(' '),
+  'slowest_calls(10)': (m) => m.perf.slowestCalls(m.store, { window: win }, 10).map((c) => c.ref).join(' '),
+  'slowest_calls(payments.js,10)': (m) => m.perf.slowestCalls(m.store, { module: 'payments.js', window: win }, 10).map((c) => c.ref).join(' '),
+  'performance(payments.js)': (m) => m.perf.performanceAnalysis(m.store, 'payments.js', win).map((s) => `${s.fn}:${s.calls}/${s.p95_ms}`).join(' '),
   'activity(w1)': (m) => Object.values(m.act.actorActivity(m.store, m.store.actor('4242/w1') ?? { id: '4242/w1' }).counts).reduce((a, b) => a + b, 0),
 };
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };

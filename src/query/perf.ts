@@ -33,12 +33,19 @@ function percentile(sorted: number[], p: number): number | null {
 export function performanceAnalysis(store: Store, module: string, window: TimeWindow): FunctionStats[] {
   const mod = moduleCondition(module);
   const params = { ...mod.params, ...windowParams(window) };
-  const calls = store.db
-    .prepare(
-      `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, count(*) AS n FROM events INDEXED BY events_call_key
-       WHERE type = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} GROUP BY 1, 2`,
-    )
-    .all(params) as { module: string | null; fn: string | null; n: number }[];
+  type Count = { module: string | null; fn: string | null; n: number };
+  // Without a window, the store's call_counts has the counts (reading the module's calls for them took
+  // 350 ms for 37k calls); keys spelled '' there are missing names, read from the calls as before.
+  const whole = window.sinceMs === null && window.untilMs === null && store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_counts'").get() !== undefined;
+  const counted = whole ? (store.db.prepare(`SELECT k_module AS module, k_fn AS fn, sum(n) AS n FROM call_counts WHERE ${mod.sql} GROUP BY 1, 2`).all(mod.params) as Count[]) : [];
+  const calls = whole && !counted.some((c) => c.module === '' || c.fn === '')
+    ? counted
+    : (store.db
+        .prepare(
+          `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, count(*) AS n FROM events INDEXED BY events_call_key
+           WHERE type = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} GROUP BY 1, 2`,
+        )
+        .all(params) as Count[]);
   const ends = store.db
     .prepare(
       `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, subtype, k_ns AS ns FROM events INDEXED BY events_end_key

@@ -487,6 +487,6 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     expect(planOf("subtype = 'snapshot' AND (:since")).toBe('SEARCH events USING INDEX events_actor_ts (actor=?)');
     expect(planOf("+type = 'call' AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
     expect(planOf("subtype = 'receive' AND from_actor = :from")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
-    expect(planOf("subtype = 'send' AND to_actor = :to")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)');
+    expect(planOf("to_actor = :to AND ts_ns >= :start")).toBe('SEARCH events USING INDEX events_send_pair (actor=? AND to_actor=? AND ts_ns>? AND ts_ns<?)');
   });
 });

@@ -23,7 +23,7 @@ const TYPE_WIDE: Record<string, string> = {
 const CASES: Case[] = [
   { tool: 'analyze_state_change', args: { pid_string: 'cart', before: T0 + 2.5, after: T0 + 10.5 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_http_request', 'events_spawned_by', 'events_type_ts'] },
   { tool: 'analyze_state_changes', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
-  { tool: 'export_trace', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_type_ts'] },
+  { tool: 'export_trace', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_send_pair', 'events_type_ts'] },
   { tool: 'find_processes', args: { module: 'app.js' }, indexes: [] },
   { tool: 'get_events_between', args: { start: T0, end: T0 + 20 }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
   { tool: 'get_events_between', args: { start: T0, end: T0 + 20, type: 'http/response' }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
