@@ -17,6 +17,8 @@ const TYPE_WIDE: Record<string, string> = {
   analyze_state_change: 'idem (the calls between the two moments, as get_execution_path shows them)',
   get_probe_hits: 'probe hits (bounded by each probe\'s hit budget)',
   get_supervision_tree: 'the agent\'s trace_started/trace_stopped reports',
+  performance_analysis: 'the agent\'s timing summaries, as get_function_calls (the recorded completions: the module\'s, from events_end_key)',
+  slowest_function_calls: 'idem (the recorded completions: each function\'s slowest, from events_end_key)',
   get_function_calls: 'the agent\'s timing summaries (one a second per timing-only trace and thread), among its reports',
 };
 
@@ -46,10 +48,10 @@ const CASES: Case[] = [
   { tool: 'get_state_timeline', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
   { tool: 'get_supervision_tree', args: {}, indexes: ['events_type_ts'] },
   { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_send_pair', 'events_type_ts'] },
-  { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key'] },
+  { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_actor_ts'] },
-  { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_end_key'] },
-  { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_end_key'] },
+  { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_end_key', 'events_type_ts'] },
+  { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'system_snapshot_at', args: { timestamp: T0 + 4.2 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_send_pair', 'events_type_ts'] },
   { tool: 'trace_named_process', args: { process_name: 'app.js' }, indexes: ['events_actor_ts'] },
   { tool: 'trace_process', args: { pid_string: '4242' }, indexes: ['events_actor_ts'] },
