@@ -49,12 +49,23 @@ export interface Completion {
  * per pair (there are tens, not the hundreds of thousands of call rows). What a user typed (a path suffix, a
  * package name, a method name) is matched against these, and the rows are then read by their exact keys.
  */
-const CALL_PAIRS = `WITH RECURSIVE pairs(m, f) AS (
-    SELECT * FROM (SELECT k_module, k_fn FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' ORDER BY k_module, k_fn LIMIT 1)
+const CALL_PAIRS = distinctPairs('pairs', 'events_call_key', "type = 'call' AND subtype = 'call'");
+
+/**
+ * A recursive walk of the distinct (k_module, k_fn) of an index that starts with them. Each step is the next
+ * function of the same module, else the first of the next module: two equality-or-range seeks. A row-value
+ * step, (k_module, k_fn) > (m, f), seeks on k_module alone and reads the rest of the module's rows: 143 ms
+ * for 13 pairs on 1 M events, against 0.25 ms.
+ */
+export function distinctPairs(name: string, index: string, rows: string): string {
+  const from = `FROM events INDEXED BY ${index} WHERE ${rows}`;
+  const next = (col: string) =>
+    `coalesce((SELECT ${col} ${from} AND k_module = ${name}.m AND k_fn > ${name}.f ORDER BY k_fn LIMIT 1), (SELECT ${col} ${from} AND k_module > ${name}.m ORDER BY k_module, k_fn LIMIT 1))`;
+  return `WITH RECURSIVE ${name}(m, f) AS (
+    SELECT * FROM (SELECT k_module, k_fn ${from} ORDER BY k_module, k_fn LIMIT 1)
     UNION ALL
-    SELECT (SELECT k_module FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' AND (k_module, k_fn) > (pairs.m, pairs.f) ORDER BY k_module, k_fn LIMIT 1),
-           (SELECT k_fn FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call' AND (k_module, k_fn) > (pairs.m, pairs.f) ORDER BY k_module, k_fn LIMIT 1)
-    FROM pairs WHERE pairs.m IS NOT NULL)`;
+    SELECT ${next('k_module')}, ${next('k_fn')} FROM ${name} WHERE ${name}.m IS NOT NULL)`;
+}
 
 // The name a trace was started by (a call's module) against what is asked now: the same, one ending the
 // other on a path segment ("payments.cjs" traced, "apps/shop/payments.cjs" asked, or the other way round),
@@ -159,9 +170,9 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<number
   return out;
 }
 
-/** `call/call` rows joined with their completions. */
-export function callRecords(store: Store, rows: readonly Row[]): CallRecord[] {
-  const done = callCompletions(store, rows);
+/** `call/call` rows joined with their completions (found here, unless the caller already has them by call id). */
+export function callRecords(store: Store, rows: readonly Row[], known?: Map<number, Completion>): CallRecord[] {
+  const done = known ?? callCompletions(store, rows);
   return rows.map((row) => {
     const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
     const end = done.get(row.id);

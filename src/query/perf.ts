@@ -3,7 +3,7 @@
 // completions alone; calls still running have no duration and are counted apart.
 import { timingBucketRange } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
-import { callRecords, moduleCondition, moduleNameMatch, type CallRecord } from './calls.js';
+import { callRecords, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
 import { parseJson } from './format.js';
 import { ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
@@ -168,14 +168,9 @@ function histogramPercentile(hist: Map<number, number>, n: number, p: number, ma
  * The distinct (module, fn) pairs of recorded completions, walked through events_end_key as CALL_PAIRS walks
  * the calls (completions are kept apart: a call pruned before its completion leaves only the latter).
  */
-const END_PAIRS = `WITH RECURSIVE ends(m, f) AS (
-    SELECT * FROM (SELECT k_module, k_fn FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') ORDER BY k_module, k_fn LIMIT 1)
-    UNION ALL
-    SELECT (SELECT k_module FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') AND (k_module, k_fn) > (ends.m, ends.f) ORDER BY k_module, k_fn LIMIT 1),
-           (SELECT k_fn FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') AND (k_module, k_fn) > (ends.m, ends.f) ORDER BY k_module, k_fn LIMIT 1)
-    FROM ends WHERE ends.m IS NOT NULL)`;
+const END_PAIRS = distinctPairs('ends', 'events_end_key', "type = 'call' AND subtype IN ('return', 'throw')");
 
-type End = { id: number; actor: string; ref: string; ts_ns: number; k_ns: unknown };
+type End = { id: number; actor: string; ref: string; ts_ns: number; k_ns: unknown; subtype: string; payload: string | null };
 
 /** SQLite's order of values, descending (text, then numbers, then NULL), as ORDER BY k_ns DESC sorts. */
 function byDurationDesc(a: End, b: End): number {
@@ -200,7 +195,7 @@ export function slowestCalls(store: Store, filter: { module?: string; window: Ti
     .prepare(`SELECT m, f FROM (${END_PAIRS} SELECT m AS k_module, m, f FROM ends WHERE m IS NOT NULL) WHERE ${mod.sql}`)
     .all(mod.params) as { m: string; f: string }[];
   const slowest = store.db.prepare(
-    `SELECT id, actor, ref, ts_ns, k_ns FROM events INDEXED BY events_end_key
+    `SELECT id, actor, ref, ts_ns, k_ns, subtype, payload FROM events INDEXED BY events_end_key
      WHERE type = 'call' AND subtype IN ('return', 'throw') AND k_module = :pm AND k_fn = :pf AND ref IS NOT NULL AND ${WINDOW_SQL}
      ORDER BY k_ns DESC, ts_ns, id LIMIT :limit`,
   );
@@ -210,6 +205,22 @@ export function slowestCalls(store: Store, filter: { module?: string; window: Ti
   const callOf = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events WHERE actor = ? AND ts_ns <= ? AND +type = 'call' AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );
-  const rows = ends.map((e) => callOf.get(e.actor, e.ts_ns, e.ref) as Row | undefined).filter((r): r is Row => r !== undefined);
-  return callRecords(store, rows);
+  // Each call's completion is the one in hand (call ids are unique per thread): looking it up again read
+  // every event of the thread between the slowest calls (500 ms on 1 M events).
+  const rows: Row[] = [];
+  const done = new Map<number, Completion>();
+  for (const e of ends) {
+    const call = callOf.get(e.actor, e.ts_ns, e.ref) as Row | undefined;
+    if (call === undefined) continue;
+    rows.push(call);
+    const p = (parseJson(e.payload) ?? {}) as Record<string, unknown>;
+    const threw = e.subtype === 'throw';
+    done.set(call.id, {
+      outcome: threw ? 'threw' : 'returned',
+      value: threw ? p.error : p.result,
+      duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (e.ts_ns - call.ts_ns) / 1e6,
+      async: typeof p.async === 'boolean' ? p.async : null,
+    });
+  }
+  return callRecords(store, rows, done);
 }

@@ -10,8 +10,9 @@ import { EVENTS, recordPlans, setup, webEvents } from '../query_fixture.js';
 
 const ALL = { sinceMs: null, untilMs: null };
 const PAGE = { limit: 10, offset: 0 };
+// Each step: the next function of the same module (equality + range), else the next module: both seek.
 const PAIRS =
-  'WITH RECURSIVE pairs(m, f) AS ( SELECT * FROM (SELECT k_modu => CO-ROUTINE pairs; SETUP; CO-ROUTINE (subquery-1); SCAN events USING COVERING INDEX events_call_key; SCAN (subquery-1); RECURSIVE STEP; SCAN pairs; CORRELATED SCALAR SUBQUERY 3; SEARCH events USING COVERING INDEX events_call_key ((k_module,k_fn)>(?,?)); CORRELATED SCALAR SUBQUERY 4; SEARCH events USING COVERING INDEX events_call_key ((k_module,k_fn)>(?,?)); SCAN pairs';
+  'WITH RECURSIVE pairs(m, f) AS ( SELECT * FROM (SELECT k_modu => CO-ROUTINE pairs; SETUP; CO-ROUTINE (subquery-1); SCAN events USING COVERING INDEX events_call_key; SCAN (subquery-1); RECURSIVE STEP; SCAN pairs; CORRELATED SCALAR SUBQUERY 3; SEARCH events USING COVERING INDEX events_call_key (k_module=? AND k_fn>?); CORRELATED SCALAR SUBQUERY 4; SEARCH events USING COVERING INDEX events_call_key (k_module>?); CORRELATED SCALAR SUBQUERY 5; SEARCH events USING COVERING INDEX events_call_key (k_module=? AND k_fn>?); CORRELATED SCALAR SUBQUERY 6; SEARCH events USING COVERING INDEX events_call_key (k_module>?); SCAN pairs';
 
 function plansOf(run: (store: ReturnType<typeof setup>['store']) => unknown): string[] {
   const { store } = setup([...EVENTS, ...webEvents()]);
