@@ -164,7 +164,7 @@ async function mcp(p: Parsed): Promise<void> {
   const tools = await toolsFor(config);
   const session = new Session({ config, db: p.flags.get('db') });
   p.flags.delete('db');
-  const { server } = createServer(session, selectTools(tools, config.tool_categories));
+  const { server } = createServer(session, tools, listedNames(tools, config.tool_categories));
   cleanUpOnEnd(() => session.dispose(), { stdin: true });
   // Begun before the client can call: its first tool call waits for the target instead of answering about nothing.
   const label = startLabel(p.flags, p.command);
@@ -192,7 +192,7 @@ async function serve(p: Parsed): Promise<void> {
   const { token, fromEnv } = serverToken();
   let http: Awaited<ReturnType<typeof serveHttp>>;
   try {
-    http = await serveHttp({ ctx: session, host, port, token, allowRemote, tools: selectTools(tools, config.tool_categories), log });
+    http = await serveHttp({ ctx: session, host, port, token, allowRemote, tools, listed: listedNames(tools, config.tool_categories), log });
   } catch (error) {
     await session.dispose().catch(() => undefined);
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`${host}:${port} is in use (another nodescope serve?); choose another with --http ${host}:<port>, or port 0 for a free one`);
@@ -484,3 +484,8 @@ main(process.argv.slice(2)).then(
     process.exit(usage ? 2 : 1);
   },
 );
+
+/** The tools an MCP client sees listed: those of the configured categories (the rest stay callable). */
+function listedNames(tools: readonly ToolDefinition<any>[], categories: readonly string[] | 'all'): string[] {
+  return selectTools(tools, categories).map((t) => t.name);
+}

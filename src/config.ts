@@ -112,7 +112,7 @@ export const OPTIONS = [
   }),
   spec({
     key: 'tool_categories', flag: '--tool-categories', env: 'NODESCOPE_TOOL_CATEGORIES', default: DEFAULT_CATEGORIES,
-    describe: `Tool categories the MCP server lists, comma-separated: ${CATEGORIES.join(', ')}, or all. Fewer tools cost the model less context; \`nodescope call\` reaches every tool.`,
+    describe: `Tool categories the MCP server lists, comma-separated: ${CATEGORIES.join(', ')}, or all. Fewer tools cost the model less context; the others still answer when called by name (\`nodescope call\` reaches every tool).`,
     parse: parseCategories,
   }),
   spec({

@@ -25,10 +25,14 @@ const ARGUMENT_CAP = 10_000;
 
 type JsonSchema = Record<string, unknown>;
 
-export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<any>[] = TOOLS): { server: McpServer; cleanup: () => Promise<void> } {
+/**
+ * `tools` can be called; `listed` (names, default all of them) are what tools/list shows. The tool categories
+ * keep a client's context small, but a script or a model that knows a tool's name still reaches it.
+ */
+export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<any>[] = TOOLS, listedNames?: readonly string[]): { server: McpServer; cleanup: () => Promise<void> } {
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} } });
   const byName = new Map(tools.map((t) => [t.name, t]));
-  const listed = tools.map(toolListing);
+  const listed = (listedNames ? tools.filter((t) => listedNames.includes(t.name)) : tools).map(toolListing);
   // The SDK's request parsing drops a `__proto__` key from the arguments (`detach {"__proto__": {}}` then
   // detached), so the keys are read from the message as it arrived.
   const sentKeys = new Map<string | number, string[]>();

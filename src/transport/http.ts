@@ -34,6 +34,8 @@ export interface HttpServeOptions {
   /** Serve on a non-loopback address. Without it, such a host is refused. */
   allowRemote?: boolean;
   tools?: readonly ToolDefinition<any>[];
+  /** Names tools/list shows (default: every tool); the others can still be called. */
+  listed?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -147,7 +149,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpMcpServe
   }, 60_000).unref();
 
   async function open(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    const { server } = createServer(sharedCtx, tools);
+    const { server } = createServer(sharedCtx, tools, options.listed);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {

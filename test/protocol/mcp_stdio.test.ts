@@ -39,6 +39,11 @@ describe('MCP over stdio', () => {
     expect(tools.find((t) => t.name === 'get_supervision_tree')!.annotations!.readOnlyHint).toBe(true);
     const attach = tools.find((t) => t.name === 'attach')!;
     expect((attach.inputSchema.properties as any).target.description).toMatch(/OS pid/);
+    // A tool of a category not listed is still answered by name (a script, or a model told of it).
+    expect(names).not.toContain('message_queue_analysis');
+    const unlisted = await client.callTool({ name: 'message_queue_analysis', arguments: {} });
+    expect(text(unlisted)).not.toMatch(/no tool named/);
+    expect(text(await client.callTool({ name: 'no_such_tool', arguments: {} }))).toMatch(/^no tool named "no_such_tool"; tools: /);
   });
 
   it('attaches by pid and answers the supervision tree with ids, names and exit codes', async () => {
