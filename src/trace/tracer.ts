@@ -11,6 +11,7 @@ import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, AgentOwner, Level } from '../shared/protocol.js';
 import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
+import type { StoreWriter } from '../store/writer.js';
 import {
   announceDirOf,
   catchesSigusr1,
@@ -67,6 +68,11 @@ export const DEFAULT_TRACE_LIMITS = { maxCalls: 100_000, maxPerSecond: 10_000, d
 const ANNOUNCE_GRACE_MS = 300;
 /** An agent that hears nothing from its host for this long removes itself (host frozen, or not on our pid namespace). */
 const SILENCE_MS = 60_000;
+/**
+ * How long a question waits for the writer thread to commit what arrived before it (issue 10: tools answer
+ * within 50 ms under a flood). Past it, the answer is given from what is committed and says so.
+ */
+const SYNC_WAIT_MS = 40;
 
 export class Tracer {
   readonly ingest: Ingest;
@@ -90,11 +96,13 @@ export class Tracer {
   private readonly starting = new Set<Promise<void>>();
   private closed = false;
 
+  /** `writer`: the thread that writes the store (the server's); without it, rows are written on this one. */
   constructor(
     readonly store: Store,
     private readonly options: TracerOptions,
+    writer?: StoreWriter,
   ) {
-    this.ingest = new Ingest(store);
+    this.ingest = new Ingest(store, writer);
     this.ingest.locate = (type, subtype, actor, payload) => {
       locateEvent(type, payload);
       if (type === 'probe') {
@@ -461,7 +469,6 @@ export class Tracer {
         }
       }),
     );
-    this.ingest.flush();
     return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
   }
 
@@ -477,12 +484,13 @@ export class Tracer {
   /**
    * Brings the store up to this moment: every agent sends what it holds, and since a binding's events travel
    * on the same session ahead of the evaluation's answer, all of it has arrived when the answers have.
+   * Waits at most SYNC_WAIT_MS for the writer thread; answers the events still being written then (0: none).
    */
-  async sync(): Promise<void> {
+  async sync(): Promise<number> {
     const sent = await this.everyThread<number>('flushNow()');
     // What went through the data socket may trail the answers: wait for each thread's last batch.
     await Promise.all(sent.map(({ actor, value }) => this.threads().find((t) => t.actor === actor)?.arrived(value)));
-    this.ingest.flush();
+    return this.ingest.settle(SYNC_WAIT_MS);
   }
 
   private async stopBreakpoints(actor: string, module: string): Promise<void> {
@@ -594,7 +602,9 @@ export class Tracer {
 
   /** Finds an object by registered name or path in every thread and tracks it. */
   async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
-    return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+    const tracked = await this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+    this.ingest.flush();
+    return tracked;
   }
 
   /** Stops tracking an object (its actor id); false when it was not tracked (or is gone). */
