@@ -31,6 +31,8 @@ export interface SessionOptions {
   config: Config;
   /** Open an existing trace file read-only (post-mortem queries); no launch or attach. */
   db?: string;
+  /** Tests only: a slow disk under the writer thread (src/store/writer.ts). */
+  slowWriterMsPerRow?: number;
 }
 
 /** How long configure waits for the writer thread to prune before answering the event count. */
@@ -64,7 +66,7 @@ export class Session implements ToolContext {
       this.privateDir = file.dir;
       this.store = new Store({ path: file.path, maxEvents: config.max_events, level: config.tracing_level, sampleRate: config.sample_rate });
       this.store.retention = { ...config.retention };
-      this.writer = new StoreWriter({ path: file.path, maxEvents: config.max_events, retention: config.retention });
+      this.writer = new StoreWriter({ path: file.path, maxEvents: config.max_events, retention: config.retention, slowMsPerRow: options.slowWriterMsPerRow });
     }
     this.queries = new Query(this.store);
   }
