@@ -62,7 +62,7 @@ export interface ToolContext {
    * to be written. Called before every query; answers the events still being written (left out), if known.
    */
   sync(): Promise<number | void>;
-  /** Read-only questions over the recorded trace; current (buffered events are written first). */
+  /** Read-only questions over the recorded trace, as written (a read-only tool's sync() came first). */
   readonly query: ToolQuery;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */
   resolveActor(ref: string): ActorRow;
