@@ -29,6 +29,12 @@ export interface WriterData extends WriterOptions {
   shared: SharedArrayBuffer;
 }
 
+/** A point in what was handed to the writer: messages and rows so far. */
+export interface WriterMark {
+  seq: number;
+  rows: number;
+}
+
 type WriterRequest =
   | { kind: 'write'; rows: EventRow[]; actors: ActorUpdate[] }
   | { kind: 'configure'; maxEvents?: number; retention?: Record<string, number> }
@@ -114,32 +120,39 @@ export class StoreWriter {
     await this.settle(timeoutMs);
   }
 
+  /** What has been handed over so far: what settle() waits for. */
+  mark(): WriterMark {
+    return { seq: this.seq, rows: this.postedRows };
+  }
+
   /**
-   * Waits until everything handed over so far is committed, or `timeoutMs` has passed, without blocking this
-   * thread. Answers the rows still being written (0 when all are in).
+   * Waits until what was handed over up to `mark` is committed, or `timeoutMs` has passed, without blocking
+   * this thread. Answers the rows of it still being written (0 when all are in).
    */
-  async settle(timeoutMs: number): Promise<number> {
-    const target = this.seq;
+  async settle(timeoutMs: number, mark = this.mark()): Promise<number> {
     const deadline = performance.now() + timeoutMs;
-    for (let seen = Atomics.load(this.done, 0); seen < target; seen = Atomics.load(this.done, 0)) {
+    for (let seen = Atomics.load(this.done, 0); seen < mark.seq; seen = Atomics.load(this.done, 0)) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       const wait = waitAsync(this.done, 0, seen, left);
       if (wait.async) await wait.value;
     }
-    return this.pending();
+    return this.unwritten(mark);
   }
 
   /** The same, blocking this thread: for the host's own decisions that read what was just received. */
-  settleSync(timeoutMs: number): number {
-    const target = this.seq;
+  settleSync(timeoutMs: number, mark = this.mark()): number {
     const deadline = performance.now() + timeoutMs;
-    for (let seen = Atomics.load(this.done, 0); seen < target; seen = Atomics.load(this.done, 0)) {
+    for (let seen = Atomics.load(this.done, 0); seen < mark.seq; seen = Atomics.load(this.done, 0)) {
       const left = deadline - performance.now();
       if (left <= 0) break;
       Atomics.wait(this.done, 0, seen, left);
     }
-    return this.pending();
+    return this.unwritten(mark);
+  }
+
+  private unwritten(mark: WriterMark): number {
+    return this.ended ? 0 : Math.max(0, mark.rows - this.counts[0]!);
   }
 
   private closing = false;

@@ -26,11 +26,11 @@ const BACKGROUND_MS = 8;
  * first (12,000 rows at ~3.7 µs each is ~45 ms on a quiet machine); with one, it waits a bounded time.
  */
 export const MAX_BACKLOG_ROWS = 12_000;
+const MIN_ROWS = 500;
+const MAX_ROWS = 20_000;
 
 /** How long the host's own decisions (is this process's exit recorded?) wait for the writer thread. */
 const FLUSH_WAIT_MS = 2_000;
-const MIN_ROWS = 500;
-const MAX_ROWS = 20_000;
 
 export type LifecycleListener = (row: EventRow, payload: any) => void;
 
@@ -142,17 +142,21 @@ export class Ingest {
 
   /**
    * Brings the store up to what was received, waiting at most `timeoutMs` for the writer thread (never
-   * blocking this one). Answers the rows still being written when it gave up (0: all in).
+   * blocking this one); a remainder of at most `smallRemainder` rows is then waited for all the same (up to
+   * FLUSH_WAIT_MS). Answers the rows received before the call still being written (0: all in).
    */
-  async settle(timeoutMs: number): Promise<number> {
+  async settle(timeoutMs: number, smallRemainder = 0): Promise<number> {
     this.write(Infinity);
-    return this.writer ? this.writer.settle(timeoutMs) : 0;
+    if (!this.writer) return 0;
+    const received = this.writer.mark();
+    const left = await this.writer.settle(timeoutMs, received);
+    return left > 0 && left <= smallRemainder ? this.writer.settle(FLUSH_WAIT_MS, received) : left;
   }
 
   /**
-   * Hands over what is buffered: everything by default, at most `limit` rows from the background, then the
-   * rest a turn later — without a writer thread one huge transaction would keep the event loop, and so
-   * every tool call, waiting (bench: ~100 ms under a burst).
+   * Hands over what is buffered, at most `limit` rows and the rest a turn later: without a writer thread the
+   * background writes ~8 ms at a time — one huge transaction would keep the event loop, and so every tool
+   * call, waiting (bench: ~100 ms under a burst).
    */
   private write(limit: number): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);

@@ -77,8 +77,8 @@ const SILENCE_MS = 60_000;
  */
 const SYNC_WAIT_MS = 20;
 /**
- * A remainder this small is waited for all the same (up to 2 s): ~4 ms of writing (~8.5 µs a row), late
- * only when the writer thread is starved of CPU, and a question about what just happened must not miss it.
+ * A remainder this small is waited for all the same: ~4 ms of writing (~8.5 µs a row), late only when the
+ * writer thread is starved of CPU, and a question about what just happened must not miss it.
  */
 const SMALL_REMAINDER_ROWS = 500;
 
@@ -499,8 +499,7 @@ export class Tracer {
     const sent = await this.everyThread<number>('flushNow()');
     // What went through the data socket may trail the answers: wait for each thread's last batch.
     await Promise.all(sent.map(({ actor, value }) => this.threads().find((t) => t.actor === actor)?.arrived(value)));
-    const left = await this.ingest.settle(SYNC_WAIT_MS);
-    return left > 0 && left <= SMALL_REMAINDER_ROWS ? this.ingest.settle(2_000) : left;
+    return this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER_ROWS);
   }
 
   private async stopBreakpoints(actor: string, module: string): Promise<void> {
