@@ -1,7 +1,7 @@
 // Shared helpers for the benchmark scenarios: rounds and medians, fixture processes that always stop,
 // small formatting helpers and the row shape every scenario returns.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -216,32 +216,18 @@ export function hostCpuMs() {
 
 /** Loads the compiled nodescope modules from dist/ (built by `npm run bench`). */
 export async function loadDist() {
-  const [{ Store }, { Tracer, DEFAULT_REDACT }, { StoreWriter, privateTraceFile }] = await Promise.all([
+  const [{ Store }, { Tracer, DEFAULT_REDACT }] = await Promise.all([
     import(join(ROOT, 'dist/store/store.js')),
     import(join(ROOT, 'dist/trace/tracer.js')),
-    // A build from before the writer thread has none.
-    import(join(ROOT, 'dist/store/writer.js')).catch(() => ({})),
   ]);
-  return { Store, Tracer, DEFAULT_REDACT, StoreWriter, privateTraceFile };
+  return { Store, Tracer, DEFAULT_REDACT };
 }
 
-/**
- * A tracer on a fresh store, attached to `pid`; returns everything and a `close()` that never throws.
- * `writer`: written as the server writes (src/session.ts), by the writer thread into a private file — when
- * the build has one (an older build writes on the main thread, in memory, as its server did).
- */
-export async function attachTracer(pid, { level = 'full', web, storeOptions = {}, writer: threaded = false } = {}) {
-  const { Store, Tracer, DEFAULT_REDACT, StoreWriter, privateTraceFile } = await loadDist();
-  const file = threaded && StoreWriter && !storeOptions.path ? privateTraceFile() : undefined;
-  const store = new Store(file ? { ...storeOptions, path: file.path } : storeOptions);
-  const writer = file ? new StoreWriter({ path: file.path, maxEvents: store.maxEvents, retention: {} }) : undefined;
-  const tracer = new Tracer(store, { level, sampleRate: 1, redact: DEFAULT_REDACT, ...(web !== undefined ? { web } : {}) }, writer);
-  const closeAll = async () => {
-    await tracer.close().catch(() => undefined);
-    await writer?.close();
-    store.close();
-    if (file) rmSync(file.dir, { recursive: true, force: true });
-  };
+/** A tracer on a fresh store, attached to `pid`; returns everything and a `close()` that never throws. */
+export async function attachTracer(pid, { level = 'full', web, storeOptions = {} } = {}) {
+  const { Store, Tracer, DEFAULT_REDACT } = await loadDist();
+  const store = new Store(storeOptions);
+  const tracer = new Tracer(store, { level, sampleRate: 1, redact: DEFAULT_REDACT, ...(web !== undefined ? { web } : {}) });
   let link;
   let retried;
   try {
@@ -265,10 +251,20 @@ export async function attachTracer(pid, { level = 'full', web, storeOptions = {}
       link = await tracer.attach(pid);
     }
   } catch (error) {
-    await closeAll();
+    await tracer.close().catch(() => undefined);
+    store.close();
     throw error;
   }
-  return { store, writer, tracer, link, retried, close: closeAll };
+  return {
+    store,
+    tracer,
+    link,
+    retried,
+    async close() {
+      await tracer.close().catch(() => undefined);
+      store.close();
+    },
+  };
 }
 
 /** Events of one kind in the store (uses the (type, ts_ns) index). */

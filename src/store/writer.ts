@@ -98,11 +98,6 @@ export class StoreWriter {
     return this.ended ? 0 : this.postedRows - this.counts[0]!;
   }
 
-  /** Time the writer thread has spent handling messages (its event loop's active time), ms: for the bench. */
-  busyMs(): number {
-    return this.worker.performance.eventLoopUtilization().active;
-  }
-
   /** Events in the store, as of the last message the writer handled. */
   eventCount(): number {
     return this.counts[1]!;
