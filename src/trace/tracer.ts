@@ -538,7 +538,7 @@ export class Tracer {
       if (r.value.status === 'pending' && r.value.resolved && (await this.thread(r.actor).esm.isLoadedModule(r.value.resolved))) r.value.status = 'esm';
       if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(full, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `could not be instrumented: ${e.message}` }));
     }
-    this.ingest.flush();
+    this.ingest.post();
     return reports;
   }
 
@@ -599,7 +599,7 @@ export class Tracer {
     const stopped = await this.everyThread<ModuleReport[]>(`untraceModule(${JSON.stringify(name_)})`);
     const problems = await Promise.all(this.threads().map((t) => t.esm.stop(name_).catch(() => [] as string[])));
     for (const p of problems.flat()) this.warn(p);
-    this.ingest.flush();
+    this.ingest.post();
     return stopped.flatMap(({ actor, value }) => value.map((v) => ({ actor, value: v })));
   }
 
@@ -612,21 +612,21 @@ export class Tracer {
   /** Finds an object by registered name or path in every thread and tracks it. */
   async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
     const tracked = await this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
-    this.ingest.flush();
+    this.ingest.post();
     return tracked;
   }
 
   /** Stops tracking an object (its actor id); false when it was not tracked (or is gone). */
   async untrack(actor: string): Promise<boolean> {
     const done = (await this.thread(actor).call(`untrack(${JSON.stringify(actor)})`)) === true;
-    this.ingest.flush();
+    this.ingest.post();
     return done;
   }
 
   /** Live instances of a class in every thread, tracked (each gets an actor id). */
   async findInstances(className: string, max = 50): Promise<{ actor: string; value: TrackResult }[]> {
     const found = await Promise.all(this.threads().map(async (t) => (await t.trackInstances(className, max).catch(() => [])).map((value) => ({ actor: t.actor, value }))));
-    this.ingest.flush();
+    this.ingest.post();
     return found.flat();
   }
 
@@ -655,7 +655,7 @@ export class Tracer {
   /** trace_line: a probe at a source line in every thread of the family. */
   async traceLine(request: ProbeRequest): Promise<ProbeInfo> {
     const probe = await this.probes.add(request);
-    this.ingest.flush();
+    this.ingest.post();
     return probe;
   }
 
