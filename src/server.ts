@@ -154,9 +154,11 @@ export async function callTool(
     // `mcp --attach/--launch`: a call that arrives while attaching waits for it, not answering about nothing.
     await ctx.ready?.();
     // A question about the past includes everything up to the moment it is asked.
-    if (tool.annotations.readOnlyHint) await ctx.sync();
+    const unwritten = tool.annotations.readOnlyHint ? await ctx.sync() : 0;
     const answer = await tool.handler(read.args, ctx, progress);
-    return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.data };
+    // Under a flood the question is answered from what is written, and says what it left out.
+    const text = unwritten ? `${answer.text}\n(${unwritten.toLocaleString('en-US')} events still being written)` : answer.text;
+    return { content: [{ type: 'text', text }], structuredContent: answer.data };
   } catch (error) {
     return errorResult(`${tool.name} failed: ${(error as Error).message}`);
   }

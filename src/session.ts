@@ -1,5 +1,6 @@
 // The ToolContext behind the tools: one store and, once a target is launched or attached, one tracer.
 // Tools reach the tracer and the query layer only through this object.
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ModuleSpec } from './agent/modules.js';
@@ -9,6 +10,7 @@ import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
+import { privateTraceFile, StoreWriter } from './store/writer.js';
 import { defaultExportDir, ExportDir } from './export_dir.js';
 import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
@@ -29,13 +31,23 @@ export interface SessionOptions {
   config: Config;
   /** Open an existing trace file read-only (post-mortem queries); no launch or attach. */
   db?: string;
+  /** Tests only: a slow disk under the writer thread (src/store/writer.ts). */
+  slowWriterMsPerRow?: number;
 }
+
+/** How long configure waits for the writer thread to prune before answering the event count. */
+const CONFIGURE_WAIT_MS = 2_000;
 
 /** How long a tool call waits for an attach or launch begun at server start before saying it is still under way. */
 const READY_WAIT_MS = 20_000;
 
 export class Session implements ToolContext {
+  /** The store as queries read it (this thread's connection); the writer thread writes it. */
   readonly store: Store;
+  /** Writes the store while tracing (none for a trace file opened read-only). */
+  private readonly writer: StoreWriter | undefined;
+  /** The private folder of a trace that is not persisted: removed at close. */
+  private readonly privateDir: string | undefined;
   private tracer: Tracer | undefined;
   private readonly queries: Query;
   private exportDir: ExportDir | undefined;
@@ -47,16 +59,16 @@ export class Session implements ToolContext {
 
   constructor(private readonly options: SessionOptions) {
     const { config } = options;
-    this.store = options.db
-      ? new Store({ path: resolve(options.db), readonly: true })
-      : new Store({
-          path: config.persist ? resolve(config.persist_path) : undefined,
-          maxEvents: config.max_events,
-          level: config.tracing_level,
-          sampleRate: config.sample_rate,
-        });
+    if (options.db) this.store = new Store({ path: resolve(options.db), readonly: true });
+    else {
+      // Opened here first (schema, migrations), then by the writer thread; in memory is not shareable.
+      const file = config.persist ? { path: resolve(config.persist_path), dir: undefined } : privateTraceFile();
+      this.privateDir = file.dir;
+      this.store = new Store({ path: file.path, maxEvents: config.max_events, level: config.tracing_level, sampleRate: config.sample_rate });
+      this.store.retention = { ...config.retention };
+      this.writer = new StoreWriter({ path: file.path, maxEvents: config.max_events, retention: config.retention, slowMsPerRow: options.slowWriterMsPerRow });
+    }
     this.queries = new Query(this.store);
-    if (!options.db) this.store.retention = { ...config.retention };
   }
 
   /** The configure tool: level, sampling, size and retention, changed while tracing runs. */
@@ -65,13 +77,12 @@ export class Session implements ToolContext {
     const { config } = this.options;
     if (changes.level !== undefined) config.tracing_level = this.store.level = changes.level;
     if (changes.sampleRate !== undefined) config.sample_rate = this.store.sampleRate = changes.sampleRate;
-    if (changes.maxEvents !== undefined) {
-      config.max_events = this.store.maxEvents = changes.maxEvents;
-      this.store.prune();
-    }
-    if (changes.retention !== undefined) {
-      config.retention = this.store.retention = { ...config.retention, ...changes.retention };
-      this.store.pruneByAge();
+    if (changes.maxEvents !== undefined) config.max_events = this.store.maxEvents = changes.maxEvents;
+    if (changes.retention !== undefined) config.retention = this.store.retention = { ...config.retention, ...changes.retention };
+    if (changes.maxEvents !== undefined || changes.retention !== undefined) {
+      // The writer prunes; the answer's event count is the one after it.
+      this.writer!.configure({ maxEvents: changes.maxEvents, retention: changes.retention && config.retention });
+      await this.writer!.settle(CONFIGURE_WAIT_MS);
     }
     if (changes.web !== undefined) config.web = changes.web;
     if (changes.level !== undefined || changes.sampleRate !== undefined || changes.web !== undefined) {
@@ -82,7 +93,11 @@ export class Session implements ToolContext {
 
   currentConfig(): CurrentConfig {
     const { config } = this.options;
-    return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, web: config.web, events: this.store.eventCount() };
+    return { tracing_level: config.tracing_level, sample_rate: config.sample_rate, max_events: config.max_events, retention: config.retention, web: config.web, events: this.eventCount() };
+  }
+
+  private eventCount(): number {
+    return this.writer ? this.writer.eventCount() : this.store.eventCount();
   }
 
   /** Runs the attach or launch asked for at server start; until it ends, `ready()` holds tool calls back. */
@@ -112,29 +127,34 @@ export class Session implements ToolContext {
     if (!finished) throw new Error(`${starting.what} is in progress (${Math.round((Date.now() - starting.since) / 1000)} s so far); call again in a moment`);
   }
 
-  async sync(): Promise<void> {
-    await this.tracer?.sync();
+  async sync(): Promise<number> {
+    return (await this.tracer?.sync()) ?? 0;
   }
 
+  /** Queries read what is committed; a read-only tool's question was synced first (sync), within its bound. */
   get query(): Query {
-    this.tracer?.ingest.flush();
+    this.tracer?.ingest.post();
     return this.queries;
   }
 
   resolveActor(ref: string) {
-    this.tracer?.ingest.flush();
+    this.tracer?.ingest.post();
     return resolveActor(this.store, ref);
   }
 
   private tracerFor(action: string): Tracer {
     if (this.options.db) throw new Error(`cannot ${action}: this nodescope reads the trace file ${this.options.db} only`);
-    this.tracer ??= new Tracer(this.store, {
-      level: this.options.config.tracing_level,
-      sampleRate: this.options.config.sample_rate,
-      redact: this.options.config.redact,
-      web: this.options.config.web,
-      traceAll: this.options.config.trace_all,
-    });
+    this.tracer ??= new Tracer(
+      this.store,
+      {
+        level: this.options.config.tracing_level,
+        sampleRate: this.options.config.sample_rate,
+        redact: this.options.config.redact,
+        web: this.options.config.web,
+        traceAll: this.options.config.trace_all,
+      },
+      this.writer,
+    );
     this.tracer.endpoint ??= this.endpoint;
     return this.tracer;
   }
@@ -229,8 +249,9 @@ export class Session implements ToolContext {
   /** The stop tool: detach from everything and make a persisted trace file complete on its own. */
   async stop(): Promise<{ detached: number[]; events: number; file: string | null }> {
     const { detached } = await this.detach();
-    if (this.store.path && !this.options.db) this.store.db.pragma('wal_checkpoint(TRUNCATE)');
-    return { detached, events: this.store.eventCount(), file: this.store.path ?? null };
+    const persisted = this.options.config.persist && !this.options.db;
+    if (persisted) await this.writer?.checkpoint();
+    return { detached, events: this.eventCount(), file: persisted ? (this.store.path ?? null) : null };
   }
 
   /** Writes an export below the export folder only (export_dir.ts); answers the path written. */
@@ -244,18 +265,20 @@ export class Session implements ToolContext {
   }
 
   supervisionTree() {
-    this.tracer?.ingest.flush();
+    this.tracer?.ingest.post();
     return supervisionTree(this.store);
   }
 
   warnings(): string[] {
-    return [...(this.startError ? [this.startError] : []), ...(this.tracer?.warnings() ?? [])];
+    return [...(this.startError ? [this.startError] : []), ...(this.writer?.problem ? [this.writer.problem] : []), ...(this.tracer?.warnings() ?? [])];
   }
 
   /** Stops tracing (ending a launched program) and closes the store. An attach still under way is undone too. */
   async dispose(): Promise<void> {
     await this.tracer?.close();
+    await this.writer?.close();
     this.store.close();
+    if (this.privateDir) rmSync(this.privateDir, { recursive: true, force: true });
   }
 }
 

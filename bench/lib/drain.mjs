@@ -20,6 +20,7 @@ export async function drain(target, scope, timeoutMs, lines = { n: 0 }) {
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 10));
   }
-  await scope.session.sync();
+  // A sync waits a bounded time for the store's writer thread: asked again until nothing is left unwritten.
+  for (const until = Date.now() + timeoutMs; (await scope.session.sync()) > 0 && Date.now() < until; );
   return left;
 }

@@ -57,9 +57,12 @@ export interface ToolContext {
   untraceLine(id?: string): Promise<ProbeInfo[]>;
   /** Probes set in this session: active, stopped and where they are installed. */
   probes(): ProbeInfo[];
-  /** Brings the recorded trace up to this moment (agents send what they hold). Called before every query. */
-  sync(): Promise<void>;
-  /** Read-only questions over the recorded trace; current (buffered events are written first). */
+  /**
+   * Brings the recorded trace up to this moment (agents send what they hold), waiting a bounded time for it
+   * to be written. Called before every query; answers the events still being written (left out), if known.
+   */
+  sync(): Promise<number | void>;
+  /** Read-only questions over the recorded trace, as written (a read-only tool's sync() came first). */
   readonly query: ToolQuery;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */
   resolveActor(ref: string): ActorRow;

@@ -1,9 +1,11 @@
 // Decodes agent batches into rows and writes them. Batches that arrive in the same turn of the event loop
 // are coalesced into one transaction (a setImmediate later), which keeps SQLite in its fast lane (large
 // batches) without holding events for long. Actor rows are derived here from lifecycle events, in the
-// same transaction as the events that justify them.
+// same transaction as the events that justify them. With a writer thread (the server's store), the
+// transaction runs there and this thread only hands the rows over.
 import type { TextBatch, TextEvent } from '../shared/protocol.js';
 import type { ActorUpdate, EventRow, Store } from '../store/store.js';
+import type { StoreWriter } from '../store/writer.js';
 import { redactJson, redactString } from '../shared/redact.js';
 import { DataChannel } from './data_channel.js';
 import { expandExchange, isExchange } from './expand_http.js';
@@ -18,14 +20,17 @@ import { fnv1a, messageHash } from './pairing.js';
 const BACKGROUND_MS = 8;
 
 /**
- * Rows the host may hold unwritten before it stops acknowledging batches (then the agents queue, and past
- * their caps count drops). A tool call brings the store up to date first (Tracer.sync writes the whole
- * backlog), so this is also what a question may wait for under a flood: 12,000 rows at ~3.7 µs each is
- * ~45 ms on a quiet machine, inside the 50 ms bar; 100,000 (before) was ~370 ms, seconds on a loaded one.
+ * Rows the host may hold unwritten (decoded, or handed to the writer thread and not yet committed) before it
+ * stops acknowledging batches (then the agents queue, and past their caps count drops): the host's memory
+ * stays bounded whatever the agents offer. Without a writer thread a tool call writes the whole backlog
+ * first (12,000 rows at ~3.7 µs each is ~45 ms on a quiet machine); with one, it waits a bounded time.
  */
 export const MAX_BACKLOG_ROWS = 12_000;
 const MIN_ROWS = 500;
 const MAX_ROWS = 20_000;
+
+/** How long the host's own decisions (is this process's exit recorded?) wait for the writer thread. */
+const FLUSH_WAIT_MS = 2_000;
 
 export type LifecycleListener = (row: EventRow, payload: any) => void;
 
@@ -35,7 +40,10 @@ export class Ingest {
   private scheduled: NodeJS.Immediate | undefined;
   private readonly listeners = new Set<LifecycleListener>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly writer?: StoreWriter,
+  ) {}
 
   private channel: DataChannel | undefined;
   private readonly useData = process.env.NODESCOPE_DATA_CHANNEL !== 'off' && process.platform !== 'win32';
@@ -58,10 +66,13 @@ export class Ingest {
 
   /** Rows received and not yet written. */
   backlog(): number {
-    return this.rows.length;
+    return this.rows.length + (this.writer?.pending() ?? 0);
   }
 
-  /** Called for each lifecycle event after it is written: the tracer follows new children this way. */
+  /**
+   * Called for each lifecycle event once it is written, or handed to the writer thread (whose rows are in
+   * the store before a tool's question reads it: Tracer.sync): the tracer follows new children this way.
+   */
   onLifecycle(listener: LifecycleListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -109,21 +120,50 @@ export class Ingest {
 
   private schedule(): void {
     if (this.scheduled === undefined) {
-      this.scheduled = setImmediate(() => this.flush(Math.max(MIN_ROWS, Math.min(MAX_ROWS, Math.round(BACKGROUND_MS / this.msPerRow)))));
+      // The writer thread takes everything at once: its transactions keep no tool call waiting.
+      const limit = this.writer ? Infinity : Math.max(MIN_ROWS, Math.min(MAX_ROWS, Math.round(BACKGROUND_MS / this.msPerRow)));
+      this.scheduled = setImmediate(() => this.write(limit));
     }
   }
 
   /**
-   * Writes what is buffered: everything when a question needs the store current (the default), at most
-   * `limit` rows from the background, then the rest a turn later — one huge transaction would keep the
-   * event loop, and so every tool call, waiting (bench: ~100 ms under a burst).
+   * Everything received is in the store when this returns: written here, or handed to the writer thread and
+   * waited for (blocking, at most FLUSH_WAIT_MS) — for the host's own decisions on what was just received.
    */
-  flush(limit = Infinity): void {
+  flush(): void {
+    this.write(Infinity);
+    this.writer?.settleSync(FLUSH_WAIT_MS);
+  }
+
+  /** Hands over what is buffered, without waiting for the writer thread (without one: writes it). */
+  post(): void {
+    this.write(Infinity);
+  }
+
+  /**
+   * Brings the store up to what was received, waiting at most `timeoutMs` for the writer thread (never
+   * blocking this one); a remainder of at most `smallRemainder` rows is then waited for all the same (up to
+   * FLUSH_WAIT_MS). Answers the rows received before the call still being written (0: all in).
+   */
+  async settle(timeoutMs: number, smallRemainder = 0): Promise<number> {
+    this.write(Infinity);
+    if (!this.writer) return 0;
+    const received = this.writer.mark();
+    const left = await this.writer.settle(timeoutMs, received);
+    return left > 0 && left <= smallRemainder ? this.writer.settle(FLUSH_WAIT_MS, received) : left;
+  }
+
+  /**
+   * Hands over what is buffered, at most `limit` rows and the rest a turn later: without a writer thread the
+   * background writes ~8 ms at a time — one huge transaction would keep the event loop, and so every tool
+   * call, waiting (bench: ~100 ms under a burst).
+   */
+  private write(limit: number): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.rows.length === 0) return;
     // A batch that arrived after the store was closed (the data socket can trail a detach) has nowhere to go.
-    if (!this.store.db.open) {
+    if (this.writer ? !this.writer.open : !this.store.db.open) {
       this.rows = [];
       this.actors = [];
       return;
@@ -140,9 +180,12 @@ export class Ingest {
     }
     const actors = this.actors;
     this.actors = [];
-    const started = performance.now();
-    this.store.write(rows, actors, true);
-    if (rows.length >= MIN_ROWS) this.msPerRow = 0.7 * this.msPerRow + (0.3 * (performance.now() - started)) / rows.length;
+    if (this.writer) this.writer.write(rows, actors);
+    else {
+      const started = performance.now();
+      this.store.write(rows, actors, true);
+      if (rows.length >= MIN_ROWS) this.msPerRow = 0.7 * this.msPerRow + (0.3 * (performance.now() - started)) / rows.length;
+    }
     for (const [row, payload] of lifecycle) for (const fn of this.listeners) fn(row, payload);
   }
 }

@@ -11,6 +11,7 @@ import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, AgentOwner, Level } from '../shared/protocol.js';
 import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
+import type { StoreWriter } from '../store/writer.js';
 import {
   announceDirOf,
   catchesSigusr1,
@@ -67,6 +68,19 @@ export const DEFAULT_TRACE_LIMITS = { maxCalls: 100_000, maxPerSecond: 10_000, d
 const ANNOUNCE_GRACE_MS = 300;
 /** An agent that hears nothing from its host for this long removes itself (host frozen, or not on our pid namespace). */
 const SILENCE_MS = 60_000;
+/**
+ * How long a question waits for the writer thread to commit what arrived before it (issue 10: tools answer
+ * within 50 ms under a flood, and asking the agents is a round trip of its own, ~20–40 ms to a busy target
+ * on a loaded machine). Past it, the answer is given from what is committed and says so. Under a flood the
+ * backlog (MAX_BACKLOG_ROWS, ~100 ms of writing) is never caught up within any bound short enough: waiting
+ * longer only leaves out fewer rows.
+ */
+const SYNC_WAIT_MS = 20;
+/**
+ * A remainder this small is waited for all the same: ~4 ms of writing (~8.5 µs a row), late only when the
+ * writer thread is starved of CPU, and a question about what just happened must not miss it.
+ */
+const SMALL_REMAINDER_ROWS = 500;
 
 export class Tracer {
   readonly ingest: Ingest;
@@ -90,11 +104,13 @@ export class Tracer {
   private readonly starting = new Set<Promise<void>>();
   private closed = false;
 
+  /** `writer`: the thread that writes the store (the server's); without it, rows are written on this one. */
   constructor(
     readonly store: Store,
     private readonly options: TracerOptions,
+    writer?: StoreWriter,
   ) {
-    this.ingest = new Ingest(store);
+    this.ingest = new Ingest(store, writer);
     this.ingest.locate = (type, subtype, actor, payload) => {
       locateEvent(type, payload);
       if (type === 'probe') {
@@ -461,7 +477,6 @@ export class Tracer {
         }
       }),
     );
-    this.ingest.flush();
     return answers.filter((a): a is { actor: string; value: T } => a !== undefined && a.value !== undefined && a.value !== null);
   }
 
@@ -477,12 +492,14 @@ export class Tracer {
   /**
    * Brings the store up to this moment: every agent sends what it holds, and since a binding's events travel
    * on the same session ahead of the evaluation's answer, all of it has arrived when the answers have.
+   * Waits at most SYNC_WAIT_MS for the writer thread (longer for a small remainder); answers the events
+   * still being written then (0: none).
    */
-  async sync(): Promise<void> {
+  async sync(): Promise<number> {
     const sent = await this.everyThread<number>('flushNow()');
     // What went through the data socket may trail the answers: wait for each thread's last batch.
     await Promise.all(sent.map(({ actor, value }) => this.threads().find((t) => t.actor === actor)?.arrived(value)));
-    this.ingest.flush();
+    return this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER_ROWS);
   }
 
   private async stopBreakpoints(actor: string, module: string): Promise<void> {
@@ -521,7 +538,7 @@ export class Tracer {
       if (r.value.status === 'pending' && r.value.resolved && (await this.thread(r.actor).esm.isLoadedModule(r.value.resolved))) r.value.status = 'esm';
       if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(full, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `could not be instrumented: ${e.message}` }));
     }
-    this.ingest.flush();
+    this.ingest.post();
     return reports;
   }
 
@@ -582,7 +599,7 @@ export class Tracer {
     const stopped = await this.everyThread<ModuleReport[]>(`untraceModule(${JSON.stringify(name_)})`);
     const problems = await Promise.all(this.threads().map((t) => t.esm.stop(name_).catch(() => [] as string[])));
     for (const p of problems.flat()) this.warn(p);
-    this.ingest.flush();
+    this.ingest.post();
     return stopped.flatMap(({ actor, value }) => value.map((v) => ({ actor, value: v })));
   }
 
@@ -594,20 +611,22 @@ export class Tracer {
 
   /** Finds an object by registered name or path in every thread and tracks it. */
   async track(ref: string, name?: string): Promise<{ actor: string; value: TrackResult }[]> {
-    return this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+    const tracked = await this.everyThread<TrackResult>(`track(${JSON.stringify(ref)}${name ? `, ${JSON.stringify(name)}` : ''})`);
+    this.ingest.post();
+    return tracked;
   }
 
   /** Stops tracking an object (its actor id); false when it was not tracked (or is gone). */
   async untrack(actor: string): Promise<boolean> {
     const done = (await this.thread(actor).call(`untrack(${JSON.stringify(actor)})`)) === true;
-    this.ingest.flush();
+    this.ingest.post();
     return done;
   }
 
   /** Live instances of a class in every thread, tracked (each gets an actor id). */
   async findInstances(className: string, max = 50): Promise<{ actor: string; value: TrackResult }[]> {
     const found = await Promise.all(this.threads().map(async (t) => (await t.trackInstances(className, max).catch(() => [])).map((value) => ({ actor: t.actor, value }))));
-    this.ingest.flush();
+    this.ingest.post();
     return found.flat();
   }
 
@@ -636,7 +655,7 @@ export class Tracer {
   /** trace_line: a probe at a source line in every thread of the family. */
   async traceLine(request: ProbeRequest): Promise<ProbeInfo> {
     const probe = await this.probes.add(request);
-    this.ingest.flush();
+    this.ingest.post();
     return probe;
   }
 

@@ -100,7 +100,8 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 200));
     c = await counts(app);
   }
-  await scope.session.sync();
+  // A question waits a bounded time for the writer thread: asked again until nothing is left unwritten.
+  while ((await scope.session.sync()) > 0);
   const t0 = performance.now();
   await scope.messageQueueAnalysis();
   afterMs = performance.now() - t0;
@@ -147,8 +148,8 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     for (const [name, took] of Object.entries(perTool)) expect(took.length, name).toBeGreaterThan(0);
   });
 
-  // Fails today: the host decodes and writes SQLite on the thread that answers, and every read first syncs the
-  // backlog (figures in the README's load paragraph). Drop `.fails` once the writes leave that thread.
+  // Fails today: the writes have left the answering thread (the writer thread), but decoding has not, and
+  // message_queue_analysis pairs every stored message (~1.7 s after the flood). Drop `.fails` once it passes.
   it.fails(`answers within ${TOOL_P99_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
