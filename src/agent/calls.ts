@@ -254,7 +254,8 @@ export class Calls {
   /** Records the call/call of an async call now; the returned function records its end. */
   private started(site: CallSite, actor: string, args: unknown, parent: number | null, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): (subtype: 'return' | 'throw', value: unknown) => void {
     const core = this.core;
-    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id }));
+    // Stamped with its start: the body's synchronous part (and the calls it made) ran before this.
+    core.guard(() => core.emit('call', 'call', actor, { module: site.module, fn: site.fn, args, parent }, { ref: id, ts: t0 }));
     return (subtype, value) =>
       core.guard(() => {
         const key = subtype === 'return' ? 'result' : 'error';

@@ -72,6 +72,34 @@ describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => 
   });
 });
 
+describe.each(['20', '22', '24'])('One-line functions and methods of an ES module on Node %s', (major) => {
+  it('are instrumented in place, not sent to breakpoints: every call recorded whole from the first', async () => {
+    const { app, t } = await attached('one_line/app.mjs', { node: nodeTarget(major).bin });
+    const [report] = await t.tracer.traceModule({ module: 'one_line/price.mjs', ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit', functions: ['price', 'quote'], methods: ['Till#ring'] });
+    const replies: string[] = [];
+    for (const line of ['price 4', 'quote 3', 'quote 0', 'ring 7']) {
+      app.send(line);
+      replies.push(await app.nextLine(/^(price|quote|rang) /));
+    }
+    expect(replies).toEqual(['price 5', 'quote 6', 'quote empty cart', 'rang 7']);
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error?.message]);
+    expect(calls).toEqual([
+      ['call', 'price', [[{ qty: 4, unit: 1.25 }]]],
+      ['return', 'price', 5],
+      ['call', 'quote', [[{ qty: 3, unit: 2 }]]],
+      ['call', 'price', [[{ qty: 3, unit: 2 }]]],
+      ['return', 'price', 6],
+      ['return', 'quote', 6],
+      ['call', 'quote', [[]]],
+      ['throw', 'quote', 'empty cart'],
+      ['call', 'Till#ring', [7]],
+      ['return', 'Till#ring', 'rang 7'],
+    ]);
+  });
+});
+
 describe.each(['24', '26'])('ES module launched with trace_modules on Node %s', (major) => {
   it('is traced from before its first line when it is imported later', async () => {
     const t = newTracer();
