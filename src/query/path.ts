@@ -2,7 +2,7 @@
 // in the call payload) and shown once, with their outcome; the `call/return` and `call/throw` rows are
 // folded into their call. A thread's path includes the tracked objects it owns, and the lifecycle events of
 // the workers and children it started (recorded with from = the thread).
-import type { Store } from '../store/store.js';
+import { CORR_ROWS, type Store } from '../store/store.js';
 import { callRecords, renderCallOutcome, type CallRecord } from './calls.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
 import { renderProbeLine } from './probes.js';
@@ -38,7 +38,8 @@ export function executionPath(store: Store, actor: string, window: TimeWindow, p
   // Each actor of the family is read in ts_ns order from (actor, ts_ns), at most offset + limit rows, and so
   // are the workers and children it started (events_spawned_by); the streams are merged here. One query
   // over all of them sorted every matching row of the thread's history (226 ms p95 for a 250k-event thread).
-  const own = `NOT (type = 'call' AND subtype IN ('return', 'throw'))${extra}`;
+  // With a request, its rows come from events_corr (the condition is that index's, word for word).
+  const own = `${corr ? CORR_ROWS : "NOT (type = 'call' AND subtype IN ('return', 'throw'))"}${extra}`;
   const spawned = `from_actor = :self AND type IN ('worker', 'child') AND actor NOT IN (${ids.sql})${extra}`;
   const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
   const n = page.offset + page.limit;
