@@ -479,7 +479,7 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     const onEvents = [...plans].filter(([sql]) => /FROM events/.test(sql));
     expect(onEvents.length).toBeGreaterThanOrEqual(12);
     for (const [sql, plan] of onEvents) {
-      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_((actor|type)_ts|call_key|send_pair|http_request|http_status|spawned_by|corr|message_ref)|USING INTEGER PRIMARY KEY/) });
+      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_((actor|type)_ts|call_key|send_pair|http_request|http_status|spawned_by|corr|message_ref|receive_pair)|USING INTEGER PRIMARY KEY/) });
       expect({ sql, plan }).toEqual({ sql, plan: expect.not.stringMatching(/SCAN events(?! USING)/) });
     }
     // Per-actor questions use the (actor, ts_ns) index, not every row of a type.
