@@ -183,7 +183,9 @@ CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns) WHERE 
 CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE type IN ('worker', 'child');
 CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${COMPLETION_ROWS};
 CREATE INDEX IF NOT EXISTS events_corr ON events (corr, ts_ns) WHERE ${CORR_ROWS};
+-- Sends and receipts by message id: a page's receipts are paired without reading every send since the start.
 CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE type = 'message';
+-- Receipts by receiver and sender, as events_send_pair has sends: who an actor heard from, counted on the index.
 CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor, from_actor, ts_ns) WHERE type = 'message' AND subtype = 'receive';`;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;
