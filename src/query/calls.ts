@@ -1,6 +1,6 @@
 // Function calls of traced modules: each `call/call` row with its `call/return` or `call/throw` (same
 // `ref`, same actor, later ts_ns).
-import type { Store } from '../store/store.js';
+import { CORR_ROWS, type Store } from '../store/store.js';
 import { iso, parseJson, renderArgs, renderValue } from './format.js';
 import type { Page } from './page.js';
 import { inList, likeEscape, ms, ROW_COLUMNS, type Row } from './rows.js';
@@ -111,9 +111,10 @@ function pairWhere(filter: CallFilter): { sql: string; params: Record<string, st
   const conds = ["type = 'call'", "subtype = 'call'", 'k_module = :pm', 'k_fn = :pf'];
   if (filter.window.sinceMs !== null || filter.window.untilMs !== null) conds.push(WINDOW_SQL);
   if (actors) conds.push(`actor IN (${actors.sql})`);
-  if (filter.corr) conds.push('corr = :corr');
+  // A request's calls are a few of its rows, from events_corr (whose condition is written as it is there).
+  if (filter.corr) conds.push('corr = :corr', CORR_ROWS);
   return {
-    sql: `events INDEXED BY events_call_key WHERE ${conds.join(' AND ')}`,
+    sql: `events INDEXED BY ${filter.corr ? 'events_corr' : 'events_call_key'} WHERE ${conds.join(' AND ')}`,
     params: { ...windowParams(filter.window), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) },
   };
 }

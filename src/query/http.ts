@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
 import { cap, type Page } from './page.js';
-import { inList, likeEscape, ms } from './rows.js';
+import { countedEvents, inList, likeEscape, ms } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface RequestFilter {
@@ -86,7 +86,10 @@ export function httpRequests(store: Store, filter: RequestFilter, page: Page): {
   }
   const joined = filter.statusMin !== undefined ? JOINED.replace(/FROM events AS q$/, 'FROM events AS q INDEXED BY events_http_request') : JOINED;
   const sql = `SELECT * FROM (${joined} WHERE ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(params) as { n: number }).n;
+  // Every request, the store's counts have it: counting them read each one (93 ms on 1 M events).
+  const every = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.method && filter.statusMin === undefined && outer.length === 0;
+  const total = (every ? countedEvents(store, "type = 'http' AND subtype = 'request'", {}) : undefined) ??
+    (store.db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(params) as { n: number }).n;
   const rows = store.db.prepare(`${sql} ORDER BY ts_ns, row_id LIMIT :limit OFFSET :offset`).all({ ...params, limit: page.limit, offset: page.offset }) as Joined[];
   return { requests: rows.map(request), total };
 }

@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
 import { cap } from './page.js';
-import { inList, likeEscape, type Row } from './rows.js';
+import { countedEvents, inList, likeEscape, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export const DEFAULT_TAIL = 50;
@@ -51,7 +51,14 @@ export function logs(store: Store, filter: LogFilter, tail: number): { lines: Lo
     params.grep = `%${likeEscape(filter.grep)}%`;
   }
   const where = conds.join(' AND ');
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  // Without a window or a text, the store's counts answer: counting the lines read every one (82 ms for a
+  // level on 1 M events, ten times that on 10 M).
+  const plain = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.grep;
+  const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
+  const counted = plain
+    ? countedEvents(store, `type = 'log'${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.level ? ' AND subtype = :level' : ''}`, { ...actors?.params, ...(filter.level ? { level: filter.level } : {}) })
+    : undefined;
+  const total = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
   const rows = store.db
     .prepare(`SELECT wall_ms, actor, subtype, corr, payload FROM events WHERE ${where} ORDER BY ts_ns DESC, id DESC LIMIT :tail`)
     .all({ ...params, tail: Math.min(tail, MAX_TAIL) }) as Pick<Row, 'wall_ms' | 'actor' | 'subtype' | 'corr' | 'payload'>[];

@@ -56,3 +56,13 @@ export function actorLabel(store: Store, id: string): string {
 export function ms(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
+
+/**
+ * How many events the store counted (actor_counts: kept as it writes and prunes, by actor, type and subtype)
+ * match `where` on those three columns: a count without reading the events. Undefined on a file opened
+ * read-only from a version before the counts.
+ */
+export function countedEvents(store: Store, where: string, params: Record<string, unknown>): number | undefined {
+  if (store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get() === undefined) return undefined;
+  return (store.db.prepare(`SELECT coalesce(sum(n), 0) AS n FROM actor_counts WHERE ${where}`).get(params) as { n: number }).n;
+}

@@ -4,7 +4,8 @@ import type { Store } from '../store/store.js';
 import { diffStates, renderChange, type Change } from './diff.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
 import type { Page } from './page.js';
-import { objectInfo, ROW_COLUMNS, type Row } from './rows.js';
+import { tsRange } from './clock.js';
+import { countedEvents, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface Snapshot {
@@ -29,7 +30,10 @@ export function snapshot(row: Row, className: string | null): Snapshot {
 export const SNAPSHOTS = `actor = :actor AND +type = 'state' AND subtype = 'snapshot'`;
 
 export function snapshotCount(store: Store, actor: string): number {
-  return (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n;
+  return (
+    countedEvents(store, "actor = :actor AND type = 'state' AND subtype = 'snapshot'", { actor }) ??
+    (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n
+  );
 }
 
 /** Bytes of the JSON of an object's last snapshot, or null when it has none. */
@@ -40,9 +44,14 @@ export function lastSnapshotBytes(store: Store, actor: string): number | null {
 
 export function stateTimeline(store: Store, actor: string, window: TimeWindow, page: Page): { snapshots: Snapshot[]; total: number } {
   const className = objectInfo(store.actor(actor)).class;
-  const params = { actor, ...windowParams(window) };
-  const cond = `${SNAPSHOTS} AND ${WINDOW_SQL}`;
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
+  // The window as a ts_ns range of (actor, ts_ns) (clock.ts), and without one the store's count: an object's
+  // snapshots were counted by reading them all (20k rows, 61–139 ms on 1 M events).
+  const windowed = window.sinceMs !== null || window.untilMs !== null;
+  const range = windowed ? tsRange(store, window) : { lo: Number.MIN_SAFE_INTEGER, hi: Number.MAX_SAFE_INTEGER };
+  const params = { actor, ...windowParams(window), lo: range.lo, hi: range.hi };
+  const cond = `${SNAPSHOTS} AND ts_ns >= :lo AND ts_ns <= :hi AND ${WINDOW_SQL}`;
+  const total = (windowed ? undefined : countedEvents(store, "actor = :actor AND type = 'state' AND subtype = 'snapshot'", { actor })) ??
+    (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
   const rows = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
     .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];

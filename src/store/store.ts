@@ -167,6 +167,13 @@ const OPEN_SUMS = "SELECT from_actor, to_actor, ref, sum(iif(subtype = 'send', 1
 
 const CALL_COUNTS_SELECT = "SELECT k_module, k_fn, actor, count(*) FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call'";
 
+/**
+ * The rows done while serving a request (its id as `corr`), but a call's return or throw: they are found
+ * from their call, and leaving them out makes the index ~40 % smaller. Without it, a request's path or calls
+ * read the thread's whole history (927 ms on 1 M events). A query reads it with this condition in its WHERE.
+ */
+export const CORR_ROWS = "corr IS NOT NULL AND NOT (type = 'call' AND subtype IN ('return', 'throw'))";
+
 /** Indexes on the key columns; created after the migration that adds the columns to an older file. */
 const KEY_INDEXES = `
 CREATE INDEX IF NOT EXISTS events_call_key ON events (k_module, k_fn, ts_ns) WHERE type = 'call' AND subtype = 'call';
@@ -174,7 +181,12 @@ CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor, to_actor, ts_ns) W
 CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE type = 'http' AND subtype = 'request';
 CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns) WHERE type = 'http' AND subtype = 'response';
 CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE type IN ('worker', 'child');
-CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${COMPLETION_ROWS};`;
+CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${COMPLETION_ROWS};
+CREATE INDEX IF NOT EXISTS events_corr ON events (corr, ts_ns) WHERE ${CORR_ROWS};
+-- Sends and receipts by message id: a page's receipts are paired without reading every send since the start.
+CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE type = 'message';
+-- Receipts by receiver and sender, as events_send_pair has sends: who an actor heard from, counted on the index.
+CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor, from_actor, ts_ns) WHERE type = 'message' AND subtype = 'receive';`;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 

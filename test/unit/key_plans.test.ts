@@ -52,13 +52,25 @@ describe('query plans on the key columns', () => {
     ]);
   });
 
-  it('get_message_flow: each direction is a range of events_send_pair; the count reads the index alone', () => {
+  it('get_message_flow: each direction is a range of events_send_pair; the count reads the index alone; receipts by message id', () => {
     const plans = plansOf((store) => messageFlow(store, '4242', '4242/w1', ALL, PAGE));
     expect(plans.slice(0, 2)).toEqual([
       "SELECT count(*) AS n FROM events WHERE type = 'message' AND  => SEARCH events USING COVERING INDEX events_send_pair (actor=? AND to_actor=?)",
       'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_send_pair (actor=? AND to_actor=?)',
     ]);
-    expect(plans.slice(2).every((p) => p.includes('SEARCH events USING') && !p.includes('TEMP B-TREE'))).toBe(true);
+    // The sends and receipts of the page's ids, by id (a sort of those rows only: a few per id).
+    expect(plans.slice(3).every((p) => p.includes('SEARCH events USING INDEX events_message_ref (ref=?'))).toBe(true);
+  });
+
+  it('a request: its path and its calls read by its id (events_corr), not the thread\'s history', () => {
+    const path = plansOf((store) => executionPath(store, '4242', ALL, PAGE, '4242:r1'));
+    expect(path.filter((p) => p.includes('events_actor_ts') && !p.startsWith('SELECT id, subtype'))).toEqual([]);
+    expect(path.filter((p) => p.includes('events_corr (corr=?)'))).toHaveLength(2);
+    const calls = plansOf((store) => functionCalls(store, { module: 'payments.js', corr: '4242:r1', window: ALL }, PAGE));
+    expect(calls.slice(1, 3)).toEqual([
+      "SELECT count(*) AS n FROM events INDEXED BY events_corr WHER => SEARCH events USING INDEX events_corr (corr=?)",
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_corr (corr=?)',
+    ]);
   });
 
   it('get_http_requests by status: responses by status, their requests by id', () => {

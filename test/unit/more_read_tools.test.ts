@@ -533,7 +533,7 @@ describe('query layer (hand-written rows): query plans of the issue 4 tools', ()
     const onEvents = [...plans].filter(([sql]) => /FROM events/.test(sql));
     expect(onEvents.length).toBeGreaterThanOrEqual(30);
     for (const [sql, plan] of onEvents) {
-      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_((actor|type)_ts|call_key|end_key|send_pair|http_request|http_status|spawned_by)|USING INTEGER PRIMARY KEY/) });
+      expect({ sql, plan }).toEqual({ sql, plan: expect.stringMatching(/USING (COVERING )?INDEX events_((actor|type)_ts|call_key|end_key|send_pair|http_request|http_status|spawned_by|corr|message_ref|receive_pair)|USING INTEGER PRIMARY KEY/) });
       expect({ sql, plan }).toEqual({ sql, plan: expect.not.stringMatching(/SCAN (events|q|r|f)(?! USING)/) });
     }
     // Windows become ts_ns ranges on the index, not filters over a type's or an actor's whole history.

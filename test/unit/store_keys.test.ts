@@ -131,7 +131,7 @@ describe('key columns', () => {
     expect(keys).toEqual(store.db.prepare(EXPECTED).all());
     expect(store.db.prepare('SELECT * FROM call_counts ORDER BY 1, 2, 3').all()).toEqual(old.counts);
     const indexes = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name LIKE 'events\\_%' ESCAPE '\\' ORDER BY name").all();
-    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_end_key', 'events_http_request', 'events_http_status', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
+    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_corr', 'events_end_key', 'events_http_request', 'events_http_status', 'events_message_ref', 'events_receive_pair', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
 
     expect(functionCalls(store, { module: 'pay.js', window: WINDOW }, { limit: 10, offset: 0 }).total).toBe(2);
     expect(httpRequests(store, { window: WINDOW, statusMin: 500 }, { limit: 10, offset: 0 }).requests.map((r) => r.id)).toEqual(['r6']);
