@@ -157,14 +157,7 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<number
       if (!call) continue;
       open.delete(ref);
       if (!waiting.delete(call.id)) continue;
-      const p = (parseJson(row.payload) ?? {}) as Record<string, unknown>;
-      const threw = row.subtype === 'throw';
-      out.set(call.id, {
-        outcome: threw ? 'threw' : 'returned',
-        value: threw ? p.error : p.result,
-        duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (row.ts_ns - call.ts_ns) / 1e6,
-        async: typeof p.async === 'boolean' ? p.async : null,
-      });
+      out.set(call.id, completionOf(row, call.ts_ns));
       if (waiting.size === 0) break;
     }
   }
@@ -172,6 +165,18 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<number
 }
 
 /** `call/call` rows joined with their completions (found here, unless the caller already has them by call id). */
+/** What a call/return or call/throw row says of its call (started at `startNs`). */
+export function completionOf(end: Pick<Row, 'subtype' | 'payload' | 'ts_ns'>, startNs: number): Completion {
+  const p = (parseJson(end.payload) ?? {}) as Record<string, unknown>;
+  const threw = end.subtype === 'throw';
+  return {
+    outcome: threw ? 'threw' : 'returned',
+    value: threw ? p.error : p.result,
+    duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (end.ts_ns - startNs) / 1e6,
+    async: typeof p.async === 'boolean' ? p.async : null,
+  };
+}
+
 export function callRecords(store: Store, rows: readonly Row[], known?: Map<number, Completion>): CallRecord[] {
   const done = known ?? callCompletions(store, rows);
   return rows.map((row) => {

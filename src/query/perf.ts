@@ -3,7 +3,7 @@
 // completions alone; calls still running have no duration and are counted apart.
 import { timingBucketRange } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
-import { callRecords, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
+import { callRecords, completionOf, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
 import { parseJson } from './format.js';
 import { ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
@@ -219,14 +219,7 @@ export function slowestCalls(store: Store, filter: { module?: string; window: Ti
     const call = callOf.get(e.actor, e.ts_ns, e.ref) as Row | undefined;
     if (call === undefined) continue;
     rows.push(call);
-    const p = (parseJson(e.payload) ?? {}) as Record<string, unknown>;
-    const threw = e.subtype === 'throw';
-    done.set(call.id, {
-      outcome: threw ? 'threw' : 'returned',
-      value: threw ? p.error : p.result,
-      duration_ms: typeof p.duration_ns === 'number' ? p.duration_ns / 1e6 : (e.ts_ns - call.ts_ns) / 1e6,
-      async: typeof p.async === 'boolean' ? p.async : null,
-    });
+    done.set(call.id, completionOf(e, call.ts_ns));
   }
   return callRecords(store, rows, done);
 }
