@@ -29,6 +29,13 @@ type JsonSchema = Record<string, unknown>;
  * `tools` can be called; `listed` (names, default all of them) are what tools/list shows. The tool categories
  * keep a client's context small, but a script or a model that knows a tool's name still reaches it.
  */
+/** Brings the trace up to the question; a note on what the answer may lack under a flood. */
+async function questionSync(ctx: ToolContext): Promise<string | undefined> {
+  if (ctx.syncForQuestion) return ctx.syncForQuestion();
+  const unwritten = await ctx.sync();
+  return unwritten ? `(${unwritten.toLocaleString('en-US')} events still being written)` : undefined;
+}
+
 export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<any>[] = TOOLS, listedNames?: readonly string[]): { server: McpServer; cleanup: () => Promise<void> } {
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} } });
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -154,10 +161,10 @@ export async function callTool(
     // `mcp --attach/--launch`: a call that arrives while attaching waits for it, not answering about nothing.
     await ctx.ready?.();
     // A question about the past includes everything up to the moment it is asked.
-    const unwritten = tool.annotations.readOnlyHint ? await ctx.sync() : 0;
+    const note = tool.annotations.readOnlyHint ? await questionSync(ctx) : undefined;
     const answer = await tool.handler(read.args, ctx, progress);
     // Under a flood the question is answered from what is written, and says what it left out.
-    const text = unwritten ? `${answer.text}\n(${unwritten.toLocaleString('en-US')} events still being written)` : answer.text;
+    const text = note ? `${answer.text}\n${note}` : answer.text;
     return { content: [{ type: 'text', text }], structuredContent: answer.data };
   } catch (error) {
     return errorResult(`${tool.name} failed: ${(error as Error).message}`);

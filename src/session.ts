@@ -131,6 +131,16 @@ export class Session implements ToolContext {
     return (await this.tracer?.sync()) ?? 0;
   }
 
+  async syncForQuestion(): Promise<string | undefined> {
+    if (!this.tracer) return undefined;
+    const { unwritten, late } = await this.tracer.syncForQuestion();
+    const notes = [
+      ...(late.length ? [`${late.join(', ')} busy: ${late.length === 1 ? 'its' : 'their'} latest events may be missing`] : []),
+      ...(unwritten ? [`${unwritten.toLocaleString('en-US')} events still being written`] : []),
+    ];
+    return notes.length ? `(${notes.join('; ')})` : undefined;
+  }
+
   /** Queries read what is committed; a read-only tool's question was synced first (sync), within its bound. */
   get query(): Query {
     this.tracer?.ingest.post();

@@ -59,9 +59,14 @@ export interface ToolContext {
   probes(): ProbeInfo[];
   /**
    * Brings the recorded trace up to this moment (agents send what they hold), waiting a bounded time for it
-   * to be written. Called before every query; answers the events still being written (left out), if known.
+   * to be written. Answers the events still being written (left out), if known.
    */
   sync(): Promise<number | void>;
+  /**
+   * sync() before a read-only tool's answer, bounded under a flood: answers a note on what the answer may
+   * lack (events still being written, threads too busy to hand theirs over), appended to it.
+   */
+  syncForQuestion?(): Promise<string | undefined>;
   /** Read-only questions over the recorded trace, as written (a read-only tool's sync() came first). */
   readonly query: ToolQuery;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */

@@ -34,14 +34,13 @@ export const message_queue_analysis = defineTool({
     }).filter((n) => n.kind !== 'object' && n.status === 'running');
     const delays: { actor: string; delay: Delay | null }[] = [];
     const skipped: { actor: string; reason: string }[] = [];
-    for (const t of threads) {
-      try {
-        const info = await ctx.processInfo(t.id);
-        delays.push({ actor: t.id, delay: (info.event_loop_delay_ms as Delay | null | undefined) ?? null });
-      } catch (error) {
-        skipped.push({ actor: t.id, reason: (error as Error).message });
-      }
-    }
+    // All threads asked at once: each answer is a round trip to a thread that may be busy.
+    const infos = await Promise.allSettled(threads.map((t) => ctx.processInfo(t.id)));
+    infos.forEach((info, i) => {
+      const actor = threads[i]!.id;
+      if (info.status === 'fulfilled') delays.push({ actor, delay: (info.value.event_loop_delay_ms as Delay | null | undefined) ?? null });
+      else skipped.push({ actor, reason: (info.reason as Error).message });
+    });
     const lines = [
       `Message queues (latency over the latest ${Math.min(stats.sampled, LATENCY_SAMPLE)} sends)`,
       ...(stats.pending.length

@@ -84,7 +84,29 @@ export class Ingest {
   /** Rewrites the locations of an event that carries a stack (source maps, src/trace/sourcemaps.ts). */
   locate: ((type: string, subtype: string, actor: string, payload: unknown) => void) | undefined;
 
+  /** Events received in the current second and the one before it (Ingest.perSecond). */
+  private second = 0;
+  private thisSecond = 0;
+  private lastSecond = 0;
+
+  /** Events received per second lately: the previous whole second, or this one if it already has more. */
+  perSecond(): number {
+    this.count(0);
+    return Math.max(this.lastSecond, this.thisSecond);
+  }
+
+  private count(events: number): void {
+    const now = Math.floor(performance.now() / 1000);
+    if (now !== this.second) {
+      this.lastSecond = now === this.second + 1 ? this.thisSecond : 0;
+      this.thisSecond = 0;
+      this.second = now;
+    }
+    this.thisSecond += events;
+  }
+
   accept(batch: TextBatch): void {
+    this.count(batch.events.length);
     const offset = wallOffset(batch);
     let sites = this.sites.get(batch.actor);
     for (const e of batch.events) {

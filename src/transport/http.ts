@@ -118,6 +118,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpMcpServe
   const sharedCtx = new Proxy(ctx, {
     get(target, prop) {
       if (prop === 'sync') return () => exclusive(() => target.sync());
+      if (prop === 'syncForQuestion' && target.syncForQuestion) return () => exclusive(() => target.syncForQuestion!());
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -148,8 +148,10 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     for (const [name, took] of Object.entries(perTool)) expect(took.length, name).toBeGreaterThan(0);
   });
 
-  // Fails today: the writes have left the answering thread (the writer thread), but decoding has not, and
-  // message_queue_analysis pairs every stored message (~1.7 s after the flood). Drop `.fails` once it passes.
+  // Fails today (p50 ~70 ms, p99 0.6–1.5 s on a loaded 2-core machine): the writes have left the answering
+  // thread and a question waits for busy agents 20 ms at most, but decoding is still on the answering thread,
+  // and message_queue_analysis reads every message in flight (0.2–0.9 s here, where most sends lost their
+  // receipt to the drops). Drop `.fails` once it passes.
   it.fails(`answers within ${TOOL_P99_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
