@@ -170,7 +170,7 @@ async function mcp(p: Parsed): Promise<void> {
   const label = startLabel(p.flags, p.command);
   const started = label ? session.begin(label, startTarget(session, p.flags, p.command)).catch((error) => process.stderr.write(`nodescope: ${(error as Error).message}\n`)) : undefined;
   await server.connect(new StdioServerTransport());
-  process.stderr.write(`nodescope: MCP server on stdio (${config.persist ? `trace file ${config.persist_path}` : 'trace in memory'})\n`);
+  process.stderr.write(`nodescope: MCP server on stdio (${config.persist ? `trace file ${config.persist_path}` : 'trace in a private temporary file, removed at the end'})\n`);
   await started;
 }
 
@@ -209,7 +209,7 @@ async function serve(p: Parsed): Promise<void> {
   session.endpoint = http.url;
   const label = startLabel(p.flags, p.command);
   const started = label ? session.begin(label, startTarget(session, p.flags, p.command)).catch((error) => log((error as Error).message)) : undefined;
-  log(db ? `trace file ${db}, read-only` : config.persist ? `trace file ${config.persist_path}` : 'trace in memory');
+  log(db ? `trace file ${db}, read-only` : config.persist ? `trace file ${config.persist_path}` : 'trace in a private temporary file, removed at the end');
   log(fromEnv ? `token from ${TOKEN_ENV}, also written to ${file} (readable by you only)` : `token ${token} (written to ${file}, readable by you only)`);
   if (allowRemote && !isLoopbackHost(host)) log(`--allow-remote: listening on ${host}, reachable from other machines; the token is all that guards it`);
   // Last, and in this exact form: scripts and tests wait for this line.

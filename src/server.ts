@@ -157,17 +157,19 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const read = readArguments(tool, args, keys);
   if ('error' in read) return errorResult(`${tool.name}: ${read.error}`);
+  // Under a flood the question is answered from what is written, and says what it left out (an error too:
+  // "no calls recorded yet" may be the busy thread's latest events, not yet handed over).
+  let note: string | undefined;
+  const noted = (text: string) => (note ? `${text}\n${note}` : text);
   try {
     // `mcp --attach/--launch`: a call that arrives while attaching waits for it, not answering about nothing.
     await ctx.ready?.();
     // A question about the past includes everything up to the moment it is asked.
-    const note = tool.annotations.readOnlyHint ? await questionSync(ctx) : undefined;
+    note = tool.annotations.readOnlyHint ? await questionSync(ctx) : undefined;
     const answer = await tool.handler(read.args, ctx, progress);
-    // Under a flood the question is answered from what is written, and says what it left out.
-    const text = note ? `${answer.text}\n${note}` : answer.text;
-    return { content: [{ type: 'text', text }], structuredContent: answer.data };
+    return { content: [{ type: 'text', text: noted(answer.text) }], structuredContent: answer.data };
   } catch (error) {
-    return errorResult(`${tool.name} failed: ${(error as Error).message}`);
+    return errorResult(noted(`${tool.name} failed: ${(error as Error).message}`));
   }
 }
 

@@ -13,6 +13,6 @@ export const stop = defineTool({
   async handler(_args, ctx) {
     const r = await ctx.stop();
     const what = r.detached.length ? `Stopped tracing pid ${r.detached.join(', ')}.` : 'Nothing was being traced.';
-    return { text: `${what} ${r.events} events recorded${r.file ? ` in ${r.file}` : ' (in memory)'}; they stay queryable.`, data: { ...r } };
+    return { text: `${what} ${r.events} events recorded${r.file ? ` in ${r.file}` : ' (not persisted)'}; they stay queryable.`, data: { ...r } };
   },
 });
