@@ -75,7 +75,9 @@ async function measure(node, label, { smoke, rounds, withBinding }) {
     const base = median(res.plain);
     const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
     const floor = `; meanwhile two performance.now() reads cost ${fmtInt(median(clock))} ns in the runner (median: the floor of timing a call on this machine now)`;
-    const one = (v, metric, bar, limit, counted) => {
+    const major = version.replace(/^v/, '').split('.')[0];
+    // `key`: the line of the closing bars table (bench/lib/summary.mjs) this row fills.
+    const one = (v, metric, bar, limit, counted, key) => {
       const added = median(res[v]) - base;
       const dropped = droppedRecorded(targets[v].tracer.store);
       return row(name, `${metric} (${label})`, {
@@ -86,11 +88,12 @@ async function measure(node, label, { smoke, rounds, withBinding }) {
         result: limit === undefined || smoke ? 'info' : verdict(added <= limit && dropped === 0 && counted === n * calls),
         note: `${version}: ${fmtInt(calls)} calls per round at 100k/s, ${n} round(s) + warm-up; ${counted === undefined ? '' : `${fmtInt(counted)} of ${fmtInt(n * calls)} calls ${v === 'timing' ? 'counted in the summaries' : 'recorded'}, `}${fmtInt(dropped)} events dropped${v === 'timing' ? floor : ''}`,
         data: { plain: res.plain, traced: res[v] },
+        ...(key ? { key, node: major, measure: { addedNs: added, dropped } } : {}),
       });
     };
     return [
-      one('args', 'function tracing, arguments and result: added ns/call', '≤ 400 ns', 400, recorded.args),
-      one('timing', 'function tracing, timing only: added ns/call', '≤ 150 ns', 150, recorded.timing),
+      one('args', 'function tracing, arguments and result: added ns/call', '≤ 400 ns', 400, recorded.args, 'functions.args'),
+      one('timing', 'function tracing, timing only: added ns/call', '≤ 150 ns', 150, recorded.timing, 'functions.timing'),
       ...(withBinding ? [one('binding', 'function tracing, arguments and result, data socket off (through the binding)', 'for comparison')] : []),
     ];
   } finally {

@@ -138,14 +138,15 @@ export async function run({ smoke }) {
     }));
     rows.push(row(name, 'burst: every read tool asked in turn through the API, p99', {
       baseline: `loop delay p99 ${fmtNum(h.percentile(99) / 1e6, 1)} ms`, traced: `p50 ${fmtNum(quantile(all.map((c) => c.ms), 0.5), 1)} ms`,
-      figure: `${fmtNum(p99, 1)} ms`, bar: '≤ 50 ms', result: smoke ? 'info' : verdict(p99 <= 50 && !missing.length),
+      // "Every tool within 50 ms p99": the slowest tool's own p99, not the p99 of all calls pooled.
+      figure: `${fmtNum(slowest.p99, 1)} ms (all calls pooled: ${fmtNum(p99, 1)} ms)`, bar: '≤ 50 ms', result: smoke ? 'info' : verdict(slowest.p99 <= 50 && !missing.length),
       note: `${all.length} calls over ${questions.length} questions; slowest p99 ${slowest.q} ${fmtNum(slowest.p99, 1)} ms; per question p99: ${perTool.map((t) => `${t.q} ${fmtNum(t.p99, 0)}`).join(', ')}${perTool.some((t) => t.error) ? `; answered errors (nothing of that kind recorded): ${perTool.filter((t) => t.error).map((t) => t.q.split('(')[0]).join(', ')}` : ''}${missing.length ? `; NOT ASKED: ${missing.join(', ')}` : ''}`,
       data: perTool,
     }));
     rows.push(row(name, 'burst, as the bar reads', {
-      figure: `+${fmtBytes(growth)} · ${accounted ? 'counted' : 'NOT counted'} · p99 ${fmtNum(p99, 1)} ms`, result: 'info',
+      figure: `+${fmtBytes(growth)} · ${accounted ? 'counted' : 'NOT counted'} · slowest tool p99 ${fmtNum(slowest.p99, 1)} ms`, result: 'info',
       key: 'ingest.burst',
-      measure: { emitted: burst.emitted, stored: bStored, dropped: bSum.dropped, accounted, rssGrowthBytes: growth, toolP99Ms: p99, slowestTool: slowest.q },
+      measure: { emitted: burst.emitted, stored: bStored, dropped: bSum.dropped, accounted, rssGrowthBytes: growth, toolP99Ms: slowest.p99, slowestTool: slowest.q },
     }));
   } finally {
     await scope?.stop();

@@ -36,6 +36,8 @@ export async function run({ smoke }) {
   try {
     scope = await setup({ attach: target.pid, config: { tracing_level: 'full', web: true, max_events: n, persist: true, persist_path: path } });
     const { store } = scope.session;
+    // Counted in SQL on the read connection: the writer thread keeps the store's own count.
+    const stored = () => store.db.prepare('SELECT count(*) AS n FROM events').get().n;
     await drain(target, scope, 60_000);
     const emitMix = async (count) => {
       // 20k/s: below the ingest ceiling on a busy machine (at 50k/s and load 15, 60 % were dropped).
@@ -44,8 +46,8 @@ export async function run({ smoke }) {
     };
     // Fill to just under maxEvents (the lifecycle events count too), then measure; what the agent dropped is
     // emitted again, a few times at most.
-    for (let i = 0; i < 5 && store.eventCount() < n - 1_000; i++) await emitMix(n - store.eventCount() - 10);
-    const filled = store.eventCount();
+    for (let i = 0; i < 5 && stored() < n - 1_000; i++) await emitMix(n - stored() - 10);
+    const filled = stored();
     const fillDrops = store.db.prepare("SELECT coalesce(sum(json_extract(payload, '$.count')), 0) AS n FROM events WHERE type = 'agent' AND subtype = 'dropped'").get().n;
     const payloadBytes = store.db.prepare('SELECT avg(length(payload)) AS b FROM events').get().b;
     const mix = store.db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all();
