@@ -8,9 +8,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, describe, expect, it } from 'vitest';
 import { listeningPorts } from '../../src/trace/discovery.js';
 import { HeldError } from '../../src/trace/process_link.js';
-import { attached, eventually, events, FIXTURES, newTracer, startFixture, type Fixture } from '../helpers.js';
+import { attached, eventually, events, FIXTURES, newTracer, startFixture, tempDir, type Fixture } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+const home = tempDir();
 const servers: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
   for (const s of servers) s.kill('SIGKILL');
@@ -18,7 +19,8 @@ afterAll(() => {
 
 /** A nodescope server process (`mcp` or `serve`); its stderr is kept. */
 function server(args: string[]): { proc: ChildProcessWithoutNullStreams; stderr: () => string; line(re: RegExp): Promise<string> } {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: 'pipe' });
+  // HOME a temp folder: a `serve --http` killed here cannot remove its token file, which goes with the folder.
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: 'pipe', env: { ...process.env, HOME: home } });
   servers.push(proc);
   let err = '';
   proc.stderr.setEncoding('utf8');
