@@ -29,11 +29,11 @@ type JsonSchema = Record<string, unknown>;
  * `tools` can be called; `listed` (names, default all of them) are what tools/list shows. The tool categories
  * keep a client's context small, but a script or a model that knows a tool's name still reaches it.
  */
-/** Brings the trace up to the question; a note on what the answer may lack under a flood. */
+/** Brings the trace up to the question; a note on what the answer may lack under a flood (Session.syncForQuestion). */
 async function questionSync(ctx: ToolContext): Promise<string | undefined> {
   if (ctx.syncForQuestion) return ctx.syncForQuestion();
-  const unwritten = await ctx.sync();
-  return unwritten ? `(${unwritten.toLocaleString('en-US')} events still being written)` : undefined;
+  await ctx.sync();
+  return undefined;
 }
 
 export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<any>[] = TOOLS, listedNames?: readonly string[]): { server: McpServer; cleanup: () => Promise<void> } {

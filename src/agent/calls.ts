@@ -1,7 +1,7 @@
 // Wrapping functions to record calls: the machinery shared by module tracing and tracked objects.
 // Hot path: one call id, two clock reads, two bounded captures and two queue pushes per call; the
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
-import type { AgentCore } from './index.js';
+import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
 import { TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
 
@@ -416,7 +416,7 @@ export class Timings {
   private hist = new Uint32Array(8 * TIMING_BUCKETS);
   /** When each module's sums were last sent (ns): the start of the period the next summary covers. */
   private readonly since = new Map<string, number>();
-  private timer: { unref?(): void } | undefined;
+  private timer: Later | undefined;
   private closed = false;
   /** ms, fractional: performance.now, the cheaper clock (~50 ns a read on Node 20 and 24). */
   readonly now: () => number;
@@ -493,29 +493,21 @@ export class Timings {
     }
   }
 
-  /**
-   * Stops the summaries (detach): what is counted is sent first. The timer clears itself at its next tick
-   * (unref'd, within a second): close runs inside the host's evaluation, which may interrupt Node's timer
-   * loop, where clearing a timer can end the target (src/agent/index.ts atCheckpoint).
-   */
+  /** Stops the summaries (detach): what is counted is sent first. */
   close(): void {
     this.flush();
     this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
   }
 
+  /**
+   * The summaries' timer, unref'd. A worker paused before its bootstrap has no timers: then flushNow,
+   * untrace and exit still send the sums.
+   */
   private start(): void {
     if (this.timer !== undefined || this.closed) return;
-    try {
-      const timers = this.core.builtin('timers');
-      this.timer = timers.setInterval(() => this.core.guard(() => {
-        if (!this.closed) return this.flush();
-        timers.clearInterval(this.timer);
-        this.timer = undefined;
-      }), TIMING_SUMMARY_MS);
-      this.timer!.unref?.();
-    } catch {
-      // A worker paused before its bootstrap has no timers: flushNow, untrace and exit still send the sums.
-    }
+    this.timer = this.core.later(() => this.core.guard(() => this.flush()), TIMING_SUMMARY_MS, true).unref();
   }
 
   private grow(size: number): void {

@@ -46,6 +46,8 @@ export interface AgentCore {
   isProxy(value: unknown): boolean;
   /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
   guard(fn: () => void): void;
+  /** A timer for a source: set and cleared at a microtask checkpoint, never inside Node's timer loop (see `later`). */
+  later(fn: () => void, ms: number, repeat?: boolean): Later;
   /** The thread is about to end (exit, fatal exception, abort): everything queued is sent now. */
   markExiting(): void;
 }
@@ -114,12 +116,11 @@ class Agent implements AgentCore {
     this.isProxy = types.isProxy;
     this.promiseBrand = types.isPromise;
     this.redact = keyMatcher(config.redact);
-    const timers = builtin('timers');
     this.channel = new Channel(
       config,
       { nowNs: () => this.nowNs() },
       globalThis[config.binding as keyof typeof globalThis] as (text: string) => void,
-      (fn, ms) => later(timers, fn, ms),
+      (fn, ms) => this.later(fn, ms),
       (t) => (t as Later).cancel(),
       {
         net: builtin('net'),
@@ -154,7 +155,7 @@ class Agent implements AgentCore {
     const owner = this.config.owner;
     if (!owner || this.watchdog) return;
     this.guard(() => {
-      const t = (this.watchdog = later(this.builtin('timers'), () => this.guard(() => {
+      const t = (this.watchdog = this.later(() => this.guard(() => {
         // /proc/<pid> goes with its process (the host sends its pid only when it shares our /proc).
         if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !this.builtin('fs').existsSync(`/proc/${owner.hostPid}`))) this.hostGone();
       }), 1_000, true).unref());
@@ -180,7 +181,7 @@ class Agent implements AgentCore {
     this.channel.discard();
     this.uninstall();
     // From a timer: never from inside an inspector dispatch, where closing can hang the target.
-    if (this.config.openedByUs && this.isMainThread) later(this.builtin('timers'), () => this.guard(() => this.builtin('inspector').close()), 0).unref();
+    if (this.config.openedByUs && this.isMainThread) this.later(() => this.guard(() => this.builtin('inspector').close()), 0).unref();
   }
 
   nowNs(): number {
@@ -241,6 +242,10 @@ class Agent implements AgentCore {
 
   threadActor(threadId: number): string {
     return threadId === 0 ? String(this.pid) : `${this.pid}/w${threadId}`;
+  }
+
+  later(fn: () => void, ms: number, repeat = false): Later {
+    return later(this.builtin('timers'), fn, ms, repeat);
   }
 
   guard(fn: () => void): void {
@@ -521,7 +526,7 @@ function atCheckpoint(fn: () => void): void {
 }
 
 /** A timer set on the host's behalf (see `later`). */
-interface Later {
+export interface Later {
   unref(): Later;
   cancel(): void;
 }

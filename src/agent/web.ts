@@ -2,7 +2,7 @@
 // correlation id per incoming request carried by AsyncLocalStorage, so every event the request causes —
 // calls, messages, state changes, outgoing requests — can be asked for by that id. Only enabled with the
 // `web` option: AsyncLocalStorage switches on async context tracking for the whole thread.
-import type { Source } from './index.js';
+import type { Later, Source } from './index.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
 type Res = Record<string, unknown> & { statusCode?: number };
@@ -77,8 +77,7 @@ export const webSource: Source = {
     // or when the tracer asks or the thread exits, has its `http/request` sent then, with its own time; its
     // end comes as `http/response`, as before.
     const pending = new Set<Inbound>();
-    let timer: { unref?(): void } | undefined;
-    const timers = core.builtin('timers');
+    let timer: Later | undefined;
     const sendRequest = (r: Inbound) => {
       pending.delete(r);
       r.sent = true;
@@ -90,11 +89,8 @@ export const webSource: Source = {
       for (const r of pending) if (r.t0 <= old) sendRequest(r);
       if (pending.size > 0) arm();
     };
-    const arm = () => {
-      timer = timers.setTimeout(() => core.guard(sweep), IN_FLIGHT_MS);
-      // Never keep the target alive for a request the app itself has let go.
-      timer!.unref?.();
-    };
+    // Never keep the target alive for a request the app itself has let go.
+    const arm = () => (timer = core.later(() => core.guard(sweep), IN_FLIGHT_MS).unref());
     const sendHeld = () => {
       for (const r of pending) sendRequest(r);
     };
@@ -102,7 +98,7 @@ export const webSource: Source = {
     // On detach, requests still in flight are recorded as started (their ends will not be seen).
     patches.add(() => {
       core.setHeldBack(undefined);
-      if (timer !== undefined) timers.clearTimeout(timer);
+      timer?.cancel();
       sendHeld();
     });
 
