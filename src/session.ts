@@ -64,7 +64,7 @@ export class Session implements ToolContext {
       // Opened here first (schema, migrations), then by the writer thread; in memory is not shareable.
       const file = config.persist ? { path: resolve(config.persist_path), dir: undefined } : privateTraceFile();
       this.privateDir = file.dir;
-      this.store = new Store({ path: file.path, maxEvents: config.max_events, level: config.tracing_level, sampleRate: config.sample_rate });
+      this.store = new Store({ path: file.path, maxEvents: config.max_events });
       this.store.retention = { ...config.retention };
       this.writer = new StoreWriter({ path: file.path, maxEvents: config.max_events, retention: config.retention, slowMsPerRow: options.slowWriterMsPerRow });
     }
@@ -75,8 +75,9 @@ export class Session implements ToolContext {
   async configure(changes: { level?: Level; sampleRate?: number; maxEvents?: number; retention?: Record<string, number>; web?: boolean }): Promise<CurrentConfig> {
     if (this.options.db) throw new Error('this nodescope reads a trace file only: there is nothing to configure');
     const { config } = this.options;
-    if (changes.level !== undefined) config.tracing_level = this.store.level = changes.level;
-    if (changes.sampleRate !== undefined) config.sample_rate = this.store.sampleRate = changes.sampleRate;
+    // The running tracer's policy follows below; a tracer made later starts from the config.
+    if (changes.level !== undefined) config.tracing_level = changes.level;
+    if (changes.sampleRate !== undefined) config.sample_rate = changes.sampleRate;
     if (changes.maxEvents !== undefined) config.max_events = this.store.maxEvents = changes.maxEvents;
     if (changes.retention !== undefined) config.retention = this.store.retention = { ...config.retention, ...changes.retention };
     if (changes.maxEvents !== undefined || changes.retention !== undefined) {

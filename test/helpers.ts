@@ -91,7 +91,7 @@ export function startFixture(file: string, args: string[] = [], options: StartOp
 }
 
 export function newTracer(options: Partial<TracerOptions> & { store?: StoreOptions } = {}): { store: Store; tracer: Tracer } {
-  const store = new Store({ level: options.level, sampleRate: options.sampleRate, ...options.store });
+  const store = new Store({ ...options.store });
   const tracer = new Tracer(store, { level: options.level ?? 'full', sampleRate: options.sampleRate ?? 1, redact: options.redact ?? DEFAULT_REDACT, web: options.web, traceAll: options.traceAll });
   return { store, tracer };
 }

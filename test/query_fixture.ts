@@ -91,7 +91,7 @@ export function webEvents(): EventRow[] {
 
 export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolContext } {
   const store = new Store();
-  store.write(events, ACTORS, true);
+  store.write(events, ACTORS);
   const refuse = async (): Promise<never> => {
     throw new Error('not in query-layer tests');
   };

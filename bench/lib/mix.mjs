@@ -122,7 +122,7 @@ export class MixWriter {
     const rows = [this.row('process', 'start', `${PID}`, { pid: PID, argv: ['node', '/srv/app.js'], title: 'node', node: 'v20.20.2' })];
     THREADS.slice(1).forEach((id, i) => rows.push(this.row('worker', 'online', id, { name: WORKER_NAMES[i] }, { from: `${PID}` })));
     OBJECTS.forEach((id, i) => rows.push(this.row('object', 'track', id, { name: OBJECT_NAMES[i], class: 'Cart' }, { from: `${PID}` })));
-    this.store.write(rows, actors, true);
+    this.store.write(rows, actors);
     this.written += rows.length;
   }
 
@@ -136,10 +136,10 @@ export class MixWriter {
       this.source.next(emit);
       if (batch.length >= this.batchRows) {
         this.written += batch.length;
-        this.store.write(batch.splice(0), [], true);
+        this.store.write(batch.splice(0), []);
       }
     }
     this.written += batch.length;
-    this.store.write(batch, [], true);
+    this.store.write(batch, []);
   }
 }

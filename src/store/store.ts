@@ -14,7 +14,6 @@
 //   Partial indexes for the other filters the tools use (message pairs, lifecycle events by parent, HTTP
 //   requests by id) cost nothing for other rows.
 import Database from 'better-sqlite3';
-import { categoryOf, isCritical, levelAllows, sampleKeeps, type Level } from '../shared/protocol.js';
 
 export interface EventRow {
   ts_ns: number;
@@ -83,8 +82,6 @@ export interface StoreOptions {
   readonly?: boolean;
   /** Oldest events are pruned past this count. */
   maxEvents?: number;
-  level?: Level;
-  sampleRate?: number;
 }
 
 /** Rows that name a module and function: calls and their ends, and the agent's reports of what it traced. */
@@ -194,10 +191,7 @@ export class Store {
   readonly db: Database.Database;
   readonly path: string | undefined;
   maxEvents: number;
-  level: Level;
-  sampleRate: number;
   private count: number;
-  private sampled = 0;
   /** Per-type retention, ms: events of that type older than this are pruned (lifecycle is kept unless named). */
   retention: Record<string, number> = {};
   private lastAgePrune = 0;
@@ -209,8 +203,6 @@ export class Store {
     this.path = options.path;
     this.db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-    this.level = options.level ?? 'full';
-    this.sampleRate = options.sampleRate ?? 1;
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -300,24 +292,16 @@ export class Store {
   }
 
   /**
-   * Writes events and actor updates in one transaction. Events from the agent were already filtered by level
-   * and sampled in the target (`filtered: true`); events produced on the host go through the same rules here,
-   * so every write path honours them exactly once.
+   * Writes events and actor updates in one transaction. What is recorded was decided before (the level and
+   * sampling: src/trace/policy.ts); every row given is written.
    */
-  write(events: EventRow[], actors: ActorUpdate[] = [], filtered = false): number {
-    const kept = filtered ? events : events.filter((e) => this.admits(e.type));
-    if (kept.length === 0 && actors.length === 0) return 0;
-    this.writeTx(kept, actors);
-    this.count += kept.length;
+  write(events: EventRow[], actors: ActorUpdate[] = []): number {
+    if (events.length === 0 && actors.length === 0) return 0;
+    this.writeTx(events, actors);
+    this.count += events.length;
     if (this.count > this.maxEvents) this.prune();
     if (Date.now() - this.lastAgePrune > 1_000) this.pruneByAge();
-    return kept.length;
-  }
-
-  /** Whether the level and sampling let an event of this type in (counts it for sampling). */
-  admits(type: string): boolean {
-    if (!levelAllows(this.level, categoryOf(type))) return false;
-    return isCritical(type) || sampleKeeps(++this.sampled, this.sampleRate);
+    return events.length;
   }
 
   /** Deletes the oldest events so that `maxEvents` remain. */

@@ -39,7 +39,7 @@ parentPort!.on('message', (first: WriterMessage) => {
       next = undefined;
     }
     try {
-      store.write(rows, actors, true);
+      store.write(rows, actors);
       // A slow disk, for tests of the backpressure: the thread stays busy this long per row.
       if (data.slowMsPerRow) for (const until = performance.now() + rows.length * data.slowMsPerRow; performance.now() < until; );
     } catch (error) {

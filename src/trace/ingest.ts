@@ -10,6 +10,7 @@ import { redactJson, redactString } from '../shared/redact.js';
 import { DataChannel } from './data_channel.js';
 import { expandExchange, isExchange } from './expand_http.js';
 import { fnv1a, messageHash } from './pairing.js';
+import { RecordingPolicy } from './policy.js';
 
 /**
  * Time per background transaction: long enough for SQLite's fast lane (hundreds of rows at least), short
@@ -43,6 +44,8 @@ export class Ingest {
   constructor(
     private readonly store: Store,
     private readonly writer?: StoreWriter,
+    /** The tracer's: what the host's own rows are filtered by (the agents' are filtered where they arise). */
+    private readonly policy = new RecordingPolicy(),
   ) {}
 
   private channel: DataChannel | undefined;
@@ -130,9 +133,9 @@ export class Ingest {
     this.schedule();
   }
 
-  /** An event observed on the host (console output, an exit seen by the launcher): filtered by the store's rules. */
+  /** An event observed on the host (console output, an exit seen by the launcher): filtered by the recording policy. */
   record(row: Omit<EventRow, 'wall_ms' | 'ts_ns'> & { ts_ns?: number; wall_ms?: number }): void {
-    if (!this.store.admits(row.type)) return;
+    if (!this.policy.admits(row.type)) return;
     this.rows.push({ ...row, ts_ns: row.ts_ns ?? hostNowNs(), wall_ms: row.wall_ms ?? Date.now() });
     this.schedule();
   }
@@ -205,7 +208,7 @@ export class Ingest {
     if (this.writer) this.writer.write(rows, actors);
     else {
       const started = performance.now();
-      this.store.write(rows, actors, true);
+      this.store.write(rows, actors);
       if (rows.length >= MIN_ROWS) this.msPerRow = 0.7 * this.msPerRow + (0.3 * (performance.now() - started)) / rows.length;
     }
     for (const [row, payload] of lifecycle) for (const fn of this.listeners) fn(row, payload);

@@ -40,9 +40,11 @@ import { ownerAlive, ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 import { locateEvent, pathOf } from './sourcemaps.js';
+import { RecordingPolicy } from './policy.js';
 import { Probes, type ProbeInfo, type ProbeRequest } from './probes.js';
 
 export interface TracerOptions {
+  /** Where the recording policy starts (Tracer.policy; configure() changes it). */
   level: Level;
   sampleRate: number;
   /** Source of a case-insensitive RegExp for keys whose values are redacted; empty for the built-in secret words (src/shared/redact.ts). */
@@ -102,6 +104,8 @@ const FLOOD_PER_SECOND = 10_000;
 
 export class Tracer {
   readonly ingest: Ingest;
+  /** What is recorded: the one owner of the level and sampling rate (its agents get copies in their config). */
+  readonly policy: RecordingPolicy;
   readonly links = new Map<number, ProcessLink>();
   private readonly connecting = new Set<number>();
   private readonly binding = `__nodescope_${randomBytes(6).toString('hex')}`;
@@ -128,7 +132,8 @@ export class Tracer {
     private readonly options: TracerOptions,
     writer?: StoreWriter,
   ) {
-    this.ingest = new Ingest(store, writer);
+    this.policy = new RecordingPolicy(options.level, options.sampleRate);
+    this.ingest = new Ingest(store, writer, this.policy);
     this.ingest.locate = (type, subtype, actor, payload) => {
       locateEvent(type, payload);
       if (type === 'probe') {
@@ -160,8 +165,8 @@ export class Tracer {
       web: this.options.web ?? false,
       binding: this.binding,
       data: this.ingest.data()?.agentConfig(),
-      level: this.options.level,
-      sampleRate: this.options.sampleRate,
+      level: this.policy.level,
+      sampleRate: this.policy.sampleRate,
       redact: this.options.redact,
       batchSize: 256,
       maxQueue: 20_000,
@@ -501,8 +506,8 @@ export class Tracer {
   /** Changes level, sampling and web capture in every thread now and for threads that appear later. */
   async configure(changes: { level?: Level; sampleRate?: number; web?: boolean }): Promise<void> {
     const agent = this.agentConfig();
-    if (changes.level !== undefined) this.options.level = agent.level = changes.level;
-    if (changes.sampleRate !== undefined) this.options.sampleRate = agent.sampleRate = changes.sampleRate;
+    if (changes.level !== undefined) this.policy.level = agent.level = changes.level;
+    if (changes.sampleRate !== undefined) this.policy.sampleRate = agent.sampleRate = changes.sampleRate;
     if (changes.web !== undefined) this.options.web = agent.web = changes.web;
     await this.everyThread(`configure(${JSON.stringify(changes)})`);
   }

@@ -25,7 +25,7 @@ function store(): Store {
     rows.push({ ...at(500), type: 'call', subtype: rand() < 0.2 ? 'throw' : 'return', payload: JSON.stringify({ module, fn, result: 1, duration_ns: duration, async: false }) });
   }
   const s = new Store();
-  s.write(rows, [], true);
+  s.write(rows, []);
   return s;
 }
 

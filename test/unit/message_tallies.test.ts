@@ -55,7 +55,7 @@ describe('message tallies', () => {
     // receipts written before their sends (batches from different threads arrive in any order)
     const byActor = ACTORS.map((a) => rows.filter((r) => r.actor === a));
     for (let b = 0; b < 10; b++) {
-      for (const mine of [byActor[2]!, byActor[0]!, byActor[1]!]) store.write(mine.slice(b * mine.length / 10, (b + 1) * mine.length / 10), [], true);
+      for (const mine of [byActor[2]!, byActor[0]!, byActor[1]!]) store.write(mine.slice(b * mine.length / 10, (b + 1) * mine.length / 10), []);
       const [tallied, read] = both(store);
       expect(tallied).toEqual(read);
     }
@@ -73,7 +73,7 @@ describe('message tallies', () => {
     dirs.push(dir);
     const path = join(dir, 'trace.db');
     const first = new Store({ path });
-    first.write(traffic(300, 3), [], true);
+    first.write(traffic(300, 3), []);
     const stats = mailboxStats(first);
     first.db.exec('DROP TABLE message_pairs; DROP TABLE message_open');
     first.close();

@@ -28,7 +28,7 @@ function row(tsMs: number, subtype: 'send' | 'receive' | 'start', from: string, 
 /** Each send of `from` → `to` with the time (ms) of its receipt, or null. */
 function paired(rows: EventRow[]): (number | null)[] {
   const store = new Store({});
-  store.write(rows, [], false);
+  store.write(rows, []);
   const sends = store.db.prepare("SELECT * FROM events WHERE type = 'message' AND subtype = 'send' ORDER BY ts_ns, id").all() as Row[];
   const got = receiptsOf(store, sends);
   return sends.map((s) => (got.has(s.id) ? (got.get(s.id)!.ts_ns - BASE) / MS : null));

@@ -1,5 +1,4 @@
-// The store on its own: rows as written, actor merging, pruning, level and sampling on the host path,
-// persistence across processes, and query plans that use the indexes.
+// The store on its own: rows as written, actor merging, pruning, persistence across processes, and query plans that use the indexes.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store, type EventRow } from '../../src/store/store.js';
@@ -16,7 +15,7 @@ describe('Store', () => {
     const kept = () => store.db.prepare('SELECT actor, type, subtype, n FROM actor_counts ORDER BY 1, 2, 3').all();
     const kinds = [['call', 'call'], ['call', 'return'], ['log', 'info']];
     for (let b = 0; b < 7; b++) {
-      store.write(Array.from({ length: 13 }, (_, i) => row(kinds[(b + i) % 3]![0]!, kinds[(b + i) % 3]![1]!, b * 13 + i, i % 2 ? '100' : '100/w1')), [], true);
+      store.write(Array.from({ length: 13 }, (_, i) => row(kinds[(b + i) % 3]![0]!, kinds[(b + i) % 3]![1]!, b * 13 + i, i % 2 ? '100' : '100/w1')), []);
       expect(kept()).toEqual(exact());
       const calls = store.db.prepare("SELECT actor, count(*) AS n FROM events WHERE type = 'call' AND subtype = 'call' GROUP BY 1 ORDER BY 1").all();
       expect(store.db.prepare('SELECT actor, n FROM call_counts ORDER BY 1').all()).toEqual(calls);
@@ -37,7 +36,7 @@ describe('Store', () => {
 
   it('keeps type and subtype exactly as written, with monotonic ids', () => {
     const store = new Store();
-    store.write([row('call', 'Return', 1), row('weird.type', 'sub/type', 2)], [], true);
+    store.write([row('call', 'Return', 1), row('weird.type', 'sub/type', 2)], []);
     const rows = store.db.prepare('SELECT id, type, subtype, payload FROM events ORDER BY id').all();
     expect(rows).toEqual([
       { id: 1, type: 'call', subtype: 'Return', payload: '{"i":1}' },
@@ -64,36 +63,10 @@ describe('Store', () => {
 
   it('prunes oldest-first past max_events', () => {
     const store = new Store({ maxEvents: 100 });
-    for (let b = 0; b < 5; b++) store.write(Array.from({ length: 30 }, (_, i) => row('call', 'call', b * 30 + i)), [], true);
+    for (let b = 0; b < 5; b++) store.write(Array.from({ length: 30 }, (_, i) => row('call', 'call', b * 30 + i)), []);
     expect(store.eventCount()).toBe(100);
     const ids = store.db.prepare('SELECT min(id) AS lo, max(id) AS hi, count(*) AS n FROM events').get();
     expect(ids).toEqual({ lo: 51, hi: 150, n: 100 });
-  });
-
-  it.each([
-    ['full', ['process', 'message', 'state', 'call', 'http', 'log']],
-    ['messages_only', ['process', 'message']],
-    ['states_only', ['process', 'state']],
-    ['minimal', ['process']],
-    ['off', []],
-  ] as const)('level %s admits exactly %j on the host path', (level, admitted) => {
-    const store = new Store({ level });
-    const types = ['process', 'message', 'state', 'call', 'http', 'log'];
-    store.write(types.map((t, i) => row(t, 'x', i)));
-    const stored = (store.db.prepare('SELECT type FROM events ORDER BY id').all() as { type: string }[]).map((r) => r.type);
-    expect(stored).toEqual(admitted);
-  });
-
-  it('samples non-critical events deterministically and never critical ones', () => {
-    const run = () => {
-      const store = new Store({ sampleRate: 0.25 });
-      store.write(Array.from({ length: 100 }, (_, i) => row(i % 10 === 0 ? 'process' : 'call', 'x', i)));
-      return store.db.prepare('SELECT type, payload FROM events ORDER BY id').all() as { type: string; payload: string }[];
-    };
-    const a = run();
-    expect(a.filter((r) => r.type === 'process')).toHaveLength(10);
-    expect(a.filter((r) => r.type === 'call')).toHaveLength(22); // ⌊90 × 0.25⌋
-    expect(run()).toEqual(a);
   });
 
   it('persists to a file that another Store opens read-only', () => {

@@ -83,7 +83,7 @@ const WINDOW = { sinceMs: null, untilMs: null };
 describe('key columns', () => {
   it('are plain stored columns, read from the payload when the writer does not give them', () => {
     const store = new Store();
-    store.write(ROWS, [], true);
+    store.write(ROWS, []);
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name LIKE 'k\\_%' ESCAPE '\\'").all();
     expect(columns).toEqual([{ name: 'k_module', hidden: 0 }, { name: 'k_fn', hidden: 0 }, { name: 'k_status', hidden: 0 }, { name: 'k_ns', hidden: 0 }]);
     expect(store.db.prepare(KEYS).all()).toEqual(store.db.prepare(EXPECTED).all());
@@ -93,7 +93,7 @@ describe('key columns', () => {
 
   it('take what the writer gives, without reading the payload', () => {
     const store = new Store();
-    store.write([{ ...row(1, 'call', 'call', { args: [] }), k_module: 'given.js', k_fn: 'f' }, { ...row(2, 'http', 'response', {}), k_status: 201 }], [], true);
+    store.write([{ ...row(1, 'call', 'call', { args: [] }), k_module: 'given.js', k_fn: 'f' }, { ...row(2, 'http', 'response', {}), k_status: 201 }], []);
     expect(store.db.prepare('SELECT k_module, k_fn, k_status FROM events ORDER BY id').all()).toEqual([
       { k_module: 'given.js', k_fn: 'f', k_status: null },
       { k_module: null, k_fn: null, k_status: 201 },
@@ -104,8 +104,8 @@ describe('key columns', () => {
   it('sums calls per (module, fn, actor) per transaction', () => {
     const store = new Store();
     const calls = Array.from({ length: 30 }, (_, i) => row(i, 'call', 'call', { module: `m${i % 3}.js`, fn: i % 2 ? 'a' : 'b', args: [] }, i % 5 ? '1' : '1/w1'));
-    store.write(calls.slice(0, 17), [], true);
-    store.write(calls.slice(17), [], true);
+    store.write(calls.slice(0, 17), []);
+    store.write(calls.slice(17), []);
     const exact = store.db.prepare("SELECT k_module, k_fn, actor, count(*) AS n FROM events WHERE type = 'call' AND subtype = 'call' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").all();
     expect(store.db.prepare('SELECT k_module, k_fn, actor, n FROM call_counts ORDER BY 1, 2, 3').all()).toEqual(exact);
     expect(exact).toHaveLength(12);
@@ -136,7 +136,7 @@ describe('key columns', () => {
     expect(functionCalls(store, { module: 'pay.js', window: WINDOW }, { limit: 10, offset: 0 }).total).toBe(2);
     expect(httpRequests(store, { window: WINDOW, statusMin: 500 }, { limit: 10, offset: 0 }).requests.map((r) => r.id)).toEqual(['r6']);
     // and it takes new rows as a new file would
-    store.write([row(11, 'call', 'call', { module: '/app/pay.js', fn: 'charge', args: [2], parent: null })], [], true);
+    store.write([row(11, 'call', 'call', { module: '/app/pay.js', fn: 'charge', args: [2], parent: null })], []);
     expect(store.db.prepare("SELECT n FROM call_counts WHERE k_fn = 'charge'").get()).toEqual({ n: 2 });
     store.close();
 
