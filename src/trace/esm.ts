@@ -41,6 +41,11 @@ export class EsmTraces {
   private readonly byFunction = new Map<string, string>();
   /** Traces of modules not loaded yet, by file URL. */
   private readonly waiting = new Map<string, Waiting>();
+  /**
+   * Functions traced by breakpoints, by module: kept across sessions, since a breakpoint belongs to the
+   * session that set it and a new one (after a reconnect) sets them again.
+   */
+  private readonly breakpointed = new Map<string, { spec: ModuleSpec; url: string; names: Set<string> }>();
   private armed: string | undefined;
   private editable: Promise<boolean> | undefined;
   /** The largest source a live edit may send (Node 20's worker inspector channel drops 64 KiB messages). */
@@ -83,9 +88,28 @@ export class EsmTraces {
       );
       // scriptParsed is sent for every script already loaded before enable answers.
       await session.send('Debugger.enable', {});
-      if (reconnected) await this.arm();
+      if (reconnected) {
+        await this.arm();
+        await this.restoreBreakpoints();
+      }
     })();
     return this.enabled;
+  }
+
+  /** After a reconnect: the Debugger domain on the new session, with this thread's pauses and breakpoints. */
+  async resume(): Promise<void> {
+    if (this.enabledOn !== undefined && this.enabledOn !== this.thread.session) await this.enable();
+  }
+
+  /** Sets the breakpoints of breakpoint-traced functions again, found by name in their script's source now. */
+  private async restoreBreakpoints(): Promise<void> {
+    for (const { spec, url, names } of this.breakpointed.values()) {
+      const script = this.scripts.get(url);
+      if (!script) continue;
+      const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId: script.scriptId });
+      const sites = findFunctions(scriptSource, spec.functions ?? []).sites.filter((s) => names.has(s.name));
+      await this.setBreakpoints(spec, script.scriptId, scriptSource, sites);
+    }
   }
 
   private forgetSession(): void {
@@ -299,6 +323,16 @@ export class EsmTraces {
 
   /** Breakpoints whose condition records the call and answers false; the names of the functions set. */
   private async breakpointsOn(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[]): Promise<string[]> {
+    const traced = await this.setBreakpoints(spec, scriptId, source, sites);
+    const url = pathToFileURL(resolved).href;
+    const names = this.breakpointed.get(spec.module)?.names ?? new Set<string>();
+    for (const name of traced) names.add(name);
+    this.breakpointed.set(spec.module, { spec, url, names });
+    await this.thread.call(`breakpointed(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(traced)})`);
+    return traced;
+  }
+
+  private async setBreakpoints(spec: ModuleSpec, scriptId: string, source: string, sites: FunctionSite[]): Promise<string[]> {
     const ids: string[] = [];
     const traced: string[] = [];
     for (const site of sites) {
@@ -325,7 +359,6 @@ export class EsmTraces {
       }
     }
     this.breakpoints.set(spec.module, [...(this.breakpoints.get(spec.module) ?? []), ...ids]);
-    await this.thread.call(`breakpointed(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(traced)})`);
     return traced;
   }
 
@@ -364,6 +397,7 @@ export class EsmTraces {
   /** A function replaced itself with a wrapper (agent/rebound): its breakpoint's work is done. */
   async rebound(module: string, fn: string): Promise<void> {
     const key = `${module}\0${fn}`;
+    this.breakpointed.get(module)?.names.delete(fn);
     const breakpointId = this.byFunction.get(key);
     if (breakpointId === undefined) return;
     this.byFunction.delete(key);
@@ -389,6 +423,7 @@ export class EsmTraces {
     this.edits.delete(module);
     for (const breakpointId of this.breakpoints.get(module) ?? []) await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
     this.breakpoints.delete(module);
+    this.breakpointed.delete(module);
     for (const key of [...this.byFunction.keys()]) if (key.startsWith(`${module}\0`)) this.byFunction.delete(key);
     for (const [url, w] of [...this.waiting]) if (w.spec.module === module) this.waiting.delete(url);
     await this.disarm();

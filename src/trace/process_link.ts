@@ -62,6 +62,8 @@ const CANCEL_CLOSE = `(() => { const t = globalThis[${CLOSE_KEY}]; if (!t) retur
 export class ProcessLink {
   pid = 0;
   state: LinkState = 'connecting';
+  /** Reconnects completed after a dropped socket: the agents resumed, their breakpoints set again. */
+  reconnects = 0;
   url: string;
   main!: ThreadLink;
   readonly workers = new Map<string, ThreadLink>();
@@ -221,6 +223,7 @@ export class ProcessLink {
         const session = await WebSocketSession.connect(this.url, `inspector ${this.url}`);
         this.session = session;
         await this.connectSession(session, true);
+        this.reconnects++;
         return;
       } catch {
         // try again

@@ -100,6 +100,7 @@ export class ThreadLink {
     this.session = session;
     this.resending = false;
     await this.install(); // finds the agent alive and asks it to resend what followed lastSeq
+    await this.esm.resume();
   }
 
   private listen(): void {

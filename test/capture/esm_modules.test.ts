@@ -177,3 +177,25 @@ describe('after the inspector socket drops and the tracer reconnects', () => {
     expect(calls(t.store)).toEqual(LAZY_CHARGE_5);
   });
 });
+
+describe('breakpoint traces after the inspector socket drops and the tracer reconnects', () => {
+  it('sets them again on the new session: calls keep being recorded', async () => {
+    const { app, t } = await attached('esm/app.js');
+    launched = t.tracer;
+    const link = t.tracer.links.get(app.pid)!;
+    const [report] = await t.tracer.traceModule({ module: 'prices.js', ...limits });
+    // An arrow at an ES module's top level: V8 refuses to edit it, so a breakpoint traces it.
+    expect((report!.value as { note: string }).note).toMatch(/discount[^;]*conditional breakpoints/);
+    app.send('quote apple 5');
+    expect(await app.nextLine(/^total|^failed/)).toBe('total 13.5');
+    link.dropSocket();
+    await eventually(() => link.reconnects === 1, 'the reconnect');
+    app.send('quote pear 1');
+    expect(await app.nextLine(/^total|^failed/)).toBe('total 5');
+    await t.tracer.sync();
+    expect(calls(t.store).filter(([, fn]) => fn === 'discount')).toEqual([
+      ['call', 'discount', [15]],
+      ['call', 'discount', [5]],
+    ]);
+  });
+});
