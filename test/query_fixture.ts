@@ -92,6 +92,11 @@ export function webEvents(): EventRow[] {
 export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolContext } {
   const store = new Store();
   store.write(events, ACTORS);
+  return { store, ctx: contextOf(store) };
+}
+
+/** The tools' context over a store: its questions answered, anything that needs a live process refused. */
+export function contextOf(store: Store): ToolContext {
   const refuse = async (): Promise<never> => {
     throw new Error('not in query-layer tests');
   };
@@ -113,7 +118,7 @@ export function setup(events: EventRow[] = EVENTS): { store: Store; ctx: ToolCon
     query: new Query(store),
     resolveActor: (ref) => resolveActor(store, ref),
   };
-  return { store, ctx };
+  return ctx;
 }
 
 /** Every SQL statement a tool runs on `events`, with its query plan, recorded while the tool answers. */

@@ -1,0 +1,189 @@
+// The stored body of a payload: a call's module and function and a completion's duration live only in the key
+// columns, and `payload` (a computed column) gives back the text that was written, character for character.
+// A file written by the previous version (payload a plain column) is read as it is, read-only, and converted
+// in place when opened to write; the tools answer the same from all three.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { callTool } from '../../src/server.js';
+import { Store, type EventRow } from '../../src/store/store.js';
+import type { ToolContext } from '../../src/tools/define.js';
+import { TOOLS } from '../../src/tools/registry.js';
+import { tempDir } from '../helpers.js';
+import { contextOf, setup, T0, webEvents } from '../query_fixture.js';
+
+function row(i: number, type: string, subtype: string, payload: string | null, keys: Partial<EventRow> = {}): EventRow {
+  return { ts_ns: 1_000 + i, wall_ms: 1_700_000_000_000 + i, type, subtype, actor: '1', from_actor: null, to_actor: null, corr: null, ref: `1:c${i}`, payload, ...keys };
+}
+
+const text = (p: unknown) => JSON.stringify(p);
+
+/** Payloads of every shape a call row can have, with and without the key columns given by the writer. */
+const PAYLOADS: [string, string, string | null, Partial<EventRow>][] = [
+  ['call', 'call', text({ module: '/app/pay.js', fn: 'charge', args: [1], parent: null }), {}],
+  ['call', 'call', text({ module: '/app/pay.js', fn: 'charge', args: [1], parent: null }), { k_module: '/app/pay.js', k_fn: 'charge' }],
+  ['call', 'return', text({ module: '/app/pay.js', fn: 'charge', result: { ok: true }, duration_ns: 1200, async: false }), {}],
+  ['call', 'return', text({ module: '/app/pay.js', fn: 'charge', result: 2, duration_ns: 1200, async: false }), { k_module: '/app/pay.js', k_fn: 'charge', k_ns: 1200 }],
+  ['call', 'throw', text({ module: 'pkg', fn: 'f', error: { message: ',"duration_ns":7,"async":true}' }, duration_ns: 7, async: true }), {}],
+  ['call', 'return', text({ module: 'm', fn: 'f', duration_ns: 0, async: true }), {}],
+  ['call', 'return', text({ module: 'm', fn: 'f', result: 1, duration_ns: 1.5, async: false }), {}],
+  ['call', 'return', text({ module: 'm', fn: 'f', result: 1, duration_ns: 5 }), {}],
+  ['call', 'return', text({ fn: 'f', module: 'm', result: 1, duration_ns: 5, async: false }), {}],
+  ['call', 'call', text({ module: 'm', fn: 'f' }), {}],
+  ['call', 'call', text({ module: 'a"b\\c', fn: 'f\n', args: [] }), {}],
+  ['call', 'call', text({ module: '/app/é.js', fn: '😀', args: [] }), {}],
+  ['call', 'call', text({ args: [] }), { k_module: 'given.js', k_fn: 'f' }],
+  ['call', 'call', '[1]', {}],
+  ['call', 'call', null, {}],
+  ['agent', 'trace_started', text({ module: '/app/pay.js', status: 'traced' }), {}],
+  ['log', 'info', text({ text: 'hello', module: 'not a key here' }), {}],
+];
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function tempFile(): string {
+  const dir = tempDir();
+  dirs.push(dir);
+  return join(dir, 'trace.db');
+}
+
+describe('payload body', () => {
+  it('gives back every payload as written, storing the names and the duration once', () => {
+    const store = new Store();
+    store.write(PAYLOADS.map(([type, subtype, payload, keys], i) => row(i, type, subtype, payload, keys)));
+    const read = store.db.prepare('SELECT payload, body FROM events ORDER BY id').all() as { payload: string | null; body: string | null }[];
+    expect(read.map((r) => r.payload)).toEqual(PAYLOADS.map(([, , payload]) => payload));
+    expect(read.map((r) => r.body)).toEqual([
+      ',"args":[1],"parent":null}',
+      ',"args":[1],"parent":null}',
+      ';,"result":{"ok":true}',
+      ';,"result":2',
+      '!,"error":{"message":",\\"duration_ns\\":7,\\"async\\":true}"}',
+      '!',
+      // not a whole duration, no async, names not first: only what the key columns hold as written is left out
+      ',"result":1,"duration_ns":1.5,"async":false}',
+      ',"result":1,"duration_ns":5}',
+      PAYLOADS[8]![2],
+      '}',
+      // names the payload spells escaped are kept in it
+      PAYLOADS[10]![2],
+      PAYLOADS[11]![2],
+      text({ args: [] }),
+      '[1]',
+      null,
+      PAYLOADS[15]![2],
+      PAYLOADS[16]![2],
+    ]);
+    // JSON functions read the computed column
+    expect(store.db.prepare("SELECT json_extract(payload, '$.fn') AS fn FROM events WHERE id = 3").get()).toEqual({ fn: 'charge' });
+    // a whole duration is stored as an integer
+    expect(store.db.prepare('SELECT typeof(k_ns) AS t FROM events WHERE id IN (3, 4, 7) ORDER BY id').all()).toEqual([{ t: 'integer' }, { t: 'integer' }, { t: 'real' }]);
+  });
+});
+
+// The schema of the previous version, as it created a file (its DDL, verbatim).
+const PREVIOUS_SCHEMA = `
+CREATE TABLE events ( id INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, wall_ms REAL NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, actor TEXT NOT NULL, from_actor TEXT, to_actor TEXT, corr TEXT, ref TEXT, payload TEXT, k_module, k_fn, k_status INTEGER, k_ns );
+CREATE INDEX events_actor_ts ON events (actor, ts_ns);
+CREATE INDEX events_type_ts ON events (type, ts_ns);
+CREATE TABLE actors ( id TEXT PRIMARY KEY, kind TEXT NOT NULL, pid INTEGER, thread_id INTEGER, parent TEXT, name TEXT, started_ms REAL, ended_ms REAL, status TEXT NOT NULL DEFAULT 'running', exit_code INTEGER, exit_signal TEXT, info TEXT ) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (actor, type, subtype)) WITHOUT ROWID;
+CREATE TABLE call_counts (k_module TEXT NOT NULL, k_fn TEXT NOT NULL, actor TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (k_module, k_fn, actor)) WITHOUT ROWID;
+CREATE TABLE message_pairs (sender TEXT NOT NULL, receiver TEXT NOT NULL, sent INTEGER NOT NULL, received INTEGER NOT NULL, PRIMARY KEY (sender, receiver)) WITHOUT ROWID;
+CREATE TABLE message_open (sender TEXT NOT NULL, receiver TEXT NOT NULL, ref TEXT NOT NULL, open INTEGER NOT NULL, PRIMARY KEY (sender, receiver, ref)) WITHOUT ROWID;
+CREATE TRIGGER objects_end_with_thread AFTER UPDATE OF ended_ms ON actors WHEN NEW.kind <> 'object' AND NEW.ended_ms IS NOT NULL AND OLD.ended_ms IS NULL BEGIN UPDATE actors SET ended_ms = NEW.ended_ms, status = 'gone' WHERE parent = NEW.id AND kind = 'object' AND ended_ms IS NULL; END;
+CREATE INDEX events_call_key ON events (k_module, k_fn, ts_ns) WHERE type = 'call' AND subtype = 'call';
+CREATE INDEX events_send_pair ON events (actor, to_actor, ts_ns) WHERE type = 'message' AND subtype = 'send';
+CREATE INDEX events_http_request ON events (ref, ts_ns) WHERE type = 'http' AND subtype = 'request';
+CREATE INDEX events_http_status ON events (k_status, ts_ns) WHERE type = 'http' AND subtype = 'response';
+CREATE INDEX events_spawned_by ON events (from_actor, ts_ns) WHERE type IN ('worker', 'child');
+CREATE INDEX events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE type = 'call' AND subtype IN ('return', 'throw');
+CREATE INDEX events_corr ON events (corr, ts_ns) WHERE corr IS NOT NULL AND NOT (type = 'call' AND subtype IN ('return', 'throw'));
+CREATE INDEX events_message_ref ON events (ref, ts_ns) WHERE type = 'message';
+CREATE INDEX events_receive_pair ON events (actor, from_actor, ts_ns) WHERE type = 'message' AND subtype = 'receive';`;
+
+const COLUMNS = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload, k_module, k_fn, k_status, k_ns';
+
+/** A file as the previous version left it with the query fixture's rows: whole payloads, durations as REAL (as it bound them). */
+function previousFile(path: string, from: Store): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(PREVIOUS_SCHEMA);
+  const copy = (table: string, columns = '*') => {
+    const rows = from.db.prepare(`SELECT ${columns} FROM ${table}`).raw().all() as unknown[][];
+    if (rows.length === 0) return;
+    const insert = db.prepare(`INSERT INTO ${table} ${columns === '*' ? '' : `(${columns})`} VALUES (${rows[0]!.map(() => '?').join(', ')})`);
+    for (const r of rows) insert.run(...r);
+  };
+  db.transaction(() => {
+    for (const table of ['actors', 'meta', 'actor_counts', 'call_counts', 'message_pairs', 'message_open']) copy(table);
+    copy('events', COLUMNS);
+    db.exec("UPDATE events SET k_ns = CAST(k_ns AS REAL) WHERE typeof(k_ns) = 'integer'");
+  })();
+  db.close();
+}
+
+/** Every read tool's answer (text) on the query fixture's questions. */
+async function answers(ctx: ToolContext): Promise<string[]> {
+  const questions: [string, Record<string, unknown>][] = [
+    ['get_events_between', { start: T0, end: T0 + 20 }],
+    ['get_events_between', { start: T0, end: T0 + 20, pid_string: '4242', type: 'call', module_name: 'cart.js' }],
+    ['get_execution_path', { pid_string: '4242' }],
+    ['get_execution_path', { pid_string: '4242', request_id: '4242:r1' }],
+    ['get_function_calls', { module_name: 'payments.js' }],
+    ['get_function_calls', { module_name: 'cart.js', since: T0 + 3, until: T0 + 20 }],
+    ['slowest_function_calls', { limit: 5 }],
+    ['performance_analysis', { module_name: 'cart.js' }],
+    ['get_http_requests', {}],
+    ['get_http_requests', { status_min: 500, route: '/checkout', slow_ms: 1 }],
+    ['get_logs', {}],
+    ['get_message_flow', { from_pid: '4242', to_pid: '4242/w1' }],
+    ['message_queue_analysis', {}],
+    ['get_state_timeline', { pid_string: '4242/o1' }],
+    ['analyze_state_change', { pid_string: 'cart', before: T0 + 2.5, after: T0 + 10.5 }],
+    ['system_snapshot_at', { timestamp: T0 + 4.2 }],
+    ['trace_process', { pid_string: '4242' }],
+    ['process_relationships', { pid_string: '4242' }],
+  ];
+  ctx.probes = () => [];
+  const out: string[] = [];
+  for (const [name, args] of questions) {
+    const r = await callTool(TOOLS.find((t) => t.name === name)!, args, ctx);
+    out.push(`${name} ${JSON.stringify(args)}\n${(r.content as { text: string }[]).map((c) => c.text).join('\n')}`);
+  }
+  return out;
+}
+
+describe('a file of the previous version', () => {
+  it('is read as it is read-only, converted in place when opened to write, and the tools answer as from a new store', async () => {
+    const { store: fresh, ctx } = setup(webEvents());
+    const expected = await answers(ctx);
+    const path = tempFile();
+    previousFile(path, fresh);
+
+    const reader = new Store({ path, readonly: true });
+    expect(await answers(contextOf(reader))).toEqual(expected);
+    reader.close();
+
+    const store = new Store({ path });
+    const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name IN ('payload', 'body')").all();
+    expect(columns).toEqual([{ name: 'body', hidden: 0 }, { name: 'payload', hidden: 2 }]);
+    // the rows it wrote keep their whole payloads, read as they are
+    expect(store.db.prepare('SELECT count(*) AS n FROM events WHERE body IS NOT payload').get()).toEqual({ n: 0 });
+    expect(await answers(contextOf(store))).toEqual(expected);
+    // and it takes new rows as a new file would
+    const [, , payload, keys] = PAYLOADS[3]!;
+    store.write([{ ...row(99, 'call', 'return', payload, keys), ts_ns: 6e9 }]);
+    expect(store.db.prepare('SELECT payload, body FROM events ORDER BY id DESC LIMIT 1').get()).toEqual({ payload, body: ';,"result":2' });
+    store.close();
+
+    // opened again: nothing left to convert
+    const again = new Store({ path });
+    expect(again.db.prepare('SELECT payload FROM events ORDER BY id DESC LIMIT 1').get()).toEqual({ payload });
+    again.close();
+  });
+});
