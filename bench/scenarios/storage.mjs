@@ -1,6 +1,7 @@
 // Storage: bytes per event on disk for the realistic mix of bench/lib/mix.mjs (calls with arguments and
 // results, HTTP, messages, state snapshots, console lines), emitted by a live target through its agent into
-// a persisted store attached through the package API, and pruning: with maxEvents = N, writing 3N
+// a persisted store attached through the package API (and where they go: each table and index, from
+// SQLite's dbstat), and pruning: with maxEvents = N, writing 3N
 // events leaves exactly N, and the file stops growing once it has held N (SQLite reuses freed pages).
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,14 @@ function onDisk(store, path) {
   const pageSize = store.db.pragma('page_size', { simple: true });
   const free = store.db.pragma('freelist_count', { simple: true });
   return { bytes: size(path) + size(`${path}-wal`), freeBytes: free * pageSize };
+}
+
+/** Bytes per event of each table and index (SQLite's dbstat), largest first; those under 1 B as one. */
+function bytesByStructure(store, events) {
+  const rows = store.db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all();
+  const big = rows.filter((r) => r.bytes / events >= 1).map((r) => ({ name: r.name, perEvent: r.bytes / events }));
+  const rest = rows.filter((r) => r.bytes / events < 1).reduce((a, r) => a + r.bytes, 0);
+  return [...big, { name: 'the rest', perEvent: rest / events }];
 }
 
 export async function run({ smoke }) {
@@ -50,9 +59,12 @@ export async function run({ smoke }) {
     const filled = stored();
     const fillDrops = store.db.prepare("SELECT coalesce(sum(json_extract(payload, '$.count')), 0) AS n FROM events WHERE type = 'agent' AND subtype = 'dropped'").get().n;
     const payloadBytes = store.db.prepare('SELECT avg(length(payload)) AS b FROM events').get().b;
+    // What is stored of it (the key columns hold the rest; src/store/store.ts, PAYLOAD_COLUMN).
+    const bodyBytes = store.db.prepare('SELECT avg(length(body)) AS b FROM events').get().b;
     const mix = store.db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all();
     const d1 = onDisk(store, path);
     const perEvent = d1.bytes / filled;
+    const where = bytesByStructure(store, filled);
     // Two more rounds of N: pruning must hold the count at N and the file at its size.
     await emitMix(n);
     const d2 = onDisk(store, path);
@@ -64,8 +76,8 @@ export async function run({ smoke }) {
     return [
       row(name, 'bytes per event on disk (realistic mix, db + WAL after checkpoint)', {
         baseline: `${fmtInt(filled)} events`, traced: fmtBytes(d1.bytes), figure: `${fmtNum(perEvent, 0)} B/event`, bar: '≤ 150', result: smoke ? 'info' : verdict(perEvent <= 150),
-        note: `${fmtInt(fillDrops)} events dropped by the agent while filling; mean payload ${fmtNum(payloadBytes, 0)} B of JSON; mix ${mix.map((m) => `${m.type} ${fmtNum((100 * m.n) / filled, 0)}%`).join(', ')} (bench/lib/mix.mjs, emitted through the agent of a live target); every index and count table included`,
-        data: { filled, d1, payloadBytes, mix },
+        note: `${fmtInt(fillDrops)} events dropped by the agent while filling; mean payload ${fmtNum(payloadBytes, 0)} B of JSON, ${fmtNum(bodyBytes, 0)} B of it stored; mix ${mix.map((m) => `${m.type} ${fmtNum((100 * m.n) / filled, 0)}%`).join(', ')} (bench/lib/mix.mjs, emitted through the agent of a live target); every index and count table included; per event: ${where.map((w) => `${w.name} ${fmtNum(w.perEvent, 0)}`).join(', ')}`,
+        data: { filled, d1, payloadBytes, bodyBytes, mix, where },
         key: 'storage.bytes',
         measure: { bytesPerEvent: perEvent },
       }),
