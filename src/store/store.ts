@@ -448,23 +448,29 @@ function migratePayload(db: Database.Database): void {
   db.exec(`ALTER TABLE events ADD COLUMN payload ${PAYLOAD_COLUMN}`);
 }
 
-/** Names spelled in JSON text as they are, between quotes: the payload column writes them back unescaped. */
-const PLAIN_NAME = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+/** A character a name's JSON text spells escaped (or a surrogate): such names are left in the payload. */
+const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** What a row's payload is stored as (PAYLOAD_COLUMN): without what the key columns hold, when it is spelled as they would put it back. */
+/**
+ * What a row's payload is stored as (PAYLOAD_COLUMN): without what the key columns hold, when it is spelled as
+ * they would put it back. The names are compared piece by piece: matching a concatenated prefix cost ~0.8 µs a
+ * call row, this ~0.15 µs.
+ */
 function bodyOf(payload: string | null, module: string, fn: string, ns: bigint | number | string | null): string | null {
-  if (payload === null || !PLAIN_NAME.test(module) || !PLAIN_NAME.test(fn)) return payload;
-  const names = `{"module":"${module}","fn":"${fn}"`;
-  if (!payload.startsWith(names)) return payload;
-  const next = payload.charCodeAt(names.length);
+  if (payload === null || ESCAPED_IN_JSON.test(module) || ESCAPED_IN_JSON.test(fn)) return payload;
+  const atFn = 11 + module.length; // after `{"module":"` and the module
+  const rest = atFn + 8 + fn.length + 1; // after `","fn":"`, the function and its closing quote
+  if (!payload.startsWith('{"module":"') || !payload.startsWith(module, 11) || !payload.startsWith('","fn":"', atFn) || !payload.startsWith(fn, atFn + 8)) return payload;
+  if (payload.charCodeAt(rest - 1) !== 34) return payload; // `"`
+  const next = payload.charCodeAt(rest);
   if (next !== 44 && next !== 125) return payload; // `,` or `}`
   if (typeof ns === 'bigint') {
     for (const [mark, async] of DURATION_MARKS) {
       const end = `,"duration_ns":${ns},"async":${async}}`;
-      if (payload.endsWith(end) && payload.length - end.length >= names.length) return mark + payload.slice(names.length, payload.length - end.length);
+      if (payload.endsWith(end) && payload.length - end.length >= rest) return mark + payload.slice(rest, payload.length - end.length);
     }
   }
-  return payload.slice(names.length);
+  return payload.slice(rest);
 }
 
 /** Counts by three keys, nested: no key string built per row. */

@@ -34,6 +34,8 @@ const PAYLOADS: [string, string, string | null, Partial<EventRow>][] = [
   ['call', 'call', text({ module: 'a"b\\c', fn: 'f\n', args: [] }), {}],
   ['call', 'call', text({ module: '/app/é.js', fn: '😀', args: [] }), {}],
   ['call', 'call', text({ args: [] }), { k_module: 'given.js', k_fn: 'f' }],
+  ['call', 'call', text({ module: '/app/pay.js', fn: 'charge', args: [] }), { k_module: '/app/pay', k_fn: 'charge' }],
+  ['call', 'call', text({ module: '/app/pay.js', fn: 'charge', args: [] }), { k_module: '/app/pay.js', k_fn: 'char' }],
   ['call', 'call', '[1]', {}],
   ['call', 'call', null, {}],
   ['agent', 'trace_started', text({ module: '/app/pay.js', status: 'traced' }), {}],
@@ -71,11 +73,14 @@ describe('payload body', () => {
       // names the payload spells escaped are kept in it
       PAYLOADS[10]![2],
       PAYLOADS[11]![2],
+      // the writer's names are not the payload's
       text({ args: [] }),
+      PAYLOADS[13]![2],
+      PAYLOADS[14]![2],
       '[1]',
       null,
-      PAYLOADS[15]![2],
-      PAYLOADS[16]![2],
+      PAYLOADS[17]![2],
+      PAYLOADS[18]![2],
     ]);
     // JSON functions read the computed column
     expect(store.db.prepare("SELECT json_extract(payload, '$.fn') AS fn FROM events WHERE id = 3").get()).toEqual({ fn: 'charge' });
