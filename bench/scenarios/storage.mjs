@@ -59,8 +59,9 @@ export async function run({ smoke }) {
     const filled = stored();
     const fillDrops = store.db.prepare("SELECT coalesce(sum(json_extract(payload, '$.count')), 0) AS n FROM events WHERE type = 'agent' AND subtype = 'dropped'").get().n;
     const payloadBytes = store.db.prepare('SELECT avg(length(payload)) AS b FROM events').get().b;
-    // What is stored of it (the key columns hold the rest; src/store/store.ts, PAYLOAD_COLUMN).
-    const bodyBytes = store.db.prepare('SELECT avg(length(body)) AS b FROM events').get().b;
+    // What is stored of it (the key columns hold the rest; src/store/store.ts, PAYLOAD_COLUMN; all of it before).
+    const column = store.db.prepare("SELECT 1 FROM pragma_table_xinfo('events') WHERE name = 'body'").get() ? 'body' : 'payload';
+    const bodyBytes = store.db.prepare(`SELECT avg(length(${column})) AS b FROM events`).get().b;
     const mix = store.db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY n DESC').all();
     const d1 = onDisk(store, path);
     const perEvent = d1.bytes / filled;
