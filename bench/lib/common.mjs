@@ -214,18 +214,18 @@ export function hostCpuMs() {
   return (u.user + u.system) / 1000;
 }
 
-/** Loads the compiled nodescope modules from dist/ (built by `npm run bench`). */
-export async function loadDist() {
+/** Loads the compiled nodescope modules from dist/ (built by `npm run bench`), or from another build's. */
+export async function loadDist(dist = join(ROOT, 'dist')) {
   const [{ Store }, { Tracer, DEFAULT_REDACT }] = await Promise.all([
-    import(join(ROOT, 'dist/store/store.js')),
-    import(join(ROOT, 'dist/trace/tracer.js')),
+    import(join(dist, 'store/store.js')),
+    import(join(dist, 'trace/tracer.js')),
   ]);
   return { Store, Tracer, DEFAULT_REDACT };
 }
 
 /** A tracer on a fresh store, attached to `pid`; returns everything and a `close()` that never throws. */
-export async function attachTracer(pid, { level = 'full', web, storeOptions = {} } = {}) {
-  const { Store, Tracer, DEFAULT_REDACT } = await loadDist();
+export async function attachTracer(pid, { level = 'full', web, storeOptions = {}, dist } = {}) {
+  const { Store, Tracer, DEFAULT_REDACT } = await loadDist(dist);
   const store = new Store(storeOptions);
   const tracer = new Tracer(store, { level, sampleRate: 1, redact: DEFAULT_REDACT, ...(web !== undefined ? { web } : {}) });
   let link;

@@ -12,9 +12,13 @@ export const name = 'http';
 
 // `web-binding`: every request recorded with the data socket switched off (NODESCOPE_DATA_CHANNEL=off), all
 // batches through the inspector binding as before issue 11: the before/after of the transport in one run.
-// HTTP_VARIANTS=untraced,web,web-binding,otel runs a subset (untraced is always needed).
-const ALL_VARIANTS = ['untraced', 'minimal', 'full', 'web', 'web-binding', 'otel'];
+// `web-before`: every request recorded by another build of nodescope (HTTP_BEFORE=<its package folder>, with
+// package.json and dist/ inside and node_modules reachable from it), so a change and what it replaces are
+// measured side by side in the same slices. HTTP_VARIANTS=untraced,web,web-binding,otel runs a subset
+// (untraced is always needed).
+const ALL_VARIANTS = ['untraced', 'minimal', 'full', 'web', 'web-binding', ...(process.env.HTTP_BEFORE ? ['web-before'] : []), 'otel'];
 const VARIANTS = process.env.HTTP_VARIANTS ? ALL_VARIANTS.filter((v) => v === 'untraced' || process.env.HTTP_VARIANTS.split(',').includes(v)) : ALL_VARIANTS;
+const WEB_VARIANTS = ['web', 'web-binding', 'web-before'];
 
 const OWN = process.versions.node.split('.')[0];
 /** [{ major, bin }] for each Node version of HTTP_NODES that is installed (scripts/install-targets.mjs). */
@@ -59,11 +63,12 @@ async function attachVariant(v) {
   try {
     // A store that holds every event of the round: pruning at the default 1M cap would hide recorded events.
     const storeOptions = { maxEvents: 50_000_000 };
-    const web = v.variant === 'web' || v.variant === 'web-binding';
+    const web = WEB_VARIANTS.includes(v.variant);
+    const dist = v.variant === 'web-before' ? join(process.env.HTTP_BEFORE, 'dist') : undefined;
     const before = process.env.NODESCOPE_DATA_CHANNEL;
     if (v.variant === 'web-binding') process.env.NODESCOPE_DATA_CHANNEL = 'off';
     try {
-      v.traced = await attachTracer(v.server.pid, web ? { level: 'full', web: true, storeOptions } : { level: v.variant, web: false, storeOptions });
+      v.traced = await attachTracer(v.server.pid, web ? { level: 'full', web: true, storeOptions, dist } : { level: v.variant, web: false, storeOptions });
     } finally {
       if (before === undefined) delete process.env.NODESCOPE_DATA_CHANNEL;
       else process.env.NODESCOPE_DATA_CHANNEL = before;
@@ -212,13 +217,17 @@ function nodeRows(major, cfg, res, smoke) {
     }));
   }
 
-  if (has('web-binding')) {
-    const wb = extras('web-binding');
-    const rWb = ratio('web-binding');
-    rows.push(row(name, 'every request recorded, data socket off (all batches through the inspector binding: before issue 11)', {
-      baseline: fmtInt(base), traced: fmtInt(median(rps['web-binding'])), figure: fmtNum(rWb, 3), bar: 'for comparison', result: 'info',
-      note: `${fmtInt(wb.reduce((n, e) => n + e.httpEvents, 0))} http events stored for ${fmtInt(wb.reduce((n, e) => n + e.requests, 0))} requests served while attached (${fmtInt(wb.reduce((n, e) => n + e.dropped, 0))} dropped); per-pair ratios ${spread('web-binding')}; ${cpuNote('web-binding')}`,
-      data: { rps: rps['web-binding'], cpu: cpu['web-binding'] },
+  const compared = {
+    'web-binding': 'every request recorded, data socket off (all batches through the inspector binding: before issue 11)',
+    'web-before': `every request recorded by the build in ${process.env.HTTP_BEFORE}`,
+  };
+  for (const [v, metric] of Object.entries(compared)) {
+    if (!has(v)) continue;
+    const wb = extras(v);
+    rows.push(row(name, metric, {
+      baseline: fmtInt(base), traced: fmtInt(median(rps[v])), figure: fmtNum(ratio(v), 3), bar: 'for comparison', result: 'info',
+      note: `${fmtInt(wb.reduce((n, e) => n + e.httpEvents, 0))} http events stored for ${fmtInt(wb.reduce((n, e) => n + e.requests, 0))} requests served while attached (${fmtInt(wb.reduce((n, e) => n + e.dropped, 0))} dropped); per-pair ratios ${spread(v)}; ${cpuNote(v)}`,
+      data: { rps: rps[v], cpu: cpu[v] },
     }));
   }
 

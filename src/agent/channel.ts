@@ -185,6 +185,16 @@ export class Channel {
       this.dropped++;
       return;
     }
+    this.enqueue(text);
+  }
+
+  /** An event its source encoded itself, as encodeEvent would have (a hot path's own encoder). Never critical. */
+  pushEncoded(text: string): void {
+    if (this.queue.length >= this.config.maxQueue || this.queueBytes >= (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES)) this.dropped++;
+    else this.enqueue(text);
+  }
+
+  private enqueue(text: string): void {
     this.queue.push(text);
     this.queueBytes += text.length;
     if (this.exiting || this.queue.length >= this.config.batchSize) this.flush();

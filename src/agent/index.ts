@@ -33,6 +33,10 @@ export interface AgentCore {
   readonly isMainThread: boolean;
   builtin: Builtins;
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void;
+  /** Whether the next event of a category is recorded (level, sampling), for a source that encodes its own: then `pushEncoded` it. */
+  keeps(category: Category): boolean;
+  /** An event the source encoded itself, in encodeEvent's format (a hot path's own encoder). */
+  pushEncoded(text: string): void;
   capture(value: unknown): Json;
   /** Actor id of another thread of this process. */
   threadActor(threadId: number): string;
@@ -206,6 +210,14 @@ class Agent implements AgentCore {
       [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlation?.() ?? null, links?.ref ?? null, payload],
       critical,
     );
+  }
+
+  keeps(category: Category): boolean {
+    return this.allowed[category] === true && sampleKeeps(++this.sampled, this.config.sampleRate);
+  }
+
+  pushEncoded(text: string): void {
+    this.channel.pushEncoded(text);
   }
 
   isPromise(value: unknown): boolean {

@@ -2,6 +2,7 @@
 // correlation id per incoming request carried by AsyncLocalStorage, so every event the request causes —
 // calls, messages, state changes, outgoing requests — can be asked for by that id. Only enabled with the
 // `web` option: AsyncLocalStorage switches on async context tracking for the whole thread.
+import { SEP } from '../shared/protocol.js';
 import type { Later, Source } from './index.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
@@ -9,7 +10,9 @@ type Res = Record<string, unknown> & { statusCode?: number };
 
 /** A request being served. Also the AsyncLocalStorage store of its handler: one object per request. */
 interface Inbound {
-  id: string;
+  /** Its number in this thread: the id is `<actor>:r<n>`, spelled only when something asks for it. */
+  n: number;
+  id: string | undefined;
   t0: number;
   method: string | null;
   url: string | null;
@@ -25,6 +28,11 @@ function own(obj: unknown, key: string): unknown {
   if (obj === null || typeof obj !== 'object') return undefined;
   const desc = Object.getOwnPropertyDescriptor(obj, key);
   return desc && 'value' in desc ? desc.value : undefined;
+}
+
+/** A value as JSON text, for the events this source encodes itself. */
+function json(v: unknown): string {
+  return v === null || v === undefined ? 'null' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : (JSON.stringify(v) ?? 'null');
 }
 
 /** The route pattern where a framework left one on the request: Express sets req.route after routing. */
@@ -45,12 +53,17 @@ export const webSource: Source = {
     const als = new AsyncLocalStorage();
     // Web capture switched off later (configure) leaves the subscriptions in place, idle: requests get
     // no ids, and the level filter drops http events.
-    core.setCorrelation(() => (core.config.web ? ((als.getStore() as { id: string } | undefined)?.id ?? null) : null));
+    const idOf = (r: Inbound) => (r.id ??= `${self}:r${r.n}`);
+    core.setCorrelation(() => {
+      const r = core.config.web ? (als.getStore() as Inbound | undefined) : undefined;
+      return r === undefined ? null : idOf(r);
+    });
     patches.add(() => {
       core.setCorrelation(undefined);
       als.disable();
     });
     const self = core.config.actor;
+    const selfJson = JSON.stringify(self);
     const inbound = new WeakMap<object, Inbound>();
     // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
     const fastifyRoutes = new WeakMap<object, string>();
@@ -81,7 +94,8 @@ export const webSource: Source = {
     const sendRequest = (r: Inbound) => {
       pending.delete(r);
       r.sent = true;
-      core.emit('http', 'request', self, { method: r.method, url: r.url }, { ref: r.id, corr: r.id, ts: r.t0 });
+      const id = idOf(r);
+      core.emit('http', 'request', self, { method: r.method, url: r.url }, { ref: id, corr: id, ts: r.t0 });
     };
     const sweep = () => {
       timer = undefined;
@@ -103,7 +117,7 @@ export const webSource: Source = {
     });
 
     subscribe('http.server.request.start', ({ request }: { request: Req }) => {
-      const r: Inbound = { id: `${self}:r${++seq}`, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, sent: false };
+      const r: Inbound = { n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, sent: false };
       inbound.set(request, r);
       pending.add(r);
       if (timer === undefined) arm();
@@ -121,14 +135,18 @@ export const webSource: Source = {
       const route = routeOf(request) ?? fastifyRoutes.get(request) ?? null;
       const status = response.statusCode ?? null;
       if (r.sent) {
-        core.emit('http', 'response', self, { method, url, route, status, duration_ns: core.nowNs() - r.t0 }, { ref: r.id, corr: r.id });
+        const id = idOf(r);
+        core.emit('http', 'response', self, { method, url, route, status, duration_ns: core.nowNs() - r.t0 }, { ref: id, corr: id });
         return;
       }
       pending.delete(r);
+      if (!core.keeps('web')) return;
       const end = core.nowNs();
-      const exchange = [method, url, route, status, end - r.t0];
-      if (method !== r.method || url !== r.url) exchange.push(r.method, r.url);
-      core.emit('http', 'exchange', self, exchange, { ref: r.id, corr: r.id, ts: end });
+      // Encoded here, as encodeEvent would (src/shared/protocol.ts), without the event array, its links
+      // object and a generic JSON.stringify of both; the request's number stands for its id (the host spells
+      // it, as for call ids). [method, url, route, status, duration_ns(, start method, start url)]
+      const start = method !== r.method || url !== r.url ? `,${json(r.method)},${json(r.url)}` : '';
+      core.pushEncoded(`[${end},"http","exchange",${selfJson},null,null,null,${r.n},null]${SEP}[${json(method)},${json(url)},${json(route)},${json(status)},${end - r.t0}${start}]`);
     });
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
