@@ -31,11 +31,12 @@ function nodes() {
   });
 }
 
-async function load(port, seconds, connections) {
+/** Load for `seconds`: as fast as the server answers, or at `rate` requests per second in all (paced). */
+async function load(port, seconds, connections, rate = 0) {
   // workers: 1 runs the connections in a worker thread of autocannon's own, so the client's event loop is
   // not the tracer's: when nodescope records every request, the host's ingest work must not slow the
   // client that measures the server.
-  const run = autocannon({ url: `http://127.0.0.1:${port}/`, duration: seconds, connections, pipelining: 1, workers: 1 });
+  const run = autocannon({ url: `http://127.0.0.1:${port}/`, duration: seconds, connections, pipelining: 1, workers: 1, ...(rate > 0 ? { overallRate: rate } : {}) });
   let timer;
   const limit = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`load generator did not finish within ${seconds + 20} s`)), (seconds + 20) * 1000);
@@ -86,9 +87,9 @@ async function stopVariant(v) {
 }
 
 /** One load slice on one server, with the server's CPU time per request. */
-async function slice(v, cfg, seconds = cfg.seconds) {
+async function slice(v, cfg, seconds = cfg.seconds, rate = 0) {
   const cpu0 = procCpuMs(v.server.pid);
-  const r = await load(v.server.ready.port, seconds, cfg.connections);
+  const r = await load(v.server.ready.port, seconds, cfg.connections, rate);
   r.cpuUsPerReq = ((procCpuMs(v.server.pid) - cpu0) * 1000) / r.total;
   v.requests += r.total;
   if (r.errors > 0 || r.non2xx > 0) throw new Error(`${v.variant}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
@@ -124,6 +125,20 @@ async function runRound(cfg, round) {
       }
       cycles.push(cycle);
     }
+    // The same offered load for every variant: a server's CPU per request falls as its load rises (more
+    // requests per wake-up; in one run the untraced server's ranged 14–46 µs over slices of 27k–1.4k req/s,
+    // correlation −0.9), and at saturation a traced server runs at a lower rate than the untraced one, its
+    // host taking CPU from the same cores. Paced, both run at the same rate: the difference is what recording
+    // adds to the server's work per request.
+    const paced = [];
+    for (let c = 0; c < cfg.pacedCycles; c++) {
+      const cycle = {};
+      for (let i = 0; i < started.length; i++) {
+        const v = started[(i + c + round) % started.length];
+        cycle[v.key] = await slice(v, cfg, cfg.pacedSeconds, cfg.pacedRps);
+      }
+      paced.push(cycle);
+    }
     const extra = {};
     for (const v of started) {
       if (v.traced) {
@@ -138,7 +153,7 @@ async function runRound(cfg, round) {
       }
       if (v.variant === 'otel') extra[v.key] = { spans: (await v.server.request({ cmd: 'stats' })).spans };
     }
-    return { cycles, extra, transient };
+    return { cycles, paced, extra, transient };
   } finally {
     for (const v of started) await stopVariant(v);
   }
@@ -146,8 +161,8 @@ async function runRound(cfg, round) {
 
 export async function run({ smoke, rounds }) {
   const cfg = smoke
-    ? { rounds: rounds ?? 1, cycles: 1, seconds: 1, warmupSeconds: 0, transientSeconds: 0, connections: 20 }
-    : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 2, transientSeconds: 2, connections: 50 };
+    ? { rounds: rounds ?? 1, cycles: 1, seconds: 1, warmupSeconds: 0, transientSeconds: 0, connections: 20, pacedCycles: 0 }
+    : { rounds: rounds ?? 3, cycles: 8, seconds: 1, warmupSeconds: 2, transientSeconds: 2, connections: 50, pacedCycles: 4, pacedSeconds: 2, pacedRps: Number(process.env.HTTP_PACED_RPS ?? 3000) };
   const res = [];
   for (let r = 0; r < cfg.rounds; r++) res.push(await runRound(cfg, r));
   const rows = [];
@@ -179,6 +194,9 @@ function nodeRows(major, cfg, res, smoke) {
   const cpuRatio = (v) => medianRatio(cpu.untraced, cpu[v]);
   const cpuNote = (v) => `server CPU per request ${fmtNum(median(cpu[v]), 1)} µs vs ${fmtNum(median(cpu.untraced), 1)} µs untraced: CPU-based ratio ${fmtNum(cpuRatio(v), 3)}`;
   const extras = (v) => res.map((r) => r.extra[`${v}@${major}`]).filter(Boolean);
+  const pacedCycles = res.flatMap((r) => r.paced).map((c) => Object.fromEntries(VARIANTS.map((v) => [v, c[`${v}@${major}`]])));
+  const pacedCpu = Object.fromEntries(VARIANTS.map((v) => [v, pacedCycles.map((c) => c[v].cpuUsPerReq)]));
+  const pacedRatio = (v) => (pacedCycles.length > 0 ? medianRatio(pacedCpu.untraced, pacedCpu[v]) : NaN);
   const rows = [];
   const note = `${cfg.rounds} round(s) × ${cfg.cycles} alternating ${cfg.seconds} s slices per variant, ${cfg.connections} connections; ratio = median over ${cycles.length} slice pairs (variant / untraced of the same cycle)`;
   rows.push(row(name, 'untraced throughput (req/s)', { baseline: fmtInt(base), figure: '1.00', result: 'info', note, data: { rps: rps.untraced, cpu: cpu.untraced } }));
@@ -211,7 +229,7 @@ function nodeRows(major, cfg, res, smoke) {
     rows.push(row(name, 'every request recorded (level full, web: true)', {
       baseline: fmtInt(base), traced: fmtInt(median(rps.web)), figure: fmtNum(rWeb, 3), bar: '≥ 0.95 and > OTel',
       result: smoke ? 'info' : verdict(rWeb >= 0.95 && rWeb > otelRatio),
-      key: 'http.recorded', node: major, measure: { cpuRatio: cpuRatio('web'), throughputRatio: rWeb },
+      key: 'http.recorded', node: major, measure: { cpuRatio: cpuRatio('web'), throughputRatio: rWeb, pacedCpuRatio: pacedRatio('web') },
       note: `${fmtInt(httpEvents)} http events stored for ${fmtInt(served)} requests served while attached (${fmtNum(httpEvents / served, 2)} per request; ${fmtInt(webDropped)} events dropped by the agent's bounded queue, recorded as agent/dropped); per-pair ratios ${spread('web')}; ${cpuNote('web')}`,
       data: { rps: rps.web, cpu: cpu.web, httpEvents, served },
     }));
@@ -254,6 +272,17 @@ function nodeRows(major, cfg, res, smoke) {
     note: 'ratio = untraced CPU per request / variant CPU per request (median over slice pairs), from /proc/<pid>/stat of the server; a saturated server\'s throughput is the inverse of its CPU per request, and this figure barely moves when other processes steal the machine',
     data: cpu,
   }));
+  if (pacedCycles.length > 0) {
+    const achieved = (v) => median(pacedCycles.map((c) => c[v].rps));
+    rows.push(row(name, `server CPU µs per request at a paced ${fmtInt(cfg.pacedRps)} req/s (the same offered load for every variant)`, {
+      baseline: `untraced ${fmtNum(median(pacedCpu.untraced), 1)}`,
+      traced: VARIANTS.filter((v) => v !== 'untraced').map((v) => `${v} ${fmtNum(median(pacedCpu[v]), 1)}`).join(' · '),
+      figure: VARIANTS.filter((v) => v !== 'untraced').map((v) => fmtNum(pacedRatio(v), 3)).join(' · '),
+      bar: 'same bars as above', result: 'info',
+      note: `${pacedCycles.length} alternating ${cfg.pacedSeconds} s slices per variant; ratio = untraced CPU per request / variant's, median over slice pairs; achieved req/s (median): ${VARIANTS.map((v) => `${v} ${fmtInt(achieved(v))}`).join(', ')}`,
+      data: pacedCpu,
+    }));
+  }
   // Not in a smoke run: its slices can end before the batch exporter's first export on a loaded machine.
   if (!smoke && has('otel') && !extras('otel').some((e) => e.spans > 0)) throw new Error('the OpenTelemetry variant exported no spans: its preload did not instrument the server');
   return rows.map((r) => ({ ...r, metric: `${at}: ${r.metric}` }));

@@ -8,15 +8,21 @@ import type { Later, Source } from './index.js';
 type Req = Record<string, unknown> & { method?: string; url?: string };
 type Res = Record<string, unknown> & { statusCode?: number };
 
-/** A request being served. Also the AsyncLocalStorage store of its handler: one object per request. */
-interface Inbound {
-  /** Its number in this thread: the id is `<actor>:r<n>`, spelled only when something asks for it. */
+/**
+ * A request being served (`in`: also the AsyncLocalStorage store of its handler, one object per request) or
+ * made (`out`).
+ */
+interface Exchange {
+  out: boolean;
+  /** Its number in this thread: the id is `<actor>:r<n>` (served) or `<actor>:q<n>` (made), spelled only when something asks for it. */
   n: number;
   id: string | undefined;
   t0: number;
   method: string | null;
   url: string | null;
-  /** Whether its `http/request` went out already (it was in flight for a while). */
+  /** Made: the request being served when it was made. */
+  corr: string | null;
+  /** Whether its start went out already, on its own (it was in flight for a while). */
   sent: boolean;
 }
 
@@ -33,6 +39,18 @@ function own(obj: unknown, key: string): unknown {
 /** A value as JSON text, for the events this source encodes itself. */
 function json(v: unknown): string {
   return v === null || v === undefined ? 'null' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : (JSON.stringify(v) ?? 'null');
+}
+
+/** JSON texts of request methods, kept: a handful of values, each needed on every request. */
+const methodTexts = new Map<string, string>();
+function methodJson(m: unknown): string {
+  if (typeof m !== 'string') return json(m);
+  let text = methodTexts.get(m);
+  if (text === undefined) {
+    text = json(m);
+    if (methodTexts.size < 32) methodTexts.set(m, text);
+  }
+  return text;
 }
 
 /** The route pattern where a framework left one on the request: Express sets req.route after routing. */
@@ -53,21 +71,23 @@ export const webSource: Source = {
     const als = new AsyncLocalStorage();
     // Web capture switched off later (configure) leaves the subscriptions in place, idle: requests get
     // no ids, and the level filter drops http events.
-    const idOf = (r: Inbound) => (r.id ??= `${self}:r${r.n}`);
-    core.setCorrelation(() => {
-      const r = core.config.web ? (als.getStore() as Inbound | undefined) : undefined;
+    const idOf = (r: Exchange) => (r.id ??= `${self}:${r.out ? 'q' : 'r'}${r.n}`);
+    const correlation = () => {
+      const r = core.config.web ? (als.getStore() as Exchange | undefined) : undefined;
       return r === undefined ? null : idOf(r);
-    });
+    };
+    core.setCorrelation(correlation);
     patches.add(() => {
       core.setCorrelation(undefined);
       als.disable();
     });
     const self = core.config.actor;
     const selfJson = JSON.stringify(self);
-    const inbound = new WeakMap<object, Inbound>();
+    const inbound = new WeakMap<object, Exchange>();
+    const outbound = new WeakMap<object, Exchange>();
     // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
     const fastifyRoutes = new WeakMap<object, string>();
-    const outbound = new WeakMap<object, { id: string; t0: number }>();
+    let fastify = false;
     let seq = 0;
     const subscribe = (channel: string, fn: (msg: any) => void) => {
       // core.guard's contract, inline: a closure per publish was measurable on the per-request path.
@@ -83,30 +103,34 @@ export const webSource: Source = {
       patches.add(() => dc.unsubscribe(channel, guarded));
     };
 
-    // One event per served request: `http/exchange`, sent when the response is finished, carries the request
-    // and its response, and the host stores it as the two rows it stands for (request at its start, response
-    // at its end: src/trace/expand_http.ts). Two events per request were the agent's largest cost in the
+    // One event per request, served or made: `http/exchange` (`http/client_exchange`), sent when the response
+    // is finished, carries the request and its outcome, and the host stores it as the two rows it stands for
+    // (start and end: src/trace/expand_http.ts). Two events per request were the agent's largest cost in the
     // profile of a traced server (encoding and writing each). A request still in flight after IN_FLIGHT_MS,
-    // or when the tracer asks or the thread exits, has its `http/request` sent then, with its own time; its
-    // end comes as `http/response`, as before.
-    const pending = new Set<Inbound>();
+    // or when the tracer asks or the thread exits, has its start (`http/request`, `http/client_request`) sent
+    // then, with its own time; its end comes on its own (`http/response`, `http/client_response`).
+    const pending = new Set<Exchange>();
     let timer: Later | undefined;
-    const sendRequest = (r: Inbound) => {
+    const begin = (r: Exchange) => {
+      pending.add(r);
+      if (timer === undefined) arm();
+    };
+    const sendStart = (r: Exchange) => {
       pending.delete(r);
       r.sent = true;
       const id = idOf(r);
-      core.emit('http', 'request', self, { method: r.method, url: r.url }, { ref: id, corr: id, ts: r.t0 });
+      core.emit('http', r.out ? 'client_request' : 'request', self, { method: r.method, url: r.url }, { ref: id, corr: r.out ? r.corr : id, ts: r.t0 });
     };
     const sweep = () => {
       timer = undefined;
       const old = core.nowNs() - IN_FLIGHT_MS * 1e6;
-      for (const r of pending) if (r.t0 <= old) sendRequest(r);
+      for (const r of pending) if (r.t0 <= old) sendStart(r);
       if (pending.size > 0) arm();
     };
     // Never keep the target alive for a request the app itself has let go.
     const arm = () => (timer = core.later(() => core.guard(sweep), IN_FLIGHT_MS).unref());
     const sendHeld = () => {
-      for (const r of pending) sendRequest(r);
+      for (const r of pending) sendStart(r);
     };
     core.setHeldBack(sendHeld);
     // On detach, requests still in flight are recorded as started (their ends will not be seen).
@@ -115,12 +139,21 @@ export const webSource: Source = {
       timer?.cancel();
       sendHeld();
     });
+    /**
+     * The exchange of a request that ended before its start went out, encoded here as encodeEvent would
+     * (src/shared/protocol.ts) without the event array, its links object and a generic JSON.stringify of
+     * both; the request's number stands for its id (the host spells it, as for call ids). `items`: the
+     * payload's items after method and url, as JSON text.
+     */
+    const sendExchange = (r: Exchange, subtype: string, end: number, method: unknown, url: unknown, items: string) => {
+      pending.delete(r);
+      if (core.keeps('web')) core.pushEncoded(`[${end},"http","${subtype}",${selfJson},null,null,${json(r.corr)},${r.n},null]${SEP}[${methodJson(method)},${json(url)},${items}]`);
+    };
 
     subscribe('http.server.request.start', ({ request }: { request: Req }) => {
-      const r: Inbound = { n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, sent: false };
+      const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false };
       inbound.set(request, r);
-      pending.add(r);
-      if (timer === undefined) arm();
+      begin(r);
       // Published synchronously just before the server emits 'request': the handler and everything it
       // schedules run inside this store.
       als.enterWith(r);
@@ -132,40 +165,45 @@ export const webSource: Source = {
       // Read at the end, as the response always was: an app may rewrite req.url on the way.
       const method = request.method ?? null;
       const url = request.url ?? null;
-      const route = routeOf(request) ?? fastifyRoutes.get(request) ?? null;
+      const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? null;
       const status = response.statusCode ?? null;
+      const end = core.nowNs();
       if (r.sent) {
         const id = idOf(r);
-        core.emit('http', 'response', self, { method, url, route, status, duration_ns: core.nowNs() - r.t0 }, { ref: id, corr: id });
+        core.emit('http', 'response', self, { method, url, route, status, duration_ns: end - r.t0 }, { ref: id, corr: id });
         return;
       }
-      pending.delete(r);
-      if (!core.keeps('web')) return;
-      const end = core.nowNs();
-      // Encoded here, as encodeEvent would (src/shared/protocol.ts), without the event array, its links
-      // object and a generic JSON.stringify of both; the request's number stands for its id (the host spells
-      // it, as for call ids). [method, url, route, status, duration_ns(, start method, start url)]
-      const start = method !== r.method || url !== r.url ? `,${json(r.method)},${json(r.url)}` : '';
-      core.pushEncoded(`[${end},"http","exchange",${selfJson},null,null,null,${r.n},null]${SEP}[${json(method)},${json(url)},${json(route)},${json(status)},${end - r.t0}${start}]`);
+      // [method, url, route, status, duration_ns(, start method, start url)]
+      const start = method !== r.method || url !== r.url ? `,${methodJson(r.method)},${json(r.url)}` : '';
+      sendExchange(r, 'exchange', end, method, url, `${json(route)},${json(status)},${end - r.t0}${start}`);
     });
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
       const raw = own(request, 'raw');
-      if (raw && typeof raw === 'object' && typeof route?.url === 'string') fastifyRoutes.set(raw, route.url);
+      if (raw && typeof raw === 'object' && typeof route?.url === 'string') {
+        fastify = true;
+        fastifyRoutes.set(raw, route.url);
+      }
     });
 
     const clientStart = (request: Req, url: string | null) => {
-      const id = `${self}:q${++seq}`;
-      outbound.set(request, { id, t0: core.nowNs() });
-      core.emit('http', 'client_request', self, { method: request.method ?? null, url }, { ref: id });
+      const r: Exchange = { out: true, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url, corr: correlation(), sent: false };
+      outbound.set(request, r);
+      begin(r);
     };
     const clientEnd = (request: Req, status: number | null, error: unknown) => {
       const r = outbound.get(request);
       if (!r) return;
       outbound.delete(request);
-      const payload: Record<string, unknown> = { status, duration_ns: core.nowNs() - r.t0 };
-      if (error !== undefined) payload.error = core.capture(error);
-      core.emit('http', error === undefined ? 'client_response' : 'client_error', self, payload, { ref: r.id });
+      const end = core.nowNs();
+      if (r.sent) {
+        const payload: Record<string, unknown> = { status, duration_ns: end - r.t0 };
+        if (error !== undefined) payload.error = core.capture(error);
+        core.emit('http', error === undefined ? 'client_response' : 'client_error', self, payload, { ref: idOf(r) });
+        return;
+      }
+      // [method, url, status, duration_ns(, error)]: an error makes it a client_error
+      sendExchange(r, 'client_exchange', end, r.method, r.url, `${json(status)},${end - r.t0}${error === undefined ? '' : `,${json(core.capture(error))}`}`);
     };
     subscribe('http.client.request.start', ({ request }: { request: Req }) => {
       const host = own(request, 'host');

@@ -92,6 +92,48 @@ describe('web', () => {
     ]);
   });
 
+  it('records a request made while it is in flight, and its response once when it comes', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    get(port, '/call-held');
+    await app.line(/^held/);
+    await t.tracer.sync();
+    expect(httpRows(t).filter((r) => r.subtype === 'client_request')).toEqual([{ subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: '127.0.0.1/hold' } }]);
+    expect((await fetch(`http://127.0.0.1:${port}/release`)).status).toBe(200);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t);
+      return r.length === 8 && r;
+    }, 'eight http rows');
+    expect(rows.filter((r) => r.ref === `${main}:q2`).map((r) => (r.subtype === 'client_response' ? { ...r, payload: { ...r.payload, duration_ns: typeof r.payload.duration_ns } } : r))).toEqual([
+      { subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: '127.0.0.1/hold' } },
+      { subtype: 'client_response', ref: `${main}:q2`, corr: `${main}:r1`, payload: { status: 200, duration_ns: 'number' } },
+    ]);
+    expect(rows.filter((r) => r.subtype === 'response').map((r) => [r.ref, r.payload.url])).toEqual(expect.arrayContaining([[`${main}:r1`, '/call-held'], [`${main}:r3`, '/hold']]));
+  });
+
+  it('records a request made that failed as its client_request and client_error, inside the request that made it', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    expect((await fetch(`http://127.0.0.1:${port}/call-refused`)).status).toBe(502);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t);
+      return r.length === 4 && r;
+    }, 'four http rows');
+    expect(rows.map((r) => [r.subtype, r.ref, r.corr])).toEqual([
+      ['request', `${main}:r1`, `${main}:r1`],
+      ['client_request', `${main}:q2`, `${main}:r1`],
+      ['client_error', `${main}:q2`, `${main}:r1`],
+      ['response', `${main}:r1`, `${main}:r1`],
+    ]);
+    expect(rows[1]!.payload).toEqual({ method: 'GET', url: '127.0.0.1/' });
+    expect(rows[2]!.payload).toMatchObject({ status: null, error: { message: expect.stringContaining('ECONNREFUSED') } });
+    expect(typeof rows[2]!.payload.duration_ns).toBe('number');
+  });
+
   it('keeps the request a process was serving when it crashed', async () => {
     const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
     const port = Number(ready.split(' ')[1]);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TextEvent } from '../../src/shared/protocol.js';
 import { expandExchange } from '../../src/trace/expand_http.js';
 
-const exchange = (items: unknown[], ref: string | number = 7): TextEvent => [5_000, 'http', 'exchange', '42/w1', null, null, null, ref, JSON.stringify(items)];
+const exchange = (items: unknown[], ref: string | number = 7, subtype = 'exchange', corr: string | null = null): TextEvent => [5_000, 'http', subtype, '42/w1', null, null, corr, ref, JSON.stringify(items)];
 
 describe('expandExchange', () => {
   it('spells the request id from its number and gives both rows the texts JSON.stringify would', () => {
@@ -27,5 +27,15 @@ describe('expandExchange', () => {
     e[6] = '42:r1';
     const [req, res] = expandExchange(e);
     expect([req[6], req[7], res[6], res[7]]).toEqual(['42:r1', '42:r3', '42:r1', '42:r3']);
+  });
+
+  it('expands a request made into its client_request and its client_response or client_error', () => {
+    const url = 'http://127.0.0.1:80/a,"b"';
+    const [req, res] = expandExchange(exchange(['GET', url, 200, 300], 9, 'client_exchange', '42/w1:r8'));
+    expect(req).toEqual([4_700, 'http', 'client_request', '42/w1', null, null, '42/w1:r8', '42/w1:q9', JSON.stringify({ method: 'GET', url })]);
+    expect(res).toEqual([5_000, 'http', 'client_response', '42/w1', null, null, '42/w1:r8', '42/w1:q9', JSON.stringify({ status: 200, duration_ns: 300 })]);
+    const error = { $t: 'error', name: 'Error', message: 'connect ECONNREFUSED, "x"', stack: 'Error: …\n    at x' };
+    const [, failed] = expandExchange(exchange(['POST', url, null, 40, error], 10, 'client_exchange'));
+    expect(failed).toEqual([5_000, 'http', 'client_error', '42/w1', null, null, null, '42/w1:q10', JSON.stringify({ status: null, duration_ns: 40, error })]);
   });
 });
