@@ -205,9 +205,14 @@ export const webSource: Source = {
       // [method, url, status, duration_ns(, error)]: an error makes it a client_error
       sendExchange(r, 'client_exchange', end, r.method, r.url, `${json(status)},${end - r.t0}${error === undefined ? '' : `,${json(core.capture(error))}`}`);
     };
+    // From Node 24 a ClientRequest's path is an accessor of its prototype (node:http's own, read only when
+    // the request is a plain ClientRequest: never a getter of the app's).
+    const { ClientRequest } = core.builtin('http');
+    const pathGetter = Object.getOwnPropertyDescriptor(ClientRequest.prototype, 'path')?.get as (() => unknown) | undefined;
+    const pathOf = (request: Req) => own(request, 'path') ?? (pathGetter && Object.getPrototypeOf(request) === ClientRequest.prototype ? pathGetter.call(request) : undefined);
     subscribe('http.client.request.start', ({ request }: { request: Req }) => {
       const host = own(request, 'host');
-      const path = own(request, 'path');
+      const path = pathOf(request);
       clientStart(request, typeof host === 'string' ? `${host}${typeof path === 'string' ? path : ''}` : null);
     });
     subscribe('http.client.response.finish', ({ request, response }: { request: Req; response: Res }) => clientEnd(request, response.statusCode ?? null, undefined));
