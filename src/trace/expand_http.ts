@@ -5,6 +5,7 @@
 //   (or `http/client_error`) at its end.
 // A request still in flight was sent as its start on its own and needs nothing here.
 import type { TextEvent } from '../shared/protocol.js';
+import { endOfString } from './json_text.js';
 
 export function isExchange(e: TextEvent): boolean {
   return e[1] === 'http' && (e[2] === 'exchange' || e[2] === 'client_exchange');
@@ -53,7 +54,7 @@ function flatItems(text: string): string[] | undefined {
   for (let i = 1; i < last; ) {
     const c = text.charCodeAt(i);
     if (c === 91 || c === 123) return undefined;
-    let end = c === 34 ? closingQuote(text, i) + 1 : text.indexOf(',', i);
+    let end = c === 34 ? endOfString(text, i) + 1 : text.indexOf(',', i);
     if (end === 0) return undefined;
     if (end < 0 || end > last) end = last;
     items.push(text.slice(i, end));
@@ -62,16 +63,6 @@ function flatItems(text: string): string[] | undefined {
     i = end + 1;
   }
   return undefined;
-}
-
-/** The closing quote of the JSON string whose opening quote is at `i` (-1 if none). */
-function closingQuote(text: string, i: number): number {
-  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
-    let slashes = 0;
-    while (text.charCodeAt(q - 1 - slashes) === 92) slashes++;
-    if (slashes % 2 === 0) return q;
-  }
-  return -1;
 }
 
 /** The same items by parsing (a shape flatItems does not know: an error's capture, or never written by the agent). */

@@ -9,6 +9,7 @@ import type { StoreWriter } from '../store/writer.js';
 import { redactJson, redactString } from '../shared/redact.js';
 import { DataChannel } from './data_channel.js';
 import { expandExchange, isExchange } from './expand_http.js';
+import { endOfString } from './json_text.js';
 import { fnv1a, messageHash } from './pairing.js';
 import { RecordingPolicy } from './policy.js';
 
@@ -301,16 +302,6 @@ function endOfJson(text: string, i: number): number {
     else if (c === 91 || c === 123) depth++;
     else if ((c === 93 || c === 125) && --depth === 0) return j + 1;
     if (j < 0) return -1;
-  }
-  return -1;
-}
-
-/** The closing quote of the string whose opening quote is at `i` (-1 if none). */
-function endOfString(text: string, i: number): number {
-  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
-    let slashes = 0;
-    while (text.charCodeAt(q - 1 - slashes) === 92) slashes++;
-    if (slashes % 2 === 0) return q;
   }
   return -1;
 }
