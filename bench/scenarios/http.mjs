@@ -3,6 +3,7 @@
 // variant's figure is its throughput divided by the untraced throughput of the same round. Every variant runs
 // on each Node version of HTTP_NODES (default: this one and 24, the binary test/targets installs), each
 // version with its own untraced server, all of them in the same alternating cycles.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -173,8 +174,32 @@ export async function run({ smoke, rounds }) {
       note: `bug in Tracer.openInspector: after SIGUSR1 it takes the first listening port of the pid — the server's own HTTP port — instead of the new inspector port (a race: it depends on whether the inspector is listening at the first poll). First-attempt errors: ${[...new Set(failures.map((f) => f.replace(/\d+/g, 'N')))].join(' / ')}`,
     }));
   }
-  for (const node of nodes()) rows.push(...nodeRows(node.major, cfg, res, smoke));
+  for (const node of nodes()) rows.push(...nodeRows(node.major, cfg, res, smoke), framesRow(node, smoke));
   return rows;
+}
+
+/**
+ * The agent's own CPU per served request, apart from the server and the host (bench/fixtures/http_frames.cjs):
+ * on a loaded machine the one figure of this scenario that two builds can be told apart by. Runs of this build
+ * and, with HTTP_BEFORE, of the other one alternate; the first rounds of each run (warm-up) are left out.
+ */
+function framesRow(node, smoke) {
+  const builds = { this: join(ROOT, 'dist/agent.js'), ...(process.env.HTTP_BEFORE ? { before: join(process.env.HTTP_BEFORE, 'dist/agent.js') } : {}) };
+  const ns = Object.fromEntries(Object.keys(builds).map((b) => [b, []]));
+  const bytes = {};
+  for (let run = 0; run < (smoke ? 1 : 4); run++) {
+    for (const [b, agent] of Object.entries(builds)) {
+      const out = JSON.parse(execFileSync(node.bin, [fixture('http_frames.cjs'), agent, smoke ? '3' : '25'], { encoding: 'utf8', timeout: 120_000 }));
+      ns[b].push(...out.ns.slice(smoke ? 0 : 5));
+      bytes[b] = out.bytes;
+    }
+  }
+  const show = (b) => `${fmtInt(median(ns[b]))} ns, ${bytes[b]} B sent`;
+  return row(name, `Node ${node.major}: the agent's own CPU per served request, no server and no host (${Object.keys(builds).join(' · ')})`, {
+    figure: Object.keys(builds).map(show).join(' · '), result: 'info',
+    note: 'median over rounds of 20,000 requests published on the two server channels with plain objects, in a process of its own (bench/fixtures/http_frames.cjs): subscribers, correlation store, encoding, batching; not the server, not the host',
+    data: { ns, bytes },
+  });
 }
 
 /** The rows of one Node version: its variants against its own untraced server, slice by slice. */
