@@ -207,9 +207,9 @@ export const webSource: Source = {
     };
     // From Node 24 a ClientRequest's path is an accessor of its prototype (node:http's own, read only when
     // the request is a plain ClientRequest: never a getter of the app's).
-    const { ClientRequest } = core.builtin('http');
-    const pathGetter = Object.getOwnPropertyDescriptor(ClientRequest.prototype, 'path')?.get as (() => unknown) | undefined;
-    const pathOf = (request: Req) => own(request, 'path') ?? (pathGetter && Object.getPrototypeOf(request) === ClientRequest.prototype ? pathGetter.call(request) : undefined);
+    const ClientRequest = core.builtin('http')?.ClientRequest as { prototype: object } | undefined;
+    const pathGetter = ClientRequest && (Object.getOwnPropertyDescriptor(ClientRequest.prototype, 'path')?.get as (() => unknown) | undefined);
+    const pathOf = (request: Req) => own(request, 'path') ?? (pathGetter && Object.getPrototypeOf(request) === ClientRequest!.prototype ? pathGetter.call(request) : undefined);
     subscribe('http.client.request.start', ({ request }: { request: Req }) => {
       const host = own(request, 'host');
       const path = pathOf(request);
