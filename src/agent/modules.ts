@@ -319,12 +319,16 @@ export class Modules {
     const target = spec.startsWith('file:') ? this.core.builtin('url').fileURLToPath(spec) : spec;
     // From the working directory, then from the main script's folder (an app started as `node apps/shop/app.js`).
     const main = typeof proc.argv?.[1] === 'string' ? path.dirname(path.resolve(proc.argv[1])) : undefined;
+    // `src/price.ts` as people write it is, to require, a package named src: also tried as ./src/price.ts.
+    const asPath = /^(\.{0,2}\/|@)/.test(target) || path.isAbsolute(target) ? [] : [`./${target}`];
     for (const dir of [proc.cwd(), main]) {
       if (dir === undefined) continue;
-      try {
-        return Module.createRequire(path.join(dir, 'index.js')).resolve(target);
-      } catch {
-        // next folder
+      for (const name of [target, ...asPath]) {
+        try {
+          return Module.createRequire(path.join(dir, 'index.js')).resolve(name);
+        } catch {
+          // next spelling, next folder
+        }
       }
     }
     return null;

@@ -333,6 +333,7 @@ export class Tracer {
 
   /** The OS's word on a process we started (waitpid): recorded unless the agent already reported the same. */
   private onLaunchedExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (!this.store.db.open) return; // ended after nodescope closed: nothing to record it in
     this.ingest.flush();
     const actor = this.store.actor(String(child.pid));
     if (actor && (actor.ended_ms === null || actor.exit_code !== code || (actor.exit_signal ?? null) !== signal)) {
@@ -784,6 +785,10 @@ export class Tracer {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all([...this.starting]), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
     clearTimeout(timer);
-    for (const child of this.launched) if (child.exitCode === null && child.signalCode === null) child.kill();
+    // Their exits are recorded before the store closes; one still running 2 s after SIGTERM is not waited for.
+    const running = this.launched.filter((child) => child.exitCode === null && child.signalCode === null);
+    for (const child of running) child.kill();
+    await Promise.race([Promise.all(running.map((child) => new Promise((r) => child.once('exit', r)))), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+    clearTimeout(timer);
   }
 }

@@ -1,0 +1,62 @@
+// Programs launched as a person launches them: `launch` with trace_modules named as they say it
+// (src/price.ts, relative to the program's folder), and a script that stops nodescope while the program runs.
+import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { setup } from '../../src/api.js';
+import { eventually, events, FIXTURES, newTracer } from '../helpers.js';
+import type { Tracer } from '../../src/trace/tracer.js';
+import { nodeTarget } from '../targets/index.js';
+
+const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+const APP = join(FIXTURES, 'launched_ts');
+
+const launched: Tracer[] = [];
+afterEach(async () => {
+  for (const t of launched.splice(0)) await t.close();
+});
+
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe.each(['22', '24', '26'])('A TypeScript program launched on Node %s', (major) => {
+  it('traces trace_modules "src/price.ts" (a path from its working directory, no ./) from its first line', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: 'src/price.ts', ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, 'src/app.ts', '3'], { cwd: APP });
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return t.store.actor(String(link.pid))?.ended_ms != null;
+    }, 'the program to end');
+    const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.module]);
+    const quoted = (code: 'HALF' | 'none' | 'BAD') => [
+      ['call', 'quote', 'src/price.ts'],
+      ['call', 'lineTotal', 'src/price.ts'],
+      ['return', 'lineTotal', 'src/price.ts'],
+      ['call', 'lineTotal', 'src/price.ts'],
+      ['return', 'lineTotal', 'src/price.ts'],
+      ['call', 'discount', 'src/price.ts'],
+      [code === 'BAD' ? 'throw' : 'return', 'discount', 'src/price.ts'],
+      [code === 'BAD' ? 'throw' : 'return', 'quote', 'src/price.ts'],
+    ];
+    expect(calls).toEqual([...quoted('HALF'), ...quoted('none'), ...quoted('BAD')]);
+  });
+});
+
+describe('A script using the package API', () => {
+  it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
+    const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
+    const tree = (await scope.call('get_supervision_tree')) as { tree: { pid: number }[] };
+    const pid = tree.tree[0]!.pid;
+    await scope.stop();
+    // Reaped by this process once its exit event has run: an error thrown there would fail this file.
+    await eventually(() => gone(pid), 'the launched program to end');
+    await new Promise((r) => setImmediate(r));
+  });
+});
