@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
-import type { ModuleReport } from '../agent/modules.js';
+import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
 import { MAX_BACKLOG_ROWS, type Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
@@ -73,10 +73,11 @@ export class ThreadLink {
 
   /** The agent traced the configured modules as it installed; ES modules among them are the tracer's to do. */
   private async traceEsmModules(): Promise<void> {
-    for (const spec of this.config.modules ?? []) {
-      const report = (await this.call(`traceModule(${JSON.stringify(spec)})`).catch(() => undefined)) as ModuleReport | undefined;
-      if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
-    }
+    // Every question to the agent first: once a trace waits for its module, each script pauses before it
+    // runs, an evaluation of ours too, and a thread still held for its agent (launch) then never ran.
+    const reports: [ModuleSpec, ModuleReport | undefined][] = [];
+    for (const spec of this.config.modules ?? []) reports.push([spec, (await this.call(`traceModule(${JSON.stringify(spec)})`).catch(() => undefined)) as ModuleReport | undefined]);
+    for (const [spec, report] of reports) if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
   }
 
   /**

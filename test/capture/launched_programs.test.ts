@@ -49,6 +49,23 @@ describe.each(['22', '24', '26'])('A TypeScript program launched on Node %s', (m
   });
 });
 
+describe.each(['22', '24', '26'])('A program launched with two ES modules to trace on Node %s', (major) => {
+  it('runs to its end, its modules traced from the first line', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    for (const module of ['src/app.ts', 'src/price.ts']) await t.tracer.traceModule({ module, ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, 'src/app.ts', '3'], { cwd: APP });
+    const ended = await eventually(() => {
+      t.tracer.ingest.flush();
+      const actor = t.store.actor(String(link.pid));
+      return actor?.ended_ms != null && actor;
+    }, 'the program to end');
+    expect(ended.exit_code).toBe(0);
+    expect(events(t.store, "type = 'log'").map((e) => e.payload.text)).toEqual(['round 0 quote 8.5', 'round 1 quote 17', 'round 2 failed: unknown code BAD']);
+    expect(events(t.store, "type = 'call' AND subtype = 'call'").map((e) => e.payload.fn)).toEqual(Array(3).fill(['quote', 'lineTotal', 'lineTotal', 'discount']).flat());
+  });
+});
+
 describe('A script using the package API', () => {
   it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
     const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
