@@ -380,6 +380,9 @@ export class EsmTraces {
   private async onPaused(reason: string, data: { url?: string; scriptId?: string } | undefined, frame: string | undefined): Promise<void> {
     // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger. One
     // may still arrive after we disarmed (it was on its way), and is ours to end too.
+    // A worker held for its agent (NodeWorker waitForDebuggerOnStart, ours) breaks on its first line when it
+    // is let go with the Debugger domain on, as ours is while a trace waits: that pause is ours to end.
+    if (reason === 'Break on start') return void this.thread.session.send('Debugger.resume').catch(() => undefined);
     if (reason !== 'instrumentation' || !this.everArmed) return;
     try {
       const wait = data?.url ? this.waiting.get(data.url) : undefined;

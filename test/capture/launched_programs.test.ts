@@ -66,6 +66,23 @@ describe.each(['22', '24', '26'])('A program launched with two ES modules to tra
   });
 });
 
+describe.each(['22', '24', '26'])('A worker pool launched on Node %s while an ES-module trace waits', (major) => {
+  it('runs its workers: each new worker is let go past the pause on its first line', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    // A module traced earlier in the session, in another program: every thread of the next program waits
+    // for it too, the pool's workers among them.
+    const first = await t.tracer.launch([nodeTarget(major).bin, 'src/app.ts', '100000'], { cwd: APP });
+    await t.tracer.traceModule({ module: 'src/price.ts', ...limits });
+    process.kill(first.pid);
+    const link = await t.tracer.launch([nodeTarget(major).bin, join(FIXTURES, 'pool/app.cjs')]);
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = 'ready'").length === 1;
+    }, `the pool of ${link.pid} to answer its first task`);
+  });
+});
+
 describe('A script using the package API', () => {
   it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
     const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
