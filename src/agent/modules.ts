@@ -71,6 +71,8 @@ export class Modules {
   private unresolved: ModuleSpec[] = [];
   private booted: boolean;
   private watching = false;
+  /** Within one require: module.exports values that a wrapper replaced (a function that is the module). */
+  private replaced = new Map<unknown, unknown>();
 
   constructor(
     private readonly core: AgentCore,
@@ -356,12 +358,16 @@ export class Modules {
     this.patches.patch(Module as { _load: Fn }, '_load', (original) =>
       function (this: unknown, ...args: unknown[]) {
         const result = original.apply(this, args);
-        if (modules.patches.active) {
-          modules.booted = true;
-          if (modules.unresolved.length > 0) for (const spec of modules.unresolved.splice(0)) modules.core.guard(() => void modules.trace(spec));
-          if (modules.pending.size > 0) modules.core.guard(() => modules.loadPending());
-        }
-        return result;
+        if (!modules.patches.active) return result;
+        modules.replaced.clear(); // what a wrap outside a require left
+        modules.booted = true;
+        if (modules.unresolved.length > 0) for (const spec of modules.unresolved.splice(0)) modules.core.guard(() => void modules.trace(spec));
+        if (modules.pending.size > 0) modules.core.guard(() => modules.loadPending());
+        // The require that loaded a module whose module.exports is a function it just wrapped (a Piscina
+        // task) returns the wrapper: its caller would otherwise keep the original, and no call be recorded.
+        const wrapped = modules.replaced.get(result);
+        modules.replaced.clear();
+        return wrapped ?? result;
       },
     );
   }
@@ -382,7 +388,9 @@ export class Modules {
     const self = this.core.config.actor;
     for (const { name, holder, key } of exportedFunctions(record, this.core.isProxy)) {
       if (only && !only.includes(name)) continue;
+      const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
+      if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (/[#.]/.test(name) ? report.methods : report.functions).push(name);
     }
     this.traced.set(resolved, { report, limiter, undo });

@@ -83,6 +83,30 @@ describe.each(['22', '24', '26'])('A worker pool launched on Node %s while an ES
   });
 });
 
+describe.each(['22', '24', '26'])('A worker pool launched on Node %s with its task module traced from the start', (major) => {
+  it('records the calls of the task function that is module.exports itself, in the pool\'s thread', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: 'task.cjs', ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, 'lazy_require.cjs'], { cwd: join(FIXTURES, 'pool') });
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = '2.5,bad quantity 0,5'").length === 1;
+    }, 'the batch');
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
+    const w1 = `${link.pid}/w1`;
+    expect(calls).toEqual([
+      [w1, 'call', 'price', [{ sku: 'a', qty: 1 }]],
+      [w1, 'return', 'price', { sku: 'a', total: 2.5 }],
+      [w1, 'call', 'price', [{ sku: 'b', qty: 0 }]],
+      [w1, 'throw', 'price', 'bad quantity 0'],
+      [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
+      [w1, 'return', 'price', { sku: 'c', total: 5 }],
+    ]);
+  });
+});
+
 describe('A script using the package API', () => {
   it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
     const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
