@@ -146,8 +146,32 @@ class Agent implements AgentCore {
       this.patches.add(() => histogram.disable());
     });
     this.watch();
+    if (!this.isMainThread) this.flushBeforeBlocking();
     // Sent before install() returns, so the tracer has the thread's start event when attach resolves.
     this.channel.flush();
+  }
+
+  /**
+   * A worker about to block in Atomics.wait (a Piscina worker between tasks) runs no timer until it is woken,
+   * and a pool ends its workers from there (terminate): what the thread holds goes to the host first, or
+   * the calls of its last tasks were lost.
+   */
+  private flushBeforeBlocking(): void {
+    const { channel, patches } = this;
+    this.guard(() =>
+      patches.patch(Atomics as unknown as { wait: (...args: unknown[]) => unknown }, 'wait', (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          if (patches.active) {
+            try {
+              channel.flush();
+            } catch {
+              // never into the target
+            }
+          }
+          return original.apply(this, args);
+        },
+      ),
+    );
   }
 
   /**

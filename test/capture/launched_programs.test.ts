@@ -107,6 +107,31 @@ describe.each(['22', '24', '26'])('A worker pool launched on Node %s with its ta
   });
 });
 
+describe.each(['22', '24', '26'])('A Piscina pool launched on Node %s and destroyed after its tasks', (major) => {
+  it('hands over its thread\'s calls before the thread blocks in Atomics.wait, where the pool ends it', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: 'task.cjs', ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, 'destroy.cjs'], { cwd: join(FIXTURES, 'pool') });
+    const w1 = `${link.pid}/w1`;
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return t.store.actor(w1)?.ended_ms != null && events(t.store, "type = 'log' AND json_extract(payload, '$.text') = '2.5,bad quantity 0,5'").length === 1;
+    }, 'the batch and the end of the pool');
+    await t.tracer.sync();
+    const calls = events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
+    // The warm-up of the thread calls nothing: three tasks, three calls.
+    expect(calls).toEqual([
+      [w1, 'call', 'price', [{ sku: 'a', qty: 1 }]],
+      [w1, 'return', 'price', { sku: 'a', total: 2.5 }],
+      [w1, 'call', 'price', [{ sku: 'b', qty: 0 }]],
+      [w1, 'throw', 'price', 'bad quantity 0'],
+      [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
+      [w1, 'return', 'price', { sku: 'c', total: 5 }],
+    ]);
+  });
+});
+
 describe('A script using the package API', () => {
   it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
     const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
