@@ -421,10 +421,24 @@ function refuseUnknownCallOptions(p: Parsed): void {
 function toolArgs(flags: Map<string, string>, accepts: (key: string, value: unknown) => boolean): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   for (const [k, v] of flags) {
-    const converted = coerce(v);
-    args[k] = converted !== v && !accepts(k, converted) && accepts(k, v) ? v : converted;
+    // The first reading the tool's schema takes: a number or boolean, the text itself, or a list
+    // (`--capture total,code` or `--capture '["a, b", "c"]'`).
+    const readings = [coerce(v), v, listOf(v)];
+    args[k] = readings.find((r) => r !== undefined && accepts(k, r)) ?? readings[0];
   }
   return args;
+}
+
+function listOf(v: string): unknown[] | undefined {
+  if (v.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      return Array.isArray(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return v.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function jsonSchemaAccepts(schema: unknown, value: unknown): boolean {
@@ -433,7 +447,7 @@ function jsonSchemaAccepts(schema: unknown, value: unknown): boolean {
   if (s.anyOf) return s.anyOf.some((branch) => jsonSchemaAccepts(branch, value));
   if (s.type === undefined) return true;
   const types = Array.isArray(s.type) ? s.type : [s.type];
-  const kind = typeof value === 'number' ? (Number.isInteger(value) ? ['number', 'integer'] : ['number']) : [typeof value];
+  const kind = typeof value === 'number' ? (Number.isInteger(value) ? ['number', 'integer'] : ['number']) : Array.isArray(value) ? ['array'] : [typeof value];
   return kind.some((k) => types.includes(k));
 }
 

@@ -64,7 +64,7 @@ export const trace_line = defineTool({
       `Probe ${p.id} at ${p.file}:${p.line}${moved}${p.condition ? ` when ${p.condition}` : ''}${p.log ? `, logging "${p.log}"` : ''}:`,
       ...describeProbe(p),
       `Each hit records the locals and closure variables in scope, this, the source-mapped stack and the request id${p.capture.length ? `, and ${p.capture.join(', ')}` : ''}.`,
-      `Next: exercise the program, then get_probe_hits(probe: "${p.id}"); untrace_line(probe: "${p.id}") removes it.`,
+      `Next: exercise the program, then get_probe_hits(probe: "${p.id}"); untrace(probe: "${p.id}") removes it.`,
     ].join('\n');
     return { text, data: { probe: p } };
   },
