@@ -51,10 +51,26 @@ export class EsmTraces {
   /** The largest source a live edit may send (Node 20's worker inspector channel drops 64 KiB messages). */
   private maxEdit = Infinity;
   private everArmed = false;
+  /**
+   * A thread held before its first line (launch, a new worker) is armed only as it is let go: once armed,
+   * every script pauses before it runs, an evaluation of ours too (a probe set on the new thread), and one
+   * that paused while the thread was held left the program held for ever.
+   */
+  private held = false;
   /** What went wrong while instrumenting a module as it loaded, for the answers. */
   readonly problems: string[] = [];
 
   constructor(private readonly thread: ThreadLink) {}
+
+  hold(): void {
+    this.held = true;
+  }
+
+  /** The held thread is about to be let go (Runtime.runIfWaitingForDebugger): the traces waiting arm now. */
+  async release(): Promise<void> {
+    this.held = false;
+    await this.arm();
+  }
 
   /** URLs of every script this thread has loaded (the Debugger domain is enabled for it). */
   async loadedUrls(): Promise<string[]> {
@@ -364,7 +380,7 @@ export class EsmTraces {
 
   /** Pauses before each script runs while a trace waits for its module, so it is edited before it runs. */
   private async arm(): Promise<void> {
-    if (this.armed || this.waiting.size === 0) return;
+    if (this.held || this.armed || this.waiting.size === 0) return;
     const { breakpointId } = await this.thread.session.send('Debugger.setInstrumentationBreakpoint', { instrumentation: 'beforeScriptExecution' });
     this.armed = breakpointId;
     this.everArmed = true;

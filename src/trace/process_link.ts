@@ -124,7 +124,10 @@ export class ProcessLink {
     await Promise.all([...this.installing]);
     await this.options.onThread?.(this.main).catch(() => undefined);
     this.state = 'attached';
-    if (this.options.fromStart) await this.session.send('Runtime.runIfWaitingForDebugger');
+    if (this.options.fromStart) {
+      await this.main.esm.release().catch(() => undefined);
+      await this.session.send('Runtime.runIfWaitingForDebugger');
+    }
   }
 
   private self: AgentOwner | undefined;
@@ -201,7 +204,10 @@ export class ProcessLink {
       // The worker may have ended while we installed (its parent's agent still reports its exit).
       if (!session.closed) this.warn(`worker ${actor ?? info.workerId} of ${this.pid}: ${(error as Error).message}`);
     } finally {
-      if (waiting) await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+      if (waiting) {
+        await this.workers.get(actor ?? '')?.esm.release().catch(() => undefined);
+        await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
+      }
     }
     session.onClose(() => actor && this.workers.get(actor)?.stopAcks());
   }

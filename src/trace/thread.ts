@@ -40,7 +40,10 @@ export class ThreadLink {
     public session: CdpSession,
     private readonly config: AgentConfig,
     private readonly ingest: Ingest,
-  ) {}
+  ) {
+    // Held before its first line until the link lets it go (see EsmTraces.release).
+    if (config.fromStart) this.esm.hold();
+  }
 
   /** Installs the agent (or finds it and resumes it, after a reconnect). */
   async install(): Promise<void> {

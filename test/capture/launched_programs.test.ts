@@ -6,6 +6,7 @@ import { setup } from '../../src/api.js';
 import { eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { nodeTarget } from '../targets/index.js';
+import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 const APP = join(FIXTURES, 'launched_ts');
@@ -129,6 +130,28 @@ describe.each(['22', '24', '26'])('A Piscina pool launched on Node %s and destro
       [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
       [w1, 'return', 'price', { sku: 'c', total: 5 }],
     ]);
+  });
+});
+
+describe.each(['22', '24', '26'])('A program launched on Node %s while a probe is set and an ES-module trace waits', (major) => {
+  it('runs: the thread is armed for the module only when it is let go', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    // Both set on an earlier program of the session; each new thread gets them.
+    const first = await t.tracer.launch([nodeTarget(major).bin, 'src/app.ts', '100000'], { cwd: APP });
+    await t.tracer.traceLine({ file: 'src/app.ts', line: 13, limits: DEFAULT_PROBE_LIMITS });
+    await t.tracer.traceModule({ module: 'src/price.ts', ...limits });
+    process.kill(first.pid);
+    await eventually(() => gone(first.pid), 'the first program to end');
+    t.store.db.prepare('DELETE FROM events').run();
+    const link = await t.tracer.launch([nodeTarget(major).bin, 'src/app.ts', '3'], { cwd: APP });
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return t.store.actor(String(link.pid))?.ended_ms != null;
+    }, 'the program to end');
+    expect(events(t.store, "type = 'log'").map((e) => e.payload.text)).toEqual(['round 0 quote 8.5', 'round 1 quote 17', 'round 2 failed: unknown code BAD']);
+    expect(events(t.store, "type = 'call' AND subtype = 'call'").map((e) => e.payload.fn)).toEqual(Array(3).fill(['quote', 'lineTotal', 'lineTotal', 'discount']).flat());
+    expect(events(t.store, "type = 'probe' AND subtype = 'hit'").map((e) => e.payload.locals.i)).toEqual([0, 1, 2]);
   });
 });
 
