@@ -115,6 +115,9 @@ export const consoleSource: Source = {
       }) as never);
     }
 
+    // A test file run by `node --test`: the runner's reports go to its stdout as serialized frames, not text;
+    // only what the console prints there is the tests' output.
+    const frames = proc.env?.NODE_TEST_CONTEXT === 'child-v8';
     // The streams: recorded after the write returned, unless it threw or a worker's output is passing.
     const patchStream = (name: Stream, stream: { write: Fn } | undefined) => {
       if (typeof stream?.write !== 'function') return;
@@ -129,7 +132,7 @@ export const consoleSource: Source = {
             depth--;
           }
           const [chunk, encoding] = args;
-          if (!forwarding) {
+          if (!forwarding && !(frames && name === 'stdout' && consoleStream === undefined)) {
             core.guard(() => {
               if (typeof chunk === 'string' && (typeof encoding !== 'string' || /^utf-?8$/i.test(encoding))) append(name, chunk);
               else if (typeof chunk === 'string' || chunk instanceof Uint8Array) appendBytes(name, Buffer.from(chunk, encoding));

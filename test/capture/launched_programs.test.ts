@@ -155,6 +155,25 @@ describe.each(['22', '24', '26'])('A program launched on Node %s while a probe i
   });
 });
 
+describe.each(['22', '24', '26'])('node --test launched on Node %s', (major) => {
+  it('records what the tests printed in the test file\'s process, not the runner\'s serialized reports', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    // The runner itself has no inspector (Node starts it without one): the launch answers its child.
+    const link = await t.tracer.launch([nodeTarget(major).bin, '--test', 'calc.test.mjs'], { cwd: join(FIXTURES, 'node_test') });
+    const ended = await eventually(() => {
+      t.tracer.ingest.flush();
+      const actor = t.store.actor(String(link.pid));
+      return actor?.ended_ms != null && actor;
+    }, 'the test file to end');
+    expect(ended.exit_code).toBe(1);
+    expect(events(t.store, "type = 'log'").map((e) => [e.actor, e.payload.stream, e.payload.text])).toEqual([
+      [String(link.pid), 'stdout', 'totalling [1,2]'],
+      [String(link.pid), 'stdout', 'totalling []'],
+    ]);
+  });
+});
+
 describe('A script using the package API', () => {
   it('stops while its launched program runs, and the program is ended without an error in the script', async () => {
     const scope = await setup({ launch: [nodeTarget('24').bin, 'src/app.ts', '100000'], cwd: APP });
