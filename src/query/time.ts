@@ -19,6 +19,7 @@ export function parseTime(input: string | number, now: number = Date.now()): num
     throw new Error(`cannot read time ${input}: ${TIME_HELP}`);
   }
   const text = input.trim();
+  if (text.toLowerCase() === 'now') return now;
   const duration = DURATION.exec(text) ?? RELATIVE.exec(text);
   if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2]!]!;
   if (EPOCH.test(text)) return Number(text);

@@ -12,6 +12,10 @@ describe('parseTime', () => {
     expect(parseTime('2026-11-22', NOW)).toBe(Date.UTC(2026, 10, 22));
   });
 
+  it('reads "now" (the end of a window a person asks about)', () => {
+    expect(parseTime('now', NOW)).toBe(NOW);
+  });
+
   it('reads epoch milliseconds as numbers and numeric strings', () => {
     expect(parseTime(1_795_000_000_000, NOW)).toBe(1_795_000_000_000);
     expect(parseTime('1795000000000', NOW)).toBe(1_795_000_000_000);
