@@ -192,10 +192,11 @@ export class Probes {
       else delete E.prepareStackTrace;
       E.stackTraceLimit = limit;
     }
-    const sites = (Array.isArray(stack) ? stack : []) as { getFileName(): string | undefined; getFunctionName(): string | null; getLineNumber(): number | null; getColumnNumber(): number | null; isEval(): boolean }[];
+    const sites = (Array.isArray(stack) ? stack : []) as { getScriptNameOrSourceURL(): string | undefined; getFunctionName(): string | null; getLineNumber(): number | null; getColumnNumber(): number | null; isEval(): boolean }[];
     const out: unknown[] = [];
     for (const s of sites) {
-      const file = s.getFileName();
+      // The agent's own frames carry its sourceURL (nodescope-agent.js): the host leaves them out.
+      const file = s.getScriptNameOrSourceURL();
       // The breakpoint condition's own frames (evaluated code) sit above the probed line.
       if (out.length === 0 && (!file || s.isEval())) continue;
       out.push([s.getFunctionName() ?? '', file ?? '', s.getLineNumber(), s.getColumnNumber()]);

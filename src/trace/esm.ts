@@ -33,8 +33,6 @@ export class EsmTraces {
   private enabled: Promise<void> | undefined;
   private enabledOn: CdpSession | undefined;
   private readonly offSession: (() => void)[] = [];
-  /** Loaded scripts by URL: file:// for modules, a plain path for CommonJS. */
-  private readonly scripts = new Map<string, { scriptId: string; isModule: boolean; length: number }>();
   private readonly edits = new Map<string, Edit[]>();
   private readonly breakpoints = new Map<string, string[]>();
   /** Breakpoint of each function traced by one, by (module, function). */
@@ -75,12 +73,12 @@ export class EsmTraces {
   /** URLs of every script this thread has loaded (the Debugger domain is enabled for it). */
   async loadedUrls(): Promise<string[]> {
     await this.enable();
-    return [...this.scripts.keys()];
+    return this.thread.scripts.all().map((s) => s.url);
   }
 
   async isLoadedModule(file: string): Promise<boolean> {
     await this.enable();
-    return this.scripts.get(pathToFileURL(file).href)?.isModule === true;
+    return this.thread.scripts.get(pathToFileURL(file).href)?.isModule === true;
   }
 
   /**
@@ -96,14 +94,8 @@ export class EsmTraces {
     this.forgetSession();
     this.enabledOn = session;
     this.enabled = (async () => {
-      this.offSession.push(
-        session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length }) => {
-          if (url) this.scripts.set(url, { scriptId, isModule: isModule === true, length: length ?? Infinity });
-        }),
-        session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId)),
-      );
-      // scriptParsed is sent for every script already loaded before enable answers.
-      await session.send('Debugger.enable', {});
+      this.offSession.push(session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId)));
+      await this.thread.scripts.enable();
       if (reconnected) {
         await this.arm();
         await this.restoreBreakpoints();
@@ -120,7 +112,7 @@ export class EsmTraces {
   /** Sets the breakpoints of breakpoint-traced functions again, found by name in their script's source now. */
   private async restoreBreakpoints(): Promise<void> {
     for (const { spec, url, names } of this.breakpointed.values()) {
-      const script = this.scripts.get(url);
+      const script = this.thread.scripts.get(url);
       if (!script) continue;
       const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId: script.scriptId });
       const sites = findFunctions(scriptSource, spec.functions ?? []).sites.filter((s) => names.has(s.name));
@@ -130,7 +122,6 @@ export class EsmTraces {
 
   private forgetSession(): void {
     for (const off of this.offSession.splice(0)) off();
-    this.scripts.clear();
     this.breakpoints.clear();
     this.byFunction.clear();
     this.armed = undefined;
@@ -143,7 +134,7 @@ export class EsmTraces {
     const resolved = report.resolved!;
     const url = pathToFileURL(resolved).href;
     if (this.edits.has(spec.module) || this.breakpoints.has(spec.module)) return { ...report, status: 'traced', note: 'already traced' };
-    const script = this.scripts.get(url);
+    const script = this.thread.scripts.get(url);
     if (!script) {
       this.waiting.set(url, { spec, resolved });
       await this.arm();
@@ -239,8 +230,8 @@ export class EsmTraces {
       // Node 20 drops a message to a worker's inspector of 64 KiB or more, without an answer.
       if (this.thread.actor.includes('/w') && String(result.value).startsWith('20.')) this.maxEdit = 48 * 1024;
       // The smallest script of the program's own (Node's internal ones are never editable).
-      const own = [...this.scripts].filter(([url]) => url.startsWith('file:')).sort((a, b) => a[1].length - b[1].length);
-      const scriptId = own[0]?.[1].scriptId;
+      const own = this.thread.scripts.all().filter((s) => s.url.startsWith('file:')).sort((a, b) => a.length - b.length);
+      const scriptId = own[0]?.scriptId;
       if (scriptId === undefined) return false;
       const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId });
       return (await this.edit(scriptId, scriptSource, true)) === undefined;
@@ -402,7 +393,7 @@ export class EsmTraces {
     if (reason !== 'instrumentation' || !this.everArmed) return;
     try {
       const wait = data?.url ? this.waiting.get(data.url) : undefined;
-      if (wait && data?.scriptId && this.scripts.get(data.url!)?.isModule !== false) {
+      if (wait && data?.scriptId && this.thread.scripts.get(data.url!)?.isModule !== false) {
         this.waiting.delete(data.url!);
         const report = await this.traceLoaded(wait.spec, wait.resolved, data.scriptId, frame).catch(() => undefined);
         if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
@@ -451,7 +442,10 @@ export class EsmTraces {
 
   async removeAll(): Promise<void> {
     for (const module of new Set([...this.edits.keys(), ...this.breakpoints.keys(), ...[...this.waiting.values()].map((w) => w.spec.module)])) await this.stop(module);
-    if (this.enabledOn === this.thread.session) await this.thread.session.send('Debugger.disable').catch(() => undefined);
+    if (this.enabledOn === this.thread.session) {
+      await this.thread.session.send('Debugger.disable').catch(() => undefined);
+      this.thread.scripts.forget();
+    }
     this.forgetSession();
   }
 }

@@ -8,6 +8,13 @@
 // Inserted text never contains a newline, so line numbers (stack traces, source maps) are unchanged.
 import { parse, type Node } from 'acorn';
 
+/**
+ * The variable an instrumented function's body is assigned to, as an arrow: it names the body's frame in
+ * stacks (src/trace/sourcemaps.ts), and trace_line reads the arrow's scope as the function's own
+ * (src/trace/probe_source.ts).
+ */
+export const BODY_NAME = '__ns$f';
+
 export const CALL_HOOK = '__nodescope_call';
 
 export interface FunctionSite {
@@ -211,9 +218,9 @@ export function instrument(source: string, sites: { site: FunctionSite; id: numb
   const inserts: { at: number; text: string; order: number }[] = [];
   for (const { site, id } of sites) {
     const run = `${site.async ? 'async ' : ''}() =>`;
-    const hook = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, this, ${site.argsExpression}, __ns$f = ${run}`;
+    const hook = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, this, ${site.argsExpression}, ${BODY_NAME} = ${run}`;
     if (site.expressionBody) {
-      inserts.push({ at: site.bodyStart, text: `{ let __ns$f; return ${hook} (`, order: 1 });
+      inserts.push({ at: site.bodyStart, text: `{ let ${BODY_NAME}; return ${hook} (`, order: 1 });
       inserts.push({ at: site.bodyEnd, text: `)); }`, order: 0 });
     } else {
       // The shape is V8's to judge: its live-edit diff takes some texts around a body for a change of the
@@ -221,7 +228,7 @@ export function instrument(source: string, sites: { site: FunctionSite; id: numb
       // refused for every function written on one line (`function f(x) { return x; }`) and every class
       // method on one line; the call around the body, closed by "}); " and the original "}", is taken for
       // one-line and multi-line functions alike (Node 20, 22 and 24). `__ns$f = …` names the body's frame.
-      inserts.push({ at: site.bodyStart, text: `${site.afterDirective ? ';' : ' '}let __ns$f; return ${hook} {`, order: 1 });
+      inserts.push({ at: site.bodyStart, text: `${site.afterDirective ? ';' : ' '}let ${BODY_NAME}; return ${hook} {`, order: 1 });
       inserts.push({ at: site.bodyEnd, text: `}); `, order: 0 });
     }
   }

@@ -3,6 +3,7 @@
 // free of side effects. A breakpoint condition runs without the inspector's side-effect checks (those need
 // a paused frame), so expressions are checked here, syntactically, before anything is installed.
 import { parse, parseExpressionAt, type Node, type Options } from 'acorn';
+import { BODY_NAME } from './instrument.js';
 
 export interface ScopeNames {
   /** Parameters and variables of the innermost function (and its blocks) around the position. */
@@ -111,7 +112,9 @@ export function namesInScope(source: string, offset: number): ScopeNames | undef
         hoisted(next.body, names);
         lexical(next.body.body, names);
       }
-      scopes.push({ fn: true, names });
+      // The body of a function instrumented in place runs as an arrow inside it: one function to the user.
+      const body = node.type === 'AssignmentExpression' && node.left?.name === BODY_NAME;
+      scopes.push({ fn: !body, names });
     } else if (next.type === 'BlockStatement' && !FUNCTIONS.has(node.type)) {
       lexical(next.body, names);
       scopes.push({ fn: false, names });
@@ -131,7 +134,7 @@ export function namesInScope(source: string, offset: number): ScopeNames | undef
   const seen = new Set<string>();
   const pick = (list: typeof scopes) => {
     const out: string[] = [];
-    for (const s of [...list].reverse()) for (const n of s.names) if (!seen.has(n) && out.length < MAX_NAMES) seen.add(n), out.push(n);
+    for (const s of [...list].reverse()) for (const n of s.names) if (!seen.has(n) && n !== BODY_NAME && out.length < MAX_NAMES) seen.add(n), out.push(n);
     return out;
   };
   const locals = pick(scopes.slice(inner));

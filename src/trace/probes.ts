@@ -199,12 +199,13 @@ export class Probes {
   /** Before the agents go: breakpoints and the Debugger domain off in every thread. */
   async detach(): Promise<void> {
     for (const p of this.probes.values()) clearTimeout(p.timer);
-    for (const [, state] of this.threads) {
+    for (const [thread, state] of this.threads) {
       for (const t of state.timers.values()) clearTimeout(t);
       for (const id of [...state.breakpoints.keys()]) await this.unset(id, state);
       await state.session.send('Runtime.removeBinding', { name: this.control }).catch(() => undefined);
       await state.session.send('Runtime.evaluate', { expression: `delete globalThis[${JSON.stringify(this.control)}]`, silent: true }).catch(() => undefined);
       await state.session.send('Debugger.disable').catch(() => undefined);
+      if (state.session === thread.session) thread.scripts.forget();
     }
     this.threads.clear();
     for (const p of this.probes.values()) if (p.info.state === 'active') p.info.state = 'stopped', p.info.stopped = 'detached';
@@ -223,12 +224,6 @@ export class Probes {
     const session = thread.session;
     const state: ThreadState = { ready: Promise.resolve(), session, scripts: new Map(), breakpoints: new Map(), timers: new Map(), settling: new Map(), armedAt: new Map(), backoff: new Map(), cwd: '/' };
     this.threads.set(thread, state);
-    session.on('Debugger.scriptParsed', ({ scriptId, url, sourceMapURL }) => {
-      if (!url || url.startsWith('node:')) return;
-      state.scripts.set(url, { scriptId, url, sourceMapURL: sourceMapURL ?? '' });
-      if (sourceMapURL) sourceMaps.announce(url, sourceMapURL);
-      if (this.probes.size > 0) void this.onScript(thread, state, url);
-    });
     // With the Debugger domain on, a `debugger;` statement in the app would stop it for good (nobody on this
     // session resumes it), and so would the pause Node schedules on the first line of a worker that waited
     // for us ("Break on start"): such pauses (none of this session's breakpoints) are resumed at once. Not
@@ -244,8 +239,14 @@ export class Probes {
       if (this.threads.get(thread) === state) this.threads.delete(thread);
     });
     state.ready = (async () => {
-      // scriptParsed comes for every script already loaded before enable answers.
-      await session.send('Debugger.enable', {});
+      // The thread's one list of scripts: module traces may have enabled the domain first.
+      await thread.scripts.enable();
+      thread.scripts.subscribe(({ scriptId, url, sourceMapURL }) => {
+        if (url.startsWith('node:')) return;
+        state.scripts.set(url, { scriptId, url, sourceMapURL });
+        if (sourceMapURL) sourceMaps.announce(url, sourceMapURL);
+        if (this.probes.size > 0) void this.onScript(thread, state, url);
+      });
       await session.send('Runtime.addBinding', { name: this.control });
       const cwd = await session.send('Runtime.evaluate', { expression: 'process.cwd()', returnByValue: true, silent: true });
       if (typeof cwd.result.value === 'string') state.cwd = cwd.result.value;

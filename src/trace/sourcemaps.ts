@@ -5,6 +5,7 @@
 // the `sourceMapURL` the inspector announces with the script. Node's own type stripping keeps positions, and
 // its .ts paths are already in the stacks: nothing to map there.
 import { AGENT_SOURCE_URL } from '../shared/protocol.js';
+import { BODY_NAME } from './instrument.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -227,7 +228,7 @@ export function mapPayloadLocations(payload: unknown, maps: SourceMaps = sourceM
  * that frame (the right place) takes the name of the function's own frame (the place of the hook's call).
  */
 export function withoutTracerFrames(stack: string): string {
-  if (!stack.includes(AGENT_SOURCE_URL) && !stack.includes('__ns$f')) return stack;
+  if (!stack.includes(AGENT_SOURCE_URL) && !stack.includes(BODY_NAME)) return stack;
   const lines = stack.split('\n');
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -249,16 +250,35 @@ export function withoutTracerFrames(stack: string): string {
   return out.join('\n');
 }
 
-/** A probe hit's frames ([fn, url, line, column], generated, 1-based) as mapped frame text. */
+type Frame = [fn: string, url: string, line: number, column: number];
+const isAgentFrame = (f: unknown) => Array.isArray(f) && f[1] === AGENT_SOURCE_URL;
+
+/**
+ * A probe hit's frames ([fn, url, line, column], generated, 1-based) as mapped frame text, as the program
+ * would have them untraced (the same rule as withoutTracerFrames): the agent's frames left out, and the body
+ * of a function instrumented in place named as the function, whose own frame then goes.
+ */
 export function mapFrames(frames: unknown, maps: SourceMaps = sourceMaps): string[] {
   if (!Array.isArray(frames)) return [];
-  return frames.map((f) => {
-    if (!Array.isArray(f)) return String(f);
-    const [fn, url, line, column] = f as [string, string, number, number];
+  const out: string[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i] as unknown;
+    if (!Array.isArray(f)) {
+      out.push(String(f));
+      continue;
+    }
+    if (isAgentFrame(f)) continue;
+    let [fn, url, line, column] = f as Frame;
+    if (fn === BODY_NAME) {
+      let j = i + 1;
+      while (j < frames.length && isAgentFrame(frames[j])) j++;
+      if (Array.isArray(frames[j])) [fn, i] = [(frames[j] as Frame)[0], j];
+    }
     const o = typeof url === 'string' && typeof line === 'number' ? maps.original(url, line, column ?? 1) : undefined;
     const where = o ? `${o.source}:${o.line}:${o.column}` : `${pathOf(url ?? '') ?? url}:${line}:${column}`;
-    return `${fn || '<anonymous>'} (${where})`;
-  });
+    out.push(`${fn || '<anonymous>'} (${where})`);
+  }
+  return out;
 }
 
 /** The ingest's hook (Ingest.locate): errors' stacks and probe hits' frames, mapped before they are stored. */

@@ -6,6 +6,7 @@ import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
+import { LoadedScripts } from './scripts.js';
 import { MAX_BACKLOG_ROWS, type Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
@@ -32,6 +33,8 @@ export class ThreadLink {
   private pinger: NodeJS.Timeout | undefined;
   /** How often a missing batch was asked for again. */
   resends = 0;
+  /** The scripts this thread has loaded (the Debugger domain's list, for module traces and probes alike). */
+  readonly scripts = new LoadedScripts(this);
   /** Breakpoint traces of ES modules in this thread. */
   readonly esm = new EsmTraces(this);
 

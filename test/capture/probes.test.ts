@@ -273,4 +273,24 @@ describe('trace_line', () => {
     await t.tracer.sync();
     expect(events(t.store, "type = 'probe' AND subtype = 'hit'").map((h) => [h.payload.locals.order.id, h.payload.locals.total])).toEqual([[`o${orders + 1}`, -5]]);
   });
+
+  it('is set in a module already traced by trace_module: both learn the loaded scripts from one list', async () => {
+    const { t, ready } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const port = Number(ready.split(' ')[1]);
+    const [traced] = await t.tracer.traceModule({ module: 'src/payments.ts', maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 });
+    expect(traced!.value).toMatchObject({ status: 'traced' });
+    const probe = await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'total < 0', limits: DEFAULT_PROBE_LIMITS });
+    expect(probe.sites).toMatchObject([{ state: 'armed' }]);
+    expect(await get(port, '/checkout?subtotal=100&shipping=10&coupon=BIG')).toEqual({ order: 'o1', total: 0 });
+    await t.tracer.sync();
+    const [hit, ...more] = events(t.store, "type = 'probe'");
+    expect(more).toEqual([]);
+    // The function is instrumented in place (its body runs as an arrow inside it): its parameters are
+    // still its locals, and its frame is still its own.
+    expect(hit!.payload).toMatchObject({
+      locals: { order: { id: 'o1', subtotal: 100, shipping: 10 }, coupon: 'BIG', rate: 1.5, discount: 150, total: -40 },
+      closure: { COUPONS: { TEN: 0.1, HALF: 0.5, BIG: 1.5 }, applied: 1 },
+    });
+    expect(hit!.payload.stack.slice(0, 2)).toEqual([`applyCoupon (${PAYMENTS_TS}:17:3)`, `<anonymous> (${APP_TS}:17:26)`]);
+  });
 });
