@@ -1,7 +1,7 @@
 // Time travel: the state in force at a moment (the last snapshot at or before it), the whole system at a
 // moment, and what happened to one object between two moments.
 import { LONG_REQUEST_NS, type ActorRow, type Store } from '../store/store.js';
-import { tsRange, type TsRange } from './clock.js';
+import { momentRange, tsRange } from './clock.js';
 import { diffStates, type Change } from './diff.js';
 import { parseJson } from './format.js';
 import { requestsById, requestsInProgress, type HttpRequest } from './http.js';
@@ -61,24 +61,6 @@ export function systemSnapshot(store: Store, atMs: number): SystemSnapshot {
   };
 }
 
-/** How far the clock offset (wall − ts) of rows near a moment may differ from one of them: ms resolution and more. */
-const NEAR_NS = 20e6;
-
-/**
- * The ts_ns range that holds a wall-clock moment, 2·NEAR_NS wide when a row of the type lies within a second
- * of it: tsRange's bounds hold for the whole trace (a second of slack each way, for clock slewing), so reading
- * back from them reads a second of rows after the moment; rows near the moment share one offset (checked on
- * the first row past it).
- */
-function momentTs(store: Store, type: string, atMs: number): TsRange {
-  const wide = tsRange(store, { sinceMs: atMs, untilMs: atMs });
-  const near = store.db.prepare('SELECT ts_ns, wall_ms FROM events WHERE type = ? AND ts_ns <= ? ORDER BY ts_ns DESC LIMIT 1').get(type, wide.hi) as { ts_ns: number; wall_ms: number } | undefined;
-  if (near === undefined || Math.abs(atMs - near.wall_ms) > 1_000) return wide;
-  const hi = Math.ceil(near.ts_ns + (atMs - near.wall_ms) * 1e6 + NEAR_NS);
-  const next = store.db.prepare('SELECT wall_ms FROM events WHERE type = ? AND ts_ns > ? ORDER BY ts_ns LIMIT 1').get(type, hi) as { wall_ms: number } | undefined;
-  return next === undefined || next.wall_ms > atMs ? { lo: Math.max(wide.lo, hi - 2 * NEAR_NS), hi: Math.min(wide.hi, hi) } : wide;
-}
-
 function hasTable(store: Store, name: string): boolean {
   return store.db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) !== undefined;
 }
@@ -99,7 +81,7 @@ const WALK = 32;
  */
 export function inFlightAt(store: Store, atMs: number): InFlight[] {
   if (!hasTable(store, 'message_open')) return inFlight(store, atMs);
-  const { hi } = momentTs(store, 'message', atMs);
+  const { hi } = momentRange(store, atMs, ['message']);
   const pairs = store.db.prepare('SELECT sender, receiver FROM message_pairs').all() as { sender: string; receiver: string }[];
   const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?');
   const SENDS = "type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL";
@@ -147,16 +129,16 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
 }
 
 /**
- * HTTP requests in progress at a moment: received by then, not answered by then. Those received in the two
- * seconds before it, with their responses, from the (type, ts_ns) index; older ones lasted over a second and
- * are in the store's http_spans (still unanswered, or answered after LONG_REQUEST_NS), each checked against
- * the moment. Reading every request and response up to the moment took 0.2–1 s on 1 M events. A file
+ * HTTP requests in progress at a moment: received by then, not answered by then. Those received in the
+ * LONG_REQUEST_NS (250 ms) before it, with their responses, from the (type, ts_ns) index; older ones lasted
+ * longer, so they are in the store's http_spans (still unanswered, or answered that late), each checked
+ * against the moment. Reading every request and response up to the moment took 0.2–1 s on 1 M events. A file
  * without http_spans is read as before.
  */
 export function requestsAt(store: Store, atMs: number): HttpRequest[] {
   if (!hasTable(store, 'http_spans')) return requestsInProgress(store, atMs);
   // A request in progress at the moment that started before lo lasted LONG_REQUEST_NS or more.
-  const moment = momentTs(store, 'http', atMs);
+  const moment = momentRange(store, atMs, ['http']);
   const { hi } = moment;
   const lo = moment.lo - LONG_REQUEST_NS;
   type Http = { id: number; actor: string; ref: string; subtype: string; ts_ns: number; wall_ms: number; payload: string | null };
