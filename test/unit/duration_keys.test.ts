@@ -1,14 +1,16 @@
 // slowest_function_calls and performance_analysis read completions through events_end_key (module, fn,
 // duration) and the store's call_durations tallies: their answers equal those of the reads over every
 // completion they replaced, with ties, missing durations, several modules and functions, windows and prunes.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXACT_PERCENTILES, performanceAnalysis, renderStats, slowestCalls, type FunctionStats } from '../../src/query/perf.js';
 import { Store, type EventRow } from '../../src/store/store.js';
+import { tempDir } from '../helpers.js';
 
 const MODULES = ['/app/payments.js', '/app/cart.js', 'pkg'];
 const FNS = ['charge', 'refund', 'quote'];
 
-function store(): Store {
+function store(path?: string): Store {
   let x = 11;
   const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
   const rows: EventRow[] = [];
@@ -24,7 +26,7 @@ function store(): Store {
     const duration = rand() < 0.05 ? undefined : Math.floor(rand() * 20) * 1000;
     rows.push({ ...at(500), type: 'call', subtype: rand() < 0.2 ? 'throw' : 'return', payload: JSON.stringify({ module, fn, result: 1, duration_ns: duration, async: false }) });
   }
-  const s = new Store();
+  const s = new Store({ path });
   s.write(rows, []);
   return s;
 }
@@ -107,5 +109,17 @@ describe('completions by duration', () => {
     s.pruneByAge();
     expect(performanceAnalysis(s, 'payments.js', { sinceMs: null, untilMs: null })).toEqual([]);
     expect(s.db.prepare('SELECT count(*) AS n FROM call_durations').get()).toEqual({ n: 0 });
+  });
+
+  it('performance_analysis has the tallies of a file written before them, counted once when it is opened', () => {
+    const path = join(tempDir(), 'trace.db');
+    const first = store(path);
+    const whole = { sinceMs: null, untilMs: null };
+    const before = performanceAnalysis(first, 'payments.js', whole);
+    first.db.exec('DROP TABLE call_durations');
+    first.close();
+    const again = new Store({ path });
+    expect(performanceAnalysis(again, 'payments.js', whole)).toEqual(before);
+    again.close();
   });
 });
