@@ -85,7 +85,7 @@ describe('completions by duration', () => {
       rows.push({ ...at, type: 'call', subtype: 'call', payload: JSON.stringify({ module: '/app/payments.js', fn: 'busy', args: [], parent: null }) });
       rows.push({ ...at, ts_ns: at.ts_ns + 5, type: 'call', subtype: 'return', payload: JSON.stringify({ module: '/app/payments.js', fn: 'busy', result: 1, duration_ns: 1_000 + ((i * 7919) % 5_000) * 100, async: false }) });
     }
-    s.write(rows, [], true);
+    s.write(rows, []);
     const everything = { sinceMs: 0, untilMs: null }; // a window: read from the completions
     const shape = (st: FunctionStats[]) => st.map(({ estimated, p50_ms, p95_ms, total_ms, mean_ms, ...rest }) => ({ ...rest, total_ns: Math.round(total_ms * 1e6), mean_ns: mean_ms === null ? null : Math.round(mean_ms * 1e6) }));
     const check = () => {

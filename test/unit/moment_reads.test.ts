@@ -90,7 +90,7 @@ describe('a past moment', () => {
     let x = 3;
     for (let i = 0; i < rows.length; ) {
       const n = 1 + ((x = (x * 7919 + 13) % 401));
-      store.write(rows.slice(i, i + n), [], true);
+      store.write(rows.slice(i, i + n), []);
       i += n;
     }
     // pruned by count: the oldest 600 events are gone, the tallies with them
@@ -101,7 +101,7 @@ describe('a past moment', () => {
 
   it('lists in flight, with receipts lost from the record, only sends the read over every message lists', () => {
     const store = new Store();
-    store.write(trace(3, 12, 0.1), [], true);
+    store.write(trace(3, 12, 0.1), []);
     expect(compare(store, 3, 2, true)).toBeGreaterThan(20);
   });
 
@@ -110,7 +110,7 @@ describe('a past moment', () => {
     dirs.push(dir);
     const path = join(dir, 'trace.db');
     const first = new Store({ path });
-    first.write(trace(3, 8), [], true);
+    first.write(trace(3, 8), []);
     first.db.exec('DROP TABLE http_spans');
     first.close();
     const store = new Store({ path });
