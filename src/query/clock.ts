@@ -30,6 +30,37 @@ export function tsRange(store: Store, window: TimeWindow): TsRange {
   };
 }
 
+/** How far the clock offset (wall − ts) of rows near a moment may differ from one of them: ms resolution and more. */
+const NEAR_NS = 20e6;
+
+/**
+ * The ts_ns range that holds a wall-clock moment, 2·NEAR_NS wide when a row of `types` lies within a second
+ * of it: tsRange's bounds hold for the whole trace (a second of slack each way, for clock slewing), so a read
+ * from them reads a second of rows either side; rows near the moment share one offset, checked on the rows of
+ * that type just outside the range (else: tsRange's).
+ */
+export function momentRange(store: Store, atMs: number, types: readonly string[]): TsRange {
+  const wide = tsRange(store, { sinceMs: atMs, untilMs: atMs });
+  type Near = { type: string; ts_ns: number; wall_ms: number };
+  // Seeks within tsRange's bounds, where every row of the moment lies.
+  const seek = (order: string, of: readonly string[], lo: number, hi: number) => {
+    const st = store.db.prepare(`SELECT type, ts_ns, wall_ms FROM events WHERE type = ? AND ts_ns >= ? AND ts_ns <= ? ORDER BY ts_ns ${order} LIMIT 1`);
+    let best: Near | undefined;
+    for (const t of of) {
+      const r = st.get(t, lo, hi) as Near | undefined;
+      if (r && (!best || (order === 'DESC' ? r.ts_ns > best.ts_ns : r.ts_ns < best.ts_ns))) best = r;
+    }
+    return best;
+  };
+  const near = seek('DESC', types, wide.lo, wide.hi);
+  if (near === undefined || Math.abs(atMs - near.wall_ms) > 1_000) return wide;
+  const mid = near.ts_ns + (atMs - near.wall_ms) * 1e6;
+  const range = { lo: Math.max(wide.lo, Math.floor(mid - NEAR_NS)), hi: Math.min(wide.hi, Math.ceil(mid + NEAR_NS)) };
+  const below = seek('DESC', [near.type], wide.lo, range.lo - 1);
+  const above = seek('ASC', [near.type], range.hi + 1, wide.hi);
+  return (below === undefined || below.wall_ms < atMs) && (above === undefined || above.wall_ms > atMs) ? range : wide;
+}
+
 /** The oldest or the newest row (by insertion), through the primary key. */
 export function edgeRow(store: Store, which: 'min' | 'max'): { ts_ns: number; wall_ms: number } | undefined {
   return store.db.prepare(`SELECT ts_ns, wall_ms FROM events WHERE id = (SELECT ${which}(id) FROM events)`).get() as { ts_ns: number; wall_ms: number } | undefined;

@@ -137,21 +137,23 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
   }
   found.sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
   const later: Map<number, Receipt> = atMs === null ? new Map() : receiptsOf(store, found);
-  return found.map((s) => {
-    const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
-    const got = later.get(s.id);
-    return {
-      ref: s.ref!,
-      from: s.actor,
-      to: s.to_actor!,
-      channel: typeof p.channel === 'string' ? p.channel : '?',
-      message: p.message,
-      sent_ms: s.wall_ms,
-      corr: s.corr,
-      received_ms: got?.wall_ms ?? null,
-      latency_ms: got ? (got.ts_ns - s.ts_ns) / 1e6 : null,
-    };
-  });
+  return found.map((s) => inFlightOf(s, later.get(s.id)));
+}
+
+/** A send in flight at a moment, with its receipt if it came after. */
+export function inFlightOf(s: Row, got: Receipt | undefined): InFlight {
+  const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
+  return {
+    ref: s.ref!,
+    from: s.actor,
+    to: s.to_actor!,
+    channel: typeof p.channel === 'string' ? p.channel : '?',
+    message: p.message,
+    sent_ms: s.wall_ms,
+    corr: s.corr,
+    received_ms: got?.wall_ms ?? null,
+    latency_ms: got ? (got.ts_ns - s.ts_ns) / 1e6 : null,
+  };
 }
 
 /** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with how much later it arrived, if it did. */

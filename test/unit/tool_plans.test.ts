@@ -11,13 +11,12 @@ type Case = { tool: string; args: Record<string, unknown>; indexes: string[] };
 // Reads that cover a whole type rather than a key (the tool's answer is about all of them): what they read
 // grows with the store, named here so that the list can only shrink.
 const TYPE_WIDE: Record<string, string> = {
-  system_snapshot_at: 'messages sent up to the moment, counted by pair (the in-flight ones are those not received); now: from the store\'s message tallies',
   message_queue_analysis: 'the latest 1,000 sends, for latencies (read backwards, stops there); counts and in-flight from the store\'s message tallies',
   get_execution_path: 'a caller outside the page, looked up backwards among calls from the callee (stops at the first match)',
   analyze_state_change: 'idem (the calls between the two moments, as get_execution_path shows them)',
   get_probe_hits: 'probe hits (bounded by each probe\'s hit budget)',
   get_supervision_tree: 'the agent\'s trace_started/trace_stopped reports',
-  performance_analysis: 'the agent\'s timing summaries, as get_function_calls (the recorded completions: the module\'s, from events_end_key)',
+  performance_analysis: 'the agent\'s timing summaries, as get_function_calls (the recorded calls: from the store\'s tallies; in a window, the module\'s completions from events_end_key)',
   slowest_function_calls: 'idem (the recorded completions: each function\'s slowest, from events_end_key)',
   get_function_calls: 'the agent\'s timing summaries (one a second per timing-only trace and thread), among its reports',
 };
@@ -26,6 +25,7 @@ const CASES: Case[] = [
   { tool: 'analyze_state_change', args: { pid_string: 'cart', before: T0 + 2.5, after: T0 + 10.5 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_http_request', 'events_spawned_by', 'events_type_ts'] },
   { tool: 'analyze_state_changes', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
   { tool: 'export_trace', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_type_ts'] },
+  { tool: 'export_trace', args: { start: T0 + 2, end: T0 + 6 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_type_ts'] },
   { tool: 'find_processes', args: { module: 'app.js' }, indexes: [] },
   { tool: 'get_events_between', args: { start: T0, end: T0 + 20 }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
   { tool: 'get_events_between', args: { start: T0, end: T0 + 20, type: 'http/response' }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
@@ -49,10 +49,12 @@ const CASES: Case[] = [
   { tool: 'get_supervision_tree', args: {}, indexes: ['events_type_ts'] },
   { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
+  { tool: 'performance_analysis', args: { module_name: 'payments.js', since: T0 + 2 }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_receive_pair', 'events_send_pair'] },
   { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_end_key', 'events_type_ts'] },
   { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'system_snapshot_at', args: { timestamp: T0 + 4.2 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
+  { tool: 'system_snapshot_at', args: { timestamp: T0 + 10.0105 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
   { tool: 'trace_named_process', args: { process_name: 'app.js' }, indexes: ['events_actor_ts'] },
   { tool: 'trace_process', args: { pid_string: '4242' }, indexes: ['events_actor_ts'] },
 ];
@@ -64,7 +66,7 @@ async function plansOf(c: Case): Promise<[string, string][]> {
   const plans = recordPlans(store);
   const tool = TOOLS.find((t) => t.name === c.tool)!;
   // export_trace writes a file: its question, asked directly
-  if (c.tool === 'export_trace') ctx.query.exportTrace({ sinceMs: null, untilMs: null });
+  if (c.tool === 'export_trace') ctx.query.exportTrace({ sinceMs: (c.args.start as number | undefined) ?? null, untilMs: (c.args.end as number | undefined) ?? null });
   else {
     const r = await callTool(tool, c.args, ctx);
     expect(r.isError ?? false, JSON.stringify(r.content)).toBe(false);
