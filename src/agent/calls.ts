@@ -3,7 +3,8 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
-import { TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { encodeCallComplete, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -13,6 +14,9 @@ const promiseThen = Function.prototype.call.bind(Promise.prototype.then) as <T>(
 const functionToString = Function.prototype.call.bind(Function.prototype.toString) as (fn: unknown) => string;
 const arraySlice = Function.prototype.call.bind(Array.prototype.slice) as (list: ArrayLike<unknown>) => unknown[];
 const gopd = Object.getOwnPropertyDescriptor;
+const isArray = Array.isArray;
+/** Strings longer than this are captured cut, by the serializer (as core.capture does). */
+const MAX_STRING = DEFAULT_LIMITS.maxString;
 
 /**
  * The function an instrumented body belongs to, for its parameter names: `arguments.callee`, an own data
@@ -197,21 +201,39 @@ export class Calls {
 
   /**
    * A synchronous call is one event, `call/complete`, sent when it is over: the tracer writes it as the
-   * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). Pushing an event
-   * through the inspector costs the target ~1 µs (DESIGN.md), so one per call instead of two halves the
-   * cost of tracing. A call the process dies inside is not recorded; the crash is.
-   * Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
+   * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). A call the process dies
+   * inside is not recorded; the crash is. Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
+   * The event is written as text here, positional and with the function named by number (every byte is paid
+   * again on the way), arguments and result of plain primitives without the serializer or JSON.stringify's
+   * walk: per call, what was an args capture, a payload array, an event array and two JSON.stringify calls is
+   * a few string concatenations (src/shared/protocol.ts encodeCallComplete). One clock read stamps the event
+   * and ends its duration.
    */
   private complete(site: CallSite, actor: string, args: unknown, parent: number | null, outcome: 'return' | 'throw', value: unknown, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): void {
     const core = this.core;
     try {
-      // Positional and with the function named by number: every byte here is paid again by JSON and by
-      // the inspector's copy (the tracer turns it back into two ordinary rows).
-      core.emit('call', 'complete', actor, [this.siteId(site), args, parent, outcome === 'return' ? 0 : 1, core.capture(value), core.nowNs() - t0], { ref: id });
+      if (core.keeps('call')) {
+        const end = core.nowNs();
+        const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? plainListJson(args) : (JSON.stringify(args) ?? 'null');
+        const valueJson = isPlainPrimitive(value, MAX_STRING) ? primitiveJson(value) : (JSON.stringify(core.capture(value)) ?? 'null');
+        core.pushEncoded(encodeCallComplete(end, this.actorJson(actor), core.correlationId(), id, this.siteId(site), argsJson, parent, outcome === 'return' ? 0 : 1, valueJson, end - t0));
+      }
       site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
       // never into the target
     }
+  }
+
+  private lastActor = '';
+  private lastActorJson = '""';
+
+  /** An actor id as JSON text: the same few actors come every call. */
+  private actorJson(actor: string): string {
+    if (actor !== this.lastActor) {
+      this.lastActor = actor;
+      this.lastActorJson = JSON.stringify(actor);
+    }
+    return this.lastActorJson;
   }
 
   /**

@@ -110,13 +110,29 @@ export function encodeEvent(e: WireEvent): string {
   }
 }
 
-/** A batch from events already encoded one by one (encodeEvent). */
-export function encodeBatchOf(header: Omit<WireBatch, 'events'>, encoded: string[]): string {
-  return encoded.length === 0 ? JSON.stringify(header) : `${JSON.stringify(header)}${SEP}${encoded.join(SEP)}`;
+/**
+ * A `call/complete` event's part of a batch, exactly as encodeEvent writes
+ * `[ts, 'call', 'complete', actor, null, null, corr, id, [sid, args, parent, threw, value, durationNs]]`, put
+ * together from parts that are JSON text already (`actorJson`, `argsJson`, `valueJson`): the hot path of call
+ * tracing allocates no event or payload array and walks nothing twice (test/unit/serialize.test.ts holds it
+ * to encodeEvent's output).
+ */
+export function encodeCallComplete(ts: number, actorJson: string, corr: string | null, id: number, sid: number, argsJson: string, parent: number | null, threw: 0 | 1, valueJson: string, durationNs: number): string {
+  return `[${ts},"call","complete",${actorJson},null,null,${corr === null ? 'null' : JSON.stringify(corr)},${id},null]${SEP}[${sid},${argsJson},${parent},${threw},${valueJson},${durationNs}]`;
+}
+
+/** Appends one encoded event to a batch body (what follows the batch's header: each event with its separator in front). */
+export function appendEvent(body: string, encoded: string): string {
+  return `${body}${SEP}${encoded}`;
+}
+
+/** A batch: its header, then a body of encoded events (appendEvent). */
+export function encodeBatchOf(header: Omit<WireBatch, 'events'>, body: string): string {
+  return `${JSON.stringify(header)}${body}`;
 }
 
 export function encodeBatch(header: Omit<WireBatch, 'events'>, events: WireEvent[]): string {
-  return encodeBatchOf(header, events.map(encodeEvent));
+  return encodeBatchOf(header, events.map(encodeEvent).reduce(appendEvent, ''));
 }
 
 /** An event as decoded on the host: the payload is still its JSON text (null when there is none). */
