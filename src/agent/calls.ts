@@ -3,7 +3,7 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
-import { encodeCallComplete, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { callCompleteHead, encodeCallComplete, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
 import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -193,7 +193,9 @@ export class Calls {
 
   captureArgs(args: unknown[], site?: CallSite): unknown {
     try {
-      return this.core.capture(site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret));
+      const list = site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret);
+      // The list is ours (rest parameters, a copy of `arguments`, a masked copy), never a proxy: no check for one.
+      return isPlainList(list, MAX_STRING) ? list : this.core.capture(list);
     } catch {
       return null;
     }
@@ -216,7 +218,7 @@ export class Calls {
         const end = core.nowNs();
         const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? plainListJson(args) : (JSON.stringify(args) ?? 'null');
         const valueJson = isPlainPrimitive(value, MAX_STRING) ? primitiveJson(value) : (JSON.stringify(core.capture(value)) ?? 'null');
-        core.pushEncoded(encodeCallComplete(end, this.actorJson(actor), core.correlationId(), id, this.siteId(site), argsJson, parent, outcome === 'return' ? 0 : 1, valueJson, end - t0));
+        core.pushEncoded(encodeCallComplete(end, this.headOf(actor), core.correlationId(), id, this.siteId(site), argsJson, parent, outcome === 'return' ? 0 : 1, valueJson, end - t0));
       }
       site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
@@ -225,15 +227,15 @@ export class Calls {
   }
 
   private lastActor = '';
-  private lastActorJson = '""';
+  private lastHead = '';
 
-  /** An actor id as JSON text: the same few actors come every call. */
-  private actorJson(actor: string): string {
+  /** The constant part of an actor's call/complete events: the same actor comes call after call. */
+  private headOf(actor: string): string {
     if (actor !== this.lastActor) {
       this.lastActor = actor;
-      this.lastActorJson = JSON.stringify(actor);
+      this.lastHead = callCompleteHead(actor);
     }
-    return this.lastActorJson;
+    return this.lastHead;
   }
 
   /**
