@@ -68,6 +68,8 @@ async function measure(node, label, { smoke, rounds, withBinding }) {
     for (const v of variants) await targets[v].request({ cmd: 'run', calls }, 60_000);
     for (const v of variants) await targets[v].tracer?.tracer.sync();
     const before = { args: countEvents(targets.args.tracer.store, 'call', 'return'), timing: timedCalls(targets.timing.tracer.store, 'add') };
+    // Drops are counted over the measured rounds, as the calls recorded are (not the warm-up's).
+    const droppedBefore = Object.fromEntries(variants.filter((v) => targets[v].tracer).map((v) => [v, droppedRecorded(targets[v].tracer.store)]));
     const clock = [];
     // The target's CPU time per call as well (user + system, every thread, from /proc): what the busy time in the
     // loop leaves out (batches sealed and written on timers between chunks, GC helper threads), and what other
@@ -89,7 +91,7 @@ async function measure(node, label, { smoke, rounds, withBinding }) {
     // `key`: the line of the closing bars table (bench/lib/summary.mjs) this row fills.
     const one = (v, metric, bar, limit, counted, key) => {
       const added = median(res[v]) - base;
-      const dropped = droppedRecorded(targets[v].tracer.store);
+      const dropped = droppedRecorded(targets[v].tracer.store) - droppedBefore[v];
       return row(name, `${metric} (${label})`, {
         baseline: `${fmtNum(base, 1)} ns/call`,
         traced: `${fmtNum(median(res[v]), 0)} ns/call`,
