@@ -3,7 +3,8 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
-import { TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { callCompleteHead, encodeCallComplete, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -13,6 +14,9 @@ const promiseThen = Function.prototype.call.bind(Promise.prototype.then) as <T>(
 const functionToString = Function.prototype.call.bind(Function.prototype.toString) as (fn: unknown) => string;
 const arraySlice = Function.prototype.call.bind(Array.prototype.slice) as (list: ArrayLike<unknown>) => unknown[];
 const gopd = Object.getOwnPropertyDescriptor;
+const isArray = Array.isArray;
+/** Strings longer than this are captured cut, by the serializer (as core.capture does). */
+const MAX_STRING = DEFAULT_LIMITS.maxString;
 
 /**
  * The function an instrumented body belongs to, for its parameter names: `arguments.callee`, an own data
@@ -125,7 +129,13 @@ export class Calls {
    * the original body. Same record as a wrapper's; `args` is the function's own `arguments`.
    */
   around(site: CallSite, thisArg: unknown, args: ArrayLike<unknown>, body: () => unknown): unknown {
-    if (site.timing !== undefined) return this.aroundTimed(site, site.timing, body);
+    // Small, so V8 inlines it with the path taken into the call hook (--trace-turbo-inlining shows it for timing
+    // only; the gain was within the noise of the functions bench). The instrumented function itself still makes
+    // the body's closure and `arguments` each call: the hook is not inlined into it.
+    return site.timing !== undefined ? this.aroundTimed(site, site.timing, body) : this.aroundRecorded(site, thisArg, args, body);
+  }
+
+  private aroundRecorded(site: CallSite, thisArg: unknown, args: ArrayLike<unknown>, body: () => unknown): unknown {
     const actor = site.actorOf(thisArg);
     if (actor === undefined || !site.active()) return body();
     const id = ++this.seq;
@@ -189,7 +199,9 @@ export class Calls {
 
   captureArgs(args: unknown[], site?: CallSite): unknown {
     try {
-      return this.core.capture(site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret));
+      const list = site?.secret === undefined || !hasSecrets(site.secret, args.length) ? args : masked(args, site.secret);
+      // The list is ours (rest parameters, a copy of `arguments`, a masked copy), never a proxy: no check for one.
+      return isPlainList(list, MAX_STRING) ? list : this.core.capture(list);
     } catch {
       return null;
     }
@@ -197,21 +209,39 @@ export class Calls {
 
   /**
    * A synchronous call is one event, `call/complete`, sent when it is over: the tracer writes it as the
-   * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). Pushing an event
-   * through the inspector costs the target ~1 µs (DESIGN.md), so one per call instead of two halves the
-   * cost of tracing. A call the process dies inside is not recorded; the crash is.
-   * Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
+   * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). A call the process dies
+   * inside is not recorded; the crash is. Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
+   * The event is written as text here, positional and with the function named by number (every byte is paid
+   * again on the way), arguments and result of plain primitives without the serializer or JSON.stringify's
+   * walk: per call, what was an args capture, a payload array, an event array and two JSON.stringify calls is
+   * a few string concatenations (src/shared/protocol.ts encodeCallComplete). One clock read stamps the event
+   * and ends its duration.
    */
   private complete(site: CallSite, actor: string, args: unknown, parent: number | null, outcome: 'return' | 'throw', value: unknown, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): void {
     const core = this.core;
     try {
-      // Positional and with the function named by number: every byte here is paid again by JSON and by
-      // the inspector's copy (the tracer turns it back into two ordinary rows).
-      core.emit('call', 'complete', actor, [this.siteId(site), args, parent, outcome === 'return' ? 0 : 1, core.capture(value), core.nowNs() - t0], { ref: id });
+      if (core.keeps('call')) {
+        const end = core.nowNs();
+        const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? plainListJson(args) : (JSON.stringify(args) ?? 'null');
+        const valueJson = isPlainPrimitive(value, MAX_STRING) ? primitiveJson(value) : (JSON.stringify(core.capture(value)) ?? 'null');
+        core.pushEncoded(encodeCallComplete(end, this.headOf(actor), core.correlationId(), id, this.siteId(site), argsJson, parent, outcome === 'return' ? 0 : 1, valueJson, end - t0));
+      }
       site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
       // never into the target
     }
+  }
+
+  private lastActor = '';
+  private lastHead = '';
+
+  /** The constant part of an actor's call/complete events: the same actor comes call after call. */
+  private headOf(actor: string): string {
+    if (actor !== this.lastActor) {
+      this.lastActor = actor;
+      this.lastHead = callCompleteHead(actor);
+    }
+    return this.lastHead;
   }
 
   /**

@@ -10,7 +10,7 @@
 // (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
 // before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
 // what follows its last batch, drops what it has, and asks for a resend on a gap.
-import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
+import { appendEvent, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
 const CRITICAL_RESERVE = 1000;
@@ -47,11 +47,18 @@ const RECONNECT_MS = 200;
 
 export class Channel {
   /**
-   * Events encoded as they are pushed: a short string holds an event in a third of the memory of its object
-   * graph, its size is known (the byte caps), and what the event referred to can be collected at once.
+   * Events encoded as they are pushed and appended at once to the text of the batch they will go in: nothing
+   * is kept per event but its text (a third of the memory of its object graph; its size is known, for the byte
+   * caps), and sealing a batch joins nothing. `bodies` are full batches waiting for the in-flight window,
+   * `body` the one being filled.
    */
-  private queue: string[] = [];
+  private bodies: { text: string; events: number }[] = [];
+  private body = '';
+  private bodyEvents = 0;
+  private queued = 0;
   private queueBytes = 0;
+  /** A character of the last batch sealed: read to flatten it (see seal), kept so that no compiler drops the read. */
+  sealedChar = 0;
   private inFlight: { seq: number; text: string }[] = [];
   private inFlightBytes = 0;
   private seq = 0;
@@ -172,12 +179,7 @@ export class Channel {
   }
 
   push(event: WireEvent, critical: boolean): void {
-    const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
-    const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
-    if (this.queue.length >= limit || this.queueBytes >= bytes) {
-      this.dropped++;
-      return;
-    }
+    if (!this.room(critical)) return;
     let text: string;
     try {
       text = encodeEvent(event);
@@ -185,20 +187,45 @@ export class Channel {
       this.dropped++;
       return;
     }
-    this.enqueue(text);
+    this.queue(text);
   }
 
-  /** An event its source encoded itself, as encodeEvent would have (a hot path's own encoder). Never critical. */
+  /**
+   * Whether the queue takes one more event (by count and by bytes; critical events have a reserve beyond
+   * both). If not, the event is counted as dropped: asked before an event is encoded, so a flood's dropped
+   * events cost no encoding.
+   */
+  room(critical: boolean): boolean {
+    const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
+    const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
+    if (this.queued < limit && this.queueBytes < bytes) return true;
+    this.dropped++;
+    return false;
+  }
+
+  /** An event its source encoded itself, as encodeEvent would have (a hot path's own encoder), after `room` said yes. */
   pushEncoded(text: string): void {
-    if (this.queue.length >= this.config.maxQueue || this.queueBytes >= (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES)) this.dropped++;
-    else this.enqueue(text);
+    this.queue(text);
   }
 
-  private enqueue(text: string): void {
-    this.queue.push(text);
-    this.queueBytes += text.length;
-    if (this.exiting || this.queue.length >= this.config.batchSize) this.flush();
+  private queue(text: string): void {
+    this.body = appendEvent(this.body, text);
+    this.queued++;
+    this.queueBytes += text.length + 1;
+    if (++this.bodyEvents >= this.config.batchSize) this.seal();
+    if (this.exiting || this.bodies.length > 0) this.flush();
     else if (this.timer === undefined) this.schedule();
+  }
+
+  /** Closes the batch being filled: it waits in `bodies` for the window. */
+  private seal(): void {
+    // Appending made a rope of the events' pieces. Flattened in place now (V8 does that to read a character of
+    // it), it waits and then stays until acknowledged in one byte per character instead of ~3.7 (measured on
+    // call events).
+    this.sealedChar = this.body.charCodeAt(0);
+    this.bodies.push({ text: this.body, events: this.bodyEvents });
+    this.body = '';
+    this.bodyEvents = 0;
   }
 
   private schedule(): void {
@@ -221,23 +248,26 @@ export class Channel {
     return this.inFlight.length < this.config.maxInFlight && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
   }
 
-  /** Seals queued events into batches while the in-flight window allows. */
+  /** Sends queued events as batches while the in-flight window allows. */
   flush(): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
-    while ((this.queue.length > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
-      const events = this.queue.splice(0, this.config.batchSize);
-      for (const e of events) this.queueBytes -= e.length;
+    while ((this.queued > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
+      if (this.bodies.length === 0) this.seal();
+      const sealed = this.bodies.shift()!;
+      let body = sealed.text;
+      this.queueBytes -= body.length;
+      this.queued -= sealed.events;
       if (this.dropped > 0) {
-        events.push(encodeEvent([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]));
+        body = appendEvent(body, encodeEvent([this.clock.nowNs(), 'agent', 'dropped', this.config.actor, null, null, null, null, { count: this.dropped }]));
         this.dropped = 0;
       }
       const seq = ++this.seq;
-      const text = encodeBatchOf({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, events);
+      const text = encodeBatchOf({ seq, actor: this.config.actor, tsNs: this.clock.nowNs(), wallMs: Date.now() }, body);
       this.inFlight.push({ seq, text });
       this.inFlightBytes += text.length;
       this.send(text);
     }
-    if (this.queue.length > 0 && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
+    if (this.queued > 0 && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
   }
 
   private send(text: string): void {
@@ -267,8 +297,8 @@ export class Channel {
     // A full batch goes at once; a partial one waits for the flush timer. Sending whatever was queued on every
     // ack made many small batches: each is a write (socket) or a binding call, and in the profile of a traced
     // HTTP server those per-batch costs were the agent's largest (bench/README.md).
-    if (this.queue.length >= this.config.batchSize || this.exiting) this.flush();
-    else if (this.queue.length > 0 && this.timer === undefined) this.schedule();
+    if (this.bodies.length > 0 || this.exiting) this.flush();
+    else if (this.queued > 0 && this.timer === undefined) this.schedule();
   }
 
   /** After a reconnect: the tracer has everything up to `seq`; send the rest again, then carry on. */
@@ -290,7 +320,10 @@ export class Channel {
 
   /** The host is gone: nothing more is sent, and what waits is let go. */
   discard(): void {
-    this.queue = [];
+    this.bodies = [];
+    this.body = '';
+    this.bodyEvents = 0;
+    this.queued = 0;
     this.queueBytes = 0;
     this.binding = () => undefined;
     this.close();
@@ -320,7 +353,7 @@ export class Channel {
    */
   stats(): { seq: number; queued: number; queuedBytes: number; inFlight: number; inFlightBytes: number; dropped: number; socket: boolean; socketQueued: number; viaSocket: number; viaBinding: number } {
     return {
-      seq: this.seq, queued: this.queue.length, queuedBytes: this.queueBytes, inFlight: this.inFlight.length, inFlightBytes: this.inFlightBytes, dropped: this.dropped,
+      seq: this.seq, queued: this.queued, queuedBytes: this.queueBytes, inFlight: this.inFlight.length, inFlightBytes: this.inFlightBytes, dropped: this.dropped,
       socket: this.socketUp, socketQueued: this.socket?.writableLength ?? 0, viaSocket: this.viaSocket, viaBinding: this.viaBinding,
     };
   }

@@ -4,7 +4,7 @@
 import { AGENT_GLOBAL, CATEGORIES, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category, type Level } from '../shared/protocol.js';
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
-import { DEFAULT_LIMITS, serialize, type Json } from './serialize.js';
+import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, serialize, type Json } from './serialize.js';
 import { Calls } from './calls.js';
 import { consoleSource } from './console.js';
 import { messageSource } from './messages.js';
@@ -33,9 +33,14 @@ export interface AgentCore {
   readonly isMainThread: boolean;
   builtin: Builtins;
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void;
-  /** Whether the next event of a category is recorded (level, sampling), for a source that encodes its own: then `pushEncoded` it. */
+  /**
+   * For a source that encodes its own events (a hot path's own encoder, in encodeEvent's format): whether the
+   * next event of a category is recorded (level and sampling, counted as emit counts them, and room in the
+   * queue, else a drop is counted: a dropped event is never encoded), then `pushEncoded` it at once; and the
+   * correlation id emit would give it.
+   */
   keeps(category: Category): boolean;
-  /** An event the source encoded itself, in encodeEvent's format (a hot path's own encoder). */
+  correlationId(): string | null;
   pushEncoded(text: string): void;
   capture(value: unknown): Json;
   /** Actor id of another thread of this process. */
@@ -63,15 +68,8 @@ export interface Source {
 
 const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource, webSource, wsSource];
 
-/** JSON carries it as is: finite numbers, booleans, null, and strings within the cap. */
-function isPlainPrimitive(v: unknown, maxString: number): boolean {
-  const t = typeof v;
-  return v === null || t === 'boolean' || (t === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || (t === 'string' && (v as string).length <= maxString);
-}
-
 const isArray = Array.isArray;
 const getProto = Object.getPrototypeOf;
-const hasOwn = Object.hasOwn;
 const ArrayProto = Array.prototype;
 
 class Agent implements AgentCore {
@@ -227,17 +225,24 @@ class Agent implements AgentCore {
 
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
-    if (!this.allowed[category]) return;
-    const critical = category === 'lifecycle';
-    if (!critical && !sampleKeeps(++this.sampled, this.config.sampleRate)) return;
+    if (!this.recorded(category)) return;
     this.channel.push(
-      [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlation?.() ?? null, links?.ref ?? null, payload],
-      critical,
+      [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlationId(), links?.ref ?? null, payload],
+      category === 'lifecycle',
     );
   }
 
+  /** The level records this category, and sampling keeps this event (lifecycle events are never sampled away). */
+  private recorded(category: Category): boolean {
+    return this.allowed[category] === true && (category === 'lifecycle' || sampleKeeps(++this.sampled, this.config.sampleRate));
+  }
+
   keeps(category: Category): boolean {
-    return this.allowed[category] === true && sampleKeeps(++this.sampled, this.config.sampleRate);
+    return this.recorded(category) && this.channel.room(category === 'lifecycle');
+  }
+
+  correlationId(): string | null {
+    return this.correlation?.() ?? null;
   }
 
   pushEncoded(text: string): void {
@@ -260,16 +265,7 @@ class Agent implements AgentCore {
     // one), and `.length` on a proxy is its get trap.
     if (isPlainPrimitive(value, this.maxString)) return value as Json;
     try {
-      if (typeof value === 'object' && value !== null && !this.isProxy(value) && isArray(value) && getProto(value) === ArrayProto) {
-        const arr = value as unknown[];
-        const n = arr.length;
-        if (n <= 8) {
-          let plain = true;
-          // hasOwn first: a hole would be read from Array.prototype, where a getter could sit.
-          for (let i = 0; i < n && plain; i++) plain = hasOwn(arr, i) && isPlainPrimitive(arr[i], this.maxString);
-          if (plain) return arr as Json;
-        }
-      }
+      if (typeof value === 'object' && value !== null && !this.isProxy(value) && isArray(value) && getProto(value) === ArrayProto && isPlainList(value, this.maxString)) return value as Json;
     } catch {
       // fall through to the walker, which labels what it cannot read
     }

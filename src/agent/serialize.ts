@@ -215,6 +215,38 @@ function redacted(s: State, key: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Values that are their own capture: the hot path of call tracing, without a walk.
+
+/** JSON carries it as is: finite numbers, booleans, null, and strings within the cap. */
+export function isPlainPrimitive(v: unknown, maxString: number): boolean {
+  const t = typeof v;
+  return v === null || t === 'boolean' || (t === 'number' && Number.isFinite(v) && !Object.is(v, -0)) || (t === 'string' && (v as string).length <= maxString);
+}
+
+/**
+ * A genuine array (the caller checked: not a proxy) of at most 8 plain primitives, every one an own element:
+ * it is its own capture. A hole fails (reading it would reach Array.prototype, where a getter could sit).
+ */
+export function isPlainList(list: unknown[], maxString: number): boolean {
+  const n = list.length;
+  if (n > 8) return false;
+  for (let i = 0; i < n; i++) if (!hasOwn(list, i) || !isPlainPrimitive(list[i], maxString)) return false;
+  return true;
+}
+
+/** JSON text of a plain primitive, the same as JSON.stringify's. */
+export function primitiveJson(v: unknown): string {
+  return typeof v === 'string' ? jsonStringify(v) : `${v as number | boolean | null}`;
+}
+
+/** JSON text of a plain list (isPlainList), the same as JSON.stringify's, written without its walk. */
+export function plainListJson(list: unknown[]): string {
+  let out = '[';
+  for (let i = 0; i < list.length; i++) out += i === 0 ? primitiveJson(list[i]) : `,${primitiveJson(list[i])}`;
+  return `${out}]`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Entry point.
 
 export function serialize(value: unknown, options?: SerializeOptions): Json {

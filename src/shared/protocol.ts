@@ -110,13 +110,47 @@ export function encodeEvent(e: WireEvent): string {
   }
 }
 
-/** A batch from events already encoded one by one (encodeEvent). */
-export function encodeBatchOf(header: Omit<WireBatch, 'events'>, encoded: string[]): string {
-  return encoded.length === 0 ? JSON.stringify(header) : `${JSON.stringify(header)}${SEP}${encoded.join(SEP)}`;
+/**
+ * A `call/complete` event's part of a batch, exactly as encodeEvent writes
+ * `[ts, 'call', 'complete', actor, null, null, corr, id, [sid, args, parent, threw, value, durationNs]]`, put
+ * together from parts that are JSON text already (`head` from callCompleteHead, `argsJson`, `valueJson`): the
+ * hot path of call tracing allocates no event or payload array and walks nothing twice
+ * (test/unit/serialize.test.ts holds it to encodeEvent's output).
+ */
+export function encodeCallComplete(ts: number, head: string, corr: string | null, id: number, sid: number, argsJson: string, parent: number | null, threw: 0 | 1, valueJson: string, durationNs: number): string {
+  return `[${integerJson(ts)}${head}${corr === null ? 'null' : JSON.stringify(corr)},${id},null]${SEP}[${sid},${argsJson},${parent},${threw},${valueJson},${durationNs}]`;
+}
+
+/** What every call/complete event of one actor has in common, between its time stamp and its correlation id. */
+export function callCompleteHead(actor: string): string {
+  return `,"call","complete",${JSON.stringify(actor)},null,null,`;
+}
+
+/**
+ * JSON text of an integer, as `${n}` writes it. Time stamps in ns have 14 digits or more, past what V8 prints
+ * as an integer: it runs its shortest-double conversion, twice the time of printing two halves (measured
+ * 97–130 ns against 43–83 ns a stamp on Node 20 and 24).
+ */
+export function integerJson(n: number): string {
+  if (n < 2147483648 || !(n < 9007199254740992)) return `${n}`;
+  const hi = Math.floor(n / 1e6);
+  const lo = n - hi * 1e6;
+  if (!(lo >= 0 && lo < 1e6) || lo !== Math.floor(lo)) return `${n}`;
+  return lo >= 1e5 ? `${hi}${lo}` : `${hi}${`${lo + 1e6}`.slice(1)}`;
+}
+
+/** Appends one encoded event to a batch body (what follows the batch's header: each event with its separator in front). */
+export function appendEvent(body: string, encoded: string): string {
+  return `${body}${SEP}${encoded}`;
+}
+
+/** A batch: its header, then a body of encoded events (appendEvent). */
+export function encodeBatchOf(header: Omit<WireBatch, 'events'>, body: string): string {
+  return `${JSON.stringify(header)}${body}`;
 }
 
 export function encodeBatch(header: Omit<WireBatch, 'events'>, events: WireEvent[]): string {
-  return encodeBatchOf(header, events.map(encodeEvent));
+  return encodeBatchOf(header, events.map(encodeEvent).reduce(appendEvent, ''));
 }
 
 /** An event as decoded on the host: the payload is still its JSON text (null when there is none). */

@@ -1,6 +1,7 @@
 import { types } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, serialize, type Json, type SerializeOptions } from '../../src/agent/serialize.js';
+import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson, serialize, type Json, type SerializeOptions } from '../../src/agent/serialize.js';
+import { appendEvent, callCompleteHead, decodeBatch, encodeBatchOf, encodeCallComplete, encodeEvent, integerJson } from '../../src/shared/protocol.js';
 
 const isProxy = types.isProxy;
 const REDACT = /pass(word)?|token|secret|authorization|cookie|api[-_]?key/i;
@@ -714,5 +715,61 @@ describe('serialize: robustness and format', () => {
   it('works without options', () => {
     expect(serialize({ a: 1 })).toEqual({ a: 1 });
     expect(serialize(undefined)).toEqual({ $t: 'undefined' });
+  });
+});
+
+describe('plain values as JSON text (the call tracer\'s fast path)', () => {
+  const PLAIN = [0, 1, -1, 42, 1e21, 1.5e-7, -3.25, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, true, false, null, '', 'a', 'line\nbreak "quoted" \\ back', '\u0001\u001f\u007f', 'é 漢字 😀', '\ud800 lone', '</script>'];
+
+  it('writes exactly what JSON.stringify writes', () => {
+    for (const v of PLAIN) {
+      expect(isPlainPrimitive(v, DEFAULT_LIMITS.maxString)).toBe(true);
+      expect(primitiveJson(v)).toBe(JSON.stringify(v));
+    }
+    for (let n = 0; n <= 8; n++) {
+      const list = PLAIN.slice(n, n + n);
+      expect(isPlainList(list, DEFAULT_LIMITS.maxString)).toBe(true);
+      expect(plainListJson(list)).toBe(JSON.stringify(list));
+    }
+  });
+
+  it('leaves to the serializer what JSON would not carry as is', () => {
+    for (const v of [NaN, Infinity, -Infinity, -0, undefined, 1n, Symbol('s'), 'x'.repeat(DEFAULT_LIMITS.maxString + 1), {}, [], () => 1]) expect(isPlainPrimitive(v, DEFAULT_LIMITS.maxString)).toBe(false);
+    expect(isPlainList([1, 2, 3, 4, 5, 6, 7, 8, 9], DEFAULT_LIMITS.maxString)).toBe(false);
+    expect(isPlainList([1, [2]], DEFAULT_LIMITS.maxString)).toBe(false);
+    // A hole would be read from Array.prototype: its getter must not run.
+    let ran = 0;
+    Object.defineProperty(Array.prototype, 1, { get: () => ++ran, configurable: true });
+    try {
+      const holey = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      expect(isPlainList(holey, DEFAULT_LIMITS.maxString)).toBe(false);
+    } finally {
+      delete (Array.prototype as unknown as Record<number, unknown>)[1];
+    }
+    expect(ran).toBe(0);
+  });
+
+  it('prints integers as JSON does, time stamps in ns included', () => {
+    const ns = [0, 1, 99_999, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 18_000_000_000_000, 18_000_000_000_001, 18_000_000_099_999, 18_000_000_100_000, 18_123_456_999_999, 2 ** 53 - 1, 2 ** 53, 2 ** 60, 1e21, -5, 1.5];
+    for (let i = 0; i < 10_000; i++) ns.push(Math.floor(Math.random() * 2 ** 53), 1.8e13 + Math.floor(Math.random() * 1e12));
+    for (const n of ns) expect(integerJson(n)).toBe(`${n}`);
+  });
+
+  it('encodes a call/complete event as encodeEvent does, and a batch of them decodes', () => {
+    const cases: [string, string | null, number | null, 0 | 1, unknown[], unknown][] = [
+      ['1234', null, null, 0, [5], 6],
+      ['1234/w2', 'req-7 "x"', 17, 1, ['a\nb', true, null], { $t: 'Error', class: 'TypeError', message: 'bad' }],
+      ['99', null, 3, 0, [], 'é 😀'],
+    ];
+    const texts: string[] = [];
+    for (const [actor, corr, parent, threw, args, value] of cases) {
+      const ts = 18_123_456_789_012;
+      const text = encodeCallComplete(ts, callCompleteHead(actor), corr, 41, 3, JSON.stringify(args), parent, threw, JSON.stringify(value), 1234);
+      expect(text).toBe(encodeEvent([ts, 'call', 'complete', actor, null, null, corr, 41, [3, args, parent, threw, value, 1234]]));
+      texts.push(text);
+    }
+    const header = { seq: 1, actor: '1234', tsNs: 1, wallMs: 2 };
+    const batch = decodeBatch(encodeBatchOf(header, texts.reduce(appendEvent, '')));
+    expect(batch.events.map((e) => [e[3], e[6], JSON.parse(e[8]!)])).toEqual(cases.map(([actor, corr, parent, threw, args, value]) => [actor, corr, [3, args, parent, threw, value, 1234]]));
   });
 });
