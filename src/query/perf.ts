@@ -91,11 +91,7 @@ function tallied(store: Store, module: string): FunctionStats[] | undefined {
       return ns === undefined ? null : ns / 1e6;
     };
     return {
-      module: s.module,
-      fn: s.fn,
-      calls: s.calls,
-      errors: s.errors,
-      running: Math.max(0, s.calls - s.completed),
+      ...counted(s),
       total_ms: s.totalNs / 1e6,
       mean_ms: maxNs !== undefined ? s.totalNs / s.timed / 1e6 : null,
       p50_ms: at(0.5),
@@ -104,6 +100,11 @@ function tallied(store: Store, module: string): FunctionStats[] | undefined {
       ...(exact || maxNs === undefined ? {} : { estimated: true as const }),
     };
   });
+}
+
+/** A function's name and its counts: calls, errors, and calls started and not ended (still running). */
+function counted(s: { module: string; fn: string; calls: number; errors: number; completed: number }): Pick<FunctionStats, 'module' | 'fn' | 'calls' | 'errors' | 'running'> {
+  return { module: s.module, fn: s.fn, calls: s.calls, errors: s.errors, running: Math.max(0, s.calls - s.completed) };
 }
 
 /** The same from the module's calls and completions in a window (or from a file without the tallies). */
@@ -147,11 +148,7 @@ function readStats(store: Store, module: string, window: TimeWindow): FunctionSt
     const d = s.durations.sort((a, b) => a - b);
     const total = d.reduce((a, b) => a + b, 0);
     return {
-      module: s.module,
-      fn: s.fn,
-      calls: s.calls,
-      errors: s.errors,
-      running: Math.max(0, s.calls - s.completed),
+      ...counted(s),
       total_ms: total,
       mean_ms: d.length ? total / d.length : null,
       p50_ms: percentile(d, 0.5),

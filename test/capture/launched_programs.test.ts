@@ -84,6 +84,19 @@ describe.each(['22', '24', '26'])('A worker pool launched on Node %s while an ES
   });
 });
 
+/** The calls recorded, as [thread, kind, function, arguments | result | error message]. */
+const poolCalls = (store: Parameters<typeof events>[0]) =>
+  events(store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
+/** The pool fixtures' three tasks (test/fixtures/pool/task.cjs), run in thread `w1`. */
+const threeTasks = (w1: string) => [
+  [w1, 'call', 'price', [{ sku: 'a', qty: 1 }]],
+  [w1, 'return', 'price', { sku: 'a', total: 2.5 }],
+  [w1, 'call', 'price', [{ sku: 'b', qty: 0 }]],
+  [w1, 'throw', 'price', 'bad quantity 0'],
+  [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
+  [w1, 'return', 'price', { sku: 'c', total: 5 }],
+];
+
 describe.each(['22', '24', '26'])('A worker pool launched on Node %s with its task module traced from the start', (major) => {
   it('records the calls of the task function that is module.exports itself, in the pool\'s thread', async () => {
     const t = newTracer();
@@ -95,16 +108,7 @@ describe.each(['22', '24', '26'])('A worker pool launched on Node %s with its ta
       return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = '2.5,bad quantity 0,5'").length === 1;
     }, 'the batch');
     await t.tracer.sync();
-    const calls = events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
-    const w1 = `${link.pid}/w1`;
-    expect(calls).toEqual([
-      [w1, 'call', 'price', [{ sku: 'a', qty: 1 }]],
-      [w1, 'return', 'price', { sku: 'a', total: 2.5 }],
-      [w1, 'call', 'price', [{ sku: 'b', qty: 0 }]],
-      [w1, 'throw', 'price', 'bad quantity 0'],
-      [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
-      [w1, 'return', 'price', { sku: 'c', total: 5 }],
-    ]);
+    expect(poolCalls(t.store)).toEqual(threeTasks(`${link.pid}/w1`));
   });
 });
 
@@ -120,16 +124,8 @@ describe.each(['22', '24', '26'])('A Piscina pool launched on Node %s and destro
       return t.store.actor(w1)?.ended_ms != null && events(t.store, "type = 'log' AND json_extract(payload, '$.text') = '2.5,bad quantity 0,5'").length === 1;
     }, 'the batch and the end of the pool');
     await t.tracer.sync();
-    const calls = events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn, e.payload.args ?? e.payload.result ?? e.payload.error.message]);
     // The warm-up of the thread calls nothing: three tasks, three calls.
-    expect(calls).toEqual([
-      [w1, 'call', 'price', [{ sku: 'a', qty: 1 }]],
-      [w1, 'return', 'price', { sku: 'a', total: 2.5 }],
-      [w1, 'call', 'price', [{ sku: 'b', qty: 0 }]],
-      [w1, 'throw', 'price', 'bad quantity 0'],
-      [w1, 'call', 'price', [{ sku: 'c', qty: 2 }]],
-      [w1, 'return', 'price', { sku: 'c', total: 5 }],
-    ]);
+    expect(poolCalls(t.store)).toEqual(threeTasks(w1));
   });
 });
 
