@@ -15,7 +15,7 @@ const ev = (type, subtype, actor, payload, extra = {}) => { ts += 1000; rows.pus
 for (let i = 0; i < N;) { const r = i % 20, thread = THREADS[i % 4];
   if (r < 6) { const th = THREADS[(++call >> 2) % 4]; const id = `${th}:c${call}`; const fn = FUNCTIONS[call % 4], module = MODULES[call % 3]; const ns = 1000 + (call % 997) * 13;
     ev('call','call',th,{module,fn,args:[call],parent:null},{ref:id,k_module:module,k_fn:fn}); ev('call','return',th,{module,fn,result:1,duration_ns:ns,async:false},{ref:id,k_module:module,k_fn:fn,k_ns:ns}); i+=2; }
-  else if (r < 9) { const id = `4242:r${++req}`; const status = req%50===0?500:200; ev('http','request','4242',{method:'GET',url:'/c/'+req},{ref:id,corr:id}); ev('http','response','4242',{status, route:'/c/:id', duration_ns:2e6},{ref:id,corr:id,k_status:status}); i+=2; }
+  else if (r < 9) { const id = `4242:r${++req}`; const status = req%50===0?500:200; ev('http','request','4242',{method:'GET',url:'/c/'+req},{ref:id,corr:id}); ev('http','response','4242',{status, route:'/c/:id', duration_ns:2e6},{ref:id,corr:id,k_status:status,k_ns:2e6}); i+=2; }
   else if (r < 11) { const to = THREADS[1 + i % 3]; ev('message','send','4242',{channel:'worker',message:{n:i%97}},{from_actor:'4242',to_actor:to,ref:'m'+i+'#h'}); ev('message','receive',to,{channel:'worker',message:{n:i%97}},{from_actor:'4242',to_actor:to,ref:'m'+i+'#h'}); i+=2; }
   else { ev('log','log',thread,{text:'line '+i}); i++; } }
 const builds = { old: await import(`${OLD}/store/store.js`), new: await import(`${NEW}/store/store.js`) };

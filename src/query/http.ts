@@ -3,7 +3,7 @@
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
-import { cap, type Page } from './page.js';
+import { cap, COUNT_BOUND, type Page } from './page.js';
 import { countedEvents, inList, likeEscape, ms } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
@@ -56,42 +56,79 @@ function request(r: Joined): HttpRequest {
   };
 }
 
-export function httpRequests(store: Store, filter: RequestFilter, page: Page): { requests: HttpRequest[]; total: number } {
+export interface Requests {
+  requests: HttpRequest[];
+  /** Matching requests; a lower bound when `more`. */
+  total: number;
+  /** More than `total` match (counting stopped there). */
+  more: boolean;
+}
+
+export function httpRequests(store: Store, filter: RequestFilter, page: Page): Requests {
   const range = tsRange(store, filter.window);
-  const conds = [
-    "q.type = 'http'", 'q.ts_ns >= :lo', 'q.ts_ns <= :hi', "q.subtype = 'request'",
-    WINDOW_SQL.replace(/wall_ms/g, 'q.wall_ms'),
-  ];
   const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
+  // Conditions on the request row (q) and on what it joined (req, res: the payloads).
+  const conds = ['q.ts_ns >= :lo', 'q.ts_ns <= :hi', WINDOW_SQL.replace(/wall_ms/g, 'q.wall_ms')];
   if (filter.method) {
     conds.push("upper(json_extract(q.payload, '$.method')) = :method");
     params.method = filter.method.toUpperCase();
   }
   const outer: string[] = [];
-  if (filter.statusMin !== undefined) {
-    // Implied by the outer condition, and narrower to read: the requests whose id has a response with such a
-    // status (events_http_status, then events_http_request), instead of every request in the window.
-    conds.push("q.ref IN (SELECT s.ref FROM events AS s INDEXED BY events_http_status WHERE s.type = 'http' AND s.subtype = 'response' AND s.k_status >= :status)");
-    outer.push("json_extract(res, '$.status') >= :status");
-    params.status = filter.statusMin;
-  }
-  if (filter.slowMs !== undefined) {
-    outer.push("json_extract(res, '$.duration_ns') >= :slow_ns");
-    params.slow_ns = filter.slowMs * 1e6;
-  }
   if (filter.route) {
     outer.push("(json_extract(res, '$.route') = :route OR json_extract(req, '$.url') LIKE :route_prefix ESCAPE '\\')");
     params.route = filter.route;
     params.route_prefix = `${likeEscape(filter.route)}%`;
   }
-  const joined = filter.statusMin !== undefined ? JOINED.replace(/FROM events AS q$/, 'FROM events AS q INDEXED BY events_http_request') : JOINED;
-  const sql = `SELECT * FROM (${joined} WHERE ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
+  const bound = Math.max(COUNT_BOUND, page.offset + page.limit);
+  if (filter.statusMin !== undefined || filter.slowMs !== undefined) return keyedRequests(store, filter, page, bound, conds, outer, params);
+  const sql = `SELECT * FROM (${JOINED} WHERE q.type = 'http' AND q.subtype = 'request' AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   // Every request, the store's counts have it: counting them read each one (93 ms on 1 M events).
-  const every = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.method && filter.statusMin === undefined && outer.length === 0;
-  const total = (every ? countedEvents(store, "type = 'http' AND subtype = 'request'", {}) : undefined) ??
-    (store.db.prepare(`SELECT count(*) AS n FROM (${sql})`).get(params) as { n: number }).n;
+  const every = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.method && outer.length === 0;
+  const counted = every ? countedEvents(store, "type = 'http' AND subtype = 'request'", {}) : undefined;
+  const n = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM (${sql} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const rows = store.db.prepare(`${sql} ORDER BY ts_ns, row_id LIMIT :limit OFFSET :offset`).all({ ...params, limit: page.limit, offset: page.offset }) as Joined[];
-  return { requests: rows.map(request), total };
+  return { requests: rows.map(request), total: Math.min(n, counted ?? bound), more: counted === undefined && n > bound };
+}
+
+/**
+ * Requests by what their response says (status, duration): the responses come from a key index
+ * (events_http_slow on k_ns, events_http_status on k_status), each joined to its request (the latest before
+ * it with its id) and checked against the other filters. Counted up to `bound` in one statement; the page is
+ * read in the order the requests started (a response's time less its duration: the request's own time for a
+ * served request, src/trace/expand_http.ts), joined one by one until it is full. What it reads grows with the
+ * page and the bound, not with the requests recorded, but for the sort of the matching index entries.
+ */
+function keyedRequests(store: Store, filter: RequestFilter, page: Page, bound: number, conds: string[], outer: string[], params: Record<string, string | number | null>): Requests {
+  const keys: string[] = [];
+  if (filter.slowMs !== undefined) {
+    keys.push('r.k_ns >= :slow_ns');
+    params.slow_ns = filter.slowMs * 1e6;
+  }
+  if (filter.statusMin !== undefined) {
+    keys.push('r.k_status >= :status');
+    params.status = filter.statusMin;
+  }
+  const index = filter.slowMs !== undefined ? 'events_http_slow' : 'events_http_status';
+  const matching = `r.type = 'http' AND r.subtype = 'response' AND ${keys.join(' AND ')} AND r.ts_ns >= :lo`;
+  const joined = (responses: string, which: string) =>
+    `SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req, r.payload AS res, q.ts_ns
+      FROM ${responses}, events AS q
+      WHERE ${which} AND q.id = (SELECT x.id FROM events AS x INDEXED BY events_http_request
+        WHERE x.type = 'http' AND x.subtype = 'request' AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor = r.actor ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
+        AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
+  const n = (store.db.prepare(`SELECT count(*) AS n FROM (${joined(`events AS r INDEXED BY ${index}`, matching)} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
+  const candidates = store.db.prepare(`SELECT r.id FROM events AS r INDEXED BY ${index} WHERE ${matching} ORDER BY r.ts_ns - coalesce(r.k_ns, 0), r.id`);
+  const one = store.db.prepare(joined('events AS r', 'r.id = :id'));
+  const rows: Joined[] = [];
+  let at = 0;
+  for (const { id } of candidates.iterate(params) as IterableIterator<{ id: number }>) {
+    if (at >= page.offset + page.limit) break;
+    const row = one.get({ ...params, id }) as Joined | undefined;
+    if (row === undefined) continue;
+    if (at++ >= page.offset) rows.push(row);
+  }
+  rows.sort((a, b) => a.ts_ns - b.ts_ns || a.row_id - b.row_id);
+  return { requests: rows.map(request), total: Math.min(n, bound), more: n > bound };
 }
 
 /**

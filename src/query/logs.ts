@@ -4,7 +4,7 @@
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
-import { cap } from './page.js';
+import { cap, COUNT_BOUND } from './page.js';
 import { countedEvents, inList, likeEscape, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
@@ -30,7 +30,15 @@ export interface LogLine {
   corr: string | null;
 }
 
-export function logs(store: Store, filter: LogFilter, tail: number): { lines: LogLine[]; total: number } {
+export interface Logs {
+  lines: LogLine[];
+  /** Matching lines; a lower bound when `more`. */
+  total: number;
+  /** More than `total` match (counting stopped there). */
+  more: boolean;
+}
+
+export function logs(store: Store, filter: LogFilter, tail: number): Logs {
   const range = tsRange(store, filter.window);
   const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
@@ -51,24 +59,38 @@ export function logs(store: Store, filter: LogFilter, tail: number): { lines: Lo
     params.grep = `%${likeEscape(filter.grep)}%`;
   }
   const where = conds.join(' AND ');
-  // Without a window or a text, the store's counts answer: counting the lines read every one (82 ms for a
-  // level on 1 M events, ten times that on 10 M).
-  const plain = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.grep;
-  const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
-  const counted = plain
-    ? countedEvents(store, `type = 'log'${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.level ? ' AND subtype = :level' : ''}`, { ...actors?.params, ...(filter.level ? { level: filter.level } : {}) })
-    : undefined;
-  const total = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  const shown = Math.min(tail, MAX_TAIL);
+  // A text is matched line by line, latest first: the page reads until it has its lines, and one more says
+  // whether earlier lines match too (counting them read every line: 259 ms p95 on 1 M events, 873 on 10 M).
   const rows = store.db
     .prepare(`SELECT wall_ms, actor, subtype, corr, payload FROM events WHERE ${where} ORDER BY ts_ns DESC, id DESC LIMIT :tail`)
-    .all({ ...params, tail: Math.min(tail, MAX_TAIL) }) as Pick<Row, 'wall_ms' | 'actor' | 'subtype' | 'corr' | 'payload'>[];
+    .all({ ...params, tail: filter.grep ? shown + 1 : shown }) as Pick<Row, 'wall_ms' | 'actor' | 'subtype' | 'corr' | 'payload'>[];
+  let total: number;
+  let more = false;
+  if (filter.grep) {
+    more = rows.length > shown;
+    if (more) rows.pop();
+    total = rows.length;
+  } else {
+    // Without a window, the store's counts answer (counting a level read every line of it: 82 ms on 1 M
+    // events); with one, the lines are counted up to COUNT_BOUND.
+    const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
+    const plain = filter.window.sinceMs === null && filter.window.untilMs === null;
+    const counted = plain
+      ? countedEvents(store, `type = 'log'${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.level ? ' AND subtype = :level' : ''}`, { ...actors?.params, ...(filter.level ? { level: filter.level } : {}) })
+      : undefined;
+    const bound = Math.max(COUNT_BOUND, shown);
+    const n = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE ${where} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
+    more = counted === undefined && n > bound;
+    total = more ? bound : n;
+  }
   const lines = rows.reverse().map((r): LogLine => {
     const p = parseJson(r.payload);
     const o = (p && typeof p === 'object' ? p : {}) as { text?: unknown; stream?: unknown };
     const text = typeof o.text === 'string' ? o.text : String(p ?? '');
     return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, stream: typeof o.stream === 'string' ? o.stream : null, text: cap(text), corr: r.corr };
   });
-  return { lines, total };
+  return { lines, total, more };
 }
 
 /** `2026-…Z 4242 [warn] slow request (request 4242:r3)` */

@@ -90,13 +90,13 @@ export function listRequest(args: { since?: string; until?: string; page?: numbe
  * `data` gets `total` and `page`.
  */
 export function pagedAnswer(
-  list: { page: Page; shown: number; total: number },
+  list: { page: Page; shown: number; total: number; more?: boolean },
   view: { head: string; lines: () => string[]; empty: () => string; data: Record<string, unknown>; after?: string[] },
 ): ToolAnswer {
-  const data = { ...view.data, total: list.total, page: list.page.page };
+  const data = { ...view.data, total: list.total, ...(list.more ? { more: true } : {}), page: list.page.page };
   if (list.total === 0) return { text: view.empty(), data };
   checkPage(list.page, list.total);
-  return { text: [view.head, ...view.lines(), footer(list.page, list.total, list.shown), ...(view.after ?? [])].join('\n'), data };
+  return { text: [view.head, ...view.lines(), footer(list.page, list.total, list.shown, list.more), ...(view.after ?? [])].join('\n'), data };
 }
 
 /** The answer when an object has state, but none in the asked window. */

@@ -24,7 +24,7 @@ export const get_http_requests = defineTool({
   async handler(args, ctx) {
     const { window, page } = listRequest(args);
     const filter = { window, statusMin: args.status_min, slowMs: args.slow_ms, route: args.route, method: args.method };
-    const { requests, total } = ctx.query.httpRequests(filter, page);
+    const { requests, total, more } = ctx.query.httpRequests(filter, page);
     const filters = [
       args.method ? args.method.toUpperCase() : '',
       args.route ? `route ${args.route}` : '',
@@ -34,9 +34,9 @@ export const get_http_requests = defineTool({
     const head = `HTTP requests${filters ? ` (${filters})` : ''}${describeWindow(window)}`;
     const pending = requests.filter((r) => r.pending).length;
     return pagedAnswer(
-      { page, shown: requests.length, total },
+      { page, shown: requests.length, total, more },
       {
-        head: `${head}: ${total}${pending ? ` (${pending} pending on this page)` : ''}`,
+        head: `${head}: ${more ? 'more than ' : ''}${total}${pending ? ` (${pending} pending on this page)` : ''}`,
         lines: () => requests.map(renderRequest),
         empty: () => {
           const any = ctx.query.httpRequests({ window: { sinceMs: null, untilMs: null } }, paging(1, 1)).total;

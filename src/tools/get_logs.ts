@@ -24,15 +24,16 @@ export const get_logs = defineTool({
     const actor = args.pid_string ? ctx.resolveActor(args.pid_string).id : undefined;
     const actors = actor ? ctx.query.actorFamily(actor) : undefined;
     const tail = args.tail ?? DEFAULT_TAIL;
-    const { lines, total } = ctx.query.logs({ actors, level: args.level, grep: args.grep, window }, tail);
+    const { lines, total, more } = ctx.query.logs({ actors, level: args.level, grep: args.grep, window }, tail);
     const filters = [actor ? `of ${actor}` : '', args.level ? `level ${args.level}` : '', args.grep ? `containing ${JSON.stringify(args.grep)}` : ''].filter(Boolean).join(', ');
     const head = `Output${filters ? ` (${filters})` : ''}${describeWindow(window)}`;
-    const data = { lines: lines.map(logView), total };
+    const data = { lines: lines.map(logView), total, ...(more ? { more: true } : {}) };
     if (total === 0) {
       const any = ctx.query.logs({ window: { sinceMs: null, untilMs: null } }, 1).total;
       return { text: any ? `${head}: none; ${any} lines are recorded in all: widen the filters.` : `${head}: none recorded. Output is recorded once the target is attached or launched.`, data };
     }
-    const more = total > lines.length ? `showing the last ${lines.length} of ${total}; raise tail (at most ${MAX_TAIL}) or narrow with since, level or grep` : `showing ${total} of ${total}`;
-    return { text: [`${head}: ${total} line${total === 1 ? '' : 's'}`, ...lines.map(renderLog), more].join('\n'), data };
+    const of = `${more ? 'more than ' : ''}${total}`;
+    const footer = more || total > lines.length ? `showing the last ${lines.length} of ${of}; raise tail (at most ${MAX_TAIL}) or narrow with since, level or grep` : `showing ${total} of ${total}`;
+    return { text: [`${head}: ${of} line${total === 1 && !more ? '' : 's'}`, ...lines.map(renderLog), footer].join('\n'), data };
   },
 });

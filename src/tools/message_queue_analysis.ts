@@ -1,5 +1,5 @@
 import { iso } from '../query/format.js';
-import { LATENCY_SAMPLE, renderPair } from '../query/queues.js';
+import { renderPair } from '../query/queues.js';
 import { ms } from '../query/rows.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { count, maybeText, rows } from './output.js';
@@ -28,6 +28,7 @@ export const message_queue_analysis = defineTool({
     const stats = ctx.query.mailboxStats();
     const asOf = stats.as_of_ms;
     const age = (sent: number) => (asOf === null ? '' : `, ${ms(Math.max(0, asOf - sent))} ms before the last recorded event`);
+    const sent = (at: number | null) => (at === null ? 'oldest send not recorded' : `oldest sent ${iso(at)}${age(at)}`);
     const slow = stats.pairs.filter((p) => p.mean_latency_ms !== null).sort((a, b) => b.mean_latency_ms! - a.mean_latency_ms!).slice(0, SLOWEST);
     const threads = ctx.supervisionTree().flatMap(function walk(n): { id: string; status: string; kind: string }[] {
       return [n, ...n.children.flatMap(walk)];
@@ -42,11 +43,11 @@ export const message_queue_analysis = defineTool({
       else skipped.push({ actor, reason: (info.reason as Error).message });
     });
     const lines = [
-      `Message queues (latency over the latest ${Math.min(stats.sampled, LATENCY_SAMPLE)} sends)`,
+      `Message queues (latency over the latest ${stats.sampled} sends${stats.sampled ? `, ${stats.per_pair} per pair at most` : ''})`,
       ...(stats.pending.length
         ? [
             'Pending per receiver:',
-            ...stats.pending.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} pending, oldest sent ${iso(p.oldest_ms)}${age(p.oldest_ms)}`),
+            ...stats.pending.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} pending, ${sent(p.oldest_ms)}`),
             ...more(stats.pending.length, 'receivers'),
           ]
         : ['Pending per receiver: none']),
@@ -60,7 +61,7 @@ export const message_queue_analysis = defineTool({
       ...(skipped.length ? [`Not attached, skipped: ${skipped.map((s) => s.actor).join(', ')} (attach reads them live)`] : []),
     ];
     const data = {
-      pending: stats.pending.slice(0, MAX_ROWS).map((p) => ({ actor: p.actor, count: p.count, oldest: iso(p.oldest_ms) })),
+      pending: stats.pending.slice(0, MAX_ROWS).map((p) => ({ actor: p.actor, count: p.count, oldest: p.oldest_ms === null ? null : iso(p.oldest_ms) })),
       pairs: stats.pairs.slice(0, MAX_ROWS),
       total_pending: stats.pending.length,
       total_pairs: stats.pairs.length,

@@ -384,8 +384,10 @@ function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
       if (ns !== undefined) r.k_ns = ns;
     }
   } else if (type === 'http' && e[2] === 'response') {
-    const status = statusOf(text);
+    const status = flatInteger(text, '"status":');
     if (status !== undefined) r.k_status = status;
+    const ns = flatInteger(text, '"duration_ns":');
+    if (ns !== undefined) r.k_ns = ns;
   }
   // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
   if (type === 'message' && typeof r.ref === 'string') r.ref = `${r.ref}#${messageHash(text.includes('"channel":"ipc"') ? JSON.parse(text) : null, text)}`;
@@ -430,19 +432,20 @@ function keyed(r: EventRow, module: string, fn: string): EventRow {
 }
 
 /**
- * An HTTP response's status, read off its text: the agent's response payload is one flat object
- * (src/agent/web.ts), where `"status":` can only be its key (a quote inside a string is escaped). Anything
- * else (a nested object, a status that is not a number): undefined, and the store reads the payload.
+ * An HTTP response's status or duration_ns, read off its text: the agent's response payload is one flat
+ * object (src/agent/web.ts), where `"status":` can only be its key (a quote inside a string is escaped).
+ * Anything else (a nested object, a value that is not a number): undefined, and the store reads the payload.
  */
-function statusOf(text: string): number | null | undefined {
-  const at = text.indexOf('"status":');
-  if (at < 0 || text.indexOf('{', 1) >= 0 || text.includes('[')) return undefined;
-  const from = at + 9;
+function flatInteger(text: string, key: '"status":' | '"duration_ns":'): number | null | undefined {
+  if (text.charCodeAt(0) !== 123 || text.indexOf('{', 1) >= 0 || text.includes('[')) return undefined;
+  const at = text.indexOf(key);
+  if (at < 0) return null;
+  const from = at + key.length;
   let end = from;
   while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 125) end++;
   const value = text.slice(from, end);
   if (value === 'null') return null;
-  return /^\d+$/.test(value) ? Number(value) : undefined;
+  return PLAIN_NS.test(value) ? Number(value) : undefined;
 }
 
 /** A duration in ns that reads the same as a JS number and as SQLite's integer (well under 2^53). */

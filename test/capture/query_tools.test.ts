@@ -98,7 +98,7 @@ describe('issue 4 tools on real captures', () => {
       [main, 'log', 'count 5'],
     ]);
     expect((await call('get_logs', { grep: 'count', tail: 1 })).text.split('\n').slice(-1)).toEqual([
-      'showing the last 1 of 2; raise tail (at most 500) or narrow with since, level or grep',
+      'showing the last 1 of more than 1; raise tail (at most 500) or narrow with since, level or grep',
     ]);
     expect((await call('get_logs', { level: 'error', grep: 'count' })).data.total).toBe(0);
     expect((await call('get_logs', {})).data.lines.filter((l: any) => /nodescope/i.test(l.text))).toEqual([]);

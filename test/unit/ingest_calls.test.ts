@@ -112,5 +112,8 @@ describe('ingest of call/complete', () => {
     expect(JSON.parse((store.db.prepare('SELECT payload FROM events WHERE id = 1').get() as { payload: string }).payload).parent).toBe(`${ACTOR}:c7`);
     expect(store.db.prepare(DURATION_KEYS).all()).toEqual([{ id: 2, k_ns: 5 }, { id: 4, k_ns: 7 }, { id: 5, k_ns: null }]);
     expect(store.db.prepare(DURATION_KEYS).all()).toEqual(store.db.prepare(DURATIONS).all());
+    // a response's duration: read off its text where the status is, else (a nested object) from its payload
+    const responses = "SELECT id, k_ns, json_extract(payload, '$.duration_ns') AS json FROM events WHERE subtype = 'response' ORDER BY id";
+    expect(store.db.prepare(responses).all()).toEqual([{ id: 6, k_ns: 1, json: 1 }, { id: 7, k_ns: 1, json: 1 }, { id: 8, k_ns: null, json: null }]);
   });
 });

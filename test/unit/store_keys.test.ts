@@ -32,7 +32,7 @@ const EXPECTED = `SELECT id, type, subtype,
   CASE WHEN type IN ('call', 'agent') THEN coalesce(json_extract(payload, '$.module'), '') END AS k_module,
   CASE WHEN type IN ('call', 'agent') THEN coalesce(json_extract(payload, '$.fn'), '') END AS k_fn,
   CASE WHEN type = 'http' AND subtype = 'response' THEN json_extract(payload, '$.status') END AS k_status,
-  CASE WHEN type = 'call' AND subtype IN ('return', 'throw') THEN json_extract(payload, '$.duration_ns') END AS k_ns
+  CASE WHEN (type = 'call' AND subtype IN ('return', 'throw')) OR (type = 'http' AND subtype = 'response') THEN json_extract(payload, '$.duration_ns') END AS k_ns
   FROM events ORDER BY id`;
 
 // The schema of the previous version, as it created a file (its DDL, verbatim in substance).
@@ -131,10 +131,11 @@ describe('key columns', () => {
     expect(keys).toEqual(store.db.prepare(EXPECTED).all());
     expect(store.db.prepare('SELECT * FROM call_counts ORDER BY 1, 2, 3').all()).toEqual(old.counts);
     const indexes = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND name LIKE 'events\\_%' ESCAPE '\\' ORDER BY name").all();
-    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_corr', 'events_end_key', 'events_http_request', 'events_http_status', 'events_message_ref', 'events_receive_pair', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
+    expect(indexes.map((i: any) => i.name)).toEqual(['events_actor_ts', 'events_call_key', 'events_corr', 'events_end_key', 'events_http_request', 'events_http_slow', 'events_http_status', 'events_message_ref', 'events_receive_pair', 'events_send_pair', 'events_spawned_by', 'events_type_ts']);
 
     expect(functionCalls(store, { module: 'pay.js', window: WINDOW }, { limit: 10, offset: 0 }).total).toBe(2);
     expect(httpRequests(store, { window: WINDOW, statusMin: 500 }, { limit: 10, offset: 0 }).requests.map((r) => r.id)).toEqual(['r6']);
+    expect(httpRequests(store, { window: WINDOW, slowMs: 0 }, { limit: 10, offset: 0 }).requests.map((r) => r.id)).toEqual(['r6']);
     // and it takes new rows as a new file would
     store.write([row(11, 'call', 'call', { module: '/app/pay.js', fn: 'charge', args: [2], parent: null })], []);
     expect(store.db.prepare("SELECT n FROM call_counts WHERE k_fn = 'charge'").get()).toEqual({ n: 2 });

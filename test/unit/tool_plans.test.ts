@@ -11,7 +11,6 @@ type Case = { tool: string; args: Record<string, unknown>; indexes: string[] };
 // Reads that cover a whole type rather than a key (the tool's answer is about all of them): what they read
 // grows with the store, named here so that the list can only shrink.
 const TYPE_WIDE: Record<string, string> = {
-  message_queue_analysis: 'the latest 1,000 sends, for latencies (read backwards, stops there); counts and in-flight from the store\'s message tallies',
   get_execution_path: 'a caller outside the page, looked up backwards among calls from the callee (stops at the first match)',
   analyze_state_change: 'idem (the calls between the two moments, as get_execution_path shows them)',
   get_probe_hits: 'probe hits (bounded by each probe\'s hit budget)',
@@ -37,9 +36,13 @@ const CASES: Case[] = [
   { tool: 'get_function_calls', args: { module_name: 'payments.js', request_id: '4242:r1' }, indexes: ['events_actor_ts', 'events_call_key', 'events_corr'] },
   { tool: 'get_function_calls', args: { module_name: 'payments.js', since: T0 + 5, until: T0 + 20 }, indexes: ['events_actor_ts', 'events_call_key', 'events_type_ts'] },
   { tool: 'get_http_requests', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
-  { tool: 'get_http_requests', args: { status_min: 500, route: '/checkout', slow_ms: 1 }, indexes: ['INTEGER PRIMARY KEY', 'events_http_request', 'events_http_status', 'events_type_ts'] },
+  { tool: 'get_http_requests', args: { status_min: 500 }, indexes: ['INTEGER PRIMARY KEY', 'events_http_request', 'events_http_status'] },
+  { tool: 'get_http_requests', args: { slow_ms: 1 }, indexes: ['INTEGER PRIMARY KEY', 'events_http_request', 'events_http_slow'] },
+  { tool: 'get_http_requests', args: { status_min: 500, route: '/checkout', slow_ms: 1 }, indexes: ['INTEGER PRIMARY KEY', 'events_http_request', 'events_http_slow'] },
   { tool: 'get_logs', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
   { tool: 'get_logs', args: { pid_string: '4242', level: 'error', grep: 'charge' }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts'] },
+  { tool: 'get_logs', args: { grep: 'charge' }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
+  { tool: 'get_logs', args: { level: 'warn', since: T0 + 3 }, indexes: ['INTEGER PRIMARY KEY', 'events_type_ts'] },
   { tool: 'get_message_flow', args: { from_pid: '4242', to_pid: '4242/w1' }, indexes: ['events_actor_ts', 'events_message_ref', 'events_send_pair'] },
   { tool: 'get_message_flow', args: { from_pid: '4242', to_pid: '4242/w1', since: T0 + 10 }, indexes: ['events_actor_ts', 'events_message_ref', 'events_send_pair'] },
   { tool: 'get_probe_hits', args: {}, indexes: ['events_type_ts'] },
@@ -47,7 +50,7 @@ const CASES: Case[] = [
   { tool: 'get_state_at', args: { pid_string: '4242/o1', timestamp: T0 + 10.011 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts'] },
   { tool: 'get_state_timeline', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
   { tool: 'get_supervision_tree', args: {}, indexes: ['events_type_ts'] },
-  { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
+  { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js', since: T0 + 2 }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_receive_pair', 'events_send_pair'] },
