@@ -80,7 +80,18 @@ export function httpRequests(store: Store, filter: RequestFilter, page: Page): R
     params.route_prefix = `${likeEscape(filter.route)}%`;
   }
   const bound = Math.max(COUNT_BOUND, page.offset + page.limit);
-  if (filter.statusMin !== undefined || filter.slowMs !== undefined) return keyedRequests(store, filter, page, bound, conds, outer, params);
+  if (filter.statusMin !== undefined || filter.slowMs !== undefined) {
+    if (store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_http_slow'").get() !== undefined) return keyedRequests(store, filter, page, bound, conds, outer, params);
+    // A file of an earlier version, opened read-only: responses have no duration key; read from the payloads.
+    if (filter.statusMin !== undefined) {
+      outer.push("json_extract(res, '$.status') >= :status");
+      params.status = filter.statusMin;
+    }
+    if (filter.slowMs !== undefined) {
+      outer.push("json_extract(res, '$.duration_ns') >= :slow_ns");
+      params.slow_ns = filter.slowMs * 1e6;
+    }
+  }
   const sql = `SELECT * FROM (${JOINED} WHERE q.type = 'http' AND q.subtype = 'request' AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   // Every request, the store's counts have it: counting them read each one (93 ms on 1 M events).
   const every = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.method && outer.length === 0;
