@@ -157,10 +157,11 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     expect(notes.filter((n) => n !== undefined && /^\((.+ busy: (its|their) latest events may be missing|[\d,]+ events still being written)/.test(n)).length).toBeGreaterThan(0);
   });
 
-  // Fails today (p50 ~70 ms, p99 0.6–1.5 s on a loaded 2-core machine): the writes have left the answering
-  // thread and a question waits for busy agents 20 ms at most, but decoding is still on the answering thread,
-  // and message_queue_analysis reads every message in flight (0.2–0.9 s here, where most sends lost their
-  // receipt to the drops). Drop `.fails` once it passes.
+  // Fails today: p50 ~25 ms, p99 0.35 s over ~170 calls in a full-suite run (was p50 50–74 ms, p99 0.8–1.5 s
+  // over 52–77 calls). A question waits 15 ms in all for the agents and the writer; what is left is
+  // message_queue_analysis (70–350 ms here: the flood's messages repeat their content, so a message id stands
+  // for many sends and the oldest one in flight is the k-th latest of its id, O(k) each), and stalls of the
+  // answering thread that still decodes what arrives. Drop `.fails` once it passes.
   it.fails(`answers within ${TOOL_P99_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
