@@ -248,12 +248,31 @@ export class Channel {
     return this.inFlight.length < this.config.maxInFlight && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
   }
 
-  /** Sends queued events as batches while the in-flight window allows. */
+  /**
+   * Sends queued events as batches while the in-flight window allows. A host evaluation (an ack or flushNow
+   * through the inspector) runs as an interrupt, possibly inside this very loop: the inner call returns at
+   * once and the outer loop sends what it finds (measured: without the guard, the inner flush took the batch
+   * the outer one had just sealed, and the outer one threw in the target's timer: a crash of a traced HTTP
+   * server on Node 24, every batch through the binding).
+   */
   flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      this.flushNow();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private flushing = false;
+
+  private flushNow(): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
     while ((this.queued > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
       if (this.bodies.length === 0) this.seal();
-      const sealed = this.bodies.shift()!;
+      const sealed = this.bodies.shift();
+      if (sealed === undefined) break;
       let body = sealed.text;
       this.queueBytes -= body.length;
       this.queued -= sealed.events;

@@ -82,4 +82,23 @@ describe('Channel', () => {
     expect(events.filter((e) => e[1] === 'log').map((e) => e[0])).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(events.filter((e) => e[1] === 'agent').map((e) => e[8])).toEqual(['{"count":13}']);
   });
+
+  it("survives the host's evaluation landing inside its own flush (an ack by the inspector runs as an interrupt)", () => {
+    const { channel, sent, timers, push } = setup();
+    // The interrupt, placed where V8 may run one: just after the outer flush sealed its batch, before it
+    // takes it. The ack's own flush finds the channel already flushing.
+    const internals = channel as unknown as { seal(): void };
+    const seal = internals.seal.bind(channel);
+    let interrupts = 0;
+    internals.seal = () => {
+      seal();
+      if (interrupts++ === 0) channel.ack(0);
+    };
+    push(1);
+    expect(() => timers.shift()!()).not.toThrow();
+    push(2);
+    timers.shift()?.();
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [1]], [2, [2]]]);
+    expect(interrupts).toBeGreaterThan(0);
+  });
 });
