@@ -230,8 +230,11 @@ describe('trace_line', () => {
 
   it('probes an ES module in TypeScript run by Node 24\'s type stripping: the file\'s own lines, no map needed', async () => {
     const proc = spawn(nodeTarget('24').bin, [join(FIXTURES, 'strip-ts/app.mts')], { stdio: 'pipe' });
-    const lines = createInterface({ input: proc.stdout });
-    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    // Every line kept: two answers may come in one chunk, before a second `once` listener would be on.
+    const seen: string[] = [];
+    const waiting: ((line: string) => void)[] = [];
+    createInterface({ input: proc.stdout }).on('line', (line) => (waiting.length ? waiting.shift()!(line) : seen.push(line)));
+    const next = () => (seen.length ? Promise.resolve(seen.shift()!) : new Promise<string>((resolve) => waiting.push(resolve)));
     const t = newTracer();
     try {
       expect(await next()).toBe('ready');
