@@ -8,11 +8,11 @@
 // better-sqlite3 cannot share a `:memory:` database between threads, so a trace that is not persisted goes
 // to a private file (a 0700 folder), deleted at close; folders left by a nodescope that was killed are
 // swept when the next one starts.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { privateDir } from './private_dir.js';
 import type { ActorUpdate, EventRow } from './store.js';
 
 export interface WriterOptions {
@@ -169,42 +169,11 @@ export class StoreWriter {
   }
 }
 
-const PREFIX = 'nodescope-db-';
-
 /**
- * A private file for a trace that is not persisted: `<tmp>/nodescope-db-<pid>-XXXXXX/trace.db`, the folder
- * 0700 (mkdtemp). Folders of nodescope processes that no longer run (killed before they could delete theirs)
- * are removed first.
+ * A private file for a trace that is not persisted: `<tmp>/nodescope-db-<pid>-XXXXXX/trace.db`, in a private
+ * folder (src/store/private_dir.ts: those of dead nodescope processes are swept first).
  */
 export function privateTraceFile(): { dir: string; path: string } {
-  sweepStale();
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+  const dir = privateDir('nodescope-db-');
   return { dir, path: join(dir, 'trace.db') };
-}
-
-function sweepStale(): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpdir());
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(/^nodescope-db-(\d+)-/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue;
-    try {
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    } catch {
-      // another user's, or gone meanwhile
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -5,10 +5,10 @@
 // acks, one sequence number per line (its first answer, right after the hello, says where it is).
 // Batches keep their sequence numbers, so the receiver's dedup and gap check work across both paths.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { privateDir } from '../store/private_dir.js';
 
 export interface DataReceiver {
   receive(text: string): void;
@@ -30,7 +30,8 @@ export class DataChannel {
   refused = 0;
 
   constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'nodescope-data-'));
+    // Named by our pid: a folder left by a nodescope that was killed is swept by the next one.
+    this.dir = privateDir('nodescope-data-');
     chmodSync(this.dir, 0o700);
     this.path = join(this.dir, 'data.sock');
     this.server = createServer((socket) => this.accept(socket));
