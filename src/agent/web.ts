@@ -159,6 +159,9 @@ export const webSource: Source = {
     subscribe('http.server.response.finish', ({ request, response }: { request: Req; response: Res }) => {
       const r = inbound.get(request);
       if (!r) return;
+      // Out of the held requests before `sent` is read: the tracer's flushNow runs as an interrupt and may
+      // land anywhere below, where sending the start on its own as well recorded the request twice.
+      pending.delete(r);
       inbound.delete(request);
       // Read at the end, as the response always was: an app may rewrite req.url on the way.
       const method = request.method ?? null;
@@ -192,6 +195,7 @@ export const webSource: Source = {
     const clientEnd = (request: Req, status: number | null, error: unknown) => {
       const r = outbound.get(request);
       if (!r) return;
+      pending.delete(r); // before `sent` is read, as for a request served
       outbound.delete(request);
       const end = core.nowNs();
       if (r.sent) {
