@@ -10,7 +10,8 @@ import { resolveActor } from './query/actors.js';
 import { Query } from './query/index.js';
 import { supervisionTree } from './query/tree.js';
 import { Store } from './store/store.js';
-import { privateTraceFile, StoreWriter } from './store/writer.js';
+import { privateTraceFile } from './store/private_dir.js';
+import { IngestThread } from './trace/ingest_thread.js';
 import { defaultExportDir, ExportDir } from './export_dir.js';
 import type { Progress, TargetSummary, ToolContext } from './tools/define.js';
 import type { ProcessLink } from './trace/process_link.js';
@@ -31,7 +32,7 @@ export interface SessionOptions {
   config: Config;
   /** Open an existing trace file read-only (post-mortem queries); no launch or attach. */
   db?: string;
-  /** Tests only: a slow disk under the writer thread (src/store/writer.ts). */
+  /** Tests only: a slow disk under the writer thread (src/trace/ingest_thread.ts). */
   slowWriterMsPerRow?: number;
 }
 
@@ -45,7 +46,7 @@ export class Session implements ToolContext {
   /** The store as queries read it (this thread's connection); the writer thread writes it. */
   readonly store: Store;
   /** Writes the store while tracing (none for a trace file opened read-only). */
-  private readonly writer: StoreWriter | undefined;
+  private readonly writer: IngestThread | undefined;
   /** The private folder of a trace that is not persisted: removed at close. */
   private readonly privateDir: string | undefined;
   private tracer: Tracer | undefined;
@@ -66,7 +67,7 @@ export class Session implements ToolContext {
       this.privateDir = file.dir;
       this.store = new Store({ path: file.path, maxEvents: config.max_events });
       this.store.retention = { ...config.retention };
-      this.writer = new StoreWriter({ path: file.path, maxEvents: config.max_events, retention: config.retention, slowMsPerRow: options.slowWriterMsPerRow });
+      this.writer = new IngestThread({ path: file.path, maxEvents: config.max_events, retention: config.retention, slowMsPerRow: options.slowWriterMsPerRow });
     }
     this.queries = new Query(this.store);
   }

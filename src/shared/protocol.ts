@@ -159,6 +159,20 @@ export interface TextBatch extends Omit<WireBatch, 'events'> {
   events: TextEvent[];
 }
 
+/**
+ * A batch's header and how many events it holds, without decoding them (the receiving thread checks the
+ * sequence and counts; the rows are made where they are written). Throws on text that is not a batch.
+ */
+export function batchHeader(text: string): { header: Omit<WireBatch, 'events'>; events: number } {
+  const first = text.indexOf(SEP);
+  const header = JSON.parse(first < 0 ? text : text.slice(0, first)) as Omit<WireBatch, 'events'>;
+  if (typeof header?.seq !== 'number' || typeof header.actor !== 'string') throw new Error('not a batch');
+  let separators = 0;
+  for (let at = first; at >= 0; at = text.indexOf(SEP, at + 1)) separators++;
+  if (separators % 2 !== 0) throw new Error('not a batch');
+  return { header, events: separators / 2 };
+}
+
 /** Throws on text that is not a batch (the caller drops it). */
 export function decodeBatch(text: string): TextBatch {
   const parts = text.split(SEP);

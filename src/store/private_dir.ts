@@ -37,3 +37,12 @@ function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * A private file for a trace that is not persisted (better-sqlite3 cannot share a `:memory:` database with the
+ * writer thread): `<tmp>/nodescope-db-<pid>-XXXXXX/trace.db`, deleted at close.
+ */
+export function privateTraceFile(): { dir: string; path: string } {
+  const dir = privateDir('nodescope-db-');
+  return { dir, path: join(dir, 'trace.db') };
+}

@@ -1,35 +1,34 @@
-// Decodes agent batches into rows and writes them. Batches that arrive in the same turn of the event loop
-// are coalesced into one transaction (a setImmediate later), which keeps SQLite in its fast lane (large
-// batches) without holding events for long. Actor rows are derived here from lifecycle events, in the
-// same transaction as the events that justify them. With a writer thread (the server's store), the
-// transaction runs there and this thread only hands the rows over.
-import type { TextBatch, TextEvent } from '../shared/protocol.js';
-import type { ActorUpdate, EventRow, Store } from '../store/store.js';
-import type { StoreWriter } from '../store/writer.js';
-import { redactJson, redactString } from '../shared/redact.js';
+// Receives agent batches and the host's own rows and hands them on to be written. With a writer thread (the
+// server's store, src/trace/ingest_thread.ts) a batch goes over as the text it came in, and the rows are
+// decoded there (src/trace/rows.ts): this thread, which answers the tools, reads a batch's header only.
+// Without one (a Tracer made on a Store, as tests do), the rows are decoded and written here. Either way,
+// what arrives in the same turn of the event loop is coalesced into one transaction (a setImmediate later),
+// which keeps SQLite in its fast lane without holding events for long. Batches whose events carry a stack
+// are decoded here first: the source maps that locate their frames live with the tracer.
+import { batchHeader, decodeBatch, type TextBatch, type TextEvent } from '../shared/protocol.js';
+import type { EventRow, Store } from '../store/store.js';
 import { DataChannel } from './data_channel.js';
-import { expandExchange, isExchange } from './expand_http.js';
-import { endOfString } from './json_text.js';
-import { fnv1a, messageHash } from './pairing.js';
+import type { IngestThread } from './ingest_thread.js';
 import { RecordingPolicy } from './policy.js';
+import { hostNowNs, RowDecoder, type BatchInput, type Lifecycle } from './rows.js';
 
 /**
- * Time per background transaction: long enough for SQLite's fast lane (hundreds of rows at least), short
- * enough that a tool call waiting behind it still answers within the 50 ms bar of issue 11 (a fixed 5,000
- * rows took 20 ms on a quiet machine and over 100 ms on a loaded one). Rows per transaction follow the
- * measured cost per row.
+ * Time per transaction written on this thread (no writer thread): long enough for SQLite's fast lane
+ * (hundreds of rows at least), short enough that a tool call waiting behind it still answers within the
+ * 50 ms bar of issue 11 (a fixed 5,000 rows took 20 ms on a quiet machine and over 100 ms on a loaded one).
+ * Events per transaction follow the measured cost per event.
  */
 const BACKGROUND_MS = 8;
 
 /**
- * Rows the host may hold unwritten (decoded, or handed to the writer thread and not yet committed) before it
- * stops acknowledging batches (then the agents queue, and past their caps count drops): the host's memory
+ * Events the host may hold unwritten (received, or handed to the writer thread and not yet committed) before
+ * it stops acknowledging batches (then the agents queue, and past their caps count drops): the host's memory
  * stays bounded whatever the agents offer. Without a writer thread a tool call writes the whole backlog
  * first (12,000 rows at ~3.7 µs each is ~45 ms on a quiet machine); with one, it waits a bounded time.
  */
-export const MAX_BACKLOG_ROWS = 12_000;
-const MIN_ROWS = 500;
-const MAX_ROWS = 20_000;
+export const MAX_BACKLOG_EVENTS = 12_000;
+const MIN_EVENTS = 500;
+const MAX_EVENTS = 20_000;
 
 /** How long the host's own decisions (is this process's exit recorded?) wait for the writer thread. */
 const FLUSH_WAIT_MS = 2_000;
@@ -37,17 +36,26 @@ const FLUSH_WAIT_MS = 2_000;
 export type LifecycleListener = (row: EventRow, payload: any) => void;
 
 export class Ingest {
+  /** Batches received and not yet handed over, with their event counts. */
+  private batches: { input: BatchInput; events: number }[] = [];
+  /** The host's own rows, not yet handed over. */
   private rows: EventRow[] = [];
-  private actors: ActorUpdate[] = [];
+  /** Events in `batches` and `rows`. */
+  private held = 0;
   private scheduled: NodeJS.Immediate | undefined;
   private readonly listeners = new Set<LifecycleListener>();
+  /** Rows are decoded here only without a writer thread. */
+  private readonly decoder: RowDecoder | undefined;
 
   constructor(
     private readonly store: Store,
-    private readonly writer?: StoreWriter,
+    private readonly writer?: IngestThread,
     /** The tracer's: what the host's own rows are filtered by (the agents' are filtered where they arise). */
     private readonly policy = new RecordingPolicy(),
-  ) {}
+  ) {
+    if (writer) writer.onLifecycle = (lifecycle) => this.notify(lifecycle);
+    else this.decoder = new RowDecoder();
+  }
 
   private channel: DataChannel | undefined;
   private readonly useData = process.env.NODESCOPE_DATA_CHANNEL !== 'off' && process.platform !== 'win32';
@@ -68,22 +76,19 @@ export class Ingest {
     this.channel = undefined;
   }
 
-  /** Rows received and not yet written. */
+  /** Events received and not yet written. */
   backlog(): number {
-    return this.rows.length + (this.writer?.pending() ?? 0);
+    return this.held + (this.writer?.pending() ?? 0);
   }
 
   /**
-   * Called for each lifecycle event once it is written, or handed to the writer thread (whose rows are in
-   * the store before a tool's question reads it: Tracer.sync): the tracer follows new children this way.
+   * Called for each lifecycle event once it is written (by the writer thread: then a moment after, once it
+   * says so): the tracer follows new children this way.
    */
   onLifecycle(listener: LifecycleListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-
-  /** Functions the agents announced (`agent/site`), by thread and site id: the dictionary of call/complete. */
-  private readonly sites = new Map<string, Map<number, Site>>();
 
   /** Rewrites the locations of an event that carries a stack (source maps, src/trace/sourcemaps.ts). */
   locate: ((type: string, subtype: string, actor: string, payload: unknown) => void) | undefined;
@@ -109,45 +114,45 @@ export class Ingest {
     this.thisSecond += events;
   }
 
-  accept(batch: TextBatch): void {
-    this.count(batch.events.length);
-    const offset = wallOffset(batch);
-    let sites = this.sites.get(batch.actor);
-    for (const e of batch.events) {
-      if (this.locate !== undefined && carriesStack(e)) {
-        // The one kind of payload parsed on the way in: an error's stack, mapped to the original source.
-        const payload = JSON.parse(e[8]!);
-        this.locate(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (payload as unknown[])[4] : payload);
-        e[8] = JSON.stringify(payload);
-      }
-      if (e[1] === 'call' && e[2] === 'complete') {
-        const c = completeCall(e[8]!);
-        const site = sites?.get(c.sid) ?? { module: '(unknown)', fn: `(site ${c.sid})` };
-        this.rows.push(callRow(e, c, site, batch, offset), endRow(e, c, site, batch, offset));
-      } else if (e[1] === 'agent' && e[2] === 'site') {
-        const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
-        if (sites === undefined) this.sites.set(batch.actor, (sites = new Map()));
-        sites.set(p.sid, { module: p.module, fn: p.fn });
-      } else if (isExchange(e)) for (const half of expandExchange(e)) this.rows.push(toRow(half, batch, offset));
-      else this.rows.push(toRow(e, batch, offset));
-    }
+  /** A batch, as its wire text (its header already read: `events` it holds) or decoded. */
+  accept(batch: BatchInput, events = typeof batch === 'string' ? batchHeader(batch).events : batch.events.length): void {
+    this.count(events);
+    this.batches.push({ input: this.locate === undefined ? batch : this.located(batch), events });
+    this.held += events;
     this.schedule();
+  }
+
+  /**
+   * The batch with the stacks of its events mapped to the original sources, decoded for that; a batch
+   * without any (a search of its text) as it came.
+   */
+  private located(batch: BatchInput): BatchInput {
+    if (typeof batch === 'string' && !batch.includes('"stack"') && !batch.includes('"probe"')) return batch;
+    const decoded: TextBatch = typeof batch === 'string' ? decodeBatch(batch) : batch;
+    for (const e of decoded.events) {
+      if (!carriesStack(e)) continue;
+      const payload = JSON.parse(e[8]!);
+      this.locate!(e[1], e[2], e[3], e[1] === 'call' && e[2] === 'complete' ? (payload as unknown[])[4] : payload);
+      e[8] = JSON.stringify(payload);
+    }
+    return decoded;
   }
 
   /** An event observed on the host (console output, an exit seen by the launcher): filtered by the recording policy. */
   record(row: Omit<EventRow, 'wall_ms' | 'ts_ns'> & { ts_ns?: number; wall_ms?: number }): void {
     if (!this.policy.admits(row.type)) return;
     this.rows.push({ ...row, ts_ns: row.ts_ns ?? hostNowNs(), wall_ms: row.wall_ms ?? Date.now() });
+    this.held++;
     this.schedule();
   }
 
-  /** Measured ms per row written (moving average), for the size of background transactions. */
-  private msPerRow = 0.005;
+  /** Measured ms per event written on this thread (moving average), for the size of its transactions. */
+  private msPerEvent = 0.005;
 
   private schedule(): void {
     if (this.scheduled === undefined) {
       // The writer thread takes everything at once: its transactions keep no tool call waiting.
-      const limit = this.writer ? Infinity : Math.max(MIN_ROWS, Math.min(MAX_ROWS, Math.round(BACKGROUND_MS / this.msPerRow)));
+      const limit = this.writer ? Infinity : Math.max(MIN_EVENTS, Math.min(MAX_EVENTS, Math.round(BACKGROUND_MS / this.msPerEvent)));
       this.scheduled = setImmediate(() => this.write(limit));
     }
   }
@@ -168,8 +173,8 @@ export class Ingest {
 
   /**
    * Brings the store up to what was received, waiting at most `timeoutMs` for the writer thread (never
-   * blocking this one); a remainder of at most `smallRemainder` rows is then waited for all the same (up to
-   * FLUSH_WAIT_MS). Answers the rows received before the call still being written (0: all in).
+   * blocking this one); a remainder of at most `smallRemainder` events is then waited for all the same (up to
+   * FLUSH_WAIT_MS). Answers the events received before the call still being written (0: all in).
    */
   async settle(timeoutMs: number, smallRemainder = 0): Promise<number> {
     this.write(Infinity);
@@ -180,38 +185,44 @@ export class Ingest {
   }
 
   /**
-   * Hands over what is buffered, at most `limit` rows and the rest a turn later: without a writer thread the
-   * background writes ~8 ms at a time — one huge transaction would keep the event loop, and so every tool
-   * call, waiting (bench: ~100 ms under a burst).
+   * Hands over what is held: to the writer thread all of it; without one, writes about `limit` events and
+   * the rest a turn later (~8 ms at a time: one huge transaction would keep the event loop, and so every tool
+   * call, waiting — bench: ~100 ms under a burst).
    */
   private write(limit: number): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    if (this.rows.length === 0) return;
+    if (this.held === 0) return;
     // A batch that arrived after the store was closed (the data socket can trail a detach) has nowhere to go.
     if (this.writer ? !this.writer.open : !this.store.db.open) {
+      this.batches = [];
       this.rows = [];
-      this.actors = [];
+      this.held = 0;
       return;
     }
-    const rows = this.rows.length > limit ? this.rows.splice(0, limit) : this.rows;
-    if (rows === this.rows) this.rows = [];
-    else this.schedule();
-    const lifecycle: [EventRow, any][] = [];
-    for (const row of rows) {
-      if (!isLifecycleType(row.type)) continue;
-      const payload = row.payload ? JSON.parse(row.payload) : null;
-      lifecycle.push([row, payload]);
-      this.actors.push(...actorUpdates(row, payload));
+    if (this.writer) {
+      this.writer.write(this.batches.map((b) => b.input), this.rows, this.held);
+      this.batches = [];
+      this.rows = [];
+      this.held = 0;
+      return;
     }
-    const actors = this.actors;
-    this.actors = [];
-    if (this.writer) this.writer.write(rows, actors);
-    else {
-      const started = performance.now();
-      this.store.write(rows, actors);
-      if (rows.length >= MIN_ROWS) this.msPerRow = 0.7 * this.msPerRow + (0.3 * (performance.now() - started)) / rows.length;
-    }
+    let take = 0;
+    let events = this.rows.length;
+    while (take < this.batches.length && events < limit) events += this.batches[take++]!.events;
+    const batches = this.batches.splice(0, take).map((b) => b.input);
+    const rows = this.rows;
+    this.rows = [];
+    this.held -= events;
+    if (this.held > 0) this.schedule();
+    const started = performance.now();
+    const decoded = this.decoder!.decode(batches, rows);
+    this.store.write(decoded.rows, decoded.actors);
+    if (events >= MIN_EVENTS) this.msPerEvent = 0.7 * this.msPerEvent + (0.3 * (performance.now() - started)) / events;
+    this.notify(decoded.lifecycle);
+  }
+
+  private notify(lifecycle: Lifecycle[]): void {
     for (const [row, payload] of lifecycle) for (const fn of this.listeners) fn(row, payload);
   }
 }
@@ -224,313 +235,4 @@ function carriesStack(e: TextEvent): boolean {
   if (e[1] === 'probe') return true;
   if (!e[8].includes('"stack"')) return false;
   return e[1] === 'call' ? e[2] === 'complete' || e[2] === 'throw' : STACK_TYPES.has(e[1]);
-}
-
-/** Secret-looking values in a payload's text, replaced before it is stored (src/shared/redact.ts). The text
- * is scanned as it is first; only a payload with something to replace, or a secret-named flag that may head
- * an argv-like array, is parsed. */
-const SECRET_FLAG = /"--?[\w-]*(pass|secret|token|key|auth|credential)/i;
-function redactText(text: string): string {
-  // (`"-` first: a plain search, where the regex scanned the whole text for a flag that is rarely there.)
-  return redactString(text) !== text || (text.includes('"-') && SECRET_FLAG.test(text)) ? JSON.stringify(redactJson(JSON.parse(text))) : text;
-}
-
-/** The host's reading of the same monotonic clock the agents use (CLOCK_MONOTONIC is system-wide). */
-export function hostNowNs(): number {
-  return Number(process.hrtime.bigint());
-}
-
-/**
- * A synchronous call arrives as one `call/complete` event (src/agent/calls.ts) and is stored as the two rows
- * it stands for: call/call at its start, call/return or call/throw at its end. Its payload is the agent's
- * `JSON.stringify([sid, args, parent, threw, value, durationNs])`; the two payload texts are put together
- * from slices of it (args and value are already JSON text), where parsing it and stringifying both halves
- * was most of the host's time per call after SQLite.
- */
-interface CompleteCall {
-  sid: number;
-  /** JSON text. */
-  args: string;
-  parent: number | null;
-  threw: boolean;
-  /** JSON text: the result or the error. */
-  value: string;
-  /** JSON text of a number. */
-  duration: string;
-}
-
-interface Site {
-  module: string;
-  fn: string;
-}
-
-function completeCall(text: string): CompleteCall {
-  const sidEnd = text.indexOf(',');
-  const argsEnd = sidEnd > 0 && text.charCodeAt(0) === 91 ? endOfJson(text, sidEnd + 1) : -1;
-  const parentEnd = argsEnd > 0 && text.charCodeAt(argsEnd) === 44 ? text.indexOf(',', argsEnd + 1) : -1;
-  const threwEnd = parentEnd > 0 ? text.indexOf(',', parentEnd + 1) : -1;
-  const last = text.lastIndexOf(',');
-  const parent = text.slice(argsEnd + 1, parentEnd);
-  const threw = text.slice(parentEnd + 1, threwEnd);
-  if (threwEnd < 0 || last <= threwEnd || text.charCodeAt(text.length - 1) !== 93 || !(parent === 'null' || /^\d+$/.test(parent)) || !(threw === '0' || threw === '1')) {
-    // Not the shape above (never seen): the same parts, by parsing.
-    const [sid, args, p, t, value, duration] = JSON.parse(text) as [number, unknown, number | null, 0 | 1, unknown, number];
-    return { sid, args: JSON.stringify(args) ?? 'null', parent: typeof p === 'number' ? p : null, threw: t === 1, value: JSON.stringify(value) ?? 'null', duration: JSON.stringify(duration) ?? 'null' };
-  }
-  return {
-    sid: Number(text.slice(1, sidEnd)),
-    args: text.slice(sidEnd + 1, argsEnd),
-    parent: parent === 'null' ? null : Number(parent),
-    threw: threw === '1',
-    value: text.slice(threwEnd + 1, last),
-    duration: text.slice(last + 1, -1),
-  };
-}
-
-/** Where the JSON value starting at `i` ends (the index after it), in text that JSON.stringify wrote. */
-function endOfJson(text: string, i: number): number {
-  const first = text.charCodeAt(i);
-  if (first === 34) return endOfString(text, i) + 1;
-  if (first !== 91 && first !== 123) {
-    const comma = text.indexOf(',', i);
-    return comma < 0 ? -1 : comma;
-  }
-  let depth = 0;
-  for (let j = i; j < text.length; j++) {
-    const c = text.charCodeAt(j);
-    if (c === 34) j = endOfString(text, j);
-    else if (c === 91 || c === 123) depth++;
-    else if ((c === 93 || c === 125) && --depth === 0) return j + 1;
-    if (j < 0) return -1;
-  }
-  return -1;
-}
-
-/**
- * `"module":…,"fn":…` of a site, once per site (sites repeat at every call), and whether redaction leaves
- * both names as they are (then they are the stored payload's, and the rows' keys).
- */
-const siteJson = new WeakMap<Site, { text: string; clean: boolean }>();
-function siteText(site: Site): { text: string; clean: boolean } {
-  let s = siteJson.get(site);
-  if (s === undefined) {
-    s = { text: `"module":${JSON.stringify(site.module)},"fn":${JSON.stringify(site.fn)}`, clean: redactString(site.module) === site.module && redactString(site.fn) === site.fn };
-    siteJson.set(site, s);
-  }
-  return s;
-}
-
-// The texts are exactly what JSON.stringify gave for {module, fn, args, parent} and
-// {module, fn, result|error, duration_ns, async} (test/unit/ingest_calls.test.ts).
-function callRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, offset: number): EventRow {
-  const named = siteText(site);
-  const parent = c.parent === null ? 'null' : `"${jsonInner(batch.actor)}:c${c.parent}"`;
-  const r = row(e[0] - Number(c.duration), 'call', 'call', e, redactText(`{${named.text},"args":${c.args},"parent":${parent}}`), batch, offset);
-  return named.clean ? keyed(r, site.module, site.fn) : r;
-}
-
-function endRow(e: TextEvent, c: CompleteCall, site: Site, batch: TextBatch, offset: number): EventRow {
-  const named = siteText(site);
-  const text = `{${named.text},"${c.threw ? 'error' : 'result'}":${c.value},"duration_ns":${c.duration},"async":false}`;
-  const stored = redactText(text);
-  const r = row(e[0], 'call', c.threw ? 'throw' : 'return', e, stored, batch, offset);
-  if (stored === text && PLAIN_NS.test(c.duration)) r.k_ns = Number(c.duration);
-  return named.clean ? keyed(r, site.module, site.fn) : r;
-}
-
-/** A string's JSON text without its quotes. */
-function jsonInner(s: string): string {
-  const json = JSON.stringify(s);
-  return json.slice(1, -1);
-}
-
-/**
- * wall_ms = offset + ts_ns/1e6. The target's own pair (Date.now(), whole ms, read per batch) would put the
- * events of two processes up to a millisecond apart in wall time, out of their ts_ns order. On this host,
- * where the target's clock is ours (loopback: CLOCK_MONOTONIC is system-wide), the host's own pair is used,
- * read with sub-millisecond precision, so wall time keeps the order ts_ns has.
- */
-function wallOffset(batch: TextBatch): number {
-  const host = performance.timeOrigin + performance.now() - hostNowNs() / 1e6;
-  const target = batch.wallMs - batch.tsNs / 1e6;
-  return Math.abs(host - target) < 1_000 ? host : target;
-}
-
-/** A call's parent as a number (the agent's call id): spelled per thread like the call's own ref. */
-const NUMERIC_PARENT = /"parent":\d/;
-
-function toRow(e: TextEvent, batch: TextBatch, offset: number): EventRow {
-  const type = e[1];
-  let text = e[8];
-  // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
-  if (type === 'call' && text !== null && NUMERIC_PARENT.test(text)) {
-    const payload = JSON.parse(text) as { parent?: unknown };
-    if (typeof payload.parent === 'number') {
-      payload.parent = `${batch.actor}:c${payload.parent}`;
-      text = JSON.stringify(payload);
-    }
-  }
-  // Secret-looking values are replaced here, before anything is stored, whichever source sent them (the
-  // agent has already replaced values under secret keys).
-  if (text !== null) text = redactText(text);
-  const r = row(e[0], type, e[2], e, text, batch, offset);
-  if (text === null) return r;
-  if (type === 'call') {
-    const m = text.charCodeAt(0) === 123 ? leadingName(text, 1, '"module":') : undefined;
-    const f = m !== undefined && text.charCodeAt(m.end + 1) === 44 ? leadingName(text, m.end + 2, '"fn":') : undefined;
-    if (m !== undefined && f !== undefined) keyed(r, m.name, f.name);
-    if (e[2] === 'return' || e[2] === 'throw') {
-      const ns = durationOf(text);
-      if (ns !== undefined) r.k_ns = ns;
-    }
-  } else if (type === 'http' && e[2] === 'response') {
-    const status = flatInteger(text, '"status":');
-    if (status !== undefined) r.k_status = status;
-    const ns = flatInteger(text, '"duration_ns":');
-    if (ns !== undefined) r.k_ns = ns;
-  }
-  // Both sides of a message carry the same payload ({channel, message}), so its text completes the link.
-  if (type === 'message' && typeof r.ref === 'string') r.ref = `${r.ref}#${messageHash(text.includes('"channel":"ipc"') ? JSON.parse(text) : null, text)}`;
-  return r;
-}
-
-/**
- * `"module":"…"` (a key, then a string) at `at` in a payload's text, as the agent writes a call's first two
- * members (src/agent/calls.ts): the name, and where its closing quote is. Undefined for any other shape
- * (the store then reads the payload).
- */
-function leadingName(text: string, at: number, key: string): { name: string; end: number } | undefined {
-  if (!text.startsWith(key, at) || text.charCodeAt(at + key.length) !== 34) return undefined;
-  const end = endOfString(text, at + key.length);
-  if (end < 0) return undefined;
-  const name = text.slice(at + key.length, end + 1);
-  return { name: name.includes('\\') ? (JSON.parse(name) as string) : name.slice(1, -1), end };
-}
-
-/** A row of a wire event, with its own time, kind and payload text. */
-function row(ts_ns: number, type: string, subtype: string, e: TextEvent, payload: string | null, batch: TextBatch, offset: number): EventRow {
-  const ref = e[7];
-  return {
-    ts_ns,
-    wall_ms: offset + ts_ns / 1e6,
-    type,
-    subtype,
-    actor: e[3],
-    from_actor: e[4],
-    to_actor: e[5],
-    corr: e[6],
-    // Call ids come as numbers (cheaper in the target); they are spelled per thread here.
-    ref: typeof ref === 'number' ? `${batch.actor}:c${ref}` : ref,
-    payload,
-  };
-}
-
-function keyed(r: EventRow, module: string, fn: string): EventRow {
-  r.k_module = module;
-  r.k_fn = fn;
-  return r;
-}
-
-/**
- * An HTTP response's status or duration_ns, read off its text: the agent's response payload is one flat
- * object (src/agent/web.ts), where `"status":` can only be its key (a quote inside a string is escaped).
- * Anything else (a nested object, a value that is not a number): undefined, and the store reads the payload.
- */
-function flatInteger(text: string, key: '"status":' | '"duration_ns":'): number | null | undefined {
-  if (text.charCodeAt(0) !== 123 || text.indexOf('{', 1) >= 0 || text.includes('[')) return undefined;
-  const at = text.indexOf(key);
-  if (at < 0) return null;
-  const from = at + key.length;
-  let end = from;
-  while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 125) end++;
-  const value = text.slice(from, end);
-  if (value === 'null') return null;
-  return PLAIN_NS.test(value) ? Number(value) : undefined;
-}
-
-/** A duration in ns that reads the same as a JS number and as SQLite's integer (well under 2^53). */
-const PLAIN_NS = /^\d{1,15}$/;
-
-/**
- * A call completion's duration_ns, read off its text: the agent writes it last but one, before `async`
- * (src/agent/calls.ts), so the last `,"duration_ns":` followed by digits and the closing `"async"` member is
- * its key (a result's own members come before it). Anything else: undefined, and the store reads the payload.
- */
-function durationOf(text: string): number | undefined {
-  const at = text.lastIndexOf(',"duration_ns":');
-  if (at < 0) return undefined;
-  const from = at + 15;
-  const end = text.indexOf(',', from);
-  if (end < 0) return undefined;
-  const rest = text.slice(end);
-  if (rest !== ',"async":true}' && rest !== ',"async":false}') return undefined;
-  const value = text.slice(from, end);
-  return PLAIN_NS.test(value) ? Number(value) : undefined;
-}
-
-/** The content part of a message id over a payload's text (src/trace/pairing.ts). */
-export const contentHash = fnv1a;
-
-const LIFECYCLE_TYPES = new Set(['process', 'worker', 'child', 'error', 'object', 'agent']);
-function isLifecycleType(type: string): boolean {
-  return LIFECYCLE_TYPES.has(type);
-}
-
-function pidOf(actor: string): number | null {
-  const n = Number(actor.split('/')[0]);
-  return Number.isInteger(n) ? n : null;
-}
-
-/** What a lifecycle event says about the actors involved. */
-export function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
-  const id = row.actor;
-  const at = row.wall_ms;
-  switch (`${row.type}/${row.subtype}`) {
-    case 'process/start':
-      return [{
-        id, kind: 'process', pid: p?.pid ?? pidOf(id), thread_id: 0, started_ms: p?.startedWallMs ?? at, status: 'running',
-        name: scriptName(p?.argv) ?? p?.title ?? null,
-        info: JSON.stringify({ argv: p?.argv, execArgv: p?.execArgv, title: p?.title, cwd: p?.cwd, node: p?.node, ppid: p?.ppid }),
-      }];
-    case 'process/exit':
-      return [{ id, ended_ms: at, status: p?.signal ? 'killed' : p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
-    case 'worker/start':
-      return [{ id, kind: 'worker', pid: p?.pid ?? pidOf(id), thread_id: p?.threadId ?? null, name: p?.name ?? null, started_ms: p?.fromStart ? at : null, status: 'running', parent: p?.parent ?? null, info: p?.url ? JSON.stringify({ url: p.url }) : null }];
-    case 'worker/online':
-      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
-    case 'worker/exit':
-      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
-    case 'worker/exiting': // the worker's own word, for workers its parent's agent never saw start
-      return [{ id, kind: 'worker', ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
-    case 'worker/error':
-      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, status: 'crashed' }];
-    case 'child/spawn':
-      return [{ id, kind: 'process', pid: p?.pid ?? pidOf(id), parent: row.from_actor, started_ms: at, status: 'running', name: childName(p), info: JSON.stringify({ spawnfile: p?.file, spawnargs: p?.args }) }];
-    case 'child/exit':
-      return [{ id, kind: 'process', pid: pidOf(id), ended_ms: at, status: p?.signal ? 'killed' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];
-    case 'object/track':
-      return [{ id, kind: 'object', pid: pidOf(id), parent: row.from_actor, name: p?.name ?? null, started_ms: at, status: 'running', info: JSON.stringify({ class: p?.class, path: p?.path }) }];
-    case 'error/uncaught_exception':
-      return p?.fatal ? [{ id, status: 'crashed' }] : [];
-    default:
-      return [];
-  }
-}
-
-/** "app.js mailer" for `node /x/app.js mailer`: the name people call a process by. */
-function scriptName(argv: unknown): string | null {
-  if (!Array.isArray(argv) || typeof argv[1] !== 'string') return null;
-  return commandName(argv.slice(1));
-}
-
-/** The script of a spawned process and its arguments; fork puts execArgv flags before the script. */
-function childName(p: any): string | null {
-  const args: unknown[] = Array.isArray(p?.args) ? p.args.slice(1) : [];
-  const start = args.findIndex((a) => typeof a === 'string' && !a.startsWith('-'));
-  return start >= 0 ? commandName(args.slice(start)) : (p?.file ?? null);
-}
-
-function commandName(args: unknown[]): string {
-  const [script, ...rest] = args.map(String);
-  return [script!.split('/').pop(), ...rest].join(' ').slice(0, 80);
 }

@@ -1,13 +1,13 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
-import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, decodeBatch, type AgentConfig, type TextBatch } from '../shared/protocol.js';
+import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, batchHeader, type AgentConfig } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
 import { LoadedScripts } from './scripts.js';
-import { MAX_BACKLOG_ROWS, type Ingest } from './ingest.js';
+import { MAX_BACKLOG_EVENTS, type Ingest } from './ingest.js';
 import { agentBundlePath } from './paths.js';
 
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
@@ -130,14 +130,16 @@ export class ThreadLink {
   }
 
   private receive(text: string): void {
-    let batch: TextBatch;
+    // The header only: the events are decoded where they are written (src/trace/ingest.ts).
+    let batch: ReturnType<typeof batchHeader>;
     try {
-      batch = decodeBatch(text);
+      batch = batchHeader(text);
     } catch {
       return;
     }
-    if (batch.seq <= this.lastSeq) return; // resent after a reconnect, already stored
-    if (batch.seq > this.lastSeq + 1) {
+    const { seq } = batch.header;
+    if (seq <= this.lastSeq) return; // resent after a reconnect, already stored
+    if (seq > this.lastSeq + 1) {
       // A batch went missing (sent while no session listened). Accepting this one would ack the missing
       // one away; instead ask the agent to resend everything after the last batch we have, in order.
       if (!this.resending) {
@@ -148,8 +150,8 @@ export class ThreadLink {
       return;
     }
     this.resending = false;
-    this.lastSeq = batch.seq;
-    this.ingest.accept(batch);
+    this.lastSeq = seq;
+    this.ingest.accept(text, batch.events);
     if (++this.unacked >= ACK_EVERY) this.ack();
     else this.ackTimer ??= setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
   }
@@ -159,7 +161,7 @@ export class ThreadLink {
     this.ackTimer = undefined;
     // Acks are the agents' only signal to send more: while the host is behind on writing, holding them back
     // makes the agents queue (and then count drops) instead of the host buffering without bound.
-    if (this.ingest.backlog() > MAX_BACKLOG_ROWS) {
+    if (this.ingest.backlog() > MAX_BACKLOG_EVENTS) {
       this.ackTimer = setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
       return;
     }

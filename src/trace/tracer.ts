@@ -11,7 +11,7 @@ import type { TrackResult } from '../agent/objects.js';
 import type { AgentConfig, AgentOwner, Level } from '../shared/protocol.js';
 import type { ThreadLink } from './thread.js';
 import type { Store } from '../store/store.js';
-import type { StoreWriter } from '../store/writer.js';
+import type { IngestThread } from './ingest_thread.js';
 import {
   announceDirOf,
   catchesSigusr1,
@@ -74,7 +74,7 @@ const SILENCE_MS = 60_000;
  * How long a question waits for the writer thread to commit what arrived before it (issue 10: tools answer
  * within 50 ms under a flood, and asking the agents is a round trip of its own, ~20–40 ms to a busy target
  * on a loaded machine). Past it, the answer is given from what is committed and says so. Under a flood the
- * backlog (MAX_BACKLOG_ROWS, ~100 ms of writing) is never caught up within any bound short enough: waiting
+ * backlog (MAX_BACKLOG_EVENTS, ~100 ms of writing) is never caught up within any bound short enough: waiting
  * longer only leaves out fewer rows.
  */
 const SYNC_WAIT_MS = 20;
@@ -130,7 +130,7 @@ export class Tracer {
   constructor(
     readonly store: Store,
     private readonly options: TracerOptions,
-    writer?: StoreWriter,
+    writer?: IngestThread,
   ) {
     this.policy = new RecordingPolicy(options.level, options.sampleRate);
     this.ingest = new Ingest(store, writer, this.policy);

@@ -10,7 +10,7 @@ import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { attached, eventually, startFixture } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
-import { MAX_BACKLOG_ROWS } from '../../src/trace/ingest.js';
+import { MAX_BACKLOG_EVENTS } from '../../src/trace/ingest.js';
 import type { Store } from '../../src/store/store.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 
@@ -159,8 +159,8 @@ describe('data channel', () => {
     expect(reported).toBeGreaterThan(0);
     // Received and not yet committed (decoded here, or queued for the writer thread): at most the backlog
     // limit plus what the agent may have in flight when acks stop (64 batches of 256 events) plus one batch.
-    expect(maxBacklog).toBeGreaterThan(MAX_BACKLOG_ROWS / 2);
-    expect(maxBacklog).toBeLessThanOrEqual(MAX_BACKLOG_ROWS + 64 * 256 + 256);
+    expect(maxBacklog).toBeGreaterThan(MAX_BACKLOG_EVENTS / 2);
+    expect(maxBacklog).toBeLessThanOrEqual(MAX_BACKLOG_EVENTS + 64 * 256 + 256);
   }, 120_000);
 
   it('a question asked during a flood is answered from what is written, and says what is still being written', async () => {
@@ -186,7 +186,7 @@ describe('data channel', () => {
     const noted = answers.filter((a) => a.unwritten > 0);
     // Answered from what was committed, saying how much was left out: never more than the host may hold.
     expect(noted.length).toBeGreaterThan(0);
-    for (const a of noted) expect(a.unwritten).toBeLessThanOrEqual(MAX_BACKLOG_ROWS + 64 * 256 + 256);
+    for (const a of noted) expect(a.unwritten).toBeLessThanOrEqual(MAX_BACKLOG_EVENTS + 64 * 256 + 256);
     // Not waiting for the writer: the slowest answer took less than writing the backlog would (> 2.4 s).
     // (The 50 ms p99 is measured in bench/, not here.)
     expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(2_000);

@@ -1,42 +1,40 @@
-// The store's writer thread, seen from the main thread. The main thread decodes agent batches and answers
-// tools; the writes (Store.write, ~8.5 µs a row: a 12,000-row backlog was ~100 ms of a tool call's time)
-// run on a worker thread that owns the writable connection (src/store/writer_worker.ts). The main thread keeps
-// its own connection to the same file for queries: in WAL mode readers and the writer never wait for each
-// other. Rows are posted as the objects they are: structured clone cost ~2 µs a row on the main thread,
-// measured no cheaper as flat arrays or one joined string.
-//
-// better-sqlite3 cannot share a `:memory:` database between threads, so a trace that is not persisted goes
-// to a private file (a 0700 folder), deleted at close; folders left by a nodescope that was killed are
-// swept when the next one starts.
+// The ingest's writer thread, seen from the main thread. The main thread answers tools and receives agent
+// batches; it hands each batch over as the text it came in (copying a string is a memcpy), and the thread
+// (src/trace/ingest_worker.ts), which owns the writable connection, decodes the rows and writes them. Before,
+// the main thread decoded and posted rows: decoding, redaction and the structured clone of the rows (~2 µs a
+// row) were ~25 % of its time under a postMessage flood, and tools waited behind it. The main thread keeps its
+// own connection to the same file for queries: in WAL mode readers and the writer never wait for each other.
+// A trace that is not persisted goes to a private file (src/store/private_dir.ts privateTraceFile).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { privateDir } from './private_dir.js';
-import type { ActorUpdate, EventRow } from './store.js';
+import type { EventRow } from '../store/store.js';
+import type { BatchInput, Lifecycle } from './rows.js';
 
 export interface WriterOptions {
   /** The database file (the main thread has opened it first, so its schema exists). */
   path: string;
   maxEvents: number;
   retention: Record<string, number>;
-  /** Tests only: a slow disk, the thread kept busy this long per row written. */
+  /** Tests only: a slow disk, the thread kept busy this long per event written. */
   slowMsPerRow?: number;
 }
 
 export interface WriterData extends WriterOptions {
-  /** Int32 at 0: last message handled; Float64 at 8: rows committed; at 16: events in the store. */
+  /** Int32 at 0: last message handled; Float64 at 8: events (received ones, and the host's rows) committed; at 16: events in the store. */
   shared: SharedArrayBuffer;
 }
 
-/** A point in what was handed to the writer: messages and rows so far. */
+/** A point in what was handed to the writer: messages and events so far. */
 export interface WriterMark {
   seq: number;
-  rows: number;
+  events: number;
 }
 
 type WriterRequest =
-  | { kind: 'write'; rows: EventRow[]; actors: ActorUpdate[] }
+  /** Agent batches and the host's own rows: `events` of them in all (a batch's events, one a row). */
+  | { kind: 'write'; batches: BatchInput[]; rows: EventRow[]; events: number }
   | { kind: 'configure'; maxEvents?: number; retention?: Record<string, number> }
   | { kind: 'checkpoint' }
   | { kind: 'close' };
@@ -44,12 +42,15 @@ type WriterRequest =
 /** What the writer thread is sent: each message numbered, in order. */
 export type WriterMessage = WriterRequest & { seq: number };
 
+/** What the writer thread tells: lifecycle rows written (for the host's listeners), or a write that failed. */
+export type WriterReport = { lifecycle: Lifecycle[] } | { error: string };
+
 /** The worker's entry: built by tsc next to this file in dist/; from src/ (tests), the built one. */
 function entryPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const built = join(here, 'writer_worker.js');
+  const built = join(here, 'ingest_worker.js');
   if (existsSync(built)) return built;
-  const fromSource = join(here, '..', '..', 'dist', 'store', 'writer_worker.js');
+  const fromSource = join(here, '..', '..', 'dist', 'trace', 'ingest_worker.js');
   if (!existsSync(fromSource)) throw new Error(`nodescope: ${fromSource} is missing; run \`npm run build\` first`);
   return fromSource;
 }
@@ -57,22 +58,28 @@ function entryPath(): string {
 type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
-export class StoreWriter {
+export class IngestThread {
   private readonly worker: Worker;
   private readonly shared = new SharedArrayBuffer(24);
   private readonly done = new Int32Array(this.shared, 0, 1);
   private readonly counts = new Float64Array(this.shared, 8, 2);
   private seq = 0;
-  private postedRows = 0;
+  private postedEvents = 0;
   private ended = false;
   /** The last write that failed (disk full, …), for the answers' warnings. */
   problem: string | undefined;
+
+  /** Lifecycle rows, once written: set by the ingest (its listeners). */
+  onLifecycle: ((lifecycle: Lifecycle[]) => void) | undefined;
 
   constructor(options: WriterOptions) {
     this.worker = new Worker(entryPath(), { workerData: { ...options, shared: this.shared } satisfies WriterData });
     // The server's lifetime is its transport's, not this thread's.
     this.worker.unref();
-    this.worker.on('message', (m: { error?: string }) => (this.problem = m.error ?? this.problem));
+    this.worker.on('message', (m: WriterReport) => {
+      if ('error' in m) this.problem = m.error;
+      else this.onLifecycle?.(m.lifecycle);
+    });
     this.worker.on('error', (error) => (this.problem = `the writer thread failed: ${error.message}`));
     this.worker.on('exit', () => {
       this.ended = true;
@@ -86,16 +93,16 @@ export class StoreWriter {
     return !this.ended && !this.closing;
   }
 
-  /** Hands rows and actor updates to the writer (one transaction there). */
-  write(rows: EventRow[], actors: ActorUpdate[]): void {
+  /** Hands agent batches and rows of the host's own to the writer: `events` in all (one transaction there). */
+  write(batches: BatchInput[], rows: EventRow[], events: number): void {
     if (!this.open) return;
-    this.postedRows += rows.length;
-    this.post({ kind: 'write', rows, actors });
+    this.postedEvents += events;
+    this.post({ kind: 'write', batches, rows, events });
   }
 
-  /** Rows handed over and not yet committed. */
+  /** Events handed over and not yet committed. */
   pending(): number {
-    return this.ended ? 0 : this.postedRows - this.counts[0]!;
+    return this.ended ? 0 : this.postedEvents - this.counts[0]!;
   }
 
   /** Events in the store, as of the last message the writer handled. */
@@ -117,12 +124,12 @@ export class StoreWriter {
 
   /** What has been handed over so far: what settle() waits for. */
   mark(): WriterMark {
-    return { seq: this.seq, rows: this.postedRows };
+    return { seq: this.seq, events: this.postedEvents };
   }
 
   /**
    * Waits until what was handed over up to `mark` is committed, or `timeoutMs` has passed, without blocking
-   * this thread. Answers the rows of it still being written (0 when all are in).
+   * this thread. Answers the events of it still being written (0 when all are in).
    */
   async settle(timeoutMs: number, mark = this.mark()): Promise<number> {
     const deadline = performance.now() + timeoutMs;
@@ -147,7 +154,7 @@ export class StoreWriter {
   }
 
   private unwritten(mark: WriterMark): number {
-    return this.ended ? 0 : Math.max(0, mark.rows - this.counts[0]!);
+    return this.ended ? 0 : Math.max(0, mark.events - this.counts[0]!);
   }
 
   private closing = false;
@@ -167,13 +174,4 @@ export class StoreWriter {
   private post(message: WriterRequest): void {
     this.worker.postMessage({ ...message, seq: ++this.seq });
   }
-}
-
-/**
- * A private file for a trace that is not persisted: `<tmp>/nodescope-db-<pid>-XXXXXX/trace.db`, in a private
- * folder (src/store/private_dir.ts: those of dead nodescope processes are swept first).
- */
-export function privateTraceFile(): { dir: string; path: string } {
-  const dir = privateDir('nodescope-db-');
-  return { dir, path: join(dir, 'trace.db') };
 }
