@@ -79,20 +79,26 @@ const SILENCE_MS = 60_000;
  */
 const SYNC_WAIT_MS = 20;
 /**
- * A remainder this small is waited for all the same: ~4 ms of writing (~8.5 µs a row), late only when the
+ * A remainder this small is waited for all the same: ~4 ms of writing (~8.5 µs an event), late only when the
  * writer thread is starved of CPU, and a question about what just happened must not miss it.
  */
-const SMALL_REMAINDER_ROWS = 500;
+const SMALL_REMAINDER = 500;
 /**
- * Under a flood (more than FLOOD_PER_SECOND events a second arriving, or more than SMALL_REMAINDER_ROWS rows
+ * Under a flood (more than FLOOD_PER_SECOND events a second arriving, or more than SMALL_REMAINDER events
  * waiting), how long a question waits in all: for the agents to hand over what they hold, then for the writer
  * thread, one deadline for both and no small remainder waited for. A thread busy with a flood answers the
  * host's call late (0.3–0.9 s measured in the flood test), and the backlog is never caught up: the question
  * is answered from what is written and names what it may lack. Waiting 20 ms for each in turn put every
- * answer at ~42 ms before its query ran, against the 50 ms bar. Without a flood the agents' wait is
- * unbounded, so a question about what just happened never misses it.
+ * answer at ~42 ms before its query ran, against the 50 ms bar. Without a flood the agents get
+ * QUIET_AGENT_WAIT_MS, so a question about what just happened never misses it.
  */
 const FLOOD_WAIT_MS = 15;
+/**
+ * Without a flood, how long a question waits for the agents: a round trip is a few ms, and a thread that has
+ * not answered in this long is paused (another debugger's breakpoint) or starved, and would keep the question
+ * until the inspector's own timeout (15 s); it is named in the answer instead.
+ */
+const QUIET_AGENT_WAIT_MS = 2_000;
 /**
  * A thread with more batches than this still on their way when it answers a question's flush is in a flood
  * the rate above has not seen yet (its first second): 8 batches of 256 events are ~25 ms of the host's
@@ -521,7 +527,7 @@ export class Tracer {
    */
   async sync(): Promise<number> {
     await this.flushAgents(Infinity);
-    return this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER_ROWS);
+    return this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER);
   }
 
   /**
@@ -529,10 +535,10 @@ export class Tracer {
    * Answers the rows still being written and the threads that did not hand theirs over in time.
    */
   async syncForQuestion(): Promise<{ unwritten: number; late: string[] }> {
-    const flood = this.ingest.perSecond() > FLOOD_PER_SECOND || this.ingest.backlog() > SMALL_REMAINDER_ROWS;
+    const flood = this.ingest.perSecond() > FLOOD_PER_SECOND || this.ingest.backlog() > SMALL_REMAINDER;
     if (!flood) {
-      const late = await this.flushAgents(Infinity, TRAILING_BATCHES);
-      return { unwritten: await this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER_ROWS), late };
+      const late = await this.flushAgents(QUIET_AGENT_WAIT_MS, TRAILING_BATCHES);
+      return { unwritten: await this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER), late };
     }
     const deadline = performance.now() + FLOOD_WAIT_MS;
     const late = await this.flushAgents(FLOOD_WAIT_MS);
