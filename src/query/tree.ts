@@ -69,14 +69,14 @@ function describe(n: TreeNode): string {
   const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : '';
   const cls = n.class ? ` (${n.class})` : '';
   const kind = n.kind === 'worker' ? 'worker' : n.kind === 'object' ? 'object' : 'process';
-  let status: string = n.status;
-  if (n.status !== 'running') {
-    const how = n.exit_signal ? `signal ${n.exit_signal}` : n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code';
-    status = `${n.status} (${how})${n.ended ? ` at ${n.ended}` : ''}`;
-  } else if (n.started) {
-    status = `running since ${n.started}`;
-  }
+  const status = n.status !== 'running' ? `${ending(n)}${n.ended ? ` at ${n.ended}` : ''}` : n.started ? `running since ${n.started}` : n.status;
   return `${n.id} ${kind}${name}${cls} — ${status}`;
+}
+
+/** How an actor ended, in the same words wherever it is shown: "killed by SIGTERM", "exited (code 3)". */
+function ending(n: TreeNode): string {
+  if (n.exit_signal) return `${n.status === 'crashed' ? 'crashed' : 'killed'} by ${n.exit_signal}`;
+  return `${n.status} (${n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code'})`;
 }
 
 export interface TracedModule {
@@ -108,7 +108,7 @@ export function renderTreeMermaid(roots: TreeNode[]): string {
   const lines = ['graph TD'];
   const nodeId = (id: string) => `a${id.replace(/[^A-Za-z0-9]/g, '_')}`;
   const walk = (n: TreeNode) => {
-    const how = n.status === 'running' ? 'running' : `${n.status}${n.exit_code !== null ? ` ${n.exit_code}` : ''}${n.exit_signal ? ` ${n.exit_signal}` : ''}`;
+    const how = n.status === 'running' ? 'running' : ending(n);
     const label = `${n.id} ${n.kind}${n.name ? ` ${n.name}` : ''}<br/>${how}`.replace(/"/g, "'");
     lines.push(`  ${nodeId(n.id)}["${label}"]`);
     for (const c of n.children) {

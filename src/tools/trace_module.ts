@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TRACE_LIMITS } from '../trace/tracer.js';
+import { packageBins } from '../trace/module_names.js';
 import type { ModuleReport } from '../agent/modules.js';
 import { duration, readDuration } from './args.js';
 import { ACTION, defineTool, ToolError } from './define.js';
@@ -33,6 +34,13 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
 function describeLimits({ maxCalls, maxPerSecond, durationMs }: { maxCalls: number; maxPerSecond: number; durationMs: number }): string {
   const calls = maxCalls >= UNLIMITED ? 'no call limit' : `${maxCalls} calls`;
   return `${calls}${maxPerSecond >= UNLIMITED ? '' : `, ${maxPerSecond}/s`}, ${durationMs / 1000} s`;
+}
+
+/** A package named by its name is its main module: its command-line scripts are others, said so. */
+function binsNote(name: string, resolved: string | null | undefined): string[] {
+  const bins = resolved ? packageBins(name, resolved) : [];
+  if (bins.length === 0) return [];
+  return [`That is the main module of the package ${name}; its command-line script (${bins.join(', ')}) is another module: give its path to trace it.`];
 }
 
 export const trace_module = defineTool({
@@ -74,6 +82,7 @@ export const trace_module = defineTool({
     const text = [
       `trace_module ${module_name}${resolved ? ` (${resolved})` : ''}:`,
       ...lines,
+      ...binsNote(module_name, resolved),
       ...(timing ? ['Timing only: calls, errors and durations per function are summed in the target and sent each second; arguments and results are not recorded.'] : []),
       `Limits: ${describeLimits(spec)}; the trace stops itself when one trips (an agent/trace_stopped event says why).`,
       ...(threads.some((t) => t.value.via === 'wrappers') ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),

@@ -25,6 +25,7 @@ import {
   portInUse,
   processExists,
   processStart,
+  zombieExit,
   readHeld,
   removeHeld,
   samePidNamespace,
@@ -239,8 +240,10 @@ export class Tracer {
     if (link.state === 'lost' || link.state === 'exited') {
       const actor = this.store.actor(link.actor);
       if (actor && actor.ended_ms === null && !processExists(link.pid)) {
-        // Gone without an exit event (a signal, or a crash of the runtime): say what we know.
-        this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code: null, signal: null, gone: true }) });
+        // Gone without an exit event (a signal, or a crash of the runtime): say what we know, which is how it
+        // ended while it is a zombie (a detached process whose parent left, under a pid 1 that does not reap).
+        const how = zombieExit(link.pid);
+        this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify(how ? { ...how, source: 'os' } : { code: null, signal: null, gone: true }) });
         this.ingest.flush();
       }
     }
@@ -310,13 +313,14 @@ export class Tracer {
   }
 
   private async onAnnounce(file: string): Promise<void> {
-    let note: { pid: number; url: string; launch?: string };
+    let note: { pid: number; url?: string; launch?: string; untraced?: { argv: string[]; why: string } };
     try {
       note = JSON.parse(readFileSync(file, 'utf8'));
       rmSync(file, { force: true });
     } catch {
       return; // already handled, or not complete yet (fs.watch fires more than once)
     }
+    if (!note.url) return this.warn(`pid ${note.pid} (node ${note.untraced?.argv.join(' ')}) is not traced: ${note.untraced?.why}; the processes it starts are`);
     if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
     if (note.launch) this.launchOf.set(note.pid, note.launch);
     // Without trace_all only the launched process is traced — the first of its launch to announce itself
