@@ -16,6 +16,8 @@ export interface TreeNode {
   /** For tracked objects: the class and the path it was found at (from the actor's `info`). */
   class?: string | null;
   path?: string | null;
+  /** For a worker with no name: its script, as people know it (thread-stream/lib/worker.js). */
+  script?: string;
   children: TreeNode[];
 }
 
@@ -24,10 +26,12 @@ export function supervisionTree(store: Store): TreeNode[] {
   const nodes = new Map<string, TreeNode>();
   for (const a of actors) {
     const info = a.kind === 'object' ? objectInfo(a) : undefined;
+    // Node names a worker given no name "WorkerThread": its script says more.
+    const script = a.kind === 'worker' && (!a.name || a.name === 'WorkerThread') ? workerScript(a.info) : undefined;
     nodes.set(a.id, {
       id: a.id,
       kind: a.kind,
-      name: a.name,
+      name: script ? null : a.name,
       pid: a.pid,
       status: a.status,
       started: iso(a.started_ms),
@@ -35,6 +39,7 @@ export function supervisionTree(store: Store): TreeNode[] {
       exit_code: a.exit_code,
       exit_signal: a.exit_signal,
       ...(info ? { class: info.class, path: info.path } : {}),
+      ...(script ? { script } : {}),
       children: [],
     });
   }
@@ -46,6 +51,19 @@ export function supervisionTree(store: Store): TreeNode[] {
     else roots.push(node);
   }
   return roots;
+}
+
+/** A worker's script from its start event's URL: from the package on for a dependency's, else the file name. */
+function workerScript(info: string | null): string | undefined {
+  try {
+    const url = info ? (JSON.parse(info) as { url?: unknown }).url : undefined;
+    if (typeof url !== 'string' || !url.startsWith('file:')) return undefined;
+    const path = decodeURIComponent(new URL(url).pathname);
+    const at = path.lastIndexOf('/node_modules/');
+    return at >= 0 ? path.slice(at + '/node_modules/'.length) : path.slice(path.lastIndexOf('/') + 1);
+  } catch {
+    return undefined;
+  }
 }
 
 export function iso(ms: number | null): string | null {
@@ -66,7 +84,7 @@ export function renderTree(roots: TreeNode[]): string {
 
 function describe(n: TreeNode): string {
   // An object without a name is known by the path it was found at.
-  const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : '';
+  const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : n.script ? ` ${n.script}` : '';
   const cls = n.class ? ` (${n.class})` : '';
   const kind = n.kind === 'worker' ? 'worker' : n.kind === 'object' ? 'object' : 'process';
   const status = n.status !== 'running' ? `${ending(n)}${n.ended ? ` at ${n.ended}` : ''}` : n.started ? `running since ${n.started}` : n.status;
@@ -109,7 +127,7 @@ export function renderTreeMermaid(roots: TreeNode[]): string {
   const nodeId = (id: string) => `a${id.replace(/[^A-Za-z0-9]/g, '_')}`;
   const walk = (n: TreeNode) => {
     const how = n.status === 'running' ? 'running' : ending(n);
-    const label = `${n.id} ${n.kind}${n.name ? ` ${n.name}` : ''}<br/>${how}`.replace(/"/g, "'");
+    const label = `${n.id} ${n.kind}${n.name || n.script ? ` ${n.name || n.script}` : ''}<br/>${how}`.replace(/"/g, "'");
     lines.push(`  ${nodeId(n.id)}["${label}"]`);
     for (const c of n.children) {
       walk(c);
