@@ -50,14 +50,28 @@ export function supervisionTree(store: Store): TreeNode[] {
     if (parent && parent !== node) parent.children.push(node);
     else roots.push(node);
   }
+  for (const r of roots) endWithProcess(r, null);
   return roots;
 }
 
-/** A worker's script from its start event's URL: from the package on for a dependency's, else the file name. */
+/**
+ * A thread or object cannot outlive its process: one still 'running' when the process ended (a thread whose
+ * end was never reported, such as Node's module hooks thread) is shown gone at the process's end.
+ */
+function endWithProcess(node: TreeNode, processEnded: string | null): void {
+  if (node.kind !== 'process' && node.status === 'running' && processEnded) Object.assign(node, { status: 'gone', ended: processEnded });
+  const ended = node.kind === 'process' ? (node.status === 'running' ? null : node.ended) : processEnded;
+  for (const c of node.children) endWithProcess(c, ended);
+}
+
+/** A worker's script from its start event's URL: from the package on for a dependency's, else the file name; Node's own as its URL. */
 function workerScript(info: string | null): string | undefined {
   try {
     const url = info ? (JSON.parse(info) as { url?: unknown }).url : undefined;
-    if (typeof url !== 'string' || !url.startsWith('file:')) return undefined;
+    if (typeof url !== 'string') return undefined;
+    // Node's own, such as the thread of module.register() hooks (node:internal/modules/esm/worker).
+    if (url.startsWith('node:')) return url;
+    if (!url.startsWith('file:')) return undefined;
     const path = decodeURIComponent(new URL(url).pathname);
     const at = path.lastIndexOf('/node_modules/');
     return at >= 0 ? path.slice(at + '/node_modules/'.length) : path.slice(path.lastIndexOf('/') + 1);
