@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { OPTIONS, resolveConfig, showDefault, type Config } from './config.js';
 import { runDemo } from './demo/run.js';
@@ -306,6 +307,9 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
       throw new UsageError(`call: ${local.map((k) => `--${k}`).join(', ')} configure${local.length > 1 ? '' : 's'} a local nodescope; with --server the running server's configuration and target apply`);
     }
     const args = toolArgs(p.flags, (key, value) => jsonSchemaAccepts(schema[key], value));
+    // A command's relative paths (node app.js, ./bin/x) are the caller's, not those of the server's cwd:
+    // a server on this machine is told the caller's working directory.
+    if ('cwd' in schema && isLoopbackHost(url.hostname)) args.cwd = resolve(typeof args.cwd === 'string' ? args.cwd : '.');
     const result = (await client.callTool({ name, arguments: args }, undefined, {
       // Long tools (cpu_profile, launch) report progress; each report restarts the timeout.
       timeout: 120_000,

@@ -208,7 +208,8 @@ export class Probes {
   private failed(p: Probe, what: string, error: unknown): void {
     if (p.failed[what] !== undefined || Object.keys(p.failed).length >= 8) return;
     const e = this.capture(error) as { class?: string; message?: string } | null;
-    p.failed[what] = e && typeof e === 'object' && 'message' in e ? `${e.class}: ${e.message}` : String(text(e));
+    const message = e && typeof e === 'object' && 'message' in e ? `${e.class}: ${e.message}` : String(text(e));
+    p.failed[what] = plainly(message);
     this.core.emit('probe', 'error', this.core.config.actor, { probe: p.c.id, expression: what, error: p.failed[what] });
   }
 
@@ -229,6 +230,17 @@ export class Probes {
     const binding = (globalThis as Record<string, unknown>)[p.c.control];
     if (typeof binding === 'function') binding(JSON.stringify(message));
   }
+}
+
+/**
+ * A name the probed line cannot read, said as a person would: a let, const or class whose line has not run
+ * (its temporal dead zone; V8 says "not defined" when a closure holds it), or an outer variable the function
+ * does not use, which V8 does not keep for it.
+ */
+function plainly(message: string): string {
+  if (/^ReferenceError: Cannot access '.*' before initialization$/.test(message)) return 'not declared yet: its let, const or class line has not run';
+  const m = /^ReferenceError: (.+) is not defined$/.exec(message);
+  return m ? `${m[1]} is not defined at this line: declared further down, misspelt, or an outer variable this function does not use (V8 keeps only those)` : message;
 }
 
 function text(v: Json): string {

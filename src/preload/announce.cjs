@@ -13,11 +13,18 @@
     const path = require('node:path');
     const inspector = require('node:inspector');
     if (!fs.existsSync(dir)) return;
-    if (!inspector.url()) inspector.open(0, '127.0.0.1', false);
+    let untraced;
+    try {
+      if (!inspector.url()) inspector.open(0, '127.0.0.1', false);
+    } catch {
+      // Node starts some processes without a V8 inspector (the `node --test` runner): nodescope is told.
+      untraced = { argv: process.execArgv.concat(process.argv.slice(1)), why: 'Node started it without an inspector' };
+    }
+    const url = inspector.url();
     const file = path.join(dir, `${process.pid}.json`);
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url: inspector.url(), launch: process.env.NODESCOPE_LAUNCH }));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url, launch: process.env.NODESCOPE_LAUNCH, untraced }));
     fs.renameSync(`${file}.tmp`, file);
-    inspector.waitForDebugger();
+    if (url) inspector.waitForDebugger();
   } catch {
     // Tracing is optional; the program is not.
   }

@@ -16,6 +16,8 @@ export interface TreeNode {
   /** For tracked objects: the class and the path it was found at (from the actor's `info`). */
   class?: string | null;
   path?: string | null;
+  /** For a worker with no name: its script, as people know it (thread-stream/lib/worker.js). */
+  script?: string;
   children: TreeNode[];
 }
 
@@ -24,10 +26,12 @@ export function supervisionTree(store: Store): TreeNode[] {
   const nodes = new Map<string, TreeNode>();
   for (const a of actors) {
     const info = a.kind === 'object' ? objectInfo(a) : undefined;
+    // Node names a worker given no name "WorkerThread": its script says more.
+    const script = a.kind === 'worker' && (!a.name || a.name === 'WorkerThread') ? workerScript(a.info) : undefined;
     nodes.set(a.id, {
       id: a.id,
       kind: a.kind,
-      name: a.name,
+      name: script ? null : a.name,
       pid: a.pid,
       status: a.status,
       started: iso(a.started_ms),
@@ -35,6 +39,7 @@ export function supervisionTree(store: Store): TreeNode[] {
       exit_code: a.exit_code,
       exit_signal: a.exit_signal,
       ...(info ? { class: info.class, path: info.path } : {}),
+      ...(script ? { script } : {}),
       children: [],
     });
   }
@@ -45,7 +50,34 @@ export function supervisionTree(store: Store): TreeNode[] {
     if (parent && parent !== node) parent.children.push(node);
     else roots.push(node);
   }
+  for (const r of roots) endWithProcess(r, null);
   return roots;
+}
+
+/**
+ * A thread or object cannot outlive its process: one still 'running' when the process ended (a thread whose
+ * end was never reported, such as Node's module hooks thread) is shown gone at the process's end.
+ */
+function endWithProcess(node: TreeNode, processEnded: string | null): void {
+  if (node.kind !== 'process' && node.status === 'running' && processEnded) Object.assign(node, { status: 'gone', ended: processEnded });
+  const ended = node.kind === 'process' ? (node.status === 'running' ? null : node.ended) : processEnded;
+  for (const c of node.children) endWithProcess(c, ended);
+}
+
+/** A worker's script from its start event's URL: from the package on for a dependency's, else the file name; Node's own as its URL. */
+function workerScript(info: string | null): string | undefined {
+  try {
+    const url = info ? (JSON.parse(info) as { url?: unknown }).url : undefined;
+    if (typeof url !== 'string') return undefined;
+    // Node's own, such as the thread of module.register() hooks (node:internal/modules/esm/worker).
+    if (url.startsWith('node:')) return url;
+    if (!url.startsWith('file:')) return undefined;
+    const path = decodeURIComponent(new URL(url).pathname);
+    const at = path.lastIndexOf('/node_modules/');
+    return at >= 0 ? path.slice(at + '/node_modules/'.length) : path.slice(path.lastIndexOf('/') + 1);
+  } catch {
+    return undefined;
+  }
 }
 
 export function iso(ms: number | null): string | null {
@@ -66,17 +98,17 @@ export function renderTree(roots: TreeNode[]): string {
 
 function describe(n: TreeNode): string {
   // An object without a name is known by the path it was found at.
-  const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : '';
+  const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : n.script ? ` ${n.script}` : '';
   const cls = n.class ? ` (${n.class})` : '';
   const kind = n.kind === 'worker' ? 'worker' : n.kind === 'object' ? 'object' : 'process';
-  let status: string = n.status;
-  if (n.status !== 'running') {
-    const how = n.exit_signal ? `signal ${n.exit_signal}` : n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code';
-    status = `${n.status} (${how})${n.ended ? ` at ${n.ended}` : ''}`;
-  } else if (n.started) {
-    status = `running since ${n.started}`;
-  }
+  const status = n.status !== 'running' ? `${ending(n)}${n.ended ? ` at ${n.ended}` : ''}` : n.started ? `running since ${n.started}` : n.status;
   return `${n.id} ${kind}${name}${cls} — ${status}`;
+}
+
+/** How an actor ended, in the same words wherever it is shown: "killed by SIGTERM", "exited (code 3)". */
+function ending(n: TreeNode): string {
+  if (n.exit_signal) return `${n.status === 'crashed' ? 'crashed' : 'killed'} by ${n.exit_signal}`;
+  return `${n.status} (${n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code'})`;
 }
 
 export interface TracedModule {
@@ -108,8 +140,8 @@ export function renderTreeMermaid(roots: TreeNode[]): string {
   const lines = ['graph TD'];
   const nodeId = (id: string) => `a${id.replace(/[^A-Za-z0-9]/g, '_')}`;
   const walk = (n: TreeNode) => {
-    const how = n.status === 'running' ? 'running' : `${n.status}${n.exit_code !== null ? ` ${n.exit_code}` : ''}${n.exit_signal ? ` ${n.exit_signal}` : ''}`;
-    const label = `${n.id} ${n.kind}${n.name ? ` ${n.name}` : ''}<br/>${how}`.replace(/"/g, "'");
+    const how = n.status === 'running' ? 'running' : ending(n);
+    const label = `${n.id} ${n.kind}${n.name || n.script ? ` ${n.name || n.script}` : ''}<br/>${how}`.replace(/"/g, "'");
     lines.push(`  ${nodeId(n.id)}["${label}"]`);
     for (const c of n.children) {
       walk(c);

@@ -18,9 +18,12 @@ export const launch = defineTool({
   output: { pid: count, actor: text, tree: rows },
   async handler({ command, cwd, trace_modules, web }, ctx, progress) {
     const traceModules = trace_modules?.split(',').map((m) => m.trim()).filter(Boolean);
+    const before = new Set(ctx.warnings());
     const target = await ctx.launch(splitCommand(command), { cwd, traceModules, web, progress });
+    // What this launch could not trace (the node --test runner, which Node starts without an inspector).
+    const warnings = ctx.warnings().filter((w) => !before.has(w));
     return {
-      text: `Launched pid ${target.pid} (actor ${target.actor}), agent installed before its first line.\n${renderTree(target.tree)}`,
+      text: [`Launched pid ${target.pid} (actor ${target.actor}), agent installed before its first line.`, renderTree(target.tree), ...(warnings.length ? [`Warnings: ${warnings.join('; ')}`] : [])].join('\n'),
       data: { ...target, tree: treeView(target.tree) },
     };
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TRACE_LIMITS } from '../trace/tracer.js';
+import { packageBins } from '../trace/module_names.js';
 import type { ModuleReport } from '../agent/modules.js';
 import { duration, readDuration } from './args.js';
 import { ACTION, defineTool, ToolError } from './define.js';
@@ -27,12 +28,22 @@ export function describeTrace(actor: string, r: ModuleReport) {
   return { actor, module: r.module, resolved: r.resolved, via: r.via ?? r.status, capture: r.capture === 'timing' ? 'timing only' : 'arguments and results', calls: r.calls ?? 0, stopped: r.stopped ?? null, limits: r.limits ? describeLimits(r.limits) : 'default', functions: [...r.functions, ...r.methods] };
 }
 
+/** A loaded module with no function to wrap, most often because its exports are getters. */
+const NOTHING_WRAPPED = 'no exported function it can wrap (getters, as esbuild and tsx compile exports, are not wrapped)';
+
 /** Timing only costs ~0.1 µs a call and sends no event per call: no call limits unless asked for. */
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 function describeLimits({ maxCalls, maxPerSecond, durationMs }: { maxCalls: number; maxPerSecond: number; durationMs: number }): string {
   const calls = maxCalls >= UNLIMITED ? 'no call limit' : `${maxCalls} calls`;
   return `${calls}${maxPerSecond >= UNLIMITED ? '' : `, ${maxPerSecond}/s`}, ${durationMs / 1000} s`;
+}
+
+/** A package named by its name is its main module: its command-line scripts are others, said so. */
+function binsNote(name: string, resolved: string | null | undefined): string[] {
+  const bins = resolved ? packageBins(name, resolved) : [];
+  if (bins.length === 0) return [];
+  return [`That is the main module of the package ${name}; its command-line script (${bins.join(', ')}) is another module: give its path to trace it.`];
 }
 
 export const trace_module = defineTool({
@@ -66,18 +77,25 @@ export const trace_module = defineTool({
       const what = [...r.functions, ...r.methods];
       // An in-place trace's note already says which function went which way, and what each costs.
       if (r.status === 'traced' && r.note && r.via !== 'wrappers') return `- ${actor}: ${r.note}`;
-      if (r.status === 'traced') return `- ${actor}: ${what.length ? what.join(', ') : '(no exported functions)'} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`;
+      if (r.status === 'traced' && what.length === 0) return `- ${actor}: ${NOTHING_WRAPPED}`;
+      if (r.status === 'traced') return `- ${actor}: ${what.join(', ')} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`;
       return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
     });
-    const traced = threads.some((t) => t.value.status === 'traced' || t.value.status === 'pending');
+    // A trace that wraps no function records nothing: not a success.
+    const traced = threads.some((t) => (t.value.status === 'traced' && t.value.functions.length + t.value.methods.length > 0) || t.value.status === 'pending');
     const resolved = threads.find((t) => t.value.resolved)?.value.resolved;
     const text = [
       `trace_module ${module_name}${resolved ? ` (${resolved})` : ''}:`,
       ...lines,
+      ...binsNote(module_name, resolved),
       ...(timing ? ['Timing only: calls, errors and durations per function are summed in the target and sent each second; arguments and results are not recorded.'] : []),
       `Limits: ${describeLimits(spec)}; the trace stops itself when one trips (an agent/trace_stopped event says why).`,
       ...(threads.some((t) => t.value.via === 'wrappers') ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),
-      traced ? `Next: ${timing ? 'performance_analysis' : 'get_function_calls'}(module_name: "${module_name}").` : 'Nothing could be traced; check the path (relative to the target\'s working directory).',
+      traced
+        ? `Next: ${timing ? 'performance_analysis' : 'get_function_calls'}(module_name: "${module_name}").`
+        : resolved
+          ? 'Nothing could be traced; trace_line still reaches its lines.'
+          : 'Nothing could be traced; check the path (relative to the target\'s working directory).',
     ].join('\n');
     // An answer that traced nothing is a failure: `nodescope call` exits non-zero, a client sees isError.
     if (!traced) throw new ToolError(text);

@@ -4,7 +4,7 @@
 // catches it: to a process that does not (not Node, or Node still booting), SIGUSR1 is fatal.
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
@@ -143,9 +143,25 @@ export function listenerOf(port: number): number | undefined {
 export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie answers kill 0 too: ended, and never reaped when its parent is gone and pid 1 does not reap.
+  return processStart(pid) !== 'dead';
+}
+
+/** How a zombie ended: field 52 of /proc/<pid>/stat is its wait status (Linux 3.5+). */
+export function zombieExit(pid: number): { code: number | null; signal: string | null } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+    const status = Number(fields[49]);
+    if (fields[0] !== 'Z' || !Number.isInteger(status)) return undefined;
+    const signal = status & 0x7f;
+    if (signal === 0) return { code: (status >> 8) & 0xff, signal: null };
+    return { code: null, signal: Object.entries(constants.signals).find(([, n]) => n === signal)?.[0] ?? String(signal) };
+  } catch {
+    return undefined;
   }
 }
 

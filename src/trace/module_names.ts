@@ -2,7 +2,7 @@
 // working directory or to its main script's folder, an absolute path, a file:// URL, a unique suffix or
 // basename of a loaded module ("payments.cjs", "src/payments.ts"), the TypeScript source of a loaded
 // compiled file (through its source map), or else a package name left to the target's own resolver.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
 import { pathOf, sourceMaps } from './sourcemaps.js';
 
@@ -48,11 +48,14 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   }
   if (isAbsolute(name)) return pick(withExtensions(name).filter((p) => isLoaded.has(p) || isFile(p))) ?? { kind: 'not_found', closest: closest(name, files) };
 
+  // A bare name of an installed package means the package, as require() reads it: not the file of that
+  // name in the main script's folder, which is the package's own command-line script when the program was
+  // started through it (npx http-server runs node_modules/http-server/bin/http-server).
+  if (isPackageName(name) && loaded.roots.some((root) => hasPackage(root, name))) return { kind: 'package' };
   const relative = loaded.roots.flatMap((root) => withExtensions(resolve(root, name))).filter((p) => isLoaded.has(p) || isFile(p));
   const byPath = pick(relative);
   if (byPath?.kind === 'found' || name.startsWith('.')) return byPath ?? { kind: 'not_found', closest: closest(name, files) };
 
-  if (isPackageName(name) && loaded.roots.some((root) => hasPackage(root, name))) return { kind: 'package' };
   // A suffix or basename of a loaded module, on whole path segments.
   const tail = name.replace(/^\/+/, '');
   const suffix = files.filter((f) => withExtensions(tail).some((t) => f === t || f.endsWith(sep + t)));
@@ -65,6 +68,24 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   if (mapped.length > 1) return { kind: 'ambiguous', candidates: mapped.sort() };
   if (isPackageName(name)) return { kind: 'package' };
   return { kind: 'not_found', closest: closest(name, files) };
+}
+
+/**
+ * The command-line scripts of the installed package a module belongs to (`bin` of its package.json), when
+ * it is that package's: they are other modules, named by their paths.
+ */
+export function packageBins(name: string, file: string): string[] {
+  const pkg = name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!;
+  const at = file.lastIndexOf(`${sep}node_modules${sep}${pkg}${sep}`);
+  if (!isPackageName(name) || at < 0) return [];
+  const dir = file.slice(0, at + `${sep}node_modules${sep}${pkg}`.length);
+  try {
+    const bin = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')).bin;
+    const paths = typeof bin === 'string' ? [bin] : bin && typeof bin === 'object' ? Object.values(bin) : [];
+    return paths.filter((p): p is string => typeof p === 'string').map((p) => resolve(dir, p)).filter((p) => p !== file);
+  } catch {
+    return [];
+  }
 }
 
 const isPackageName = (name: string) => /^(@[\w.-]+\/)?[\w.-]+(\/[\w.-]+)*$/.test(name) && !/\.[cm]?[jt]s$/.test(name);

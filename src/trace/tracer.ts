@@ -25,6 +25,7 @@ import {
   portInUse,
   processExists,
   processStart,
+  zombieExit,
   readHeld,
   removeHeld,
   samePidNamespace,
@@ -236,14 +237,23 @@ export class Tracer {
   private onLinkEnd(link: ProcessLink): void {
     removeHeld(link.pid, this.ownerId);
     this.ingest.flush();
-    if (link.state === 'lost' || link.state === 'exited') {
-      const actor = this.store.actor(link.actor);
-      if (actor && actor.ended_ms === null && !processExists(link.pid)) {
-        // Gone without an exit event (a signal, or a crash of the runtime): say what we know.
-        this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code: null, signal: null, gone: true }) });
-        this.ingest.flush();
-      }
-    }
+    if (link.state === 'lost' || link.state === 'exited') void this.recordGone(link);
+  }
+
+  /**
+   * A process gone without an exit event (a signal, or a crash of the runtime): what we know is recorded,
+   * which is how it ended while it is a zombie (a detached process whose parent left, under a pid 1 that
+   * does not reap). Its inspector closes while it is still tearing down: it is given 3 s to be gone.
+   */
+  private async recordGone(link: ProcessLink): Promise<void> {
+    const ended = () => this.store.actor(link.actor)?.ended_ms !== null;
+    if (ended() || !(await waitFor(() => (processExists(link.pid) ? undefined : true), 3_000, 50))) return;
+    if (!this.store.db.open) return;
+    this.ingest.flush();
+    if (ended()) return;
+    const how = zombieExit(link.pid);
+    this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify(how ? { ...how, source: 'os' } : { code: null, signal: null, gone: true }) });
+    this.ingest.flush();
   }
 
   // ---------------------------------------------------------------- launch
@@ -310,13 +320,14 @@ export class Tracer {
   }
 
   private async onAnnounce(file: string): Promise<void> {
-    let note: { pid: number; url: string; launch?: string };
+    let note: { pid: number; url?: string; launch?: string; untraced?: { argv: string[]; why: string } };
     try {
       note = JSON.parse(readFileSync(file, 'utf8'));
       rmSync(file, { force: true });
     } catch {
       return; // already handled, or not complete yet (fs.watch fires more than once)
     }
+    if (!note.url) return this.warn(`pid ${note.pid} (node ${note.untraced?.argv.join(' ')}) is not traced: ${note.untraced?.why}; the processes it starts are`);
     if (this.links.has(note.pid) || this.connecting.has(note.pid)) return;
     if (note.launch) this.launchOf.set(note.pid, note.launch);
     // Without trace_all only the launched process is traced — the first of its launch to announce itself

@@ -117,7 +117,7 @@ describe('the six questions', () => {
     ]);
     const mermaid = text(await ask('get_supervision_tree', { format: 'mermaid' })).split('\n');
     expect(mermaid[0]).toBe('graph TD');
-    expect(mermaid).toContain(`  a${main}_w2["${main}/w2 worker accounts<br/>crashed 1"]`);
+    expect(mermaid).toContain(`  a${main}_w2["${main}/w2 worker accounts<br/>crashed (code 1)"]`);
     expect(mermaid).toContain(`  a${main} --> a${main}_w2`);
   });
 
