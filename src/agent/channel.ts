@@ -40,6 +40,11 @@ export interface ChannelHooks {
   hostAlive?: () => boolean;
   /** Called once when the data socket closed and the host is gone: the agent's cleanup path (hostGone). */
   onHostGone?: () => void;
+  /**
+   * Runs the data socket's callbacks as the agent's own code (AgentCore.guard): a host call landing in
+   * them waits until they return, and nothing they throw reaches the target.
+   */
+  run?: (fn: () => void) => void;
 }
 
 /** Wait between attempts to (re)connect the data socket. */
@@ -125,7 +130,8 @@ export class Channel {
     this.socket = sock;
     let buffer = '';
     sock.setEncoding('utf8');
-    sock.on('connect', () => {
+    const on = (event: string, fn: (arg?: any) => void) => sock.on(event, this.hooks.run ? (arg) => this.hooks.run!(() => fn(arg)) : fn);
+    on('connect', () => {
       try {
         sock.write(`${data.secret} ${this.config.actor}\n`);
       } catch {
@@ -133,7 +139,7 @@ export class Channel {
       }
     });
     let up = false;
-    sock.on('data', (chunk: string) => {
+    on('data', (chunk: string) => {
       buffer += chunk;
       const nl = buffer.lastIndexOf('\n');
       if (nl < 0) return;
@@ -155,7 +161,7 @@ export class Channel {
       } else this.ack(seq);
     });
     sock.on('error', () => undefined);
-    sock.on('close', () => {
+    on('close', () => {
       if (this.socket === sock) {
         this.socket = undefined;
         this.socketUp = false;
