@@ -202,6 +202,9 @@ export class Channel {
    * events cost no encoding.
    */
   room(critical: boolean): boolean {
+    // Closed (uninstalled): an async call settling later, or a hook that was running when the host's uninstall
+    // ran (Agent.host), has nowhere to send its event (the binding may belong to a session that is gone).
+    if (this.closed) return false;
     const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
     const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
     if (this.queued < limit && this.queueBytes < bytes) return true;
