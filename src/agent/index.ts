@@ -317,7 +317,9 @@ class Agent implements AgentCore {
   // (`leave`): microseconds later, within the same task, so a flushNow under a flood still sends at once.
   // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
   // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
-  // `leave`.
+  // `leave`. The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
+  // the queue, which it reaches through pushEncoded, and its timing sums, written with no call between the
+  // writes (Timings.add), where no interrupt can land.
 
   /** How many of the agent's entry points are on the stack (see AgentCore.enter). */
   private depth = 0;
@@ -379,7 +381,7 @@ class Agent implements AgentCore {
     this.channel.markExiting();
   }
 
-  // --- called by the tracer through Runtime.evaluate ---
+  // --- called by the tracer, through `host` ---
 
   ack(seq: number): void {
     this.guard(() => this.channel.ack(seq));
