@@ -468,11 +468,13 @@ export class Timings {
 
   add(slot: number, t0: number, threw: 0 | 1): void {
     const ns = (this.now() - t0) * 1e6;
+    // Every call before the first write: a host call (an interrupt, at a function entry) lands before them, never between.
+    const bucket = slot * TIMING_BUCKETS + timingBucket(ns);
     this.calls[slot]!++;
     this.errors[slot]! += threw;
     this.totalNs[slot]! += ns;
     if (ns > this.maxNs[slot]!) this.maxNs[slot] = ns;
-    this.hist[slot * TIMING_BUCKETS + timingBucket(ns)]!++;
+    this.hist[bucket]!++;
   }
 
   /** A wrapper's promise: the caller gets one that settles like it (see Calls.settle for why not the same). */

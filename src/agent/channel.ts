@@ -40,6 +40,11 @@ export interface ChannelHooks {
   hostAlive?: () => boolean;
   /** Called once when the data socket closed and the host is gone: the agent's cleanup path (hostGone). */
   onHostGone?: () => void;
+  /**
+   * Runs the data socket's callbacks as the agent's own code (AgentCore.guard): a host call landing in
+   * them waits until they return, and nothing they throw reaches the target.
+   */
+  run?: (fn: () => void) => void;
 }
 
 /** Wait between attempts to (re)connect the data socket. */
@@ -125,7 +130,8 @@ export class Channel {
     this.socket = sock;
     let buffer = '';
     sock.setEncoding('utf8');
-    sock.on('connect', () => {
+    const on = (event: string, fn: (arg?: any) => void) => sock.on(event, this.hooks.run ? (arg) => this.hooks.run!(() => fn(arg)) : fn);
+    on('connect', () => {
       try {
         sock.write(`${data.secret} ${this.config.actor}\n`);
       } catch {
@@ -133,7 +139,7 @@ export class Channel {
       }
     });
     let up = false;
-    sock.on('data', (chunk: string) => {
+    on('data', (chunk: string) => {
       buffer += chunk;
       const nl = buffer.lastIndexOf('\n');
       if (nl < 0) return;
@@ -155,7 +161,7 @@ export class Channel {
       } else this.ack(seq);
     });
     sock.on('error', () => undefined);
-    sock.on('close', () => {
+    on('close', () => {
       if (this.socket === sock) {
         this.socket = undefined;
         this.socketUp = false;
@@ -196,6 +202,9 @@ export class Channel {
    * events cost no encoding.
    */
   room(critical: boolean): boolean {
+    // Closed (uninstalled): an async call settling later, or a hook that was running when the host's uninstall
+    // ran (Agent.host), has nowhere to send its event (the binding may belong to a session that is gone).
+    if (this.closed) return false;
     const limit = this.config.maxQueue + (critical ? CRITICAL_RESERVE : 0);
     const bytes = (this.config.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES) + (critical ? CRITICAL_RESERVE * 1024 : 0);
     if (this.queued < limit && this.queueBytes < bytes) return true;

@@ -1,7 +1,7 @@
 // Entry point of the in-target agent. The tracer evaluates dist/agent.js (this file bundled as an IIFE) in
 // each thread and calls `install(config, require)`. Nothing here may throw into user code: every hook body
 // runs inside `guard`.
-import { AGENT_GLOBAL, CATEGORIES, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category, type Level } from '../shared/protocol.js';
+import { AGENT_GLOBAL, CATEGORIES, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category, type Level, type WireEvent } from '../shared/protocol.js';
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
 import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, serialize, type Json } from './serialize.js';
@@ -53,8 +53,18 @@ export interface AgentCore {
   /** A genuine Promise (checked without touching a Proxy's traps). */
   isPromise(value: unknown): boolean;
   isProxy(value: unknown): boolean;
-  /** Runs `fn`, swallowing anything it throws: hooks must never disturb the target. */
+  /**
+   * Runs `fn` as agent code (see `enter`), swallowing anything it throws: hooks must never disturb the
+   * target.
+   */
   guard(fn: () => void): void;
+  /**
+   * Agent code starts / ends: a host call that arrives in between (an interrupt, see Agent.host) waits for
+   * the outermost `leave`. Every entry point of the agent's own code that touches what a host call touches
+   * is counted: `guard` (sources' hooks, timers), emit, pushEncoded and the channel's socket callbacks.
+   */
+  enter(): void;
+  leave(): void;
   /** A timer for a source: set and cleared at a microtask checkpoint, never inside Node's timer loop (see `later`). */
   later(fn: () => void, ms: number, repeat?: boolean): Later;
   /** The thread is about to end (exit, fatal exception, abort): everything queued is sent now. */
@@ -129,6 +139,7 @@ class Agent implements AgentCore {
         hostAlive: () => hostAlive(proc, config.data?.hostPid),
         // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
         onHostGone: () => this.guard(() => this.hostGone()),
+        run: (fn) => this.guard(fn),
       },
     );
     this.enableSources();
@@ -156,16 +167,11 @@ class Agent implements AgentCore {
    */
   private flushBeforeBlocking(): void {
     const { channel, patches } = this;
+    const agent = this;
     this.guard(() =>
       patches.patch(Atomics as unknown as { wait: (...args: unknown[]) => unknown }, 'wait', (original) =>
         function (this: unknown, ...args: unknown[]) {
-          if (patches.active) {
-            try {
-              channel.flush();
-            } catch {
-              // never into the target
-            }
-          }
+          if (patches.active) agent.guard(() => channel.flush());
           return original.apply(this, args);
         },
       ),
@@ -189,7 +195,7 @@ class Agent implements AgentCore {
     });
   }
 
-  /** Any call from the host: it is alive. (A worker paused before its bootstrap had no timers at install.) */
+  /** Any word from the host: it is alive. (A worker paused before its bootstrap had no timers at install.) */
   private heard(): void {
     this.heardAt = Date.now();
     this.watch();
@@ -226,10 +232,13 @@ class Agent implements AgentCore {
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!this.recorded(category)) return;
-    this.channel.push(
-      [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlationId(), links?.ref ?? null, payload],
-      category === 'lifecycle',
-    );
+    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlationId(), links?.ref ?? null, payload];
+    this.depth++;
+    try {
+      this.channel.push(event, category === 'lifecycle');
+    } finally {
+      this.leave();
+    }
   }
 
   /** The level records this category, and sampling keeps this event (lifecycle events are never sampled away). */
@@ -246,7 +255,12 @@ class Agent implements AgentCore {
   }
 
   pushEncoded(text: string): void {
-    this.channel.pushEncoded(text);
+    this.depth++;
+    try {
+      this.channel.pushEncoded(text);
+    } finally {
+      this.leave();
+    }
   }
 
   isPromise(value: unknown): boolean {
@@ -277,14 +291,87 @@ class Agent implements AgentCore {
   }
 
   later(fn: () => void, ms: number, repeat = false): Later {
-    return later(this.builtin('timers'), fn, ms, repeat);
+    return later(this.builtin('timers'), () => this.guard(fn), ms, repeat);
   }
 
   guard(fn: () => void): void {
+    this.depth++;
     try {
       fn();
     } catch {
       // Swallowed on purpose: a tracing failure must not become the target's failure.
+    } finally {
+      this.leave();
+    }
+  }
+
+  // --- the host's calls, kept out of the agent's own code ---
+  //
+  // The host calls the agent by Runtime.evaluate, and while the thread runs JavaScript, V8 runs an evaluation
+  // as an interrupt: at any function entry or loop back-edge, in the middle of the agent's own code too. A
+  // call that changes what that code is changing broke it each time one landed there: an ack inside the
+  // channel's flush threw in the target's timer, a flushNow inside the web source's bookkeeping recorded a
+  // request twice, one inside the queue's append would send its events twice. So every call of the host's
+  // goes through `host`, which runs it at once when no agent code is on the stack (the common case: the
+  // thread idles, or runs the app's own code) and else queues it for when the outermost agent code returns
+  // (`leave`): microseconds later, within the same task, so a flushNow under a flood still sends at once.
+  // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
+  // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
+  // `leave`. The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
+  // the queue, which it reaches through pushEncoded, and its timing sums, written with no call between the
+  // writes (Timings.add), where no interrupt can land.
+
+  /** How many of the agent's entry points are on the stack (see AgentCore.enter). */
+  private depth = 0;
+  /** Host calls that came while agent code ran, in order. */
+  private waiting: [number, (agent: Agent) => unknown][] = [];
+  /** Answers of queued host calls, by the host's call id, until it asks. */
+  private answers = new Map<number, HostAnswer>();
+
+  enter(): void {
+    this.depth++;
+  }
+
+  leave(): void {
+    if (--this.depth === 0 && this.waiting.length > 0) this.runWaiting();
+  }
+
+  /**
+   * A call from the host (src/trace/thread.ts): `fn` runs now, or once the agent code it interrupted has
+   * returned; the answer says which (`later`: ask again with `answer(id)`). Id 0: nobody asks (an ack), and
+   * no answer is kept.
+   */
+  host(id: number, fn: (agent: Agent) => unknown): HostAnswer {
+    this.heard();
+    this.waiting.push([id, fn]);
+    if (this.depth === 0) this.runWaiting();
+    else if (this.waiting.length === 1) atCheckpoint(() => this.runWaiting());
+    return this.answer(id);
+  }
+
+  /** The answer of a host call, once it ran. Reads and forgets only: safe wherever it lands. */
+  answer(id: number): HostAnswer {
+    this.heard();
+    const answer = this.answers.get(id);
+    if (answer === undefined) return LATER;
+    this.answers.delete(id);
+    return answer;
+  }
+
+  private runWaiting(): void {
+    this.depth++;
+    try {
+      for (let next = this.waiting.shift(); next !== undefined; next = this.waiting.shift()) {
+        let answer: HostAnswer;
+        try {
+          answer = { v: next[1](this) };
+        } catch (error) {
+          answer = { e: String(error) };
+        }
+        if (next[0] !== 0) this.answers.set(next[0], answer);
+      }
+    } finally {
+      this.depth--;
     }
   }
 
@@ -294,10 +381,9 @@ class Agent implements AgentCore {
     this.channel.markExiting();
   }
 
-  // --- called by the tracer through Runtime.evaluate ---
+  // --- called by the tracer, through `host` ---
 
   ack(seq: number): void {
-    this.heard();
     this.guard(() => this.channel.ack(seq));
   }
 
@@ -323,7 +409,6 @@ class Agent implements AgentCore {
 
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
   flushNow(): number {
-    this.heard();
     this.guard(() => this.modules.flushTimings());
     if (this.heldBack) this.guard(this.heldBack);
     this.guard(() => this.channel.flush());
@@ -336,7 +421,6 @@ class Agent implements AgentCore {
   }
 
   resume(seq: number): void {
-    this.heard();
     this.guard(() => this.channel.resume(seq, globalThis[this.config.binding as keyof typeof globalThis] as (text: string) => void));
   }
 
@@ -556,6 +640,15 @@ function atCheckpoint(fn: () => void): void {
     }
   })();
 }
+
+/** What a host call answers: its value, what it threw, or `later` (it waits for the agent code it interrupted). */
+export interface HostAnswer {
+  v?: unknown;
+  e?: string;
+  later?: true;
+}
+
+const LATER: HostAnswer = { later: true };
 
 /** A timer set on the host's behalf (see `later`). */
 export interface Later {

@@ -91,10 +91,13 @@ export const webSource: Source = {
       // core.guard's contract, inline: a closure per publish was measurable on the per-request path.
       const guarded = (msg: unknown) => {
         if (!core.config.web) return;
+        core.enter();
         try {
           fn(msg);
         } catch {
           // never into user code
+        } finally {
+          core.leave();
         }
       };
       dc.subscribe(channel, guarded);
@@ -159,8 +162,8 @@ export const webSource: Source = {
     subscribe('http.server.response.finish', ({ request, response }: { request: Req; response: Res }) => {
       const r = inbound.get(request);
       if (!r) return;
-      // Out of the held requests before `sent` is read: the tracer's flushNow runs as an interrupt and may
-      // land anywhere below, where sending the start on its own as well recorded the request twice.
+      // Out of the held requests at once: nothing below may send its start on its own as well (a flushNow
+      // landing here, an interrupt, waits for this handler to return: Agent.host).
       pending.delete(r);
       inbound.delete(request);
       // Read at the end, as the response always was: an app may rewrite req.url on the way.

@@ -57,7 +57,12 @@ export type LinkState = 'connecting' | 'attached' | 'exited' | 'detached' | 'los
 
 const RECONNECT_TRIES = 20;
 const CLOSE_KEY = `Symbol.for('nodescope.closeInspector')`;
-const CANCEL_CLOSE = `(() => { const t = globalThis[${CLOSE_KEY}]; if (!t) return false; clearTimeout(t); delete globalThis[${CLOSE_KEY}]; return true; })()`;
+// The close is called off by taking its mark away (the timer finds it gone), not by clearTimeout: an evaluation
+// runs as an interrupt, and may land inside Node's own walk of its timer lists (see SCHEDULE_CLOSE).
+const CANCEL_CLOSE = `(() => { if (!globalThis[${CLOSE_KEY}]) return false; delete globalThis[${CLOSE_KEY}]; return true; })()`;
+// The mark is set at once, the timer at the next microtask checkpoint: setting a timer from an interrupt
+// adds to Node's timer lists while Node may be walking them (src/agent/index.ts, atCheckpoint).
+const SCHEDULE_CLOSE = `(m => { globalThis[${CLOSE_KEY}] = m; (async () => { await undefined; if (globalThis[${CLOSE_KEY}] === m) setTimeout(() => { if (globalThis[${CLOSE_KEY}] !== m) return; delete globalThis[${CLOSE_KEY}]; try { process.getBuiltinModule('inspector').close(); } catch {} }, 200).unref(); })(); })({}), undefined`;
 
 export class ProcessLink {
   pid = 0;
@@ -110,7 +115,8 @@ export class ProcessLink {
         this.session.disconnect();
         throw new HeldError(pid, held.owner);
       }
-      await evaluateValue(this.session, `(a => a && (a.config.openedByUs = false, a.hostGone()))(${AGENT_REF})`);
+      // Through the agent's host entry (Agent.host: never inside the agent's own code); an agent from before it had none.
+      await evaluateValue(this.session, `(a => a && (a.config.openedByUs = false, a.host ? a.host(0, (b) => b.hostGone()) : a.hostGone()))(${AGENT_REF})`);
       if (held.openedByUs) this.options.openedByUs = true;
     }
     // A nodescope that just detached may have scheduled the close of this port: it is ours now.
@@ -264,7 +270,7 @@ export class ProcessLink {
       // runs a moment after we are gone, from a timer that does not keep the process alive.
       await this.session
         .send('Runtime.evaluate', {
-          expression: `globalThis[${CLOSE_KEY}] = setTimeout(() => { delete globalThis[${CLOSE_KEY}]; try { process.getBuiltinModule('inspector').close(); } catch {} }, 200).unref(), undefined`,
+          expression: SCHEDULE_CLOSE,
           silent: true,
         })
         .catch(() => undefined);

@@ -46,8 +46,9 @@ export async function relocateInspector(url: string, pid: number, port: number):
   const session = await WebSocketSession.connect(url, `relocate ${pid}`);
   try {
     await session.send('Runtime.evaluate', {
-      // Delayed past our disconnect: closing while our session is being torn down can hang the target.
-      expression: `setTimeout(() => { try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50), undefined`,
+      // Delayed past our disconnect: closing while our session is being torn down can hang the target. The timer
+      // is set at a microtask checkpoint: this evaluation is an interrupt, maybe inside Node's walk of its timers.
+      expression: `(async () => { await undefined; setTimeout(() => { try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50); })(), undefined`,
       silent: true,
     });
   } finally {

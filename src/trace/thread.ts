@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, batchHeader, type AgentConfig } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
+import type { HostAnswer } from '../agent/index.js';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { EsmTraces } from './esm.js';
 import { LoadedScripts } from './scripts.js';
@@ -15,6 +16,8 @@ const ACK_EVERY = 4;
 const ACK_DELAY_MS = 20;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;
+/** Longest wait between two asks for the answer of a host call that waited (see ThreadLink.answer). */
+const ANSWER_POLL_MAX_MS = 20;
 
 let agentText: string | undefined;
 function agentSource(): string {
@@ -31,6 +34,9 @@ export class ThreadLink {
   private offBinding: (() => void) | undefined;
   private resending = false;
   private pinger: NodeJS.Timeout | undefined;
+  /** The last host call's id (Agent.host keeps answers by it): from a random start, so that no answer left by
+   * an earlier link to the same agent is taken for one of ours. */
+  private callId = Math.floor(Math.random() * 2 ** 40);
   /** How often a missing batch was asked for again. */
   resends = 0;
   /** The scripts this thread has loaded (the Debugger domain's list, for module traces and probes alike). */
@@ -73,7 +79,7 @@ export class ThreadLink {
       throw new Error(`${this.actor} is already traced by another nodescope (owner ${owner}); left alone`);
     }
     if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
-    this.pinger ??= setInterval(() => void this.call('flushNow()').catch(() => undefined), PING_MS).unref();
+    this.pinger ??= setInterval(() => void this.tell('flushNow()').catch(() => undefined), PING_MS).unref();
     await this.traceEsmModules();
   }
 
@@ -145,7 +151,7 @@ export class ThreadLink {
       if (!this.resending) {
         this.resending = true;
         this.resends++;
-        this.call(`resume(${this.lastSeq})`).catch(() => (this.resending = false));
+        this.tell(`resume(${this.lastSeq})`).catch(() => (this.resending = false));
       }
       return;
     }
@@ -167,20 +173,44 @@ export class ThreadLink {
     }
     this.unacked = 0;
     if (this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
-    this.call(`ack(${this.lastSeq})`).catch(() => {
-      // A lost ack only delays the window; the next one covers it.
-    });
+    // A lost ack only delays the window; the next one covers it.
+    this.tell(`ack(${this.lastSeq})`).catch(() => undefined);
   }
 
-  /** Calls a method of the agent in the thread. */
+  /**
+   * Calls a method of the agent in the thread (`method` is an expression on the agent: `flushNow()`,
+   * `probes.gates`) and answers its value. Through the agent's `host`, which runs it once no agent code of
+   * its own is on the stack (an evaluation is an interrupt: src/agent/index.ts, Agent.host).
+   */
   async call(method: string): Promise<unknown> {
-    const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
-      expression: `${AGENT_REF}?.${method}`,
-      returnByValue: true,
-      silent: true,
-    });
+    const id = ++this.callId;
+    return this.answer(id, method, await this.evaluate(`${AGENT_REF}?.host(${id}, (a) => a.${method})`, method));
+  }
+
+  /** As `call`, for a method whose answer nobody needs (an ack, the keep-alive flush): it runs when it can. */
+  async tell(method: string): Promise<void> {
+    await this.evaluate(`${AGENT_REF}?.host(0, (a) => void a.${method})`, method);
+  }
+
+  private async evaluate(expression: string, method: string): Promise<HostAnswer | undefined> {
+    const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', { expression, returnByValue: true, silent: true });
     if (exceptionDetails) throw new Error(`agent call ${method} failed in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-    return result.value;
+    return result.value as HostAnswer | undefined;
+  }
+
+  /**
+   * The value of host call `id`, asking again while it waits for the agent code it interrupted: that code
+   * returns within microseconds, so the first ask again (one round trip later) nearly always has it.
+   */
+  private async answer(id: number, method: string, first: HostAnswer | undefined): Promise<unknown> {
+    let answer = first;
+    for (let wait = 0; answer?.later === true; wait = Math.min(2 * wait || 1, ANSWER_POLL_MAX_MS)) {
+      if (this.session.closed) throw new Error(`agent call ${method} got no answer in ${this.actor}: the session closed`);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      answer = await this.evaluate(`${AGENT_REF}?.answer(${id})`, method);
+    }
+    if (answer?.e !== undefined) throw new Error(`agent call ${method} failed in ${this.actor}: ${answer.e}`);
+    return answer?.v;
   }
 
   /**
@@ -199,14 +229,15 @@ export class ThreadLink {
       const proto = await this.session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.classPrototype(${JSON.stringify(className)})`, objectGroup: group, silent: true });
       if (!proto.result.objectId) return [];
       const { objects } = await this.session.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId, objectGroup: group });
+      const id = ++this.callId;
       const { result } = await this.session.send('Runtime.callFunctionOn', {
         objectId: objects.objectId!,
-        functionDeclaration: `function (cls, max) { return ${AGENT_REF}?.trackAll(this, cls, max) ?? []; }`,
-        arguments: [{ value: className }, { value: max }],
+        functionDeclaration: `function (id, cls, max) { return ${AGENT_REF}?.host(id, (a) => a.trackAll(this, cls, max)); }`,
+        arguments: [{ value: id }, { value: className }, { value: max }],
         returnByValue: true,
         silent: true,
       });
-      return (result.value as TrackResult[]) ?? [];
+      return ((await this.answer(id, 'trackAll', result.value as HostAnswer | undefined)) as TrackResult[] | undefined) ?? [];
     } finally {
       await this.session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
