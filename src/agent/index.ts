@@ -136,7 +136,7 @@ class Agent implements AgentCore {
       (t) => (t as Later).cancel(),
       {
         net: builtin('net'),
-        hostAlive: () => hostAlive(proc, config.data?.hostPid),
+        hostAlive: () => hostAlive(builtin, config.data?.hostPid),
         // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
         onHostGone: () => this.guard(() => this.hostGone()),
         run: (fn) => this.guard(fn),
@@ -188,8 +188,8 @@ class Agent implements AgentCore {
     if (!owner || this.watchdog) return;
     this.guard(() => {
       const t = (this.watchdog = this.later(() => this.guard(() => {
-        // /proc/<pid> goes with its process (the host sends its pid only when it shares our /proc).
-        if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !this.builtin('fs').existsSync(`/proc/${owner.hostPid}`))) this.hostGone();
+        // The host sends its pid only when it means the same process here (same pid namespace).
+        if (Date.now() - this.heardAt > owner.silenceMs || (owner.hostPid && !hostAlive(this.builtin, owner.hostPid))) this.hostGone();
       }), 1_000, true).unref());
       this.patches.add(() => t.cancel());
     });
@@ -688,14 +688,24 @@ function later(timers: typeof import('node:timers'), fn: () => void, ms: number,
   return handle;
 }
 
-/** Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours). */
-function hostAlive(proc: { kill(pid: number, sig: number): void }, pid: number | undefined): boolean {
+/**
+ * Whether the host process lives: `kill(pid, 0)` fails with ESRCH once it is gone (EPERM: alive, not ours).
+ * A host killed by SIGKILL stays a zombie until its parent reaps it, which kill(pid, 0) and /proc/<pid> still
+ * find: its state in /proc/<pid>/stat says so (where there is a /proc). Its data socket closes at once, and
+ * a parent that never reaps (a shell that exec'd, a hung client) left the agent waiting for its silence (60 s).
+ */
+function hostAlive(builtin: Builtins, pid: number | undefined): boolean {
   if (pid === undefined) return true;
   try {
-    proc.kill(pid, 0);
-    return true;
+    builtin('process').kill(pid, 0);
   } catch (error) {
     return (error as { code?: string }).code === 'EPERM';
+  }
+  try {
+    const stat: string = builtin('fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
   }
 }
 

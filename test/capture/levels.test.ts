@@ -23,9 +23,9 @@ async function exercise(level: Level, sampleRate = 1) {
   app.send('login ada hunter2');
   app.send('checkout 5');
   await app.line(/^checkout ok/);
-  // Everything the app did is in once the last console line's effects have flowed.
-  await new Promise((r) => setTimeout(r, 300));
-  t.tracer.ingest.flush();
+  // Everything the app did is in once every thread has handed over what it holds (the auth worker's
+  // receipt and reply travel through its own channel, on its own flush timer) and the store has it.
+  await t.tracer.sync();
   const types = (t.store.db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type').all() as { type: string; n: number }[]);
   return { store: t.store, counts: Object.fromEntries(types.map((r) => [r.type, r.n])) as Record<string, number> };
 }

@@ -50,12 +50,15 @@ describe.each(nodeTargets())('output on Node $major', ({ bin: node }) => {
     const pid = String(app.pid);
     app.send('go');
     await app.line(/^done$/);
+    const name = (actor: string) => (actor === pid ? 'main' : actor === `${pid}/w1` ? 'worker' : actor);
+    // Each thread's last line: the worker's come through its own channel, sent as it exits, and may arrive
+    // after the main thread's "done" (seen 20-40 ms later on a loaded machine).
+    const last = (who: string) => EXPECTED.filter((r) => r[0] === who).at(-1)![3];
     const rows = await eventually(() => {
       t.tracer.ingest.flush();
       const r = events(t.store, "type = 'log'");
-      return r.some((e) => e.payload.text === 'done') && r;
-    }, 'the last line');
-    const name = (actor: string) => (actor === pid ? 'main' : actor === `${pid}/w1` ? 'worker' : actor);
+      return ['main', 'worker'].every((who) => r.some((e) => name(e.actor) === who && e.payload.text === last(who))) && r;
+    }, () => `the last line of each thread (have: ${events(t.store, "type = 'log'").map((e) => `${name(e.actor)} ${e.payload.text}`).join(' | ')})`);
     const got = rows.map((e) => [name(e.actor), e.subtype, e.payload.stream, e.payload.text]);
     // Each thread's lines in the order it wrote them; the worker's among the main thread's wherever they fell.
     expect(got.filter((r) => r[0] === 'main')).toEqual(EXPECTED.filter((r) => r[0] === 'main'));

@@ -2,6 +2,7 @@
 // the process; each launch answers its own pid; the target is left clean however nodescope ends (SIGKILL
 // included: the agent notices its host gone); exit codes as Node ends with them; an abort keeps its events.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -208,6 +209,25 @@ describe('cleanup however nodescope ends', () => {
     s.proc.kill('SIGKILL');
     await expectClean(app, appPort, 'after SIGKILL');
     expect(app.lines().filter((l) => l.startsWith('request'))).toEqual([]);
+  }, 60_000);
+
+  it('SIGKILL of a nodescope its parent does not reap: a zombie host is a gone host', async () => {
+    // Until its parent waits for it, a killed process is a zombie that /proc/<pid> and kill(pid, 0) still
+    // find. Here the parent is a shell that execs sleep, which never waits.
+    const { app, appPort } = await heldApp();
+    const sh = spawn('sh', ['-c', '"$0" "$@" 2>/dev/null & echo $!; exec sleep 60', process.execPath, CLI, 'serve', '--http', '127.0.0.1:0', '--attach', String(app.pid)], {
+      stdio: 'pipe',
+      env: { ...process.env, HOME: home },
+    });
+    servers.push(sh);
+    let out = '';
+    sh.stdout.on('data', (c) => (out += c));
+    const host = Number(await eventually(() => /^\d+\n/.exec(out)?.[0], 'the server pid'));
+    await until(async () => (await check(app)).agent, 'the agent installed');
+    process.kill(host, 'SIGKILL');
+    await eventually(() => /\) Z /.test(readFileSync(`/proc/${host}/stat`, 'utf8')), 'the server to be a zombie');
+    await expectClean(app, appPort, 'a zombie host');
+    expect(readFileSync(`/proc/${host}/stat`, 'utf8')).toMatch(/\) Z /);
   }, 60_000);
 
   for (const how of ['stdin closed while attaching', 'SIGTERM while attaching', 'SIGHUP', 'SIGKILL']) {
