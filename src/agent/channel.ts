@@ -89,6 +89,16 @@ export class Channel {
   private failures = 0;
   private reconnectTimer: unknown;
   private closed = false;
+  /**
+   * The data socket closed under us (not by dropSocket) while the host still looked alive. It may be dying,
+   * its inspector connection gone as well, and Node 20's inspector crashes the target writing a binding call
+   * to a connection that saw its end (SIGSEGV in TcpHolder::WriteRaw on the inspector's I/O thread, seen
+   * about once in 40 SIGKILLs of a host under load): batches wait in flight until the socket is back or the
+   * host calls (resume), and are sent again then.
+   */
+  private socketLost = false;
+  /** Set by dropSocket: that close is ours, and the binding carries on. */
+  private dropping = false;
   /** Batches sent through the data socket / the binding: for stats and tests. */
   private viaSocket = 0;
   private viaBinding = 0;
@@ -154,6 +164,7 @@ export class Channel {
       if (!this.socketUp) {
         // The host knows us: resend what it has not acknowledged through the faster path (it drops what it has).
         this.socketUp = true;
+        this.socketLost = false;
         up = true;
         this.ack(seq);
         for (const b of this.inFlight) this.send(b.text);
@@ -176,10 +187,15 @@ export class Channel {
         }
         return;
       }
-      // Dropped while the host lives: batches go through the binding until the socket is back; unacked ones
-      // are resent on the next hello (or by the tracer's gap check, when a later batch arrives first).
+      // Dropped while the host lives: batches wait for the socket, or go through the binding when the drop
+      // was ours (see socketLost); unacked ones are resent on the next hello (or by the tracer's gap check,
+      // when a later batch arrives first).
       if (!up) this.failures++;
-      else this.failures = 0;
+      else {
+        this.failures = 0;
+        this.socketLost = !this.dropping;
+      }
+      this.dropping = false;
       this.reconnectLater();
     });
   }
@@ -309,6 +325,7 @@ export class Channel {
       }
     }
     if (!this.socket) this.connect();
+    if (this.socketLost) return;
     try {
       this.binding(text);
       this.viaBinding++;
@@ -332,6 +349,7 @@ export class Channel {
   /** After a reconnect: the tracer has everything up to `seq`; send the rest again, then carry on. */
   resume(seq: number, binding: (text: string) => void): void {
     this.binding = binding;
+    this.socketLost = false;
     this.ack(seq);
     for (const b of this.inFlight) this.send(b.text);
     this.flush();
@@ -372,6 +390,7 @@ export class Channel {
 
   /** Test hook: drops the data socket as a network failure would (the agent reconnects). */
   dropSocket(): void {
+    this.dropping = this.socket !== undefined;
     this.socket?.destroy();
   }
 

@@ -101,4 +101,47 @@ describe('Channel', () => {
     expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [1]], [2, [2]]]);
     expect(interrupts).toBeGreaterThan(0);
   });
+
+  it('after its data socket closed under it, sends nothing through the binding until the socket is back (the host may be dying)', () => {
+    // Node 20's inspector crashed the target writing a binding call to the connection of a host killed
+    // with SIGKILL (the I/O thread's TcpHolder::WriteRaw after the end of the connection).
+    const viaBinding: TextBatch[] = [];
+    const sockets: { written: string[]; handlers: Record<string, (arg?: any) => void> }[] = [];
+    const net = {
+      connect: () => {
+        const s = { written: [] as string[], handlers: {} as Record<string, (arg?: any) => void> };
+        sockets.push(s);
+        return {
+          write: (text: string) => (s.written.push(text), true),
+          unref: () => undefined,
+          end: () => undefined,
+          destroy: () => s.handlers.close?.(),
+          setEncoding: () => undefined,
+          on: (event: string, fn: (arg?: any) => void) => void (s.handlers[event] = fn),
+          writableLength: 0,
+        };
+      },
+    };
+    let now = 0;
+    const timers: (() => void)[] = [];
+    const withSocket = { ...config, data: { path: '/nowhere', secret: 's', hostPid: 1 } };
+    const channel = new Channel(withSocket, { nowNs: () => (now += 1e9) }, (text) => viaBinding.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined, { net, hostAlive: () => true });
+    const push = (i: number) => channel.push([i, 'call', 'call', '7', null, null, null, null, { i }], false);
+    const batches = (texts: string[]) => texts.filter((t) => t.startsWith('{')).map((t) => decodeBatch(t.trimEnd()));
+    push(0); // before the socket: the binding
+    timers.splice(0).forEach((fn) => fn());
+    expect(viaBinding.map((b) => b.seq)).toEqual([1]);
+    sockets[0]!.handlers.data!('1\n'); // the host accepts the socket, everything up to 1 stored
+    for (let i = 1; i <= 3; i++) push(i); // one full batch, through the socket
+    expect(batches(sockets[0]!.written).map((b) => b.seq)).toEqual([2]);
+    sockets[0]!.handlers.close!();
+    for (let i = 4; i <= 6; i++) push(i);
+    timers.splice(0).forEach((fn) => fn());
+    expect(viaBinding.map((b) => b.seq)).toEqual([1]);
+    // The socket is back (the reconnect timer ran): what was not acknowledged goes again, through it.
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.handlers.data!('1\n');
+    expect(batches(sockets[1]!.written).map((b) => b.seq)).toEqual([2, 3]);
+    expect(viaBinding.map((b) => b.seq)).toEqual([1]);
+  });
 });
