@@ -46,10 +46,21 @@ export class DataChannel {
     return { path: this.path, secret: this.secret, hostPid: process.pid };
   }
 
+  /**
+   * The returned function forgets the receiver once the thread's socket has been read to its end (at once
+   * when it has none): nothing orders a worker's detach (NodeWorker.detachedFromWorker, through its parent's
+   * inspector session) after the last batches its agent wrote to the socket, and a line read after it was
+   * dropped. (In test/capture/worker_end.test.ts the socket outran the detach every time.)
+   */
   register(actor: string, receiver: DataReceiver): () => void {
     this.receivers.set(actor, receiver);
-    return () => {
+    const forget = () => {
       if (this.receivers.get(actor) === receiver) this.receivers.delete(actor);
+    };
+    return () => {
+      const socket = this.sockets.get(actor);
+      if (socket && !socket.destroyed) socket.once('close', forget);
+      else forget();
     };
   }
 

@@ -337,7 +337,7 @@ function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
     case 'worker/online':
       return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, started_ms: at, status: 'running' }];
     case 'worker/exit':
-      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
+      return [{ id, kind: 'worker', pid: pidOf(id), parent: row.from_actor, ended_ms: at, status: p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null }];
     case 'worker/exiting': // the worker's own word, for workers its parent's agent never saw start
       return [{ id, kind: 'worker', ended_ms: at, status: 'exited', exit_code: p?.code ?? null }];
     case 'worker/error':

@@ -237,7 +237,21 @@ export class Tracer {
   private onLinkEnd(link: ProcessLink): void {
     removeHeld(link.pid, this.ownerId);
     this.ingest.flush();
+    // An exiting process (the inspector waits for us to leave) takes its workers with it.
+    if (link.state === 'exited') this.endWorkers(link);
     if (link.state === 'lost' || link.state === 'exited') void this.recordGone(link);
+  }
+
+  /**
+   * Workers end with their process, and no 'exit' of theirs runs then (process.exit, a signal): without a
+   * word here they were listed as running for ever.
+   */
+  private endWorkers(link: ProcessLink): void {
+    for (const worker of link.workers.keys()) {
+      if (this.store.actor(worker)?.ended_ms !== null) continue;
+      this.ingest.record({ type: 'worker', subtype: 'exit', actor: worker, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify({ code: null, gone: true }) });
+    }
+    this.ingest.flush();
   }
 
   /**
@@ -253,7 +267,7 @@ export class Tracer {
     if (ended()) return;
     const how = zombieExit(link.pid);
     this.ingest.record({ type: 'process', subtype: 'exit', actor: link.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: JSON.stringify(how ? { ...how, source: 'os' } : { code: null, signal: null, gone: true }) });
-    this.ingest.flush();
+    this.endWorkers(link);
   }
 
   // ---------------------------------------------------------------- launch

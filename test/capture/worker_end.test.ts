@@ -1,0 +1,133 @@
+// Worker threads that end right after their last events, in every way a thread ends (test/fixtures/worker_end):
+// every event a worker emitted before its end is stored (stored + counted drops = emitted, exactly), and the
+// tree says how it ended. A worker ended from outside (terminate(), its process exiting) runs no JavaScript
+// after that: its agent hands over what it holds before each message it posts and before it blocks.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { attached, eventually, events, FIXTURES, startFixture, newTracer } from '../helpers.js';
+import { nodeTarget } from '../targets/index.js';
+import type { Store } from '../../src/store/store.js';
+import type { Tracer } from '../../src/trace/tracer.js';
+
+/** Calls of tick() each worker makes before it ends: 2,000 call events, eight batches and a partial one. */
+const N = 1000;
+/** A burst the agent's queue (20,000 events) cannot hold while the host takes it in. */
+const BURST = 30_000;
+const limits = { maxCalls: 1e8, maxPerSecond: 1e8, durationMs: 600_000 };
+
+/** What a worker emitted that was stored, by kind, and the drops its agent counted. */
+function ledger(store: Store, actor: string) {
+  const count = (where: string) => (store.db.prepare(`SELECT count(*) AS n FROM events WHERE actor = ? AND ${where}`).get(actor) as { n: number }).n;
+  return {
+    calls: count("type = 'call' AND subtype = 'call'"),
+    returns: count("type = 'call' AND subtype = 'return'"),
+    logs: events(store, "actor = ? AND type = 'log'", actor).map((e) => e.payload.text),
+    sends: count("type = 'message' AND subtype = 'send'"),
+    dropped: events(store, "actor = ? AND type = 'agent' AND subtype = 'dropped'", actor).reduce((n, e) => n + e.payload.count, 0),
+  };
+}
+const everything = (mode: string) => ({ calls: N, returns: N, logs: [`worker ${mode} did ${N}`], sends: 1, dropped: 0 });
+
+/** Once the worker has ended and its data socket was read to its end, nothing of it is still on the way. */
+async function settled(t: { store: Store; tracer: Tracer }, actor: string): Promise<void> {
+  await eventually(() => {
+    t.tracer.ingest.flush();
+    return t.store.actor(actor)?.ended_ms != null && !t.tracer.ingest.data()?.connected(actor);
+  }, `the end of ${actor}`);
+  await t.tracer.sync().catch(() => undefined);
+  t.tracer.ingest.flush();
+}
+
+describe.each(['20', '24'])('A worker on Node %s that ends right after its last events', (major) => {
+  const node = major === process.versions.node.split('.')[0] ? process.execPath : nodeTarget(major).bin;
+
+  // At once: the worker's events go through the binding (its event loop has not turned, so its data socket
+  // is not up); late: through the data socket.
+  it.each([
+    ['finish', 'exited', 0],
+    ['exit', 'exited', 3],
+    ['throw', 'crashed', 1],
+    // terminate() from the main thread on the worker's 'done' message: idle in its event loop, spinning in a
+    // loop, blocked in Atomics.wait.
+    ['idle', 'exited', 1],
+    ['busy', 'exited', 1],
+    ['wait', 'exited', 1],
+  ].flatMap(([mode, status, code]) => [[mode, 'at once', status, code], [mode, 'late', status, code]] as const))(
+    '%s (%s): every event stored, and the tree says %s with code %d',
+    async (mode, when, status, code) => {
+      const { app, t } = await attached('worker_end/app.cjs', { node });
+      await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+      const started = app.nextLine(new RegExp(`^started ${mode} `));
+      const ended = app.nextLine(new RegExp(`^ended ${mode} `));
+      app.send(`run ${mode} ${N}${when === 'late' ? ' late' : ''}`);
+      const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
+      expect((await ended).split(' ')[3]).toBe(String(code));
+      await settled(t, actor);
+      expect(ledger(t.store, actor)).toEqual(everything(mode));
+      expect(t.store.actor(actor)).toMatchObject({ status, exit_code: code });
+    },
+  );
+
+  // More than the host takes in while the worker runs: the agent drops what its queue cannot hold, and the
+  // thread's own end (exit listeners, a fatal exception) sends the rest past the in-flight window.
+  it.each(['finish', 'exit', 'throw'])('%s after a burst of 30,000 calls: stored + counted drops = emitted', async (mode) => {
+    const { app, t } = await attached('worker_end/app.cjs', { node });
+    await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+    const started = app.nextLine(new RegExp(`^started ${mode} `));
+    const ended = app.nextLine(new RegExp(`^ended ${mode} `), 30_000);
+    app.send(`run ${mode} ${BURST}`);
+    const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
+    await ended;
+    await settled(t, actor);
+    const { calls, returns, logs, sends, dropped } = ledger(t.store, actor);
+    // A call the queue has no room for is one drop (its return is not recorded either).
+    expect(returns).toBe(calls);
+    expect(calls + logs.length + sends + dropped).toBe(BURST + 2);
+  });
+
+  it.each(['main-exit', 'main-busy'])('%s: the main process exits under a running worker: its events stored, the worker ended with it', async (mode) => {
+    const app = startFixture('worker_end/app.cjs', [], { node });
+    await app.line(/^ready/);
+    const t = newTracer();
+    try {
+      await t.tracer.attach(app.pid);
+      await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+      const started = app.nextLine(new RegExp(`^started ${mode} `));
+      app.send(`run ${mode} ${N}`);
+      const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+      await settled(t, actor);
+      expect(ledger(t.store, actor)).toEqual(everything(mode));
+      // No exit code of its own: Node ends the workers of an exiting process without an 'exit' of theirs.
+      expect(t.store.actor(actor)).toMatchObject({ status: 'gone', exit_code: null });
+      expect(t.store.actor(String(app.pid))).toMatchObject({ status: 'exited', exit_code: 0 });
+    } finally {
+      await t.tracer.close();
+    }
+  });
+});
+
+const launched: Tracer[] = [];
+afterEach(async () => {
+  for (const t of launched.splice(0)) await t.close();
+});
+
+describe.each(['20', '24'])('A Piscina pool on Node %s destroyed the moment it has its last result', (major) => {
+  const node = major === process.versions.node.split('.')[0] ? process.execPath : nodeTarget(major).bin;
+  it.each(['sync', 'async', 'disabled'])('atomics %s: its thread\'s calls all stored, the thread ended', async (atomics) => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: 'task.cjs', ...limits });
+    const link = await t.tracer.launch([node, 'destroy_at_once.cjs', atomics], { cwd: join(FIXTURES, 'pool') });
+    const w1 = `${link.pid}/w1`;
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return events(t.store, "type = 'log' AND json_extract(payload, '$.text') = '2.5,bad quantity 0,5'").length === 1;
+    }, 'the batch');
+    await settled(t, w1);
+    expect(events(t.store, "type = 'call'").map((e) => [e.actor, e.subtype, e.payload.fn])).toEqual(
+      ['call', 'return', 'call', 'throw', 'call', 'return'].map((subtype) => [w1, subtype, 'price']),
+    );
+    expect(t.store.actor(w1)).toMatchObject({ status: 'exited', exit_code: 1 });
+  });
+});
