@@ -141,7 +141,9 @@ export class Calls {
     const id = ++this.seq;
     const parent = this.current;
     this.current = id;
-    const list = arraySlice(args) as unknown[];
+    // An arrow's parameters come as an array made for this call; `arguments` is copied (in sloppy mode it moves
+    // with the parameters: the body could change what was passed).
+    const list = isArray(args) ? args : (arraySlice(args) as unknown[]);
     if (site.secret === undefined) site.secret = secretParams(calleeOf(args), this.core);
     const captured = this.captureArgs(list, site);
     const t0 = this.core.nowNs();
