@@ -744,6 +744,12 @@ export interface Bytes {
 }
 
 const INITIAL_BYTES = 64 * 1024;
+/** "00" to "99", as bytes. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + ((i / 10) | 0);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
 /** A buffer grown past this for one big batch is let go when the batch is taken. */
 const KEPT_BYTES = 1024 * 1024;
 
@@ -839,19 +845,30 @@ export class TextBytes {
     }
   }
 
-  /** The digits of 0 ≤ n < 1e9, left-padded with zeros to `width`: int32 arithmetic only (`%` of a double is a call). */
+  /**
+   * The digits of 0 ≤ n < 1e9, left-padded with zeros to `width`: int32 arithmetic only (`%` of a double is a
+   * call), two digits a step.
+   */
   private digits(n: number, width: number): void {
     let v = n | 0;
     let len = v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
     if (len < width) len = width;
     const buf = this.buf;
-    let p = this.pos + len;
+    const start = this.pos;
+    let p = start + len;
     this.pos = p;
-    for (let i = 0; i < len; i++) {
-      const q = (v / 10) | 0;
-      buf[--p] = 48 + v - q * 10;
+    while (v >= 100) {
+      const q = (v / 100) | 0;
+      const r = (v - q * 100) << 1;
+      buf[--p] = DIGIT_PAIRS[r + 1]!;
+      buf[--p] = DIGIT_PAIRS[r]!;
       v = q;
     }
+    if (v >= 10) {
+      buf[--p] = DIGIT_PAIRS[(v << 1) + 1]!;
+      buf[--p] = DIGIT_PAIRS[v << 1]!;
+    } else buf[--p] = 48 + v;
+    while (p > start) buf[--p] = 48;
   }
 
   /** The text written so far, as one flat string; the buffer is empty after. */
