@@ -234,18 +234,6 @@ export function isPlainList(list: unknown[], maxString: number): boolean {
   return true;
 }
 
-/** JSON text of a plain primitive, the same as JSON.stringify's. */
-export function primitiveJson(v: unknown): string {
-  return typeof v === 'string' ? jsonStringify(v) : `${v as number | boolean | null}`;
-}
-
-/** JSON text of a plain list (isPlainList), the same as JSON.stringify's, written without its walk. */
-export function plainListJson(list: unknown[]): string {
-  let out = '[';
-  for (let i = 0; i < list.length; i++) out += i === 0 ? primitiveJson(list[i]) : `,${primitiveJson(list[i])}`;
-  return `${out}]`;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Entry point.
 
@@ -892,14 +880,14 @@ export function asciiBytes(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** A plain primitive (isPlainPrimitive) as JSON, written as primitiveJson writes it. */
+/** A plain primitive (isPlainPrimitive) as JSON, as JSON.stringify writes it. */
 export function writePrimitive(out: TextBytes, v: unknown): void {
   if (typeof v === 'number') out.num(v);
   else if (typeof v === 'string') out.text(jsonStringify(v));
   else out.text(v === null ? 'null' : v === true ? 'true' : 'false');
 }
 
-/** A plain list (isPlainList) as JSON, written as plainListJson writes it. */
+/** A plain list (isPlainList) as JSON, as JSON.stringify writes it (without its walk). */
 export function writePlainList(out: TextBytes, list: unknown[]): void {
   out.byte(91);
   for (let i = 0; i < list.length; i++) {
