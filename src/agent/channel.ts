@@ -65,9 +65,9 @@ export class Channel {
   private queued = 0;
   private queueBytes = 0;
   /**
-   * Where the event being written starts, or -1. A host evaluation (an ack or flushNow through the inspector)
-   * runs as an interrupt, possibly in the middle of an event: meanwhile the batch is not sealed (it would take
-   * half an event) and an event emitted from the interrupt waits in `held` until this one is done.
+   * Where the event being written starts, or -1. The agent holds host calls back while an event is written
+   * (Agent.host); should a flush or an event come in the middle of one all the same, the batch is not sealed
+   * (it would take half an event) and the event waits in `held` until this one is done.
    */
   private writing = -1;
   private held: string[] = [];

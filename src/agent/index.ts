@@ -337,8 +337,8 @@ class Agent implements AgentCore {
   // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
   // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
   // `leave`. The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
-  // the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written with no call between the
-  // writes (Timings.add), where no interrupt can land.
+  // the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written
+  // with no call between the writes (Timings.add), where no interrupt can land.
 
   /** How many of the agent's entry points are on the stack (see AgentCore.enter). */
   private depth = 0;
