@@ -3,8 +3,8 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
-import { callCompleteHead, encodeCallComplete, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
-import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson } from './serialize.js';
+import { callCompleteHead, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, writePlainList, writePrimitive, type TextBytes } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -141,7 +141,9 @@ export class Calls {
     const id = ++this.seq;
     const parent = this.current;
     this.current = id;
-    const list = arraySlice(args) as unknown[];
+    // An arrow's parameters come as an array made for this call; `arguments` is copied (in sloppy mode it moves
+    // with the parameters: the body could change what was passed).
+    const list = isArray(args) ? args : (arraySlice(args) as unknown[]);
     if (site.secret === undefined) site.secret = secretParams(calleeOf(args), this.core);
     const captured = this.captureArgs(list, site);
     const t0 = this.core.nowNs();
@@ -211,20 +213,29 @@ export class Calls {
    * A synchronous call is one event, `call/complete`, sent when it is over: the tracer writes it as the
    * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). A call the process dies
    * inside is not recorded; the crash is. Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
-   * The event is written as text here, positional and with the function named by number (every byte is paid
-   * again on the way), arguments and result of plain primitives without the serializer or JSON.stringify's
-   * walk: per call, what was an args capture, a payload array, an event array and two JSON.stringify calls is
-   * a few string concatenations (src/shared/protocol.ts encodeCallComplete). One clock read stamps the event
-   * and ends its duration.
+   * The event is written here, positional and with the function named by number (every byte is paid again on
+   * the way), straight into the bytes of its batch (writeCallComplete): arguments and result of plain
+   * primitives without the serializer or JSON.stringify's walk, numbers digit by digit, no string per piece.
+   * One clock read stamps the event and ends its duration.
    */
   private complete(site: CallSite, actor: string, args: unknown, parent: number | null, outcome: 'return' | 'throw', value: unknown, t0: number, id: number, thisArg: unknown, rawArgs: unknown[]): void {
     const core = this.core;
     try {
       if (core.keeps('call')) {
         const end = core.nowNs();
-        const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? plainListJson(args) : (JSON.stringify(args) ?? 'null');
-        const valueJson = isPlainPrimitive(value, MAX_STRING) ? primitiveJson(value) : (JSON.stringify(core.capture(value)) ?? 'null');
-        core.pushEncoded(encodeCallComplete(end, this.headOf(actor), core.correlationId(), id, this.siteId(site), argsJson, parent, outcome === 'return' ? 0 : 1, valueJson, end - t0));
+        // Whatever may emit or fail comes before the event is begun: nothing may be emitted while it is written.
+        const sid = this.siteId(site);
+        const corr = core.correlationId();
+        const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? undefined : (JSON.stringify(args) ?? 'null');
+        const plainValue = isPlainPrimitive(value, MAX_STRING);
+        const valueJson = plainValue ? undefined : (JSON.stringify(core.capture(value)) ?? 'null');
+        let complete = false;
+        try {
+          writeCallComplete(core.beginEvent(), end, this.headOf(actor), corr, id, sid, args as unknown[], argsJson, parent, outcome === 'return' ? 0 : 1, value, valueJson, end - t0);
+          complete = true;
+        } finally {
+          core.endEvent(complete);
+        }
       }
       site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
@@ -233,13 +244,14 @@ export class Calls {
   }
 
   private lastActor = '';
-  private lastHead = '';
+  private lastHead: string | Uint8Array = '';
 
-  /** The constant part of an actor's call/complete events: the same actor comes call after call. */
-  private headOf(actor: string): string {
+  /** The constant part of an actor's call/complete events, as bytes when ASCII: the same actor comes call after call. */
+  private headOf(actor: string): string | Uint8Array {
     if (actor !== this.lastActor) {
       this.lastActor = actor;
-      this.lastHead = callCompleteHead(actor);
+      const head = callCompleteHead(actor);
+      this.lastHead = asciiBytes(head) ?? head;
     }
     return this.lastHead;
   }
@@ -293,6 +305,41 @@ export class Calls {
         site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
       });
   }
+}
+
+const NULL = asciiBytes('null')!;
+const END_OF_HEAD = asciiBytes(',null]\u0001[')!;
+const RETURNED = asciiBytes(',0,')!;
+const THREW = asciiBytes(',1,')!;
+
+/**
+ * A `call/complete` event as encodeCallComplete (src/shared/protocol.ts) spells it, written into its batch's
+ * bytes: `argsJson` / `valueJson` when the arguments / the value are not plain (isPlainList, isPlainPrimitive).
+ * test/unit/serialize.test.ts holds the two to the same text.
+ */
+export function writeCallComplete(out: TextBytes, ts: number, head: string | Uint8Array, corr: string | null, id: number, sid: number, args: unknown[], argsJson: string | undefined, parent: number | null, threw: 0 | 1, value: unknown, valueJson: string | undefined, durationNs: number): void {
+  out.byte(91); // [
+  out.num(ts);
+  if (typeof head === 'string') out.text(head);
+  else out.raw(head);
+  if (corr === null) out.raw(NULL);
+  else out.text(JSON.stringify(corr));
+  out.byte(44);
+  out.num(id);
+  out.raw(END_OF_HEAD);
+  out.num(sid);
+  out.byte(44);
+  if (argsJson === undefined) writePlainList(out, args);
+  else out.text(argsJson);
+  out.byte(44);
+  if (parent === null) out.raw(NULL);
+  else out.num(parent);
+  out.raw(threw === 0 ? RETURNED : THREW);
+  if (valueJson === undefined) writePrimitive(out, value);
+  else out.text(valueJson);
+  out.byte(44);
+  out.num(durationNs);
+  out.byte(93); // ]
 }
 
 function hasSecrets(secret: { at: number[]; restFrom: number }, n: number): boolean {

@@ -4,7 +4,7 @@
 import { AGENT_GLOBAL, CATEGORIES, categoryOf, levelAllows, sampleKeeps, type AgentConfig, type Category, type Level, type WireEvent } from '../shared/protocol.js';
 import { Channel } from './channel.js';
 import { PatchTable } from './patches.js';
-import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, serialize, type Json } from './serialize.js';
+import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, serialize, type Json, type TextBytes } from './serialize.js';
 import { Calls } from './calls.js';
 import { consoleSource } from './console.js';
 import { messageSource } from './messages.js';
@@ -42,6 +42,9 @@ export interface AgentCore {
   keeps(category: Category): boolean;
   correlationId(): string | null;
   pushEncoded(text: string): void;
+  /** Or writes it in place: `beginEvent` after `keeps`, then `endEvent(true)`, or `endEvent(false)` if it was not completed. */
+  beginEvent(): TextBytes;
+  endEvent(complete: boolean): void;
   capture(value: unknown): Json;
   /** Actor id of another thread of this process. */
   threadActor(threadId: number): string;
@@ -140,6 +143,7 @@ class Agent implements AgentCore {
         // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
         onHostGone: () => this.guard(() => this.hostGone()),
         run: (fn) => this.guard(fn),
+        bytes: builtin('buffer').Buffer,
       },
     );
     // Before the sources: a message's own send event, recorded by their wrapper around ours, goes with it.
@@ -266,6 +270,21 @@ class Agent implements AgentCore {
     }
   }
 
+  beginEvent(): TextBytes {
+    // Agent code until endEvent, as pushEncoded is: a host call landing in between waits (see `host`).
+    this.depth++;
+    return this.channel.begin();
+  }
+
+  endEvent(complete: boolean): void {
+    try {
+      if (complete) this.channel.commit();
+      else this.channel.abandon();
+    } finally {
+      this.leave();
+    }
+  }
+
   isPromise(value: unknown): boolean {
     // Brand checks only: `instanceof` walks the prototype chain, and a Proxy on that chain runs its
     // getPrototypeOf trap (or throws, revoked). A proxy over a promise is not one: its `then` is the trap's.
@@ -321,8 +340,8 @@ class Agent implements AgentCore {
   // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
   // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
   // `leave`. The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
-  // the queue, which it reaches through pushEncoded, and its timing sums, written with no call between the
-  // writes (Timings.add), where no interrupt can land.
+  // the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written
+  // with no call between the writes (Timings.add), where no interrupt can land.
 
   /** How many of the agent's entry points are on the stack (see AgentCore.enter). */
   private depth = 0;

@@ -144,4 +144,27 @@ describe('Channel', () => {
     expect(batches(sockets[1]!.written).map((b) => b.seq)).toEqual([2, 3]);
     expect(viaBinding.map((b) => b.seq)).toEqual([1]);
   });
+
+  it('keeps an event written in place whole when an interrupt flushes or emits while it is written', () => {
+    const { channel, sent, timers, push } = setup();
+    push(1);
+    const out = channel.begin();
+    out.text('[2,"call","call","7",null,null,null,null]');
+    // The interrupt (a host evaluation: an ack, flushNow) in the middle of the event: it may not seal half an
+    // event, and what it emits waits until the event is done.
+    channel.flush();
+    push(3);
+    expect(sent).toEqual([]);
+    out.byte(1);
+    out.text('{"i":2}');
+    channel.commit();
+    expect(sent.map((b) => b.events.map((e) => [e[0], e[8]]))).toEqual([[[1, '{"i":1}'], [2, '{"i":2}'], [3, '{"i":3}']]]);
+    // An event that could not be completed leaves nothing behind.
+    channel.begin().text('[4,"call","ca');
+    push(5);
+    channel.abandon();
+    timers.shift()!();
+    expect(sent.map((b) => b.events.map((e) => e[0]))).toEqual([[1, 2, 3], [5]]);
+    expect(channel.stats()).toMatchObject({ queued: 0, queuedBytes: 0, dropped: 0 });
+  });
 });

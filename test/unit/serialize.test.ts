@@ -1,6 +1,7 @@
 import { types } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, isPlainList, isPlainPrimitive, plainListJson, primitiveJson, serialize, type Json, type SerializeOptions } from '../../src/agent/serialize.js';
+import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, serialize, TextBytes, writePlainList, writePrimitive, type Json, type SerializeOptions } from '../../src/agent/serialize.js';
+import { writeCallComplete } from '../../src/agent/calls.js';
 import { appendEvent, callCompleteHead, decodeBatch, encodeBatchOf, encodeCallComplete, encodeEvent, integerJson } from '../../src/shared/protocol.js';
 
 const isProxy = types.isProxy;
@@ -721,18 +722,6 @@ describe('serialize: robustness and format', () => {
 describe('plain values as JSON text (the call tracer\'s fast path)', () => {
   const PLAIN = [0, 1, -1, 42, 1e21, 1.5e-7, -3.25, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, true, false, null, '', 'a', 'line\nbreak "quoted" \\ back', '\u0001\u001f\u007f', 'é 漢字 😀', '\ud800 lone', '</script>'];
 
-  it('writes exactly what JSON.stringify writes', () => {
-    for (const v of PLAIN) {
-      expect(isPlainPrimitive(v, DEFAULT_LIMITS.maxString)).toBe(true);
-      expect(primitiveJson(v)).toBe(JSON.stringify(v));
-    }
-    for (let n = 0; n <= 8; n++) {
-      const list = PLAIN.slice(n, n + n);
-      expect(isPlainList(list, DEFAULT_LIMITS.maxString)).toBe(true);
-      expect(plainListJson(list)).toBe(JSON.stringify(list));
-    }
-  });
-
   it('leaves to the serializer what JSON would not carry as is', () => {
     for (const v of [NaN, Infinity, -Infinity, -0, undefined, 1n, Symbol('s'), 'x'.repeat(DEFAULT_LIMITS.maxString + 1), {}, [], () => 1]) expect(isPlainPrimitive(v, DEFAULT_LIMITS.maxString)).toBe(false);
     expect(isPlainList([1, 2, 3, 4, 5, 6, 7, 8, 9], DEFAULT_LIMITS.maxString)).toBe(false);
@@ -771,5 +760,54 @@ describe('plain values as JSON text (the call tracer\'s fast path)', () => {
     const header = { seq: 1, actor: '1234', tsNs: 1, wallMs: 2 };
     const batch = decodeBatch(encodeBatchOf(header, texts.reduce(appendEvent, '')));
     expect(batch.events.map((e) => [e[3], e[6], JSON.parse(e[8]!)])).toEqual(cases.map(([actor, corr, parent, threw, args, value]) => [actor, corr, [3, args, parent, threw, value, 1234]]));
+  });
+
+  it('writes into a batch\'s bytes exactly what JSON.stringify writes, and takes it as one string', () => {
+    const out = new TextBytes(Buffer);
+    for (const v of PLAIN) {
+      expect(isPlainPrimitive(v, DEFAULT_LIMITS.maxString)).toBe(true);
+      writePrimitive(out, v);
+      expect(out.take()).toBe(JSON.stringify(v));
+    }
+    for (let n = 0; n <= 8; n++) {
+      const list = PLAIN.slice(n, n + n);
+      expect(isPlainList(list, DEFAULT_LIMITS.maxString)).toBe(true);
+      writePlainList(out, list);
+      expect(out.take()).toBe(JSON.stringify(list));
+    }
+    const ns = [0, 1, 9, 10, 99_999, 999_999_999, 1e9, 1e9 + 1, 2 ** 31 - 1, 2 ** 31, 18_000_000_000_000, 18_000_000_000_001, 18_000_000_099_999, 18_123_456_999_999, 2 ** 53 - 1, 2 ** 53, 2 ** 60, 1e21, -5, -1e10 - 3, 1.5, -0.25];
+    for (let i = 0; i < 10_000; i++) ns.push(Math.floor(Math.random() * 2 ** 53), 1.8e13 + Math.floor(Math.random() * 1e12), -Math.floor(Math.random() * 1e12));
+    for (const n of ns) {
+      out.num(n);
+      expect(out.take()).toBe(`${n}`);
+    }
+    // ASCII and not, short and long, past the buffer's first 64 KiB: one string, as written.
+    const pieces = ['abc', 'é', 'x'.repeat(100), '漢字 😀', '\u0001', 'y'.repeat(70_000), 'z'];
+    for (const t of pieces) out.text(t);
+    out.raw(asciiBytes(',null')!);
+    expect(out.take()).toBe(`${pieces.join('')},null`);
+    expect(asciiBytes('é')).toBeUndefined();
+    out.text('after');
+    expect(out.take()).toBe('after');
+  });
+
+  it('writes a call/complete event into a batch\'s bytes as encodeCallComplete spells it', () => {
+    const out = new TextBytes(Buffer);
+    const cases: [string, string | null, number | null, 0 | 1, unknown[], unknown][] = [
+      ['1234', null, null, 0, [5], 6],
+      ['1234/w2', 'req-7 "x" é', 17, 1, ['a\nb', true, null], { $t: 'Error', class: 'TypeError', message: 'bad' }],
+      ['99', null, 3, 0, [], 'é 😀'],
+      ['99', null, 2 ** 40, 1, [1.5, -2, 'ü'], -7],
+    ];
+    for (const [actor, corr, parent, threw, args, value] of cases) {
+      const ts = 18_123_456_789_012;
+      const expected = encodeCallComplete(ts, callCompleteHead(actor), corr, 41, 3, JSON.stringify(args), parent, threw, JSON.stringify(value), 1234);
+      const plainArgs = isPlainList(args, DEFAULT_LIMITS.maxString);
+      const plainValue = isPlainPrimitive(value, DEFAULT_LIMITS.maxString);
+      for (const head of [callCompleteHead(actor), asciiBytes(callCompleteHead(actor))!]) {
+        writeCallComplete(out, ts, head, corr, 41, 3, args, plainArgs ? undefined : JSON.stringify(args), parent, threw, value, plainValue ? undefined : JSON.stringify(value), 1234);
+        expect(out.take()).toBe(expected);
+      }
+    }
   });
 });
