@@ -47,8 +47,9 @@ export class EsmTraces {
    * session that set it and a new one (after a reconnect) sets them again.
    */
   private readonly breakpointed = new Map<string, { spec: ModuleSpec; url: string; names: Set<string> }>();
-  /** Breakpoints on the first statement of each module waited for, by file URL. */
-  private readonly armed = new Map<string, string[]>();
+  /** Breakpoints on the first statement of each module waited for, by file URL: set by URL, and in each
+   * module script of that URL as it is parsed. */
+  private readonly armed = new Map<string, { byUrl: string[]; inScripts: string[] }>();
   /** Every such breakpoint of this session: a pause on one may arrive after it was removed, still ours to end. */
   private readonly waitBreakpoints = new Set<string>();
   private editable: Promise<boolean> | undefined;
@@ -97,7 +98,7 @@ export class EsmTraces {
     this.enabled = (async () => {
       this.offSession.push(session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.hitBreakpoints ?? [], event.callFrames[0])));
       await this.thread.scripts.enable();
-      this.offSession.push(this.thread.scripts.subscribe((script) => void this.parsed(script.url, script.scriptId).catch(() => undefined)));
+      this.offSession.push(this.thread.scripts.subscribe((script) => void (script.isModule ? this.parsed(script.url, script.scriptId) : undefined)?.catch(() => undefined)));
       if (reconnected) {
         await this.arm();
         await this.restoreBreakpoints();
@@ -381,12 +382,12 @@ export class EsmTraces {
     if (this.held) return;
     for (const [url, { resolved }] of this.waiting) {
       if (this.armed.has(url)) continue;
-      const ids: string[] = [];
+      const ids = { byUrl: [] as string[], inScripts: [] as string[] };
       this.armed.set(url, ids);
       for (const at of await startsOnDisk(resolved)) {
         const set = await this.thread.session.send('Debugger.setBreakpointByUrl', { url, ...at }).catch(() => undefined);
         if (!set) continue;
-        ids.push(set.breakpointId);
+        ids.byUrl.push(set.breakpointId);
         this.waitBreakpoints.add(set.breakpointId);
       }
     }
@@ -406,14 +407,14 @@ export class EsmTraces {
     // Refused when the one by URL is there already (the file on disk was the source).
     const set = await this.thread.session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(scriptSource, start) } }).catch(() => undefined);
     if (set) this.waitBreakpoints.add(set.breakpointId);
-    if (set && this.armed.get(url) === ids) ids.push(set.breakpointId);
+    if (set && this.armed.get(url) === ids) ids.inScripts.push(set.breakpointId);
     else if (set) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId: set.breakpointId }).catch(() => undefined);
   }
 
   private async disarm(url: string): Promise<void> {
     const ids = this.armed.get(url);
     this.armed.delete(url);
-    for (const breakpointId of ids ?? []) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+    for (const breakpointId of [...(ids?.byUrl ?? []), ...(ids?.inScripts ?? [])]) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
   }
 
   private async onPaused(reason: string, hit: string[], frame: { callFrameId: string; location: { scriptId: string } } | undefined): Promise<void> {
@@ -422,15 +423,20 @@ export class EsmTraces {
     // is let go with the Debugger domain on: that pause is ours to end.
     if (reason === 'Break on start') return void this.thread.session.send('Debugger.resume').catch(() => undefined);
     if (!hit.some((id) => this.waitBreakpoints.has(id))) return;
-    const url = [...this.armed].find(([, ids]) => ids.some((id) => hit.includes(id)))?.[0];
+    const [url, ids] = [...this.armed].find(([, ids]) => [...ids.byUrl, ...ids.inScripts].some((id) => hit.includes(id))) ?? [];
+    const wait = url === undefined ? undefined : this.waiting.get(url);
     try {
-      const wait = url === undefined ? undefined : this.waiting.get(url);
-      if (url !== undefined && wait && frame && this.thread.scripts.get(url)?.isModule !== false) {
-        this.waiting.delete(url);
-        const report = await this.traceLoaded(wait.spec, wait.resolved, frame.location.scriptId, frame.callFrameId).catch(() => undefined);
-        if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
+      if (!url || !ids || !wait || !frame) return;
+      if (this.thread.scripts.all().find((s) => s.scriptId === frame.location.scriptId)?.isModule === false) {
+        // The same file run as a script (a test runner's own module loader): not the module waited for,
+        // and a breakpoint by URL would stop that script again; module scripts of the URL keep theirs.
+        for (const breakpointId of ids.byUrl.splice(0)) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+        return;
       }
-      if (url !== undefined) await this.disarm(url);
+      this.waiting.delete(url);
+      const report = await this.traceLoaded(wait.spec, wait.resolved, frame.location.scriptId, frame.callFrameId).catch(() => undefined);
+      if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
+      await this.disarm(url);
     } finally {
       await this.thread.session.send('Debugger.resume').catch(() => undefined);
     }
