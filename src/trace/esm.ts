@@ -384,8 +384,8 @@ export class EsmTraces {
       if (this.armed.has(url)) continue;
       const ids = { byUrl: [] as string[], inScripts: [] as string[] };
       this.armed.set(url, ids);
-      for (const at of await startsOnDisk(resolved)) {
-        const set = await this.thread.session.send('Debugger.setBreakpointByUrl', { url, ...at }).catch(() => undefined);
+      const sets = await Promise.all((await startsOnDisk(resolved)).map((at) => this.thread.session.send('Debugger.setBreakpointByUrl', { url, ...at }).catch(() => undefined)));
+      for (const set of sets) {
         if (!set) continue;
         ids.byUrl.push(set.breakpointId);
         this.waitBreakpoints.add(set.breakpointId);
@@ -535,17 +535,15 @@ function runsCode(node: AnyNode): boolean {
 }
 
 /**
- * Where to break in a module's file before it runs. JavaScript: its first statement. TypeScript (which
- * acorn does not read; Node's type stripping keeps every position): each line that starts at its first
- * column, where top-level statements begin, and its last line, for a module of declarations only; a line
- * inside a function pauses only if it is called, after the top level's first statement has.
+ * Where to break in a module's file before it runs. JavaScript: its first statement. TypeScript, which acorn
+ * does not read: the start of every line, so that whatever a loader made of it (Node's type stripping keeps
+ * each position, tsx's output is shorter), a line holds its first top-level statement; a breakpoint that
+ * lands in a function instead stops only when that function is called, which the top level does first.
  */
 async function startsOnDisk(file: string): Promise<{ lineNumber: number; columnNumber: number }[]> {
   const source = await readFile(file, 'utf8').catch(() => undefined);
   if (source === undefined) return [{ lineNumber: 0, columnNumber: 0 }];
   const start = moduleStart(source);
   if (start !== undefined) return [position(source, start)];
-  const lines = source.split('\n');
-  const starts = lines.flatMap((line, lineNumber) => (/^[^\s}\])/*]/.test(line) && !/^export\s*[{*]/.test(line) && !/^(import|export (default )?(type|interface|declare|(async )?function|(abstract )?class)|type|interface|declare|(async )?function|(abstract )?class)\b/.test(line) ? [{ lineNumber, columnNumber: 0 }] : []));
-  return [...starts, { lineNumber: lines.length - 1, columnNumber: 0 }];
+  return source.split('\n').map((_, lineNumber) => ({ lineNumber, columnNumber: 0 }));
 }
