@@ -10,15 +10,16 @@ const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 describe.each([
   ['.mjs', 'traced.mjs', undefined],
   ['.mts by type stripping on Node 24', 'traced.mts', '24'],
-] as const)('A trace waiting for an ES module (%s) imported with 200 others', (_, file, major) => {
+  ['.mts compiled by tsx', 'traced.mts tsx', undefined],
+] as const)('A trace waiting for an ES module (%s) imported with 200 others', (_, line, major) => {
   it('pauses the thread once, in that module, and traces it before its first line', async () => {
     const { app, t } = await attached('many_modules/main.mjs', { node: major ? nodeTarget(major).bin : undefined });
     const link = t.tracer.links.get(app.pid)!;
-    const [report] = await t.tracer.traceModule({ module: join(FIXTURES, 'many_modules', file), ...limits });
+    const [report] = await t.tracer.traceModule({ module: join(FIXTURES, 'many_modules', line.split(' ')[0]!), ...limits });
     expect(report!.value).toMatchObject({ status: 'pending' });
     let pauses = 0;
     link.main.session.on('Debugger.paused', () => pauses++);
-    app.send(file);
+    app.send(line);
     expect(await app.nextLine(/^loaded|Error/)).toBe('loaded 42 2 199');
     await t.tracer.sync();
     expect(events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result])).toEqual([
