@@ -148,9 +148,9 @@ export class EsmTraces {
   }
 
   /**
-   * `frame`: paused before the module's first line (an instrumentation pause). Where V8 cannot live-edit,
-   * its function declarations are then replaced in the module's own scope by wrappers, before anything can
-   * call or import them: every call is recorded whole.
+   * `frame`: paused before the module's first line (the breakpoint a waiting trace set there). Where V8
+   * cannot live-edit, its function declarations are then replaced in the module's own scope by wrappers,
+   * before anything can call or import them: every call is recorded whole.
    */
   private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string, frame?: string): Promise<ModuleReport> {
     const session = this.thread.session;
