@@ -3,14 +3,17 @@
 // live edit (Debugger.setScriptSource): every call, through any reference, then runs through the agent's
 // call hook with the CommonJS record (arguments, result, error, duration), at a wrapper's cost.
 // - Loaded already: edited now.
-// - Not loaded yet (launch mode, a lazy import, a new worker): the thread pauses before each script runs
-//   (an instrumentation breakpoint, armed only while such a trace waits) and the module is edited before
-//   its first line.
+// - Not loaded yet (launch mode, a lazy import, a new worker): a breakpoint by URL on the module's first
+//   statement that runs code (found in its file), so the thread pauses once, in that module only, and it is
+//   edited before its first line. (A pause before every script, V8's instrumentation breakpoint, cost a
+//   round trip to the host per script of every thread: vitest's start took 7-8 s instead of ~1 s.)
 // - Where V8 offers no live edit (Node 26) or refuses one: conditional breakpoints at the start of each
 //   function, whose condition hands the arguments to the agent and answers false, so the program never
 //   pauses; ~0.1 ms a hit, arguments only, rate-limited hard.
 // Stopping a trace puts the original source back and removes the breakpoints.
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { parse, type Node } from 'acorn';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_REF } from '../shared/protocol.js';
 
@@ -44,16 +47,15 @@ export class EsmTraces {
    * session that set it and a new one (after a reconnect) sets them again.
    */
   private readonly breakpointed = new Map<string, { spec: ModuleSpec; url: string; names: Set<string> }>();
-  private armed: string | undefined;
+  /** Breakpoints on the first statement of each module waited for, by file URL: set by URL, and in each
+   * module script of that URL as it is parsed. */
+  private readonly armed = new Map<string, { byUrl: string[]; inScripts: string[] }>();
+  /** Every such breakpoint of this session: a pause on one may arrive after it was removed, still ours to end. */
+  private readonly waitBreakpoints = new Set<string>();
   private editable: Promise<boolean> | undefined;
   /** The largest source a live edit may send (Node 20's worker inspector channel drops 64 KiB messages). */
   private maxEdit = Infinity;
-  private everArmed = false;
-  /**
-   * A thread held before its first line (launch, a new worker) is armed only as it is let go: once armed,
-   * every script pauses before it runs, an evaluation of ours too (a probe set on the new thread), and one
-   * that paused while the thread was held left the program held for ever.
-   */
+  /** A thread held before its first line (launch, a new worker) is armed as it is let go, its traces known. */
   private held = false;
   /** What went wrong while instrumenting a module as it loaded, for the answers. */
   readonly problems: string[] = [];
@@ -94,8 +96,9 @@ export class EsmTraces {
     this.forgetSession();
     this.enabledOn = session;
     this.enabled = (async () => {
-      this.offSession.push(session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.data as { url?: string; scriptId?: string } | undefined, event.callFrames[0]?.callFrameId)));
+      this.offSession.push(session.on('Debugger.paused', (event) => void this.onPaused(event.reason, event.hitBreakpoints ?? [], event.callFrames[0])));
       await this.thread.scripts.enable();
+      this.offSession.push(this.thread.scripts.subscribe((script) => void (script.isModule ? this.parsed(script.url, script.scriptId) : undefined)?.catch(() => undefined)));
       if (reconnected) {
         await this.arm();
         await this.restoreBreakpoints();
@@ -124,7 +127,8 @@ export class EsmTraces {
     for (const off of this.offSession.splice(0)) off();
     this.breakpoints.clear();
     this.byFunction.clear();
-    this.armed = undefined;
+    this.armed.clear();
+    this.waitBreakpoints.clear();
     this.enabled = undefined;
     this.enabledOn = undefined;
   }
@@ -144,9 +148,9 @@ export class EsmTraces {
   }
 
   /**
-   * `frame`: paused before the module's first line (an instrumentation pause). Where V8 cannot live-edit,
-   * its function declarations are then replaced in the module's own scope by wrappers, before anything can
-   * call or import them: every call is recorded whole.
+   * `frame`: paused before the module's first line (the breakpoint a waiting trace set there). Where V8
+   * cannot live-edit, its function declarations are then replaced in the module's own scope by wrappers,
+   * before anything can call or import them: every call is recorded whole.
    */
   private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string, frame?: string): Promise<ModuleReport> {
     const session = this.thread.session;
@@ -369,36 +373,70 @@ export class EsmTraces {
     return traced;
   }
 
-  /** Pauses before each script runs while a trace waits for its module, so it is edited before it runs. */
+  /**
+   * Sets a breakpoint by URL on the first statement of each module waited for: V8 sets it as it compiles
+   * the module, before any of it runs, and the thread pauses there only. The statement is found in the file
+   * on disk; a loader that transforms the source (tsx) moves it, which parsed() puts right.
+   */
   private async arm(): Promise<void> {
-    if (this.held || this.armed || this.waiting.size === 0) return;
-    const { breakpointId } = await this.thread.session.send('Debugger.setInstrumentationBreakpoint', { instrumentation: 'beforeScriptExecution' });
-    this.armed = breakpointId;
-    this.everArmed = true;
-  }
-
-  private async disarm(): Promise<void> {
-    if (!this.armed || this.waiting.size > 0) return;
-    const breakpointId = this.armed;
-    this.armed = undefined;
-    await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
-  }
-
-  private async onPaused(reason: string, data: { url?: string; scriptId?: string } | undefined, frame: string | undefined): Promise<void> {
-    // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger. One
-    // may still arrive after we disarmed (it was on its way), and is ours to end too.
-    // A worker held for its agent (NodeWorker waitForDebuggerOnStart, ours) breaks on its first line when it
-    // is let go with the Debugger domain on, as ours is while a trace waits: that pause is ours to end.
-    if (reason === 'Break on start') return void this.thread.session.send('Debugger.resume').catch(() => undefined);
-    if (reason !== 'instrumentation' || !this.everArmed) return;
-    try {
-      const wait = data?.url ? this.waiting.get(data.url) : undefined;
-      if (wait && data?.scriptId && this.thread.scripts.get(data.url!)?.isModule !== false) {
-        this.waiting.delete(data.url!);
-        const report = await this.traceLoaded(wait.spec, wait.resolved, data.scriptId, frame).catch(() => undefined);
-        if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
-        await this.disarm();
+    if (this.held) return;
+    for (const [url, { resolved }] of this.waiting) {
+      if (this.armed.has(url)) continue;
+      const ids = { byUrl: [] as string[], inScripts: [] as string[] };
+      this.armed.set(url, ids);
+      const sets = await Promise.all((await startsOnDisk(resolved)).map((at) => this.thread.session.send('Debugger.setBreakpointByUrl', { url, ...at }).catch(() => undefined)));
+      for (const set of sets) {
+        if (!set) continue;
+        ids.byUrl.push(set.breakpointId);
+        this.waitBreakpoints.add(set.breakpointId);
       }
+    }
+  }
+
+  /**
+   * A module waited for was compiled: a breakpoint on its first statement as V8 holds it, in case the file
+   * on disk said otherwise (a transforming loader). Only then is it late by a round trip: a module runs
+   * after its imports are loaded, and this one's may all be loaded already.
+   */
+  private async parsed(url: string, scriptId: string): Promise<void> {
+    const ids = this.armed.get(url);
+    if (!ids) return;
+    const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId });
+    const start = moduleStart(scriptSource);
+    if (start === undefined || this.armed.get(url) !== ids) return;
+    // Refused when the one by URL is there already (the file on disk was the source).
+    const set = await this.thread.session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(scriptSource, start) } }).catch(() => undefined);
+    if (set) this.waitBreakpoints.add(set.breakpointId);
+    if (set && this.armed.get(url) === ids) ids.inScripts.push(set.breakpointId);
+    else if (set) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId: set.breakpointId }).catch(() => undefined);
+  }
+
+  private async disarm(url: string): Promise<void> {
+    const ids = this.armed.get(url);
+    this.armed.delete(url);
+    for (const breakpointId of [...(ids?.byUrl ?? []), ...(ids?.inScripts ?? [])]) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+  }
+
+  private async onPaused(reason: string, hit: string[], frame: { callFrameId: string; location: { scriptId: string } } | undefined): Promise<void> {
+    // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger.
+    // A worker held for its agent (NodeWorker waitForDebuggerOnStart, ours) breaks on its first line when it
+    // is let go with the Debugger domain on: that pause is ours to end.
+    if (reason === 'Break on start') return void this.thread.session.send('Debugger.resume').catch(() => undefined);
+    if (!hit.some((id) => this.waitBreakpoints.has(id))) return;
+    const [url, ids] = [...this.armed].find(([, ids]) => [...ids.byUrl, ...ids.inScripts].some((id) => hit.includes(id))) ?? [];
+    const wait = url === undefined ? undefined : this.waiting.get(url);
+    try {
+      if (!url || !ids || !wait || !frame) return;
+      if (this.thread.scripts.all().find((s) => s.scriptId === frame.location.scriptId)?.isModule === false) {
+        // The same file run as a script (a test runner's own module loader): not the module waited for,
+        // and a breakpoint by URL would stop that script again; module scripts of the URL keep theirs.
+        for (const breakpointId of ids.byUrl.splice(0)) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+        return;
+      }
+      this.waiting.delete(url);
+      const report = await this.traceLoaded(wait.spec, wait.resolved, frame.location.scriptId, frame.callFrameId).catch(() => undefined);
+      if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
+      await this.disarm(url);
     } finally {
       await this.thread.session.send('Debugger.resume').catch(() => undefined);
     }
@@ -435,8 +473,11 @@ export class EsmTraces {
     this.breakpoints.delete(module);
     this.breakpointed.delete(module);
     for (const key of [...this.byFunction.keys()]) if (key.startsWith(`${module}\0`)) this.byFunction.delete(key);
-    for (const [url, w] of [...this.waiting]) if (w.spec.module === module) this.waiting.delete(url);
-    await this.disarm();
+    for (const [url, w] of [...this.waiting]) {
+      if (w.spec.module !== module) continue;
+      this.waiting.delete(url);
+      await this.disarm(url);
+    }
     return problems;
   }
 
@@ -455,4 +496,54 @@ function inPlace(spec: ModuleSpec): string {
   return spec.capture === 'timing'
     ? 'instrumented in place (live edit, ~0.2 µs a call): every call through any reference, counted and timed'
     : 'instrumented in place (live edit, ~0.8 µs a call): every call through any reference, with results, errors and durations';
+}
+
+/**
+ * Where a module's own code starts: its first top-level statement that runs code. Imports, function and
+ * class declarations run nothing of their own (and V8 would move a breakpoint there into the nearest
+ * function, which pauses only when called); a module of declarations only starts at its end, which still
+ * comes before any module that imports it runs. Undefined where the source is not JavaScript.
+ */
+export function moduleStart(source: string): number | undefined {
+  let body: AnyNode[];
+  try {
+    body = (parse(source, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true, allowAwaitOutsideFunction: true }) as AnyNode).body;
+  } catch {
+    return undefined;
+  }
+  return body.find(runsCode)?.start ?? source.length;
+}
+
+type AnyNode = Node & Record<string, any>;
+
+function runsCode(node: AnyNode): boolean {
+  switch (node.type) {
+    case 'ImportDeclaration':
+    case 'ExportAllDeclaration':
+    case 'FunctionDeclaration':
+    case 'ClassDeclaration':
+    case 'EmptyStatement':
+      return false;
+    case 'ExportNamedDeclaration':
+    case 'ExportDefaultDeclaration':
+      return node.declaration ? runsCode(node.declaration) : false;
+    case 'VariableDeclaration':
+      return node.declarations.some((d: AnyNode) => d.init);
+    default:
+      return true;
+  }
+}
+
+/**
+ * Where to break in a module's file before it runs. JavaScript: its first statement. TypeScript, which acorn
+ * does not read: the start of every line, so that whatever a loader made of it (Node's type stripping keeps
+ * each position, tsx's output is shorter), a line holds its first top-level statement; a breakpoint that
+ * lands in a function instead stops only when that function is called, which the top level does first.
+ */
+async function startsOnDisk(file: string): Promise<{ lineNumber: number; columnNumber: number }[]> {
+  const source = await readFile(file, 'utf8').catch(() => undefined);
+  if (source === undefined) return [{ lineNumber: 0, columnNumber: 0 }];
+  const start = moduleStart(source);
+  if (start !== undefined) return [position(source, start)];
+  return source.split('\n').map((_, lineNumber) => ({ lineNumber, columnNumber: 0 }));
 }

@@ -227,8 +227,8 @@ export class Probes {
     // With the Debugger domain on, a `debugger;` statement in the app would stop it for good (nobody on this
     // session resumes it), and so would the pause Node schedules on the first line of a worker that waited
     // for us ("Break on start"): such pauses (none of this session's breakpoints) are resumed at once. Not
-    // Debugger.setSkipAllPauses: it would also skip trace_module's instrumentation pauses, which share this
-    // session (src/trace/esm.ts).
+    // Debugger.setSkipAllPauses: it would also skip trace_module's pauses before a module's first line,
+    // which share this session (src/trace/esm.ts).
     session.on('Debugger.paused', ({ reason, hitBreakpoints }) => {
       if ((reason === 'other' || (reason as string) === 'Break on start') && !hitBreakpoints?.length) void session.send('Debugger.resume').catch(() => undefined);
     });
