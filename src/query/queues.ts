@@ -29,6 +29,8 @@ interface PairCount {
   received: number;
   /** Message id → sends not matched by a receipt. */
   excess: Map<string, number>;
+  /** Message id → sends − receipts, where not 0 (below 0: receipts whose sends were not recorded). */
+  balance: Map<string, number>;
 }
 
 /** Sends and receipts per sender → receiver pair up to a moment (null: everything recorded). */
@@ -50,7 +52,7 @@ function pairCountsNow(store: Store): PairCount[] {
      WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
-  const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ?');
   const out: PairCount[] = [];
   for (const p of pairs) {
     const start = (first.get(p.receiver) as { t: number | null }).t ?? Number.MAX_SAFE_INTEGER;
@@ -59,12 +61,9 @@ function pairCountsNow(store: Store): PairCount[] {
     for (const n of before.values()) left += n;
     const sent = p.sent - left;
     if (sent <= 0 && p.received <= 0) continue;
-    const excess = new Map<string, number>();
-    for (const r of open.all(p.sender, p.receiver) as { ref: string; open: number }[]) {
-      const n = r.open - (before.get(r.ref) ?? 0);
-      if (n > 0) excess.set(r.ref, n);
-    }
-    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, excess });
+    const balance = new Map([...before].map(([ref, n]) => [ref, -n]));
+    for (const r of open.all(p.sender, p.receiver) as { ref: string; open: number }[]) balance.set(r.ref, r.open - (before.get(r.ref) ?? 0));
+    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, ...split(balance) });
   }
   return out;
 }
@@ -80,25 +79,34 @@ function pairCountsAt(store: Store, atMs: number): PairCount[] {
        GROUP BY subtype, from_actor, to_actor, ref`,
     )
     .all({ hi, at: atMs }) as { subtype: string; sender: string | null; receiver: string | null; ref: string; n: number }[];
-  const pairs = new Map<string, PairCount & { got: Map<string, number> }>();
+  const pairs = new Map<string, Omit<PairCount, 'excess' | 'balance'> & { sends: Map<string, number>; got: Map<string, number> }>();
   for (const r of rows) {
     if (!r.sender || !r.receiver) continue;
     const key = `${r.sender}\0${r.receiver}`;
-    if (!pairs.has(key)) pairs.set(key, { from: r.sender, to: r.receiver, sent: 0, received: 0, excess: new Map(), got: new Map() });
+    if (!pairs.has(key)) pairs.set(key, { from: r.sender, to: r.receiver, sent: 0, received: 0, sends: new Map(), got: new Map() });
     const p = pairs.get(key)!;
     if (r.subtype === 'send') {
       p.sent += r.n;
-      p.excess.set(r.ref, (p.excess.get(r.ref) ?? 0) + r.n);
+      p.sends.set(r.ref, (p.sends.get(r.ref) ?? 0) + r.n);
     } else {
       p.received += r.n;
       p.got.set(r.ref, r.n);
     }
   }
-  return [...pairs.values()].map(({ got, ...p }) => {
-    for (const [ref, n] of got) p.excess.set(ref, (p.excess.get(ref) ?? 0) - n);
-    for (const [ref, n] of p.excess) if (n <= 0) p.excess.delete(ref);
-    return p;
+  return [...pairs.values()].map(({ got, sends: balance, ...p }) => {
+    for (const [ref, n] of got) balance.set(ref, (balance.get(ref) ?? 0) - n);
+    return { ...p, ...split(balance) };
   });
+}
+
+/** The ids of a pair's balance with sends not received, and the balance without its zeros. */
+function split(balance: Map<string, number>): Pick<PairCount, 'excess' | 'balance'> {
+  const excess = new Map<string, number>();
+  for (const [ref, n] of balance) {
+    if (n > 0) excess.set(ref, n);
+    else if (n === 0) balance.delete(ref);
+  }
+  return { excess, balance };
 }
 
 /** Refs per statement, well under SQLite's bound on parameters. */
@@ -197,56 +205,24 @@ const LATENCY_MIN_PER_PAIR = 10;
 
 export function mailboxStats(store: Store): MailboxStats {
   const counts = pairCounts(store, null);
-  // Per pair, the oldest message in flight: per message id with n sends not received, its n-th latest send
-  // (first in, first out), one seek each on events_message_ref; no message is read whole (reading every one
-  // took 0.2–0.9 s during a flood whose receipts were dropped). Ids with one send in flight (nearly all: an
-  // id is a hash of the content) in one statement; SQLite takes no column of the outer query in an OFFSET.
-  const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
-    WHERE s.ref = :ref AND s.type = 'message' AND s.subtype = 'send' AND s.actor = :from AND s.to_actor = :to
-    ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
-  const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
-  const nthOfOne = store.db.prepare(nth);
+  const oldestOf = oldestInFlight(store);
   const byReceiver = new Map<string, MailboxStats['pending'][number]>();
   for (const p of counts) {
     let n = 0;
-    const single: string[] = [];
-    let ms: number | null = null;
-    const older = (at: number | null | undefined) => (ms = at === null || at === undefined ? ms : Math.min(ms ?? at, at));
-    for (const [ref, k] of p.excess) {
-      n += k;
-      if (k === 1) single.push(ref);
-      else older((nthOfOne.get({ ref, from: p.from, to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
-    }
+    for (const k of p.excess.values()) n += k;
     if (n === 0) continue;
-    if (single.length) older((latestOfEach.get({ from: p.from, to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
+    const ms = oldestOf(p);
     const r = byReceiver.get(p.to) ?? { actor: p.to, count: 0, oldest_ms: null };
     r.count += n;
     if (ms !== null) r.oldest_ms = Math.min(r.oldest_ms ?? ms, ms);
     byReceiver.set(p.to, r);
   }
   const perPair = Math.max(LATENCY_MIN_PER_PAIR, Math.floor(LATENCY_SAMPLE / Math.max(1, counts.length)));
-  const latest = store.db.prepare(
-    `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair
-     WHERE actor = :from AND to_actor = :to AND type = 'message' AND subtype = 'send' ORDER BY ts_ns DESC, id DESC LIMIT :n`,
-  );
-  const recent = counts.flatMap((p) => latest.all({ from: p.from, to: p.to, n: perPair }) as Row[]);
-  const receipts = receiptsOf(store, recent);
-  const latency = new Map<string, { n: number; sum: number; max: number; sampled: number }>();
-  for (const s of recent) {
-    const key = `${s.actor}\0${s.to_actor}`;
-    const l = latency.get(key) ?? { n: 0, sum: 0, max: 0, sampled: 0 };
-    l.sampled++;
-    const got = receipts.get(s.id);
-    if (got) {
-      const d = (got.ts_ns - s.ts_ns) / 1e6;
-      l.n++;
-      l.sum += d;
-      l.max = Math.max(l.max, d);
-    }
-    latency.set(key, l);
-  }
+  const latency = new Map(counts.map((p) => [p, pairLatency(store, p, perPair)]));
+  let sampled = 0;
+  for (const l of latency.values()) sampled += l.sampled;
   const pairs = counts.map((p) => {
-    const l = latency.get(`${p.from}\0${p.to}`);
+    const l = latency.get(p);
     const pending = [...p.excess.values()].reduce((a, b) => a + b, 0);
     return {
       from: p.from,
@@ -261,7 +237,84 @@ export function mailboxStats(store: Store): MailboxStats {
   });
   pairs.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
   const pending = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
-  return { pending, pairs, sampled: recent.length, per_pair: perPair, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
+  return { pending, pairs, sampled, per_pair: perPair, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
+}
+
+/**
+ * Latency over a pair's latest sends, each paired with its receipt from the end: first in, first out, an id
+ * with o sends not matched (its balance) had its j-th latest send received as its (j − o)-th latest receipt,
+ * as counting from the start pairs them, so only each id's latest receipts are read. (Paired from the
+ * start, every send and receipt of each sampled id was read since the receiver's start: 20–24 ms after a
+ * 10 s flood whose content repeats, ~60 sends an id.)
+ */
+function pairLatency(store: Store, p: PairCount, n: number): { n: number; sum: number; max: number; sampled: number } {
+  const sends = store.db
+    .prepare(
+      `SELECT ts_ns, ref FROM events INDEXED BY events_send_pair
+       WHERE actor = :from AND to_actor = :to AND type = 'message' AND subtype = 'send' AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+    )
+    .all({ from: p.from, to: p.to, n }) as { ts_ns: number; ref: string }[];
+  const receipts = store.db.prepare(
+    `SELECT ts_ns FROM events INDEXED BY events_message_ref
+     WHERE ref = :ref AND type = 'message' AND subtype = 'receive' AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+  );
+  const byRef = new Map<string, number[]>();
+  for (const s of sends) byRef.set(s.ref, [...(byRef.get(s.ref) ?? []), s.ts_ns]);
+  const l = { n: 0, sum: 0, max: -Infinity, sampled: sends.length };
+  for (const [ref, sent] of byRef) {
+    const o = p.balance.get(ref) ?? 0;
+    if (sent.length - o <= 0) continue;
+    const got = receipts.all({ ref, from: p.from, to: p.to, n: sent.length - o }) as { ts_ns: number }[];
+    for (let j = Math.max(0, o); j < sent.length && j - o < got.length; j++) {
+      const d = (got[j - o]!.ts_ns - sent[j]!) / 1e6;
+      l.n++;
+      l.sum += d;
+      l.max = Math.max(l.max, d);
+    }
+  }
+  return l;
+}
+
+/**
+ * Per pair, when its oldest message in flight was sent: per message id with n sends not received, its n-th
+ * latest send (first in, first out). The store keeps each id's oldest open send (message_open.oldest): one
+ * lookup per id. An id whose count leaves out sends from before the receiver's first event, and a file from
+ * before that column, are read back to it, one seek each on events_message_ref (1.4k ids after a 10 s flood,
+ * read back 21k sends: 35–45 ms). No message is read whole (reading every one took 0.2–0.9 s during a flood
+ * whose receipts were dropped).
+ */
+function oldestInFlight(store: Store): (p: PairCount) => number | null {
+  const kept = hasColumn(store, 'message_open', 'oldest')
+    ? store.db.prepare('SELECT o.ref, o.open, e.wall_ms FROM message_open AS o LEFT JOIN events AS e ON e.id = o.oldest WHERE o.sender = ? AND o.receiver = ? AND o.open > 0')
+    : null;
+  // Ids with one send in flight (nearly all: an id is a hash of the content) in one statement; SQLite takes
+  // no column of the outer query in an OFFSET.
+  const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
+    WHERE s.ref = :ref AND s.type = 'message' AND s.subtype = 'send' AND s.actor = :from AND s.to_actor = :to
+    ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
+  const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
+  const nthOfOne = store.db.prepare(nth);
+  return (p) => {
+    let ms: number | null = null;
+    const older = (at: number | null | undefined) => (ms = at === null || at === undefined ? ms : Math.min(ms ?? at, at));
+    const left = new Map(p.excess);
+    for (const r of (kept?.all(p.from, p.to) ?? []) as { ref: string; open: number; wall_ms: number | null }[]) {
+      if (r.wall_ms === null || left.get(r.ref) !== r.open) continue;
+      older(r.wall_ms);
+      left.delete(r.ref);
+    }
+    const single: string[] = [];
+    for (const [ref, k] of left) {
+      if (k === 1) single.push(ref);
+      else older((nthOfOne.get({ ref, from: p.from, to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
+    }
+    if (single.length) older((latestOfEach.get({ from: p.from, to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
+    return ms;
+  };
+}
+
+function hasColumn(store: Store, table: string, column: string): boolean {
+  return store.db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
 }
 
 /** `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms` */
