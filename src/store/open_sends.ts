@@ -25,14 +25,16 @@ const LATEST_SENDS = `SELECT id FROM events INDEXED BY events_message_ref
 export class OpenSends {
   private batch = new Map<string, Written>();
   private readonly get: Database.Statement;
-  private readonly put: Database.Statement;
+  private readonly upsert: Database.Statement;
+  private readonly setOldest: Database.Statement;
   private readonly drop: Database.Statement;
   private readonly after: Database.Statement;
   private readonly nthLatest: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     this.get = db.prepare('SELECT open, oldest FROM message_open WHERE sender = ? AND receiver = ? AND ref = ?');
-    this.put = db.prepare('INSERT OR REPLACE INTO message_open (sender, receiver, ref, open, oldest) VALUES (?, ?, ?, ?, ?)');
+    this.upsert = db.prepare('INSERT INTO message_open (sender, receiver, ref, open) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET open = open + excluded.open RETURNING open, oldest');
+    this.setOldest = db.prepare('UPDATE message_open SET oldest = ? WHERE sender = ? AND receiver = ? AND ref = ?');
     this.drop = db.prepare('DELETE FROM message_open WHERE sender = ? AND receiver = ? AND ref = ?');
     // The send `skip` sends after a given one of the same key (the given one is the 0th).
     this.after = db.prepare(
@@ -56,22 +58,26 @@ export class OpenSends {
   /** Writes the batch's changes, once per key (inside the batch's transaction, after its rows). */
   flush(): void {
     for (const w of this.batch.values()) {
-      const row = this.get.get(w.from, w.to, w.ref) as { open: number; oldest: number | null } | undefined;
-      const before = row?.open ?? 0;
-      const open = before + w.sends.length - w.receipts;
+      const net = w.sends.length - w.receipts;
+      // As many receipts as sends leave the count as it was: nothing to write unless sends were open (most
+      // such keys are a message and its receipt, of an id not seen before).
+      const row = (net === 0 ? this.get.get(w.from, w.to, w.ref) : this.upsert.get(w.from, w.to, w.ref, net)) as { open: number; oldest: number | null } | undefined;
+      if (row === undefined || (net === 0 && row.open <= 0)) continue;
+      const { open, oldest: was } = row;
+      const before = open - net;
       if (open === 0) {
-        if (row) this.drop.run(w.from, w.to, w.ref);
+        this.drop.run(w.from, w.to, w.ref);
         continue;
       }
       let oldest: number | null = null;
       if (open > 0) {
         // Receipts match the oldest sends first: while some from before the batch stay open, the oldest moves
         // on by as many as the batch's receipts; else the open ones are the batch's latest.
-        if (before > w.receipts) oldest = row!.oldest === null ? null : this.step(w, row!.oldest, w.receipts);
+        if (before > w.receipts) oldest = was === null ? null : this.step(w, was, w.receipts);
         else oldest = w.sends[w.sends.length - open] ?? null;
         oldest ??= this.latest(w, open);
       }
-      this.put.run(w.from, w.to, w.ref, open, oldest);
+      if (oldest !== was) this.setOldest.run(oldest, w.from, w.to, w.ref);
     }
     this.batch.clear();
   }
@@ -90,7 +96,8 @@ export class OpenSends {
       const row = this.get.get(k.from_actor, k.to_actor, k.ref) as { open: number; oldest: number | null } | undefined;
       if (!row) continue;
       const w = { from: k.from_actor, to: k.to_actor, ref: k.ref };
-      this.put.run(w.from, w.to, w.ref, row.open, row.open > 0 ? this.latest(w, row.open) : null);
+      const oldest = row.open > 0 ? this.latest(w, row.open) : null;
+      if (oldest !== row.oldest) this.setOldest.run(oldest, w.from, w.to, w.ref);
     }
   }
 
