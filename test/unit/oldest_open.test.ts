@@ -7,9 +7,13 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inFlightAt } from '../../src/query/at.js';
 import { inFlight, LATENCY_SAMPLE, mailboxStats } from '../../src/query/queues.js';
+import { callTool } from '../../src/server.js';
+import { message_queue_analysis, THREAD_WAIT_MS } from '../../src/tools/message_queue_analysis.js';
 import { Store, type EventRow } from '../../src/store/store.js';
 import { tempDir } from '../helpers.js';
+import { setup as fixture, webEvents } from '../query_fixture.js';
 
 const WALL0 = 1_700_000_000_000;
 /** Early on the monotonic clock the age prune reads: a moment a process can see as 3 s in its past. */
@@ -198,15 +202,35 @@ describe('on traffic whose ids repeat', () => {
     const first = new Store({ path });
     first.write(repeated(2_000, 5));
     const stats = mailboxStats(first);
+    // system_snapshot_at's messages in flight at moments along the trace: read from each id's oldest open
+    // send here, from all its sends in the file without the column
+    const moments = [300, 900, 1_500, 2_100];
+    const inFlightThen = moments.map((ms) => inFlightAt(first, WALL0 + ms));
+    expect(inFlightThen.map((m) => m.length)).toEqual([8, 21, 44, 101]);
     const open = first.db.prepare('SELECT * FROM message_open ORDER BY 1, 2, 3').all();
     first.db.exec('ALTER TABLE message_open DROP COLUMN oldest');
     first.close();
     const readOnly = new Store({ path, readonly: true });
     expect(mailboxStats(readOnly)).toEqual(stats);
+    expect(moments.map((ms) => inFlightAt(readOnly, WALL0 + ms))).toEqual(inFlightThen);
     readOnly.close();
     const store = new Store({ path });
     expect(store.db.prepare('SELECT * FROM message_open ORDER BY 1, 2, 3').all()).toEqual(open);
     expect(mailboxStats(store)).toEqual(stats);
+    expect(moments.map((ms) => inFlightAt(store, WALL0 + ms))).toEqual(inFlightThen);
     store.close();
+  });
+});
+
+describe('message_queue_analysis', () => {
+  it(`names a thread that does not answer within ${THREAD_WAIT_MS} ms as busy, and answers without it`, async () => {
+    const { ctx } = fixture(webEvents());
+    // the main thread answers; the worker's answer never comes (a flood keeps it busy)
+    ctx.processInfo = (id) => (id === '4242' ? Promise.resolve({ event_loop_delay_ms: { min: 1, mean: 2.5, p50: 2, p99: 9, max: 12 } }) : new Promise(() => {}));
+    ctx.supervisionTree = () => [{ id: '4242', kind: 'process', status: 'running', children: [{ id: '4242/w1', kind: 'worker', status: 'running', children: [] }] }] as never;
+    const r = await callTool(message_queue_analysis, {}, ctx);
+    const text = (r.content as { text: string }[])[0]!.text;
+    expect(text.split('\n').slice(-3)).toEqual(['Event-loop delay (ms):', '  4242: min 1, mean 2.5, p50 2, p99 9, max 12', `Busy, no answer within ${THREAD_WAIT_MS} ms: 4242/w1 (process_info waits for one)`]);
+    expect((r.structuredContent as { skipped: unknown }).skipped).toEqual([{ actor: '4242/w1', reason: `busy: no answer within ${THREAD_WAIT_MS} ms` }]);
   });
 });
