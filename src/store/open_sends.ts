@@ -8,6 +8,14 @@
 // send of the batch when every earlier one is matched.
 import type Database from 'better-sqlite3';
 
+/** Per key, sends − receipts among deleted events. */
+export interface PrunedSends {
+  from_actor: string;
+  to_actor: string;
+  ref: string;
+  d: number;
+}
+
 /** One key's sends (event ids, in order) and receipts written in a batch. */
 interface Written {
   from: string;
@@ -88,22 +96,29 @@ export class OpenSends {
   }
 
   /**
-   * After events are deleted: the oldest open send of each key they touched, counted again over the sends
-   * left (a key's matching is counted over what is stored, so deleting a send or a receipt moves it).
+   * After events are deleted (the oldest: a prune), the oldest open send of each key they touched (a key's
+   * matching is counted over what is stored, so deleting a send or a receipt moves it). With d more sends
+   * than receipts deleted, all older than the sends left, it moves on by d; else (more receipts deleted, or
+   * the oldest open send deleted), it is counted back from the latest.
    */
-  recount(keys: { from_actor: string; to_actor: string; ref: string }[]): void {
-    for (const k of keys) {
+  recount(pruned: PrunedSends[]): void {
+    for (const k of pruned) {
       const row = this.get.get(k.from_actor, k.to_actor, k.ref) as { open: number; oldest: number | null } | undefined;
       if (!row) continue;
       const w = { from: k.from_actor, to: k.to_actor, ref: k.ref };
-      const oldest = row.open > 0 ? this.latest(w, row.open) : null;
+      let oldest: number | null = null;
+      if (row.open > 0) {
+        // (looked up even to move by 0: it may be gone)
+        if (k.d >= 0 && row.oldest !== null) oldest = (this.after.get({ oldest: row.oldest, skip: k.d, ...w }) as { id: number } | undefined)?.id ?? null;
+        oldest ??= this.latest(w, row.open);
+      }
       if (oldest !== row.oldest) this.setOldest.run(oldest, w.from, w.to, w.ref);
     }
   }
 
   /** Every key with open sends and no oldest (a file from before the column, or just tallied), filled once. */
   fill(): void {
-    const rows = this.db.prepare('SELECT sender AS from_actor, receiver AS to_actor, ref FROM message_open WHERE open > 0 AND oldest IS NULL').all() as { from_actor: string; to_actor: string; ref: string }[];
+    const rows = this.db.prepare('SELECT sender AS from_actor, receiver AS to_actor, ref, -1 AS d FROM message_open WHERE open > 0 AND oldest IS NULL').all() as PrunedSends[];
     this.recount(rows);
   }
 

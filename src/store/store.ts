@@ -15,7 +15,7 @@
 //   requests by id) cost nothing for other rows.
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
-import { migrateOpenSends, OpenSends } from './open_sends.js';
+import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
 
 export interface EventRow {
   ts_ns: number;
@@ -439,7 +439,7 @@ export class Store {
         )
         .run(...params);
       this.db.prepare('DELETE FROM message_open WHERE open = 0').run();
-      const touched = this.db.prepare(`SELECT DISTINCT from_actor, to_actor, ref FROM events WHERE ${where} AND ${PAIRED_MESSAGES}`).all(...params) as { from_actor: string; to_actor: string; ref: string }[];
+      const touched = this.db.prepare(`${OPEN_SUMS} WHERE ${where} AND ${PAIRED_MESSAGES} GROUP BY 1, 2, 3`).all(...params) as PrunedSends[];
       this.db
         .prepare(
           `UPDATE call_durations SET n = call_durations.n - g.n, errors = call_durations.errors - g.e, total_ns = call_durations.total_ns - g.t
