@@ -75,9 +75,11 @@ const WALK = 32;
  * message tallies): its sends read backwards from the moment (events_send_pair), each id counted up to the
  * moment by events_message_ref, until a send that was received by then: a channel delivers in order, so
  * what was sent before it was received before it (two channels between the same pair are taken to keep
- * order too). And its sends never received (message_open), sent by then, which lie further back. What it
- * reads grows with the messages in flight and the copies of their ids. A file without the tallies is
- * counted as before.
+ * order too). And its sends never received (message_open), sent by then, which lie further back: read
+ * forward from each id's oldest one the store keeps (reading each open id's every send took 0.4–1.2 s after a
+ * 10 s flood whose content repeats, ~60 sends an id); none of them has a receipt to look for. What it reads
+ * grows with the messages in flight and the copies of their ids. A file without the tallies is counted as
+ * before.
  */
 export function inFlightAt(store: Store, atMs: number): InFlight[] {
   if (!hasTable(store, 'message_open')) return inFlight(store, atMs);
@@ -94,9 +96,23 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
           - coalesce(sum(subtype = 'receive' AND from_actor = :from AND to_actor = :to), 0) AS n
      FROM events INDEXED BY events_message_ref WHERE ref = :ref AND type = 'message' AND ts_ns <= :hi AND wall_ms <= :at`,
   );
-  const openRefs = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  const kept = store.db.prepare("SELECT 1 FROM pragma_table_info('message_open') WHERE name = 'oldest'").get() !== undefined;
+  const openRefs = store.db.prepare(`SELECT ref, open, ${kept ? 'oldest' : 'NULL AS oldest'} FROM message_open WHERE sender = ? AND receiver = ? AND open > 0`);
   const sendsOf = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_message_ref WHERE ref = :ref AND ${SENDS} ORDER BY ts_ns DESC, id DESC`);
+  // An id's open sends, oldest first, up to the moment: from its oldest open send on.
+  const openSince = store.db.prepare(
+    `SELECT ${ROW_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} FROM events AS o, events AS e INDEXED BY events_message_ref
+     WHERE o.id = :oldest AND e.ref = :ref AND e.type = 'message' AND e.subtype = 'send' AND e.actor = :from AND e.to_actor = :to AND e.from_actor = :from
+       AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id) AND e.ts_ns <= :hi AND e.wall_ms <= :at
+     ORDER BY e.ts_ns, e.id LIMIT :n OFFSET :skip`,
+  );
+  const earlySends = store.db.prepare(
+    `SELECT ref, count(*) AS n FROM events INDEXED BY events_send_pair
+     WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     GROUP BY ref`,
+  );
   const found = new Map<number, Row>();
+  const never = new Map<number, Row>();
   for (const { sender: from, receiver: to } of pairs) {
     // Sends from before the receiver's first event are left out: their receipts cannot have been recorded.
     const start = (first.get(to) as { t: number | null }).t;
@@ -117,14 +133,23 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
       cursor = { ts: sends[WALK - 1]!.ts_ns, id: sends[WALK - 1]!.id };
     }
     // Per id, the sends never received are its latest, less those from before the receiver's start.
-    for (const { ref, open } of openRefs.all(from, to) as { ref: string; open: number }[]) {
+    const earlyOf = kept ? new Map((earlySends.all({ from, to, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n])) : null;
+    for (const { ref, open, oldest } of openRefs.all(from, to) as { ref: string; open: number; oldest: number | null }[]) {
+      if (earlyOf && oldest !== null) {
+        // Its open sends are its latest `open`; the first of them may be from before the receiver's start.
+        const skip = Math.min(open, earlyOf.get(ref) ?? 0);
+        for (const s of openSince.all({ ...pair, ref, oldest, n: open - skip, skip }) as Row[]) never.set(s.id, s);
+        continue;
+      }
       const sends = sendsOf.all({ ref, from, to }) as Row[];
       const early = sends.filter((s) => s.ts_ns < start).length;
       for (const s of sends.slice(0, Math.max(0, open - early))) if (s.ts_ns <= hi && s.wall_ms <= atMs) found.set(s.id, s);
     }
   }
-  const sends = [...found.values()].sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
-  const later = receiptsOf(store, sends);
+  // Sends never received have no receipt to look for.
+  for (const id of never.keys()) found.delete(id);
+  const later = receiptsOf(store, [...found.values()]);
+  const sends = [...found.values(), ...never.values()].sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
   return sends.map((s) => inFlightOf(s, later.get(s.id)));
 }
 

@@ -39,10 +39,31 @@ export function pairCounts(store: Store, atMs: number | null): PairCount[] {
 /**
  * The same, for everything recorded, from the store's message tallies (per pair, and per message id the
  * sends not matched by a receipt): what it reads grows with the pairs and the open ids, not with the
- * messages. Sends from before the receiver's first event are left out as pairCountsAt does: they are read
- * back from the pair's sends before that moment (one range each) and taken off.
+ * messages.
  */
 function pairCountsNow(store: Store): PairCount[] {
+  const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  return pairTotals(store).map(({ early, ...p }) => {
+    const excess = new Map<string, number>();
+    for (const r of open.all(p.from, p.to) as { ref: string; open: number }[]) {
+      const n = r.open - (early.get(r.ref) ?? 0);
+      if (n > 0) excess.set(r.ref, n);
+    }
+    return { ...p, excess };
+  });
+}
+
+interface PairTotal extends Omit<PairCount, 'excess'> {
+  /** Message id → sends from before the receiver's first event (left out of the counts). */
+  early: Map<string, number>;
+}
+
+/**
+ * Per pair, sends and receipts, from the store's tally (message_pairs). Sends from before the receiver's
+ * first event are left out as pairCountsAt does: they are read back from the pair's sends before that moment
+ * (one range each) and taken off.
+ */
+function pairTotals(store: Store): PairTotal[] {
   const pairs = store.db.prepare('SELECT sender, receiver, sent, received FROM message_pairs').all() as { sender: string; receiver: string; sent: number; received: number }[];
   const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?');
   const early = store.db.prepare(
@@ -50,8 +71,7 @@ function pairCountsNow(store: Store): PairCount[] {
      WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
-  const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
-  const out: PairCount[] = [];
+  const out: PairTotal[] = [];
   for (const p of pairs) {
     const start = (first.get(p.receiver) as { t: number | null }).t ?? Number.MAX_SAFE_INTEGER;
     const before = new Map((early.all({ from: p.sender, to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
@@ -59,12 +79,7 @@ function pairCountsNow(store: Store): PairCount[] {
     for (const n of before.values()) left += n;
     const sent = p.sent - left;
     if (sent <= 0 && p.received <= 0) continue;
-    const excess = new Map<string, number>();
-    for (const r of open.all(p.sender, p.receiver) as { ref: string; open: number }[]) {
-      const n = r.open - (before.get(r.ref) ?? 0);
-      if (n > 0) excess.set(r.ref, n);
-    }
-    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, excess });
+    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, early: before });
   }
   return out;
 }
@@ -196,72 +211,134 @@ export const LATENCY_SAMPLE = 300;
 const LATENCY_MIN_PER_PAIR = 10;
 
 export function mailboxStats(store: Store): MailboxStats {
-  const counts = pairCounts(store, null);
-  // Per pair, the oldest message in flight: per message id with n sends not received, its n-th latest send
-  // (first in, first out), one seek each on events_message_ref; no message is read whole (reading every one
-  // took 0.2–0.9 s during a flood whose receipts were dropped). Ids with one send in flight (nearly all: an
-  // id is a hash of the content) in one statement; SQLite takes no column of the outer query in an OFFSET.
-  const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
-    WHERE s.ref = :ref AND s.type = 'message' AND s.subtype = 'send' AND s.actor = :from AND s.to_actor = :to
-    ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
-  const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
-  const nthOfOne = store.db.prepare(nth);
+  const totals = pairTotals(store);
+  const open = openSends(store);
+  const perPair = Math.max(LATENCY_MIN_PER_PAIR, Math.floor(LATENCY_SAMPLE / Math.max(1, totals.length)));
   const byReceiver = new Map<string, MailboxStats['pending'][number]>();
-  for (const p of counts) {
-    let n = 0;
-    const single: string[] = [];
-    let ms: number | null = null;
-    const older = (at: number | null | undefined) => (ms = at === null || at === undefined ? ms : Math.min(ms ?? at, at));
-    for (const [ref, k] of p.excess) {
-      n += k;
-      if (k === 1) single.push(ref);
-      else older((nthOfOne.get({ ref, from: p.from, to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
+  let sampled = 0;
+  const pairs = totals.map((p) => {
+    const pending = open.pending(p);
+    if (pending > 0) {
+      const ms = open.oldest(p);
+      const r = byReceiver.get(p.to) ?? { actor: p.to, count: 0, oldest_ms: null };
+      r.count += pending;
+      if (ms !== null) r.oldest_ms = Math.min(r.oldest_ms ?? ms, ms);
+      byReceiver.set(p.to, r);
     }
-    if (n === 0) continue;
-    if (single.length) older((latestOfEach.get({ from: p.from, to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
-    const r = byReceiver.get(p.to) ?? { actor: p.to, count: 0, oldest_ms: null };
-    r.count += n;
-    if (ms !== null) r.oldest_ms = Math.min(r.oldest_ms ?? ms, ms);
-    byReceiver.set(p.to, r);
-  }
-  const perPair = Math.max(LATENCY_MIN_PER_PAIR, Math.floor(LATENCY_SAMPLE / Math.max(1, counts.length)));
-  const latest = store.db.prepare(
-    `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair
-     WHERE actor = :from AND to_actor = :to AND type = 'message' AND subtype = 'send' ORDER BY ts_ns DESC, id DESC LIMIT :n`,
-  );
-  const recent = counts.flatMap((p) => latest.all({ from: p.from, to: p.to, n: perPair }) as Row[]);
-  const receipts = receiptsOf(store, recent);
-  const latency = new Map<string, { n: number; sum: number; max: number; sampled: number }>();
-  for (const s of recent) {
-    const key = `${s.actor}\0${s.to_actor}`;
-    const l = latency.get(key) ?? { n: 0, sum: 0, max: 0, sampled: 0 };
-    l.sampled++;
-    const got = receipts.get(s.id);
-    if (got) {
-      const d = (got.ts_ns - s.ts_ns) / 1e6;
-      l.n++;
-      l.sum += d;
-      l.max = Math.max(l.max, d);
-    }
-    latency.set(key, l);
-  }
-  const pairs = counts.map((p) => {
-    const l = latency.get(`${p.from}\0${p.to}`);
-    const pending = [...p.excess.values()].reduce((a, b) => a + b, 0);
+    const l = pairLatency(store, p, (ref) => open.balance(p, ref), perPair);
+    sampled += l.sampled;
     return {
       from: p.from,
       to: p.to,
       sent: p.sent,
       received: p.received,
       pending,
-      sampled: l?.sampled ?? 0,
-      mean_latency_ms: l && l.n ? l.sum / l.n : null,
-      max_latency_ms: l && l.n ? l.max : null,
+      sampled: l.sampled,
+      mean_latency_ms: l.n ? l.sum / l.n : null,
+      max_latency_ms: l.n ? l.max : null,
     };
   });
   pairs.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
   const pending = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
-  return { pending, pairs, sampled: recent.length, per_pair: perPair, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
+  return { pending, pairs, sampled, per_pair: perPair, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
+}
+
+/**
+ * A pair's sends not received, read from message_open without listing its ids (an answer during a flood of
+ * repeated messages had 3k open ids to list: ~4 ms of rows). An id with sends from before the receiver's
+ * first event (rare: they are left out of the counts) is looked up alone.
+ */
+function openSends(store: Store) {
+  const total = store.db.prepare('SELECT coalesce(sum(open), 0) AS n FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  const one = store.db.prepare('SELECT open FROM message_open WHERE sender = ? AND receiver = ? AND ref = ?');
+  const openOf = (p: PairTotal, ref: string) => (one.get(p.from, p.to, ref) as { open: number } | undefined)?.open ?? 0;
+  /** Per id, sends − receipts counted from the receiver's first event (below 0: receipts whose sends were not recorded). */
+  const balance = (p: PairTotal, ref: string) => openOf(p, ref) - (p.early.get(ref) ?? 0);
+  // The oldest open send of each id is kept in message_open.oldest (src/store/open_sends.ts): one lookup per
+  // id. Ids with early sends, and a file from before the column, are read back to it, one seek each on
+  // events_message_ref (1.4k ids after a 10 s flood, read back 21k sends: 35–45 ms). No message is read
+  // whole (reading every one took 0.2–0.9 s during a flood whose receipts were dropped).
+  const kept = hasColumn(store, 'message_open', 'oldest')
+    ? store.db.prepare(
+        `SELECT min(e.wall_ms) AS ms FROM message_open AS o JOIN events AS e ON e.id = o.oldest
+         WHERE o.sender = :from AND o.receiver = :to AND o.open > 0 AND o.ref NOT IN (SELECT value FROM json_each(:early))`,
+      )
+    : null;
+  const openRefs = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
+  // Ids with one send in flight (nearly all: an id is a hash of the content) in one statement; SQLite takes
+  // no column of the outer query in an OFFSET.
+  const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
+    WHERE s.ref = :ref AND s.type = 'message' AND s.subtype = 'send' AND s.actor = :from AND s.to_actor = :to
+    ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
+  const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
+  const nthOfOne = store.db.prepare(nth);
+  return {
+    balance,
+    pending(p: PairTotal): number {
+      let n = (total.get(p.from, p.to) as { n: number }).n;
+      for (const ref of p.early.keys()) {
+        const o = openOf(p, ref);
+        n -= Math.max(0, o) - Math.max(0, balance(p, ref));
+      }
+      return n;
+    },
+    oldest(p: PairTotal): number | null {
+      let ms: number | null = null;
+      const older = (at: number | null | undefined) => (ms = at === null || at === undefined ? ms : Math.min(ms ?? at, at));
+      // Per id, the n-th latest of its sends, n its sends in flight
+      let walk: [string, number][];
+      if (kept) {
+        older((kept.get({ from: p.from, to: p.to, early: JSON.stringify([...p.early.keys()]) }) as { ms: number | null }).ms);
+        walk = [...p.early.keys()].map((ref) => [ref, balance(p, ref)]);
+      } else walk = (openRefs.all(p.from, p.to) as { ref: string; open: number }[]).map((r) => [r.ref, r.open - (p.early.get(r.ref) ?? 0)]);
+      const single: string[] = [];
+      for (const [ref, k] of walk) {
+        if (k === 1) single.push(ref);
+        else if (k > 1) older((nthOfOne.get({ ref, from: p.from, to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
+      }
+      if (single.length) older((latestOfEach.get({ from: p.from, to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
+      return ms;
+    },
+  };
+}
+
+function hasColumn(store: Store, table: string, column: string): boolean {
+  return store.db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
+}
+
+/**
+ * Latency over a pair's latest sends, each paired with its receipt from the end: first in, first out, an id
+ * with o sends not matched (its balance) had its j-th latest send received as its (j − o)-th latest receipt,
+ * as counting from the start pairs them, so only each id's latest receipts are read. (Paired from the
+ * start, every send and receipt of each sampled id was read since the receiver's start: 20–24 ms after a
+ * 10 s flood whose content repeats, ~60 sends an id.)
+ */
+function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => number, n: number): { n: number; sum: number; max: number; sampled: number } {
+  const sends = store.db
+    .prepare(
+      `SELECT ts_ns, ref FROM events INDEXED BY events_send_pair
+       WHERE actor = :from AND to_actor = :to AND type = 'message' AND subtype = 'send' AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+    )
+    .all({ from: p.from, to: p.to, n }) as { ts_ns: number; ref: string }[];
+  const receipts = store.db.prepare(
+    `SELECT ts_ns FROM events INDEXED BY events_message_ref
+     WHERE ref = :ref AND type = 'message' AND subtype = 'receive' AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+  );
+  const byRef = new Map<string, number[]>();
+  for (const s of sends) byRef.set(s.ref, [...(byRef.get(s.ref) ?? []), s.ts_ns]);
+  const l = { n: 0, sum: 0, max: -Infinity, sampled: sends.length };
+  for (const [ref, sent] of byRef) {
+    const o = balance(ref);
+    if (sent.length - o <= 0) continue;
+    const got = receipts.all({ ref, from: p.from, to: p.to, n: sent.length - o }) as { ts_ns: number }[];
+    for (let j = Math.max(0, o); j < sent.length && j - o < got.length; j++) {
+      const d = (got[j - o]!.ts_ns - sent[j]!) / 1e6;
+      l.n++;
+      l.sum += d;
+      l.max = Math.max(l.max, d);
+    }
+  }
+  return l;
 }
 
 /** `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms` */

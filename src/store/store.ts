@@ -15,6 +15,7 @@
 //   requests by id) cost nothing for other rows.
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
+import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
 
 export interface EventRow {
   ts_ns: number;
@@ -161,11 +162,11 @@ CREATE TABLE IF NOT EXISTS actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL
 -- actor too, without reading them.
 CREATE TABLE IF NOT EXISTS call_counts (k_module TEXT NOT NULL, k_fn TEXT NOT NULL, actor TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (k_module, k_fn, actor)) WITHOUT ROWID;
 -- Messages with an id (ref) per sender → receiver pair, kept the same way: sends and receipts per pair, and
--- per message id the sends not matched by a receipt (sends − receipts; a row only while that is not 0).
--- message_queue_analysis counts every pair and finds what is in flight from these, not from every message
--- (2.2 s on 148k message rows after a flood).
+-- per message id the sends not matched by a receipt (sends − receipts; a row only while that is not 0) and
+-- the event id of the oldest of them (src/store/open_sends.ts). message_queue_analysis counts every pair and
+-- finds what is in flight from these, not from every message (2.2 s on 148k message rows after a flood).
 CREATE TABLE IF NOT EXISTS message_pairs (sender TEXT NOT NULL, receiver TEXT NOT NULL, sent INTEGER NOT NULL, received INTEGER NOT NULL, PRIMARY KEY (sender, receiver)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS message_open (sender TEXT NOT NULL, receiver TEXT NOT NULL, ref TEXT NOT NULL, open INTEGER NOT NULL, PRIMARY KEY (sender, receiver, ref)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS message_open (sender TEXT NOT NULL, receiver TEXT NOT NULL, ref TEXT NOT NULL, open INTEGER NOT NULL, oldest INTEGER, PRIMARY KEY (sender, receiver, ref)) WITHOUT ROWID;
 -- Call completions per (module, fn) and duration bucket (timingBucket's log buckets, 4 per power of two;
 -- -1: no numeric duration), kept the same way: performance_analysis has counts, errors, totals and a
 -- histogram without reading the completions (1.7 s p95 for a module of 100k completions in 1 M events).
@@ -241,6 +242,7 @@ export class Store {
   retention: Record<string, number> = {};
   private lastAgePrune = 0;
   private readonly insertEvent: Database.Statement | undefined;
+  private readonly openSends: OpenSends | undefined;
   private readonly upsertActor: Database.Statement;
   private readonly writeTx: (events: EventRow[], actors: ActorUpdate[]) => void;
 
@@ -275,8 +277,9 @@ export class Store {
       if (existed && !callsCounted) this.db.exec(`INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`);
       if (existed && !messagesCounted) {
         this.db.exec(`INSERT INTO message_pairs ${PAIR_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2`);
-        this.db.exec(`INSERT INTO message_open ${OPEN_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2, 3 HAVING d <> 0`);
+        this.db.exec(`INSERT INTO message_open (sender, receiver, ref, open) ${OPEN_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2, 3 HAVING d <> 0`);
       }
+      if ((existed && !messagesCounted) || migrateOpenSends(this.db)) new OpenSends(this.db).fill();
       if (existed && !durationsCounted) this.db.exec(`INSERT INTO call_durations ${DURATION_SUMS} WHERE ${COMPLETION_ROWS} GROUP BY 1, 2, 3`);
       if (existed && !spansKept) this.db.exec(`INSERT INTO http_spans ${HTTP_SPANS_SELECT}`);
     }
@@ -307,8 +310,7 @@ export class Store {
     const addCount = options.readonly ? undefined : this.db.prepare('INSERT INTO actor_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
     const addCalls = options.readonly ? undefined : this.db.prepare('INSERT INTO call_counts VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
     const addPair = options.readonly ? undefined : this.db.prepare('INSERT INTO message_pairs VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET sent = sent + excluded.sent, received = received + excluded.received');
-    const addOpen = options.readonly ? undefined : this.db.prepare('INSERT INTO message_open VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET open = open + excluded.open RETURNING open');
-    const closeOpen = options.readonly ? undefined : this.db.prepare('DELETE FROM message_open WHERE sender = ? AND receiver = ? AND ref = ?');
+    this.openSends = options.readonly ? undefined : new OpenSends(this.db);
     const addDurations = options.readonly ? undefined : this.db.prepare('INSERT INTO call_durations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n, errors = errors + excluded.errors, total_ns = total_ns + excluded.total_ns');
     const addSpan = options.readonly ? undefined : this.db.prepare('INSERT OR REPLACE INTO http_spans VALUES (?, ?, ?, ?)');
     const endSpan = options.readonly ? undefined : this.db.prepare('UPDATE http_spans SET end_ns = ? WHERE actor = ? AND ref = ? AND end_ns IS NULL AND start_ns <= ? RETURNING start_ns');
@@ -319,15 +321,13 @@ export class Store {
       const counts: Tally = new Map();
       const calls: Tally = new Map();
       const sent: Tally = new Map();
-      const open: Tally = new Map();
+      this.openSends!.begin();
       const durations = new Map<string, Map<string, Map<number, [number, number, number]>>>();
       // Requests of this transaction not answered in it, by actor and id: their start.
       const started = new Map<string, number>();
       for (const e of events) {
-        if (e.type === 'message' && e.ref !== null && e.from_actor && e.to_actor && (e.subtype === 'send' || e.subtype === 'receive')) {
-          tally(sent, e.from_actor, e.to_actor, e.subtype);
-          tally(open, e.from_actor, e.to_actor, e.ref, e.subtype === 'send' ? 1 : -1);
-        }
+        const paired = e.type === 'message' && e.ref !== null && e.from_actor && e.to_actor && (e.subtype === 'send' || e.subtype === 'receive');
+        if (paired) tally(sent, e.from_actor!, e.to_actor!, e.subtype);
         let module: string | null = null;
         let fn: string | null = null;
         let status: number | string | null = null;
@@ -367,19 +367,14 @@ export class Store {
         // number is bound as an 8-byte REAL).
         if (typeof ns === 'number' && Number.isSafeInteger(ns)) ns = BigInt(ns);
         const body = module === null ? e.payload : bodyOf(e.payload, module, fn!, ns);
-        this.insertEvent!.run(e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, e.corr, e.ref, body, module, fn, status, ns);
+        const { lastInsertRowid } = this.insertEvent!.run(e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, e.corr, e.ref, body, module, fn, status, ns);
+        if (paired) this.openSends!.add(Number(lastInsertRowid), e.subtype, e.from_actor!, e.to_actor!, e.ref!);
         tally(counts, e.actor, e.type, e.subtype);
       }
       for (const [a, byB] of counts) for (const [b, byC] of byB) for (const [c, n] of byC) addCount!.run(a, b, c, n);
       for (const [a, byB] of calls) for (const [b, byC] of byB) for (const [c, n] of byC) addCalls!.run(a, b, c, n);
       for (const [a, byB] of sent) for (const [b, byC] of byB) addPair!.run(a, b, byC.get('send') ?? 0, byC.get('receive') ?? 0);
-      for (const [a, byB] of open) {
-        for (const [b, byC] of byB) {
-          for (const [c, n] of byC) {
-            if (n !== 0 && (addOpen!.get(a, b, c, n) as { open: number }).open === 0) closeOpen!.run(a, b, c);
-          }
-        }
-      }
+      this.openSends!.flush();
       for (const [m, byFn] of durations) for (const [f, byBucket] of byFn) for (const [b, [n, errors, total]] of byBucket) addDurations!.run(m, f, b, n, errors, total);
       for (const [key, start] of started) {
         const cut = key.indexOf('\0');
@@ -439,11 +434,12 @@ export class Store {
       this.db.prepare('DELETE FROM message_pairs WHERE sent <= 0 AND received <= 0').run();
       this.db
         .prepare(
-          `INSERT INTO message_open SELECT from_actor, to_actor, ref, -d FROM (${OPEN_SUMS} WHERE ${where} AND ${PAIRED_MESSAGES} GROUP BY 1, 2, 3) WHERE d <> 0
+          `INSERT INTO message_open (sender, receiver, ref, open) SELECT from_actor, to_actor, ref, -d FROM (${OPEN_SUMS} WHERE ${where} AND ${PAIRED_MESSAGES} GROUP BY 1, 2, 3) WHERE d <> 0
            ON CONFLICT DO UPDATE SET open = open + excluded.open`,
         )
         .run(...params);
       this.db.prepare('DELETE FROM message_open WHERE open = 0').run();
+      const touched = this.db.prepare(`${OPEN_SUMS} WHERE ${where} AND ${PAIRED_MESSAGES} GROUP BY 1, 2, 3`).all(...params) as PrunedSends[];
       this.db
         .prepare(
           `UPDATE call_durations SET n = call_durations.n - g.n, errors = call_durations.errors - g.e, total_ns = call_durations.total_ns - g.t
@@ -455,7 +451,9 @@ export class Store {
       this.db
         .prepare(`DELETE FROM http_spans WHERE (actor, ref, start_ns) IN (SELECT actor, ref, ts_ns FROM events WHERE ${where} AND type = 'http' AND subtype = 'request' AND ref IS NOT NULL)`)
         .run(...params);
-      return this.db.prepare(`DELETE FROM events WHERE ${where}`).run(...params);
+      const deleted = this.db.prepare(`DELETE FROM events WHERE ${where}`).run(...params);
+      this.openSends?.recount(touched);
+      return deleted;
     })();
   }
 

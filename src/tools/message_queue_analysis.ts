@@ -8,6 +8,12 @@ import { count, maybeText, rows } from './output.js';
 const SLOWEST = 5;
 /** Rows per section. */
 const MAX_ROWS = 50;
+/**
+ * How long the answer waits for a thread's event-loop delay. Each is a round trip to the target: during a
+ * postMessage flood they took 80 ms (median) to 1.5 s on a loaded 2-core machine, when the store's part of
+ * the answer took 12 ms of CPU; a thread that does not answer in time is named as busy.
+ */
+export const THREAD_WAIT_MS = 25;
 
 /** The line under a capped section: how many were left out, and where to see them. */
 function more(total: number, what: string): string[] {
@@ -25,22 +31,29 @@ export const message_queue_analysis = defineTool({
   schema: {},
   output: { pending: rows, pairs: rows, slow_consumers: rows, sampled: count, as_of: maybeText, event_loop_delay_ms: rows, skipped: rows },
   async handler(_args, ctx) {
+    const threads = ctx.supervisionTree().flatMap(function walk(n): { id: string; status: string; kind: string }[] {
+      return [n, ...n.children.flatMap(walk)];
+    }).filter((n) => n.kind !== 'object' && n.status === 'running');
+    // All threads asked at once, before the store is read: each answer is a round trip to a thread that may
+    // be busy.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, THREAD_WAIT_MS, 'late')));
+    const asked = Promise.allSettled(threads.map((t) => Promise.race([ctx.processInfo(t.id), late])));
     const stats = ctx.query.mailboxStats();
     const asOf = stats.as_of_ms;
     const age = (sent: number) => (asOf === null ? '' : `, ${ms(Math.max(0, asOf - sent))} ms before the last recorded event`);
     const sent = (at: number | null) => (at === null ? 'oldest send not recorded' : `oldest sent ${iso(at)}${age(at)}`);
     const slow = stats.pairs.filter((p) => p.mean_latency_ms !== null).sort((a, b) => b.mean_latency_ms! - a.mean_latency_ms!).slice(0, SLOWEST);
-    const threads = ctx.supervisionTree().flatMap(function walk(n): { id: string; status: string; kind: string }[] {
-      return [n, ...n.children.flatMap(walk)];
-    }).filter((n) => n.kind !== 'object' && n.status === 'running');
     const delays: { actor: string; delay: Delay | null }[] = [];
     const skipped: { actor: string; reason: string }[] = [];
-    // All threads asked at once: each answer is a round trip to a thread that may be busy.
-    const infos = await Promise.allSettled(threads.map((t) => ctx.processInfo(t.id)));
+    const busy: string[] = [];
+    const infos = await asked;
+    clearTimeout(timer);
     infos.forEach((info, i) => {
       const actor = threads[i]!.id;
-      if (info.status === 'fulfilled') delays.push({ actor, delay: (info.value.event_loop_delay_ms as Delay | null | undefined) ?? null });
-      else skipped.push({ actor, reason: (info.reason as Error).message });
+      if (info.status === 'rejected') skipped.push({ actor, reason: (info.reason as Error).message });
+      else if (info.value === 'late') busy.push(actor);
+      else delays.push({ actor, delay: (info.value.event_loop_delay_ms as Delay | null | undefined) ?? null });
     });
     const lines = [
       `Message queues (latency over the latest ${stats.sampled} sends${stats.sampled ? `, ${stats.per_pair} per pair at most` : ''})`,
@@ -57,7 +70,8 @@ export const message_queue_analysis = defineTool({
       ...(slow.length ? ['Slowest consumers (mean latency):', ...slow.map((p) => `  ${p.to} from ${p.from}: ${ms(p.mean_latency_ms!)} ms`)] : []),
       ...(delays.length
         ? ['Event-loop delay (ms):', ...delays.map((d) => `  ${d.actor}: ${d.delay ? `min ${d.delay.min}, mean ${d.delay.mean}, p50 ${d.delay.p50}, p99 ${d.delay.p99}, max ${d.delay.max}${d.delay.samples ? ` (${d.delay.samples} samples)` : ''}` : 'not measured'}`)]
-        : ['Event-loop delay: no live thread answered']),
+        : [`Event-loop delay: no live thread answered${busy.length ? ` within ${THREAD_WAIT_MS} ms` : ''}`]),
+      ...(busy.length ? [`Busy, no answer within ${THREAD_WAIT_MS} ms: ${busy.join(', ')} (process_info waits for one)`] : []),
       ...(skipped.length ? [`Not attached, skipped: ${skipped.map((s) => s.actor).join(', ')} (attach reads them live)`] : []),
     ];
     const data = {
@@ -69,7 +83,7 @@ export const message_queue_analysis = defineTool({
       sampled: stats.sampled,
       as_of: asOf === null ? null : iso(asOf),
       event_loop_delay_ms: delays,
-      skipped,
+      skipped: [...skipped, ...busy.map((actor) => ({ actor, reason: `busy: no answer within ${THREAD_WAIT_MS} ms` }))],
     };
     return { text: lines.join('\n'), data };
   },

@@ -125,7 +125,8 @@ function previousFile(path: string, from: Store): void {
     for (const r of rows) insert.run(...r);
   };
   db.transaction(() => {
-    for (const table of ['actors', 'meta', 'actor_counts', 'call_counts', 'message_pairs', 'message_open']) copy(table);
+    for (const table of ['actors', 'meta', 'actor_counts', 'call_counts', 'message_pairs']) copy(table);
+    copy('message_open', 'sender, receiver, ref, open');
     copy('events', COLUMNS);
     db.exec("UPDATE events SET k_ns = CAST(k_ns AS REAL) WHERE typeof(k_ns) = 'integer'");
   })();
