@@ -51,13 +51,38 @@ function methodJson(m: unknown): string {
   return text;
 }
 
-/** The route pattern where a framework left one on the request: Express sets req.route after routing. */
+/**
+ * The route pattern where a framework left one on the request: Express sets req.route when a route
+ * matches, and req.baseUrl to the mount of the router it is in. An error leaving a mounted router (a
+ * handler that threw, answered by the app's error middleware) restores req.baseUrl and req.url to the
+ * outer router's, so the rest of the mount is read back from req.url: the route matched its last segments.
+ */
 function routeOf(req: Req): string | null {
-  const route = own(req, 'route');
-  const path = own(route, 'path');
+  const path = own(own(req, 'route'), 'path');
   if (typeof path !== 'string') return null;
   const base = own(req, 'baseUrl');
-  return `${typeof base === 'string' ? base : ''}${path}`;
+  return `${typeof base === 'string' ? base : ''}${mountBefore(req.url, path)}${path}`;
+}
+
+/** Patterns that match a varying number of segments (wildcards, optional parts, Express 4 regexps). */
+const VARYING = /[*?+(){}]/;
+
+/**
+ * The part of a url's path before the segments the route `path` matched ('' when the url is just those,
+ * as it is while the route's router is handling it); '' too when the route matches no fixed count.
+ */
+function mountBefore(url: unknown, path: string): string {
+  if (typeof url !== 'string' || url[0] !== '/' || VARYING.test(path)) return '';
+  let end = url.indexOf('?');
+  if (end < 0) end = url.length;
+  if (end > 1 && url[end - 1] === '/') end--;
+  let at = end;
+  for (let i = 0; i < path.length; i++) {
+    if (path[i] === '/' || (i > 0 && path[i - 1] !== '/')) continue;
+    at = url.lastIndexOf('/', at - 1);
+    if (at <= 0) return '';
+  }
+  return at > 1 ? url.slice(0, at) : '';
 }
 
 export const webSource: Source = {
