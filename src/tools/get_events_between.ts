@@ -7,6 +7,8 @@ import { moment, parseSpan } from './moment.js';
 import { pageOf, text } from './output.js';
 import { paging } from '../query/page.js';
 
+const TYPES = 'call, message, state, http, log, process, worker, child, error, agent, object';
+
 export const get_events_between = defineTool({
   name: 'get_events_between',
   title: 'Every recorded event in a time window',
@@ -16,13 +18,15 @@ export const get_events_between = defineTool({
   schema: {
     start: moment('Start (inclusive)'),
     end: moment('End (inclusive)'),
-    type: z.string().min(1).optional().describe('Only this type (call, message, state, http, log, process, worker, child, error, agent, object) or type/subtype (call/throw)'),
+    type: z.string().min(1).optional().describe(`Only this type (${TYPES}) or type/subtype (call/throw)`),
     pid_string: optional(actor('Only events of this actor')),
     module_name: optional(moduleName),
     ...paged(),
   },
   output: pageOf('events', { start: text, end: text }),
   async handler(args, ctx) {
+    // A list read as one type would match nothing and be answered as "none recorded".
+    if (args.type && /[\s,|]/.test(args.type)) throw new Error(`type takes one type or type/subtype (${TYPES}), got a list "${args.type}": ask once per type, or leave type out for every type`);
     const [sinceMs, untilMs] = parseSpan(['start', args.start], ['end', args.end]);
     const window = { sinceMs, untilMs };
     const page = paging(args.page, args.limit ?? ROWS);
