@@ -8,7 +8,8 @@ export interface TreeNode {
   kind: ActorRow['kind'];
   name: string | null;
   pid: number | null;
-  status: ActorRow['status'];
+  /** 'unknown': a process with no agent of its own whose parent ended first, so no one could report its end. */
+  status: ActorRow['status'] | 'unknown';
   started: string | null;
   ended: string | null;
   exit_code: number | null;
@@ -18,6 +19,10 @@ export interface TreeNode {
   path?: string | null;
   /** For a worker with no name: its script, as people know it (thread-stream/lib/worker.js). */
   script?: string;
+  /** A process known only from its parent's spawn: no agent of its own reports on it. */
+  untraced?: true;
+  /** For status 'unknown': when the parent that would have reported its end ended. */
+  parent_ended?: string;
   children: TreeNode[];
 }
 
@@ -27,6 +32,8 @@ export function supervisionTree(store: Store): TreeNode[] {
   for (const a of actors) {
     const info = a.kind === 'object' ? objectInfo(a) : undefined;
     // Node names a worker given no name "WorkerThread": its script says more.
+    // Only a traced thread's own start sets its thread id.
+    const untraced = a.kind === 'process' && a.thread_id === null;
     const script = a.kind === 'worker' && (!a.name || a.name === 'WorkerThread') ? workerScript(a.info) : undefined;
     nodes.set(a.id, {
       id: a.id,
@@ -40,6 +47,7 @@ export function supervisionTree(store: Store): TreeNode[] {
       exit_signal: a.exit_signal,
       ...(info ? { class: info.class, path: info.path } : {}),
       ...(script ? { script } : {}),
+      ...(untraced ? { untraced } : {}),
       children: [],
     });
   }
@@ -56,10 +64,15 @@ export function supervisionTree(store: Store): TreeNode[] {
 
 /**
  * A thread or object cannot outlive its process: one still 'running' when the process ended (a thread whose
- * end was never reported, such as Node's module hooks thread) is shown gone at the process's end.
+ * end was never reported, such as Node's module hooks thread) is shown gone at the process's end. A child
+ * process can outlive its parent (esbuild's service does): one with no agent, whose end its parent's agent
+ * could not see, is not known to be running: its status is 'unknown'.
  */
 function endWithProcess(node: TreeNode, processEnded: string | null): void {
-  if (node.kind !== 'process' && node.status === 'running' && processEnded) Object.assign(node, { status: 'gone', ended: processEnded });
+  if (node.status === 'running' && processEnded) {
+    if (node.kind !== 'process') Object.assign(node, { status: 'gone', ended: processEnded });
+    else if (node.untraced) Object.assign(node, { status: 'unknown', parent_ended: processEnded });
+  }
   const ended = node.kind === 'process' ? (node.status === 'running' ? null : node.ended) : processEnded;
   for (const c of node.children) endWithProcess(c, ended);
 }
@@ -107,6 +120,7 @@ function describe(n: TreeNode): string {
 
 /** How an actor ended, in the same words wherever it is shown: "killed by SIGTERM", "exited (code 3)". */
 function ending(n: TreeNode): string {
+  if (n.status === 'unknown') return `untraced; parent ended at ${n.parent_ended}`;
   if (n.exit_signal) return `${n.status === 'crashed' ? 'crashed' : 'killed'} by ${n.exit_signal}`;
   return `${n.status} (${n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code'})`;
 }

@@ -327,7 +327,7 @@ function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
     case 'process/start':
       return [{
         id, kind: 'process', pid: p?.pid ?? pidOf(id), thread_id: 0, started_ms: p?.startedWallMs ?? at, status: 'running',
-        name: scriptName(p?.argv) ?? p?.title ?? null,
+        name: scriptName(p?.argv, p?.execArgv) ?? p?.title ?? null,
         info: JSON.stringify({ argv: p?.argv, execArgv: p?.execArgv, title: p?.title, cwd: p?.cwd, node: p?.node, ppid: p?.ppid }),
       }];
     case 'process/exit':
@@ -355,20 +355,41 @@ function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
   }
 }
 
-/** "app.js mailer" for `node /x/app.js mailer`: the name people call a process by. */
-function scriptName(argv: unknown): string | null {
-  if (!Array.isArray(argv) || typeof argv[1] !== 'string') return null;
-  return commandName(argv.slice(1));
+/**
+ * The name people call a process by: "app.js mailer" for `node /x/app.js mailer`; with no script or
+ * under the test runner, the binary, its flags and arguments ("node --test --test-isolation=none").
+ */
+function scriptName(argv: unknown, execArgv: unknown): string | null {
+  if (!Array.isArray(argv) || typeof argv[0] !== 'string') return null;
+  const flags = Array.isArray(execArgv) ? execArgv.filter(notInspector) : [];
+  // Under `node --test` the arguments are test files, run by the test runner: the runner is the program.
+  if (typeof argv[1] === 'string' && !flags.includes('--test')) return commandName(argv.slice(1));
+  return commandName([argv[0], ...flags, ...argv.slice(1)]);
 }
 
-/** The script of a spawned process and its arguments; fork puts execArgv flags before the script. */
+/**
+ * A spawned process's name: for Node, its script and arguments (fork puts execArgv flags before the
+ * script; "node --test" when there is none); for another binary, its base name and arguments
+ * ("esbuild --service=0.28.2 --ping").
+ */
 function childName(p: any): string | null {
+  if (typeof p?.file !== 'string') return null;
   const args: unknown[] = Array.isArray(p?.args) ? p.args.slice(1) : [];
-  const start = args.findIndex((a) => typeof a === 'string' && !a.startsWith('-'));
-  return start >= 0 ? commandName(args.slice(start)) : (p?.file ?? null);
+  if (!NODE.test(baseName(p.file))) return commandName([p.file, ...args]);
+  let at = 0;
+  while (at < args.length && typeof args[at] === 'string' && (args[at] as string).startsWith('-')) at += VALUED.has(args[at] as string) ? 2 : 1;
+  return at < args.length ? commandName(args.slice(at)) : commandName([p.file, ...args.filter(notInspector)]);
 }
+
+/** A Node binary, as spawn and fork name it ("node", "/usr/bin/node", "node.exe"). */
+const NODE = /^node(\.exe)?$/;
+/** Node flags whose value is the next argument: that argument is not the script. */
+const VALUED = new Set(['-e', '--eval', '-p', '--print', '-r', '--require', '--import', '--loader', '--experimental-loader', '-C', '--conditions', '--env-file', '--input-type', '--title']);
+/** The inspector flags the tracer itself may add: not part of what people call the process. */
+const notInspector = (a: unknown) => typeof a === 'string' && !a.startsWith('--inspect');
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 function commandName(args: unknown[]): string {
   const [script, ...rest] = args.map(String);
-  return [script!.split('/').pop(), ...rest].join(' ').slice(0, 80);
+  return [baseName(script!), ...rest].join(' ').slice(0, 80);
 }
