@@ -382,7 +382,7 @@ function childName(p: any): string | null {
 }
 
 /** A Node binary, as spawn and fork name it ("node", "/usr/bin/node", "node.exe"). */
-const NODE = /^node(\.exe)?$/;
+const NODE = /^node(js)?(\.exe)?$/;
 /** Node flags whose value is the next argument: that argument is not the script. */
 const VALUED = new Set(['-e', '--eval', '-p', '--print', '-r', '--require', '--import', '--loader', '--experimental-loader', '-C', '--conditions', '--env-file', '--input-type', '--title']);
 /** The inspector flags the tracer itself may add: not part of what people call the process. */

@@ -29,14 +29,14 @@ describe('Express 5 routes', () => {
 
     const requests = await eventually(async () => {
       const r = await callTool(get_http_requests, {}, session!);
-      const data = r.structuredContent as { total: number; requests: { method: string; status: number; route: string | null }[] };
-      return !r.isError && data.total === 4 && data.requests;
-    }, 'four requests');
-    expect(requests.map((r) => [r.method, r.status, r.route])).toEqual([
-      ['GET', 200, '/api/orders/:id'],
-      ['GET', 500, '/api/orders/:id'],
-      ['POST', 201, '/api/orders'],
-      ['GET', 200, '/api/orders/:id'],
+      const data = r.structuredContent as { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
+      return !r.isError && data.total === 4 && data.requests.every((q) => !q.pending) && data.requests;
+    }, 'four answered requests');
+    expect(requests.map((r) => [r.method, r.url, r.status, r.route])).toEqual([
+      ['GET', '/api/orders/1', 200, '/api/orders/:id'],
+      ['GET', '/api/orders/9', 500, '/api/orders/:id'],
+      ['POST', '/api/orders', 201, '/api/orders'],
+      ['GET', '/api/orders/2/', 200, '/api/orders/:id'],
     ]);
   });
 });
