@@ -66,19 +66,29 @@ function routeOf(req: Req): string | null {
 
 /** Patterns that match a varying number of segments (wildcards, optional parts, Express 4 regexps). */
 const VARYING = /[*?+(){}]/;
+/** Segments of route patterns (-1: varying), kept: an app has a handful of routes, each read on every request. */
+const routeSegments = new Map<string, number>();
+function segmentsOf(path: string): number {
+  let n = routeSegments.get(path);
+  if (n === undefined) {
+    n = VARYING.test(path) ? -1 : path.split('/').filter(Boolean).length;
+    if (routeSegments.size < 256) routeSegments.set(path, n);
+  }
+  return n;
+}
 
 /**
  * The part of a url's path before the segments the route `path` matched ('' when the url is just those,
  * as it is while the route's router is handling it); '' too when the route matches no fixed count.
  */
 function mountBefore(url: unknown, path: string): string {
-  if (typeof url !== 'string' || url[0] !== '/' || VARYING.test(path)) return '';
+  const n = segmentsOf(path);
+  if (typeof url !== 'string' || url[0] !== '/' || n < 0) return '';
   let end = url.indexOf('?');
   if (end < 0) end = url.length;
   if (end > 1 && url[end - 1] === '/') end--;
   let at = end;
-  for (let i = 0; i < path.length; i++) {
-    if (path[i] === '/' || (i > 0 && path[i - 1] !== '/')) continue;
+  for (let i = 0; i < n; i++) {
     at = url.lastIndexOf('/', at - 1);
     if (at <= 0) return '';
   }

@@ -6,7 +6,7 @@ import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
-import { eventually, startFixture } from '../helpers.js';
+import { startFixture } from '../helpers.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -27,11 +27,17 @@ describe('Express 5 routes', () => {
     expect(posted.status).toBe(201);
     expect((await fetch(`${base}/orders/2/`)).status).toBe(200);
 
-    const requests = await eventually(async () => {
+    type Answer = { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
+    let requests: Answer['requests'] = [];
+    for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
       const r = await callTool(get_http_requests, {}, session!);
-      const data = r.structuredContent as { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
-      return !r.isError && data.total === 4 && data.requests.every((q) => !q.pending) && data.requests;
-    }, 'four answered requests');
+      const data = r.structuredContent as Answer;
+      if (!r.isError && data.total === 4 && data.requests.every((q) => !q.pending)) {
+        requests = data.requests;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for four answered requests');
+    }
     expect(requests.map((r) => [r.method, r.url, r.status, r.route])).toEqual([
       ['GET', '/api/orders/1', 200, '/api/orders/:id'],
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],
