@@ -386,8 +386,8 @@ export class Modules {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
-    for (const { name, holder, key } of exportedFunctions(record, this.core.isProxy)) {
-      if (only && !only.includes(name)) continue;
+    for (const { name, holder, key, accessor } of exportedFunctions(record, this.core.isProxy)) {
+      if ((only && !only.includes(name)) || accessor) continue;
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
@@ -398,10 +398,11 @@ export class Modules {
     return report;
   }
 
-  /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place. */
-  exports(resolved: string): [string, Fn][] {
+  /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place; true third
+   * for one read through a getter, which no wrapper can replace. */
+  exports(resolved: string): [string, Fn, boolean][] {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
-    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key }) => [name, holder[key] as Fn]) : [];
+    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }) => [name, holder[key] as Fn, accessor === true]) : [];
   }
 
   /** Wrappers for the exports the tracer could not instrument in place. */
@@ -432,8 +433,8 @@ function tracedReport(spec: ModuleSpec, resolved: string, names: string[], via: 
  * data properties, and the methods and static methods of exported classes (read through descriptors: no
  * getter runs).
  */
-function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolean): { name: string; holder: Obj; key: string }[] {
-  const found: { name: string; holder: Obj; key: string }[] = [];
+function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolean): Exported[] {
+  const found: Exported[] = [];
   const ofClass = (cls: Fn & Obj, name: string) => {
     const proto = cls.prototype as Obj | undefined;
     if (proto && typeof proto === 'object') {
@@ -454,12 +455,35 @@ function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolea
   } else if (exp && typeof exp === 'object' && !isProxy(exp)) {
     for (const key of Object.keys(exp)) {
       const desc = Object.getOwnPropertyDescriptor(exp, key);
-      if (!desc || typeof desc.value !== 'function') continue;
-      if (isClass(desc.value)) ofClass(desc.value, key);
+      const value = desc?.get ? bindingRead(desc.get) : desc?.value;
+      if (!desc || typeof value !== 'function') continue;
+      if (isClass(value)) ofClass(value as Fn & Obj, key);
+      else if (desc.get) found.push({ name: key, holder: exp as Obj, key, accessor: true });
       else if (desc.writable || desc.configurable) found.push({ name: key, holder: exp as Obj, key });
     }
   }
   return found;
+}
+
+interface Exported {
+  name: string;
+  holder: Obj;
+  key: string;
+  /** Read through a getter (esbuild's exports): no wrapper can replace it, only an edit in place reaches it. */
+  accessor?: true;
+}
+
+/**
+ * The value of an export whose getter only reads a binding, as esbuild (and so tsx) compiles `export
+ * function f` to CommonJS: `() => f` on the module's exports, `() => from[key]` where `__toCommonJS` copies
+ * them. Reading such a getter runs nothing of the program's; any other getter is left unread.
+ */
+function bindingRead(get: () => unknown): unknown {
+  try {
+    return /^\(\)\s*=>\s*[\w$]+(\[[\w$]+\])?$/.test(Function.prototype.toString.call(get)) ? get() : undefined;
+  } catch {
+    return undefined; // a binding not initialised yet
+  }
 }
 
 function isClass(fn: unknown): boolean {

@@ -179,7 +179,10 @@ export class EsmTraces {
       notes.push(`${names.join(', ')} ${inPlace(spec)}`);
     }
     if (refused.length > 0) {
-      const traced = await this.breakpointsOn(spec, resolved, scriptId, scriptSource, refused);
+      // Edits of other functions moved the source: the breakpoints go where these functions are now.
+      const now = edited.length > 0 ? (await session.send('Debugger.getScriptSource', { scriptId })).scriptSource : scriptSource;
+      const sites = now === scriptSource ? refused : findFunctions(now, spec.functions ?? []).sites.filter((s) => refused.some((r) => r.name === s.name));
+      const traced = await this.breakpointsOn(spec, resolved, scriptId, now, sites);
       via ??= 'breakpoints';
       base.functions.push(...traced.filter((n) => !/[#.]/.test(n)));
       base.methods.push(...traced.filter((n) => /[#.]/.test(n)));
@@ -252,21 +255,34 @@ export class EsmTraces {
     const session = this.thread.session;
     const group = 'nodescope-exports';
     const wanted = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
+    const getters = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
     const all: string[] = [];
     const objects = new Map<string, string>();
     const done: string[] = [];
+    const viaBreakpoints: string[] = [];
+    const accessors = new Set<string>();
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
       const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[01]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        const [name, fn, accessor] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[012]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
         if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
         all.push(name.value.value);
         objects.set(name.value.value, fn.value.objectId);
         const { internalProperties } = await session.send('Runtime.getProperties', { objectId: fn.value.objectId, ownProperties: true });
         const at = internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-        if (at) wanted.set(at.scriptId, [...(wanted.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+        if (accessor?.value?.value === true) accessors.add(name.value.value);
+        const into = accessors.has(name.value.value) ? getters : wanted;
+        if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+      }
+      // Exports read through getters, as esbuild (so tsx) compiles them: no wrapper can replace them, and V8
+      // takes a live edit of tsx's output (one line inside an arrow) but leaves its functions as they were
+      // (Node 20 and 24). A breakpoint records each one's first call and puts a wrapper in its binding, which
+      // the getter then returns: later calls are recorded whole. Set before any edit moves the source.
+      for (const [scriptId, fns] of getters) {
+        const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
+        viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, functionsAt(scriptSource, fns).flatMap((s) => withBinding(scriptSource, s)))));
       }
       for (const [scriptId, fns] of wanted) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
@@ -283,19 +299,21 @@ export class EsmTraces {
     } finally {
       await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
-    const rest = all.filter((n) => !done.includes(n));
+    const rest = all.filter((n) => !done.includes(n) && !accessors.has(n));
     if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
+    const traced = all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n));
     const notes = [
       ...(done.length ? [`${done.join(', ')} ${inPlace(spec)}`] : []),
+      ...(viaBreakpoints.length ? [`${viaBreakpoints.join(', ')} (exported through getters): the first call by a breakpoint (arguments only), which then puts a wrapper in the function's place: later calls recorded whole`] : []),
       ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
     ];
     return {
       module: spec.module,
       resolved,
       status: 'traced',
-      via: done.length ? 'live-edit' : 'wrappers',
-      functions: all.filter((n) => !/[#.]/.test(n)),
-      methods: all.filter((n) => /[#.]/.test(n)),
+      via: done.length ? 'live-edit' : viaBreakpoints.length ? 'breakpoints' : 'wrappers',
+      functions: traced.filter((n) => !/[#.]/.test(n)),
+      methods: traced.filter((n) => /[#.]/.test(n)),
       note: notes.join('; '),
     };
   }
@@ -489,6 +507,12 @@ export class EsmTraces {
     }
     this.forgetSession();
   }
+}
+
+/** A function declaration's site, with its binding to put a wrapper in at its first call; none for another function. */
+function withBinding(source: string, site: FunctionSite): FunctionSite[] {
+  const declared = /^(?:async\s+)?function\s+([\w$]+)/.exec(source.slice(source.lastIndexOf('function', site.bodyStart), site.bodyStart))?.[1];
+  return declared === undefined ? [] : [{ ...site, rebind: site.rebind ?? { binding: declared } }];
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */
