@@ -1,6 +1,7 @@
 // trace_module inside a thread: wraps the exported functions of a CommonJS module and the methods of its
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
-// while any trace waits). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
+// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: the
+// tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
 // instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
@@ -104,8 +105,9 @@ export class Modules {
     }
     const record = this.cache()[resolved] as ModuleRecord | undefined;
     // Loaded, where V8 can live-edit: the tracer instruments it in place, reaching the references taken
-    // before (a destructured require), which wrappers on the exports would miss.
-    if (record?.loaded && spec.inPlace) return { ...base, status: 'in_place' };
+    // before (a destructured require), which wrappers on the exports would miss. Exports read through
+    // getters (esbuild's, so tsx's) are the tracer's on any Node: it sets breakpoints where no wrapper goes.
+    if (record?.loaded && (spec.inPlace || exportedFunctions(record, this.core.isProxy).some((e) => e.accessor))) return { ...base, status: 'in_place' };
     const limiter = new Limiter(this.core, spec.module, spec);
     if (record?.loaded) return this.wrapModule(spec, resolved, record, limiter);
     this.pending.set(resolved, { spec, limiter });

@@ -18,8 +18,11 @@ const c = { sku: 'c', cents: 50, qty: 4 };
 describe.each([
   ['20', process.execPath, { cjs: ['total', 'label'], esm: ['Cart#add'] }],
   ['24', nodeTarget('24').bin, { cjs: ['total', 'label'], esm: ['Cart#add', 'total', 'label'] }],
-])('tsx on Node %s', (_major, node, byBreakpoint) => {
-  it.each(['cjs', 'esm'] as const)('traces price.ts of an app whose modules are %s, its output unchanged', async (kind) => {
+  // No live edit on Node 26: the same breakpoints. (Attaching to tsx's ES-module app there fails: "the
+  // inspector did not move", left out.)
+  ['26', nodeTarget('26').bin, { cjs: ['total', 'label'] }],
+] as [string, string, { cjs: string[]; esm?: string[] }][])('tsx on Node %s', (_major, node, byBreakpoint) => {
+  it.each((['cjs', 'esm'] as const).filter((kind) => byBreakpoint[kind]))('traces price.ts of an app whose modules are %s, its output unchanged', async (kind) => {
     const { app, t } = await attached(`tsx/${kind}/app.ts`, { node, execArgv: ['--import', 'tsx'] });
     app.send('quote a 100 2');
     await app.nextLine(/^quoted/);
@@ -34,7 +37,7 @@ describe.each([
     const calls = events(t.store, "type = 'call'").map((e) => [e.payload.module, e.subtype, e.payload.fn, e.subtype === 'call' ? e.payload.args : e.payload.result, e.payload.via ?? null]);
     // A call by a breakpoint: its arguments only. A call through the edit or a wrapper: whole.
     const call = (fn: string, args: unknown[], result: unknown, first: boolean) =>
-      first && byBreakpoint[kind].includes(fn)
+      first && byBreakpoint[kind]!.includes(fn)
         ? [[module, 'call', fn, args, 'breakpoint']]
         : [
             [module, 'call', fn, args, null],
