@@ -194,9 +194,11 @@ export class Modules {
    * listed and can be stopped. */
   breakpointed(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism = 'breakpoints'): void {
     this.timingOf(spec);
-    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
+    // Only breakpoints cost enough to be held to ESM_MAX_RATE: wrappers take the trace's own rate.
+    const maxPerSecond = via === 'breakpoints' ? Math.min(spec.maxPerSecond, ESM_MAX_RATE) : spec.maxPerSecond;
+    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond });
     this.esm.set(spec.module, limiter);
-    const report = tracedReport(spec, resolved, names, via, Math.min(spec.maxPerSecond, ESM_MAX_RATE));
+    const report = tracedReport(spec, resolved, names, via, maxPerSecond);
     this.traced.set(`${resolved} (${via})`, { report, limiter, undo: [] });
     this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
   }
