@@ -40,10 +40,12 @@ afterAll(() => {
 export interface StartOptions {
   /** The node binary to run it on (default the machine's own): see test/targets for the other versions. */
   node?: string;
+  /** Node options before the script (`--import tsx`). */
+  execArgv?: string[];
 }
 
 export function startFixture(file: string, args: string[] = [], options: StartOptions = {}): Fixture {
-  const proc = spawn(options.node ?? process.execPath, [join(FIXTURES, file), ...args], { stdio: 'pipe', detached: true });
+  const proc = spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), join(FIXTURES, file), ...args], { stdio: 'pipe', detached: true });
   spawned.push(proc);
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];

@@ -1,6 +1,7 @@
 // trace_module inside a thread: wraps the exported functions of a CommonJS module and the methods of its
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
-// while any trace waits). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
+// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: the
+// tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
 // instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
@@ -104,8 +105,9 @@ export class Modules {
     }
     const record = this.cache()[resolved] as ModuleRecord | undefined;
     // Loaded, where V8 can live-edit: the tracer instruments it in place, reaching the references taken
-    // before (a destructured require), which wrappers on the exports would miss.
-    if (record?.loaded && spec.inPlace) return { ...base, status: 'in_place' };
+    // before (a destructured require), which wrappers on the exports would miss. Exports read through
+    // getters (esbuild's, so tsx's) are the tracer's on any Node: it sets breakpoints where no wrapper goes.
+    if (record?.loaded && (spec.inPlace || exportedFunctions(record, this.core.isProxy).some((e) => e.accessor))) return { ...base, status: 'in_place' };
     const limiter = new Limiter(this.core, spec.module, spec);
     if (record?.loaded) return this.wrapModule(spec, resolved, record, limiter);
     this.pending.set(resolved, { spec, limiter });
@@ -192,9 +194,11 @@ export class Modules {
    * listed and can be stopped. */
   breakpointed(spec: ModuleSpec, resolved: string, names: string[], via: Mechanism = 'breakpoints'): void {
     this.timingOf(spec);
-    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond: Math.min(spec.maxPerSecond, ESM_MAX_RATE) });
+    // Only breakpoints cost enough to be held to ESM_MAX_RATE: wrappers take the trace's own rate.
+    const maxPerSecond = via === 'breakpoints' ? Math.min(spec.maxPerSecond, ESM_MAX_RATE) : spec.maxPerSecond;
+    const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, { ...spec, maxPerSecond });
     this.esm.set(spec.module, limiter);
-    const report = tracedReport(spec, resolved, names, via, Math.min(spec.maxPerSecond, ESM_MAX_RATE));
+    const report = tracedReport(spec, resolved, names, via, maxPerSecond);
     this.traced.set(`${resolved} (${via})`, { report, limiter, undo: [] });
     this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
   }
@@ -386,8 +390,8 @@ export class Modules {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
-    for (const { name, holder, key } of exportedFunctions(record, this.core.isProxy)) {
-      if (only && !only.includes(name)) continue;
+    for (const { name, holder, key, accessor } of exportedFunctions(record, this.core.isProxy)) {
+      if ((only && !only.includes(name)) || accessor) continue;
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
@@ -398,10 +402,11 @@ export class Modules {
     return report;
   }
 
-  /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place. */
-  exports(resolved: string): [string, Fn][] {
+  /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place; true third
+   * for one read through a getter, which no wrapper can replace. */
+  exports(resolved: string): [string, Fn, boolean][] {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
-    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key }) => [name, holder[key] as Fn]) : [];
+    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }) => [name, holder[key] as Fn, accessor === true]) : [];
   }
 
   /** Wrappers for the exports the tracer could not instrument in place. */
@@ -432,8 +437,8 @@ function tracedReport(spec: ModuleSpec, resolved: string, names: string[], via: 
  * data properties, and the methods and static methods of exported classes (read through descriptors: no
  * getter runs).
  */
-function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolean): { name: string; holder: Obj; key: string }[] {
-  const found: { name: string; holder: Obj; key: string }[] = [];
+function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolean): Exported[] {
+  const found: Exported[] = [];
   const ofClass = (cls: Fn & Obj, name: string) => {
     const proto = cls.prototype as Obj | undefined;
     if (proto && typeof proto === 'object') {
@@ -454,12 +459,35 @@ function exportedFunctions(record: ModuleRecord, isProxy: (v: unknown) => boolea
   } else if (exp && typeof exp === 'object' && !isProxy(exp)) {
     for (const key of Object.keys(exp)) {
       const desc = Object.getOwnPropertyDescriptor(exp, key);
-      if (!desc || typeof desc.value !== 'function') continue;
-      if (isClass(desc.value)) ofClass(desc.value, key);
+      const value = desc?.get ? bindingRead(desc.get) : desc?.value;
+      if (!desc || typeof value !== 'function') continue;
+      if (isClass(value)) ofClass(value as Fn & Obj, key);
+      else if (desc.get) found.push({ name: key, holder: exp as Obj, key, accessor: true });
       else if (desc.writable || desc.configurable) found.push({ name: key, holder: exp as Obj, key });
     }
   }
   return found;
+}
+
+interface Exported {
+  name: string;
+  holder: Obj;
+  key: string;
+  /** Read through a getter (esbuild's exports): no wrapper can replace it, only an edit in place reaches it. */
+  accessor?: true;
+}
+
+/**
+ * The value of an export whose getter only reads a binding, as esbuild (and so tsx) compiles `export
+ * function f` to CommonJS: `() => f` on the module's exports, `() => from[key]` where `__toCommonJS` copies
+ * them. Reading such a getter runs nothing of the program's; any other getter is left unread.
+ */
+function bindingRead(get: () => unknown): unknown {
+  try {
+    return /^\(\)\s*=>\s*[\w$]+(\[[\w$]+\])?$/.test(Function.prototype.toString.call(get)) ? get() : undefined;
+  } catch {
+    return undefined; // a binding not initialised yet
+  }
 }
 
 function isClass(fn: unknown): boolean {

@@ -179,7 +179,10 @@ export class EsmTraces {
       notes.push(`${names.join(', ')} ${inPlace(spec)}`);
     }
     if (refused.length > 0) {
-      const traced = await this.breakpointsOn(spec, resolved, scriptId, scriptSource, refused);
+      // Edits of other functions moved the source: the breakpoints go where these functions are now.
+      const now = edited.length > 0 ? (await session.send('Debugger.getScriptSource', { scriptId })).scriptSource : scriptSource;
+      const sites = now === scriptSource ? refused : findFunctions(now, spec.functions ?? []).sites.filter((s) => refused.some((r) => r.name === s.name));
+      const traced = await this.breakpointsOn(spec, resolved, scriptId, now, sites);
       via ??= 'breakpoints';
       base.functions.push(...traced.filter((n) => !/[#.]/.test(n)));
       base.methods.push(...traced.filter((n) => /[#.]/.test(n)));
@@ -252,21 +255,38 @@ export class EsmTraces {
     const session = this.thread.session;
     const group = 'nodescope-exports';
     const wanted = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
+    const getters = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
     const all: string[] = [];
     const objects = new Map<string, string>();
     const done: string[] = [];
+    const viaBreakpoints: string[] = [];
+    const viaGetters: string[] = [];
+    const accessors = new Set<string>();
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
       const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[01]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        const [name, fn, accessor] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[012]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
         if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
         all.push(name.value.value);
         objects.set(name.value.value, fn.value.objectId);
         const { internalProperties } = await session.send('Runtime.getProperties', { objectId: fn.value.objectId, ownProperties: true });
         const at = internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-        if (at) wanted.set(at.scriptId, [...(wanted.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+        if (accessor?.value?.value === true) accessors.add(name.value.value);
+        const into = accessors.has(name.value.value) ? getters : wanted;
+        if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+      }
+      // Exports read through getters, as esbuild (so tsx) compiles them: no wrapper can replace them, and V8
+      // takes a live edit of tsx's output (one line inside an arrow) but leaves its functions as they were
+      // (Node 20 and 24). A wrapper goes into the binding each getter reads instead (below); where none can,
+      // a breakpoint records the function's first call and puts one there. Set before any edit moves the source.
+      for (const [scriptId, fns] of getters) {
+        const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
+        const sites = functionsAt(scriptSource, fns).flatMap((s) => withBinding(scriptSource, s));
+        const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, sites, objects, group);
+        viaGetters.push(...rebound);
+        viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
       }
       for (const [scriptId, fns] of wanted) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
@@ -283,21 +303,64 @@ export class EsmTraces {
     } finally {
       await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
-    const rest = all.filter((n) => !done.includes(n));
+    const rest = all.filter((n) => !done.includes(n) && !accessors.has(n));
     if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
+    const traced = all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n) || viaGetters.includes(n));
     const notes = [
       ...(done.length ? [`${done.join(', ')} ${inPlace(spec)}`] : []),
+      ...(viaGetters.length ? [`${viaGetters.join(', ')} (exported through getters) replaced by wrappers in the module's own scope, which its getters return (~1 µs per call): every call through the exports recorded whole`] : []),
+      ...(viaBreakpoints.length ? [`${viaBreakpoints.join(', ')} (exported through getters): the first call by a breakpoint (arguments only), which then puts a wrapper in the function's place: later calls recorded whole`] : []),
       ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
     ];
     return {
       module: spec.module,
       resolved,
       status: 'traced',
-      via: done.length ? 'live-edit' : 'wrappers',
-      functions: all.filter((n) => !/[#.]/.test(n)),
-      methods: all.filter((n) => /[#.]/.test(n)),
+      via: done.length ? 'live-edit' : viaBreakpoints.length && !viaGetters.length ? 'breakpoints' : 'wrappers',
+      functions: traced.filter((n) => !/[#.]/.test(n)),
+      methods: traced.filter((n) => /[#.]/.test(n)),
       note: notes.join('; '),
     };
+  }
+
+  /**
+   * esbuild's getters (`total: () => total` in its `__export`) read the function's binding: a breakpoint
+   * there whose condition puts a wrapper in that binding (and answers false: nothing pauses), fired by
+   * reading the exports once now. The breakpoints go at once; the names whose export now answers another
+   * function than before.
+   */
+  private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[], originals: Map<string, string>, group: string): Promise<string[]> {
+    const session = this.thread.session;
+    const set: string[] = [];
+    const names = sites.map((s) => s.name);
+    if (names.length === 0) return [];
+    await this.thread.call(`breakpointed(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(names)}, "wrappers")`);
+    try {
+      for (const site of sites) {
+        const b = (site.rebind as { binding: string }).binding;
+        const getter = new RegExp(`[\\w$]+\\s*:\\s*\\(\\)\\s*=>\\s*(${b.replace(/\$/g, '\\$')})(?![\\w$])`, 'g');
+        for (const m of source.matchAll(getter)) {
+          const at = m.index + m[0].length - b.length;
+          const condition = `(${b} = ${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b}) ?? ${b}, false)`;
+          const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, at) }, condition }).catch(() => ({ breakpointId: undefined }));
+          if (breakpointId) set.push(breakpointId);
+        }
+      }
+      if (set.length === 0) return [];
+      const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
+      const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
+      const rebound: string[] = [];
+      for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
+        const [name, fn] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[01]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        const before = typeof name?.value?.value === 'string' && names.includes(name.value.value) ? originals.get(name.value.value) : undefined;
+        if (!before || !fn?.value?.objectId) continue;
+        const check = await session.send('Runtime.callFunctionOn', { objectId: before, functionDeclaration: 'function (now) { return typeof now === "function" && now !== this; }', arguments: [{ objectId: fn.value.objectId }], returnByValue: true, silent: true });
+        if (check.result.value === true) rebound.push(String(name!.value!.value));
+      }
+      return rebound;
+    } finally {
+      for (const breakpointId of set) await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+    }
   }
 
   /** Function declarations rebound to wrappers from the paused module frame; the sites done. */
@@ -489,6 +552,12 @@ export class EsmTraces {
     }
     this.forgetSession();
   }
+}
+
+/** A function declaration's site, with its binding to put a wrapper in at its first call; none for another function. */
+function withBinding(source: string, site: FunctionSite): FunctionSite[] {
+  const declared = /^(?:async\s+)?function\s+([\w$]+)/.exec(source.slice(source.lastIndexOf('function', site.bodyStart), site.bodyStart))?.[1];
+  return declared === undefined ? [] : [{ ...site, rebind: site.rebind ?? { binding: declared } }];
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */

@@ -160,17 +160,22 @@ describe('trace_module named by a package whose command-line script is the progr
 });
 
 describe('trace_module of a loaded module whose exports are getters (as esbuild and tsx compile them)', () => {
-  it('answers an error that says nothing can be wrapped, not a trace that will record nothing', async () => {
+  it('reaches the function a getter returns: a wrapper in the binding the getter reads records every call whole', async () => {
     const { call } = await tools();
     const started = await call('launch', { command: `${nodeTarget('24').bin} app.cjs`, cwd: join(FIXTURES, 'getters') });
     const traced = await call('trace_module', { module_name: 'price.cjs' });
-    expect(traced.isError).toBe(true);
-    expect(traced.text.split('\n')).toEqual([
-      `trace_module failed: trace_module price.cjs (${join(FIXTURES, 'getters', 'price.cjs')}):`,
-      `- ${started.data.pid}: no exported function it can wrap (getters, as esbuild and tsx compile exports, are not wrapped)`,
-      'Limits: 100000 calls, 10000/s, 1800 s; the trace stops itself when one trips (an agent/trace_stopped event says why).',
-      'Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.',
-      'Nothing could be traced; trace_line still reaches its lines.',
+    expect(traced.isError).toBe(false);
+    expect(traced.text.split('\n').slice(0, 2)).toEqual([
+      `trace_module price.cjs (${join(FIXTURES, 'getters', 'price.cjs')}):`,
+      `- ${started.data.pid}: quote — wrappers on the exports (~1 µs per call)`,
+    ]);
+    const calls = await until(async () => {
+      const r = await call('get_function_calls', { module_name: 'price.cjs' });
+      return r.data?.calls?.length >= 2 && r.data.calls;
+    }, 'two calls of quote');
+    expect(calls.slice(0, 2)).toMatchObject([
+      { fn: 'quote', args: ['2'], outcome: 'returned', result: '5' },
+      { fn: 'quote', args: ['2'], outcome: 'returned', result: '5' },
     ]);
   });
 });
