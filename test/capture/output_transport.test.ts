@@ -51,9 +51,11 @@ describe.each(nodeTargets())('pino transport on Node $major', ({ bin: node }) =>
     // has no 'message' listener, so Node never delivers it), the worker having ended.
     for (const worker of ['w2', 'w3']) {
       const { messages } = messageFlow(t.store, pid, `${pid}/${worker}`, ALL, PAGE);
-      const config = messages.filter((m) => (m.message as { code?: string }).code === 'PINO_CONFIG');
-      expect(config.map((m) => [name(m.from), name(m.to), m.status])).toEqual([['main', worker, 'unread']]);
-      expect(renderMessage(config[0]!)).toContain(` · never read (${pid}/${worker} ended without reading it)`);
+      expect(messages.map((m) => [name(m.from), name(m.to), (m.message as { code: string }).code, m.status])).toEqual([
+        ['main', worker, 'PINO_CONFIG', 'unread'],
+        [worker, 'main', 'READY', 'received'],
+      ]);
+      expect(renderMessage(messages[0]!)).toContain(` · never read (${pid}/${worker} ended without reading it)`);
     }
     await t.tracer.detach();
   });
