@@ -55,6 +55,9 @@ export const lifecycleSource: Source = {
             core.emit('error', 'unhandled_rejection', self, { reason: core.capture(args[0]), handled: proc.listenerCount('unhandledRejection') > 0 }),
           );
         }
+        // An 'exit' listener that calls process.exit() again (pino's transport worker does) ends the thread
+        // at once, running no `finally`: from here on each event is sent as it is recorded.
+        if (name === 'exit' && patches.active) core.markExiting();
         try {
           return original.apply(this, [name, ...args]);
         } finally {

@@ -1,5 +1,7 @@
 // Messages between two actors, both directions: each `message/send` with its `message/receive` (same `ref`,
-// recorded by the receiver). A send without a receipt is pending.
+// recorded by the receiver). A send without a receipt is pending while its receiver runs, never read once the
+// receiver ended (a worker that never listens on its parentPort: pino's transport), and unknown when it was
+// sent before tracing began in a receiver that ran before it (its receipt would not be recorded).
 import type { Store } from '../store/store.js';
 import { iso, parseJson, renderValue } from './format.js';
 import type { Page } from './page.js';
@@ -17,9 +19,12 @@ export interface MessageRecord {
   received_ms: number | null;
   /** receive ts_ns − send ts_ns, in ms; null while pending. */
   latency_ms: number | null;
-  status: 'received' | 'pending';
+  status: MessageStatus;
   corr: string | null;
 }
+
+/** `unread`: the receiver ended without a receipt; `before_tracing`: sent before the receiver's tracing began. */
+export type MessageStatus = 'received' | 'pending' | 'unread' | 'before_tracing';
 
 export function messageFlow(store: Store, a: string, b: string, window: TimeWindow, page: Page): { messages: MessageRecord[]; total: number } {
   // `actor` is the sender of a send (docs/events.md): each direction is one range of events_send_pair
@@ -40,6 +45,7 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
   const rows = merged.slice(page.offset, page.offset + page.limit);
   const receipts = receiptsOf(store, rows);
+  const unreceived = receiverStates(store, rows.filter((r) => !receipts.has(r.id)));
   return {
     total,
     messages: rows.map((r) => {
@@ -55,10 +61,31 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
         sent_ms: r.wall_ms,
         received_ms: got ? got.wall_ms : null,
         latency_ms: got ? (got.ts_ns - r.ts_ns) / 1e6 : null,
-        status: got ? 'received' : 'pending',
+        status: got ? 'received' : unreceived(r),
         corr: r.corr,
       };
     }),
+  };
+}
+
+/**
+ * What became of sends without a receipt, from their receivers: a receiver is traced from its first event on,
+ * and one traced from its start (the `fromStart` of its start event, its first) could not read anything before.
+ */
+function receiverStates(store: Store, sends: readonly Row[]): (send: Row) => MessageStatus {
+  const first = store.db.prepare('SELECT ts_ns, payload FROM events WHERE actor = ? ORDER BY ts_ns LIMIT 1');
+  const receivers = new Map<string, { start: number; fromStart: boolean; ended: boolean } | null>();
+  for (const s of sends) {
+    if (!s.to_actor || receivers.has(s.to_actor)) continue;
+    const row = first.get(s.to_actor) as { ts_ns: number; payload: string | null } | undefined;
+    const payload = (parseJson(row?.payload ?? null) ?? {}) as { fromStart?: unknown };
+    receivers.set(s.to_actor, row ? { start: row.ts_ns, fromStart: payload.fromStart === true, ended: store.actor(s.to_actor)?.ended_ms != null } : null);
+  }
+  return (send) => {
+    const to = send.to_actor ? receivers.get(send.to_actor) : null;
+    if (!to) return 'pending';
+    if (!to.fromStart && send.ts_ns < to.start) return 'before_tracing';
+    return to.ended ? 'unread' : 'pending';
   };
 }
 
@@ -178,7 +205,10 @@ function startOf(sends: Send[], receipts: Receipt[], receiverStart: number): num
 }
 
 function outcome(m: MessageRecord): string {
-  return m.status === 'received' ? `received after ${ms(m.latency_ms!)} ms` : 'pending (no receipt recorded)';
+  if (m.status === 'received') return `received after ${ms(m.latency_ms!)} ms`;
+  if (m.status === 'unread') return `never read (${m.to} ended without reading it)`;
+  if (m.status === 'before_tracing') return `sent before tracing began in ${m.to} (a receipt would not be recorded)`;
+  return 'pending (no receipt recorded)';
 }
 
 /** `2026-…Z 4242 → 4242/w1 [worker] {sku: "a"} · received after 0.42 ms [msg m3]` */
@@ -206,13 +236,13 @@ function mermaidText(text: string): string {
   return text.replace(/[#;\n\r]/g, (c) => (c === '#' ? '#35;' : c === ';' ? '#59;' : ' '));
 }
 
-/** A `sequenceDiagram`: participants A and B (labelled with their ids), `-x` for pending messages. */
+/** A `sequenceDiagram`: participants A and B (labelled with their ids), `-x` for messages not received. */
 export function renderMermaid(a: { id: string; label: string }, b: { id: string; label: string }, messages: MessageRecord[]): string {
   const alias = (id: string) => (id === a.id ? 'A' : 'B');
   const lines = ['sequenceDiagram', `  participant A as ${mermaidText(a.label)}`, `  participant B as ${mermaidText(b.label)}`];
   for (const m of messages) {
     const arrow = m.status === 'received' ? '->>' : '-x';
-    const note = m.status === 'received' ? `${ms(m.latency_ms!)} ms` : 'pending';
+    const note = m.status === 'received' ? `${ms(m.latency_ms!)} ms` : m.status === 'unread' ? 'never read' : m.status === 'before_tracing' ? 'before tracing' : 'pending';
     lines.push(`  ${alias(m.from)}${arrow}${alias(m.to)}: ${mermaidText(`[${m.channel}] ${renderValue(m.message, 80)} (${note})`)}`);
   }
   return lines.join('\n');

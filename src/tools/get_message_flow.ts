@@ -26,11 +26,11 @@ export const get_message_flow = defineTool({
     const { messages, total } = ctx.query.messageFlow(a, b, window, page);
     const labelA = ctx.query.actorLabel(a);
     const labelB = ctx.query.actorLabel(b);
-    const pending = messages.filter((m) => m.status === 'pending').length;
+    const unreceived = messages.filter((m) => m.status !== 'received').length;
     return pagedAnswer(
       { page, shown: messages.length, total },
       {
-        head: `Messages between ${labelA} and ${labelB}${describeWindow(window)}: ${total}${pending ? ` (${pending} pending on this page)` : ''}`,
+        head: `Messages between ${labelA} and ${labelB}${describeWindow(window)}: ${total}${unreceived ? ` (${unreceived} not received on this page)` : ''}`,
         lines: () =>
           args.format === 'mermaid' ? ['```mermaid', renderMermaid({ id: a, label: labelA }, { id: b, label: labelB }, messages), '```'] : messages.map(renderMessage),
         empty: () => `No messages between ${labelA} and ${labelB}${describeWindow(window)}. trace_process on either of them records its messages in and out.`,

@@ -44,9 +44,9 @@ describe('read tools over MCP (query layer)', () => {
     expect(flow.isError).toBeFalsy();
     expect((flow.content as any)[0].text).toBe(
       [
-        'Messages between 4242/w1 "pricing" and 4242 "app.js" since 2026-11-22T16:00:00.005Z: 2 (1 pending on this page)',
+        'Messages between 4242/w1 "pricing" and 4242 "app.js" since 2026-11-22T16:00:00.005Z: 2 (1 not received on this page)',
         '2026-11-22T16:00:00.005Z 4242/w1 → 4242 [worker] {sku: "apple", price: 3} · received after 1.25 ms [msg m2]',
-        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} · pending (no receipt recorded) [msg m3]',
+        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} · never read (4242/w1 ended without reading it) [msg m3]',
         'showing 1–2 of 2',
       ].join('\n'),
     );

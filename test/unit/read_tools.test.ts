@@ -145,15 +145,15 @@ describe('query layer (hand-written rows): get_function_calls', () => {
 });
 
 describe('query layer (hand-written rows): get_message_flow', () => {
-  it('lists both directions with latency, and a send without receipt as pending; names resolve to ids', async () => {
+  it('lists both directions with latency, and a send without receipt as never read (its receiver ended); names resolve to ids', async () => {
     const { ctx } = setup();
     const r = await call(ctx, 'get_message_flow', { from_pid: 'app.js', to_pid: 'pricing' });
     expect(r.text).toBe(
       [
-        'Messages between 4242 "app.js" and 4242/w1 "pricing": 3 (1 pending on this page)',
+        'Messages between 4242 "app.js" and 4242/w1 "pricing": 3 (1 not received on this page)',
         '2026-11-22T16:00:00.004Z 4242 → 4242/w1 [worker] {op: "price", sku: "apple"} · received after 0.42 ms [msg m1]',
         '2026-11-22T16:00:00.005Z 4242/w1 → 4242 [worker] {sku: "apple", price: 3} · received after 1.25 ms [msg m2]',
-        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} · pending (no receipt recorded) [msg m3]',
+        '2026-11-22T16:00:00.012Z 4242 → 4242/w1 [worker] {op: "stop"} · never read (4242/w1 ended without reading it) [msg m3]',
         'showing 1–3 of 3',
       ].join('\n'),
     );
@@ -171,7 +171,7 @@ describe('query layer (hand-written rows): get_message_flow', () => {
         },
         {
           ref: 'm3', from: '4242', to: '4242/w1', channel: 'worker', message: '{op: "stop"}',
-          sent: '2026-11-22T16:00:00.012Z', received: null, latency_ms: null, status: 'pending', corr: null,
+          sent: '2026-11-22T16:00:00.012Z', received: null, latency_ms: null, status: 'unread', corr: null,
         },
       ],
       total: 3,
@@ -196,12 +196,13 @@ describe('query layer (hand-written rows): get_message_flow', () => {
     expect(await lines(burst, { page: 2, limit: 1 })).toEqual([['2026-11-22T16:00:00.000Z', 'received', 0.25]]);
     expect(await lines(burst.slice(0, 4))).toEqual([
       ['2026-11-22T16:00:00.000Z', 'received', 0.2],
-      ['2026-11-22T16:00:00.000Z', 'pending', null],
+      ['2026-11-22T16:00:00.000Z', 'unread', null],
     ]);
-    // The receiver's recording began after the first send: that send cannot be paired, the next one is.
+    // The receiver's recording began after the first send: that send cannot be paired (it may have been read
+    // before), the next one is.
     const late = [ping(10, 'send', '4242'), ev(50, 'worker', 'online', '4242/w1', {}, { from: '4242' }), ping(100, 'send', '4242'), ping(110, 'receive', '4242/w1')];
     expect(await lines(late)).toEqual([
-      ['2026-11-22T16:00:00.000Z', 'pending', null],
+      ['2026-11-22T16:00:00.000Z', 'before_tracing', null],
       ['2026-11-22T16:00:00.000Z', 'received', 0.01],
     ]);
   });
@@ -223,7 +224,7 @@ describe('query layer (hand-written rows): get_message_flow', () => {
       ].join('\n'),
     );
     const pending = await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid', since: T0 + 10 });
-    expect(pending.text.split('\n')[5]).toBe('  A-xB: [worker] {op: "stop"} (pending)');
+    expect(pending.text.split('\n')[5]).toBe('  A-xB: [worker] {op: "stop"} (never read)');
   });
 
   it('escapes what mermaid would misread', async () => {
