@@ -325,7 +325,11 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
      WHERE ref = :ref AND type = 'message' AND subtype = 'receive' AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
   );
   const byRef = new Map<string, number[]>();
-  for (const s of sends) byRef.set(s.ref, [...(byRef.get(s.ref) ?? []), s.ts_ns]);
+  for (const s of sends) {
+    const sent = byRef.get(s.ref);
+    if (sent === undefined) byRef.set(s.ref, [s.ts_ns]);
+    else sent.push(s.ts_ns);
+  }
   const l = { n: 0, sum: 0, max: -Infinity, sampled: sends.length };
   for (const [ref, sent] of byRef) {
     const o = balance(ref);

@@ -3,12 +3,15 @@
 // transaction. Messages are handled in order; after each transaction the events committed, the event count
 // and the last message's sequence number go into the shared counters, and whoever waits on the sequence
 // number is woken. Lifecycle rows go back to the main thread, whose listeners follow new children.
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.js';
 import type { WriterData, WriterMessage, WriterReport } from './ingest_thread.js';
 import { RowDecoder, type BatchInput } from './rows.js';
 
 const data = workerData as WriterData;
+yieldToOthers();
 const store = new Store({ path: data.path, maxEvents: data.maxEvents });
 store.retention = { ...data.retention };
 const done = new Int32Array(data.shared, 0, 1);
@@ -85,4 +88,19 @@ function finish(seq: number, events: number): void {
   if (store.db.open) counts[1] = store.eventCount();
   Atomics.store(done, 0, seq);
   Atomics.notify(done, 0);
+}
+
+/**
+ * This thread runs below normal priority (Linux: nice 10, this thread only — /proc/thread-self names it):
+ * when the CPU is short (a flood keeps the target's threads busy on every core), the thread that answers the
+ * tools and the target's own threads go first, and the writer falls behind, which the acks and the agents'
+ * counted drops already handle. Elsewhere, or where it is not allowed, it runs as it is.
+ */
+function yieldToOthers(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not Linux, or not permitted
+  }
 }
