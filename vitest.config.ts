@@ -17,6 +17,8 @@ export default defineConfig({
           name: 'suite',
           // better-sqlite3 is a native addon: forks isolate it better than worker threads.
           pool: 'forks',
+          // Two at a time on the CI's 2 cores: most tests wait on the processes they start.
+          maxWorkers: 2,
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...ALONE],
           testTimeout: 30_000,

@@ -21,10 +21,23 @@
       untraced = { argv: process.execArgv.concat(process.argv.slice(1)), why: 'Node started it without an inspector' };
     }
     const url = inspector.url();
+    // Marks the wait from before the announcement until nodescope lets the process go: a go-ahead that comes
+    // before waitForDebugger() has begun is lost, and nodescope sends it again while it finds the mark.
+    const waiting = Symbol.for('nodescope.waiting');
+    if (url) globalThis[waiting] = true;
     const file = path.join(dir, `${process.pid}.json`);
     fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url, launch: process.env.NODESCOPE_LAUNCH, untraced }));
     fs.renameSync(`${file}.tmp`, file);
-    if (url) inspector.waitForDebugger();
+    // Tests only: the pause a loaded machine may put between the announcement and the wait.
+    const pause = Number(process.env.NODESCOPE_TEST_ANNOUNCE_PAUSE_MS);
+    if (pause > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    if (url) {
+      try {
+        inspector.waitForDebugger();
+      } finally {
+        delete globalThis[waiting];
+      }
+    }
   } catch {
     // Tracing is optional; the program is not.
   }

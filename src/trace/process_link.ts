@@ -5,6 +5,7 @@
 import { AGENT_REF, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
 import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
 import { processExists, processStart, sleep } from './discovery.js';
+import { letRun } from './relocate.js';
 import type { Ingest } from './ingest.js';
 import { ThreadLink } from './thread.js';
 
@@ -132,7 +133,7 @@ export class ProcessLink {
     this.state = 'attached';
     if (this.options.fromStart) {
       await this.main.esm.release().catch(() => undefined);
-      await this.session.send('Runtime.runIfWaitingForDebugger');
+      await letRun(this.session);
     }
   }
 

@@ -4,7 +4,7 @@
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocketSession } from './cdp.js';
+import { WebSocketSession, type CdpSession } from './cdp.js';
 import { inspectorUrl, listeningPorts, sleep, waitFor } from './discovery.js';
 
 const LOCK = join(tmpdir(), 'nodescope-inspector-port.lock');
@@ -70,8 +70,26 @@ export async function releaseProcess(url: string): Promise<void> {
       expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 100).unref(), undefined`,
       silent: true,
     });
-    await session.send('Runtime.runIfWaitingForDebugger');
+    await letRun(session);
   } finally {
     session.disconnect();
+  }
+}
+
+/** Set by the launch preload (src/preload/announce.cjs) from before it announces its process until it goes on. */
+const WAITING = `globalThis[Symbol.for('nodescope.waiting')] === true`;
+
+/**
+ * Lets a process that the launch preload holds run. Runtime.runIfWaitingForDebugger is lost when it comes
+ * before the preload's inspector.waitForDebugger() has begun (the preload announces itself just before it,
+ * and a loaded machine may stop it in between): such a process waited for ever — a forked child of a test's
+ * program, and the program waiting for it. So it is sent again while the preload's mark says it still waits.
+ */
+export async function letRun(session: CdpSession): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    await session.send('Runtime.runIfWaitingForDebugger');
+    const { result } = await session.send('Runtime.evaluate', { expression: WAITING, returnByValue: true, silent: true });
+    if (result.value !== true) return;
+    await sleep(10);
   }
 }

@@ -26,6 +26,21 @@ describe('trace_all', () => {
       await t.tracer.close();
     }
   });
+
+  it('lets a descendant go even when the go-ahead comes before it waits for it', async () => {
+    // The preload announces a process, then waits for nodescope; the go-ahead sent in between was lost, and the
+    // forked mailer (and the shop waiting for it) ran for ever on a loaded machine. Here every process pauses
+    // 300 ms in between, longer than nodescope takes to answer.
+    const t = newTracer({ traceAll: false });
+    try {
+      const link = await t.tracer.launch([process.execPath, 'shop.cjs'], { cwd: join(import.meta.dirname, '..', '..', 'demo'), env: { NODESCOPE_TEST_ANNOUNCE_PAUSE_MS: '300' } });
+      const main = await eventually(() => (t.tracer.ingest.flush(), t.store.actor(String(link.pid))?.ended_ms !== null && t.store.actor(String(link.pid))), 'the shop to finish', 15_000);
+      expect(main).toMatchObject({ status: 'exited', exit_code: 0 });
+      expect(events(t.store, "type = 'child' AND subtype = 'exit'").map((e) => e.payload)).toEqual([{ code: 0, signal: null }]);
+    } finally {
+      await t.tracer.close();
+    }
+  });
 });
 
 describe('redact', () => {
