@@ -5,7 +5,7 @@
 import { AGENT_REF, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
 import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
 import { processExists, processStart, sleep } from './discovery.js';
-import { letRun } from './relocate.js';
+import { stillWaiting } from './relocate.js';
 import type { Ingest } from './ingest.js';
 import { ThreadLink } from './thread.js';
 
@@ -133,7 +133,9 @@ export class ProcessLink {
     this.state = 'attached';
     if (this.options.fromStart) {
       await this.main.esm.release().catch(() => undefined);
-      await letRun(this.session);
+      await this.session.send('Runtime.runIfWaitingForDebugger');
+      // Not waited for: a program that ends at once (a missing main module) must be attached when it does.
+      void stillWaiting(this.session);
     }
   }
 

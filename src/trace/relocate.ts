@@ -86,10 +86,19 @@ const WAITING = `globalThis[Symbol.for('nodescope.waiting')] === true`;
  * program, and the program waiting for it. So it is sent again while the preload's mark says it still waits.
  */
 export async function letRun(session: CdpSession): Promise<void> {
+  await session.send('Runtime.runIfWaitingForDebugger');
+  await stillWaiting(session);
+}
+
+/**
+ * The go-ahead again while the preload's mark says the process still waits (see letRun). Never fails: a
+ * process that ends once let go (a missing main module) answers no more, and nothing waits for it then.
+ */
+export async function stillWaiting(session: CdpSession): Promise<void> {
   for (let tries = 0; tries < 100; tries++) {
-    await session.send('Runtime.runIfWaitingForDebugger');
-    const { result } = await session.send('Runtime.evaluate', { expression: WAITING, returnByValue: true, silent: true });
-    if (result.value !== true) return;
+    const waits = await session.send('Runtime.evaluate', { expression: WAITING, returnByValue: true, silent: true }).then(({ result }) => result.value === true, () => false);
+    if (!waits) return;
     await sleep(10);
+    await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
   }
 }

@@ -305,9 +305,11 @@ export class Tracer {
     // The process this launch started: the spawned pid itself, or (a wrapper such as `sh -c` or npx) the
     // first Node process of this launch to announce itself.
     const link = await waitFor(() => {
-      if (child.exitCode !== null || child.signalCode !== null) return null;
       const links = [...this.links.values()];
-      return links.find((l) => l.pid === spawned) ?? links.find((l) => this.launchOf.get(l.pid) === launchId);
+      const found = links.find((l) => l.pid === spawned) ?? links.find((l) => this.launchOf.get(l.pid) === launchId);
+      // Attached, then ended at once (a missing main module): launched all the same, and its crash recorded.
+      if (found) return found;
+      return child.exitCode !== null || child.signalCode !== null ? null : undefined;
     }, 15_000);
     if (!link) {
       const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : 'no Node process announced itself within 15 s';
