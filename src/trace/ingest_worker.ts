@@ -8,7 +8,7 @@ import { constants, setPriority } from 'node:os';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Store } from '../store/store.js';
 import type { WriterData, WriterMessage, WriterReport } from './ingest_thread.js';
-import { RowDecoder, type BatchInput } from './rows.js';
+import { RowDecoder } from './rows.js';
 
 const data = workerData as WriterData;
 yieldToOthers();
@@ -34,8 +34,8 @@ parentPort!.on('message', (first: WriterMessage) => {
       continue;
     }
     // This write and those queued behind it, in one transaction.
-    const batches: BatchInput[] = [...m.batches];
-    const rows = [...m.rows];
+    // (The message's own arrays, a copy made for this thread: appended to in place.)
+    const { batches, rows } = m;
     let events = m.events;
     let last = m.seq;
     let next: WriterMessage | undefined;
