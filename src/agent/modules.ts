@@ -106,8 +106,12 @@ export class Modules {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
     // Loaded, where V8 can live-edit: the tracer instruments it in place, reaching the references taken
     // before (a destructured require), which wrappers on the exports would miss. Exports read through
-    // getters (esbuild's, so tsx's) are the tracer's on any Node: it sets breakpoints where no wrapper goes.
-    if (record?.loaded && (spec.inPlace || exportedFunctions(record, this.core.isProxy).some((e) => e.accessor))) return { ...base, status: 'in_place' };
+    // getters (esbuild's, so tsx's), functions no export reaches (named, or all of a module that exports
+    // none) are the tracer's on any Node: it sets breakpoints where no wrapper goes.
+    if (record?.loaded) {
+      const exported = exportedFunctions(record, this.core.isProxy);
+      if (spec.inPlace || spec.functions?.length || exported.length === 0 || exported.some((e) => e.accessor)) return { ...base, status: 'in_place' };
+    }
     const limiter = new Limiter(this.core, spec.module, spec);
     if (record?.loaded) return this.wrapModule(spec, resolved, record, limiter);
     this.pending.set(resolved, { spec, limiter });

@@ -55,7 +55,7 @@ export const trace_module = defineTool({
   annotations: ACTION,
   schema: {
     module_name: z.string().min(1).describe('Path from the cwd or main script (src/pay.ts), basename, package or file URL'),
-    function_names: z.string().optional().describe('ESM: more functions, unexported too, comma-separated'),
+    function_names: z.string().optional().describe('More functions, unexported too, comma-separated; * for all'),
     max_calls: z.number().int().positive().optional().describe(`Stop after this many calls (default ${DEFAULT_TRACE_LIMITS.maxCalls})`),
     max_rate: z.number().int().positive().optional().describe(`Stop past this many calls/s (default ${DEFAULT_TRACE_LIMITS.maxPerSecond})`),
     duration_s: duration(`Stop after this long (default ${DEFAULT_TRACE_LIMITS.durationMs / 1000}s)`, 's'),

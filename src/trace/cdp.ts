@@ -39,9 +39,10 @@ export class CdpError extends Error {
     readonly method: string,
     readonly params: unknown,
     readonly code: number | undefined,
-    message: string,
+    /** The inspector's own words, for an answer (the message adds the call, for a log). */
+    readonly reason: string,
   ) {
-    super(`${method} failed: ${message} (params: ${JSON.stringify(params)?.slice(0, 200)})`);
+    super(`${method} failed: ${reason} (params: ${JSON.stringify(params)?.slice(0, 200)})`);
     this.name = 'CdpError';
   }
 }

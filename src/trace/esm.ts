@@ -17,8 +17,8 @@ import { parse, type Node } from 'acorn';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_REF } from '../shared/protocol.js';
 
-import { CALL_HOOK, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
-import type { CdpSession } from './cdp.js';
+import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
+import { CdpError, type CdpSession } from './cdp.js';
 import type { ThreadLink } from './thread.js';
 
 interface Edit {
@@ -155,7 +155,10 @@ export class EsmTraces {
   private async traceLoaded(spec: ModuleSpec, resolved: string, scriptId: string, frame?: string): Promise<ModuleReport> {
     const session = this.thread.session;
     const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
-    const found = findFunctions(scriptSource, spec.functions ?? []);
+    let found = findFunctions(scriptSource, spec.functions ?? []);
+    // A module that exports no function (a server's entry file): its own functions are what there is to trace.
+    const everything = found.sites.length === 0 && !spec.functions?.length;
+    if (everything) found = findFunctions(scriptSource, [EVERY_FUNCTION]);
     const skipped = found.skipped.map((s) => `${s.name} (${s.why})`);
     const base = { module: spec.module, resolved, functions: [] as string[], methods: [] as string[] };
     if (found.sites.length === 0) {
@@ -176,7 +179,7 @@ export class EsmTraces {
       const names = edited.map((e) => e.name);
       base.functions.push(...names.filter((n) => !/[#.]/.test(n)));
       base.methods.push(...names.filter((n) => /[#.]/.test(n)));
-      notes.push(`${names.join(', ')} ${inPlace(spec)}`);
+      notes.push(`${everything ? `${NO_EXPORTS}: ` : ''}${names.join(', ')} ${inPlace(spec)}`);
     }
     if (refused.length > 0) {
       // Edits of other functions moved the source: the breakpoints go where these functions are now.
@@ -189,7 +192,7 @@ export class EsmTraces {
       const rebinding = refused.filter((r) => r.rebind && traced.includes(r.name)).map((r) => r.name);
       const plain = traced.filter((n) => !rebinding.includes(n));
       if (rebinding.length) notes.push(`${rebinding.join(', ')}: the first call by a breakpoint (arguments only, since ${why}), which then puts a wrapper in the function's place: later calls recorded whole, except through references taken before`);
-      if (plain.length) notes.push(`${plain.join(', ')} traced by conditional breakpoints, since ${why}: arguments only (no results, errors or durations), ~0.1 ms per call, rate-limited`);
+      if (plain.length) notes.push(`${everything && edited.length === 0 ? `${NO_EXPORTS}: ` : ''}${plain.join(', ')} ${byBreakpoints(why)}`);
     }
     if (skipped.length) notes.push(`skipped ${skipped.join(', ')}`);
     return { ...base, status: 'traced', via, note: notes.join('; ') };
@@ -205,7 +208,11 @@ export class EsmTraces {
     const edited: { site: FunctionSite; id: number }[] = [];
     const history: string[] = [source];
     let why: string | undefined;
-    for (const site of sites) {
+    // In the order they end: in source order, but a function inside another before it. An edit that moves a
+    // function into a new scope (its enclosing function's body, now run by the hook) leaves V8 unable to
+    // match it, and its existing closures (a handler registered by a callback that ran) keep whatever code
+    // they had: instrumented already, if it went first. (Which edits V8 refuses depends on the order too.)
+    for (const site of [...sites].sort((a, b) => a.bodyEnd - b.bodyEnd)) {
       if (why?.startsWith('this Node')) {
         refused.push(site);
         continue;
@@ -226,7 +233,8 @@ export class EsmTraces {
       }
     }
     if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history }]);
-    return { edited: edited.map((e) => e.site), refused, why };
+    const inOrder = (a: FunctionSite, b: FunctionSite) => a.bodyStart - b.bodyStart;
+    return { edited: edited.map((e) => e.site).sort(inOrder), refused: refused.sort(inOrder), why };
   }
 
   /** Whether this thread's V8 live-edits (Node 26's does not): one dry run of a small script onto itself. */
@@ -262,6 +270,9 @@ export class EsmTraces {
     const viaBreakpoints: string[] = [];
     const viaGetters: string[] = [];
     const accessors = new Set<string>();
+    /** Functions of the module's script that no export reaches, instrumented, or else breakpointed. */
+    const unexported: string[] = [];
+    const unexportedByBreakpoints: string[] = [];
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
@@ -288,13 +299,28 @@ export class EsmTraces {
         viaGetters.push(...rebound);
         viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
       }
+      // Functions no export reaches, in the module's own script: those named, or every one when the module
+      // exports no function (a server's entry file, whose route handlers are callbacks).
+      const more = spec.functions?.length ? spec.functions : all.length === 0 ? [EVERY_FUNCTION] : [];
+      const own = more.length ? this.thread.scripts.get(pathToFileURL(resolved).href)?.scriptId : undefined;
+      if (own !== undefined && !wanted.has(own)) wanted.set(own, []);
       for (const [scriptId, fns] of wanted) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
-        const result = await this.editInPlace(spec, resolved, scriptId, scriptSource, functionsAt(scriptSource, fns));
+        const exported = functionsAt(scriptSource, fns);
+        const inner = scriptId === own ? findFunctions(scriptSource, more).sites.filter((s) => !exported.some((e) => e.bodyStart === s.bodyStart)) : [];
+        const result = await this.editInPlace(spec, resolved, scriptId, scriptSource, [...exported, ...inner]);
         why ??= result.why;
+        unexported.push(...result.edited.filter((s) => inner.includes(s)).map((s) => s.name));
+        const refusedInner = result.refused.filter((s) => inner.includes(s));
+        if (refusedInner.length > 0) {
+          // Edits of other functions moved the source: the breakpoints go where these functions are now.
+          const now = result.edited.length > 0 ? (await session.send('Debugger.getScriptSource', { scriptId })).scriptSource : scriptSource;
+          const sites = now === scriptSource ? refusedInner : findFunctions(now, more).sites.filter((s) => refusedInner.some((r) => r.name === s.name));
+          unexportedByBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, now, sites)));
+        }
         // V8 may take an edit of a CommonJS script and still leave a function as it was (an arrow
         // assigned to exports): only a function whose own source now calls the hook counts.
-        for (const site of result.edited) {
+        for (const site of result.edited.filter((s) => !inner.includes(s))) {
           const check = await session.send('Runtime.callFunctionOn', { objectId: objects.get(site.name)!, functionDeclaration: `function () { return Function.prototype.toString.call(this).includes(${JSON.stringify(CALL_HOOK)}); }`, returnByValue: true, silent: true });
           if (check.result.value === true) done.push(site.name);
           else why ??= 'V8 took the live edit but left the function as it was';
@@ -305,9 +331,12 @@ export class EsmTraces {
     }
     const rest = all.filter((n) => !done.includes(n) && !accessors.has(n));
     if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
-    const traced = all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n) || viaGetters.includes(n));
+    const traced = [...all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n) || viaGetters.includes(n)), ...unexported, ...unexportedByBreakpoints];
+    const chosen = all.length === 0 && !spec.functions?.length ? `${NO_EXPORTS}: ` : '';
     const notes = [
       ...(done.length ? [`${done.join(', ')} ${inPlace(spec)}`] : []),
+      ...(unexported.length ? [`${chosen}${unexported.join(', ')} ${inPlace(spec)}`] : []),
+      ...(unexportedByBreakpoints.length ? [`${unexported.length ? '' : chosen}${unexportedByBreakpoints.join(', ')} ${byBreakpoints(why)}`] : []),
       ...(viaGetters.length ? [`${viaGetters.join(', ')} (exported through getters) replaced by wrappers in the module's own scope, which its getters return (~1 µs per call): every call through the exports recorded whole`] : []),
       ...(viaBreakpoints.length ? [`${viaBreakpoints.join(', ')} (exported through getters): the first call by a breakpoint (arguments only), which then puts a wrapper in the function's place: later calls recorded whole`] : []),
       ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
@@ -316,7 +345,7 @@ export class EsmTraces {
       module: spec.module,
       resolved,
       status: 'traced',
-      via: done.length ? 'live-edit' : viaBreakpoints.length && !viaGetters.length ? 'breakpoints' : 'wrappers',
+      via: done.length || unexported.length ? 'live-edit' : (viaBreakpoints.length || unexportedByBreakpoints.length) && !viaGetters.length ? 'breakpoints' : 'wrappers',
       functions: traced.filter((n) => !/[#.]/.test(n)),
       methods: traced.filter((n) => /[#.]/.test(n)),
       note: notes.join('; '),
@@ -391,7 +420,7 @@ export class EsmTraces {
       if (result.exceptionDetails) return `the instrumented source did not compile: ${result.exceptionDetails.text}`;
       return status === undefined || status === 'Ok' ? undefined : `V8 refused the live edit (${status})`;
     } catch (error) {
-      return `this Node has no live edit (${(error as Error).message})`;
+      return `this Node has no live edit (${error instanceof CdpError ? error.reason : (error as Error).message})`;
     }
   }
 
@@ -561,6 +590,13 @@ function withBinding(source: string, site: FunctionSite): FunctionSite[] {
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */
+function byBreakpoints(why: string | undefined): string {
+  return `traced by conditional breakpoints, since ${why}: arguments only (no results, errors or durations), ~0.1 ms per call, rate-limited`;
+}
+
+/** Why a trace took functions the user did not name. */
+const NO_EXPORTS = 'it exports no function, so every function in it';
+
 function inPlace(spec: ModuleSpec): string {
   return spec.capture === 'timing'
     ? 'instrumented in place (live edit, ~0.2 µs a call): every call through any reference, counted and timed'

@@ -66,7 +66,8 @@ const isFunction = (n: AnyNode | null | undefined): boolean =>
 /**
  * The exported functions of a module (function declarations, `const f = () => …`, the methods of exported
  * classes, `export { a as b }` of those, the default export), plus any function named in `names` wherever it
- * is declared (`helper`, `Cart#total`). Generators, getters, setters and constructors are skipped, with why.
+ * is declared (`helper`, `Cart#total`), or every function (EVERY_FUNCTION). Generators, getters, setters and
+ * constructors are skipped, with why.
  */
 export function findFunctions(source: string, names: string[] = []): FoundFunctions {
   const { ast, module } = parseAny(source);
@@ -129,7 +130,22 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
     }
   }
 
-  if (names.length > 0) {
+  if (names.includes(EVERY_FUNCTION)) {
+    // Every function of the script, after the exported ones (they keep their exported names): a server's
+    // route handlers and callbacks are reached by no export. Classes first, so methods get Class#name.
+    walk(ast, (node) => {
+      if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && node.id) addClass(node.id.name, node);
+    });
+    const named = new Set(sites.map((s) => s.name));
+    walkWithParent(ast, null, (node, parent) => {
+      // Class members came with their class; an object's getters and setters run on a read, not a call.
+      if (!isFunction(node) || taken.has(node) || parent?.type === 'MethodDefinition' || (parent?.type === 'Property' && parent.kind !== 'init')) return;
+      let name = nameOf(source, node, parent);
+      if (named.has(name)) name = `${name}@${position(source, node.start).lineNumber + 1}`;
+      named.add(name);
+      add(name, node);
+    });
+  } else if (names.length > 0) {
     const wanted = (n: string) => names.includes(n);
     walk(ast, (node) => {
       if (node.type === 'FunctionDeclaration' && node.id && wanted(node.id.name)) add(node.id.name, node);
@@ -165,14 +181,41 @@ export function functionsAt(source: string, wanted: { name: string; lineNumber: 
   return sites.sort((a, b) => a.bodyStart - b.bodyStart);
 }
 
-function walk(node: AnyNode, visit: (n: AnyNode) => void): void {
-  visit(node);
+/** `function_names` that asks for every function of a script. */
+export const EVERY_FUNCTION = '*';
+
+function walkWithParent(node: AnyNode, parent: AnyNode | null, visit: (n: AnyNode, parent: AnyNode | null) => void): void {
+  visit(node, parent);
   for (const key of Object.keys(node)) {
     const value = node[key];
     if (Array.isArray(value)) {
-      for (const v of value) if (v && typeof v.type === 'string') walk(v, visit);
-    } else if (value && typeof value === 'object' && typeof value.type === 'string') walk(value, visit);
+      for (const v of value) if (v && typeof v.type === 'string') walkWithParent(v, node, visit);
+    } else if (value && typeof value === 'object' && typeof value.type === 'string') walkWithParent(value, node, visit);
   }
+}
+
+/**
+ * A function's name as a reader of the source would say it: its own name, the variable, property or
+ * assignment it is the value of, or, for a callback, the call it is passed to with its first literal
+ * argument (`app.get('/price/:sku') callback`, the route a handler serves).
+ */
+function nameOf(source: string, fn: AnyNode, parent: AnyNode | null): string {
+  if (fn.id?.name) return fn.id.name as string;
+  const text = (n: AnyNode): string => source.slice(n.start, n.end).replace(/\s+/g, ' ');
+  const short = (t: string): string => (t.length > 60 ? `${t.slice(0, 59)}…` : t);
+  if (parent?.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
+  if (parent?.type === 'AssignmentExpression' && parent.right === fn) return short(text(parent.left));
+  if ((parent?.type === 'Property' || parent?.type === 'PropertyDefinition') && !parent.computed && parent.value === fn) return parent.key.type === 'Identifier' ? parent.key.name : String(parent.key.value);
+  if ((parent?.type === 'CallExpression' || parent?.type === 'NewExpression') && parent.arguments.includes(fn)) {
+    const first = parent.arguments[0] as AnyNode;
+    const literal = first !== fn && first.type === 'Literal' && typeof first.value === 'string' ? `(${short(first.raw)})` : '';
+    return `${short(text(parent.callee))}${literal} callback`;
+  }
+  return 'anonymous';
+}
+
+function walk(node: AnyNode, visit: (n: AnyNode) => void): void {
+  walkWithParent(node, null, visit);
 }
 
 /** The site of one function, or why it cannot be instrumented. */
@@ -192,11 +235,16 @@ function siteOf(source: string, name: string, fn: AnyNode): FunctionSite | strin
     }
   }
   const bodyEnd = expressionBody ? fn.end : fn.body.end - 1;
-  return { name, bodyStart, bodyEnd, arrow, expressionBody, async: !!fn.async, argsExpression: arrow ? paramsArray(fn.params) : 'arguments', afterDirective };
+  return { name, bodyStart, bodyEnd, arrow, expressionBody, async: !!fn.async, argsExpression: arrow ? paramsArray(fn.params, source.slice(fn.start, fn.end)) : 'arguments', afterDirective };
 }
 
-/** An arrow's parameters as an array expression; a destructured parameter is passed as what it bound. */
-function paramsArray(params: AnyNode[]): string {
+/**
+ * An arrow's parameters as an array expression; a destructured parameter is passed as what it bound. Spelled
+ * unlike any text of the function: where the list read as the parameters did (`[error, _req, res, _next]` in
+ * `(error, _req, res, _next) => …`), V8 took the live edit but no longer knew the function as the one it had,
+ * and its closures kept their old code (an Express error handler, Node 20 and 24).
+ */
+function paramsArray(params: AnyNode[], own: string): string {
   const parts = params.map((p) => {
     if (p.type === 'Identifier') return p.name;
     if (p.type === 'AssignmentPattern' && p.left.type === 'Identifier') return p.left.name;
@@ -207,7 +255,8 @@ function paramsArray(params: AnyNode[]): string {
     });
     return `{${[...new Set(bound)].join(', ')}}`;
   });
-  return `[${parts.join(', ')}]`;
+  const separator = parts.length < 2 ? ', ' : ([',', ' ,', ' , ', ',  '].find((sep) => !own.includes(parts.join(sep))) ?? ',');
+  return `[${parts.join(separator)}]`;
 }
 
 /**
@@ -218,7 +267,7 @@ export function instrument(source: string, sites: { site: FunctionSite; id: numb
   const inserts: { at: number; text: string; order: number }[] = [];
   for (const { site, id } of sites) {
     const run = `${site.async ? 'async ' : ''}() =>`;
-    const hook = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, this, ${site.argsExpression}, ${BODY_NAME} = ${run}`;
+    const hook = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, ${site.arrow ? 'undefined' : 'this'}, ${site.argsExpression}, ${BODY_NAME} = ${run}`;
     if (site.expressionBody) {
       inserts.push({ at: site.bodyStart, text: `{ let ${BODY_NAME}; return ${hook} (`, order: 1 });
       inserts.push({ at: site.bodyEnd, text: `)); }`, order: 0 });

@@ -5,8 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
+import { get_function_calls } from '../../src/tools/get_function_calls.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
+import { trace_module } from '../../src/tools/trace_module.js';
 import { startFixture } from '../helpers.js';
+import { nodeTargets } from '../targets/index.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -44,5 +47,61 @@ describe('Express 5 routes', () => {
       ['POST', '/api/orders', 201, '/api/orders'],
       ['GET', '/api/orders/2/', 200, '/api/orders/:id'],
     ]);
+  });
+});
+
+// An app's entry file exports nothing: its route handlers are callbacks registered before nodescope came.
+// trace_module on it traces every function in it, named by the call each is passed to. Where V8 live-edits
+// (Node 20 to 24), the handlers' existing closures are instrumented (innermost first: src/trace/esm.ts
+// editInPlace) and each call is recorded whole; Node 26 has no live edit: breakpoints record the arguments.
+describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major, t.bin]))('trace_module on an entry file that exports no function (Node %s)', (major, node) => {
+  it('traces its route handlers by the route they serve, with what they returned and threw', async () => {
+    const app = startFixture('express5/orders.cjs', [], { node });
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    const traced = await callTool(trace_module, { module_name: 'orders.cjs' }, session);
+    const text = traced.content.map((c) => (c as { text: string }).text).join('\n');
+    expect(traced.isError, text).toBeFalsy();
+    const liveEdit = major !== '26';
+    const how = liveEdit ? 'instrumented in place' : 'traced by conditional breakpoints, since this Node has no live edit (setScriptSource functionality no longer available)';
+    expect(text).toContain(`: it exports no function, so every function in it: router.get('/orders/:id') callback, Promise callback, router.post('/orders') callback, app.use callback, app.listen callback ${how}`);
+
+    const base = `http://127.0.0.1:${port}/api`;
+    expect((await fetch(`${base}/orders/1`)).status).toBe(200);
+    expect((await fetch(`${base}/orders/9`)).status).toBe(500);
+    expect((await fetch(`${base}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"jam"}' })).status).toBe(201);
+
+    type Call = { fn: string; args: string[]; outcome: string; error?: string; async?: boolean; corr?: string };
+    let calls: Call[] = [];
+    for (const deadline = Date.now() + 10_000; calls.length < 6; await new Promise((r) => setTimeout(r, 20))) {
+      const r = await callTool(get_function_calls, { module_name: 'orders.cjs' }, session!);
+      calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
+      if (Date.now() > deadline) throw new Error(`timed out waiting for six calls: ${JSON.stringify(calls)}`);
+    }
+    const get = "router.get('/orders/:id') callback";
+    const post = "router.post('/orders') callback";
+    // Each call is its request's: the ids get_http_requests shows.
+    const [r1, r2, r3] = [1, 2, 3].map((n) => `${app.pid}:r${n}`);
+    // Oldest first by when each began: a handler, then the promise executor it called.
+    expect(calls.map((c) => [c.fn, c.corr])).toEqual([
+      [get, r1],
+      ['Promise callback', r1],
+      [get, r2],
+      ['Promise callback', r2],
+      ['app.use callback', r2],
+      [post, r3],
+    ]);
+    if (liveEdit) {
+      expect(calls.map((c) => [c.outcome, c.async ?? false])).toEqual([
+        ['returned', true],
+        ['returned', false],
+        ['threw', true],
+        ['returned', false],
+        ['returned', false],
+        ['returned', true],
+      ]);
+      expect(calls[2]!.error).toContain('no order 9');
+    }
   });
 });

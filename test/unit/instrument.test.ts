@@ -2,7 +2,7 @@
 // edits swap in. Run here as real code: the instrumented module must behave like the original, its calls
 // going through the hook with the site numbers given.
 import { describe, expect, it } from 'vitest';
-import { CALL_HOOK, findFunctions, functionsAt, instrument } from '../../src/trace/instrument.js';
+import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrument } from '../../src/trace/instrument.js';
 import { withoutTracerFrames } from '../../src/trace/sourcemaps.js';
 
 const SOURCE = `import x from './x.js';
@@ -103,5 +103,49 @@ describe('withoutTracerFrames', () => {
     expect(withoutTracerFrames(stack)).toBe(['Error: no price for kiwi', '    at quote (file:///app/prices.js:5:31)', '    at Socket.<anonymous> (file:///app/app.js:11:49)'].join('\n'));
     const plain = 'Error: x\n    at f (file:///a.js:1:1)';
     expect(withoutTracerFrames(plain)).toBe(plain);
+  });
+});
+
+describe('every function of a script', () => {
+  const APP = `const express = require('express');
+const router = express.Router();
+router.get('/orders/:id', async (req, res) => {
+  await new Promise((resolve) => setImmediate(resolve));
+  res.json(req.params);
+});
+router.post('/orders', express.json(), function create(req, res) { res.status(201).end(); });
+const app = express();
+app.use((error, _req, res, _next) => res.status(500).json({ error: error.message }));
+app.use((error, _req, res, _next) => res.status(500).end());
+module.exports.handle = (x) => x;
+const api = { ping() { return 1; }, get size() { return 2; }, pong: () => 2 };
+class Till { total = (a) => a; ring(a) { return a; } }
+app.listen(0, () => console.log('listening'));
+`;
+
+  it('names each by what a reader would call it: its name, binding, property, or the call it is passed to', () => {
+    const { sites } = findFunctions(APP, [EVERY_FUNCTION]);
+    expect(sites.map((s) => s.name)).toEqual([
+      "router.get('/orders/:id') callback",
+      'Promise callback',
+      'create',
+      'app.use callback',
+      'app.use callback@10',
+      'module.exports.handle',
+      'ping',
+      'pong',
+      'total',
+      'Till#ring',
+      'app.listen callback',
+    ]);
+  });
+
+  it("passes an arrow's parameters spelled unlike its own text, which V8's live edit would mistake for the function", () => {
+    const { sites } = findFunctions(APP, [EVERY_FUNCTION]);
+    const handler = sites.find((s) => s.name === 'app.use callback')!;
+    expect(handler.argsExpression).toBe('[error,_req,res,_next]');
+    const spaced = findFunctions('const f = (a,b) => a + b;', [EVERY_FUNCTION]).sites[0]!;
+    expect(spaced.argsExpression).toBe('[a ,b]');
+    expect(findFunctions('const g = (a) => a;', [EVERY_FUNCTION]).sites[0]!.argsExpression).toBe('[a]');
   });
 });
