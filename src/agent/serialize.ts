@@ -413,8 +413,45 @@ function visitObject(s: State, v: object, depth: number, key: string | number, k
   const c = container(s, v, depth, key, kind, name);
   if (c !== undefined) return c;
   const out: JsonObject = { $class: name };
-  writeProps(s, v, out, depth, false);
+  const shown = SHOWN_KEYS.get(name);
+  if (shown === undefined) writeProps(s, v, out, depth, false);
+  else writeShown(s, v, out, depth, shown);
   return out;
+}
+
+/**
+ * Node's HTTP objects, whose own keys are mostly stream internals (`_events`, `_readableState`): a handler's
+ * `(req, res)` showed those, cut, and never the route's params or body. What a reader asks about instead,
+ * where present as own data (Express and body parsers set `params` and `body` on the request; `headers`
+ * and a response's default status are getters and stay unread); the rest is counted in `$more`.
+ */
+const SHOWN_KEYS = new Map<string, readonly string[]>([
+  ['IncomingMessage', ['method', 'url', 'statusCode', 'params', 'query', 'body']],
+  ['ServerResponse', ['statusCode', 'statusMessage']],
+  ['ClientRequest', ['method', 'host', 'path']],
+]);
+
+function writeShown(s: State, obj: object, out: JsonObject, depth: number, shown: readonly string[]): void {
+  let total: number;
+  try {
+    total = objectKeys(obj).length;
+  } catch {
+    out.$more = { $t: 'unreadable' };
+    return;
+  }
+  let written = 0;
+  for (const k of shown) {
+    let d: PropertyDescriptor | undefined;
+    try {
+      d = gopd(obj, k);
+    } catch {
+      d = undefined;
+    }
+    if (d === undefined || !hasOwn(d, 'value') || d.value === undefined || d.value === null) continue;
+    written++;
+    put(out, k, redacted(s, k) ? '[redacted]' : readOwn(s, obj, k, depth + 1, K_PROP, false));
+  }
+  if (total > written) out.$more = total - written;
 }
 
 // Walks the prototype chain once to find both the nearest constructor name and the nearest built-in
