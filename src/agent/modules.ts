@@ -7,6 +7,7 @@
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
 import type { PatchTable, Undo } from './patches.js';
+import { isMethodName } from '../shared/protocol.js';
 
 /** Calls per second a breakpoint trace may take: 500 hits ≈ 50 ms of CPU each second at most (~0.1 ms a hit). */
 export const ESM_MAX_RATE = 500;
@@ -399,7 +400,7 @@ export class Modules {
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
-      (/[#.]/.test(name) ? report.methods : report.functions).push(name);
+      (isMethodName(name) ? report.methods : report.functions).push(name);
     }
     this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
@@ -429,8 +430,8 @@ function tracedReport(spec: ModuleSpec, resolved: string, names: string[], via: 
     resolved,
     status: 'traced',
     via,
-    functions: names.filter((n) => !/[#.]/.test(n)),
-    methods: names.filter((n) => /[#.]/.test(n)),
+    functions: names.filter((n) => !isMethodName(n)),
+    methods: names.filter((n) => isMethodName(n)),
     limits: { maxCalls: spec.maxCalls, maxPerSecond, durationMs: spec.durationMs },
     ...(spec.capture === 'timing' ? { capture: 'timing' as const } : {}),
   };

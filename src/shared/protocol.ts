@@ -97,6 +97,14 @@ export interface WireBatch {
  * output. The host stores the payload text as it came: it neither parses nor re-stringifies it (that was
  * ~2.5 µs per event of the host's ~4.9), and the target pays the same as for one JSON.stringify of the batch.
  */
+/**
+ * A traced function's name that names a method (`Cart#add`, `Till.create`), as trace reports list them apart;
+ * `module.exports.handle` and `router.get('/orders/:id') callback` are functions.
+ */
+export function isMethodName(name: string): boolean {
+  return /^[\w$]+[#.][\w$]+$/.test(name);
+}
+
 export const SEP = '\u0001';
 
 /** One event's part of a batch. Throws what JSON.stringify throws (a BigInt): the caller counts a drop. */

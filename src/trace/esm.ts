@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parse, type Node } from 'acorn';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
-import { AGENT_REF } from '../shared/protocol.js';
+import { AGENT_REF, isMethodName } from '../shared/protocol.js';
 
 import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
 import { CdpError, type CdpSession } from './cdp.js';
@@ -177,8 +177,8 @@ export class EsmTraces {
     if (edited.length > 0) {
       via = 'live-edit';
       const names = edited.map((e) => e.name);
-      base.functions.push(...names.filter((n) => !/[#.]/.test(n)));
-      base.methods.push(...names.filter((n) => /[#.]/.test(n)));
+      base.functions.push(...names.filter((n) => !isMethodName(n)));
+      base.methods.push(...names.filter((n) => isMethodName(n)));
       notes.push(`${everything ? `${NO_EXPORTS}: ` : ''}${names.join(', ')} ${inPlace(spec)}`);
     }
     if (refused.length > 0) {
@@ -187,8 +187,8 @@ export class EsmTraces {
       const sites = now === scriptSource ? refused : findFunctions(now, spec.functions ?? []).sites.filter((s) => refused.some((r) => r.name === s.name));
       const traced = await this.breakpointsOn(spec, resolved, scriptId, now, sites);
       via ??= 'breakpoints';
-      base.functions.push(...traced.filter((n) => !/[#.]/.test(n)));
-      base.methods.push(...traced.filter((n) => /[#.]/.test(n)));
+      base.functions.push(...traced.filter((n) => !isMethodName(n)));
+      base.methods.push(...traced.filter((n) => isMethodName(n)));
       const rebinding = refused.filter((r) => r.rebind && traced.includes(r.name)).map((r) => r.name);
       const plain = traced.filter((n) => !rebinding.includes(n));
       if (rebinding.length) notes.push(`${rebinding.join(', ')}: the first call by a breakpoint (arguments only, since ${why}), which then puts a wrapper in the function's place: later calls recorded whole, except through references taken before`);
@@ -346,8 +346,8 @@ export class EsmTraces {
       resolved,
       status: 'traced',
       via: done.length || unexported.length ? 'live-edit' : (viaBreakpoints.length || unexportedByBreakpoints.length) && !viaGetters.length ? 'breakpoints' : 'wrappers',
-      functions: traced.filter((n) => !/[#.]/.test(n)),
-      methods: traced.filter((n) => /[#.]/.test(n)),
+      functions: traced.filter((n) => !isMethodName(n)),
+      methods: traced.filter((n) => isMethodName(n)),
       note: notes.join('; '),
     };
   }
