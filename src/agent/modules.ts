@@ -21,7 +21,7 @@ export interface ModuleSpec extends TraceLimits {
   resolved?: string;
   /** Functions to trace besides the exports (non-exported ones too, where the mechanism allows). */
   functions?: string[];
-  /** The tracer can live-edit this thread: a loaded CommonJS module is left to it (status `in_place`). */
+  /** A loaded CommonJS module is left to the tracer (status `in_place`), which reaches more than wrappers do. */
   inPlace?: boolean;
   /** `timing`: counts and durations summed in the target (Timings), no event per call, no arguments. */
   capture?: 'timing';
@@ -105,14 +105,11 @@ export class Modules {
       return { ...base, status: 'esm', note: 'an ES module: its exports are immutable bindings, so its functions cannot be wrapped' };
     }
     const record = this.cache()[resolved] as ModuleRecord | undefined;
-    // Loaded, where V8 can live-edit: the tracer instruments it in place, reaching the references taken
-    // before (a destructured require), which wrappers on the exports would miss. Exports read through
-    // getters (esbuild's, so tsx's), functions no export reaches (named, or all of a module that exports
-    // none) are the tracer's on any Node: it sets breakpoints where no wrapper goes.
-    if (record?.loaded) {
-      const exported = exportedFunctions(record, this.core.isProxy);
-      if (spec.inPlace || spec.functions?.length || exported.length === 0 || exported.some((e) => e.accessor)) return { ...base, status: 'in_place' };
-    }
+    // Loaded: the tracer instruments it in place where V8 can live-edit, reaching the references taken
+    // before (a destructured require) that wrappers on the exports would miss; it sets breakpoints where no
+    // wrapper goes (exports read through getters, as esbuild and so tsx write them), and traces the module's
+    // own functions where it exports none. What it cannot reach comes back here as wrapSome.
+    if (record?.loaded && spec.inPlace) return { ...base, status: 'in_place' };
     const limiter = new Limiter(this.core, spec.module, spec);
     if (record?.loaded) return this.wrapModule(spec, resolved, record, limiter);
     this.pending.set(resolved, { spec, limiter });

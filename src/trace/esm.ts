@@ -273,6 +273,8 @@ export class EsmTraces {
     /** Functions of the module's script that no export reaches, instrumented, or else breakpointed. */
     const unexported: string[] = [];
     const unexportedByBreakpoints: string[] = [];
+    /** The module's own functions were taken for what it exports. */
+    let chosen = false;
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
@@ -300,10 +302,20 @@ export class EsmTraces {
         viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
       }
       // Functions no export reaches, in the module's own script: those named, or every one when the module
-      // exports no function (a server's entry file, whose route handlers are callbacks).
-      const more = spec.functions?.length ? spec.functions : all.length === 0 ? [EVERY_FUNCTION] : [];
-      const own = more.length ? this.thread.scripts.get(pathToFileURL(resolved).href)?.scriptId : undefined;
-      if (own !== undefined && !wanted.has(own)) wanted.set(own, []);
+      // exports no function of its own (a server's entry file, whose route handlers are callbacks; a routes
+      // file exporting the router Express made) — then its own functions instead of what it exports.
+      const own = this.thread.scripts.get(pathToFileURL(resolved).href)?.scriptId;
+      let more = spec.functions?.length ? spec.functions : [];
+      if (own !== undefined && more.length === 0 && !wanted.has(own) && !getters.has(own)) {
+        const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId: own });
+        if (findFunctions(scriptSource, [EVERY_FUNCTION]).sites.length > 0) {
+          more = [EVERY_FUNCTION];
+          chosen = true;
+          wanted.clear();
+          all.length = 0;
+        }
+      }
+      if (own !== undefined && more.length > 0 && !wanted.has(own)) wanted.set(own, []);
       for (const [scriptId, fns] of wanted) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
         const exported = functionsAt(scriptSource, fns);
@@ -332,11 +344,11 @@ export class EsmTraces {
     const rest = all.filter((n) => !done.includes(n) && !accessors.has(n));
     if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
     const traced = [...all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n) || viaGetters.includes(n)), ...unexported, ...unexportedByBreakpoints];
-    const chosen = all.length === 0 && !spec.functions?.length ? `${NO_EXPORTS}: ` : '';
+    const because = chosen ? `${NO_EXPORTS}: ` : '';
     const notes = [
       ...(done.length ? [`${done.join(', ')} ${inPlace(spec)}`] : []),
-      ...(unexported.length ? [`${chosen}${unexported.join(', ')} ${inPlace(spec)}`] : []),
-      ...(unexportedByBreakpoints.length ? [`${unexported.length ? '' : chosen}${unexportedByBreakpoints.join(', ')} ${byBreakpoints(why)}`] : []),
+      ...(unexported.length ? [`${because}${unexported.join(', ')} ${inPlace(spec)}`] : []),
+      ...(unexportedByBreakpoints.length ? [`${unexported.length ? '' : because}${unexportedByBreakpoints.join(', ')} ${byBreakpoints(why)}`] : []),
       ...(viaGetters.length ? [`${viaGetters.join(', ')} (exported through getters) replaced by wrappers in the module's own scope, which its getters return (~1 µs per call): every call through the exports recorded whole`] : []),
       ...(viaBreakpoints.length ? [`${viaBreakpoints.join(', ')} (exported through getters): the first call by a breakpoint (arguments only), which then puts a wrapper in the function's place: later calls recorded whole`] : []),
       ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
@@ -595,7 +607,7 @@ function byBreakpoints(why: string | undefined): string {
 }
 
 /** Why a trace took functions the user did not name. */
-const NO_EXPORTS = 'it exports no function, so every function in it';
+const NO_EXPORTS = 'it exports no function of its own, so every function in it';
 
 function inPlace(spec: ModuleSpec): string {
   return spec.capture === 'timing'

@@ -629,8 +629,10 @@ export class Tracer {
     else this.modules.push(full);
     const reports = await Promise.all(
       this.threads().map(async (t) => {
-        const inPlace = await t.esm.canEdit();
-        return { actor: t.actor, value: (await t.call(`traceModule(${JSON.stringify({ ...full, inPlace })})`).catch(() => undefined)) as ModuleReport };
+        // A loaded CommonJS module is left to the tracer (esm.ts traceCommonJs): in place where V8 live-edits,
+        // its own functions where its exports are not, wrappers otherwise. canEdit also sizes this thread's edits.
+        await t.esm.canEdit();
+        return { actor: t.actor, value: (await t.call(`traceModule(${JSON.stringify({ ...full, inPlace: true })})`).catch(() => undefined)) as ModuleReport };
       }),
     ).then((all) => all.filter((r) => r.value));
     for (const r of reports) {

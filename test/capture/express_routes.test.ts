@@ -65,7 +65,7 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
     expect(traced.isError, text).toBeFalsy();
     const liveEdit = major !== '26';
     const how = liveEdit ? 'instrumented in place' : 'traced by conditional breakpoints, since this Node has no live edit (setScriptSource functionality no longer available)';
-    expect(text).toContain(`: it exports no function, so every function in it: router.get('/orders/:id') callback, Promise callback, router.post('/orders') callback, app.use callback, app.listen callback ${how}`);
+    expect(text).toContain(`: it exports no function of its own, so every function in it: router.get('/orders/:id') callback, Promise callback, router.post('/orders') callback, app.use callback, app.listen callback ${how}`);
 
     const base = `http://127.0.0.1:${port}/api`;
     expect((await fetch(`${base}/orders/1`)).status).toBe(200);
@@ -106,5 +106,28 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
       ]);
       expect(calls[2]!.error).toContain('no order 9');
     }
+  });
+
+  it("traces a routes file's handlers rather than the router it exports", async () => {
+    const app = startFixture('express5/shop.cjs', [], { node });
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    const traced = await callTool(trace_module, { module_name: 'items.cjs' }, session);
+    const text = traced.content.map((c) => (c as { text: string }).text).join('\n');
+    expect(text).toContain(": it exports no function of its own, so every function in it: router.get('/items/:sku') callback ");
+    expect((await fetch(`http://127.0.0.1:${port}/api/items/a`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/api/items/z`)).status).toBe(404);
+    type Call = { fn: string; args: string[]; result?: string };
+    let calls: Call[] = [];
+    for (const deadline = Date.now() + 10_000; calls.length < 2; await new Promise((r) => setTimeout(r, 20))) {
+      const r = await callTool(get_function_calls, { module_name: 'items.cjs' }, session!);
+      calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
+      if (Date.now() > deadline) throw new Error(`timed out waiting for two handler calls: ${JSON.stringify(calls)}`);
+    }
+    expect(calls.map((c) => [c.fn, c.args[0]!.match(/params: \{[^}]*\}/)?.[0]])).toEqual([
+      ["router.get('/items/:sku') callback", 'params: {sku: "a"}'],
+      ["router.get('/items/:sku') callback", 'params: {sku: "z"}'],
+    ]);
   });
 });
