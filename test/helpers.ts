@@ -128,11 +128,14 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Polls until `probe` returns something truthy; fails with `what` after the timeout. */
-export async function eventually<T>(probe: () => T | undefined | null | false, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `probe` returns (or resolves to) something truthy; fails with `what` after the timeout. An
+ * async probe is awaited: its promise, itself truthy, would otherwise end the wait at once.
+ */
+export async function eventually<T>(probe: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));
