@@ -1,7 +1,7 @@
 // Shared test plumbing: fixture processes spawned as plain `node <fixture>` (no flags), and tracers on an
 // in-memory or temporary store. Every spawned process is killed after each test file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -126,6 +126,15 @@ export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'nodescope-test-'));
   tempDirs.push(dir);
   return dir;
+}
+
+/** Where Tracer.cpuProfile saves in a test: `profile.cpuprofile` in `dir` (a tempDir()); answers its path. */
+export function saveIn(dir: string): (json: string) => string {
+  return (json) => {
+    const file = join(dir, 'profile.cpuprofile');
+    writeFileSync(file, json);
+    return file;
+  };
 }
 
 /**
