@@ -130,7 +130,7 @@ export const OPTIONS = [
   }),
   spec({
     key: 'export_dir', flag: '--export-dir', env: 'NODESCOPE_EXPORT_DIR', default: '',
-    describe: 'The only folder export_trace writes into (its path argument is a name below it; existing files it did not write and symbolic links are refused). none: nodescope-exports next to the persisted trace, else nodescope-<uid>/exports in the OS temp folder.',
+    describe: 'The only folder export_trace and cpu_profile write into (a path given is a name below it; existing files nodescope did not write and symbolic links are refused). none: nodescope-exports next to the persisted trace, else nodescope-<uid>/exports in the OS temp folder.',
     parse: (raw) => {
       if (!raw) throw new Error('must be a folder path');
       return raw;

@@ -1,8 +1,7 @@
 // The ToolContext behind the tools: one store and, once a target is launched or attached, one tracer.
 // Tools reach the tracer and the query layer only through this object.
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ModuleSpec } from './agent/modules.js';
 import type { Config } from './config.js';
 import type { Level } from './shared/protocol.js';
@@ -245,10 +244,11 @@ export class Session implements ToolContext {
     return this.attachedTracer('read process info').processInfo(actor);
   }
 
+  /** The .cpuprofile goes below the export folder, as exports do (kept after the session, to be opened). */
   async cpuProfile(actor: string, durationMs: number, progress?: Progress) {
-    const dir = this.options.config.persist ? dirname(resolve(this.options.config.persist_path)) : tmpdir();
-    const file = join(dir, `nodescope-${actor.replace(/\//g, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
-    return this.attachedTracer('profile').cpuProfile(actor, durationMs, file, (elapsed) => progress?.(elapsed, durationMs, `profiling ${actor}`));
+    const name = `nodescope-${actor.replace(/\//g, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+    const save = (json: string) => this.writeExport(undefined, json, name);
+    return this.attachedTracer('profile').cpuProfile(actor, durationMs, save, (elapsed) => progress?.(elapsed, durationMs, `profiling ${actor}`));
   }
 
   async evaluate(actor: string, expression: string) {

@@ -1,7 +1,7 @@
 // Shared test plumbing: fixture processes spawned as plain `node <fixture>` (no flags), and tracers on an
 // in-memory or temporary store. Every spawned process is killed after each test file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
@@ -128,11 +128,23 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Polls until `probe` returns something truthy; fails with `what` after the timeout. */
-export async function eventually<T>(probe: () => T | undefined | null | false, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
+/** Where Tracer.cpuProfile saves in a test: `profile.cpuprofile` in `dir` (a tempDir()); answers its path. */
+export function saveIn(dir: string): (json: string) => string {
+  return (json) => {
+    const file = join(dir, 'profile.cpuprofile');
+    writeFileSync(file, json);
+    return file;
+  };
+}
+
+/**
+ * Polls until `probe` returns (or resolves to) something truthy; fails with `what` after the timeout. An
+ * async probe is awaited: its promise, itself truthy, would otherwise end the wait at once.
+ */
+export async function eventually<T>(probe: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -8,7 +8,7 @@ import { requestsById, requestsInProgress, type HttpRequest } from './http.js';
 import { receiptsOf } from './messages.js';
 import { cap, type Page } from './page.js';
 import { executionPath, type PathEntry } from './path.js';
-import { inFlight, inFlightOf, type InFlight } from './queues.js';
+import { inFlight, inFlightOf, tracedSince, type InFlight } from './queues.js';
 import { actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
 import { MAX_CHANGES, snapshot, SNAPSHOTS, type Snapshot } from './states.js';
 import { WINDOW_SQL, windowParams } from './time.js';
@@ -85,7 +85,6 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   if (!hasTable(store, 'message_open')) return inFlight(store, atMs);
   const { hi } = momentRange(store, atMs, ['message']);
   const pairs = store.db.prepare('SELECT sender, receiver FROM message_pairs').all() as { sender: string; receiver: string }[];
-  const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?');
   const SENDS = "type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL";
   const step = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair WHERE ${SENDS} AND ts_ns >= :start AND (ts_ns, id) < (:ts, :id) AND wall_ms <= :at
@@ -114,9 +113,9 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   const found = new Map<number, Row>();
   const never = new Map<number, Row>();
   for (const { sender: from, receiver: to } of pairs) {
-    // Sends from before the receiver's first event are left out: their receipts cannot have been recorded.
-    const start = (first.get(to) as { t: number | null }).t;
-    if (start === null) continue;
+    // Sends from before tracing began in the receiver are left out: their receipts cannot have been recorded.
+    const start = tracedSince(store, to)?.since;
+    if (start === undefined) continue;
     const pair = { from, to, start, hi, at: atMs };
     // Per id, its sends in flight at the moment not yet met on the way back.
     const left = new Map<string, number>();

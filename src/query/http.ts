@@ -172,10 +172,13 @@ export function requestsById(store: Store, ids: readonly string[]): HttpRequest[
   return rows.map(request);
 }
 
-/** `2026-…Z POST /checkout → 500 in 6.2 ms (route /checkout) [4242:r1]`, or `… pending`. */
+/**
+ * `2026-…Z POST /checkout → 500 in 6.2 ms (route /checkout) [4242:r1]`, or `… pending`. The route shows
+ * even when it spells the URL: it says a route answered (a route's own 404, not an unknown path's).
+ */
 export function renderRequest(r: HttpRequest): string {
   const outcome = r.pending ? 'pending (no response recorded)' : `${r.status ?? '?'}${r.duration_ms === null ? '' : ` in ${ms(r.duration_ms)} ms`}`;
-  const route = r.route && r.route !== r.url ? ` (route ${r.route})` : '';
+  const route = r.route ? ` (route ${r.route})` : '';
   return `${iso(r.wall_ms)} ${r.actor} ${r.method} ${r.url} → ${outcome}${route} [${r.id}]`;
 }
 

@@ -68,19 +68,28 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   };
 }
 
+/** A receiver's recording: its first event, whether that was its start (so it read nothing before), and whether it ended. */
+export interface ReceiverRecord {
+  start: number;
+  fromStart: boolean;
+  ended: boolean;
+}
+
+/** Null when the receiver recorded nothing. */
+export function receiverRecord(store: Store, actor: string): ReceiverRecord | null {
+  const row = store.db.prepare('SELECT ts_ns, payload FROM events WHERE actor = ? ORDER BY ts_ns LIMIT 1').get(actor) as { ts_ns: number; payload: string | null } | undefined;
+  if (!row) return null;
+  const payload = (parseJson(row.payload) ?? {}) as { fromStart?: unknown };
+  return { start: row.ts_ns, fromStart: payload.fromStart === true, ended: store.actor(actor)?.ended_ms != null };
+}
+
 /**
  * What became of sends without a receipt, from their receivers: a receiver is traced from its first event on,
  * and one traced from its start (the `fromStart` of its start event, its first) could not read anything before.
  */
 function receiverStates(store: Store, sends: readonly Row[]): (send: Row) => MessageStatus {
-  const first = store.db.prepare('SELECT ts_ns, payload FROM events WHERE actor = ? ORDER BY ts_ns LIMIT 1');
-  const receivers = new Map<string, { start: number; fromStart: boolean; ended: boolean } | null>();
-  for (const s of sends) {
-    if (!s.to_actor || receivers.has(s.to_actor)) continue;
-    const row = first.get(s.to_actor) as { ts_ns: number; payload: string | null } | undefined;
-    const payload = (parseJson(row?.payload ?? null) ?? {}) as { fromStart?: unknown };
-    receivers.set(s.to_actor, row ? { start: row.ts_ns, fromStart: payload.fromStart === true, ended: store.actor(s.to_actor)?.ended_ms != null } : null);
-  }
+  const receivers = new Map<string, ReceiverRecord | null>();
+  for (const s of sends) if (s.to_actor && !receivers.has(s.to_actor)) receivers.set(s.to_actor, receiverRecord(store, s.to_actor));
   return (send) => {
     const to = send.to_actor ? receivers.get(send.to_actor) : null;
     if (!to) return 'pending';

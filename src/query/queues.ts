@@ -1,11 +1,12 @@
 // Messages in flight (sent, not yet received) at a moment or now, and per-pair traffic: the Node meaning of
 // a mailbox. Pairing follows messages.ts: a message id is a content hash, so sends and receipts of one id
-// are paired first in, first out, and sends older than the receiver's first recorded event are left out
-// (their receipts cannot have been recorded, so nothing can be said about them).
+// are paired first in, first out, and sends from before tracing began in their receiver are left out (older
+// than its first recorded event, unless that was its start: their receipts cannot have been recorded, so
+// nothing can be said about them). What a receiver that ended did not receive it never read: not pending.
 import type { Store } from '../store/store.js';
 import { edgeRow, tsRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
-import { receiptsOf, type Receipt } from './messages.js';
+import { receiptsOf, receiverRecord, type Receipt } from './messages.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 
 export interface InFlight {
@@ -43,29 +44,43 @@ export function pairCounts(store: Store, atMs: number | null): PairCount[] {
  */
 function pairCountsNow(store: Store): PairCount[] {
   const open = store.db.prepare('SELECT ref, open FROM message_open WHERE sender = ? AND receiver = ? AND open > 0');
-  return pairTotals(store).map(({ early, ...p }) => {
-    const excess = new Map<string, number>();
-    for (const r of open.all(p.from, p.to) as { ref: string; open: number }[]) {
-      const n = r.open - (early.get(r.ref) ?? 0);
-      if (n > 0) excess.set(r.ref, n);
-    }
-    return { ...p, excess };
-  });
+  return pairTotals(store)
+    .filter((p) => p.sent > 0 || p.received > 0)
+    .map(({ from, to, sent, received, early }) => {
+      const excess = new Map<string, number>();
+      for (const r of open.all(from, to) as { ref: string; open: number }[]) {
+        const n = r.open - (early.get(r.ref) ?? 0);
+        if (n > 0) excess.set(r.ref, n);
+      }
+      return { from, to, sent, received, excess };
+    });
 }
 
 interface PairTotal extends Omit<PairCount, 'excess'> {
-  /** Message id → sends from before the receiver's first event (left out of the counts). */
+  /** Message id → sends from before tracing began in the receiver (left out of the counts). */
   early: Map<string, number>;
+  /** Those sends, in all. */
+  beforeTracing: number;
+  /** The receiver ended: the sends it did not receive were never read. */
+  ended: boolean;
 }
 
 /**
- * Per pair, sends and receipts, from the store's tally (message_pairs). Sends from before the receiver's
- * first event are left out as pairCountsAt does: they are read back from the pair's sends before that moment
- * (one range each) and taken off.
+ * From when a receiver's receipts are recorded (ts_ns): its first event, or from the first for one traced
+ * from its start (messages sent before it were waiting for it to read them); null when it recorded nothing.
+ */
+export function tracedSince(store: Store, actor: string): { since: number; ended: boolean } | null {
+  const r = receiverRecord(store, actor);
+  return r === null ? null : { since: r.fromStart ? Number.MIN_SAFE_INTEGER : r.start, ended: r.ended };
+}
+
+/**
+ * Per pair, sends and receipts, from the store's tally (message_pairs). Sends from before tracing began in
+ * the receiver are left out as pairCountsAt does: they are read back from the pair's sends before that
+ * moment (one range each) and taken off.
  */
 function pairTotals(store: Store): PairTotal[] {
   const pairs = store.db.prepare('SELECT sender, receiver, sent, received FROM message_pairs').all() as { sender: string; receiver: string; sent: number; received: number }[];
-  const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?');
   const early = store.db.prepare(
     `SELECT ref, count(*) AS n FROM events
      WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
@@ -73,25 +88,28 @@ function pairTotals(store: Store): PairTotal[] {
   );
   const out: PairTotal[] = [];
   for (const p of pairs) {
-    const start = (first.get(p.receiver) as { t: number | null }).t ?? Number.MAX_SAFE_INTEGER;
-    const before = new Map((early.all({ from: p.sender, to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
+    const traced = tracedSince(store, p.receiver);
+    const start = traced?.since ?? Number.MAX_SAFE_INTEGER;
+    const before = new Map(start === Number.MIN_SAFE_INTEGER ? [] : (early.all({ from: p.sender, to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
     let left = 0;
     for (const n of before.values()) left += n;
     const sent = p.sent - left;
-    if (sent <= 0 && p.received <= 0) continue;
-    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, early: before });
+    if (sent <= 0 && p.received <= 0 && left <= 0) continue;
+    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, early: before, beforeTracing: left, ended: traced?.ended ?? false });
   }
   return out;
 }
 
 function pairCountsAt(store: Store, atMs: number): PairCount[] {
   const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
-  // One pass over the (type, ts_ns) index up to the moment; the receiver's first event is one seek each.
+  // One pass over the (type, ts_ns) index up to the moment; the receiver's first event is one seek each (as
+  // tracedSince reads it).
   const rows = store.db
     .prepare(
       `SELECT subtype, from_actor AS sender, to_actor AS receiver, ref, count(*) AS n FROM events
        WHERE type = 'message' AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND subtype IN ('send', 'receive') AND ref IS NOT NULL
-         AND (subtype = 'receive' OR ts_ns >= (SELECT min(f.ts_ns) FROM events AS f WHERE f.actor = events.to_actor))
+         AND (subtype = 'receive' OR ts_ns >= (SELECT iif(json_extract(f.payload, '$.fromStart') IS 1, ${Number.MIN_SAFE_INTEGER}, f.ts_ns)
+           FROM events AS f WHERE f.actor = events.to_actor ORDER BY f.ts_ns LIMIT 1))
        GROUP BY subtype, from_actor, to_actor, ref`,
     )
     .all({ hi, at: atMs }) as { subtype: string; sender: string | null; receiver: string | null; ref: string; n: number }[];
@@ -191,10 +209,26 @@ export function inFlightView(m: InFlight): Record<string, unknown> {
 }
 
 export interface MailboxStats {
-  /** Per receiver: messages sent to it and not received, and the oldest of them. */
-  pending: { actor: string; count: number; oldest_ms: number | null }[];
-  /** Per sender → receiver pair: counts, and latency over the sampled sends that were received. */
-  pairs: { from: string; to: string; sent: number; received: number; pending: number; sampled: number; mean_latency_ms: number | null; max_latency_ms: number | null }[];
+  /** Per running receiver: messages sent to it and not received yet, and the oldest of them. */
+  pending: Mailbox[];
+  /** Per receiver that ended: messages sent to it that it never read, and the oldest of them. */
+  unread: Mailbox[];
+  /**
+   * Per sender → receiver pair: counts (sent, less those from before tracing began in the receiver:
+   * `before_tracing`), and latency over the sampled sends that were received.
+   */
+  pairs: {
+    from: string;
+    to: string;
+    sent: number;
+    received: number;
+    pending: number;
+    unread: number;
+    before_tracing: number;
+    sampled: number;
+    mean_latency_ms: number | null;
+    max_latency_ms: number | null;
+  }[];
   /** Sends the latencies were measured on (each pair's latest, at most `per_pair` of them). */
   sampled: number;
   per_pair: number;
@@ -210,18 +244,24 @@ export interface MailboxStats {
 export const LATENCY_SAMPLE = 300;
 const LATENCY_MIN_PER_PAIR = 10;
 
+export interface Mailbox {
+  actor: string;
+  count: number;
+  oldest_ms: number | null;
+}
+
 export function mailboxStats(store: Store): MailboxStats {
   const totals = pairTotals(store);
   const open = openSends(store);
   const perPair = Math.max(LATENCY_MIN_PER_PAIR, Math.floor(LATENCY_SAMPLE / Math.max(1, totals.length)));
-  const byReceiver = new Map<string, MailboxStats['pending'][number]>();
+  const byReceiver = new Map<string, Mailbox>();
   let sampled = 0;
   const pairs = totals.map((p) => {
-    const pending = open.pending(p);
-    if (pending > 0) {
+    const notReceived = open.notReceived(p);
+    if (notReceived > 0) {
       const ms = open.oldest(p);
       const r = byReceiver.get(p.to) ?? { actor: p.to, count: 0, oldest_ms: null };
-      r.count += pending;
+      r.count += notReceived;
       if (ms !== null) r.oldest_ms = Math.min(r.oldest_ms ?? ms, ms);
       byReceiver.set(p.to, r);
     }
@@ -232,15 +272,25 @@ export function mailboxStats(store: Store): MailboxStats {
       to: p.to,
       sent: p.sent,
       received: p.received,
-      pending,
+      pending: p.ended ? 0 : notReceived,
+      unread: p.ended ? notReceived : 0,
+      before_tracing: p.beforeTracing,
       sampled: l.sampled,
       mean_latency_ms: l.n ? l.sum / l.n : null,
       max_latency_ms: l.n ? l.max : null,
     };
   });
   pairs.sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to));
-  const pending = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
-  return { pending, pairs, sampled, per_pair: perPair, as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null };
+  const mailboxes = [...byReceiver.values()].sort((a, b) => b.count - a.count || a.actor.localeCompare(b.actor));
+  const ended = new Set(totals.filter((p) => p.ended).map((p) => p.to));
+  return {
+    pending: mailboxes.filter((m) => !ended.has(m.actor)),
+    unread: mailboxes.filter((m) => ended.has(m.actor)),
+    pairs,
+    sampled,
+    per_pair: perPair,
+    as_of_ms: edgeRow(store, 'max')?.wall_ms ?? null,
+  };
 }
 
 /**
@@ -274,7 +324,7 @@ function openSends(store: Store) {
   const nthOfOne = store.db.prepare(nth);
   return {
     balance,
-    pending(p: PairTotal): number {
+    notReceived(p: PairTotal): number {
       let n = (total.get(p.from, p.to) as { n: number }).n;
       for (const ref of p.early.keys()) {
         const o = openOf(p, ref);
@@ -345,8 +395,13 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
   return l;
 }
 
-/** `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms` */
+/**
+ * `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms`, with `, 1 never read`
+ * when the receiver ended without reading some, and `(+3 sent before tracing began in 4242/w1)`.
+ */
 export function renderPair(p: MailboxStats['pairs'][number]): string {
   const lat = p.mean_latency_ms === null ? 'no latency measured' : `latency mean ${ms(p.mean_latency_ms)} ms, max ${ms(p.max_latency_ms!)} ms`;
-  return `${p.from} → ${p.to}: ${p.sent} sent, ${p.received} received, ${p.pending} pending, ${lat}`;
+  const unread = p.unread ? `, ${p.unread} never read` : '';
+  const early = p.before_tracing ? ` (+${p.before_tracing} sent before tracing began in ${p.to})` : '';
+  return `${p.from} → ${p.to}: ${p.sent} sent, ${p.received} received, ${p.pending} pending${unread}${early}, ${lat}`;
 }

@@ -1,5 +1,5 @@
 import { iso } from '../query/format.js';
-import { renderPair } from '../query/queues.js';
+import { renderPair, type Mailbox } from '../query/queues.js';
 import { ms } from '../query/rows.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { count, maybeText, rows } from './output.js';
@@ -21,6 +21,8 @@ function more(total: number, what: string): string[] {
   return total > MAX_ROWS ? [`  …${total - MAX_ROWS} more ${what}; get_message_flow lists the messages of one pair`] : [];
 }
 
+const mailboxView = (p: Mailbox) => ({ actor: p.actor, count: p.count, oldest: p.oldest_ms === null ? null : iso(p.oldest_ms) });
+
 type Delay = { min: number; mean: number; p50: number; p99: number; max: number; samples?: number };
 
 export const message_queue_analysis = defineTool({
@@ -30,7 +32,7 @@ export const message_queue_analysis = defineTool({
     'Answers the Node meaning of mailboxes: per actor, messages sent to it and not yet received (count, oldest); per sender → receiver pair, messages sent, received and pending with mean and max latency; the slowest consumers; and the event-loop delay (min, mean, p50, p99, max) of each live thread, read from the target.',
   annotations: READ_ONLY,
   schema: {},
-  output: { pending: rows, pairs: rows, slow_consumers: rows, sampled: count, as_of: maybeText, event_loop_delay_ms: rows, skipped: rows },
+  output: { pending: rows, unread: rows, pairs: rows, slow_consumers: rows, sampled: count, as_of: maybeText, event_loop_delay_ms: rows, skipped: rows },
   async handler(_args, ctx) {
     const threads = ctx.supervisionTree().flatMap(function walk(n): { id: string; status: string; kind: string }[] {
       return [n, ...n.children.flatMap(walk)];
@@ -65,6 +67,13 @@ export const message_queue_analysis = defineTool({
             ...more(stats.pending.length, 'receivers'),
           ]
         : ['Pending per receiver: none']),
+      ...(stats.unread.length
+        ? [
+            'Never read (the receiver ended first):',
+            ...stats.unread.slice(0, MAX_ROWS).map((p) => `  ${ctx.query.actorLabel(p.actor)}: ${p.count} never read, ${sent(p.oldest_ms)}`),
+            ...more(stats.unread.length, 'receivers'),
+          ]
+        : []),
       ...(stats.pairs.length
         ? ['Pairs:', ...stats.pairs.slice(0, MAX_ROWS).map((p) => `  ${renderPair(p)}`), ...more(stats.pairs.length, 'pairs')]
         : ['Pairs: no messages recorded; trace_process records the messages of an actor']),
@@ -76,9 +85,11 @@ export const message_queue_analysis = defineTool({
       ...(skipped.length ? [`Not attached, skipped: ${skipped.map((s) => s.actor).join(', ')} (attach reads them live)`] : []),
     ];
     const data = {
-      pending: stats.pending.slice(0, MAX_ROWS).map((p) => ({ actor: p.actor, count: p.count, oldest: p.oldest_ms === null ? null : iso(p.oldest_ms) })),
+      pending: stats.pending.slice(0, MAX_ROWS).map(mailboxView),
+      unread: stats.unread.slice(0, MAX_ROWS).map(mailboxView),
       pairs: stats.pairs.slice(0, MAX_ROWS),
       total_pending: stats.pending.length,
+      total_unread: stats.unread.length,
       total_pairs: stats.pairs.length,
       slow_consumers: slow.map((p) => ({ actor: p.to, from: p.from, mean_latency_ms: p.mean_latency_ms })),
       sampled: stats.sampled,

@@ -1,7 +1,6 @@
-// cpu_profile: V8's sampling profiler on one thread for a bounded time. The full profile is written as a
-// .cpuprofile file (it opens in Chrome DevTools); the answer summarizes the top functions.
+// cpu_profile: V8's sampling profiler on one thread for a bounded time. The full profile is saved as a
+// .cpuprofile file (it opens in Chrome DevTools) where the caller says; the answer summarizes the top functions.
 import type { Protocol } from 'devtools-protocol';
-import { writeFileSync } from 'node:fs';
 import type { CdpSession } from './cdp.js';
 import { pathOf, sourceMaps, type SourceMaps } from './sourcemaps.js';
 
@@ -26,10 +25,13 @@ export interface ProfileSummary {
   top_total: ProfileFunction[];
 }
 
+/** Saves the profile's JSON text; answers the path of the file written. */
+export type SaveProfile = (json: string) => string;
+
 export async function cpuProfile(
   session: CdpSession,
   durationMs: number,
-  file: string,
+  save: SaveProfile,
   onProgress?: (elapsedMs: number) => void,
   beforeSummary?: (profile: Protocol.Profiler.Profile) => Promise<void>,
 ): Promise<ProfileSummary> {
@@ -44,7 +46,7 @@ export async function cpuProfile(
       onProgress?.(Date.now() - started);
     }
     const { profile } = await session.send('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
+    const file = save(JSON.stringify(profile));
     await beforeSummary?.(profile).catch(() => undefined);
     return { file, ...summarize(profile) };
   } finally {

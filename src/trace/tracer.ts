@@ -38,7 +38,7 @@ import { resolveModuleName, type Loaded } from './module_names.js';
 import { redactJson } from '../shared/redact.js';
 import { announcePreloadPath, isOwnFile } from './paths.js';
 import { ownerAlive, ProcessLink } from './process_link.js';
-import { cpuProfile, type ProfileSummary } from './profile.js';
+import { cpuProfile, type ProfileSummary, type SaveProfile } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 import { locateEvent, pathOf } from './sourcemaps.js';
 import { RecordingPolicy } from './policy.js';
@@ -750,12 +750,12 @@ export class Tracer {
     return redactJson(await this.thread(actor).call('info()')) as Record<string, unknown>;
   }
 
-  async cpuProfile(actor: string, durationMs: number, file: string, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
+  async cpuProfile(actor: string, durationMs: number, save: SaveProfile, onProgress?: (elapsedMs: number) => void): Promise<ProfileSummary> {
     const thread = this.thread(actor);
     // Code transformed in memory (tsx) has its map only in the inspector: learn it before summarizing.
     const announced = (profile: { nodes: { callFrame: { url: string } }[] }) =>
       profile.nodes.some((n) => /\.[cm]?tsx?$/.test(n.callFrame.url)) ? this.probes.scriptsOf(thread) : Promise.resolve();
-    return cpuProfile(thread.session, durationMs, file, onProgress, announced);
+    return cpuProfile(thread.session, durationMs, save, onProgress, announced);
   }
 
   /** trace_line: a probe at a source line in every thread of the family. */

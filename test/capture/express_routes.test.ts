@@ -1,6 +1,8 @@
 // Routes of an Express 5 app whose routes are mounted under /api, read back through get_http_requests: the
 // route is the full one ("/api/orders/:id") whether the handler answered, or threw and the app's error
 // middleware answered (Express restores req.baseUrl as the error leaves the mounted router), and for a POST.
+// The text names the route of every request a route answered, whatever its method and status, also when
+// the pattern spells the URL, and no route where none answered.
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
@@ -8,7 +10,7 @@ import { Session } from '../../src/session.js';
 import { get_function_calls } from '../../src/tools/get_function_calls.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
 import { trace_module } from '../../src/tools/trace_module.js';
-import { startFixture } from '../helpers.js';
+import { eventually, startFixture } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
 let session: Session | undefined;
@@ -46,6 +48,48 @@ describe('Express 5 routes', () => {
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],
       ['POST', '/api/orders', 201, '/api/orders'],
       ['GET', '/api/orders/2/', 200, '/api/orders/:id'],
+    ]);
+  });
+
+  it("names the route in the text whenever one answered, for every method and status", async () => {
+    const app = startFixture('express5/routes.cjs');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    const sent: [string, string, number][] = [
+      ['GET', '/health', 200],
+      ['POST', '/api/orders', 201],
+      ['DELETE', '/api/orders', 404],
+      ['GET', '/api/old', 302],
+      ['PUT', '/api/orders/7', 204],
+      ['HEAD', '/api/orders/7', 200],
+      ['GET', '/api/orders?page=2', 200],
+      ['OPTIONS', '/api/orders', 200],
+      ['GET', '/static/a.css', 200],
+      ['GET', '/nothing', 404],
+    ];
+    for (const [method, path, status] of sent) {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, redirect: 'manual' });
+      await r.arrayBuffer();
+      expect([method, path, r.status]).toEqual([method, path, status]);
+    }
+    const text = await eventually(async () => {
+      const r = await callTool(get_http_requests, {}, session!);
+      const data = r.structuredContent as { total: number; requests: { pending: boolean }[] };
+      return !r.isError && data.total === sent.length && data.requests.every((q) => !q.pending) && (r.content as { text: string }[])[0]!.text;
+    }, 'ten answered requests');
+    const lines = text.split('\n').slice(1, 1 + sent.length).map((l) => l.replace(/^\S+ \d+ /, '').replace(/ in [\d.]+ ms/, '').replace(/ \[\d+:r\d+\]$/, ''));
+    expect(lines).toEqual([
+      'GET /health → 200 (route /health)',
+      'POST /api/orders → 201 (route /api/orders)',
+      'DELETE /api/orders → 404 (route /api/orders)',
+      'GET /api/old → 302 (route /api/old)',
+      'PUT /api/orders/7 → 204 (route /api/orders/:id)',
+      'HEAD /api/orders/7 → 200 (route /api/orders/:id)',
+      'GET /api/orders?page=2 → 200 (route /api/orders)',
+      'OPTIONS /api/orders → 200',
+      'GET /static/a.css → 200',
+      'GET /nothing → 404',
     ]);
   });
 });

@@ -1,5 +1,7 @@
 // Tools that read the live target: process_info, cpu_profile, evaluate (and its refusal by default).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
@@ -30,7 +32,7 @@ describe('live tools', () => {
     expect(text(r)).toMatch(new RegExp(`^${auth.id} worker "auth" — pid ${app.pid}`));
   });
 
-  it('cpu_profile of a busy loop names the hot function and saves a .cpuprofile', async () => {
+  it('cpu_profile of a busy loop names the hot function and saves a .cpuprofile in the export folder, for its owner only', async () => {
     const app = startFixture('hot.cjs');
     await app.line(/^ready/);
     session = new Session({ config: resolveConfig({}, {}) });
@@ -40,8 +42,14 @@ describe('live tools', () => {
     const data = r.structuredContent as any;
     expect(data.top_self[0]).toMatchObject({ function: 'spinHot', url: expect.stringMatching(/hot\.cjs$/) });
     expect(data.top_total.map((f: any) => f.function)).toContain('spinHot');
-    expect(existsSync(data.file)).toBe(true);
-    expect(JSON.parse(readFileSync(data.file, 'utf8'))).toHaveProperty('nodes');
+    try {
+      // By default, this user's nodescope folder in the OS temp folder, as export_trace's files.
+      expect(data.file.startsWith(`${join(tmpdir(), `nodescope-${process.getuid!()}`, 'exports')}/nodescope-${app.pid}-`)).toBe(true);
+      expect(statSync(data.file).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(data.file, 'utf8'))).toHaveProperty('nodes');
+    } finally {
+      rmSync(data.file, { force: true });
+    }
   });
 
   it('evaluate is refused unless the server allows it, then answers through the bounded serializer', async () => {

@@ -2,10 +2,12 @@
 // worker thread (thread-stream running sonic-boom), never through process.stdout, and the worker ends with a
 // process.exit() inside its own 'exit' listener, which runs nothing after it in that thread. Every line
 // reaches get_logs once, from the worker that wrote it, with pino's level; the message pino sends each
-// worker at its start (PINO_CONFIG), which the worker never reads, is shown as never read.
+// worker at its start (PINO_CONFIG), which the worker never reads, is shown as never read (by
+// message_queue_analysis too).
 import { describe, expect, it } from 'vitest';
 import { attached, eventually, events, startFixture } from '../helpers.js';
 import { messageFlow, renderMessage } from '../../src/query/messages.js';
+import { mailboxStats } from '../../src/query/queues.js';
 import { nodeTargets } from '../targets/index.js';
 
 const FIXTURE = 'output/transport.cjs';
@@ -56,6 +58,9 @@ describe.each(nodeTargets())('pino transport on Node $major', ({ bin: node }) =>
         [worker, 'main', 'READY', 'received'],
       ]);
       expect(renderMessage(messages[0]!)).toContain(` · never read (${pid}/${worker} ended without reading it)`);
+      // message_queue_analysis says the same: sent before the worker's first event, which was its start.
+      const pair = mailboxStats(t.store).pairs.find((p) => p.from === pid && p.to === `${pid}/${worker}`);
+      expect([pair?.sent, pair?.pending, pair?.unread, pair?.before_tracing]).toEqual([1, 0, 1, 0]);
     }
     await t.tracer.detach();
   });

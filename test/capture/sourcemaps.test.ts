@@ -10,7 +10,7 @@ import { Query } from '../../src/query/index.js';
 import { paging } from '../../src/query/page.js';
 import { SourceMaps } from '../../src/trace/sourcemaps.js';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
-import { attached, eventually, events, FIXTURES, newTracer, tempDir } from '../helpers.js';
+import { attached, eventually, events, FIXTURES, newTracer, saveIn, tempDir } from '../helpers.js';
 
 const SHOP = join(FIXTURES, 'shop-ts');
 const PAYMENTS_TS = join(SHOP, 'src/payments.ts');
@@ -34,7 +34,7 @@ describe('source maps', () => {
     const dir = tempDir();
     // Spun once the profiler runs (its first progress report), and well within its time.
     let spun = false;
-    const profile = await t.tracer.cpuProfile(String(app.pid), 1500, join(dir, 'p.cpuprofile'), () => {
+    const profile = await t.tracer.cpuProfile(String(app.pid), 1500, saveIn(dir), () => {
       if (!spun) app.send('spin 500');
       spun = true;
     });
@@ -75,7 +75,7 @@ describe('source maps', () => {
       const port = Number((await next(/^listening/)).split(' ')[1]);
       await tracer.attach(proc.pid!);
       let spun = false;
-      const profile = await tracer.cpuProfile(String(proc.pid), 1500, join(tempDir(), 'p.cpuprofile'), () => {
+      const profile = await tracer.cpuProfile(String(proc.pid), 1500, saveIn(tempDir()), () => {
         if (!spun) proc.stdin.write('spin 500\n');
         spun = true;
       });

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TOOLS } from '../../src/tools/registry.js';
+import { tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
+/** Where cpu_profile's files go: removed after the tests. */
+const EXPORTS = tempDir();
 
 interface Ran {
   code: number;
@@ -17,7 +20,7 @@ interface Ran {
 
 async function cli(...args: string[]): Promise<Ran> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, NODESCOPE_TOOL_CATEGORIES: 'core' } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, NODESCOPE_TOOL_CATEGORIES: 'core', NODESCOPE_EXPORT_DIR: EXPORTS } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -30,10 +30,10 @@ afterAll(() => {
   for (const p of servers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 });
 
-/** HOME is a temp dir so the token file lands there, not in the real ~/.nodescope. */
+/** HOME is a temp dir so the token file lands there, not in the real ~/.nodescope; so do cpu_profile's files. */
 function env(home: string): NodeJS.ProcessEnv {
   // Every tool listed: these tests call some outside the default categories (cpu_profile).
-  const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, NODESCOPE_TOOL_CATEGORIES: 'all' };
+  const e: NodeJS.ProcessEnv = { ...process.env, HOME: home, NODESCOPE_TOOL_CATEGORIES: 'all', NODESCOPE_EXPORT_DIR: join(home, 'exports') };
   delete e.NODESCOPE_TOKEN;
   return e;
 }

@@ -309,17 +309,18 @@ describe('query layer (hand-written rows): performance_analysis and slowest_func
 });
 
 describe('query layer (hand-written rows): message_queue_analysis and process_relationships', () => {
-  it('answers pending messages per receiver, per-pair latency, slow consumers and event-loop delay', async () => {
+  it('answers messages not received per receiver (never read: the receiver ended), per-pair latency, slow consumers and event-loop delay', async () => {
     const { ctx } = web();
     ctx.processInfo = async (id) => ({ event_loop_delay_ms: id === '4242' ? { min: 1, mean: 2.5, p50: 2, p99: 9, max: 12 } : null });
     const r = await call(ctx, 'message_queue_analysis', {});
     expect(r.text).toBe(
       [
         'Message queues (latency over the latest 3 sends, 150 per pair at most)',
-        'Pending per receiver:',
-        '  4242/w1 "pricing": 1 pending, oldest sent 2026-11-22T16:00:00.012Z, 18 ms before the last recorded event',
+        'Pending per receiver: none',
+        'Never read (the receiver ended first):',
+        '  4242/w1 "pricing": 1 never read, oldest sent 2026-11-22T16:00:00.012Z, 18 ms before the last recorded event',
         'Pairs:',
-        '  4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms',
+        '  4242 → 4242/w1: 2 sent, 1 received, 0 pending, 1 never read, latency mean 0.42 ms, max 0.42 ms',
         '  4242/w1 → 4242: 1 sent, 1 received, 0 pending, latency mean 1.25 ms, max 1.25 ms',
         'Slowest consumers (mean latency):',
         '  4242 from 4242/w1: 1.25 ms',
@@ -328,8 +329,9 @@ describe('query layer (hand-written rows): message_queue_analysis and process_re
         '  4242: min 1, mean 2.5, p50 2, p99 9, max 12',
       ].join('\n'),
     );
-    expect(r.data.pending).toEqual([{ actor: '4242/w1', count: 1, oldest: '2026-11-22T16:00:00.012Z' }]);
-    expect(r.data.pairs[0]).toEqual({ from: '4242', to: '4242/w1', sent: 2, received: 1, pending: 1, sampled: 2, mean_latency_ms: 0.42, max_latency_ms: 0.42 });
+    expect(r.data.pending).toEqual([]);
+    expect(r.data.unread).toEqual([{ actor: '4242/w1', count: 1, oldest: '2026-11-22T16:00:00.012Z' }]);
+    expect(r.data.pairs[0]).toEqual({ from: '4242', to: '4242/w1', sent: 2, received: 1, pending: 0, unread: 1, before_tracing: 0, sampled: 2, mean_latency_ms: 0.42, max_latency_ms: 0.42 });
   });
 
   it('skips threads that are not attached, and says so', async () => {
