@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
+import { timingBucketRange } from '../../src/shared/protocol.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { events, startFixture } from '../helpers.js';
@@ -133,6 +134,20 @@ function summedTimed(store: Session['store'], fn: string): { calls: number; erro
   return s;
 }
 
+/** The timed calls of one function that took 16 µs or more (histogram buckets), over every summary. */
+function busyTimed(store: Session['store'], fn: string): number {
+  let n = 0;
+  for (const e of events(store, "type = 'agent' AND subtype = 'timing'")) {
+    for (const f of e.payload.fns) {
+      if (f.fn !== fn) continue;
+      for (const [b, c] of Object.entries(f.hist as Record<string, number>)) {
+        if (timingBucketRange(Number(b))[0] >= 16_000) n += c;
+      }
+    }
+  }
+  return n;
+}
+
 const HOT = [
   { name: 'wrappers on the exports', args: ['--lazy'], via: 'wrappers' },
   { name: 'instrumented in place', args: [], via: 'live-edit' },
@@ -165,7 +180,16 @@ describe('trace_module capture "timing": hot functions are timed on a sample of 
       expect(summedTimed(store, 'later')).toEqual({ calls: 600, errors: 120, timed: 600, hist: 600 });
 
       const lines = perf.text.split('\n');
-      expect(lines[0]).toBe('Performance of timing/hot.cjs: 22700 calls of 4 functions (module test/fixtures/timing/hot.cjs)');
+      // Half the calls of alternate are busy for 20 µs, every other one: so are about half of those timed, as
+      // the gaps between timed calls are drawn (a fixed 1 in 16 would time the busy ones only, or never).
+      const alternate = summedTimed(store, 'alternate');
+      expect([alternate.calls, alternate.hist]).toEqual([20_000, alternate.timed]);
+      expect(alternate.timed).toBeLessThan(4_000);
+      const busy = busyTimed(store, 'alternate');
+      expect(busy / alternate.timed).toBeGreaterThan(0.4);
+      expect(busy / alternate.timed).toBeLessThan(0.6);
+
+      expect(lines[0]).toBe('Performance of timing/hot.cjs: 42700 calls of 5 functions (module test/fixtures/timing/hot.cjs)');
       const line = (fn: string) => lines.find((l) => l.startsWith(`${fn}: `));
       const num = '[\\d.]+';
       expect(line('hot')).toMatch(new RegExp(`^hot: 20000 calls, 2857 errors; total ~${num} ms, mean ~${num}, p50 ~${num}, p95 ~${num}, max ≥${num} ms \\(timing only, ${hot.timed} calls timed\\)$`));
