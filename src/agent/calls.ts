@@ -3,7 +3,7 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
-import { callCompleteHead, TIMING_BUCKETS, timingBucket } from '../shared/protocol.js';
+import { callCompleteHead, TIMING_BUCKETS, timingBucket, TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, type TimingSums, type TimingSummary } from '../shared/protocol.js';
 import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, writePlainList, writePrimitive, type TextBytes } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -97,8 +97,8 @@ export class Calls {
   }
 
   /**
-   * Timing only: two clock reads and a few typed-array writes per call, no allocation (`arguments` passed
-   * straight to apply is not materialized), no event: Timings sends the sums.
+   * Timing only: a few typed-array writes per call, two clock reads on the calls Timings.begin picks, no
+   * allocation (`arguments` passed straight to apply is not materialized), no event: Timings sends the sums.
    */
   private wrapTimed(original: Fn, site: CallSite, slot: number): Fn {
     const timings = this.timings;
@@ -107,7 +107,7 @@ export class Calls {
       // eslint-disable-next-line prefer-rest-params
       const args = arguments as unknown as unknown[];
       if (!site.active()) return new.target ? Reflect.construct(original, args, new.target) : original.apply(this, args);
-      const t0 = timings.now();
+      const t0 = timings.begin(slot);
       let result: unknown;
       try {
         result = new.target ? Reflect.construct(original, args, new.target) : original.apply(this, args);
@@ -170,7 +170,7 @@ export class Calls {
   private aroundTimed(site: CallSite, slot: number, body: () => unknown): unknown {
     if (!site.active()) return body();
     const timings = this.timings;
-    const t0 = timings.now();
+    const t0 = timings.begin(slot);
     let result: unknown;
     try {
       result = body();
@@ -478,25 +478,33 @@ export class Limiter {
 const TIMING_SUMMARY_MS = 1_000;
 
 /**
- * Timing-only traces (trace_module capture "timing"): per function, calls, errors, total and max ns and a
- * duration histogram (src/shared/protocol.ts timingBucket) in typed arrays; one `agent/timing` event per
- * module carries what changed, each second while there are calls and whenever the tracer asks (flushNow,
- * untrace, detach, exit), so nothing counted is lost. An `agent` event: never sampled away, never dropped for
- * a flood of calls (a summary stands for many of them).
+ * Timing-only traces (trace_module capture "timing"): per function, calls and errors (every call), and for
+ * the calls timed (Timings.begin picks them) their count, total and max ns and a duration histogram
+ * (src/shared/protocol.ts timingBucket), in typed arrays; one `agent/timing` event per module carries what
+ * changed, each second while there are calls and whenever the tracer asks (flushNow, untrace, detach, exit),
+ * so nothing counted is lost. The reader scales the timed calls' figures by calls / timed. An `agent` event:
+ * never sampled away, never dropped for a flood of calls (a summary stands for many of them).
  */
 export class Timings {
   private fns: { module: string; fn: string }[] = [];
   private calls = new Float64Array(8);
   private errors = new Float64Array(8);
+  private timed = new Float64Array(8);
   private totalNs = new Float64Array(8);
   private maxNs = new Float64Array(8);
   private hist = new Uint32Array(8 * TIMING_BUCKETS);
+  /** Calls left until the next timed one, per function (≤ 1: the next call is timed). */
+  private skip = new Float64Array(8);
+  /** 1 once a function has returned a promise: timed on every call (see settle). */
+  private settles = new Uint8Array(8);
+  /** xorshift32 state for the gaps between timed calls. */
+  private seed = 0x2545f491;
   /** When each module's sums were last sent (ns): the start of the period the next summary covers. */
   private readonly since = new Map<string, number>();
   private timer: Later | undefined;
   private closed = false;
   /** ms, fractional: performance.now, the cheaper clock (~50 ns a read on Node 20 and 24). */
-  readonly now: () => number;
+  private readonly now: () => number;
 
   constructor(private readonly core: AgentCore) {
     const { performance } = core.builtin('perf_hooks');
@@ -513,19 +521,47 @@ export class Timings {
     return i;
   }
 
-  add(slot: number, t0: number, threw: 0 | 1): void {
-    const ns = (this.now() - t0) * 1e6;
-    // Every call before the first write: a host call (an interrupt, at a function entry) lands before them, never between.
-    const bucket = slot * TIMING_BUCKETS + timingBucket(ns);
-    this.calls[slot]!++;
-    this.errors[slot]! += threw;
-    this.totalNs[slot]! += ns;
-    if (ns > this.maxNs[slot]!) this.maxNs[slot] = ns;
-    this.hist[bucket]!++;
+  /**
+   * At a call's start: the clock when this call is to be timed, else -1 (counted only: one decrement and one
+   * comparison). Past TIMING_EXACT_CALLS the gap to the next timed call is drawn in [1, 2·TIMING_SAMPLE_EVERY
+   * − 1], mean TIMING_SAMPLE_EVERY: a fixed 1 in N would alias with the caller's own period (a loop whose every
+   * other call is the slow one: timed always or never).
+   */
+  begin(slot: number): number {
+    if (--this.skip[slot]! > 0) return -1;
+    this.skip[slot] = this.calls[slot]! < TIMING_EXACT_CALLS || this.settles[slot] === 1 ? 1 : this.gap();
+    return this.now();
   }
 
-  /** A wrapper's promise: the caller gets one that settles like it (see Calls.settle for why not the same). */
+  private gap(): number {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x;
+    return 1 + ((x >>> 0) % (2 * TIMING_SAMPLE_EVERY - 1));
+  }
+
+  add(slot: number, t0: number, threw: 0 | 1): void {
+    if (t0 >= 0) {
+      const ns = (this.now() - t0) * 1e6;
+      // Every call before the first write: a host call (an interrupt, at a function entry) lands before them, never between.
+      const bucket = slot * TIMING_BUCKETS + timingBucket(ns);
+      this.timed[slot]!++;
+      this.totalNs[slot]! += ns;
+      if (ns > this.maxNs[slot]!) this.maxNs[slot] = ns;
+      this.hist[bucket]!++;
+    }
+    this.calls[slot]!++;
+    this.errors[slot]! += threw;
+  }
+
+  /**
+   * A wrapper's promise: the caller gets one that settles like it (see Calls.settle for why not the same).
+   * Its function is timed on every call from now on: the settle path costs a few µs, the clock ~0.1.
+   */
   settle(result: Promise<unknown>, slot: number, t0: number): Promise<unknown> {
+    this.settles[slot] = 1;
     return promiseThen(
       result,
       (value) => {
@@ -541,6 +577,7 @@ export class Timings {
 
   /** An instrumented async body's own promise, watched on the side (see Calls.observe). */
   watch(result: Promise<unknown>, slot: number, t0: number): void {
+    this.settles[slot] = 1;
     promiseThen(
       result,
       () => this.add(slot, t0, 0),
@@ -551,7 +588,7 @@ export class Timings {
   /** Sends the sums of every module (or of one) that had calls since its last summary, and zeroes them. */
   flush(module?: string): void {
     if (this.fns.length > 0) this.start();
-    const byModule = new Map<string, Record<string, unknown>[]>();
+    const byModule = new Map<string, TimingSums[]>();
     for (let i = 0; i < this.fns.length; i++) {
       const n = this.calls[i]!;
       const site = this.fns[i]!;
@@ -561,13 +598,15 @@ export class Timings {
       for (let b = 0; b < TIMING_BUCKETS; b++) if (this.hist[base + b]! > 0) hist[b] = this.hist[base + b]!;
       const fns = byModule.get(site.module) ?? [];
       byModule.set(site.module, fns);
-      fns.push({ fn: site.fn, calls: n, errors: this.errors[i], total_ns: Math.round(this.totalNs[i]!), max_ns: Math.round(this.maxNs[i]!), hist });
-      this.calls[i] = this.errors[i] = this.totalNs[i] = this.maxNs[i] = 0;
+      fns.push({ fn: site.fn, calls: n, errors: this.errors[i]!, timed: this.timed[i]!, total_ns: Math.round(this.totalNs[i]!), max_ns: Math.round(this.maxNs[i]!), hist });
+      // The next summary's first calls are timed again.
+      this.calls[i] = this.errors[i] = this.timed[i] = this.totalNs[i] = this.maxNs[i] = this.skip[i] = 0;
       this.hist.fill(0, base, base + TIMING_BUCKETS);
     }
     const now = this.core.nowNs();
     for (const [m, fns] of byModule) {
-      this.core.emit('agent', 'timing', this.core.config.actor, { module: m, since_ns: this.since.get(m) ?? now, fns });
+      const summary: TimingSummary = { module: m, since_ns: this.since.get(m) ?? now, fns };
+      this.core.emit('agent', 'timing', this.core.config.actor, summary);
       this.since.set(m, now);
     }
   }
@@ -590,15 +629,18 @@ export class Timings {
   }
 
   private grow(size: number): void {
-    const bigger = <T extends Float64Array | Uint32Array>(a: T, n: number): T => {
+    const bigger = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, n: number): T => {
       const b = new (a.constructor as new (n: number) => T)(n);
       b.set(a);
       return b;
     };
     this.calls = bigger(this.calls, size);
     this.errors = bigger(this.errors, size);
+    this.timed = bigger(this.timed, size);
     this.totalNs = bigger(this.totalNs, size);
     this.maxNs = bigger(this.maxNs, size);
+    this.skip = bigger(this.skip, size);
+    this.settles = bigger(this.settles, size);
     this.hist = bigger(this.hist, size * TIMING_BUCKETS);
   }
 }

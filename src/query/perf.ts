@@ -1,7 +1,7 @@
 // Durations of traced calls: per-function statistics of a module, and the slowest calls. A `call/return` or
 // `call/throw` carries its call's module, fn and duration_ns (docs/events.md), so statistics read the
 // completions alone; calls still running have no duration and are counted apart.
-import { timingBucketRange } from '../shared/protocol.js';
+import { TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, timingBucketRange, type TimingSummary } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
 import { callRecords, completionOf, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
 import { parseJson } from './format.js';
@@ -22,6 +22,11 @@ export interface FunctionStats {
   max_ms: number | null;
   /** From a timing-only trace's sums: no call was recorded one by one, p50 and p95 are estimates. */
   timing_only?: true;
+  /**
+   * Timing only, a hot function: the calls whose duration was measured, fewer than `calls`. Total, mean, p50
+   * and p95 are estimated from them (scaled by calls / timed), max is the slowest of them.
+   */
+  timed?: number;
   /** p50 and p95 from the recorded calls' duration histogram (more than EXACT_PERCENTILES of them): within 25%. */
   estimated?: true;
 }
@@ -163,7 +168,14 @@ export function renderStats(s: FunctionStats): string {
   const counts = [`${s.calls} call${s.calls === 1 ? '' : 's'}`, `${s.errors} error${s.errors === 1 ? '' : 's'}`, ...(s.running ? [`${s.running} running`] : [])].join(', ');
   if (s.mean_ms === null) return `${s.fn}: ${counts}; no duration recorded`;
   const est = s.timing_only || s.estimated ? '~' : '';
-  return `${s.fn}: ${counts}; total ${ms(s.total_ms)} ms, mean ${ms(s.mean_ms)}, p50 ${est}${ms(s.p50_ms!)}, p95 ${est}${ms(s.p95_ms!)}, max ${ms(s.max_ms!)} ms${s.timing_only ? ' (timing only)' : ''}`;
+  const sampled = s.timed === undefined ? '' : '~';
+  const only = s.timing_only ? ` (timing only${s.timed === undefined ? '' : `, ${s.timed} calls timed`})` : '';
+  return `${s.fn}: ${counts}; total ${sampled}${ms(s.total_ms)} ms, mean ${sampled}${ms(s.mean_ms)}, p50 ${est}${ms(s.p50_ms!)}, p95 ${est}${ms(s.p95_ms!)}, max ${maxOf(s)} ms${only}`;
+}
+
+/** A function's max in ms; `≥` when it is the slowest of a sample of the calls. */
+export function maxOf(s: FunctionStats): string {
+  return `${s.timed === undefined ? '' : '≥'}${ms(s.max_ms!)}`;
 }
 
 /** What estimated percentiles say, once per answer that shows them. */
@@ -172,15 +184,20 @@ export const ESTIMATED_NOTE = `~: p50/p95 from a histogram of the recorded durat
 /** What a timing-only trace's functions say, once per answer that shows them. */
 export const TIMING_ONLY_NOTE = 'Timing only (trace_module capture "timing"): calls, errors and durations were summed in the target; arguments, results and single calls were not recorded; p50/p95 are estimates (within 25%).';
 
-interface TimingSummary {
-  module: string;
-  fns: { fn: string; calls: number; errors: number; total_ns: number; max_ns: number; hist: Record<string, number> }[];
+/** What a sampled function's figures are, once per answer that shows one. */
+export const SAMPLED_NOTE = `Calls and errors are exact. A function past ${TIMING_EXACT_CALLS} calls in a second has ~1 in ${TIMING_SAMPLE_EVERY} of the rest timed: its total and mean (~) are estimated from the calls timed, its max (≥) is the slowest of them.`;
+
+/** The notes an answer showing these functions ends with. */
+export function timingNotes(shown: readonly FunctionStats[]): string[] {
+  return [...(shown.some((s) => s.timing_only) ? [TIMING_ONLY_NOTE] : []), ...(shown.some((s) => s.timed !== undefined) ? [SAMPLED_NOTE] : [])];
 }
 
 /**
  * Per-function sums of timing-only traces (the `agent/timing` summaries, one per module and thread each
  * second with calls): of every module or one, of every thread or the given actors, for summaries sent within
- * the window.
+ * the window. A summary whose function was timed on a sample of its calls stands for all of them: its timed
+ * calls' total and histogram are scaled by calls / timed (each summary by its own ratio: a function's rate,
+ * and so its sample, changes from one second to the next).
  */
 export function functionTimings(store: Store, module: string | undefined, window: TimeWindow, filter: { fn?: string; actors?: readonly string[] } = {}): FunctionStats[] {
   const mod = module === undefined ? { sql: '1', params: {} } : moduleNameMatch(module);
@@ -190,20 +207,26 @@ export function functionTimings(store: Store, module: string | undefined, window
        WHERE ${mod.sql}`,
     )
     .all({ ...mod.params, ...windowParams(window) }) as { actor: string; payload: string | null }[];
-  const sums = new Map<string, { module: string; fn: string; calls: number; errors: number; totalNs: number; maxNs: number; hist: Map<number, number> }>();
+  // covered: the calls of the summaries with a call timed (a summary can hold one call, begun before it and not timed).
+  const sums = new Map<string, { module: string; fn: string; calls: number; errors: number; timed: number; covered: number; totalNs: number; maxNs: number; hist: Map<number, number> }>();
   for (const row of rows) {
     if (filter.actors && !filter.actors.includes(row.actor)) continue;
     const p = parseJson(row.payload) as TimingSummary | null;
     for (const f of p?.fns ?? []) {
       if (filter.fn && f.fn !== filter.fn && !f.fn.endsWith(`#${filter.fn}`) && !f.fn.endsWith(`.${filter.fn}`)) continue;
       const key = `${p!.module}\0${f.fn}`;
-      const s = sums.get(key) ?? { module: p!.module, fn: f.fn, calls: 0, errors: 0, totalNs: 0, maxNs: 0, hist: new Map() };
+      const s = sums.get(key) ?? { module: p!.module, fn: f.fn, calls: 0, errors: 0, timed: 0, covered: 0, totalNs: 0, maxNs: 0, hist: new Map() };
       sums.set(key, s);
+      const timed = f.timed ?? f.calls;
       s.calls += f.calls;
       s.errors += f.errors;
-      s.totalNs += f.total_ns;
+      s.timed += timed;
+      if (timed === 0) continue;
+      const scale = f.calls / timed;
+      s.covered += f.calls;
+      s.totalNs += f.total_ns * scale;
       s.maxNs = Math.max(s.maxNs, f.max_ns);
-      for (const [b, n] of Object.entries(f.hist)) s.hist.set(Number(b), (s.hist.get(Number(b)) ?? 0) + n);
+      for (const [b, n] of Object.entries(f.hist)) s.hist.set(Number(b), (s.hist.get(Number(b)) ?? 0) + n * scale);
     }
   }
   return [...sums.values()]
@@ -213,17 +236,21 @@ export function functionTimings(store: Store, module: string | undefined, window
       calls: s.calls,
       errors: s.errors,
       running: 0,
-      total_ms: s.totalNs / 1e6,
-      mean_ms: s.calls ? s.totalNs / s.calls / 1e6 : null,
-      p50_ms: histogramPercentile(s.hist, s.calls, 0.5, s.maxNs),
-      p95_ms: histogramPercentile(s.hist, s.calls, 0.95, s.maxNs),
-      max_ms: s.maxNs / 1e6,
+      total_ms: s.covered ? (s.totalNs * (s.calls / s.covered)) / 1e6 : 0,
+      mean_ms: s.covered ? s.totalNs / s.covered / 1e6 : null,
+      p50_ms: histogramPercentile(s.hist, s.covered, 0.5, s.maxNs),
+      p95_ms: histogramPercentile(s.hist, s.covered, 0.95, s.maxNs),
+      max_ms: s.covered ? s.maxNs / 1e6 : null,
       timing_only: true,
+      ...(s.timed < s.calls ? { timed: s.timed } : {}),
     }))
     .sort((a, b) => b.total_ms - a.total_ms || a.fn.localeCompare(b.fn));
 }
 
-/** A percentile in ms from bucket counts: interpolated inside the bucket that holds its rank, at most the max. */
+/**
+ * A percentile in ms from bucket counts (fractional when scaled from a sample): interpolated inside the
+ * bucket that holds its rank, at most the max.
+ */
 function histogramPercentile(hist: Map<number, number>, n: number, p: number, maxNs: number): number | null {
   if (n === 0) return null;
   const rank = Math.max(1, Math.ceil(p * n));

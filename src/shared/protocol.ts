@@ -225,6 +225,40 @@ export function timingBucketRange(b: number): [number, number] {
   return [2 ** e * (1 + q / 4), 2 ** e * (1 + (q + 1) / 4)];
 }
 
+/**
+ * Which calls a timing-only trace times: every call of a function until it has had TIMING_EXACT_CALLS in the
+ * current summary (a second), then 1 in TIMING_SAMPLE_EVERY on average. Two clock reads cost ~110–150 ns on
+ * Node 20 and 24 (bench/README.md), more than the rest of a timing-only call: a function called fewer than
+ * 256 times a second is timed on every call, its figures exact; a hot one pays the clock on ~1/16 of its calls.
+ */
+export const TIMING_EXACT_CALLS = 256;
+export const TIMING_SAMPLE_EVERY = 16;
+
+/**
+ * An `agent/timing` event's payload: one module's sums in one thread since the last (src/agent/calls.ts
+ * Timings.flush). Calls and errors count every call; a hot function's durations come from the calls timed, a
+ * sample of them (TIMING_EXACT_CALLS), which the reader scales by calls / timed.
+ */
+export interface TimingSummary {
+  module: string;
+  /** The start of the period the sums cover (the end is the event's own ts). */
+  since_ns: number;
+  fns: TimingSums[];
+}
+
+export interface TimingSums {
+  fn: string;
+  /** Calls that ended (returned, threw, or their promise settled) in the period; errors: those that threw or rejected. */
+  calls: number;
+  errors: number;
+  /** Calls whose duration was measured: total_ns, max_ns and hist are theirs. Absent (older agents): every call. */
+  timed?: number;
+  total_ns: number;
+  max_ns: number;
+  /** Timed calls per timingBucket. */
+  hist: Record<number, number>;
+}
+
 export const DEFAULT_MAX_QUEUE_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callView, renderCall } from '../query/calls.js';
 import { paging } from '../query/page.js';
-import { renderStats, TIMING_ONLY_NOTE } from '../query/perf.js';
+import { renderStats, timingNotes } from '../query/perf.js';
 import { describeWindow } from '../query/time.js';
 import { actor, listRequest, moduleName, optional, paged, pagedAnswer, requestId, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
@@ -32,7 +32,7 @@ export const get_function_calls = defineTool({
     const modules = [...new Set(calls.map((c) => c.module))];
     // A timing-only trace records no single call (nor its request): its sums per function stand in.
     const timings = args.request_id ? [] : ctx.query.functionTimings(args.module_name, window, { fn: args.function_name, actors });
-    const timed = timings.length ? [`Timing-only sums of ${args.module_name}${filters}:`, ...timings.map(renderStats), TIMING_ONLY_NOTE] : [];
+    const timed = timings.length ? [`Timing-only sums of ${args.module_name}${filters}:`, ...timings.map(renderStats), ...timingNotes(timings)] : [];
     if (total === 0 && timed.length) return { text: timed.join('\n'), data: { calls: [], total: 0, page: page.page, timings } };
     return pagedAnswer(
       { page, shown: calls.length, total },

@@ -1,4 +1,4 @@
-import { ESTIMATED_NOTE, renderStats, TIMING_ONLY_NOTE } from '../query/perf.js';
+import { ESTIMATED_NOTE, renderStats, timingNotes } from '../query/perf.js';
 import { describeWindow, parseWindow } from '../query/time.js';
 import { moduleName, window } from './args.js';
 import { defineTool, READ_ONLY } from './define.js';
@@ -33,7 +33,7 @@ export const performance_analysis = defineTool({
       `Performance of ${args.module_name}${describeWindow(window)}: ${calls} call${calls === 1 ? '' : 's'} of ${stats.length} function${stats.length === 1 ? '' : 's'} (module ${modules.join(', ')})`,
       ...shown.map(renderStats),
       ...(stats.length > shown.length ? [`…${stats.length - shown.length} more functions with less total time`] : []),
-      ...(shown.some((s) => s.timing_only) ? [TIMING_ONLY_NOTE] : []),
+      ...timingNotes(shown),
       ...(shown.some((s) => s.estimated) ? [ESTIMATED_NOTE] : []),
       ...(shown.every((s) => s.timing_only) ? [] : ['get_function_calls lists the calls of one function; slowest_function_calls the slowest ones.']),
     ].join('\n');

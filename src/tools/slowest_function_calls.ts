@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { callView, renderCall } from '../query/calls.js';
 import { paging } from '../query/page.js';
-import { TIMING_ONLY_NOTE } from '../query/perf.js';
+import { maxOf, timingNotes } from '../query/perf.js';
 import { ms } from '../query/rows.js';
 import { describeWindow, parseWindow } from '../query/time.js';
 import { moduleName, optional, window } from './args.js';
@@ -27,9 +27,9 @@ export const slowest_function_calls = defineTool({
     const calls = ctx.query.slowestCalls({ module: args.module_name, window }, limit);
     const what = `${args.module_name ? ` of ${args.module_name}` : ''}${describeWindow(window)}`;
     // Timing-only traces have no single calls to list: their slowest is each function's max.
-    const timings = ctx.query.functionTimings(args.module_name, window).sort((a, b) => b.max_ms! - a.max_ms!).slice(0, limit);
+    const timings = ctx.query.functionTimings(args.module_name, window).filter((s) => s.max_ms !== null).sort((a, b) => b.max_ms! - a.max_ms!).slice(0, limit);
     const timed = timings.length
-      ? [`Slowest of timing-only traces${what}, by max:`, ...timings.map((s) => `${s.module} ${s.fn}: max ${ms(s.max_ms!)} ms, p95 ~${ms(s.p95_ms!)} ms, ${s.calls} calls`), TIMING_ONLY_NOTE]
+      ? [`Slowest of timing-only traces${what}, by max:`, ...timings.map((s) => `${s.module} ${s.fn}: max ${maxOf(s)} ms, p95 ~${ms(s.p95_ms!)} ms, ${s.calls} calls${s.timed === undefined ? '' : ` (${s.timed} timed)`}`), ...timingNotes(timings)]
       : [];
     const data = { calls: calls.map(callView), module: args.module_name ?? null, ...(timings.length ? { timings } : {}) };
     if (calls.length === 0 && timed.length) return { text: timed.join('\n'), data };

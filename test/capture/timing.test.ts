@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
+import { timingBucketRange } from '../../src/shared/protocol.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
 import { events, startFixture } from '../helpers.js';
@@ -116,4 +117,117 @@ describe('trace_module capture "timing"', () => {
     const perf = await ask('performance_analysis', { module_name: 'timing/lib.mjs' });
     expect(perf.data.functions.map((f: any) => [f.fn, f.calls, f.errors]).sort()).toEqual([['fail', 30, 10], ['quick', 30, 0], ['wait', 3, 1]]);
   });
+});
+
+/** The sums stored for one function, over every summary: calls, errors, calls timed and the histogram's count. */
+function summedTimed(store: Session['store'], fn: string): { calls: number; errors: number; timed: number; hist: number } {
+  const s = { calls: 0, errors: 0, timed: 0, hist: 0 };
+  for (const e of events(store, "type = 'agent' AND subtype = 'timing'")) {
+    for (const f of e.payload.fns) {
+      if (f.fn !== fn) continue;
+      s.calls += f.calls;
+      s.errors += f.errors;
+      s.timed += f.timed;
+      s.hist += Object.values(f.hist as Record<string, number>).reduce((a, b) => a + b, 0);
+    }
+  }
+  return s;
+}
+
+/** The timed calls of one function that took 16 µs or more (histogram buckets), over every summary. */
+function busyTimed(store: Session['store'], fn: string): number {
+  let n = 0;
+  for (const e of events(store, "type = 'agent' AND subtype = 'timing'")) {
+    for (const f of e.payload.fns) {
+      if (f.fn !== fn) continue;
+      for (const [b, c] of Object.entries(f.hist as Record<string, number>)) {
+        if (timingBucketRange(Number(b))[0] >= 16_000) n += c;
+      }
+    }
+  }
+  return n;
+}
+
+const HOT = [
+  { name: 'wrappers on the exports', args: ['--lazy'], via: 'wrappers' },
+  { name: 'instrumented in place', args: [], via: 'live-edit' },
+];
+
+describe('trace_module capture "timing": hot functions are timed on a sample of their calls', () => {
+  for (const v of HOT) {
+    it(`${v.name}: calls and errors exact, a hot function's durations estimated and said so, a rare one's and an async one's exact`, async () => {
+      const { app, traced } = await timedApp({ args: v.args, module: './test/fixtures/timing/hot.cjs' });
+      expect(traced.text).toContain('Timing only');
+      app.send('hot');
+      const done = /^hot caught 2977 spin ([\d.]+) rare ([\d.]+)$/.exec(await app.nextLine(/^hot/));
+      expect(done).not.toBeNull();
+      // The fixture's own clock around each loop: the most its calls can have taken in all.
+      const [spinLoopMs, rareLoopMs] = [Number(done![1]), Number(done![2])];
+
+      const perf = await ask('performance_analysis', { module_name: 'timing/hot.cjs' });
+      const store = session!.store;
+      // On the wire: every call counted, the hot ones timed on a sample (the first 256 of a second, then ~1 in 16).
+      const hot = summedTimed(store, 'hot');
+      const spin = summedTimed(store, 'spin');
+      expect([hot.calls, hot.errors, hot.hist]).toEqual([20_000, 2_857, hot.timed]);
+      expect(hot.timed).toBeGreaterThanOrEqual(256);
+      expect(hot.timed).toBeLessThan(4_000);
+      expect([spin.calls, spin.errors, spin.hist]).toEqual([2_000, 0, spin.timed]);
+      expect(spin.timed).toBeGreaterThanOrEqual(256);
+      expect(spin.timed).toBeLessThan(1_000);
+      expect(summedTimed(store, 'rare')).toEqual({ calls: 100, errors: 0, timed: 100, hist: 100 });
+      // A function that returned a promise is timed on every call (its settling costs far more than the clock).
+      expect(summedTimed(store, 'later')).toEqual({ calls: 600, errors: 120, timed: 600, hist: 600 });
+
+      const lines = perf.text.split('\n');
+      // Half the calls of alternate are busy for 20 µs, every other one: so are about half of those timed, as
+      // the gaps between timed calls are drawn (a fixed 1 in 16 would time the busy ones only, or never).
+      const alternate = summedTimed(store, 'alternate');
+      expect([alternate.calls, alternate.hist]).toEqual([20_000, alternate.timed]);
+      expect(alternate.timed).toBeLessThan(4_000);
+      const busy = busyTimed(store, 'alternate');
+      expect(busy / alternate.timed).toBeGreaterThan(0.4);
+      expect(busy / alternate.timed).toBeLessThan(0.6);
+
+      expect(lines[0]).toBe('Performance of timing/hot.cjs: 42700 calls of 5 functions (module test/fixtures/timing/hot.cjs)');
+      const line = (fn: string) => lines.find((l) => l.startsWith(`${fn}: `));
+      const num = '[\\d.]+';
+      expect(line('hot')).toMatch(new RegExp(`^hot: 20000 calls, 2857 errors; total ~${num} ms, mean ~${num}, p50 ~${num}, p95 ~${num}, max ≥${num} ms \\(timing only, ${hot.timed} calls timed\\)$`));
+      expect(line('spin')).toMatch(new RegExp(`^spin: 2000 calls, 0 errors; total ~${num} ms, mean ~${num}, p50 ~${num}, p95 ~${num}, max ≥${num} ms \\(timing only, ${spin.timed} calls timed\\)$`));
+      expect(line('rare')).toMatch(new RegExp(`^rare: 100 calls, 0 errors; total ${num} ms, mean ${num}, p50 ~${num}, p95 ~${num}, max ${num} ms \\(timing only\\)$`));
+      expect(line('later')).toMatch(new RegExp(`^later: 600 calls, 120 errors; total ${num} ms, mean ${num}, p50 ~${num}, p95 ~${num}, max ${num} ms \\(timing only\\)$`));
+      expect(lines.slice(-2)).toEqual([
+        expect.stringMatching(/^Timing only \(trace_module capture "timing"\): /),
+        'Calls and errors are exact. A function past 256 calls in a second has ~1 in 16 of the rest timed: its total and mean (~) are estimated from the calls timed, its max (≥) is the slowest of them.',
+      ]);
+
+      const stats = Object.fromEntries(perf.data.functions.map((f: any) => [f.fn, f]));
+      expect(stats.spin).toMatchObject({ calls: 2_000, errors: 0, timed: spin.timed, timing_only: true });
+      expect(stats.rare).not.toHaveProperty('timed');
+      expect(stats.later).not.toHaveProperty('timed');
+      // Every call of spin lasts at least 0.1 ms: so does every timed one, and the estimate scales their mean
+      // to all 2,000 calls (a bound that holds whichever were timed: unscaled, the sums would be ~1/5 of it).
+      // Above, the loop's own time, tripled for a sample that happened to take more of the calls the machine's
+      // load stretched (at load ~12 on 2 cores, one run's estimate was 448 ms for a loop of 385).
+      expect(stats.spin.total_ms).toBeGreaterThanOrEqual(2_000 * 0.1 * 0.999);
+      expect(stats.spin.total_ms).toBeLessThanOrEqual(3 * spinLoopMs);
+      // Most calls are not stretched: the median is the busy time, within a histogram bucket.
+      expect(stats.spin.p50_ms).toBeGreaterThanOrEqual(0.075);
+      expect(stats.spin.p50_ms).toBeLessThanOrEqual(0.15);
+      expect(stats.spin.max_ms).toBeGreaterThanOrEqual(stats.spin.p95_ms);
+      // rare, timed on every call: its total is the sum of its calls, within its loop's time.
+      expect(stats.rare.total_ms).toBeGreaterThanOrEqual(100 * 1 * 0.999);
+      expect(stats.rare.total_ms).toBeLessThanOrEqual(rareLoopMs + 0.001);
+
+      const calls = await ask('get_function_calls', { module_name: 'timing/hot.cjs', function_name: 'spin' });
+      expect(calls.text.split('\n')).toEqual(['Timing-only sums of timing/hot.cjs function spin:', line('spin'), expect.stringMatching(/^Timing only /), expect.stringMatching(/^Calls and errors are exact\./)]);
+      const slowest = await ask('slowest_function_calls', { module_name: 'timing/hot.cjs' });
+      const spinSlowest = slowest.text.split('\n').find((l) => l.includes(' spin: '));
+      expect(spinSlowest).toMatch(new RegExp(`^test/fixtures/timing/hot.cjs spin: max ≥${num} ms, p95 ~${num} ms, 2000 calls \\(${spin.timed} timed\\)$`));
+      expect(slowest.text.split('\n').find((l) => l.includes(' rare: '))).toMatch(new RegExp(`^test/fixtures/timing/hot.cjs rare: max ${num} ms, p95 ~${num} ms, 100 calls$`));
+
+      const listed = await ask('untrace');
+      expect(listed.data.active.map((r: any) => r.via)).toEqual([v.via]);
+    });
+  }
 });
