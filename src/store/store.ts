@@ -15,6 +15,7 @@
 //   requests by id) cost nothing for other rows.
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
+import { REF_COLUMNS, registerCoders, shortCorr, shortRef } from './coded_columns.js';
 import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
 
 export interface EventRow {
@@ -117,13 +118,40 @@ const KEY_COLUMNS: { name: string; type: string; rows: string; expr: string }[] 
  */
 const NAMES = `'{"module":"' || k_module || '","fn":"' || k_fn || '"'`;
 const DURATION_MARKS: [mark: string, async: string][] = [[';', 'false'], ['!', 'true']];
+/**
+ * More of what the rows of a kind begin (and end) with, as the agent writes them, left out of the body after a
+ * mark: a control character (none of them starts a JSON text; not tab, newline or return, which may). A call's
+ * `,"args":` and its parent (`null`, or a call id of its own actor, `<actor>:c<n>`: the body is n, then its
+ * arguments, which start with `[`); a completion's `,"result":` or `,"error":` with its duration; a request's
+ * `{"method":"`; a response's status, route key and duration (k_status, k_ns); a worker message's channel; a
+ * snapshot's `{"state":`; a console line's text key and stdout stream. `rest` is the body after its mark.
+ */
+const REST = 'substr(body, 2)';
+const SHAPES = {
+  callOfParent: ['\u0001', `${NAMES} || ',"args":' || substr(body, instr(body, '[')) || ',"parent":"' || actor || ':c' || substr(body, 2, instr(body, '[') - 2) || '"}'`],
+  callNoParent: ['\u0002', `${NAMES} || ',"args":' || ${REST} || ',"parent":null}'`],
+  resultSync: ['\u0003', `${NAMES} || ',"result":' || ${REST} || ',"duration_ns":' || k_ns || ',"async":false}'`],
+  resultAsync: ['\u0004', `${NAMES} || ',"result":' || ${REST} || ',"duration_ns":' || k_ns || ',"async":true}'`],
+  errorSync: ['\u0005', `${NAMES} || ',"error":' || ${REST} || ',"duration_ns":' || k_ns || ',"async":false}'`],
+  errorAsync: ['\u0006', `${NAMES} || ',"error":' || ${REST} || ',"duration_ns":' || k_ns || ',"async":true}'`],
+  request: ['\u0007', `'{"method":"' || ${REST}`],
+  response: ['\u0008', `'{"status":' || k_status || ',"route":' || ${REST} || ',"duration_ns":' || k_ns || '}'`],
+  workerMessage: ['\u000b', `'{"channel":"worker","message":' || ${REST}`],
+  snapshot: ['\u000c', `'{"state":' || ${REST}`],
+  stdoutLine: ['\u000e', `'{"text":' || ${REST} || ',"stream":"stdout"}'`],
+} as const satisfies Record<string, readonly [mark: string, sql: string]>;
 const PAYLOAD_COLUMN = `GENERATED ALWAYS AS (CASE substr(body, 1, 1)
     WHEN ',' THEN ${NAMES} || body WHEN '}' THEN ${NAMES} || body
     ${DURATION_MARKS.map(([mark, async]) => `WHEN '${mark}' THEN ${NAMES} || substr(body, 2) || ',"duration_ns":' || k_ns || ',"async":${async}}'`).join('\n    ')}
+    ${Object.values(SHAPES).map(([mark, sql]) => `WHEN char(${mark.charCodeAt(0)}) THEN ${sql}`).join('\n    ')}
     ELSE body END) VIRTUAL`;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
+/**
+ * The events table of a new file (and of a file rebuilt from an earlier layout): ref and corr are stored
+ * coded (src/store/coded_columns.ts).
+ */
+function eventsTable(name: string): string {
+  return `CREATE TABLE ${name} (
   id INTEGER PRIMARY KEY,
   ts_ns INTEGER NOT NULL,
   wall_ms REAL NOT NULL,
@@ -132,14 +160,17 @@ CREATE TABLE IF NOT EXISTS events (
   actor TEXT NOT NULL,
   from_actor TEXT,
   to_actor TEXT,
-  corr TEXT,
-  ref TEXT,
+  ${REF_COLUMNS},
   body TEXT,
   ${KEY_COLUMNS.map((k) => `${k.name} ${k.type}`.trim()).join(',\n  ')},
   payload ${PAYLOAD_COLUMN}
-);
-CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
-CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts_ns);
+)`;
+}
+
+/** The layout this version writes (PRAGMA user_version): 2, events with coded columns; 0, any earlier one. */
+const LAYOUT = 2;
+
+const SCHEMA = `
 CREATE TABLE IF NOT EXISTS actors (
   id TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -213,8 +244,10 @@ const CALL_COUNTS_SELECT = "SELECT k_module, k_fn, actor, count(*) FROM events I
  */
 export const CORR_ROWS = "corr IS NOT NULL AND NOT (type = 'call' AND subtype IN ('return', 'throw'))";
 
-/** Indexes on the key columns; created after the migration that adds the columns to an older file. */
+/** The indexes of events; created after the migrations of an older file. */
 const KEY_INDEXES = `
+CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
+CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts_ns);
 CREATE INDEX IF NOT EXISTS events_call_key ON events (k_module, k_fn, ts_ns) WHERE type = 'call' AND subtype = 'call';
 CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor, to_actor, ts_ns) WHERE type = 'message' AND subtype = 'send';
 CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE type = 'http' AND subtype = 'request';
@@ -250,6 +283,11 @@ export class Store {
     this.path = options.path;
     this.db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    const layout = this.db.pragma('user_version', { simple: true }) as number;
+    if (layout > LAYOUT) {
+      this.db.close();
+      throw new Error(`nodescope: ${options.path} was written by a newer nodescope (store layout ${layout}; this one reads layouts up to ${LAYOUT}): open it with that version`);
+    }
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -262,6 +300,7 @@ export class Store {
       const existed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       const slowKeyed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_http_slow'").get() !== undefined;
       this.db.exec(SCHEMA);
+      if (!existed) this.db.exec(eventsTable('events'));
       // A file from before the counts: counted once, here.
       if (existed && !counted) this.db.exec('INSERT INTO actor_counts SELECT actor, type, subtype, count(*) FROM events GROUP BY 1, 2, 3');
       this.db.transaction(() => {
@@ -273,6 +312,13 @@ export class Store {
         this.db.exec(`UPDATE events SET k_ns = json_extract(payload, '$.duration_ns') WHERE ${RESPONSE_ROWS}`);
         this.db.exec('DROP INDEX IF EXISTS events_http_status');
       }
+      if (existed && layout < LAYOUT) {
+        this.db.transaction(() => {
+          rebuildCoded(this.db);
+          this.db.pragma(`user_version = ${LAYOUT}`);
+        })();
+      }
+      if (!existed) this.db.pragma(`user_version = ${LAYOUT}`);
       this.db.exec(KEY_INDEXES);
       if (existed && !callsCounted) this.db.exec(`INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`);
       if (existed && !messagesCounted) {
@@ -288,7 +334,7 @@ export class Store {
     // ~0.3 µs more to bind).
     // (Not on a read-only connection: a file of an earlier version has other columns until opened to write.)
     this.insertEvent = options.readonly ? undefined : this.db.prepare(
-      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, body, k_module, k_fn, k_status, k_ns)
+      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // COALESCE keeps what is known when a later event knows less (a worker's own start report carries its
@@ -366,8 +412,10 @@ export class Store {
         // A whole duration is bound as an integer (1–4 bytes stored, in the row and in events_end_key; a JS
         // number is bound as an 8-byte REAL).
         if (typeof ns === 'number' && Number.isSafeInteger(ns)) ns = BigInt(ns);
-        const body = module === null ? e.payload : bodyOf(e.payload, module, fn!, ns);
-        const { lastInsertRowid } = this.insertEvent!.run(e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, e.corr, e.ref, body, module, fn, status, ns);
+        const body = bodyOf(e, module, fn, status, ns);
+        const { lastInsertRowid } = this.insertEvent!.run(
+          e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, e.actor, e.from_actor, e.to_actor), body, module, fn, status, ns,
+        );
         if (paired) this.openSends!.add(Number(lastInsertRowid), e.subtype, e.from_actor!, e.to_actor!, e.ref!);
         tally(counts, e.actor, e.type, e.subtype);
       }
@@ -529,16 +577,57 @@ function migratePayload(db: Database.Database): void {
   db.exec(`ALTER TABLE events ADD COLUMN payload ${PAYLOAD_COLUMN}`);
 }
 
+/**
+ * A file written before the coded columns (layout 0): its events copied into a table of this layout, ids
+ * kept, coded by the writer's own functions; its indexes are dropped with it (KEY_INDEXES are made after).
+ */
+function rebuildCoded(db: Database.Database): void {
+  registerCoders(db);
+  db.exec(eventsTable('events_coded'));
+  db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
+    SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor), body, k_module, k_fn, k_status, k_ns FROM events`);
+  db.exec('DROP TABLE events');
+  db.exec('ALTER TABLE events_coded RENAME TO events');
+}
+
 /** A character a name's JSON text spells escaped (or a surrogate): such names are left in the payload. */
 const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * What a row's payload is stored as (PAYLOAD_COLUMN): without what the key columns hold, when it is spelled as
- * they would put it back. The names are compared piece by piece: matching a concatenated prefix cost ~0.8 µs a
- * call row, this ~0.15 µs.
+ * What a row's payload is stored as (PAYLOAD_COLUMN): without what the key columns and its kind's shape hold,
+ * when it is spelled as they would put it back.
  */
-function bodyOf(payload: string | null, module: string, fn: string, ns: bigint | number | string | null): string | null {
-  if (payload === null || ESCAPED_IN_JSON.test(module) || ESCAPED_IN_JSON.test(fn)) return payload;
+function bodyOf(e: EventRow, module: string | null, fn: string | null, status: unknown, ns: bigint | number | string | null): string | null {
+  const p = e.payload;
+  if (p === null) return null;
+  if (module !== null) return callBody(p, e.actor, module, fn!, ns);
+  switch (e.type) {
+    case 'http':
+      if (e.subtype === 'request') return shaped(p, SHAPES.request[0], '{"method":"', '');
+      if (e.subtype === 'response' && Number.isSafeInteger(status) && typeof ns === 'bigint') return shaped(p, SHAPES.response[0], `{"status":${status},"route":`, `,"duration_ns":${ns}}`);
+      return p;
+    case 'message':
+      return shaped(p, SHAPES.workerMessage[0], '{"channel":"worker","message":', '');
+    case 'state':
+      return shaped(p, SHAPES.snapshot[0], '{"state":', '');
+    case 'log':
+      return shaped(p, SHAPES.stdoutLine[0], '{"text":', ',"stream":"stdout"}');
+    default:
+      return p;
+  }
+}
+
+/** `mark` and what lies between `start` and `end`, when the payload begins and ends so; else the payload. */
+function shaped(p: string, mark: string, start: string, end: string): string {
+  return p.length >= start.length + end.length && p.startsWith(start) && p.endsWith(end) ? mark + p.slice(start.length, p.length - end.length) : p;
+}
+
+/**
+ * A call's or a completion's body, or another row that names a module and function first. The names are
+ * compared piece by piece: matching a concatenated prefix cost ~0.8 µs a call row, this ~0.15 µs.
+ */
+function callBody(payload: string, actor: string, module: string, fn: string, ns: bigint | number | string | null): string {
+  if (ESCAPED_IN_JSON.test(module) || ESCAPED_IN_JSON.test(fn)) return payload;
   const atFn = 11 + module.length; // after `{"module":"` and the module
   const rest = atFn + 8 + fn.length + 1; // after `","fn":"`, the function and its closing quote
   if (!payload.startsWith('{"module":"') || !payload.startsWith(module, 11) || !payload.startsWith('","fn":"', atFn) || !payload.startsWith(fn, atFn + 8)) return payload;
@@ -548,10 +637,34 @@ function bodyOf(payload: string | null, module: string, fn: string, ns: bigint |
   if (typeof ns === 'bigint') {
     for (const [mark, async] of DURATION_MARKS) {
       const end = `,"duration_ns":${ns},"async":${async}}`;
-      if (payload.endsWith(end) && payload.length - end.length >= rest) return mark + payload.slice(rest, payload.length - end.length);
+      if (!payload.endsWith(end) || payload.length - end.length < rest) continue;
+      const middle = payload.slice(rest, payload.length - end.length);
+      const sync = async === 'false';
+      if (middle.startsWith(',"result":')) return (sync ? SHAPES.resultSync : SHAPES.resultAsync)[0] + middle.slice(10);
+      if (middle.startsWith(',"error":')) return (sync ? SHAPES.errorSync : SHAPES.errorAsync)[0] + middle.slice(9);
+      return mark + middle;
+    }
+  }
+  if (payload.startsWith(',"args":[', rest)) {
+    const args = rest + 8; // at `[`
+    if (payload.endsWith(',"parent":null}') && payload.length - 15 > args) return SHAPES.callNoParent[0] + payload.slice(args, payload.length - 15);
+    const parent = `,"parent":"${actor}:c`;
+    const at = payload.lastIndexOf(parent);
+    if (at > args && payload.endsWith('"}') && isDigits(payload, at + parent.length, payload.length - 2)) {
+      return SHAPES.callOfParent[0] + payload.slice(at + parent.length, payload.length - 2) + payload.slice(args, at);
     }
   }
   return payload.slice(rest);
+}
+
+/** Whether `s` has one digit or more from `from` to `to` and nothing else. */
+function isDigits(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A completion into its (module, fn, bucket) tally: count, throws, summed numeric durations. */

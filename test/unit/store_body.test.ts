@@ -59,11 +59,11 @@ describe('payload body', () => {
     const read = store.db.prepare('SELECT payload, body FROM events ORDER BY id').all() as { payload: string | null; body: string | null }[];
     expect(read.map((r) => r.payload)).toEqual(PAYLOADS.map(([, , payload]) => payload));
     expect(read.map((r) => r.body)).toEqual([
-      ',"args":[1],"parent":null}',
-      ',"args":[1],"parent":null}',
-      ';,"result":{"ok":true}',
-      ';,"result":2',
-      '!,"error":{"message":",\\"duration_ns\\":7,\\"async\\":true}"}',
+      '\u0002[1]',
+      '\u0002[1]',
+      '\u0003{"ok":true}',
+      '\u00032',
+      '\u0006{"message":",\\"duration_ns\\":7,\\"async\\":true}"}',
       '!',
       // not a whole duration, no async, names not first: only what the key columns hold as written is left out
       ',"result":1,"duration_ns":1.5,"async":false}',
@@ -86,6 +86,82 @@ describe('payload body', () => {
     expect(store.db.prepare("SELECT json_extract(payload, '$.fn') AS fn FROM events WHERE id = 3").get()).toEqual({ fn: 'charge' });
     // a whole duration is stored as an integer
     expect(store.db.prepare('SELECT typeof(k_ns) AS t FROM events WHERE id IN (3, 4, 7) ORDER BY id').all()).toEqual([{ t: 'integer' }, { t: 'integer' }, { t: 'real' }]);
+  });
+});
+
+/** Rows of every kind the shapes and the coded ids know, and near misses of each: read back as written. */
+const SHAPED: EventRow[] = (() => {
+  const r = (type: string, subtype: string, actor: string, payload: unknown, links: Partial<EventRow> = {}): EventRow => ({
+    ts_ns: 0, wall_ms: 0, type, subtype, actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: typeof payload === 'string' ? payload : text(payload), ...links,
+  });
+  const call = { module: './a.js', fn: 'f' };
+  return [
+    r('call', 'call', '7/w1', { ...call, args: [1, { a: '[' }], parent: '7/w1:c12' }, { ref: '7/w1:c13', corr: '7:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: '7:c12' }, { ref: '7/w1:c14', corr: '7/w1:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: '7/w1:c0x' }, { ref: '7/w1:c015', corr: '7/w2:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: null, thread: 1 }, { ref: '7/w1:c', corr: '7:r' }),
+    r('call', 'call', '7', { ...call, args: '[', parent: null }, { ref: '7:c9007199254740993', corr: '7:r-1' }),
+    r('call', 'return', '7', { ...call, result: [1], duration_ns: 5, async: true }, { ref: '7:c2', k_ns: 5 }),
+    r('call', 'throw', '7', { ...call, error: { name: 'E' }, duration_ns: 5, async: false }, { ref: '7:c2', k_ns: 5 }),
+    r('call', 'return', '7', { ...call, resulting: 1, duration_ns: 5, async: false }, { ref: '7:c2', k_ns: 5 }),
+    r('http', 'request', '7', { method: 'GET', url: '/x' }, { ref: '7:r1', corr: '7:r1' }),
+    r('http', 'response', '7', { status: 200, route: null, duration_ns: 2e6 }, { ref: '7:r1', corr: '7:r1', k_status: 200, k_ns: 2e6 }),
+    r('http', 'response', '7', { status: 200, route: '/x', duration_ns: 1.5 }, { ref: '7:r1', corr: '7:r1', k_status: 200, k_ns: 1.5 }),
+    r('http', 'response', '7', { route: '/x', status: 200, duration_ns: 2 }, { ref: '7:r1', k_status: 200, k_ns: 2 }),
+    r('http', 'client_request', '7', { method: 'GET', url: 'http://h/' }, { ref: '7:q2', corr: '7:r1' }),
+    r('message', 'send', '7', { channel: 'worker', message: { a: 1 } }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1#m1#abc' }),
+    r('message', 'receive', '7/w1', { channel: 'ipc', message: 'é' }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1#m1#abc' }),
+    r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w2#m1' }),
+    r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1' }),
+    r('state', 'snapshot', '7/o1', { state: { n: 1 }, trigger: { method: 'add', args: [] } }, { ref: '7:c3' }),
+    r('log', 'info', '7', { text: 'a', stream: 'stdout' }),
+    r('log', 'info', '7', { text: 'a', stream: 'stderr' }, { corr: 'r1' }),
+    r('log', 'info', '7', '{"text":"a","stream":"stdout"} '),
+    r('probe', 'hit', '7', { probe: 'p1' }, { corr: '7:r12' }),
+    r('ws', 'open', '7', null, { ref: '7:ws1' }),
+  ].map((e, i) => ({ ...e, ts_ns: 1_000 + i, wall_ms: 1_700_000_000_000 + i }));
+})();
+
+describe('rows stored coded', () => {
+  it('gives back every payload, ref and corr as written, storing what the key columns, the actor and the kind hold once', () => {
+    const store = new Store();
+    store.write(SHAPED.map((e) => ({ ...e })));
+    const read = store.db.prepare('SELECT payload, ref, corr, body, short_ref, short_corr FROM events ORDER BY id').all() as Record<string, unknown>[];
+    expect(read.map((r) => [r.payload, r.ref, r.corr])).toEqual(SHAPED.map((e) => [e.payload, e.ref, e.corr]));
+    // what is stored of the first rows: the parent's number before the arguments; call and request numbers
+    expect(read.slice(0, 5).map((r) => [r.body, r.short_ref, r.short_corr])).toEqual([
+      ['\u000112[1,{"a":"["}]', 13, 4],
+      [',"args":[],"parent":"7:c12"}', 14, -4], // a parent of another thread
+      [',"args":[],"parent":"7/w1:c0x"}', '7/w1:c015', '7/w2:r4'],
+      [',"args":[],"parent":null,"thread":1}', '7/w1:c', '7:r'],
+      [',"args":"[","parent":null}', '7:c9007199254740993', '7:r-1'],
+    ]);
+    const stored = store.db.prepare("SELECT unicode(body) AS mark, typeof(short_ref) AS ref FROM events WHERE type IN ('http', 'message', 'state', 'log') ORDER BY id").all();
+    expect(stored).toEqual([
+      { mark: 7, ref: 'integer' },
+      { mark: 8, ref: 'integer' },
+      { mark: 123, ref: 'integer' }, // a duration that is not whole
+      { mark: 123, ref: 'integer' }, // not the agent's order
+      { mark: 123, ref: 'text' },
+      { mark: 11, ref: 'blob' },
+      { mark: 123, ref: 'blob' },
+      { mark: 123, ref: 'text' },
+      { mark: 123, ref: 'text' },
+      { mark: 12, ref: 'text' },
+      { mark: 14, ref: 'null' },
+      { mark: 123, ref: 'null' },
+      { mark: 123, ref: 'null' },
+    ]);
+  });
+
+  it('refuses a file of a later layout, saying so', () => {
+    const path = tempFile();
+    new Store({ path }).close();
+    const db = new Database(path);
+    db.pragma('user_version = 99');
+    db.close();
+    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 2\)/);
+    expect(() => new Store({ path, readonly: true })).toThrow(/store layout 99/);
   });
 });
 
@@ -184,7 +260,7 @@ describe('a file of the previous version', () => {
     // and it takes new rows as a new file would
     const [, , payload, keys] = PAYLOADS[3]!;
     store.write([{ ...row(99, 'call', 'return', payload, keys), ts_ns: 6e9 }]);
-    expect(store.db.prepare('SELECT payload, body FROM events ORDER BY id DESC LIMIT 1').get()).toEqual({ payload, body: ';,"result":2' });
+    expect(store.db.prepare('SELECT payload, body FROM events ORDER BY id DESC LIMIT 1').get()).toEqual({ payload, body: '\u00032' });
     store.close();
 
     // opened again: nothing left to convert

@@ -1,0 +1,81 @@
+// Columns stored coded and read as text. `ref` and `corr` are VIRTUAL generated columns (computed when read,
+// and for the indexes on them when a row is written: an index keeps the text), computed from what a row stores:
+// - `short_ref`: a call id `<actor>:c<n>` as n; a request id `<actor>:r<n>` as −n; a message id
+//   `<from>><to>#…` as a BLOB of what follows the pair; anything else as its text.
+// - `short_corr`: a request id `<pid>:r<n>` of the row's own process (the actor's first part) as n,
+//   `<actor>:r<n>` as −n; anything else as its text.
+// A value is coded only when its code spells it back exactly (the same text, character for character).
+// Not `type` and `subtype` (a small integer for the pair would save ~9 bytes a row): SQLite counts a query that
+// names a generated column as using every column of the table, so no index can cover it, and every query of
+// the read tools names them (the partial indexes' conditions); a count over an index would read each row.
+// Queries name ref and corr too, but none of them counts over an index (test/unit/key_plans.test.ts).
+import type Database from 'better-sqlite3';
+
+/** The column definitions of `short_ref`, `ref`, `short_corr` and `corr`. */
+export const REF_COLUMNS = `short_ref,
+  ref GENERATED ALWAYS AS (CASE typeof(short_ref)
+    WHEN 'integer' THEN actor || iif(short_ref > 0, ':c' || short_ref, ':r' || -short_ref)
+    WHEN 'blob' THEN from_actor || '>' || to_actor || CAST(short_ref AS TEXT)
+    ELSE short_ref END) VIRTUAL,
+  short_corr,
+  corr GENERATED ALWAYS AS (CASE typeof(short_corr)
+    WHEN 'integer' THEN iif(short_corr > 0, substr(actor, 1, instr(actor || '/', '/') - 1), actor) || ':r' || abs(short_corr)
+    ELSE short_corr END) VIRTUAL`;
+
+/** `n` when `s` is the decimal spelling of a whole number from 1 up (no sign, no leading zero). */
+function counter(s: string, at: number): bigint | undefined {
+  const c = s.charCodeAt(at);
+  if (!(c >= 49 && c <= 57) || s.length - at > 15) return undefined;
+  for (let i = at + 1; i < s.length; i++) {
+    const d = s.charCodeAt(i);
+    if (d < 48 || d > 57) return undefined;
+  }
+  return BigInt(s.slice(at));
+}
+
+/** `<prefix>:<letter><n>` → n, when `s` is spelled so. */
+function numbered(s: string, prefix: string, letter: number): bigint | undefined {
+  const at = prefix.length;
+  if (s.length < at + 3 || !s.startsWith(prefix) || s.charCodeAt(at) !== 58 || s.charCodeAt(at + 1) !== letter) return undefined;
+  return counter(s, at + 2);
+}
+
+const C = 99; // 'c'
+const R = 114; // 'r'
+
+// Codes are bigints: better-sqlite3 binds a JS number as a REAL, which a column with no type keeps as one
+// (8 bytes, and typeof 'real').
+
+/** What `short_ref` stores for a row's ref. */
+export function shortRef(ref: string | null, actor: string, from: string | null, to: string | null): string | bigint | Buffer | null {
+  if (ref === null) return null;
+  const call = numbered(ref, actor, C);
+  if (call !== undefined) return call;
+  const request = numbered(ref, actor, R);
+  if (request !== undefined) return -request;
+  if (from !== null && to !== null && ref.length > from.length + 1 + to.length && ref.startsWith(from) && ref.charCodeAt(from.length) === 62 && ref.startsWith(to, from.length + 1)) {
+    return Buffer.from(ref.slice(from.length + 1 + to.length), 'utf8');
+  }
+  return ref;
+}
+
+/** What `short_corr` stores for a row's corr. */
+export function shortCorr(corr: string | null, actor: string): string | bigint | null {
+  if (corr === null) return null;
+  const slash = actor.indexOf('/');
+  const ofProcess = numbered(corr, slash < 0 ? actor : actor.slice(0, slash), R);
+  if (ofProcess !== undefined) return ofProcess;
+  const ofActor = numbered(corr, actor, R);
+  return ofActor !== undefined ? -ofActor : corr;
+}
+
+/**
+ * Functions for SQL that code a file's rows (the rebuild of a file written before these columns, in one
+ * INSERT … SELECT): the same as the writer's.
+ */
+export function registerCoders(db: Database.Database): void {
+  db.function('short_ref', { deterministic: true }, (ref: unknown, actor: unknown, from: unknown, to: unknown) =>
+    shortRef(ref === null ? null : String(ref), String(actor), from === null ? null : String(from), to === null ? null : String(to)),
+  );
+  db.function('short_corr', { deterministic: true }, (corr: unknown, actor: unknown) => shortCorr(corr === null ? null : String(corr), String(actor)));
+}
