@@ -22,19 +22,20 @@ export const REF_COLUMNS = `short_ref,
     WHEN 'integer' THEN iif(short_corr > 0, substr(actor, 1, instr(actor || '/', '/') - 1), actor) || ':r' || abs(short_corr)
     ELSE short_corr END) VIRTUAL`;
 
-/** `n` when `s` is the decimal spelling of a whole number from 1 up (no sign, no leading zero). */
-function counter(s: string, at: number): bigint | undefined {
-  const c = s.charCodeAt(at);
-  if (!(c >= 49 && c <= 57) || s.length - at > 15) return undefined;
-  for (let i = at + 1; i < s.length; i++) {
-    const d = s.charCodeAt(i);
-    if (d < 48 || d > 57) return undefined;
+/** `n` when `s` is the decimal spelling of a whole number from 1 up (no sign, no leading zero) from `at` on. */
+function counter(s: string, at: number): number | undefined {
+  if (s.length - at > 15 || !(s.charCodeAt(at) >= 49 && s.charCodeAt(at) <= 57)) return undefined;
+  let n = 0;
+  for (let i = at; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
   }
-  return BigInt(s.slice(at));
+  return n;
 }
 
 /** `<prefix>:<letter><n>` → n, when `s` is spelled so. */
-function numbered(s: string, prefix: string, letter: number): bigint | undefined {
+function numbered(s: string, prefix: string, letter: number): number | undefined {
   const at = prefix.length;
   if (s.length < at + 3 || !s.startsWith(prefix) || s.charCodeAt(at) !== 58 || s.charCodeAt(at + 1) !== letter) return undefined;
   return counter(s, at + 2);
@@ -50,9 +51,9 @@ const R = 114; // 'r'
 export function shortRef(ref: string | null, actor: string, from: string | null, to: string | null): string | bigint | Buffer | null {
   if (ref === null) return null;
   const call = numbered(ref, actor, C);
-  if (call !== undefined) return call;
+  if (call !== undefined) return BigInt(call);
   const request = numbered(ref, actor, R);
-  if (request !== undefined) return -request;
+  if (request !== undefined) return BigInt(-request);
   if (from !== null && to !== null && ref.length > from.length + 1 + to.length && ref.startsWith(from) && ref.charCodeAt(from.length) === 62 && ref.startsWith(to, from.length + 1)) {
     return Buffer.from(ref.slice(from.length + 1 + to.length), 'utf8');
   }
@@ -64,9 +65,9 @@ export function shortCorr(corr: string | null, actor: string): string | bigint |
   if (corr === null) return null;
   const slash = actor.indexOf('/');
   const ofProcess = numbered(corr, slash < 0 ? actor : actor.slice(0, slash), R);
-  if (ofProcess !== undefined) return ofProcess;
+  if (ofProcess !== undefined) return BigInt(ofProcess);
   const ofActor = numbered(corr, actor, R);
-  return ofActor !== undefined ? -ofActor : corr;
+  return ofActor !== undefined ? BigInt(-ofActor) : corr;
 }
 
 /**

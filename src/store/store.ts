@@ -631,13 +631,22 @@ function migratePayload(db: Database.Database): void {
 
 /**
  * A file written before the coded columns (layout 0): its events copied into a table of this layout, ids
- * kept, coded by the writer's own functions; its indexes are dropped with it (KEY_INDEXES are made after).
+ * kept, coded and shaped by the writer's own functions; its indexes are dropped with it (KEY_INDEXES are
+ * made after). Measured: 1 M events of the realistic mix in ~8 s CPU, once.
  */
 function rebuildCoded(db: Database.Database): void {
   registerCoders(db);
+  // Integers as bigints, as the writer binds them: a duration stored as a REAL is not a whole one.
+  db.function('body_of', { deterministic: true, safeIntegers: true, varargs: true }, (...v: unknown[]) => {
+    const [payload, type, subtype, actor, module, fn, status, ns] = v as [string | null, string, string, string, string | null, string | null, unknown, bigint | number | string | null];
+    const naming = type === 'call' || type === 'agent';
+    const row = { payload, type, subtype, actor } as EventRow;
+    return bodyOf(row, naming ? (module ?? '') : null, naming ? (fn ?? '') : null, typeof status === 'bigint' ? Number(status) : status, ns);
+  });
   db.exec(eventsTable('events_coded'));
   db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
-    SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor), body, k_module, k_fn, k_status, k_ns FROM events`);
+    SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor),
+      body_of(payload, type, subtype, actor, k_module, k_fn, k_status, k_ns), k_module, k_fn, k_status, k_ns FROM events`);
   db.exec('DROP TABLE events');
   db.exec('ALTER TABLE events_coded RENAME TO events');
 }

@@ -254,8 +254,14 @@ describe('a file of the previous version', () => {
     const store = new Store({ path });
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name IN ('payload', 'body')").all();
     expect(columns).toEqual([{ name: 'body', hidden: 0 }, { name: 'payload', hidden: 2 }]);
-    // the rows it wrote keep their whole payloads, read as they are
-    expect(store.db.prepare('SELECT count(*) AS n FROM events WHERE body IS NOT payload').get()).toEqual({ n: 0 });
+    // the rows it wrote are stored as a new file stores them, but those whose duration it bound as a REAL
+    // (left in the body: a REAL's text is not the integer's)
+    type Stored = { id: number; payload: string | null; body: string | null; short_ref: unknown; short_corr: unknown; real: number };
+    const stored = (s: Store) => s.db.prepare("SELECT id, payload, body, short_ref, short_corr, typeof(k_ns) = 'real' AS real FROM events ORDER BY id").all() as Stored[];
+    const [now, anew] = [stored(store), stored(fresh)];
+    expect(now.map((r) => r.payload)).toEqual(anew.map((r) => r.payload));
+    expect(now.filter((r) => !r.real)).toEqual(anew.filter((_, i) => !now[i]!.real));
+    expect(now.filter((r) => r.real).map((r) => r.body!.slice(0, 9))).toEqual([',"result"', ',"result"', ',"error":', ',"result"', ',"result"']);
     expect(await answers(contextOf(store))).toEqual(expected);
     // and it takes new rows as a new file would
     const [, , payload, keys] = PAYLOADS[3]!;
