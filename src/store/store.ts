@@ -632,7 +632,7 @@ function migratePayload(db: Database.Database): void {
 /**
  * A file written before the coded columns (layout 0): its events copied into a table of this layout, ids
  * kept, coded and shaped by the writer's own functions; its indexes are dropped with it (KEY_INDEXES are
- * made after). Measured: 1 M events of the realistic mix in ~8 s CPU, once.
+ * made after). Measured: 1 M events of the realistic mix in ~11 s CPU (20 s at load 11), once.
  */
 function rebuildCoded(db: Database.Database): void {
   registerCoders(db);
