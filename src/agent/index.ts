@@ -153,7 +153,8 @@ class Agent implements AgentCore {
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
     this.probes = new Probes(this);
-    for (const spec of config.modules ?? []) this.traceModule(spec);
+    // A module already loaded is left to the tracer, which instruments it in place where it can.
+    for (const spec of config.modules ?? []) this.traceModule({ ...spec, inPlace: true });
     this.guard(() => {
       const histogram = builtin('perf_hooks').monitorEventLoopDelay({ resolution: 20 });
       histogram.enable();

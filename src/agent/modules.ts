@@ -145,10 +145,12 @@ export class Modules {
     const key = `${resolved} (live-edit)`;
     const known = this.traced.get(key);
     if (known) {
-      // The tracer edits one function at a time: later ones join the module's trace.
+      // The tracer edits one function at a time: later ones join the module's trace, which is reported
+      // again whole (the latest report of a module is what get_supervision_tree lists).
       known.report.functions.push(...report.functions);
       known.report.methods.push(...report.methods);
       known.undo.push(undo);
+      this.core.emit('agent', 'trace_started', self, { ...known.report });
       return ids;
     }
     this.traced.set(key, { report, limiter, undo: [undo] });
@@ -185,9 +187,13 @@ export class Modules {
     if (!site) return;
     this.hookSites[id] = undefined;
     for (const active of this.traced.values()) {
+      if (active.report.via !== 'live-edit' || active.report.module !== site.module) continue;
       for (const list of [active.report.functions, active.report.methods]) {
         const at = list.lastIndexOf(site.fn);
-        if (at >= 0 && active.report.via === 'live-edit') list.splice(at, 1);
+        if (at < 0) continue;
+        list.splice(at, 1);
+        // V8 refused its edit: the report without it replaces the one that listed it.
+        this.core.emit('agent', 'trace_started', this.core.config.actor, { ...active.report });
       }
     }
   }
