@@ -51,6 +51,8 @@ export interface AgentCore {
   nowNs(): number;
   /** Sets where events take their correlation id from when none is given (the web source's request). */
   setCorrelation(source: (() => string | null) | undefined): void;
+  /** Incoming requests this thread began serving, and those not answered yet (kept by the web source). */
+  readonly served: { started: number; open: number };
   /** Sets what a source holds back, emitted when everything must go now (the tracer asks, the thread exits). */
   setHeldBack(emitHeld: (() => void) | undefined): void;
   /** A genuine Promise (checked without touching a Proxy's traps). */
@@ -101,6 +103,7 @@ class Agent implements AgentCore {
   private readonly promiseBrand: (v: unknown) => boolean;
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
+  readonly served = { started: 0, open: 0 };
   private heldBack: (() => void) | undefined;
   private readonly enabled = new Set<Source>();
   private readonly modules: Modules;
@@ -240,7 +243,7 @@ class Agent implements AgentCore {
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!this.recorded(category)) return;
-    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlationId(), links?.ref ?? null, payload];
+    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr !== undefined ? links.corr : this.correlationId(), links?.ref ?? null, payload];
     this.depth++;
     try {
       this.channel.push(event, category === 'lifecycle');

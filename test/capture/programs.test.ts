@@ -58,6 +58,25 @@ describe.each(['20', '22'])('A Fastify 5 server with its pino logger, attached o
   });
 });
 
+describe('A Fastify 5 server with its pino logger, under concurrent requests', () => {
+  it('records each log line with its own request or with none, never with another request', async () => {
+    const { t, ready } = await attached('programs/pricing_api.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    // sonic-boom, busy writing, holds the lines logged meanwhile and writes them from the write's callback,
+    // in the async context of the request that wrote first.
+    for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: 20 }, (_, i) => fetchStatus(port, `/price/s${round}-${i}`)));
+    const pricing = await eventually(() => {
+      t.tracer.ingest.flush();
+      const lines = logs(t.store, { window: all, grep: '"msg":"pricing"' }, 500).lines;
+      return lines.length === 80 && lines;
+    }, 'the 80 pricing lines');
+    const urls = new Map(httpRequests(t.store, { window: all }, paging(1, 100)).requests.map((r) => [r.id, r.url]));
+    expect(urls.size).toBe(80);
+    const attributed = pricing.filter((l) => l.corr !== null).map((l) => [/"sku":"([^"]+)"/.exec(l.text)![1], urls.get(l.corr!)]);
+    expect(attributed.filter(([sku, url]) => url !== `/price/${sku}`)).toEqual([]);
+  });
+});
+
 describe('A Piscina pool attached after its task module was traced in another pool', () => {
   it('has the task its pool already holds instrumented in place, and records its calls', async () => {
     const { app: first, t } = await attached('pool/app.cjs');
