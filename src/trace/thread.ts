@@ -1,6 +1,7 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, batchHeader, type AgentConfig } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
@@ -111,6 +112,11 @@ export class ThreadLink {
     }
     // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
     if (report?.status === 'pending' && report.resolved && (await this.esm.isLoadedModule(report.resolved))) report.status = 'esm';
+    // Compiled by the program itself, not required: jest runs each test file's modules in a vm context of
+    // its own, with exports no wrapper reaches (its calls went unrecorded while the answer said "pending").
+    else if (report?.status === 'pending' && report.resolved && this.scripts.get(pathToFileURL(report.resolved).href)) {
+      report.note = 'loaded, but not by require or import (a runner\'s own module registry, as jest\'s vm contexts): not traced; traced if required later';
+    }
     return report;
   }
 

@@ -105,3 +105,16 @@ describe('A Piscina pool attached after its task module was traced in another po
     expect(tracedModules(t.store).filter((m) => m.actor === worker.actor).map((m) => [m.module, m.via, m.functions])).toEqual([['test/fixtures/pool/task.cjs', 'live-edit', ['price']]]);
   });
 });
+
+describe('A module loaded by a registry of the program\'s own (as jest\'s runtime does, with node:vm)', () => {
+  it('is answered as loaded outside require, not as waiting to be required', async () => {
+    const { app, t } = await attached('programs/vm_registry.cjs');
+    const [report] = await t.tracer.traceModule({ module: './test/fixtures/programs/rates.cjs', ...limits });
+    expect(report!.value).toMatchObject({
+      status: 'pending',
+      note: "loaded, but not by require or import (a runner's own module registry, as jest's vm contexts): not traced; traced if required later",
+    });
+    app.send('rate 4');
+    expect(await app.nextLine(/^rated/)).toBe('rated 8');
+  });
+});
