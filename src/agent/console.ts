@@ -56,7 +56,7 @@ export const consoleSource: Source = {
         }
       };
 
-    /** The request of the lines being recorded, when it is not the current one (see fs.write below). */
+    /** The time and request of the lines being recorded, when not now and the current one (fs.write below). */
     let links: EmitLinks | undefined;
     const record = (stream: Stream, level: string | undefined, line: string) => {
       let text = line.endsWith('\r') ? line.slice(0, -1) : line;
@@ -207,10 +207,13 @@ export const consoleSource: Source = {
           // request if it was the only one being served then and none began since.
           const held = completing !== undefined && !(completing.alone && completing.started === started);
           const self = { started, alone: open <= 1 && !held };
+          // Its lines are recorded when it completes, at the time it was called: under load the callback came
+          // tens of ms later, after the response of the request that logged them.
+          const at = core.nowNs();
           args[args.length - 1] = function (this: unknown, ...done: unknown[]) {
             if (patches.active && done[0] == null) {
               core.guard(() => {
-                links = held ? { corr: null } : undefined;
+                links = held ? { corr: null, ts: at } : { ts: at };
                 try {
                   fromFd(call, done[1]);
                 } finally {
