@@ -402,7 +402,7 @@ class Agent implements AgentCore {
   }
 
   markExiting(): void {
-    this.guard(() => this.modules.flushTimings());
+    this.guard(() => this.modules.flush());
     if (this.heldBack) this.guard(this.heldBack);
     this.channel.markExiting();
   }
@@ -435,7 +435,7 @@ class Agent implements AgentCore {
 
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
   flushNow(): number {
-    this.guard(() => this.modules.flushTimings());
+    this.guard(() => this.modules.flush());
     if (this.heldBack) this.guard(this.heldBack);
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;

@@ -67,6 +67,8 @@ export class Modules {
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
+  /** Reports of live-edit traces that functions joined or left since they were sent. */
+  private readonly grown = new Set<ModuleReport>();
   /** Modules traced for timing only, by name. */
   private readonly timed = new Set<string>();
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
@@ -146,11 +148,11 @@ export class Modules {
     const known = this.traced.get(key);
     if (known) {
       // The tracer edits one function at a time: later ones join the module's trace, which is reported
-      // again whole (the latest report of a module is what get_supervision_tree lists).
+      // again whole once the tracer is done (the latest report is what get_supervision_tree lists).
       known.report.functions.push(...report.functions);
       known.report.methods.push(...report.methods);
       known.undo.push(undo);
-      this.core.emit('agent', 'trace_started', self, { ...known.report });
+      this.grown.add(known.report);
       return ids;
     }
     this.traced.set(key, { report, limiter, undo: [undo] });
@@ -177,9 +179,12 @@ export class Modules {
     return { capture: 'timing' };
   }
 
-  /** Sends the sums of timing-only traces now (the tracer is about to answer, or the thread is ending). */
-  flushTimings(): void {
+  /** Sends the sums of timing-only traces and the reports of traces that changed now (the tracer is about to
+   * answer, or the thread is ending). */
+  flush(): void {
     this.calls.timings.flush();
+    for (const report of this.grown) this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
+    this.grown.clear();
   }
 
   forgetSite(id: number): void {
@@ -193,7 +198,7 @@ export class Modules {
         if (at < 0) continue;
         list.splice(at, 1);
         // V8 refused its edit: the report without it replaces the one that listed it.
-        this.core.emit('agent', 'trace_started', this.core.config.actor, { ...active.report });
+        this.grown.add(active.report);
       }
     }
   }
@@ -217,6 +222,7 @@ export class Modules {
     for (const [resolved, active] of [...this.traced]) {
       if (active.report.module !== module && active.report.resolved !== module) continue;
       this.traced.delete(resolved);
+      this.grown.delete(active.report);
       this.patches.undo(active.undo);
       if (active.limiter.stopped === undefined) active.limiter.stop('untraced');
       stopped.push({ ...this.report(active), status: 'stopped' });
