@@ -12,7 +12,7 @@
 // The text is what the program printed, formatted by Node itself: nothing here runs util.format or an
 // inspect hook of the app's. A worker thread's stdout is a stream into its parent thread, which writes it to
 // the real stdout: the worker records its own output, and the parent skips what it forwards.
-import type { Source } from './index.js';
+import type { EmitLinks, Source } from './index.js';
 
 /** Longest text of one recorded line; longer ones are cut and end with "…". */
 const MAX_TEXT = 4096;
@@ -56,10 +56,12 @@ export const consoleSource: Source = {
         }
       };
 
+    /** The time and request of the lines being recorded, when not now and the current one (fs.write below). */
+    let links: EmitLinks | undefined;
     const record = (stream: Stream, level: string | undefined, line: string) => {
       let text = line.endsWith('\r') ? line.slice(0, -1) : line;
       if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT) + '…';
-      core.emit('log', level ?? jsonLevel(text) ?? stream, self, { text, stream });
+      core.emit('log', level ?? jsonLevel(text) ?? stream, self, { text, stream }, links);
     };
     const flush = (stream: Stream) => {
       const p = pending[stream];
@@ -189,14 +191,43 @@ export const consoleSource: Source = {
         return written;
       },
     );
+    // A logger that writes with fs.write (pino through sonic-boom) holds the lines logged while a write is
+    // under way and writes them from that write's callback: in the async context of the request that wrote
+    // first, whatever requests logged them. Such a write keeps that request only when no other request was
+    // served meanwhile; else its lines are recorded with none (under load, nearly all of them went to a
+    // few requests they did not belong to).
+    let completing: { started: number; alone: boolean } | undefined;
     patches.patch(fs, 'write', (original) =>
       mimic(function (this: unknown, ...args: unknown[]) {
         const callback = args[args.length - 1];
         if (patches.active && (args[0] === 1 || args[0] === 2) && typeof callback === 'function') {
           const call = args.slice();
+          const { started, open } = core.served;
+          // Written from an earlier write's callback: what was logged since that write began, by its own
+          // request if it was the only one being served then and none began since.
+          const held = completing !== undefined && !(completing.alone && completing.started === started);
+          const self = { started, alone: open <= 1 && !held };
+          // Its lines are recorded when it completes, at the time it was called: under load the callback came
+          // tens of ms later, after the response of the request that logged them.
+          const at = core.nowNs();
           args[args.length - 1] = function (this: unknown, ...done: unknown[]) {
-            if (patches.active && done[0] == null) core.guard(() => fromFd(call, done[1]));
-            return callback.apply(this, done);
+            if (patches.active && done[0] == null) {
+              core.guard(() => {
+                links = held ? { corr: null, ts: at } : { ts: at };
+                try {
+                  fromFd(call, done[1]);
+                } finally {
+                  links = undefined;
+                }
+              });
+            }
+            const outer = completing;
+            completing = self;
+            try {
+              return callback.apply(this, done);
+            } finally {
+              completing = outer;
+            }
           };
         }
         return original.apply(this, args);

@@ -51,6 +51,8 @@ export interface AgentCore {
   nowNs(): number;
   /** Sets where events take their correlation id from when none is given (the web source's request). */
   setCorrelation(source: (() => string | null) | undefined): void;
+  /** Incoming requests this thread began serving, and those not answered yet (kept by the web source). */
+  readonly served: { started: number; open: number };
   /** Sets what a source holds back, emitted when everything must go now (the tracer asks, the thread exits). */
   setHeldBack(emitHeld: (() => void) | undefined): void;
   /** A genuine Promise (checked without touching a Proxy's traps). */
@@ -101,6 +103,7 @@ class Agent implements AgentCore {
   private readonly promiseBrand: (v: unknown) => boolean;
   private sampled = 0;
   private correlation: (() => string | null) | undefined;
+  readonly served = { started: 0, open: 0 };
   private heldBack: (() => void) | undefined;
   private readonly enabled = new Set<Source>();
   private readonly modules: Modules;
@@ -153,7 +156,8 @@ class Agent implements AgentCore {
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
     this.probes = new Probes(this);
-    for (const spec of config.modules ?? []) this.traceModule(spec);
+    // A module already loaded is left to the tracer, which instruments it in place where it can.
+    for (const spec of config.modules ?? []) this.traceModule({ ...spec, inPlace: true });
     this.guard(() => {
       const histogram = builtin('perf_hooks').monitorEventLoopDelay({ resolution: 20 });
       histogram.enable();
@@ -239,7 +243,7 @@ class Agent implements AgentCore {
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!this.recorded(category)) return;
-    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr ?? this.correlationId(), links?.ref ?? null, payload];
+    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr !== undefined ? links.corr : this.correlationId(), links?.ref ?? null, payload];
     this.depth++;
     try {
       this.channel.push(event, category === 'lifecycle');
@@ -398,7 +402,7 @@ class Agent implements AgentCore {
   }
 
   markExiting(): void {
-    this.guard(() => this.modules.flushTimings());
+    this.guard(() => this.modules.flush());
     if (this.heldBack) this.guard(this.heldBack);
     this.channel.markExiting();
   }
@@ -431,7 +435,7 @@ class Agent implements AgentCore {
 
   /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
   flushNow(): number {
-    this.guard(() => this.modules.flushTimings());
+    this.guard(() => this.modules.flush());
     if (this.heldBack) this.guard(this.heldBack);
     this.guard(() => this.channel.flush());
     return this.channel.stats().seq;

@@ -67,6 +67,8 @@ export class Modules {
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
+  /** Reports of live-edit traces that functions joined or left since they were sent. */
+  private readonly grown = new Set<ModuleReport>();
   /** Modules traced for timing only, by name. */
   private readonly timed = new Set<string>();
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
@@ -145,10 +147,12 @@ export class Modules {
     const key = `${resolved} (live-edit)`;
     const known = this.traced.get(key);
     if (known) {
-      // The tracer edits one function at a time: later ones join the module's trace.
+      // The tracer edits one function at a time: later ones join the module's trace, which is reported
+      // again whole once the tracer is done (the latest report is what get_supervision_tree lists).
       known.report.functions.push(...report.functions);
       known.report.methods.push(...report.methods);
       known.undo.push(undo);
+      this.grown.add(known.report);
       return ids;
     }
     this.traced.set(key, { report, limiter, undo: [undo] });
@@ -175,9 +179,12 @@ export class Modules {
     return { capture: 'timing' };
   }
 
-  /** Sends the sums of timing-only traces now (the tracer is about to answer, or the thread is ending). */
-  flushTimings(): void {
+  /** Sends the sums of timing-only traces and the reports of traces that changed now (the tracer is about to
+   * answer, or the thread is ending). */
+  flush(): void {
     this.calls.timings.flush();
+    for (const report of this.grown) this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
+    this.grown.clear();
   }
 
   forgetSite(id: number): void {
@@ -185,9 +192,13 @@ export class Modules {
     if (!site) return;
     this.hookSites[id] = undefined;
     for (const active of this.traced.values()) {
+      if (active.report.via !== 'live-edit' || active.report.module !== site.module) continue;
       for (const list of [active.report.functions, active.report.methods]) {
         const at = list.lastIndexOf(site.fn);
-        if (at >= 0 && active.report.via === 'live-edit') list.splice(at, 1);
+        if (at < 0) continue;
+        list.splice(at, 1);
+        // V8 refused its edit: the report without it replaces the one that listed it.
+        this.grown.add(active.report);
       }
     }
   }
@@ -211,6 +222,7 @@ export class Modules {
     for (const [resolved, active] of [...this.traced]) {
       if (active.report.module !== module && active.report.resolved !== module) continue;
       this.traced.delete(resolved);
+      this.grown.delete(active.report);
       this.patches.undo(active.undo);
       if (active.limiter.stopped === undefined) active.limiter.stop('untraced');
       stopped.push({ ...this.report(active), status: 'stopped' });

@@ -189,6 +189,8 @@ export const webSource: Source = {
     subscribe('http.server.request.start', ({ request }: { request: Req }) => {
       const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false };
       inbound.set(request, r);
+      core.served.started++;
+      core.served.open++;
       begin(r);
       // Published synchronously just before the server emits 'request': the handler and everything it
       // schedules run inside this store.
@@ -201,6 +203,7 @@ export const webSource: Source = {
       // landing here, an interrupt, waits for this handler to return: Agent.host).
       pending.delete(r);
       inbound.delete(request);
+      core.served.open--;
       // Read at the end, as the response always was: an app may rewrite req.url on the way.
       const method = request.method ?? null;
       const url = request.url ?? null;

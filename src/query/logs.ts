@@ -4,7 +4,7 @@
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
-import { cap, COUNT_BOUND } from './page.js';
+import { cap, COUNT_BOUND, VALUE_CAP } from './page.js';
 import { countedEvents, inList, likeEscape, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
@@ -91,9 +91,24 @@ export function logs(store: Store, filter: LogFilter, tail: number): Logs {
     const p = parseJson(r.payload);
     const o = (p && typeof p === 'object' ? p : {}) as { text?: unknown; stream?: unknown };
     const text = typeof o.text === 'string' ? o.text : String(p ?? '');
-    return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, stream: typeof o.stream === 'string' ? o.stream : null, text: cap(text), corr: r.corr };
+    return { wall_ms: r.wall_ms, actor: r.actor, level: r.subtype, stream: typeof o.stream === 'string' ? o.stream : null, text: asShown(text), corr: r.corr };
   });
   return { lines, total, more };
+}
+
+/**
+ * A line as shown, capped. A JSON log line (pino, bunyan, winston) cut at the cap would lose its message,
+ * which loggers write after the request and error they carry (pino's error line of a failed request: the
+ * cap falls in `"req":{…}`): its message, and its error's when that says more, are put in front.
+ */
+function asShown(text: string): string {
+  if (text.length <= VALUE_CAP || text[0] !== '{') return cap(text);
+  const line = parseJson(text) as { msg?: unknown; message?: unknown; err?: { message?: unknown } } | undefined;
+  if (!line || typeof line !== 'object') return cap(text);
+  const message = typeof line.msg === 'string' ? line.msg : typeof line.message === 'string' ? line.message : '';
+  const error = typeof line.err?.message === 'string' && line.err.message !== message ? line.err.message : '';
+  const lead = [message, error].filter(Boolean).join(': ');
+  return cap(lead ? `${lead} — ${text}` : text);
 }
 
 /** `2026-…Z 4242 [warn] slow request (request 4242:r3)` */

@@ -133,7 +133,11 @@ export interface TracedModule {
   stopped: string | null;
 }
 
-/** Modules under trace_module, per thread, from the agents' trace_started / trace_stopped reports. */
+/**
+ * Modules under trace_module, per thread and mechanism, from the agents' trace_started / trace_stopped
+ * reports: the latest report of each stands (a module instrumented one function at a time is reported again
+ * as each joins; functions V8 would not edit go on to breakpoints, reported on their own).
+ */
 export function tracedModules(store: Store): TracedModule[] {
   const rows = store.db
     .prepare("SELECT actor, subtype, payload FROM events WHERE type = 'agent' AND subtype IN ('trace_started', 'trace_stopped') ORDER BY ts_ns")
@@ -141,12 +145,14 @@ export function tracedModules(store: Store): TracedModule[] {
   const byKey = new Map<string, TracedModule>();
   for (const r of rows) {
     const p = JSON.parse(r.payload);
-    const module = r.subtype === 'trace_started' ? p.module : p.trace;
-    const key = `${r.actor}\0${module}`;
-    if (r.subtype === 'trace_started') byKey.set(key, { module, actor: r.actor, via: p.via ?? 'wrappers', functions: [...(p.functions ?? []), ...(p.methods ?? [])], stopped: null });
-    else if (byKey.has(key)) byKey.get(key)!.stopped = p.reason;
+    if (r.subtype === 'trace_started') {
+      const via = p.via ?? 'wrappers';
+      byKey.set(`${r.actor}\0${p.module}\0${via}`, { module: p.module, actor: r.actor, via, functions: [...(p.functions ?? []), ...(p.methods ?? [])], stopped: null });
+    } else for (const m of byKey.values()) if (m.actor === r.actor && m.module === p.trace) m.stopped = p.reason;
   }
-  return [...byKey.values()];
+  // A module whose every edit V8 refused is left with an empty report in place: its functions are listed
+  // under their other mechanism.
+  return [...byKey.values()].filter((m) => m.via !== 'live-edit' || m.functions.length > 0);
 }
 
 /** The tree as a Mermaid flowchart, which many MCP clients draw. */

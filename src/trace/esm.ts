@@ -162,7 +162,7 @@ export class EsmTraces {
     const skipped = found.skipped.map((s) => `${s.name} (${s.why})`);
     const base = { module: spec.module, resolved, functions: [] as string[], methods: [] as string[] };
     if (found.sites.length === 0) {
-      return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}` };
+      return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; name them in function_names where a transform exports them its own way (vitest's)` };
     }
     const rebound = frame !== undefined && !(await this.canEdit()) ? await this.rebindAtLoad(spec, resolved, frame, found.sites) : [];
     const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites.filter((s) => !rebound.includes(s)));

@@ -1,6 +1,7 @@
 // One JavaScript thread of a target (a main thread or a worker): installs the agent over a CDP session,
 // receives its batches through the binding, acknowledges them, and resumes after a reconnect.
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { AGENT_GLOBAL, AGENT_REF, AGENT_SOURCE_URL, batchHeader, type AgentConfig } from '../shared/protocol.js';
 import type { CdpSession } from './cdp.js';
 import type { TrackResult } from '../agent/objects.js';
@@ -83,13 +84,40 @@ export class ThreadLink {
     await this.traceEsmModules();
   }
 
-  /** The agent traced the configured modules as it installed; ES modules among them are the tracer's to do. */
+  /** The agent traced the configured modules as it installed, but for loaded ones and ES modules: those are
+   * the tracer's to do. */
   private async traceEsmModules(): Promise<void> {
     // Every question to the agent first: once a trace waits for its module, each script pauses before it
     // runs, an evaluation of ours too, and a thread still held for its agent (launch) then never ran.
     const reports: [ModuleSpec, ModuleReport | undefined][] = [];
-    for (const spec of this.config.modules ?? []) reports.push([spec, (await this.call(`traceModule(${JSON.stringify(spec)})`).catch(() => undefined)) as ModuleReport | undefined]);
+    for (const spec of this.config.modules ?? []) reports.push([spec, await this.traceModule(spec).catch(() => undefined)]);
     for (const [spec, report] of reports) if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
+  }
+
+  /**
+   * Traces a module in this thread, but for an ES module's own trace, which is the caller's to start once
+   * every question to the agent is asked (status `esm`). A loaded CommonJS module is the tracer's (esm.ts
+   * traceCommonJs): in place where V8 live-edits, so calls through references taken before the trace (a
+   * pool's task function, a route handler) are recorded; its own functions where its exports are not;
+   * wrappers otherwise.
+   */
+  async traceModule(spec: ModuleSpec): Promise<ModuleReport | undefined> {
+    const ask = async (s: ModuleSpec) => (await this.call(`traceModule(${JSON.stringify(s)})`)) as ModuleReport | undefined;
+    let report = await ask({ ...spec, inPlace: true });
+    if (report?.status === 'in_place') {
+      // canEdit also sizes this thread's edits; asked once a module is loaded (a thread held before its first
+      // line has no script of its own to try an edit on).
+      await this.esm.canEdit().catch(() => false);
+      report = await this.esm.traceCommonJs(spec, report.resolved!).catch(() => ask({ ...spec, inPlace: false }));
+    }
+    // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
+    if (report?.status === 'pending' && report.resolved && (await this.esm.isLoadedModule(report.resolved))) report.status = 'esm';
+    // Compiled by the program itself, not required: jest runs each test file's modules in a vm context of
+    // its own, with exports no wrapper reaches (its calls went unrecorded while the answer said "pending").
+    else if (report?.status === 'pending' && report.resolved && this.scripts.get(pathToFileURL(report.resolved).href)) {
+      report.note = 'loaded, but not by require or import (a runner\'s own module registry, as jest\'s vm contexts): not traced; traced if required later';
+    }
+    return report;
   }
 
   /**

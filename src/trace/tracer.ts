@@ -627,21 +627,11 @@ export class Tracer {
     const at = this.modules.findIndex((m) => m.module === spec.module);
     if (at >= 0) this.modules[at] = full;
     else this.modules.push(full);
-    const reports = await Promise.all(
-      this.threads().map(async (t) => {
-        // A loaded CommonJS module is left to the tracer (esm.ts traceCommonJs): in place where V8 live-edits,
-        // its own functions where its exports are not, wrappers otherwise. canEdit also sizes this thread's edits.
-        await t.esm.canEdit();
-        return { actor: t.actor, value: (await t.call(`traceModule(${JSON.stringify({ ...full, inPlace: true })})`).catch(() => undefined)) as ModuleReport };
-      }),
-    ).then((all) => all.filter((r) => r.value));
+    // A thread that ends meanwhile (its session closed) is left out, not the whole trace.
+    const reports = (await Promise.all(this.threads().map(async (t) => ({ actor: t.actor, value: await t.traceModule(full).catch(() => undefined) })))).filter(
+      (r): r is { actor: string; value: ModuleReport } => r.value !== undefined,
+    );
     for (const r of reports) {
-      if (r.value.status === 'in_place') {
-        const thread = this.thread(r.actor);
-        r.value = await thread.esm.traceCommonJs(full, r.value.resolved!).catch(async () => (await thread.call(`traceModule(${JSON.stringify(full)})`)) as ModuleReport);
-      }
-      // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
-      if (r.value.status === 'pending' && r.value.resolved && (await this.thread(r.actor).esm.isLoadedModule(r.value.resolved))) r.value.status = 'esm';
       if (r.value.status === 'esm') r.value = await this.thread(r.actor).esm.trace(full, r.value).catch((e: Error) => ({ ...r.value, status: 'unsupported' as const, note: `could not be instrumented: ${e.message}` }));
     }
     this.ingest.post();
