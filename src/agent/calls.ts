@@ -226,7 +226,8 @@ export class Calls {
         // Whatever may emit or fail comes before the event is begun: nothing may be emitted while it is written.
         const sid = this.siteId(site);
         const corr = core.correlationId();
-        const argsJson = isArray(args) && isPlainList(args, MAX_STRING) ? undefined : (JSON.stringify(args) ?? 'null');
+        // captureArgs hands back the very list it was given only when the list is plain: no second look at it.
+        const argsJson = args === rawArgs || (isArray(args) && isPlainList(args, MAX_STRING)) ? undefined : (JSON.stringify(args) ?? 'null');
         const plainValue = isPlainPrimitive(value, MAX_STRING);
         const valueJson = plainValue ? undefined : (JSON.stringify(core.capture(value)) ?? 'null');
         let complete = false;
@@ -310,11 +311,11 @@ export class Calls {
 const NULL = asciiBytes('null')!;
 
 /**
- * Room for what an event holds besides its head and its strings, reserved once: seven numbers of at most
- * MAX_NUMBER_BYTES (time stamp, id, site, parent, value, duration, and one more) plus up to 8 arguments,
- * and the punctuation.
+ * Room for what an event holds besides its head and its strings, reserved once: six numbers (time stamp, id,
+ * site, parent, value, duration) and up to 8 arguments of at most MAX_NUMBER_BYTES each, and its 30 bytes of
+ * punctuation.
  */
-const EVENT_ROOM = 16 * MAX_NUMBER_BYTES + 32;
+const EVENT_ROOM = 14 * MAX_NUMBER_BYTES + 32;
 
 /**
  * A `call/complete` event as encodeCallComplete (src/shared/protocol.ts) spells it, written into its batch's
