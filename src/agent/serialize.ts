@@ -848,52 +848,19 @@ export class TextBytes {
     this.pos += written;
   }
 
-  /** A number as `${n}` writes it: integers below 2^53 digit by digit, any other through its string. */
+  /** A number as `${n}` writes it (putNumber). */
   num(n: number): void {
-    if (n >= 0 && n < 9007199254740992 && n === Math.floor(n)) this.uint(n);
-    else if (n < 0 && n > -9007199254740992 && n === Math.floor(n)) {
-      this.byte(45);
-      this.uint(-n);
-    } else this.text(`${n}`);
-  }
-
-  /** 0 ≤ n < 2^53, an integer. */
-  private uint(n: number): void {
-    this.room(16);
-    if (n < 1e9) this.digits(n, 0);
-    else {
-      // Two halves of int32 arithmetic: a double's own printing is its shortest-double conversion, and dividing
-      // a double by 10 per digit costs more than this.
-      const hi = Math.floor(n / 1e9);
-      this.digits(hi, 0);
-      this.digits(n - hi * 1e9, 9);
-    }
+    this.room(MAX_NUMBER_BYTES);
+    this.pos = putNumber(this.buf, this.pos, n);
   }
 
   /**
-   * The digits of 0 ≤ n < 1e9, left-padded with zeros to `width`: int32 arithmetic only (`%` of a double is a
-   * call), two digits a step.
+   * Room for `n` more bytes, and the buffer to write them into from `pos` with the put* functions below (valid
+   * until the next call that may grow it): a writer that knows the most it writes checks once, not per piece.
    */
-  private digits(n: number, width: number): void {
-    let v = n | 0;
-    let len = v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
-    if (len < width) len = width;
-    const buf = this.buf;
-    const start = this.pos;
-    let p = start + len;
-    this.pos = p;
-    while (v >= 100) {
-      const q = (v / 100) | 0;
-      const r = (v - q * 100) << 1;
-      buf[--p] = DIGIT_PAIRS[r + 1]!;
-      buf[--p] = DIGIT_PAIRS[r]!;
-      v = q;
-    }
-    if (v >= 10) {
-      buf[--p] = DIGIT_PAIRS[(v << 1) + 1]!;
-      buf[--p] = DIGIT_PAIRS[v << 1]!;
-    } else buf[--p] = 48 + v;
-    while (p > start) buf[--p] = 48;
+  reserve(n: number): Bytes {
+    this.room(n);
+    return this.buf;
   }
 
   /** The text written so far, as one flat string; the buffer is empty after. */
@@ -917,11 +884,88 @@ export function asciiBytes(text: string): Uint8Array | undefined {
   return out;
 }
 
+/** The most bytes `${n}` takes for a number: "-2.2250738585072014e-308" is 24. */
+export const MAX_NUMBER_BYTES = 24;
+
+/**
+ * A number at `p` as `${n}` writes it; the position after it. Integers below 2^53 digit by digit (a double's
+ * own printing is its shortest-double conversion: a time stamp's 14 digits cost twice as much that way), any
+ * other through its string. The caller has reserved MAX_NUMBER_BYTES.
+ */
+export function putNumber(buf: Bytes, p: number, n: number): number {
+  if (n >= 0 && n < 9007199254740992 && n === Math.floor(n)) return putUint(buf, p, n);
+  if (n < 0 && n > -9007199254740992 && n === Math.floor(n)) {
+    buf[p] = 45; // -
+    return putUint(buf, p + 1, -n);
+  }
+  const s = `${n}`;
+  for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+  return p;
+}
+
+/** 0 ≤ n < 2^53, an integer: two halves of int32 arithmetic (dividing a double by 10 per digit costs more). */
+function putUint(buf: Bytes, p: number, n: number): number {
+  if (n < 1e9) return putDigits(buf, p, n | 0, 0);
+  const hi = Math.floor(n / 1e9);
+  return putDigits(buf, putDigits(buf, p, hi | 0, 0), (n - hi * 1e9) | 0, 9);
+}
+
+/** The digits of 0 ≤ v < 1e9 (an int32), left-padded with zeros to `width`, two a step. */
+function putDigits(buf: Bytes, p: number, v: number, width: number): number {
+  let len = v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
+  if (len < width) len = width;
+  const end = p + len;
+  let q = end;
+  while (v >= 100) {
+    const d = (v / 100) | 0;
+    const r = (v - d * 100) << 1;
+    buf[--q] = DIGIT_PAIRS[r + 1]!;
+    buf[--q] = DIGIT_PAIRS[r]!;
+    v = d;
+  }
+  if (v >= 10) {
+    buf[--q] = DIGIT_PAIRS[(v << 1) + 1]!;
+    buf[--q] = DIGIT_PAIRS[v << 1]!;
+  } else buf[--q] = 48 + v;
+  while (q > p) buf[--q] = 48;
+  return end;
+}
+
+/** `null` at `p`. */
+export function putNull(buf: Bytes, p: number): number {
+  buf[p] = 110;
+  buf[p + 1] = 117;
+  buf[p + 2] = 108;
+  buf[p + 3] = 108;
+  return p + 4;
+}
+
+/**
+ * A plain primitive other than a string (a finite number, a boolean, null) at `p`, as JSON.stringify writes
+ * it; the caller has reserved MAX_NUMBER_BYTES.
+ */
+export function putScalar(buf: Bytes, p: number, v: unknown): number {
+  if (typeof v === 'number') return putNumber(buf, p, v);
+  if (v === null) return putNull(buf, p);
+  if (v === true) {
+    buf[p] = 116;
+    buf[p + 1] = 114;
+    buf[p + 2] = 117;
+    buf[p + 3] = 101;
+    return p + 4;
+  }
+  buf[p] = 102;
+  buf[p + 1] = 97;
+  buf[p + 2] = 108;
+  buf[p + 3] = 115;
+  buf[p + 4] = 101;
+  return p + 5;
+}
+
 /** A plain primitive (isPlainPrimitive) as JSON, as JSON.stringify writes it. */
 export function writePrimitive(out: TextBytes, v: unknown): void {
-  if (typeof v === 'number') out.num(v);
-  else if (typeof v === 'string') out.text(jsonStringify(v));
-  else out.text(v === null ? 'null' : v === true ? 'true' : 'false');
+  if (typeof v === 'string') out.text(jsonStringify(v));
+  else out.pos = putScalar(out.reserve(MAX_NUMBER_BYTES), out.pos, v);
 }
 
 /** A plain list (isPlainList) as JSON, as JSON.stringify writes it (without its walk). */

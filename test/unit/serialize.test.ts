@@ -798,6 +798,14 @@ describe('plain values as JSON text (the call tracer\'s fast path)', () => {
       ['1234/w2', 'req-7 "x" é', 17, 1, ['a\nb', true, null], { $t: 'Error', class: 'TypeError', message: 'bad' }],
       ['99', null, 3, 0, [], 'é 😀'],
       ['99', null, 2 ** 40, 1, [1.5, -2, 'ü'], -7],
+      // Written in place: numbers of every kind, booleans and null; a correlation id with an ASCII head.
+      ['1234', null, null, 0, [0, -0, 1e21, -1e-7, 2 ** 53, 2 ** 53 - 1, -(2 ** 31), 0.1], 1.7976931348623157e308],
+      ['1234', 'req-1', 0, 0, [true, false, null], false],
+      ['1234', null, 5, 1, [], null],
+      ['1234', null, null, 0, [-5e-324], true],
+      // Larger than the buffer's first 64 KiB, mid-event: the rest is written after it grew.
+      ['1234', null, null, 0, [1], { big: 'x'.repeat(70_000) }],
+      ['1234', null, null, 0, ['y'.repeat(1_000), 'é'.repeat(1_000)], 'z'.repeat(1_000)],
     ];
     for (const [actor, corr, parent, threw, args, value] of cases) {
       const ts = 18_123_456_789_012;
