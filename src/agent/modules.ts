@@ -1,7 +1,8 @@
 // trace_module inside a thread: wraps the exported functions of a CommonJS module and the methods of its
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
-// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: the
-// tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
+// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: in a
+// loaded module the tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs); a module
+// first required while its trace waits is answered as a copy of its exports that returns wrappers. ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
 // instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
@@ -404,16 +405,64 @@ export class Modules {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
+    const getters: string[] = [];
     for (const { name, holder, key, accessor } of exportedFunctions(record, this.core.isProxy)) {
-      if ((only && !only.includes(name)) || accessor) continue;
+      if (only && !only.includes(name)) continue;
+      if (accessor) {
+        getters.push(name);
+        continue;
+      }
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (isMethodName(name) ? report.methods : report.functions).push(name);
     }
+    // Exports read through getters (esbuild's, so tsx's), just required: none of those getters can be
+    // replaced, but nothing has the exports yet. The require answers a copy whose getters return wrappers.
+    if (getters.length > 0 && !only) {
+      undo.push(this.exportsWithWrappers(spec, record, getters, limiter));
+      report.functions.push(...getters);
+      report.note = `${getters.join(', ')} (exported through getters): the require answers a copy of the exports whose getters return wrappers, so calls through the exports are recorded whole; calls inside the module itself are not`;
+    }
     this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
     return report;
+  }
+
+  /**
+   * Puts in the module's place a copy of its exports, property for property, whose getters of the traced
+   * names read the original's (so they stay live) and answer a wrapper of what they read. Undone: the
+   * original is the module's exports again, and a copy already handed out answers the originals.
+   */
+  private exportsWithWrappers(spec: ModuleSpec, record: ModuleRecord, names: string[], limiter: Limiter): Undo {
+    const original = record.exports as Obj;
+    const copy = Object.create(Object.getPrototypeOf(original)) as Obj;
+    const { patches, calls } = this;
+    for (const key of Reflect.ownKeys(original)) {
+      const desc = Object.getOwnPropertyDescriptor(original, key)!;
+      const get = desc.get;
+      if (typeof key !== 'string' || !names.includes(key) || !get) {
+        Object.defineProperty(copy, key, desc);
+        continue;
+      }
+      const site = this.site(spec.module, key, limiter);
+      // The wrapper of the value last read: made again only if the module assigned another function.
+      let wrapped: Fn | undefined;
+      let wrapper: Fn | undefined;
+      const read = function (this: unknown): unknown {
+        const fn = get.call(original);
+        if (typeof fn !== 'function' || !patches.active) return fn;
+        if (fn !== wrapped) [wrapped, wrapper] = [fn as Fn, calls.wrap(fn as Fn, site)];
+        return wrapper;
+      };
+      Object.defineProperty(copy, key, { ...desc, get: read });
+    }
+    if (Object.isFrozen(original)) Object.freeze(copy);
+    else if (Object.isSealed(original)) Object.seal(copy);
+    else if (!Object.isExtensible(original)) Object.preventExtensions(copy);
+    const undo = this.patches.patch(record, 'exports', () => copy);
+    this.replaced.set(original, copy);
+    return undo;
   }
 
   /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place; true third
