@@ -2,7 +2,8 @@
 // module's bindings (`convert: () => convert`), which no wrapper can replace. Two cases the tsx test
 // (tsx.test.ts) leaves out: a module required only after its trace started (a lazy require), and an export
 // that is an arrow function held in a const (`export const convert = (…) => …`), whose binding refuses an
-// assignment. Both are recorded whole, under the export's name, on every Node.
+// assignment. Both are recorded whole, under the export's name, on every Node. The same const arrow in an ES
+// module (tsx keeps `const convert = __name((…) => …, "convert")` there, exported by name) is traced too.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attached, events, FIXTURES } from '../helpers.js';
@@ -67,5 +68,29 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     await t.tracer.sync();
     expect(calls(t.store)).toHaveLength(converted.length);
     expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+  });
+});
+
+describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx ES module on Node %s', (major, node) => {
+  it('traces its exported const arrow under its name', async () => {
+    const { app, t } = await attached('tsx_lazy/esm/app.ts', { node, execArgv: ['--import', 'tsx'] });
+    const esm = 'test/fixtures/tsx_lazy/esm/rates.ts';
+    const [report] = await t.tracer.traceModule({ module: esm, ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', functions: expect.arrayContaining(['convert', 'format']) });
+    for (let i = 0; i < 2; i++) {
+      app.send('convert 100 USD');
+      await app.nextLine(/^converted/);
+    }
+    await t.tracer.sync();
+    // V8 refuses a live edit inside an arrow at an ES module's top level, and Node 26 has none: every call
+    // of convert by a conditional breakpoint (arguments only). format is edited in place, or on 26 its first
+    // call by a breakpoint puts a wrapper in its binding.
+    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
+    const format = [
+      [esm, 'call', 'format', [110, 'USD'], null],
+      [esm, 'return', 'format', '1.10 USD', null],
+    ];
+    expect(calls(t.store)).toEqual([byBreakpoint, ...(major === '26' ? [[esm, 'call', 'format', [110, 'USD'], 'breakpoint']] : format), byBreakpoint, ...format]);
+    expect(app.stdout()).toBe('ready\nconverted 1.10 USD\nconverted 1.10 USD\n');
   });
 });
