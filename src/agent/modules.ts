@@ -346,13 +346,50 @@ export class Modules {
       if (dir === undefined) continue;
       for (const name of [target, ...asPath]) {
         try {
-          return Module.createRequire(path.join(dir, 'index.js')).resolve(name);
+          return this.compiledFrom(Module.createRequire(path.join(dir, 'index.js')).resolve(name));
         } catch {
           // next spelling, next folder
         }
       }
     }
     return null;
+  }
+
+  /**
+   * A TypeScript source not loaded: the JavaScript it compiles to where the main script's source map says
+   * (dist/app.js from src/app.ts puts src/rates.ts at dist/rates.js), if that file's own map lists it, so
+   * the trace waits for the file that will load; else the source itself (run by tsx or type stripping).
+   */
+  private compiledFrom(file: string): string {
+    if (!/\.[cm]?tsx?$/.test(file) || this.cache()[file]) return file;
+    const path = this.core.builtin('path');
+    const argv1 = this.core.builtin('process').argv?.[1];
+    if (typeof argv1 !== 'string') return file;
+    const main = path.resolve(argv1);
+    const js = file.replace(/\.([cm]?)tsx?$/, '.$1js');
+    for (const source of this.mapSources(main)) {
+      const compiled = path.resolve(path.dirname(main), path.relative(path.dirname(source), js));
+      if (this.mapSources(compiled).includes(file)) return compiled;
+    }
+    return file;
+  }
+
+  /** The sources a compiled file's source map names (a .map file or an inline map), as absolute paths. */
+  private mapSources(file: string): string[] {
+    const fs = this.core.builtin('fs');
+    const path = this.core.builtin('path');
+    try {
+      const text = fs.readFileSync(file, 'utf8') as string;
+      const url = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (url === undefined) return [];
+      const inline = /^data:application\/json;(?:charset=utf-8;)?base64,(.*)$/.exec(url)?.[1];
+      const mapFile = path.resolve(path.dirname(file), url);
+      const map = JSON.parse(inline !== undefined ? this.core.builtin('buffer').Buffer.from(inline, 'base64').toString('utf8') : (fs.readFileSync(mapFile, 'utf8') as string));
+      const root = path.resolve(path.dirname(inline !== undefined ? file : mapFile), map.sourceRoot ?? '');
+      return (map.sources as string[]).map((s) => (s.startsWith('file:') ? this.core.builtin('url').fileURLToPath(s) : path.resolve(root, s)));
+    } catch {
+      return []; // no such file, no map, or not one we read
+    }
   }
 
   /** A .js or .ts file under the nearest package.json that says "type": "module". */

@@ -1,12 +1,14 @@
 // A TypeScript app compiled by tsc with source maps (test/fixtures/tsc_lazy: dist/*.js + .map committed next
 // to src/*.ts), whose rates module is required only later. trace_module named by its TypeScript source
 // before then waits for the JavaScript file the source compiles to (the loaded files' maps say where:
-// src/app.ts → dist/app.js puts src/rates.ts at dist/rates.js) and traces it when it loads.
+// src/app.ts → dist/app.js puts src/rates.ts at dist/rates.js) and traces it when it loads. Named before a
+// launch, when nothing is loaded yet, the main script's map says where.
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Tracer } from '../../src/trace/tracer.js';
 import { Query } from '../../src/query/index.js';
 import { paging } from '../../src/query/page.js';
-import { attached, events, FIXTURES } from '../helpers.js';
+import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
@@ -33,5 +35,30 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('a tsc app on Node %s'
     const q = new Query(t.store);
     expect(q.functionCalls({ module: name, fn: 'convert', window: { sinceMs: null, untilMs: null } }, paging(1, 10)).calls).toHaveLength(1);
     expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\n');
+  });
+});
+
+const launched: Tracer[] = [];
+afterEach(async () => {
+  for (const t of launched.splice(0)) await t.close();
+});
+
+describe.each(nodeTargets().map((n) => [n.major, n.bin]))('a tsc app launched on Node %s', (_major, node) => {
+  it('traces src/rates.ts, named before the launch, when its compiled file loads', async () => {
+    const t = newTracer();
+    launched.push(t.tracer);
+    await t.tracer.traceModule({ module: 'src/rates.ts', ...limits });
+    const link = await t.tracer.launch([node, 'dist/app.js', 'load', 'convert 100 USD'], { cwd: join(FIXTURES, 'tsc_lazy') });
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return t.store.actor(String(link.pid))?.ended_ms != null;
+    }, 'the program to end');
+    const calls = events(t.store, "type = 'call'").map((e) => [e.payload.module, e.subtype, e.payload.fn, e.subtype === 'call' ? e.payload.args : e.payload.result]);
+    expect(calls).toEqual([
+      ['src/rates.ts', 'call', 'convert', [100, 'USD']],
+      ['src/rates.ts', 'return', 'convert', 110],
+      ['src/rates.ts', 'call', 'format', [110, 'USD']],
+      ['src/rates.ts', 'return', 'format', '1.10 USD'],
+    ]);
   });
 });
