@@ -2,7 +2,7 @@
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
 // while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: in a
 // loaded module the tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs); a module
-// first required while its trace waits is answered as a copy of its exports that returns wrappers. ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
+// first required while its trace waits is answered as a proxy of its exports that returns wrappers. ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
 // instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
@@ -455,11 +455,11 @@ export class Modules {
       (isMethodName(name) ? report.methods : report.functions).push(name);
     }
     // Exports read through getters (esbuild's, so tsx's), just required: none of those getters can be
-    // replaced, but nothing has the exports yet. The require answers a copy whose getters return wrappers.
+    // replaced, but nothing has the exports yet. The require answers a proxy of them that returns wrappers.
     if (getters.length > 0 && !only) {
       undo.push(this.exportsWithWrappers(spec, record, getters, limiter));
       report.functions.push(...getters);
-      report.note = `${getters.join(', ')} (exported through getters): the require answers a copy of the exports whose getters return wrappers, so calls through the exports are recorded whole; calls inside the module itself are not`;
+      report.note = `${getters.join(', ')} (exported through getters): the require answers a proxy of the exports that returns wrappers, so calls through the exports are recorded whole; calls inside the module itself are not`;
     }
     this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
@@ -467,38 +467,30 @@ export class Modules {
   }
 
   /**
-   * Puts in the module's place a copy of its exports, property for property, whose getters of the traced
-   * names read the original's (so they stay live) and answer a wrapper of what they read. Undone: the
-   * original is the module's exports again, and a copy already handed out answers the originals.
+   * Puts in the module's place a proxy of its exports that answers a wrapper for each traced name, read
+   * through the original's getter (so it stays live); everything else goes to the original untouched.
+   * Undone: the original is the module's exports again, and a proxy already handed out answers originals.
    */
   private exportsWithWrappers(spec: ModuleSpec, record: ModuleRecord, names: string[], limiter: Limiter): Undo {
     const original = record.exports as Obj;
-    const copy = Object.create(Object.getPrototypeOf(original)) as Obj;
     const { patches, calls } = this;
-    for (const key of Reflect.ownKeys(original)) {
-      const desc = Object.getOwnPropertyDescriptor(original, key)!;
-      const get = desc.get;
-      if (typeof key !== 'string' || !names.includes(key) || !get) {
-        Object.defineProperty(copy, key, desc);
-        continue;
-      }
-      const site = this.site(spec.module, key, limiter);
-      // The wrapper of the value last read: made again only if the module assigned another function.
-      let wrapped: Fn | undefined;
-      let wrapper: Fn | undefined;
-      const read = function (this: unknown): unknown {
-        const fn = get.call(original);
-        if (typeof fn !== 'function' || !patches.active) return fn;
-        if (fn !== wrapped) [wrapped, wrapper] = [fn as Fn, calls.wrap(fn as Fn, site)];
+    const sites = new Map(names.map((name) => [name, this.site(spec.module, name, limiter)]));
+    // The wrapper of the value last read, by name: made again only if the module assigned another function.
+    const wrappers = new Map<string, [Fn, Fn]>();
+    const proxy = new Proxy(original, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        const site = typeof key === 'string' ? sites.get(key) : undefined;
+        if (!site || typeof value !== 'function' || !patches.active) return value;
+        const known = wrappers.get(key as string);
+        if (known !== undefined && known[0] === value) return known[1];
+        const wrapper = calls.wrap(value as Fn, site);
+        wrappers.set(key as string, [value as Fn, wrapper]);
         return wrapper;
-      };
-      Object.defineProperty(copy, key, { ...desc, get: read });
-    }
-    if (Object.isFrozen(original)) Object.freeze(copy);
-    else if (Object.isSealed(original)) Object.seal(copy);
-    else if (!Object.isExtensible(original)) Object.preventExtensions(copy);
-    const undo = this.patches.patch(record, 'exports', () => copy);
-    this.replaced.set(original, copy);
+      },
+    });
+    const undo = this.patches.patch(record, 'exports', () => proxy);
+    this.replaced.set(original, proxy);
     return undo;
   }
 

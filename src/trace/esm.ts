@@ -413,8 +413,9 @@ export class EsmTraces {
       return rebound;
     } finally {
       for (const breakpointId of set) {
-        this.constRebinds.delete(breakpointId);
         await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+        // Only now: a pause on it that the program's own read caused comes before this answer, still ours to end.
+        this.constRebinds.delete(breakpointId);
       }
     }
   }
