@@ -495,10 +495,16 @@ export class Modules {
   }
 
   /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place; true third
-   * for one read through a getter, which no wrapper can replace. */
-  exports(resolved: string): [string, Fn, boolean][] {
+   * for one read through a getter, which no wrapper can replace, and that getter. */
+  exports(resolved: string): [string, Fn, boolean, Fn?][] {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
-    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }) => [name, holder[key] as Fn, accessor === true]) : [];
+    // The getter fourth: it is in the module's own script even when the function it answers is not (a
+    // wrapper an earlier session left in the binding).
+    return record
+      ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }): [string, Fn, boolean, Fn?] =>
+          accessor ? [name, holder[key] as Fn, true, Object.getOwnPropertyDescriptor(holder, key)?.get as Fn] : [name, holder[key] as Fn, false],
+        )
+      : [];
   }
 
   /** Wrappers for the exports the tracer could not instrument in place. */

@@ -283,18 +283,24 @@ export class EsmTraces {
     const unexportedByBreakpoints: string[] = [];
     /** The module's own functions were taken for what it exports. */
     let chosen = false;
+    let elsewhere: string[] = [];
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
       const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn, accessor] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[012]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        const [name, fn, accessor, getter] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[0-3]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
         if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
         all.push(name.value.value);
         objects.set(name.value.value, fn.value.objectId);
-        const { internalProperties } = await session.send('Runtime.getProperties', { objectId: fn.value.objectId, ownProperties: true });
-        const at = internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-        if (accessor?.value?.value === true) accessors.add(name.value.value);
+        let at = await this.locationOf(fn.value.objectId);
+        if (accessor?.value?.value === true) {
+          accessors.add(name.value.value);
+          // A function outside its getter's script (a wrapper an earlier session left in the binding): the
+          // module's script is the getter's, where the binding is found by the export's name.
+          const read = getter?.value?.objectId ? await this.locationOf(getter.value.objectId) : undefined;
+          if (read && read.scriptId !== at?.scriptId) [at, elsewhere] = [read, [...elsewhere, name.value.value]];
+        }
         const into = accessors.has(name.value.value) ? getters : wanted;
         if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
       }
@@ -304,8 +310,9 @@ export class EsmTraces {
       // a breakpoint records the function's first call and puts one there. Set before any edit moves the source.
       for (const [scriptId, fns] of getters) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
-        const sites = functionsAt(scriptSource, fns).flatMap((s) => withBinding(scriptSource, s, true));
-        const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, sites, objects, group);
+        const sites = functionsAt(scriptSource, fns.filter((f) => !elsewhere.includes(f.name))).flatMap((s) => withBinding(scriptSource, s, true));
+        const bindings = fns.filter((f) => elsewhere.includes(f.name)).flatMap(({ name }) => (getterRead(scriptSource, name) ? [{ name, rebind: { binding: getterRead(scriptSource, name)! } }] : []));
+        const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, [...sites, ...bindings], objects, group);
         viaGetters.push(...rebound);
         viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
       }
@@ -372,13 +379,19 @@ export class EsmTraces {
     };
   }
 
+  /** Where V8 says a function starts. */
+  private async locationOf(objectId: string): Promise<{ scriptId: string; lineNumber: number; columnNumber: number } | undefined> {
+    const { internalProperties } = await this.thread.session.send('Runtime.getProperties', { objectId, ownProperties: true });
+    return internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+  }
+
   /**
    * esbuild's getters (`total: () => total` in its `__export`) read the function's binding: a breakpoint
    * there whose condition puts a wrapper in that binding (and answers false: nothing pauses), fired by
    * reading the exports once now. The breakpoints go at once; the names whose export now answers another
    * function than before.
    */
-  private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[], originals: Map<string, string>, group: string): Promise<string[]> {
+  private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: Pick<FunctionSite, 'name' | 'rebind'>[], originals: Map<string, string>, group: string): Promise<string[]> {
     const session = this.thread.session;
     const set: string[] = [];
     const names = sites.map((s) => s.name);
@@ -393,7 +406,8 @@ export class EsmTraces {
           // A const binding (an exported arrow) refuses the assignment: the condition then answers true, and
           // the pause that follows sets the binding from outside (constPaused), the one way V8 allows.
           const rebind = `${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b})`;
-          const condition = `try { ${b} = ${rebind} ?? ${b}; false } catch { true }`;
+          // Nothing to do once the binding holds the wrapper (rebind answers it for it): no second pause.
+          const condition = `try { ${b} === ${rebind} ? false : (${b} = ${rebind} ?? ${b}, false) } catch { true }`;
           const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, at) }, condition }).catch(() => ({ breakpointId: undefined }));
           if (breakpointId) set.push(breakpointId);
           if (breakpointId) this.constRebinds.set(breakpointId, { binding: b, rebind });
@@ -643,10 +657,15 @@ export class EsmTraces {
  * own name. None for another function.
  */
 function withBinding(source: string, site: FunctionSite, exported = false): FunctionSite[] {
-  const read = exported ? new RegExp(`(?<![\\w$])${site.name.replace(/\$/g, '\\$')}\\s*:\\s*\\(\\)\\s*=>\\s*([\\w$]+)(?![\\w$])`).exec(source)?.[1] : undefined;
+  const read = exported ? getterRead(source, site.name) : undefined;
   if (read !== undefined) return [{ ...site, rebind: { binding: read } }];
   const declared = /^(?:async\s+)?function\s+([\w$]+)/.exec(source.slice(source.lastIndexOf('function', site.bodyStart), site.bodyStart))?.[1];
   return declared === undefined ? [] : [{ ...site, rebind: site.rebind ?? { binding: declared } }];
+}
+
+/** The binding esbuild's getter of an export reads (`convert: () => convert` in its `__export`). */
+function getterRead(source: string, name: string): string | undefined {
+  return new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}\\s*:\\s*\\(\\)\\s*=>\\s*([\\w$]+)(?![\\w$])`).exec(source)?.[1];
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */

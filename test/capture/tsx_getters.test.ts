@@ -6,7 +6,7 @@
 // module (tsx keeps `const convert = __name((…) => …, "convert")` there, exported by name) is traced too.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attached, events, FIXTURES } from '../helpers.js';
+import { attached, events, FIXTURES, newTracer } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
@@ -51,6 +51,26 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     await t.tracer.sync();
     expect(calls(t.store)).toHaveLength(converted.length);
     expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+  });
+
+  it('traces it again in a later session, whose bindings hold the wrappers an ended session left', async () => {
+    const { app, t } = await start();
+    app.send('load');
+    await app.nextLine(/^loaded/);
+    await t.tracer.traceModule({ module, ...limits });
+    await t.tracer.close();
+    const later = newTracer();
+    try {
+      await later.tracer.attach(app.pid);
+      const [report] = await later.tracer.traceModule({ module, ...limits });
+      expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', functions: ['convert', 'format'] });
+      await convert(app);
+      await later.tracer.sync();
+      expect(calls(later.store)).toEqual(converted);
+    } finally {
+      await later.tracer.close();
+    }
+    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\n');
   });
 
   it('traces an exported const arrow of a loaded module under its name, every call whole', async () => {
