@@ -6,7 +6,8 @@
 // module (tsx keeps `const convert = __name((…) => …, "convert")` there, exported by name) is traced too.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attached, events, FIXTURES, newTracer } from '../helpers.js';
+import { listeningPorts } from '../../src/trace/discovery.js';
+import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
@@ -59,6 +60,8 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     await app.nextLine(/^loaded/);
     await t.tracer.traceModule({ module, ...limits });
     await t.tracer.close();
+    // The inspector port the first session opened closes a moment after it detached.
+    await eventually(() => listeningPorts(app.pid).length === 0, 'the first session to close its port');
     const later = newTracer();
     try {
       await later.tracer.attach(app.pid);
