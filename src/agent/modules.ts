@@ -2,8 +2,9 @@
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
 // while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: in a
 // loaded module the tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs); a module
-// first required while its trace waits is answered as a proxy of its exports that returns wrappers. ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
-// instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
+// first required while its trace waits is answered as a proxy of its exports that returns wrappers. ES
+// module namespaces are immutable, so their exports cannot be wrapped: the tracer instruments their source
+// instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
