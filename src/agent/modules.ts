@@ -1,8 +1,10 @@
 // trace_module inside a thread: wraps the exported functions of a CommonJS module and the methods of its
 // exported classes, now if the module is loaded, else when it is first required (Module._load is watched
-// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: the
-// tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs). ES module namespaces are immutable, so their exports cannot be wrapped: the tracer
-// instruments their source instead (src/trace/esm.ts), and their calls come back through the call hook
+// while any trace waits). Functions exported through esbuild's getters (tsx) cannot be wrapped: in a
+// loaded module the tracer reaches them through the inspector (src/trace/esm.ts traceCommonJs); a module
+// first required while its trace waits is answered as a proxy of its exports that returns wrappers. ES
+// module namespaces are immutable, so their exports cannot be wrapped: the tracer instruments their source
+// instead (src/trace/esm.ts), and their calls come back through the call hook
 // installed here, under site numbers handed out by `instrumented`.
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
@@ -345,13 +347,50 @@ export class Modules {
       if (dir === undefined) continue;
       for (const name of [target, ...asPath]) {
         try {
-          return Module.createRequire(path.join(dir, 'index.js')).resolve(name);
+          return this.compiledFrom(Module.createRequire(path.join(dir, 'index.js')).resolve(name));
         } catch {
           // next spelling, next folder
         }
       }
     }
     return null;
+  }
+
+  /**
+   * A TypeScript source not loaded: the JavaScript it compiles to where the main script's source map says
+   * (dist/app.js from src/app.ts puts src/rates.ts at dist/rates.js), if that file's own map lists it, so
+   * the trace waits for the file that will load; else the source itself (run by tsx or type stripping).
+   */
+  private compiledFrom(file: string): string {
+    if (!/\.[cm]?tsx?$/.test(file) || this.cache()[file]) return file;
+    const path = this.core.builtin('path');
+    const argv1 = this.core.builtin('process').argv?.[1];
+    if (typeof argv1 !== 'string') return file;
+    const main = path.resolve(argv1);
+    const js = file.replace(/\.([cm]?)tsx?$/, '.$1js');
+    for (const source of this.mapSources(main)) {
+      const compiled = path.resolve(path.dirname(main), path.relative(path.dirname(source), js));
+      if (this.mapSources(compiled).includes(file)) return compiled;
+    }
+    return file;
+  }
+
+  /** The sources a compiled file's source map names (a .map file or an inline map), as absolute paths. */
+  private mapSources(file: string): string[] {
+    const fs = this.core.builtin('fs');
+    const path = this.core.builtin('path');
+    try {
+      const text = fs.readFileSync(file, 'utf8') as string;
+      const url = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+      if (url === undefined) return [];
+      const inline = /^data:application\/json;(?:charset=utf-8;)?base64,(.*)$/.exec(url)?.[1];
+      const mapFile = path.resolve(path.dirname(file), url);
+      const map = JSON.parse(inline !== undefined ? this.core.builtin('buffer').Buffer.from(inline, 'base64').toString('utf8') : (fs.readFileSync(mapFile, 'utf8') as string));
+      const root = path.resolve(path.dirname(inline !== undefined ? file : mapFile), map.sourceRoot ?? '');
+      return (map.sources as string[]).map((s) => (s.startsWith('file:') ? this.core.builtin('url').fileURLToPath(s) : path.resolve(root, s)));
+    } catch {
+      return []; // no such file, no map, or not one we read
+    }
   }
 
   /** A .js or .ts file under the nearest package.json that says "type": "module". */
@@ -404,23 +443,69 @@ export class Modules {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
+    const getters: string[] = [];
     for (const { name, holder, key, accessor } of exportedFunctions(record, this.core.isProxy)) {
-      if ((only && !only.includes(name)) || accessor) continue;
+      if (only && !only.includes(name)) continue;
+      if (accessor) {
+        getters.push(name);
+        continue;
+      }
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (isMethodName(name) ? report.methods : report.functions).push(name);
+    }
+    // Exports read through getters (esbuild's, so tsx's), just required: none of those getters can be
+    // replaced, but nothing has the exports yet. The require answers a proxy of them that returns wrappers.
+    if (getters.length > 0 && !only) {
+      undo.push(this.exportsWithWrappers(spec, record, getters, limiter));
+      report.functions.push(...getters);
+      report.note = `${getters.join(', ')} (exported through getters): the require answers a proxy of the exports that returns wrappers, so calls through the exports are recorded whole; calls inside the module itself are not`;
     }
     this.traced.set(resolved, { report, limiter, undo });
     this.core.emit('agent', 'trace_started', self, { ...report });
     return report;
   }
 
+  /**
+   * Puts in the module's place a proxy of its exports that answers a wrapper for each traced name, read
+   * through the original's getter (so it stays live); everything else goes to the original untouched.
+   * Undone: the original is the module's exports again, and a proxy already handed out answers originals.
+   */
+  private exportsWithWrappers(spec: ModuleSpec, record: ModuleRecord, names: string[], limiter: Limiter): Undo {
+    const original = record.exports as Obj;
+    const { patches, calls } = this;
+    const sites = new Map(names.map((name) => [name, this.site(spec.module, name, limiter)]));
+    // The wrapper of the value last read, by name: made again only if the module assigned another function.
+    const wrappers = new Map<string, [Fn, Fn]>();
+    const proxy = new Proxy(original, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        const site = typeof key === 'string' ? sites.get(key) : undefined;
+        if (!site || typeof value !== 'function' || !patches.active) return value;
+        const known = wrappers.get(key as string);
+        if (known !== undefined && known[0] === value) return known[1];
+        const wrapper = calls.wrap(value as Fn, site);
+        wrappers.set(key as string, [value as Fn, wrapper]);
+        return wrapper;
+      },
+    });
+    const undo = this.patches.patch(record, 'exports', () => proxy);
+    this.replaced.set(original, proxy);
+    return undo;
+  }
+
   /** The exported functions of a loaded CommonJS module, for the tracer to instrument in place; true third
-   * for one read through a getter, which no wrapper can replace. */
-  exports(resolved: string): [string, Fn, boolean][] {
+   * for one read through a getter, which no wrapper can replace, and that getter. */
+  exports(resolved: string): [string, Fn, boolean, Fn?][] {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
-    return record ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }) => [name, holder[key] as Fn, accessor === true]) : [];
+    // The getter fourth: it is in the module's own script even when the function it answers is not (a
+    // wrapper an earlier session left in the binding).
+    return record
+      ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }): [string, Fn, boolean, Fn?] =>
+          accessor ? [name, holder[key] as Fn, true, Object.getOwnPropertyDescriptor(holder, key)?.get as Fn] : [name, holder[key] as Fn, false],
+        )
+      : [];
   }
 
   /** Wrappers for the exports the tracer could not instrument in place. */

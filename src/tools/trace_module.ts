@@ -29,9 +29,8 @@ export function describeTrace(actor: string, r: ModuleReport) {
   return { actor, module: r.module, resolved: r.resolved, via: r.via ?? r.status, capture: r.capture === 'timing' ? 'timing only' : 'arguments and results', calls: r.calls ?? 0, stopped: r.stopped ?? null, limits: r.limits ? describeLimits(r.limits) : 'default', functions: [...r.functions, ...r.methods] };
 }
 
-/** A module with no function to wrap: exports that are getters (esbuild's, tsx's) are reached only once it
- * has loaded, by the function each returns, and not when that is an arrow. */
-const NOTHING_WRAPPED = 'no exported function it can wrap (functions exported through getters, as esbuild and tsx compile them, are reached only once the module has loaded, and arrows among them not at all)';
+/** A module with no function to wrap: no getter is run to look but esbuild's (tsx's), which only read a binding. */
+const NOTHING_WRAPPED = 'no exported function it can wrap (an export read through a getter is looked at only when the getter just reads a binding, as esbuild and tsx write them)';
 
 /** Timing only costs ~0.1 µs a call and sends no event per call: no call limits unless asked for. */
 const UNLIMITED = Number.MAX_SAFE_INTEGER;

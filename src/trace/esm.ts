@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parse, type Node } from 'acorn';
+import type { Protocol } from 'devtools-protocol';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_REF, isMethodName } from '../shared/protocol.js';
 
@@ -26,6 +27,11 @@ interface Edit {
   /** The source before each edit, the original first: undone one edit at a time, like they were made. */
   history: string[];
 }
+
+type PausedFrame = Protocol.Debugger.CallFrame;
+
+/** Remote objects a CommonJS trace reads (the exports, wrappers), released when it is done. */
+const EXPORTS_GROUP = 'nodescope-exports';
 
 interface Waiting {
   spec: ModuleSpec;
@@ -52,6 +58,8 @@ export class EsmTraces {
   private readonly armed = new Map<string, { byUrl: string[]; inScripts: string[] }>();
   /** Every such breakpoint of this session: a pause on one may arrive after it was removed, still ours to end. */
   private readonly waitBreakpoints = new Set<string>();
+  /** Breakpoints on esbuild getters that put a wrapper in the binding they read (rebindThroughGetters). */
+  private readonly constRebinds = new Map<string, { binding: string; rebind: string }>();
   private editable: Promise<boolean> | undefined;
   /** The largest source a live edit may send (Node 20's worker inspector channel drops 64 KiB messages). */
   private maxEdit = Infinity;
@@ -261,7 +269,7 @@ export class EsmTraces {
    */
   async traceCommonJs(spec: ModuleSpec, resolved: string): Promise<ModuleReport> {
     const session = this.thread.session;
-    const group = 'nodescope-exports';
+    const group = EXPORTS_GROUP;
     const wanted = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
     const getters = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();
     const all: string[] = [];
@@ -275,18 +283,24 @@ export class EsmTraces {
     const unexportedByBreakpoints: string[] = [];
     /** The module's own functions were taken for what it exports. */
     let chosen = false;
+    let elsewhere: string[] = [];
     let why: string | undefined;
     try {
       const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
       const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn, accessor] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[012]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+        const [name, fn, accessor, getter] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[0-3]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
         if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
         all.push(name.value.value);
         objects.set(name.value.value, fn.value.objectId);
-        const { internalProperties } = await session.send('Runtime.getProperties', { objectId: fn.value.objectId, ownProperties: true });
-        const at = internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-        if (accessor?.value?.value === true) accessors.add(name.value.value);
+        let at = await this.locationOf(fn.value.objectId);
+        if (accessor?.value?.value === true) {
+          accessors.add(name.value.value);
+          // A function outside its getter's script (a wrapper an earlier session left in the binding): the
+          // module's script is the getter's, where the binding is found by the export's name.
+          const read = getter?.value?.objectId ? await this.locationOf(getter.value.objectId) : undefined;
+          if (read && read.scriptId !== at?.scriptId) [at, elsewhere] = [read, [...elsewhere, name.value.value]];
+        }
         const into = accessors.has(name.value.value) ? getters : wanted;
         if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
       }
@@ -296,8 +310,9 @@ export class EsmTraces {
       // a breakpoint records the function's first call and puts one there. Set before any edit moves the source.
       for (const [scriptId, fns] of getters) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
-        const sites = functionsAt(scriptSource, fns).flatMap((s) => withBinding(scriptSource, s));
-        const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, sites, objects, group);
+        const sites = functionsAt(scriptSource, fns.filter((f) => !elsewhere.includes(f.name))).flatMap((s) => withBinding(scriptSource, s, true));
+        const bindings = fns.filter((f) => elsewhere.includes(f.name)).flatMap(({ name }) => (getterRead(scriptSource, name) ? [{ name, rebind: { binding: getterRead(scriptSource, name)! } }] : []));
+        const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, [...sites, ...bindings], objects, group);
         viaGetters.push(...rebound);
         viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
       }
@@ -364,13 +379,19 @@ export class EsmTraces {
     };
   }
 
+  /** Where V8 says a function starts. */
+  private async locationOf(objectId: string): Promise<{ scriptId: string; lineNumber: number; columnNumber: number } | undefined> {
+    const { internalProperties } = await this.thread.session.send('Runtime.getProperties', { objectId, ownProperties: true });
+    return internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+  }
+
   /**
    * esbuild's getters (`total: () => total` in its `__export`) read the function's binding: a breakpoint
    * there whose condition puts a wrapper in that binding (and answers false: nothing pauses), fired by
    * reading the exports once now. The breakpoints go at once; the names whose export now answers another
    * function than before.
    */
-  private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[], originals: Map<string, string>, group: string): Promise<string[]> {
+  private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: Pick<FunctionSite, 'name' | 'rebind'>[], originals: Map<string, string>, group: string): Promise<string[]> {
     const session = this.thread.session;
     const set: string[] = [];
     const names = sites.map((s) => s.name);
@@ -382,9 +403,14 @@ export class EsmTraces {
         const getter = new RegExp(`[\\w$]+\\s*:\\s*\\(\\)\\s*=>\\s*(${b.replace(/\$/g, '\\$')})(?![\\w$])`, 'g');
         for (const m of source.matchAll(getter)) {
           const at = m.index + m[0].length - b.length;
-          const condition = `(${b} = ${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b}) ?? ${b}, false)`;
+          // A const binding (an exported arrow) refuses the assignment: the condition then answers true, and
+          // the pause that follows sets the binding from outside (constPaused), the one way V8 allows.
+          const rebind = `${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b})`;
+          // Nothing to do once the binding holds the wrapper (rebind answers it for it): no second pause.
+          const condition = `try { ${b} === ${rebind} ? false : (${b} = ${rebind} ?? ${b}, false) } catch { true }`;
           const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, at) }, condition }).catch(() => ({ breakpointId: undefined }));
           if (breakpointId) set.push(breakpointId);
+          if (breakpointId) this.constRebinds.set(breakpointId, { binding: b, rebind });
         }
       }
       if (set.length === 0) return [];
@@ -400,7 +426,34 @@ export class EsmTraces {
       }
       return rebound;
     } finally {
-      for (const breakpointId of set) await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+      for (const breakpointId of set) {
+        await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
+        // Only now: a pause on it that the program's own read caused comes before this answer, still ours to end.
+        this.constRebinds.delete(breakpointId);
+      }
+    }
+  }
+
+  /**
+   * Paused on an esbuild getter whose binding is a const (rebindThroughGetters): the wrapper goes into the
+   * nearest scope that holds the binding, by Debugger.setVariableValue, which V8 allows on a const where
+   * the assignment throws; then the thread goes on. Happens once per such export, while it is traced.
+   */
+  private async constPaused(frame: PausedFrame, rebind: { binding: string; rebind: string }): Promise<void> {
+    const session = this.thread.session;
+    try {
+      const { result } = await session.send('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression: rebind.rebind, objectGroup: EXPORTS_GROUP, silent: true });
+      if (result.type !== 'function' || !result.objectId) return;
+      for (const [scopeNumber, scope] of frame.scopeChain.entries()) {
+        if (scope.type === 'global') break;
+        const set = await session
+          .send('Debugger.setVariableValue', { callFrameId: frame.callFrameId, scopeNumber, variableName: rebind.binding, newValue: { objectId: result.objectId } })
+          .then(() => true)
+          .catch(() => false); // not in this scope: the next one out
+        if (set) break;
+      }
+    } finally {
+      await session.send('Debugger.resume').catch(() => undefined);
     }
   }
 
@@ -521,11 +574,13 @@ export class EsmTraces {
     for (const breakpointId of [...(ids?.byUrl ?? []), ...(ids?.inScripts ?? [])]) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
   }
 
-  private async onPaused(reason: string, hit: string[], frame: { callFrameId: string; location: { scriptId: string } } | undefined): Promise<void> {
+  private async onPaused(reason: string, hit: string[], frame: PausedFrame | undefined): Promise<void> {
     // Only our own pause is ours to end: another debugger's breakpoint stays paused for that debugger.
     // A worker held for its agent (NodeWorker waitForDebuggerOnStart, ours) breaks on its first line when it
     // is let go with the Debugger domain on: that pause is ours to end.
     if (reason === 'Break on start') return void this.thread.session.send('Debugger.resume').catch(() => undefined);
+    const constRebind = hit.map((id) => this.constRebinds.get(id)).find((r) => r !== undefined);
+    if (constRebind && frame) return this.constPaused(frame, constRebind);
     if (!hit.some((id) => this.waitBreakpoints.has(id))) return;
     const [url, ids] = [...this.armed].find(([, ids]) => [...ids.byUrl, ...ids.inScripts].some((id) => hit.includes(id))) ?? [];
     const wait = url === undefined ? undefined : this.waiting.get(url);
@@ -595,10 +650,22 @@ export class EsmTraces {
   }
 }
 
-/** A function declaration's site, with its binding to put a wrapper in at its first call; none for another function. */
-function withBinding(source: string, site: FunctionSite): FunctionSite[] {
+/**
+ * A function's site with the binding to put a wrapper in: for an export read through esbuild's getter
+ * (`convert: () => convert`), the binding that getter reads, whatever holds it (a function declaration, or
+ * a const holding an arrow, as `export const convert = (…) => …` compiles); else a function declaration's
+ * own name. None for another function.
+ */
+function withBinding(source: string, site: FunctionSite, exported = false): FunctionSite[] {
+  const read = exported ? getterRead(source, site.name) : undefined;
+  if (read !== undefined) return [{ ...site, rebind: { binding: read } }];
   const declared = /^(?:async\s+)?function\s+([\w$]+)/.exec(source.slice(source.lastIndexOf('function', site.bodyStart), site.bodyStart))?.[1];
   return declared === undefined ? [] : [{ ...site, rebind: site.rebind ?? { binding: declared } }];
+}
+
+/** The binding esbuild's getter of an export reads (`convert: () => convert` in its `__export`). */
+function getterRead(source: string, name: string): string | undefined {
+  return new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}\\s*:\\s*\\(\\)\\s*=>\\s*([\\w$]+)(?![\\w$])`).exec(source)?.[1];
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */

@@ -63,8 +63,11 @@ function parseAny(source: string): { ast: AnyNode; module: boolean } {
 const isFunction = (n: AnyNode | null | undefined): boolean =>
   !!n && (n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression');
 
+/** The function esbuild (so tsx) names by a call around it, `const f = __name((…) => …, "f")`; else the node. */
+const named = (n: AnyNode): AnyNode => (n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === '__name' && isFunction(n.arguments[0]) ? n.arguments[0] : n);
+
 /**
- * The exported functions of a module (function declarations, `const f = () => …`, the methods of exported
+ * The exported functions of a module (function declarations, `const f = () => …` (also inside esbuild's `__name`), the methods of exported
  * classes, `export { a as b }` of those, the default export), plus any function named in `names` wherever it
  * is declared (`helper`, `Cart#total`), or every function (EVERY_FUNCTION). Generators, getters, setters and
  * constructors are skipped, with why.
@@ -102,7 +105,7 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
     const decl = stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration' ? stmt.declaration : stmt;
     if (!decl) continue;
     if ((decl.type === 'FunctionDeclaration' || decl.type === 'ClassDeclaration') && decl.id) locals.set(decl.id.name, decl);
-    if (decl.type === 'VariableDeclaration') for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier' && d.init) locals.set(d.id.name, d.init);
+    if (decl.type === 'VariableDeclaration') for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier' && d.init) locals.set(d.id.name, named(d.init));
   }
   const exportLocal = (exported: string, node: AnyNode | undefined): void => {
     if (!node) return;
@@ -117,7 +120,7 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
       if (decl?.type === 'FunctionDeclaration') add(decl.id.name, decl);
       else if (decl?.type === 'ClassDeclaration') addClass(decl.id.name, decl);
       else if (decl?.type === 'VariableDeclaration') {
-        for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier') exportLocal(d.id.name, d.init);
+        for (const d of decl.declarations as AnyNode[]) if (d.id.type === 'Identifier') exportLocal(d.id.name, d.init && named(d.init));
       }
       for (const s of (stmt.specifiers ?? []) as AnyNode[]) {
         const exported = s.exported.type === 'Identifier' ? s.exported.name : String(s.exported.value);
@@ -149,7 +152,7 @@ export function findFunctions(source: string, names: string[] = []): FoundFuncti
     const wanted = (n: string) => names.includes(n);
     walk(ast, (node) => {
       if (node.type === 'FunctionDeclaration' && node.id && wanted(node.id.name)) add(node.id.name, node);
-      else if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && isFunction(node.init) && wanted(node.id.name)) add(node.id.name, node.init as AnyNode);
+      else if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier' && node.init && isFunction(named(node.init)) && wanted(node.id.name)) add(node.id.name, named(node.init));
       else if ((node.type === 'ClassDeclaration' || node.type === 'ClassExpression') && node.id) addClass(node.id.name, node, wanted);
     });
   }

@@ -3,7 +3,7 @@
 // basename of a loaded module ("payments.cjs", "src/payments.ts"), the TypeScript source of a loaded
 // compiled file (through its source map), or else a package name left to the target's own resolver.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathOf, sourceMaps } from './sourcemaps.js';
 
 export type Resolution =
@@ -63,9 +63,14 @@ export function resolveModuleName(name: string, loaded: Loaded): Resolution {
   if (bySuffix) return bySuffix;
   // The TypeScript source of a loaded compiled file, named by a suffix ("src/payments.ts").
   const named = (s: string) => s === tail || s.endsWith(sep + tail);
-  const mapped = files.filter((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).some(named));
+  const own = files.filter((f) => !f.includes(`${sep}node_modules${sep}`));
+  const mapped = own.filter((f) => sourcesOf(f).some(named));
   if (mapped.length === 1) return { kind: 'found', file: mapped[0]!, source: sourcesOf(mapped[0]!).find(named) };
   if (mapped.length > 1) return { kind: 'ambiguous', candidates: mapped.sort() };
+  // The TypeScript source of a file not loaded yet, named from the folders of the loaded sources.
+  const sourceDirs = [...new Set(own.flatMap(sourcesOf).flatMap((s) => ancestors(dirname(s))))];
+  const unloaded = pick(sourceDirs.map((dir) => resolve(dir, name)).filter((p) => /\.[cm]?tsx?$/.test(p) && isFile(p)));
+  if (unloaded) return unloaded;
   if (isPackageName(name)) return { kind: 'package' };
   return { kind: 'not_found', closest: closest(name, files) };
 }
@@ -108,10 +113,26 @@ function found(path: string, loaded: string[]): Resolution {
   return compiled ? { kind: 'found', file: compiled, source: path } : { kind: 'found', file: path };
 }
 
-/** A file named by its TypeScript source: the loaded compiled file whose source map lists it. */
+/**
+ * A file named by its TypeScript source: the loaded compiled file whose source map lists it; else, not
+ * loaded yet, the file it compiles to where the loaded ones say (src/app.ts → dist/app.js puts src/rates.ts
+ * at dist/rates.js), if that file's map lists it: its trace then waits for that file.
+ */
 function compiledFrom(file: string, loaded: string[]): string | undefined {
   if (loaded.includes(file) || !/\.[cm]?tsx?$/.test(file)) return undefined;
-  return loaded.find((f) => !f.includes(`${sep}node_modules${sep}`) && sourcesOf(f).includes(file));
+  const own = loaded.filter((f) => !f.includes(`${sep}node_modules${sep}`));
+  const compiled = own.find((f) => sourcesOf(f).includes(file));
+  if (compiled) return compiled;
+  const js = file.replace(/\.([cm]?)tsx?$/, '.$1js');
+  const siblings = own.flatMap((f) => sourcesOf(f).map((s) => resolve(dirname(f), relative(dirname(s), js))));
+  return [...new Set(siblings)].find((f) => isFile(f) && sourcesOf(f).includes(file));
+}
+
+/** A folder and those above it, up to (not including) the file system's root. */
+function ancestors(dir: string): string[] {
+  const all: string[] = [];
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) all.push(d);
+  return all;
 }
 
 /** Absolute paths of the sources a compiled file's source map names (a .map file or an inline map). */

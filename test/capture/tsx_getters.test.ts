@@ -1,0 +1,119 @@
+// A TypeScript module run with tsx as CommonJS: esbuild compiles its exports to getters that read the
+// module's bindings (`convert: () => convert`), which no wrapper can replace. Two cases the tsx test
+// (tsx.test.ts) leaves out: a module required only after its trace started (a lazy require), and an export
+// that is an arrow function held in a const (`export const convert = (…) => …`), whose binding refuses an
+// assignment. Both are recorded whole, under the export's name, on every Node. The same const arrow in an ES
+// module (tsx keeps `const convert = __name((…) => …, "convert")` there, exported by name) is traced too.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listeningPorts } from '../../src/trace/discovery.js';
+import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
+import { nodeTargets } from '../targets/index.js';
+
+const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+const module = 'test/fixtures/tsx_lazy/cjs/rates.ts';
+const resolved = join(FIXTURES, 'tsx_lazy', 'cjs', 'rates.ts');
+
+const calls = (t: Parameters<typeof events>[0]) => events(t, "type = 'call'").map((e) => [e.payload.module, e.subtype, e.payload.fn, e.subtype === 'call' ? e.payload.args : e.payload.result, e.payload.via ?? null]);
+const converted = [
+  [module, 'call', 'convert', [100, 'USD'], null],
+  [module, 'return', 'convert', 110, null],
+  [module, 'call', 'format', [110, 'USD'], null],
+  [module, 'return', 'format', '1.10 USD', null],
+  [module, 'call', 'convert', [200, 'GBP'], null],
+  [module, 'return', 'convert', 170, null],
+  [module, 'call', 'format', [170, 'GBP'], null],
+  [module, 'return', 'format', '1.70 GBP', null],
+];
+
+describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters on Node %s', (_major, node) => {
+  const start = () => attached('tsx_lazy/cjs/app.ts', { node, execArgv: ['--import', 'tsx'] });
+  const convert = async (app: Awaited<ReturnType<typeof start>>['app']) => {
+    app.send('convert 100 USD');
+    await app.nextLine(/^converted/);
+    app.send('convert 200 GBP');
+    await app.nextLine(/^converted/);
+  };
+
+  it('traces a module required after its trace started, its const arrow too; stopped, records nothing more', async () => {
+    const { app, t } = await start();
+    const [report] = await t.tracer.traceModule({ module, ...limits });
+    expect(report!.value).toMatchObject({ status: 'pending', resolved });
+    app.send('load');
+    await app.nextLine(/^loaded/);
+    await convert(app);
+    await t.tracer.sync();
+    expect(calls(t.store)).toEqual(converted);
+    const [trace] = await t.tracer.traces();
+    expect(trace!.value).toMatchObject({ status: 'traced', via: 'wrappers', functions: ['convert', 'format'], calls: 4 });
+    await t.tracer.untraceModule(module);
+    app.send('convert 300 EUR');
+    await app.nextLine(/^converted/);
+    await t.tracer.sync();
+    expect(calls(t.store)).toHaveLength(converted.length);
+    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+  });
+
+  it('traces it again in a later session, whose bindings hold the wrappers an ended session left', async () => {
+    const { app, t } = await start();
+    app.send('load');
+    await app.nextLine(/^loaded/);
+    await t.tracer.traceModule({ module, ...limits });
+    await t.tracer.close();
+    // The inspector port the first session opened closes a moment after it detached.
+    await eventually(() => listeningPorts(app.pid).length === 0, 'the first session to close its port');
+    const later = newTracer();
+    try {
+      await later.tracer.attach(app.pid);
+      const [report] = await later.tracer.traceModule({ module, ...limits });
+      expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', functions: ['convert', 'format'] });
+      await convert(app);
+      await later.tracer.sync();
+      expect(calls(later.store)).toEqual(converted);
+    } finally {
+      await later.tracer.close();
+    }
+    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\n');
+  });
+
+  it('traces an exported const arrow of a loaded module under its name, every call whole', async () => {
+    const { app, t } = await start();
+    app.send('load');
+    await app.nextLine(/^loaded/);
+    const [report] = await t.tracer.traceModule({ module, ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', resolved, functions: ['convert', 'format'] });
+    await convert(app);
+    await t.tracer.sync();
+    expect(calls(t.store)).toEqual(converted);
+    await t.tracer.untraceModule(module);
+    app.send('convert 300 EUR');
+    await app.nextLine(/^converted/);
+    await t.tracer.sync();
+    expect(calls(t.store)).toHaveLength(converted.length);
+    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+  });
+});
+
+describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx ES module on Node %s', (major, node) => {
+  it('traces its exported const arrow under its name', async () => {
+    const { app, t } = await attached('tsx_lazy/esm/app.ts', { node, execArgv: ['--import', 'tsx'] });
+    const esm = 'test/fixtures/tsx_lazy/esm/rates.ts';
+    const [report] = await t.tracer.traceModule({ module: esm, ...limits });
+    expect(report!.value).toMatchObject({ status: 'traced', functions: expect.arrayContaining(['convert', 'format']) });
+    for (let i = 0; i < 2; i++) {
+      app.send('convert 100 USD');
+      await app.nextLine(/^converted/);
+    }
+    await t.tracer.sync();
+    // V8 refuses a live edit inside an arrow at an ES module's top level, and Node 26 has none: every call
+    // of convert by a conditional breakpoint (arguments only). format is edited in place, or on 26 its first
+    // call by a breakpoint puts a wrapper in its binding.
+    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
+    const format = [
+      [esm, 'call', 'format', [110, 'USD'], null],
+      [esm, 'return', 'format', '1.10 USD', null],
+    ];
+    expect(calls(t.store)).toEqual([byBreakpoint, ...(major === '26' ? [[esm, 'call', 'format', [110, 'USD'], 'breakpoint']] : format), byBreakpoint, ...format]);
+    expect(app.stdout()).toBe('ready\nconverted 1.10 USD\nconverted 1.10 USD\n');
+  });
+});
