@@ -10,7 +10,8 @@ import type { Page } from './page.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
-export interface MessageRecord {
+/** A send, with its receipt if one was recorded. */
+export interface SendRecord {
   /** The message id shared by the send and its receipt. */
   ref: string | null;
   from: string;
@@ -19,10 +20,13 @@ export interface MessageRecord {
   message: unknown;
   sent_ms: number;
   received_ms: number | null;
-  /** receive ts_ns − send ts_ns, in ms; null while pending. */
+  /** receive ts_ns − send ts_ns, in ms; null without a receipt. */
   latency_ms: number | null;
-  status: MessageStatus;
   corr: string | null;
+}
+
+export interface MessageRecord extends SendRecord {
+  status: MessageStatus;
 }
 
 /**
@@ -54,21 +58,8 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   return {
     total,
     messages: rows.map((r) => {
-      const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
-      const to = r.to_actor ?? '?';
       const got = receipts.get(r.id);
-      return {
-        ref: r.ref,
-        from: r.actor,
-        to,
-        channel: typeof p.channel === 'string' ? p.channel : '?',
-        message: p.message,
-        sent_ms: r.wall_ms,
-        received_ms: got ? got.wall_ms : null,
-        latency_ms: got ? (got.ts_ns - r.ts_ns) / 1e6 : null,
-        status: got ? 'received' : unreceived(r),
-        corr: r.corr,
-      };
+      return { ...sendRecord(r, got), status: got ? 'received' : unreceived(r) };
     }),
   };
 }
@@ -239,7 +230,24 @@ export function renderMessage(m: MessageRecord): string {
   return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)} · ${outcome(m)}${m.ref ? ` [msg ${m.ref}]` : ''}`;
 }
 
-export function messageView(m: MessageRecord): Record<string, unknown> {
+/** A send row (ROW_COLUMNS) with its receipt, if any. */
+export function sendRecord(r: Row, got: Receipt | undefined): SendRecord {
+  const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
+  return {
+    ref: r.ref,
+    from: r.actor,
+    to: r.to_actor ?? '?',
+    channel: typeof p.channel === 'string' ? p.channel : '?',
+    message: p.message,
+    sent_ms: r.wall_ms,
+    received_ms: got?.wall_ms ?? null,
+    latency_ms: got ? (got.ts_ns - r.ts_ns) / 1e6 : null,
+    corr: r.corr,
+  };
+}
+
+/** A send in structured answers. */
+export function sendView(m: SendRecord): Record<string, unknown> {
   return {
     ref: m.ref,
     from: m.from,
@@ -248,10 +256,12 @@ export function messageView(m: MessageRecord): Record<string, unknown> {
     message: renderValue(m.message),
     sent: iso(m.sent_ms),
     received: m.received_ms === null ? null : iso(m.received_ms),
-    latency_ms: m.latency_ms,
-    status: m.status,
     corr: m.corr,
   };
+}
+
+export function messageView(m: MessageRecord): Record<string, unknown> {
+  return { ...sendView(m), latency_ms: m.latency_ms, status: m.status };
 }
 
 // Mermaid reads `;` as a statement end and `#…;` as an entity: write both as entity codes.

@@ -6,22 +6,13 @@
 // receiver that ended did not receive it never read: not pending.
 import type { Store } from '../store/store.js';
 import { edgeRow, tsRange } from './clock.js';
-import { iso, parseJson, renderValue } from './format.js';
-import { OWN_EVENTS, receiptsOf, receiverRecord, type Receipt } from './messages.js';
+import { iso, renderValue } from './format.js';
+import { OWN_EVENTS, receiptsOf, receiverRecord, sendRecord, type Receipt, type SendRecord } from './messages.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 
-export interface InFlight {
+/** A send in flight at a moment: its receipt, if any, is the one after that moment. */
+export interface InFlight extends SendRecord {
   ref: string;
-  from: string;
-  to: string;
-  channel: string;
-  message: unknown;
-  sent_ms: number;
-  corr: string | null;
-  /** When it was received after the moment asked about; null if never (so far). */
-  received_ms: number | null;
-  /** receive ts_ns − send ts_ns, in ms, for those received later. */
-  latency_ms: number | null;
 }
 
 interface PairCount {
@@ -179,18 +170,7 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
 
 /** A send in flight at a moment, with its receipt if it came after. */
 export function inFlightOf(s: Row, got: Receipt | undefined): InFlight {
-  const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
-  return {
-    ref: s.ref!,
-    from: s.actor,
-    to: s.to_actor!,
-    channel: typeof p.channel === 'string' ? p.channel : '?',
-    message: p.message,
-    sent_ms: s.wall_ms,
-    corr: s.corr,
-    received_ms: got?.wall_ms ?? null,
-    latency_ms: got ? (got.ts_ns - s.ts_ns) / 1e6 : null,
-  };
+  return { ...sendRecord(s, got), ref: s.ref! };
 }
 
 /** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with how much later it arrived, if it did. */
@@ -199,18 +179,6 @@ export function renderInFlight(m: InFlight): string {
   return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)}${later} [msg ${m.ref}]`;
 }
 
-export function inFlightView(m: InFlight): Record<string, unknown> {
-  return {
-    ref: m.ref,
-    from: m.from,
-    to: m.to,
-    channel: m.channel,
-    message: renderValue(m.message),
-    sent: iso(m.sent_ms),
-    received: m.received_ms === null ? null : iso(m.received_ms),
-    corr: m.corr,
-  };
-}
 
 export interface MailboxStats {
   /** Per running receiver: messages sent to it and not received yet, and the oldest of them. */
