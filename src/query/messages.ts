@@ -1,14 +1,17 @@
 // Messages between two actors, both directions: each `message/send` with its `message/receive` (same `ref`,
 // recorded by the receiver). A send without a receipt is pending while its receiver runs, never read once the
 // receiver ended (a worker that never listens on its parentPort: pino's transport), and unknown when it was
-// sent before tracing began in a receiver that ran before it (its receipt would not be recorded).
+// sent before tracing began in a receiver that ran before it, or to a receiver that recorded nothing of its own
+// (a thread or child not followed): their receipts would not be recorded. message_queue_analysis counts by the
+// same rule (queues.ts, from receiverRecord).
 import type { Store } from '../store/store.js';
 import { iso, parseJson, renderValue } from './format.js';
 import type { Page } from './page.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
-export interface MessageRecord {
+/** A send, with its receipt if one was recorded. */
+export interface SendRecord {
   /** The message id shared by the send and its receipt. */
   ref: string | null;
   from: string;
@@ -17,14 +20,20 @@ export interface MessageRecord {
   message: unknown;
   sent_ms: number;
   received_ms: number | null;
-  /** receive ts_ns − send ts_ns, in ms; null while pending. */
+  /** receive ts_ns − send ts_ns, in ms; null without a receipt. */
   latency_ms: number | null;
-  status: MessageStatus;
   corr: string | null;
 }
 
-/** `unread`: the receiver ended without a receipt; `before_tracing`: sent before the receiver's tracing began. */
-export type MessageStatus = 'received' | 'pending' | 'unread' | 'before_tracing';
+export interface MessageRecord extends SendRecord {
+  status: MessageStatus;
+}
+
+/**
+ * `unread`: the receiver ended without a receipt; `before_tracing`: sent before the receiver's tracing began;
+ * `not_traced`: the receiver recorded nothing of its own, so no receipt of it can have been recorded.
+ */
+export type MessageStatus = 'received' | 'pending' | 'unread' | 'before_tracing' | 'not_traced';
 
 export function messageFlow(store: Store, a: string, b: string, window: TimeWindow, page: Page): { messages: MessageRecord[]; total: number } {
   // `actor` is the sender of a send (docs/events.md): each direction is one range of events_send_pair
@@ -49,21 +58,8 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   return {
     total,
     messages: rows.map((r) => {
-      const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
-      const to = r.to_actor ?? '?';
       const got = receipts.get(r.id);
-      return {
-        ref: r.ref,
-        from: r.actor,
-        to,
-        channel: typeof p.channel === 'string' ? p.channel : '?',
-        message: p.message,
-        sent_ms: r.wall_ms,
-        received_ms: got ? got.wall_ms : null,
-        latency_ms: got ? (got.ts_ns - r.ts_ns) / 1e6 : null,
-        status: got ? 'received' : unreceived(r),
-        corr: r.corr,
-      };
+      return { ...sendRecord(r, got), status: got ? 'received' : unreceived(r) };
     }),
   };
 }
@@ -75,24 +71,32 @@ export interface ReceiverRecord {
   ended: boolean;
 }
 
-/** Null when the receiver recorded nothing. */
+/**
+ * An actor's own events: all but those its parent thread recorded about it (worker/online, exit, error and
+ * child/spawn, exit, error carry `from`, the parent), which a worker or child nodescope does not follow has
+ * too. Unqualified, so that in a subquery it reads the subquery's rows.
+ */
+export const OWN_EVENTS = "NOT (type IN ('worker', 'child') AND from_actor IS NOT NULL AND from_actor <> actor)";
+
+/** Null when the receiver recorded nothing of its own: it is not traced. */
 export function receiverRecord(store: Store, actor: string): ReceiverRecord | null {
-  const row = store.db.prepare('SELECT ts_ns, payload FROM events WHERE actor = ? ORDER BY ts_ns LIMIT 1').get(actor) as { ts_ns: number; payload: string | null } | undefined;
+  const row = store.db.prepare(`SELECT ts_ns, payload FROM events WHERE actor = ? AND ${OWN_EVENTS} ORDER BY ts_ns LIMIT 1`).get(actor) as { ts_ns: number; payload: string | null } | undefined;
   if (!row) return null;
   const payload = (parseJson(row.payload) ?? {}) as { fromStart?: unknown };
   return { start: row.ts_ns, fromStart: payload.fromStart === true, ended: store.actor(actor)?.ended_ms != null };
 }
 
 /**
- * What became of sends without a receipt, from their receivers: a receiver is traced from its first event on,
- * and one traced from its start (the `fromStart` of its start event, its first) could not read anything before.
+ * What became of sends without a receipt, from their receivers: a receiver is traced from its first event of
+ * its own on (one with none is not traced), and one traced from its start (the `fromStart` of its start
+ * event, its first) could not read anything before.
  */
 function receiverStates(store: Store, sends: readonly Row[]): (send: Row) => MessageStatus {
   const receivers = new Map<string, ReceiverRecord | null>();
   for (const s of sends) if (s.to_actor && !receivers.has(s.to_actor)) receivers.set(s.to_actor, receiverRecord(store, s.to_actor));
   return (send) => {
     const to = send.to_actor ? receivers.get(send.to_actor) : null;
-    if (!to) return 'pending';
+    if (!to) return 'not_traced';
     if (!to.fromStart && send.ts_ns < to.start) return 'before_tracing';
     return to.ended ? 'unread' : 'pending';
   };
@@ -217,6 +221,7 @@ function outcome(m: MessageRecord): string {
   if (m.status === 'received') return `received after ${ms(m.latency_ms!)} ms`;
   if (m.status === 'unread') return `never read (${m.to} ended without reading it)`;
   if (m.status === 'before_tracing') return `sent before tracing began in ${m.to} (a receipt would not be recorded)`;
+  if (m.status === 'not_traced') return `receiver not traced (nothing recorded in ${m.to}: a receipt would not be recorded)`;
   return 'pending (no receipt recorded)';
 }
 
@@ -225,7 +230,24 @@ export function renderMessage(m: MessageRecord): string {
   return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)} · ${outcome(m)}${m.ref ? ` [msg ${m.ref}]` : ''}`;
 }
 
-export function messageView(m: MessageRecord): Record<string, unknown> {
+/** A send row (ROW_COLUMNS) with its receipt, if any. */
+export function sendRecord(r: Row, got: Receipt | undefined): SendRecord {
+  const p = (parseJson(r.payload) ?? {}) as Record<string, unknown>;
+  return {
+    ref: r.ref,
+    from: r.actor,
+    to: r.to_actor ?? '?',
+    channel: typeof p.channel === 'string' ? p.channel : '?',
+    message: p.message,
+    sent_ms: r.wall_ms,
+    received_ms: got?.wall_ms ?? null,
+    latency_ms: got ? (got.ts_ns - r.ts_ns) / 1e6 : null,
+    corr: r.corr,
+  };
+}
+
+/** A send in structured answers. */
+export function sendView(m: SendRecord): Record<string, unknown> {
   return {
     ref: m.ref,
     from: m.from,
@@ -234,10 +256,12 @@ export function messageView(m: MessageRecord): Record<string, unknown> {
     message: renderValue(m.message),
     sent: iso(m.sent_ms),
     received: m.received_ms === null ? null : iso(m.received_ms),
-    latency_ms: m.latency_ms,
-    status: m.status,
     corr: m.corr,
   };
+}
+
+export function messageView(m: MessageRecord): Record<string, unknown> {
+  return { ...sendView(m), latency_ms: m.latency_ms, status: m.status };
 }
 
 // Mermaid reads `;` as a statement end and `#…;` as an entity: write both as entity codes.
@@ -245,13 +269,15 @@ function mermaidText(text: string): string {
   return text.replace(/[#;\n\r]/g, (c) => (c === '#' ? '#35;' : c === ';' ? '#59;' : ' '));
 }
 
+const NOTES = { pending: 'pending', unread: 'never read', before_tracing: 'before tracing', not_traced: 'receiver not traced' } as const;
+
 /** A `sequenceDiagram`: participants A and B (labelled with their ids), `-x` for messages not received. */
 export function renderMermaid(a: { id: string; label: string }, b: { id: string; label: string }, messages: MessageRecord[]): string {
   const alias = (id: string) => (id === a.id ? 'A' : 'B');
   const lines = ['sequenceDiagram', `  participant A as ${mermaidText(a.label)}`, `  participant B as ${mermaidText(b.label)}`];
   for (const m of messages) {
     const arrow = m.status === 'received' ? '->>' : '-x';
-    const note = m.status === 'received' ? `${ms(m.latency_ms!)} ms` : m.status === 'unread' ? 'never read' : m.status === 'before_tracing' ? 'before tracing' : 'pending';
+    const note = m.status === 'received' ? `${ms(m.latency_ms!)} ms` : NOTES[m.status];
     lines.push(`  ${alias(m.from)}${arrow}${alias(m.to)}: ${mermaidText(`[${m.channel}] ${renderValue(m.message, 80)} (${note})`)}`);
   }
   return lines.join('\n');

@@ -2,25 +2,17 @@
 // a mailbox. Pairing follows messages.ts: a message id is a content hash, so sends and receipts of one id
 // are paired first in, first out, and sends from before tracing began in their receiver are left out (older
 // than its first recorded event, unless that was its start: their receipts cannot have been recorded, so
-// nothing can be said about them). What a receiver that ended did not receive it never read: not pending.
+// nothing can be said about them), as are all sends to a receiver that recorded nothing of its own (not traced). What a
+// receiver that ended did not receive it never read: not pending.
 import type { Store } from '../store/store.js';
 import { edgeRow, tsRange } from './clock.js';
-import { iso, parseJson, renderValue } from './format.js';
-import { receiptsOf, receiverRecord, type Receipt } from './messages.js';
+import { iso, renderValue } from './format.js';
+import { OWN_EVENTS, receiptsOf, receiverRecord, sendRecord, type Receipt, type SendRecord } from './messages.js';
 import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
 
-export interface InFlight {
+/** A send in flight at a moment: its receipt, if any, is the one after that moment. */
+export interface InFlight extends SendRecord {
   ref: string;
-  from: string;
-  to: string;
-  channel: string;
-  message: unknown;
-  sent_ms: number;
-  corr: string | null;
-  /** When it was received after the moment asked about; null if never (so far). */
-  received_ms: number | null;
-  /** receive ts_ns − send ts_ns, in ms, for those received later. */
-  latency_ms: number | null;
 }
 
 interface PairCount {
@@ -57,17 +49,20 @@ function pairCountsNow(store: Store): PairCount[] {
 }
 
 interface PairTotal extends Omit<PairCount, 'excess'> {
-  /** Message id → sends from before tracing began in the receiver (left out of the counts). */
+  /** Message id → sends from before tracing began in the receiver (left out of the counts); all of them when it recorded nothing of its own. */
   early: Map<string, number>;
-  /** Those sends, in all. */
+  /** Those sends, in all, to a receiver traced later. */
   beforeTracing: number;
+  /** Those sends, in all, to a receiver that recorded nothing of its own (messages.ts: `not_traced`). */
+  notTraced: number;
   /** The receiver ended: the sends it did not receive were never read. */
   ended: boolean;
 }
 
 /**
  * From when a receiver's receipts are recorded (ts_ns): its first event, or from the first for one traced
- * from its start (messages sent before it were waiting for it to read them); null when it recorded nothing.
+ * from its start (messages sent before it were waiting for it to read them); null when it recorded nothing
+ * of its own (messages.ts: receiverRecord).
  */
 export function tracedSince(store: Store, actor: string): { since: number; ended: boolean } | null {
   const r = receiverRecord(store, actor);
@@ -95,7 +90,7 @@ function pairTotals(store: Store): PairTotal[] {
     for (const n of before.values()) left += n;
     const sent = p.sent - left;
     if (sent <= 0 && p.received <= 0 && left <= 0) continue;
-    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, early: before, beforeTracing: left, ended: traced?.ended ?? false });
+    out.push({ from: p.sender, to: p.receiver, sent, received: p.received, early: before, beforeTracing: traced ? left : 0, notTraced: traced ? 0 : left, ended: traced?.ended ?? false });
   }
   return out;
 }
@@ -109,7 +104,7 @@ function pairCountsAt(store: Store, atMs: number): PairCount[] {
       `SELECT subtype, from_actor AS sender, to_actor AS receiver, ref, count(*) AS n FROM events
        WHERE type = 'message' AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND subtype IN ('send', 'receive') AND ref IS NOT NULL
          AND (subtype = 'receive' OR ts_ns >= (SELECT iif(json_extract(f.payload, '$.fromStart') IS 1, ${Number.MIN_SAFE_INTEGER}, f.ts_ns)
-           FROM events AS f WHERE f.actor = events.to_actor ORDER BY f.ts_ns LIMIT 1))
+           FROM events AS f WHERE f.actor = events.to_actor AND ${OWN_EVENTS} ORDER BY f.ts_ns LIMIT 1))
        GROUP BY subtype, from_actor, to_actor, ref`,
     )
     .all({ hi, at: atMs }) as { subtype: string; sender: string | null; receiver: string | null; ref: string; n: number }[];
@@ -175,18 +170,7 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
 
 /** A send in flight at a moment, with its receipt if it came after. */
 export function inFlightOf(s: Row, got: Receipt | undefined): InFlight {
-  const p = (parseJson(s.payload) ?? {}) as Record<string, unknown>;
-  return {
-    ref: s.ref!,
-    from: s.actor,
-    to: s.to_actor!,
-    channel: typeof p.channel === 'string' ? p.channel : '?',
-    message: p.message,
-    sent_ms: s.wall_ms,
-    corr: s.corr,
-    received_ms: got?.wall_ms ?? null,
-    latency_ms: got ? (got.ts_ns - s.ts_ns) / 1e6 : null,
-  };
+  return { ...sendRecord(s, got), ref: s.ref! };
 }
 
 /** `2026-…Z 4242 → 4242/w1 [worker] {op: "stop"} [msg m3]`, with how much later it arrived, if it did. */
@@ -195,18 +179,6 @@ export function renderInFlight(m: InFlight): string {
   return `${iso(m.sent_ms)} ${m.from} → ${m.to} [${m.channel}] ${renderValue(m.message)}${later} [msg ${m.ref}]`;
 }
 
-export function inFlightView(m: InFlight): Record<string, unknown> {
-  return {
-    ref: m.ref,
-    from: m.from,
-    to: m.to,
-    channel: m.channel,
-    message: renderValue(m.message),
-    sent: iso(m.sent_ms),
-    received: m.received_ms === null ? null : iso(m.received_ms),
-    corr: m.corr,
-  };
-}
 
 export interface MailboxStats {
   /** Per running receiver: messages sent to it and not received yet, and the oldest of them. */
@@ -215,7 +187,8 @@ export interface MailboxStats {
   unread: Mailbox[];
   /**
    * Per sender → receiver pair: counts (sent, less those from before tracing began in the receiver:
-   * `before_tracing`), and latency over the sampled sends that were received.
+   * `before_tracing`, and those to a receiver that recorded nothing of its own: `not_traced`), and latency over the
+   * sampled sends that were received.
    */
   pairs: {
     from: string;
@@ -225,6 +198,7 @@ export interface MailboxStats {
     pending: number;
     unread: number;
     before_tracing: number;
+    not_traced: number;
     sampled: number;
     mean_latency_ms: number | null;
     max_latency_ms: number | null;
@@ -275,6 +249,7 @@ export function mailboxStats(store: Store): MailboxStats {
       pending: p.ended ? 0 : notReceived,
       unread: p.ended ? notReceived : 0,
       before_tracing: p.beforeTracing,
+      not_traced: p.notTraced,
       sampled: l.sampled,
       mean_latency_ms: l.n ? l.sum / l.n : null,
       max_latency_ms: l.n ? l.max : null,
@@ -397,9 +372,11 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
 
 /**
  * `4242 → 4242/w1: 2 sent, 1 received, 1 pending, latency mean 0.42 ms, max 0.42 ms`, with `, 1 never read`
- * when the receiver ended without reading some, and `(+3 sent before tracing began in 4242/w1)`.
+ * when the receiver ended without reading some, and `(+3 sent before tracing began in 4242/w1)`; for a
+ * receiver that recorded nothing, `4242 → 4242/w1: 3 sent, receiver not traced (…)`.
  */
 export function renderPair(p: MailboxStats['pairs'][number]): string {
+  if (p.not_traced) return `${p.from} → ${p.to}: ${p.not_traced} sent, receiver not traced (nothing recorded in ${p.to}: its receipts would not be recorded)`;
   const lat = p.mean_latency_ms === null ? 'no latency measured' : `latency mean ${ms(p.mean_latency_ms)} ms, max ${ms(p.max_latency_ms!)} ms`;
   const unread = p.unread ? `, ${p.unread} never read` : '';
   const early = p.before_tracing ? ` (+${p.before_tracing} sent before tracing began in ${p.to})` : '';

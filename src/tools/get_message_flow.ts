@@ -26,7 +26,8 @@ export const get_message_flow = defineTool({
     const { messages, total } = ctx.query.messageFlow(a, b, window, page);
     const labelA = ctx.query.actorLabel(a);
     const labelB = ctx.query.actorLabel(b);
-    const unreceived = messages.filter((m) => m.status !== 'received').length;
+    // Known not received: a send to a receiver not traced, or from before its tracing began, may have been.
+    const unreceived = messages.filter((m) => m.status === 'pending' || m.status === 'unread').length;
     return pagedAnswer(
       { page, shown: messages.length, total },
       {

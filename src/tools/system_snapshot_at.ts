@@ -1,5 +1,6 @@
 import { iso, renderValue } from '../query/format.js';
-import { inFlightView, renderInFlight } from '../query/queues.js';
+import { sendView } from '../query/messages.js';
+import { renderInFlight } from '../query/queues.js';
 import { defineTool, READ_ONLY } from './define.js';
 import { moment, parseMoment } from './moment.js';
 import { count, rows, text } from './output.js';
@@ -54,7 +55,7 @@ export const system_snapshot_at = defineTool({
         trigger: o.state.snapshot?.trigger_text ?? null,
         ref: o.state.snapshot?.ref ?? null,
       })),
-      in_flight: s.in_flight.slice(0, MAX_ROWS).map(inFlightView),
+      in_flight: s.in_flight.slice(0, MAX_ROWS).map(sendView),
       in_flight_total: s.in_flight.length,
       requests: s.requests.slice(0, MAX_ROWS).map((r) => ({ id: r.id, actor: r.actor, time: iso(r.wall_ms), method: r.method, url: r.url })),
       requests_total: s.requests.length,

@@ -5,7 +5,7 @@ import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { get_events_between } from '../../src/tools/get_events_between.js';
-import { startFixture } from '../helpers.js';
+import { eventually, startFixture } from '../helpers.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -24,9 +24,7 @@ describe('get_events_between type', () => {
     await app.line(/^ready/);
     session = new Session({ config: resolveConfig({}, {}) });
     await session.attach(String(app.pid));
-    for (const deadline = Date.now() + 10_000; !((await ask({ type: 'worker' })).total! > 0); await new Promise((r) => setTimeout(r, 20))) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for worker events');
-    }
+    await eventually(async () => (await ask({ type: 'worker' })).total! > 0, 'worker events');
 
     const list = await ask({ type: 'process,child,worker' });
     expect(list).toEqual({

@@ -19,6 +19,16 @@ afterEach(async () => {
   session = undefined;
 });
 
+/** The calls get_function_calls lists for a module once there are at least `n`. */
+async function functionCalls<Call>(module_name: string, n: number): Promise<Call[]> {
+  let calls: Call[] = [];
+  return eventually(async () => {
+    const r = await callTool(get_function_calls, { module_name }, session!);
+    calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
+    return calls.length >= n && calls;
+  }, () => `${n} calls in ${module_name}: ${JSON.stringify(calls)}`);
+}
+
 describe('Express 5 routes', () => {
   it('reports the full mounted route for a success, an async throw answered by the error middleware, and a POST', async () => {
     const app = startFixture('express5/orders.cjs');
@@ -33,16 +43,11 @@ describe('Express 5 routes', () => {
     expect((await fetch(`${base}/orders/2/`)).status).toBe(200);
 
     type Answer = { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
-    let requests: Answer['requests'] = [];
-    for (const deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
+    const requests = await eventually(async () => {
       const r = await callTool(get_http_requests, {}, session!);
       const data = r.structuredContent as Answer;
-      if (!r.isError && data.total === 4 && data.requests.every((q) => !q.pending)) {
-        requests = data.requests;
-        break;
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for four answered requests');
-    }
+      return !r.isError && data.total === 4 && data.requests.every((q) => !q.pending) && data.requests;
+    }, 'four answered requests');
     expect(requests.map((r) => [r.method, r.url, r.status, r.route])).toEqual([
       ['GET', '/api/orders/1', 200, '/api/orders/:id'],
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],
@@ -117,12 +122,7 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
     expect((await fetch(`${base}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"jam","card":"4111 1111 1111 1111"}' })).status).toBe(201);
 
     type Call = { fn: string; args: string[]; outcome: string; error?: string; async?: boolean; corr?: string };
-    let calls: Call[] = [];
-    for (const deadline = Date.now() + 10_000; calls.length < 6; await new Promise((r) => setTimeout(r, 20))) {
-      const r = await callTool(get_function_calls, { module_name: 'orders.cjs' }, session!);
-      calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
-      if (Date.now() > deadline) throw new Error(`timed out waiting for six calls: ${JSON.stringify(calls)}`);
-    }
+    const calls = await functionCalls<Call>('orders.cjs', 6);
     const get = "router.get('/orders/:id') callback";
     const post = "router.post('/orders') callback";
     // Each call is its request's: the ids get_http_requests shows.
@@ -163,12 +163,7 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
     expect((await fetch(`http://127.0.0.1:${port}/api/items/a`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/api/items/z`)).status).toBe(404);
     type Call = { fn: string; args: string[]; result?: string };
-    let calls: Call[] = [];
-    for (const deadline = Date.now() + 10_000; calls.length < 2; await new Promise((r) => setTimeout(r, 20))) {
-      const r = await callTool(get_function_calls, { module_name: 'items.cjs' }, session!);
-      calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
-      if (Date.now() > deadline) throw new Error(`timed out waiting for two handler calls: ${JSON.stringify(calls)}`);
-    }
+    const calls = await functionCalls<Call>('items.cjs', 2);
     expect(calls.map((c) => [c.fn, c.args[0]!.match(/params: \{[^}]*\}/)?.[0]])).toEqual([
       ["router.get('/items/:sku') callback", 'params: {sku: "a"}'],
       ["router.get('/items/:sku') callback", 'params: {sku: "z"}'],

@@ -22,17 +22,6 @@ afterEach(async () => {
   for (const s of sessions.splice(0)) await s.dispose();
 });
 
-/** Polls an async answer until it holds. */
-async function until<T>(probe: () => Promise<T | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function tools() {
   const session = new Session({ config: resolveConfig({}, {}) });
   sessions.push(session);
@@ -79,7 +68,7 @@ describe('A family ended by SIGTERM', () => {
     const started = await call('launch', { command: `${nodeTarget('24').bin} ${join(FIXTURES, 'detached/signals.cjs')}` });
     expect(started.isError, started.text).toBe(false);
     const main = started.data.pid;
-    const answer = await until(async () => {
+    const answer = await eventually(async () => {
       const r = await call('get_supervision_tree', {});
       return r.text.split('\n').length === 3 && !r.text.includes('running') && r;
     }, 'the family to end');
@@ -103,7 +92,7 @@ describe('A worker started with no name by a dependency (as pino starts thread-s
     const { call } = await tools();
     const started = await call('launch', { command: `${nodeTarget('24').bin} app.js`, cwd: dir });
     const main = started.data.pid;
-    const answer = await until(async () => {
+    const answer = await eventually(async () => {
       const r = await call('get_supervision_tree', {});
       return r.text.startsWith(`${main} process "app.js" — exited`) && r;
     }, 'the program to end');
@@ -151,7 +140,7 @@ describe('trace_module named by a package whose command-line script is the progr
       `- ${started.data.pid}: greet — wrappers on the exports (~1 µs per call)`,
       `That is the main module of the package greeter; its command-line script (${join(pkg, 'bin', 'greeter')}) is another module: give its path to trace it.`,
     ]);
-    const calls = await until(async () => {
+    const calls = await eventually(async () => {
       const r = await call('get_function_calls', { module_name: 'greeter' });
       return r.data.calls?.length > 0 && r;
     }, 'a call of greet');
@@ -169,7 +158,7 @@ describe('trace_module of a loaded module whose exports are getters (as esbuild 
       `trace_module price.cjs (${join(FIXTURES, 'getters', 'price.cjs')}):`,
       `- ${started.data.pid}: quote — wrappers on the exports (~1 µs per call)`,
     ]);
-    const calls = await until(async () => {
+    const calls = await eventually(async () => {
       const r = await call('get_function_calls', { module_name: 'price.cjs' });
       return r.data?.calls?.length >= 2 && r.data.calls;
     }, 'two calls of quote');

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,15 +53,6 @@ async function check(app: Fixture): Promise<typeof CLEAN> {
   return JSON.parse((await line).slice(6));
 }
 
-/** Polls an async probe until it is truthy. */
-async function until(probe: () => Promise<unknown>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const CLEAN = { agent: false, emitRestored: true, abortRestored: true, globals: [], worker: { agent: false, postMessageRestored: true } };
 
 /** The app's own HTTP port is the only one it listens on, and the tracer left nothing in it. */
@@ -70,13 +62,7 @@ async function expectClean(app: Fixture, appPort: number, what: string): Promise
     return ports.length === 1 && ports[0] === appPort;
   }, () => `${what}: the inspector port to close (listening: ${listeningPorts(app.pid).join(', ')})`, 10_000);
   let last: unknown;
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    last = await check(app);
-    if (JSON.stringify(last) === JSON.stringify(CLEAN)) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  expect(last, what).toEqual(CLEAN);
+  await eventually(async () => isDeepStrictEqual((last = await check(app)), CLEAN), () => `${what}: the target clean (last check: ${JSON.stringify(last)})`);
 }
 
 async function heldApp(): Promise<{ app: Fixture; appPort: number }> {
@@ -200,7 +186,7 @@ describe('cleanup however nodescope ends', () => {
     const { app, appPort } = await heldApp();
     const s = server(['serve', '--http', '127.0.0.1:0', '--attach', String(app.pid)]);
     const url = (await s.line(/MCP over HTTP at /)).split('MCP over HTTP at ')[1]!.trim();
-    await until(async () => (await check(app)).agent, 'the agent installed');
+    await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
     // A second nodescope is told where the first one serves.
     const oneShot = await run(['call', 'get_supervision_tree', '--attach', String(app.pid)]);
     expect(oneShot.code).toBe(1);
@@ -223,7 +209,7 @@ describe('cleanup however nodescope ends', () => {
     let out = '';
     sh.stdout.on('data', (c) => (out += c));
     const host = Number(await eventually(() => /^\d+\n/.exec(out)?.[0], 'the server pid'));
-    await until(async () => (await check(app)).agent, 'the agent installed');
+    await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
     process.kill(host, 'SIGKILL');
     await eventually(() => /\) Z /.test(readFileSync(`/proc/${host}/stat`, 'utf8')), 'the server to be a zombie');
     await expectClean(app, appPort, 'a zombie host');
@@ -241,7 +227,7 @@ describe('cleanup however nodescope ends', () => {
         if (how.startsWith('stdin')) s.proc.stdin.end();
         else s.proc.kill('SIGTERM');
       } else {
-        await until(async () => (await check(app)).agent, 'the agent installed');
+        await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
         s.proc.kill(how as NodeJS.Signals);
       }
       await expectClean(app, appPort, how);
@@ -253,7 +239,7 @@ describe('after a nodescope was killed', () => {
   it('a new one attaches at once (the orphan removes itself first), records, and detaches clean', async () => {
     const { app, appPort } = await heldApp();
     const s = server(['mcp', '--attach', String(app.pid)]);
-    await until(async () => (await check(app)).agent, 'the agent installed');
+    await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
     s.proc.kill('SIGKILL');
     const t = newTracer();
     try {

@@ -29,17 +29,6 @@ async function stats(app: { send(c: string): void; nextLine(re: RegExp): Promise
   return JSON.parse((await line).slice(6));
 }
 
-/** Polls an async probe until it returns something truthy. */
-async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function settled(tracer: Tracer, store: Store, actor: string, n: number): Promise<number[]> {
   return eventually(() => {
     tracer.ingest.flush();
@@ -52,7 +41,7 @@ describe('data channel', () => {
   it('carries batches through the socket, each event stored once, in order', async () => {
     const { app, t } = await attached('spine.cjs');
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     app.send('emit 5000');
     await app.nextLine(/^emitted 5000/);
     await t.tracer.sync();
@@ -65,12 +54,12 @@ describe('data channel', () => {
   it('a socket dropped by the agent mid-stream: the binding takes over, nothing lost, nothing twice', async () => {
     const { app, t } = await attached('spine.cjs');
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     app.send('drop 20000');
     await app.nextLine(/^emitted 20000/);
     expect(await settled(t.tracer, t.store, actor, 20_000)).toEqual(range(20_000));
     // and it comes back
-    await until(async () => (await stats(app)).socket, 'the data socket to reconnect');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to reconnect');
     app.send('emit 1000');
     await app.nextLine(/^emitted 1000/);
     expect(await settled(t.tracer, t.store, actor, 21_000)).toEqual(range(21_000));
@@ -79,7 +68,7 @@ describe('data channel', () => {
   it('a socket dropped by the host mid-stream, then reconnected: nothing lost, nothing twice', async () => {
     const { app, t } = await attached('spine.cjs');
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     app.send('emit 10000');
     t.tracer.ingest.data()!.drop(actor);
     await app.nextLine(/^emitted 10000/);
@@ -107,7 +96,7 @@ describe('data channel', () => {
   it('a target killed in the middle of a batch: every batch it sent before is stored, exactly', async () => {
     const { app, t } = await attached('spine.cjs');
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     // 3,000 sent (11 full batches and a partial one), then 100 more queued in the next batch when it dies.
     app.send('crash 3000 100');
     expect(await app.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -120,7 +109,7 @@ describe('data channel', () => {
   it('keeps the order of events across threads (ping in main, pong in the worker, in turns)', async () => {
     const { app, t } = await attached('spine.cjs');
     const main = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     app.send('pingpong 300');
     await app.nextLine(/^pingpong 300/);
     await t.tracer.sync();
@@ -135,7 +124,7 @@ describe('data channel', () => {
     // A writer that commits 50,000 rows/s (a slow disk), while the agent offers far more.
     const { app, t } = await attachedWithWriter('spine.cjs', { slowWriterMsPerRow: 0.02 });
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     let maxBacklog = 0;
     const accept = t.tracer.ingest.accept.bind(t.tracer.ingest);
     t.tracer.ingest.accept = (batch) => {
@@ -145,11 +134,11 @@ describe('data channel', () => {
     const total = 400_000;
     app.send(`flood ${total}`);
     await app.nextLine(/^emitted 400000/, 60_000);
-    const left = await until(async () => {
+    const left = await eventually(async () => {
       const s = await stats(app);
       return s.queued === 0 && s.inFlight === 0 && s;
     }, 'the agent to drain', 60_000);
-    await until(async () => (await t.tracer.sync()) === 0, 'the writer to catch up', 60_000);
+    await eventually(async () => (await t.tracer.sync()) === 0, 'the writer to catch up', 60_000);
     const stored = sequence(t.store, actor);
     const reported = (t.store.db.prepare("SELECT payload FROM events WHERE type = 'agent' AND subtype = 'dropped' AND actor = ?").all(actor) as { payload: string }[])
       .reduce((n, r) => n + JSON.parse(r.payload).count, 0);
@@ -167,7 +156,7 @@ describe('data channel', () => {
     // A writer at 5,000 rows/s: writing the backlog before answering would take seconds.
     const { app, session, dir } = await attachedWithWriter('spine.cjs', { slowWriterMsPerRow: 0.2 });
     const actor = String(app.pid);
-    await until(async () => (await stats(app)).socket, 'the data socket to be up');
+    await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     const traceProcess = TOOLS.find((t) => t.name === 'trace_process')!;
     const ask = async () => {
       const started = performance.now();
@@ -192,7 +181,7 @@ describe('data channel', () => {
     // (The 50 ms p99 is measured in bench/, not here.)
     expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(2_000);
     // Once the agent has drained and the writer caught up, the answer is whole, without the note.
-    await until(async () => (await stats(app)).queued === 0 && (await session.sync()) === 0, 'the writer to catch up', 60_000);
+    await eventually(async () => (await stats(app)).queued === 0 && (await session.sync()) === 0, 'the writer to catch up', 60_000);
     expect((await ask()).unwritten).toBe(0);
     // The private trace file goes with the server.
     await session.dispose();
@@ -236,7 +225,7 @@ describe('data channel on every Node version a target may run', () => {
     it(`Node ${target.major}: batches through the socket from the main thread and a worker, a crash mid-batch keeps what was sent`, async () => {
       const { app, t } = await attached('spine.cjs', { node: target.bin });
       const actor = String(app.pid);
-      await until(async () => (await stats(app)).socket, 'the data socket to be up');
+      await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
       app.send('pingpong 50');
       await app.nextLine(/^pingpong 50/);
       // The worker sends its pongs from its own flush timer, which a loaded machine may not have run when the

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFixture, tempDir } from '../helpers.js';
+import { eventually, startFixture, tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const text = (r: any) => r.content.map((c: any) => c.text).join('\n');
@@ -33,17 +33,6 @@ afterAll(async () => {
 
 const call = (name: string, args: Record<string, unknown> = {}, progress?: Progress[]) =>
   client.callTool({ name, arguments: args }, undefined, progress ? { onprogress: (p) => progress.push(p) } : undefined) as Promise<any>;
-
-/** Polls an MCP question until its answer satisfies `probe`. */
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * The answered requests get_http_requests lists, as [actor, method, url, status]. A request is recorded
@@ -83,7 +72,7 @@ describe('web capture switched at run time, and progress', () => {
     expect(on.structuredContent).toMatchObject({ web: true });
     expect((await fetch(`http://127.0.0.1:${port}/after`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/missing`)).status).toBe(404);
-    expect(await until(async () => { const r = await requests(); return r.length === 2 && r; }, 'two requests')).toEqual([
+    expect(await eventually(async () => { const r = await requests(); return r.length === 2 && r; }, 'two requests')).toEqual([
       [main, 'GET', '/after', 200],
       [main, 'GET', '/missing', 404],
     ]);
@@ -95,7 +84,7 @@ describe('web capture switched at run time, and progress', () => {
     const tree = await call('get_supervision_tree');
     const worker = (tree.structuredContent as any).tree[0].children.find((c: any) => c.name === 'web-worker').id;
     expect(worker).toMatch(new RegExp(`^${main}/w\\d+$`));
-    expect((await until(async () => { const r = await requests(); return r.length === 3 && r; }, 'the worker request'))[2]).toEqual([worker, 'GET', '/in-worker', 200]);
+    expect((await eventually(async () => { const r = await requests(); return r.length === 3 && r; }, 'the worker request'))[2]).toEqual([worker, 'GET', '/in-worker', 200]);
 
     // Off again: nothing more is recorded, in either thread.
     const off = await call('configure', { web: false });
@@ -124,7 +113,7 @@ describe('web capture switched at run time, and progress', () => {
     const pid = String(launched.structuredContent.pid);
     expect(progress[0]!.message).toMatch(/^starting .*self_request\.cjs$/);
     expect(progress.at(-1)).toMatchObject({ message: `pid ${pid}: agent installed` });
-    const seen = await until(async () => (await requests()).find((r) => r[0] === pid), 'a request of the launched program');
+    const seen = await eventually(async () => (await requests()).find((r) => r[0] === pid), 'a request of the launched program');
     expect(seen).toEqual([pid, 'GET', '/ping', 200]);
     await call('stop');
   });
@@ -136,7 +125,7 @@ describe('web capture switched at run time, and progress', () => {
     const attached = await call('attach', { target: String(app.pid), web: true });
     expect(attached.isError, text(attached)).toBeFalsy();
     expect((await fetch(`http://127.0.0.1:${port}/attached`)).status).toBe(200);
-    const mine = await until(async () => {
+    const mine = await eventually(async () => {
       const m = (await requests()).filter((r) => r[0] === String(app.pid));
       return m.length > 0 && m;
     }, 'the request');

@@ -331,7 +331,7 @@ describe('query layer (hand-written rows): message_queue_analysis and process_re
     );
     expect(r.data.pending).toEqual([]);
     expect(r.data.unread).toEqual([{ actor: '4242/w1', count: 1, oldest: '2026-11-22T16:00:00.012Z' }]);
-    expect(r.data.pairs[0]).toEqual({ from: '4242', to: '4242/w1', sent: 2, received: 1, pending: 0, unread: 1, before_tracing: 0, sampled: 2, mean_latency_ms: 0.42, max_latency_ms: 0.42 });
+    expect(r.data.pairs[0]).toEqual({ from: '4242', to: '4242/w1', sent: 2, received: 1, pending: 0, unread: 1, before_tracing: 0, not_traced: 0, sampled: 2, mean_latency_ms: 0.42, max_latency_ms: 0.42 });
   });
 
   it('skips threads that are not attached, and says so', async () => {

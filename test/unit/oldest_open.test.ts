@@ -80,11 +80,11 @@ describe('the oldest send in flight of each message id', () => {
     // from the start gives the sends at 10, 20, 30 latencies of 5, 15 and 15 ms
     store.write([row(0, 'worker', 'online', '1/w1'), send(10, 'a'), send(20, 'a'), receive(15, 'a'), send(30, 'a'), receive(35, 'a'), send(40, 'a'), receive(45, 'a')]);
     const [pair] = mailboxStats(store).pairs;
-    expect(pair).toEqual({ from: '1', to: '1/w1', sent: 4, received: 3, pending: 1, unread: 0, before_tracing: 0, sampled: 4, mean_latency_ms: 35 / 3, max_latency_ms: 15 });
+    expect(pair).toEqual({ from: '1', to: '1/w1', sent: 4, received: 3, pending: 1, unread: 0, before_tracing: 0, not_traced: 0, sampled: 4, mean_latency_ms: 35 / 3, max_latency_ms: 15 });
     // a receipt whose send was not recorded: the balance is below 0, and receipts are paired past it
     store.write([receive(50, 'b'), send(60, 'b'), receive(70, 'b')]);
     const [after] = mailboxStats(store).pairs;
-    expect(after).toEqual({ from: '1', to: '1/w1', sent: 5, received: 5, pending: 1, unread: 0, before_tracing: 0, sampled: 5, mean_latency_ms: (35 - 10) / 4, max_latency_ms: 15 });
+    expect(after).toEqual({ from: '1', to: '1/w1', sent: 5, received: 5, pending: 1, unread: 0, before_tracing: 0, not_traced: 0, sampled: 5, mean_latency_ms: (35 - 10) / 4, max_latency_ms: 15 });
   });
 });
 

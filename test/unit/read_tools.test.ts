@@ -230,7 +230,7 @@ describe('query layer (hand-written rows): get_message_flow', () => {
   it('escapes what mermaid would misread', async () => {
     const { ctx } = setup([ev(1, 'message', 'send', '4242', { channel: 'ipc', message: 'a;b#c' }, { from: '4242', to: '4242/w1', ref: 'x' })]);
     const r = await call(ctx, 'get_message_flow', { from_pid: '4242', to_pid: '4242/w1', format: 'mermaid' });
-    expect(r.text.split('\n')[5]).toBe('  A-xB: [ipc] "a#59;b#35;c" (pending)');
+    expect(r.text.split('\n')[5]).toBe('  A-xB: [ipc] "a#59;b#35;c" (receiver not traced)');
   });
 
   it('answers plainly when nothing was exchanged, and refuses one actor twice or an unknown one', async () => {
