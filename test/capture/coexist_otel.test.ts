@@ -39,18 +39,18 @@ afterEach(async () => {
   session = undefined;
 });
 
-interface Span { name: string; kind: number; status: number; httpStatus: number | null; traceId: string; spanId: string; parentSpanId: string | null }
+interface Span { name: string; kind: number; status: number; httpStatus: number | null; path: string; traceId: string; spanId: string; parentSpanId: string | null }
 
 /** The requests sent, in order: each /orders/:id makes an http.get and a fetch, /broken/:id one http.get answered 404. */
 const SENT = ['/orders/7', '/broken/3', '/orders/8'];
 /** OpenTelemetry's spans as they end, per request: the http.get's client span (kind 2), then the server span (kind 1); status 2 is ERROR. */
 const SPANS = [
-  { name: 'GET', kind: 2, status: 0, httpStatus: 200 },
-  { name: 'GET', kind: 1, status: 0, httpStatus: 200 },
-  { name: 'GET', kind: 2, status: 2, httpStatus: 404 },
-  { name: 'GET', kind: 1, status: 2, httpStatus: 502 },
-  { name: 'GET', kind: 2, status: 0, httpStatus: 200 },
-  { name: 'GET', kind: 1, status: 0, httpStatus: 200 },
+  { name: 'GET', kind: 2, status: 0, httpStatus: 200, path: '/stock/7' },
+  { name: 'GET', kind: 1, status: 0, httpStatus: 200, path: '/orders/7' },
+  { name: 'GET', kind: 2, status: 2, httpStatus: 404, path: '/missing/3' },
+  { name: 'GET', kind: 1, status: 2, httpStatus: 502, path: '/broken/3' },
+  { name: 'GET', kind: 2, status: 0, httpStatus: 200, path: '/stock/8' },
+  { name: 'GET', kind: 1, status: 0, httpStatus: 200, path: '/orders/8' },
 ];
 
 type Mode = 'plain' | 'attached' | 'launched';
@@ -107,7 +107,7 @@ async function exercise(port: number, out: string, skip = 0): Promise<{ answers:
   }
   expect(new Set(spans.map((s) => s.traceId)).size).toBe(SENT.length);
   expect(arrivals).toEqual(expected);
-  return { answers, spans: spans.map(({ name, kind, status, httpStatus }) => ({ name, kind, status, httpStatus })) };
+  return { answers, spans: spans.map(({ name, kind, status, httpStatus, path }) => ({ name, kind, status, httpStatus, path })) };
 }
 
 const ANSWERS = ['200 {"id":"7","stock":8,"price":8}', '502 {"backend":404}', '200 {"id":"8","stock":8,"price":8}'];
@@ -158,5 +158,46 @@ describe.each(['20', '24'])('OpenTelemetry HTTP instrumentation with nodescope, 
     await eventually(() => listeningPorts(app.pid).join() === String(app.port), () => `only the app's port open after detach (listening: ${listeningPorts(app.pid).join(', ')})`);
     expect(await exercise(app.port, app.out, SPANS.length)).toEqual({ answers: ANSWERS, spans: SPANS });
     if (app.stdout) expect(app.stdout()).toBe(`listening ${app.port}\n`);
+  });
+  it('attached, requests served at once: each keeps its own request id in nodescope and its own trace in OpenTelemetry', async () => {
+    const app = await start(bin(), 'attached');
+    arrivals = [];
+    const ids = ['1', '2', '3', '4', '5', '6'];
+    const answers = await Promise.all(ids.map(async (id) => {
+      const r = await fetch(`http://127.0.0.1:${app.port}/orders/${id}`);
+      return `${r.status} ${await r.text()}`;
+    }));
+    expect(answers).toEqual(ids.map((id) => `200 {"id":"${id}","stock":8,"price":8}`));
+
+    const spans = await eventually(() => {
+      const lines = readFileSync(join(app.out, 'spans'), 'utf8').split('\n').filter(Boolean);
+      return lines.length >= 2 * ids.length && lines.map((l) => JSON.parse(l) as Span);
+    }, 'the spans of every request');
+    expect(spans.length).toBe(2 * ids.length);
+    for (const id of ids) {
+      const server = spans.filter((s) => s.kind === 1 && s.path === `/orders/${id}`);
+      const client = spans.filter((s) => s.kind === 2 && s.path === `/stock/${id}`);
+      expect([server.length, client.length]).toEqual([1, 1]);
+      expect([client[0]!.traceId, client[0]!.parentSpanId, server[0]!.parentSpanId, client[0]!.status, server[0]!.status]).toEqual([server[0]!.traceId, server[0]!.spanId, null, 0, 0]);
+      expect(arrivals.filter((a) => a.url.endsWith(`/${id}`)).sort((a, b) => a.url.localeCompare(b.url))).toEqual([
+        { url: `/price/${id}`, traceparent: `00-${server[0]!.traceId}-${server[0]!.spanId}-01` },
+        { url: `/stock/${id}`, traceparent: `00-${server[0]!.traceId}-${client[0]!.spanId}-01` },
+      ]);
+    }
+
+    type Row = { subtype: string; ref: string; corr: string; payload: string };
+    const rows = await eventually(() => {
+      const r = session!.store.db.prepare("SELECT subtype, ref, corr, payload FROM events WHERE type = 'http' ORDER BY ts_ns, id").all() as Row[];
+      return r.length === 6 * ids.length && r;
+    }, 'a request, a response and two requests made, each with its response, for every request');
+    const servedBy = new Map(rows.filter((r) => r.subtype === 'request').map((r) => [JSON.parse(r.payload).url.split('/')[2], r.ref]));
+    expect([...servedBy.keys()].sort()).toEqual(ids);
+    const madeFor = new Map(rows.filter((r) => r.subtype === 'client_request').map((r) => [r.ref, JSON.parse(r.payload).url.split('/').at(-1)]));
+    expect(madeFor.size).toBe(2 * ids.length);
+    for (const r of rows) {
+      const id = r.subtype.startsWith('client') ? madeFor.get(r.ref) : JSON.parse(r.payload).url.split('/')[2];
+      expect(`${r.subtype} ${r.corr}`).toBe(`${r.subtype} ${servedBy.get(id)}`);
+    }
+    expect(rows.filter((r) => r.subtype === 'client_response').map((r) => JSON.parse(r.payload).status)).toEqual(Array(2 * ids.length).fill(200));
   });
 });
