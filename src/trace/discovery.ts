@@ -63,6 +63,10 @@ interface ListenRow {
 }
 
 function listeningRows(pid: number | 'self'): ListenRow[] {
+  return tcpRows(pid, '0A'); // 0A = LISTEN
+}
+
+function tcpRows(pid: number | 'self', state: string): ListenRow[] {
   const rows: ListenRow[] = [];
   for (const file of ['tcp', 'tcp6']) {
     let text: string;
@@ -73,7 +77,7 @@ function listeningRows(pid: number | 'self'): ListenRow[] {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
+      if (cols.length < 10 || cols[3] !== state) continue;
       const [addressHex, portHex] = cols[1]!.split(':');
       rows.push({ address: addressHex!, port: parseInt(portHex!, 16), inode: cols[9]! });
     }
@@ -87,6 +91,12 @@ export function listeningPorts(pid: number): number[] {
   if (inodes.size === 0) return [];
   const ports = listeningRows(pid).filter((r) => inodes.has(r.inode)).map((r) => r.port);
   return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/** How many clients are connected to a port the process listens on (a debugger on its inspector's). */
+export function connectedClients(pid: number, port: number): number {
+  const inodes = socketInodes(pid);
+  return tcpRows(pid, '01').filter((r) => r.port === port && inodes.has(r.inode)).length; // 01 = ESTABLISHED
 }
 
 /** Whether anything on this machine listens on the port (cheap: one read of /proc/self/net/tcp{,6}). */

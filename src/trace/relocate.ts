@@ -1,6 +1,7 @@
 // Moves a process's inspector to another port. SIGUSR1 always opens the process's configured port (9229 by
 // default), so a family attached by pid must free it after each attach. inspector.close() blocks until no
 // session is connected, so the move is scheduled on a timer and runs once we have disconnected.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { WebSocketSession, type CdpSession } from './cdp.js';
 import { inspectorUrl, listeningPorts, sleep, waitFor } from './discovery.js';
 
 const LOCK = join(tmpdir(), 'nodescope-inspector-port.lock');
+/** Set inside a job that holds the lock; unrelated attaches of this process still take turns. */
+const lockHeld = new AsyncLocalStorage<boolean>();
 /** A lock older than this was left by a nodescope that died while holding it. */
 const STALE_LOCK_MS = 15_000;
 
@@ -17,6 +20,8 @@ const STALE_LOCK_MS = 15_000;
  * and print an error on its own stderr.
  */
 export async function withPortLock<T>(job: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  // Taken again inside its own job (a caller that holds the lock and attaches): already ours.
+  if (lockHeld.getStore()) return job();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -34,7 +39,7 @@ export async function withPortLock<T>(job: () => Promise<T>, timeoutMs = 20_000)
     }
   }
   try {
-    return await job();
+    return await lockHeld.run(true, job);
   } finally {
     rmSync(LOCK, { force: true });
   }

@@ -15,6 +15,7 @@ import type { IngestThread } from './ingest_thread.js';
 import {
   announceDirOf,
   catchesSigusr1,
+  connectedClients,
   flaggedInspectorPorts,
   DEFAULT_INSPECTOR_PORT,
   inspectorUrl,
@@ -445,12 +446,17 @@ export class Tracer {
       const holder = portInUse(DEFAULT_INSPECTOR_PORT) ? listenerOf(DEFAULT_INSPECTOR_PORT) : undefined;
       if (holder !== undefined) {
         // A foreign inspector sits on 9229: move it aside for the moment and put it back after.
+        const debuggers = connectedClients(holder, DEFAULT_INSPECTOR_PORT); // counted before our own request
         const url = await inspectorUrl('127.0.0.1', DEFAULT_INSPECTOR_PORT, 500).catch(() => undefined);
         if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
         // Moving it would cut the session of the nodescope that traces it.
         const note = readHeld(holder);
         if (note && note.ownerId !== this.ownerId && ownerAlive({ id: note.ownerId, hostPid: note.hostPid, since: 0, silenceMs: 0 })) {
           throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by the inspector of pid ${holder}, which the nodescope with pid ${note.hostPid} traces: SIGUSR1 cannot open one for pid ${pid} until it lets go`);
+        }
+        // Or disconnect the debugger someone has connected to it.
+        if (debuggers > 0 && note?.ownerId !== this.ownerId) {
+          throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by the inspector of pid ${holder}, which a debugger is connected to: nodescope does not disconnect it, so SIGUSR1 cannot open one for pid ${pid}; attach by address to a process started with --inspect=127.0.0.1:<port>, or once that debugger has gone`);
         }
         const dir = announceDirOf(holder);
         if (dir !== undefined && !existsSync(dir)) {
