@@ -111,6 +111,19 @@ export function portInUse(port: number): boolean {
  */
 export function flaggedInspectorPorts(pid: number): number[] {
   const ports = new Set<number>([DEFAULT_INSPECTOR_PORT]);
+  for (const text of flagTexts(pid)) {
+    for (const m of text.matchAll(/--inspect(?:-brk|-port)?[= ](?:[\w.[\]:-]*:)?(\d{1,5})\b/g)) ports.add(Number(m[1]));
+  }
+  return [...ports];
+}
+
+/** Whether the process was told to write a heap snapshot on SIGUSR1 (--heapsnapshot-signal), which then opens no inspector. */
+export function snapshotsOnSigusr1(pid: number): boolean {
+  return flagTexts(pid).some((text) => /--heapsnapshot-signal[= ]SIGUSR1\b/.test(text));
+}
+
+/** The process's command line and NODE_OPTIONS, where its Node flags are. */
+function flagTexts(pid: number): string[] {
   const texts: string[] = [];
   try {
     texts.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
@@ -123,10 +136,7 @@ export function flaggedInspectorPorts(pid: number): number[] {
   } catch {
     // not ours to read
   }
-  for (const text of texts) {
-    for (const m of text.matchAll(/--inspect(?:-brk|-port)?[= ](?:[\w.[\]:-]*:)?(\d{1,5})\b/g)) ports.add(Number(m[1]));
-  }
-  return [...ports];
+  return texts;
 }
 
 /** The announce folder a process was started with (our preload's, in launch mode), if any. */

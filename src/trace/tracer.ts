@@ -30,6 +30,7 @@ import {
   readHeld,
   removeHeld,
   samePidNamespace,
+  snapshotsOnSigusr1,
   sleep,
   waitFor,
   writeHeld,
@@ -437,6 +438,9 @@ export class Tracer {
     }
     if (!(await waitFor(() => catchesSigusr1(pid) || undefined, 2_000))) {
       throw new Error(`pid ${pid} does not handle SIGUSR1 (still starting, or run with --disable-sigusr1): not signalled, as it would die`);
+    }
+    if (snapshotsOnSigusr1(pid)) {
+      throw new Error(`pid ${pid} writes a heap snapshot on SIGUSR1 (--heapsnapshot-signal=SIGUSR1): not signalled, as that pauses it and opens no inspector; start it with --inspect=127.0.0.1:<port> and attach by address`);
     }
     // SIGUSR1 opens the process's configured port, 9229 unless --inspect-port said otherwise. Every
     // nodescope on this machine wants that port for a moment, so they take turns through a lock file.
