@@ -53,14 +53,26 @@ const SPANS = [
   { name: 'GET', kind: 1, status: 0, httpStatus: 200, path: '/orders/8' },
 ];
 
-type Mode = 'plain' | 'attached' | 'launched';
+type Mode = 'plain' | 'attached' | 'launched' | 'launched, preloaded by NODE_OPTIONS';
 
-/** The app on `bin` with OpenTelemetry preloaded: started plainly (then attached, web on) or launched by nodescope. */
+/**
+ * The app on `bin` with OpenTelemetry preloaded by --require, or by NODE_OPTIONS (which nodescope's launch
+ * extends with its own preload): started plainly (then attached, web on) or launched by nodescope.
+ */
 async function start(bin: string, mode: Mode): Promise<{ pid: number; port: number; out: string; stdout: (() => string) | undefined }> {
   const out = tempDir();
-  if (mode === 'launched') {
+  if (mode !== 'plain' && mode !== 'attached') {
     session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
-    const { pid } = await session.launch([bin, '--require', OTEL, APP, String(backendPort), out], { web: true });
+    const preloaded = mode !== 'launched';
+    const options = process.env.NODE_OPTIONS;
+    if (preloaded) process.env.NODE_OPTIONS = `--require ${OTEL}`;
+    let pid: number;
+    try {
+      ({ pid } = await session.launch([bin, ...(preloaded ? [] : ['--require', OTEL]), APP, String(backendPort), out], { web: true }));
+    } finally {
+      if (options === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = options;
+    }
     const port = Number(await eventually(() => {
       try {
         return readFileSync(join(out, 'port'), 'utf8');
@@ -121,7 +133,7 @@ describe.each(['20', '24'])('OpenTelemetry HTTP instrumentation with nodescope, 
     expect(app.stdout!()).toBe(`listening ${app.port}\n`);
   });
 
-  it.each(['attached', 'launched'] as const)('%s: records every request served and made, and OpenTelemetry works the same, also after detach', async (mode) => {
+  it.each(['attached', 'launched', 'launched, preloaded by NODE_OPTIONS'] as const)('%s: records every request served and made, and OpenTelemetry works the same, also after detach', async (mode) => {
     const app = await start(bin(), mode);
     expect(await exercise(app.port, app.out)).toEqual({ answers: ANSWERS, spans: SPANS });
 
