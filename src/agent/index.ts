@@ -470,9 +470,9 @@ class Agent implements AgentCore {
     }
   }
 
-  rebind(module: string, name: string, fn: (...args: unknown[]) => unknown): unknown {
+  rebind(module: string, name: string, fn: (...args: unknown[]) => unknown, putBack?: (wrapper: unknown, fn: unknown) => void): unknown {
     try {
-      return this.modules.rebind(module, name, fn);
+      return this.modules.rebind(module, name, fn, putBack);
     } catch {
       return fn;
     }

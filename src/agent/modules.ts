@@ -267,13 +267,15 @@ export class Modules {
    * Called from a breakpoint condition inside a function declaration of an ES module: answers the wrapper
    * that the condition assigns to the function's own binding, so importers' live bindings reach it.
    */
-  rebind(module: string, name: string, fn: Fn): Fn {
+  rebind(module: string, name: string, fn: Fn, putBack?: (wrapper: Fn, fn: Fn) => void): Fn {
     const state = this.rebindState(module, name);
     if (!state || typeof fn !== 'function') return fn;
     if (fn === state.wrapper) return fn;
     if (state.wrapper && fn === state.original) return state.wrapper;
     state.original = fn;
-    state.wrapper = this.calls.wrap(this.counted(fn, state), state.site);
+    const wrapper = (state.wrapper = this.calls.wrap(this.counted(fn, state), state.site));
+    // The binding is the program's own: without this the wrapper (and its frames in stacks) outlives detach.
+    if (putBack) state.undo.push(this.patches.add(() => putBack(wrapper, fn)));
     this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn: name });
     return state.wrapper;
   }

@@ -405,7 +405,7 @@ export class EsmTraces {
           const at = m.index + m[0].length - b.length;
           // A const binding (an exported arrow) refuses the assignment: the condition then answers true, and
           // the pause that follows sets the binding from outside (constPaused), the one way V8 allows.
-          const rebind = `${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b})`;
+          const rebind = rebindCall(AGENT_REF, `${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}`, b);
           // Nothing to do once the binding holds the wrapper (rebind answers it for it): no second pause.
           const condition = `try { ${b} === ${rebind} ? false : (${b} = ${rebind} ?? ${b}, false) } catch { true }`;
           const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, at) }, condition }).catch(() => ({ breakpointId: undefined }));
@@ -465,7 +465,7 @@ export class EsmTraces {
       const b = site.rebind.binding;
       const { result, exceptionDetails } = await this.thread.session.send('Debugger.evaluateOnCallFrame', {
         callFrameId: frame,
-        expression: `${b} = ${AGENT_REF}?.rebind(${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}, ${b}) ?? ${b}, typeof ${b}`,
+        expression: `${rebindBinding(AGENT_REF, `${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}`, b)}, typeof ${b}`,
         silent: true,
         returnByValue: true,
       });
@@ -514,7 +514,7 @@ export class EsmTraces {
         site.rebind === undefined
           ? ''
           : 'binding' in site.rebind
-            ? `, ${site.rebind.binding} = ${agent}?.rebind(${names}, ${site.rebind.binding}) ?? ${site.rebind.binding}`
+            ? `, ${rebindBinding(agent, names, site.rebind.binding)}`
             : `, ${agent}?.rebindMethod(${names}, ${site.rebind.cls}, ${JSON.stringify(site.rebind.key)}, ${site.rebind.static})`;
       const condition = `(${agent}?.esmHit(${names}, ${site.argsExpression})${rebind}, false)`;
       try {
@@ -648,6 +648,20 @@ export class EsmTraces {
     }
     this.forgetSession();
   }
+}
+
+/**
+ * The agent's wrapper for a function (`names`: the module and function, quoted) whose binding `b` is to hold
+ * it, with the means to put the function back on detach or untrace while the binding still holds the
+ * wrapper: nothing else can reach that binding (a const one refuses, and keeps the wrapper).
+ */
+function rebindCall(agent: string, names: string, b: string): string {
+  return `${agent}?.rebind(${names}, ${b}, (nodescope$w, nodescope$f) => ${b} === nodescope$w && (${b} = nodescope$f))`;
+}
+
+/** Puts the agent's wrapper in a function's binding (rebindCall). */
+function rebindBinding(agent: string, names: string, b: string): string {
+  return `${b} = ${rebindCall(agent, names, b)} ?? ${b}`;
 }
 
 /**

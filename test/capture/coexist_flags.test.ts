@@ -107,4 +107,51 @@ describe.each(['20', '24'])('Node diagnostics flags, Node %s target', (major) =>
     await app.line(/^total 6$/);
     expect([readdirSync(dir), listeningPorts(app.pid)]).toEqual([[], []]);
   });
+  /** The app with source maps on, traced at pricing.js (esbuild's output: its exports are getters); answers `stack()`, the stack it prints. */
+  async function tracedPricing() {
+    const app = startFixture('coexist/maps/app.cjs', [], { node: node(), execArgv: ['--enable-source-maps'] });
+    await app.line(/^ready/);
+    const stack = async () => {
+      const line = app.nextLine(/^stack /);
+      app.send('fail');
+      return JSON.parse((await line).slice(6)) as string[];
+    };
+    const before = await stack();
+    expect(before.slice(0, 2)).toEqual(['RangeError: bad quantity 0 for jam', '    at Object.price (<dir>/pricing.ts:11:30)']);
+    const t = traced();
+    await t.tracer.attach(app.pid);
+    await t.tracer.traceModule({ module: join(FIXTURES, 'coexist', 'maps', 'pricing.js'), maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
+    app.send('price');
+    await app.line(/^total 6$/);
+    return { app, t, stack, before };
+  }
+
+  it('--enable-source-maps: the stack the program prints still names its TypeScript line where it threw, and the throw is recorded', async () => {
+    const { t, stack, before } = await tracedPricing();
+    // Traced through wrappers (the exports are getters), the wrapper's own frames follow the throw site.
+    const whileTraced = await stack();
+    expect(whileTraced.slice(0, 2)).toEqual(before.slice(0, 2));
+    expect(whileTraced.slice(2).map((l) => l.replace(/:\d+:\d+\)$/, ')'))).toEqual(['    at Object.<anonymous> (nodescope-agent.js)', '    at Object.<anonymous> (nodescope-agent.js)']);
+    const recorded = await eventually(() => {
+      t.tracer.ingest.flush();
+      const c = events(t.store, "type = 'call'");
+      return c.length === 4 && c;
+    }, 'four call events');
+    expect(recorded.map((e) => `${e.subtype} ${e.payload.fn}`)).toEqual(['call price', 'return price', 'call price', 'throw price']);
+    expect(recorded[3]!.payload.error).toMatchObject({ class: 'RangeError', message: 'bad quantity 0 for jam' });
+  });
+
+  // The wrapper went into the function's binding (which an esbuild getter reads): detach puts the function back.
+  it('--enable-source-maps: after detach the stack the program prints is the one it printed before', async () => {
+    const { app, t, stack, before } = await tracedPricing();
+    await t.tracer.detach();
+    await eventually(() => listeningPorts(app.pid).length === 0, 'the inspector port nodescope opened closed');
+    expect(await stack()).toEqual(before);
+  });
+
+  it('--enable-source-maps: after untrace_module the stack the program prints is the one it printed before', async () => {
+    const { t, stack, before } = await tracedPricing();
+    await t.tracer.untraceModule(join(FIXTURES, 'coexist', 'maps', 'pricing.js'));
+    expect(await stack()).toEqual(before);
+  });
 });
