@@ -2,7 +2,9 @@
 // here a plain CDP client that enabled Debugger and Runtime and set a breakpoint on a line not run yet):
 // nodescope attaches beside it and records, never pauses on its breakpoint, and after detach leaves its
 // inspector port open and its session working — it evaluates, and its breakpoint pauses the program.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AGENT_REF } from '../../src/shared/protocol.js';
@@ -55,6 +57,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The line (0-based, as CDP counts) the other client's breakpoint is on. */
+const BREAKPOINT_LINE = readFileSync(join(FIXTURES, 'coexist', 'inspected.cjs'), 'utf8').split('\n').findIndex((l) => l.includes('// BREAKPOINT'));
+
 const clients: DebuggerClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
@@ -72,8 +77,8 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     clients.push(client);
     await client.send('Runtime.enable');
     await client.send('Debugger.enable');
-    const bp = await client.send('Debugger.setBreakpointByUrl', { lineNumber: 6, urlRegex: 'coexist/inspected\\.cjs$' });
-    expect(bp.locations.map((l: { lineNumber: number }) => l.lineNumber)).toEqual([6]);
+    const bp = await client.send('Debugger.setBreakpointByUrl', { lineNumber: BREAKPOINT_LINE, urlRegex: 'coexist/inspected\\.cjs$' });
+    expect(bp.locations.map((l: { lineNumber: number }) => l.lineNumber)).toEqual([BREAKPOINT_LINE]);
 
     const t = newTracer();
     try {
@@ -104,7 +109,7 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     const paused = eventually(() => client.events.find((e) => e.method === 'Debugger.paused'), 'the breakpoint to pause the program');
     app.send('hit');
     const at = (await paused).params;
-    expect([at.hitBreakpoints, at.callFrames[0].functionName, at.callFrames[0].location.lineNumber]).toEqual([[bp.breakpointId], 'rarely', 6]);
+    expect([at.hitBreakpoints, at.callFrames[0].functionName, at.callFrames[0].location.lineNumber]).toEqual([[bp.breakpointId], 'rarely', BREAKPOINT_LINE]);
     expect(app.lines().filter((l) => l.startsWith('rarely'))).toEqual([]);
     await client.send('Debugger.resume');
     await app.line(/^rarely 42$/);
