@@ -14,8 +14,13 @@
     const inspector = require('node:inspector');
     if (!fs.existsSync(dir)) return;
     let untraced;
+    // An inspector open already (--inspect, or a debugger's own preload) is not ours to close on detach.
+    let opened = false;
     try {
-      if (!inspector.url()) inspector.open(0, '127.0.0.1', false);
+      if (!inspector.url()) {
+        inspector.open(0, '127.0.0.1', false);
+        opened = true;
+      }
     } catch {
       // Node starts some processes without a V8 inspector (the `node --test` runner): nodescope is told.
       untraced = { argv: process.execArgv.concat(process.argv.slice(1)), why: 'Node started it without an inspector' };
@@ -26,7 +31,7 @@
     const waiting = Symbol.for('nodescope.waiting');
     if (url) globalThis[waiting] = true;
     const file = path.join(dir, `${process.pid}.json`);
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url, launch: process.env.NODESCOPE_LAUNCH, untraced }));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ pid: process.pid, ppid: process.ppid, url, opened, launch: process.env.NODESCOPE_LAUNCH, untraced }));
     fs.renameSync(`${file}.tmp`, file);
     // Tests only: the pause a loaded machine may put between the announcement and the wait.
     const pause = Number(process.env.NODESCOPE_TEST_ANNOUNCE_PAUSE_MS);

@@ -67,14 +67,16 @@ export async function relocateInspector(url: string, pid: number, port: number):
   return inspectorUrl('127.0.0.1', moved);
 }
 
-/** Lets a process waiting in the launch preload run on untraced, and closes the inspector the preload opened. */
-export async function releaseProcess(url: string): Promise<void> {
+/** Lets a process waiting in the launch preload run on untraced, and closes the inspector if the preload opened it. */
+export async function releaseProcess(url: string, opened = true): Promise<void> {
   const session = await WebSocketSession.connect(url, 'release');
   try {
-    await session.send('Runtime.evaluate', {
-      expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 100).unref(), undefined`,
-      silent: true,
-    });
+    if (opened) {
+      await session.send('Runtime.evaluate', {
+        expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 100).unref(), undefined`,
+        silent: true,
+      });
+    }
     await letRun(session);
   } finally {
     session.disconnect();

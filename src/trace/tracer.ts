@@ -340,7 +340,7 @@ export class Tracer {
   }
 
   private async onAnnounce(file: string): Promise<void> {
-    let note: { pid: number; url?: string; launch?: string; untraced?: { argv: string[]; why: string } };
+    let note: { pid: number; url?: string; opened?: boolean; launch?: string; untraced?: { argv: string[]; why: string } };
     try {
       note = JSON.parse(readFileSync(file, 'utf8'));
       rmSync(file, { force: true });
@@ -355,12 +355,12 @@ export class Tracer {
     // inspector its preload opened is closed.
     if (this.options.traceAll === false) {
       const root = note.launch === undefined ? undefined : this.rootOfLaunch.get(note.launch);
-      if (root !== undefined ? root !== note.pid : this.links.size > 0) return void releaseProcess(note.url).catch(() => undefined);
+      if (root !== undefined ? root !== note.pid : this.links.size > 0) return void releaseProcess(note.url, note.opened !== false).catch(() => undefined);
       if (note.launch !== undefined) this.rootOfLaunch.set(note.launch, note.pid);
     }
     this.connecting.add(note.pid);
     try {
-      await this.link(note.url, note.pid, true, true);
+      await this.link(note.url, note.pid, true, note.opened !== false);
     } catch (error) {
       this.warn(`pid ${note.pid}: ${(error as Error).message}`);
     } finally {
@@ -799,7 +799,8 @@ export class Tracer {
       // Children that announced themselves and were never attached wait for a debugger: let them run.
       for (const file of readdirSync(this.announceDir).filter((f) => /^\d+\.json$/.test(f))) {
         try {
-          await releaseProcess(JSON.parse(readFileSync(join(this.announceDir, file), 'utf8')).url);
+          const waiting = JSON.parse(readFileSync(join(this.announceDir, file), 'utf8'));
+          await releaseProcess(waiting.url, waiting.opened !== false);
         } catch {
           // gone meanwhile
         }

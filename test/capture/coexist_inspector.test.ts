@@ -115,4 +115,24 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     await app.line(/^rarely 42$/);
     expect(app.stdout()).toBe('ready\ntotal 6\ntotal 6\nrarely 42\n');
   });
+  it('launched with an inspector of its own (--inspect) and a debugger on it: detach leaves that port and session open', async () => {
+    const port = await freePort();
+    const t = newTracer();
+    let pid = 0;
+    try {
+      const link = await t.tracer.launch([nodeTarget(major).bin, `--inspect=127.0.0.1:${port}`, '-e', 'setInterval(() => {}, 1000)']);
+      pid = link.pid;
+      expect(link.openedByUs).toBe(false);
+      const client = await DebuggerClient.connect(await inspectorUrl('127.0.0.1', port));
+      clients.push(client);
+      await client.send('Runtime.enable');
+      await t.tracer.detach();
+      await new Promise((r) => setTimeout(r, 500)); // a port nodescope opened closes 100 ms after detach
+      expect(listeningPorts(pid)).toEqual([port]);
+      expect(client.open).toBe(true);
+      expect(await client.evaluate(`[process.pid, ${AGENT_REF} === undefined]`)).toEqual([pid, true]);
+    } finally {
+      await t.tracer.close();
+    }
+  });
 });
