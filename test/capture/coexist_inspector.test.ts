@@ -1,7 +1,8 @@
 // A debugger client already connected to the target's inspector (Chrome DevTools or VS Code over --inspect;
 // here a plain CDP client that enabled Debugger and Runtime and set a breakpoint on a line not run yet):
-// nodescope attaches beside it and records, never pauses on its breakpoint, and after detach leaves its
-// inspector port open and its session working — it evaluates, and its breakpoint pauses the program.
+// nodescope attaches beside it (also while it holds the program paused) and records, never pauses on its
+// breakpoint, and after detach leaves its inspector port open and its session working — it evaluates, and
+// its breakpoint pauses the program. A program launched with an inspector of its own keeps it after detach.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -134,5 +135,37 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     } finally {
       await t.tracer.close();
     }
+  });
+  it('attaches while the other debugger holds the program paused at its breakpoint, and records once it resumes', async () => {
+    const port = await freePort();
+    const app = startFixture('coexist/inspected.cjs', [], { node: nodeTarget(major).bin, execArgv: [`--inspect=127.0.0.1:${port}`] });
+    await app.line(/^ready/);
+    const client = await DebuggerClient.connect(await inspectorUrl('127.0.0.1', port));
+    clients.push(client);
+    await client.send('Debugger.enable');
+    await client.send('Debugger.setBreakpointByUrl', { lineNumber: BREAKPOINT_LINE, urlRegex: 'coexist/inspected\\.cjs$' });
+    app.send('hit');
+    await eventually(() => client.events.some((e) => e.method === 'Debugger.paused'), 'the program paused');
+    const t = newTracer();
+    try {
+      await t.tracer.attach(`127.0.0.1:${port}`);
+      await t.tracer.traceModule({ module: `${FIXTURES}/coexist/work.cjs`, maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
+      expect(app.lines()).toEqual(['ready']);
+      await client.send('Debugger.resume');
+      await app.line(/^rarely 42$/);
+      app.send('work');
+      await app.line(/^total 6$/);
+      const calls = await eventually(() => {
+        t.tracer.ingest.flush();
+        const c = events(t.store, "type = 'call'");
+        return c.length === 2 && c;
+      }, 'the traced call and its return');
+      expect(calls.map((c) => [c.subtype, c.payload.fn])).toEqual([['call', 'total'], ['return', 'total']]);
+      await t.tracer.detach();
+    } finally {
+      await t.tracer.close();
+    }
+    expect(listeningPorts(app.pid)).toEqual([port]);
+    expect(await client.evaluate('process.pid')).toBe(app.pid);
   });
 });
