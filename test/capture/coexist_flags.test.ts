@@ -9,9 +9,8 @@ import { listeningPorts } from '../../src/trace/discovery.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { eventually, events, FIXTURES, newTracer, startFixture, tempDir } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import { traceWork, WORK, workRecorded } from './coexist_work.js';
 
-const WORK = join(FIXTURES, 'coexist', 'work.cjs');
-const INSPECTED = join(FIXTURES, 'coexist', 'inspected.cjs');
 
 let tracer: Tracer | undefined;
 afterEach(async () => {
@@ -24,16 +23,6 @@ function traced() {
   tracer = t.tracer;
   return t;
 }
-
-const trace = (t: Tracer) => t.traceModule({ module: WORK, maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
-
-/** The calls of work.cjs recorded so far, once there are `n`. */
-const calls = (t: ReturnType<typeof traced>, n: number) =>
-  eventually(() => {
-    t.tracer.ingest.flush();
-    const c = events(t.store, "type = 'call'");
-    return c.length === n && c.map((e) => `${e.subtype} ${e.payload.fn}`);
-  }, `${n} call events`);
 
 /** The exit codes recorded, once there is one. */
 const exitCodes = (t: ReturnType<typeof traced>) =>
@@ -59,9 +48,8 @@ describe.each(['20', '24'])('Node diagnostics flags, Node %s target', (major) =>
     await app.line(/^ready/);
     const t = traced();
     await t.tracer.attach(app.pid);
-    await trace(t.tracer);
-    app.send('work');
-    expect(await calls(t, 2)).toEqual(['call total', 'return total']);
+    await traceWork(t.tracer);
+    await workRecorded(t, app);
     app.send('exit 3');
     expect(await app.exited).toEqual({ code: 3, signal: null });
     expect(profileIn(dir).nodes[0]!.callFrame.functionName).toBe('(root)');
@@ -84,11 +72,10 @@ describe.each(['20', '24'])('Node diagnostics flags, Node %s target', (major) =>
     await app.line(/^ready/);
     const t = traced();
     await t.tracer.attach(app.pid);
-    await trace(t.tracer);
+    await traceWork(t.tracer);
     process.kill(app.pid, 'SIGUSR2');
     await eventually(() => readdirSync(dir).some((f) => /^Heap\..*\.heapsnapshot$/.test(f)), 'the heap snapshot');
-    app.send('work');
-    expect(await calls(t, 2)).toEqual(['call total', 'return total']);
+    await workRecorded(t, app);
     await t.tracer.detach();
     await eventually(() => listeningPorts(app.pid).length === 0, 'the inspector port nodescope opened closed');
     app.send('work');
@@ -107,6 +94,7 @@ describe.each(['20', '24'])('Node diagnostics flags, Node %s target', (major) =>
     await app.line(/^total 6$/);
     expect([readdirSync(dir), listeningPorts(app.pid)]).toEqual([[], []]);
   });
+
   /** The app with source maps on, traced at pricing.js (esbuild's output: its exports are getters); answers `stack()`, the stack it prints. */
   async function tracedPricing() {
     const app = startFixture('coexist/maps/app.cjs', [], { node: node(), execArgv: ['--enable-source-maps'] });

@@ -10,8 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AGENT_REF } from '../../src/shared/protocol.js';
 import { inspectorUrl, listeningPorts } from '../../src/trace/discovery.js';
-import { eventually, events, FIXTURES, newTracer, startFixture } from '../helpers.js';
+import { eventually, FIXTURES, newTracer, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import { traceWork, workRecorded } from './coexist_work.js';
 
 /** A minimal CDP client, as a debugger front end is: requests by id, events kept in order. */
 class DebuggerClient {
@@ -86,15 +87,8 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
       const link = await t.tracer.attach(how === 'pid' ? app.pid : `127.0.0.1:${port}`);
       expect(link.pid).toBe(app.pid);
       expect(link.openedByUs).toBe(false);
-      await t.tracer.traceModule({ module: `${FIXTURES}/coexist/work.cjs`, maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
-      app.send('work');
-      await app.line(/^total 6$/);
-      const calls = await eventually(() => {
-        t.tracer.ingest.flush();
-        const c = events(t.store, "type = 'call'");
-        return c.length === 2 && c;
-      }, 'the traced call and its return');
-      expect(calls.map((c) => [c.subtype, c.payload.fn])).toEqual([['call', 'total'], ['return', 'total']]);
+      await traceWork(t.tracer);
+      await workRecorded(t, app);
       await t.tracer.detach();
     } finally {
       await t.tracer.close();
@@ -149,18 +143,11 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     const t = newTracer();
     try {
       await t.tracer.attach(`127.0.0.1:${port}`);
-      await t.tracer.traceModule({ module: `${FIXTURES}/coexist/work.cjs`, maxCalls: 100, maxPerSecond: 100, durationMs: 60_000 });
+      await traceWork(t.tracer);
       expect(app.lines()).toEqual(['ready']);
       await client.send('Debugger.resume');
       await app.line(/^rarely 42$/);
-      app.send('work');
-      await app.line(/^total 6$/);
-      const calls = await eventually(() => {
-        t.tracer.ingest.flush();
-        const c = events(t.store, "type = 'call'");
-        return c.length === 2 && c;
-      }, 'the traced call and its return');
-      expect(calls.map((c) => [c.subtype, c.payload.fn])).toEqual([['call', 'total'], ['return', 'total']]);
+      await workRecorded(t, app);
       await t.tracer.detach();
     } finally {
       await t.tracer.close();
