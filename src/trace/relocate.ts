@@ -41,6 +41,9 @@ export async function withPortLock<T>(job: () => Promise<T>, timeoutMs = 20_000)
   try {
     return await lockHeld.run(true, job);
   } finally {
+    // Only one job holds the lock: nothing left running from it may take it as held, and on Node 20 the
+    // async hooks behind AsyncLocalStorage stay off while no job runs.
+    lockHeld.disable();
     rmSync(LOCK, { force: true });
   }
 }
