@@ -314,7 +314,15 @@ export class Tracer {
       return child.exitCode !== null || child.signalCode !== null ? null : undefined;
     }, 15_000);
     if (!link) {
-      const why = child.exitCode !== null ? `it exited with code ${child.exitCode}` : 'no Node process announced itself within 15 s';
+      // --inspect-brk (or -wait) holds the process before anything runs, the preload included.
+      const held = child.exitCode === null && /--inspect-(?:brk|wait)\b/.test(`${command.join(' ')} ${env.NODE_OPTIONS}`);
+      const ports = held ? listeningPorts(spawned) : [];
+      const why =
+        child.exitCode !== null
+          ? `it exited with code ${child.exitCode}`
+          : held
+            ? `it waits for a debugger before running anything (--inspect-brk), nodescope's preload included${ports.length ? `, at 127.0.0.1:${ports.join(', 127.0.0.1:')}` : ''}: let it go from your debugger, or launch without that flag`
+            : 'no Node process announced itself within 15 s';
       throw new Error(`launch of pid ${spawned} failed: ${why}. Its output ended with: ${output.join('').slice(-500) || '(nothing)'}`);
     }
     return link;

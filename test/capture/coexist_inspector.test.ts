@@ -156,3 +156,16 @@ describe.each(['20', '24'])('another debugger client connected, Node %s target',
     expect(await client.evaluate('process.pid')).toBe(app.pid);
   });
 });
+
+// Not version-specific, and 15 s of waiting for an announcement that cannot come: on the machine's Node only.
+it('launched with --inspect-brk, which holds it before the preload runs: the launch says so and where it waits', async () => {
+  const port = await freePort();
+  const t = newTracer();
+  try {
+    await expect(t.tracer.launch([process.execPath, `--inspect-brk=127.0.0.1:${port}`, '-e', 'process.exit(4)'])).rejects.toThrow(
+      `failed: it waits for a debugger before running anything (--inspect-brk), nodescope's preload included, at 127.0.0.1:${port}: let it go from your debugger, or launch without that flag`,
+    );
+  } finally {
+    await t.tracer.close();
+  }
+}, 30_000);
