@@ -436,7 +436,12 @@ export class Tracer {
         // Its host died (SIGKILL leaves its notes behind): its agent's watchdog (1 s) is about to close a port
         // nodescope opened; SIGUSR1 then opens ours.
         removeHeld(pid, held.ownerId);
-        if (held.openedByUs) await waitFor(() => (listeningPorts(pid).includes(held.port) ? undefined : true), 3_000);
+        if (held.openedByUs && !(await waitFor(() => (listeningPorts(pid).includes(held.port) ? undefined : true), 3_000))) {
+          // Still open (its watchdog late on a busy machine: SIGUSR1 would do nothing): the orphan's port is
+          // taken over instead, its agent released as the link starts (ProcessLink.start).
+          const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
+          if (url) return { url, openedByUs: true };
+        }
       }
     }
     const flagged = flaggedInspectorPorts(pid);

@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listeningPorts } from '../../src/trace/discovery.js';
+import { listeningPorts, readHeld } from '../../src/trace/discovery.js';
 import { HeldError } from '../../src/trace/process_link.js';
 import { attached, eventually, events, FIXTURES, newTracer, startFixture, tempDir, type Fixture } from '../helpers.js';
 
@@ -247,6 +247,29 @@ describe('after a nodescope was killed', () => {
       expect(link.pid).toBe(app.pid);
       await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'message'").length > 5), 'the new recording');
       expect((await check(app)).agent).toBe(true);
+    } finally {
+      await t.tracer.close();
+    }
+    await expectClean(app, appPort, 'after the new one detached');
+  }, 60_000);
+});
+
+describe('after a nodescope was killed while its target is too busy to notice', () => {
+  it("a new one takes the orphan's port over, records, and detaches clean", async () => {
+    const { app, appPort } = await heldApp();
+    const s = server(['mcp', '--attach', String(app.pid)]);
+    await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
+    await eventually(() => readHeld(app.pid), "the server's note of the process it holds");
+    // The orphan's cleanup (a socket's close, a timer) cannot run for 5 s: its port outlives the 3 s a new
+    // nodescope waits for it to close, and SIGUSR1 would then open nothing.
+    app.send('block 5000');
+    await app.line(/^blocking/);
+    s.proc.kill('SIGKILL');
+    const t = newTracer();
+    try {
+      const link = await t.tracer.attach(app.pid);
+      expect(link.pid).toBe(app.pid);
+      await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'message'").length > 5), 'the new recording');
     } finally {
       await t.tracer.close();
     }
