@@ -236,10 +236,15 @@ describe('cleanup however nodescope ends', () => {
 });
 
 describe('after a nodescope was killed', () => {
-  it('a new one attaches at once (the orphan removes itself first), records, and detaches clean', async () => {
+  /**
+   * A held app traced by an `mcp --attach` server that is then SIGKILLed (`beforeKill` runs just before), and
+   * a new nodescope that attaches, records and detaches: the app is left clean.
+   */
+  async function takeOver(beforeKill?: (app: Fixture) => Promise<void>): Promise<void> {
     const { app, appPort } = await heldApp();
     const s = server(['mcp', '--attach', String(app.pid)]);
     await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
+    await beforeKill?.(app);
     s.proc.kill('SIGKILL');
     const t = newTracer();
     try {
@@ -251,30 +256,18 @@ describe('after a nodescope was killed', () => {
       await t.tracer.close();
     }
     await expectClean(app, appPort, 'after the new one detached');
-  }, 60_000);
-});
+  }
 
-describe('after a nodescope was killed while its target is too busy to notice', () => {
-  it("a new one takes the orphan's port over, records, and detaches clean", async () => {
-    const { app, appPort } = await heldApp();
-    const s = server(['mcp', '--attach', String(app.pid)]);
-    await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
-    await eventually(() => readHeld(app.pid), "the server's note of the process it holds");
-    // The orphan's cleanup (a socket's close, a timer) cannot run for 5 s: its port outlives the 3 s a new
-    // nodescope waits for it to close, and SIGUSR1 would then open nothing.
-    app.send('block 5000');
-    await app.line(/^blocking/);
-    s.proc.kill('SIGKILL');
-    const t = newTracer();
-    try {
-      const link = await t.tracer.attach(app.pid);
-      expect(link.pid).toBe(app.pid);
-      await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'message'").length > 5), 'the new recording');
-    } finally {
-      await t.tracer.close();
-    }
-    await expectClean(app, appPort, 'after the new one detached');
-  }, 60_000);
+  it('a new one attaches at once (the orphan removes itself first), records, and detaches clean', () => takeOver(), 60_000);
+
+  it("a new one takes the orphan's port over when the target is too busy to remove it", () =>
+    takeOver(async (app) => {
+      await eventually(() => readHeld(app.pid), "the server's note of the process it holds");
+      // The orphan's cleanup (a socket's close, a timer) cannot run for 5 s: its port outlives the 3 s a new
+      // nodescope waits for it to close, and SIGUSR1 would then open nothing.
+      app.send('block 5000');
+      await app.line(/^blocking/);
+    }), 60_000);
 });
 
 describe('mcp --attach', () => {
