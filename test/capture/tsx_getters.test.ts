@@ -34,6 +34,15 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     app.send('convert 200 GBP');
     await app.nextLine(/^converted/);
   };
+  /** Once untraced, a call is no longer recorded, and the program's output is its own. */
+  const untracedRecordsNoMore = async ({ app, t }: Awaited<ReturnType<typeof start>>): Promise<void> => {
+    await t.tracer.untraceModule(module);
+    app.send('convert 300 EUR');
+    await app.nextLine(/^converted/);
+    await t.tracer.sync();
+    expect(calls(t.store)).toHaveLength(converted.length);
+    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+  };
 
   it('traces a module required after its trace started, its const arrow too; stopped, records nothing more', async () => {
     const { app, t } = await start();
@@ -46,12 +55,7 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     expect(calls(t.store)).toEqual(converted);
     const [trace] = await t.tracer.traces();
     expect(trace!.value).toMatchObject({ status: 'traced', via: 'wrappers', functions: ['convert', 'format'], calls: 4 });
-    await t.tracer.untraceModule(module);
-    app.send('convert 300 EUR');
-    await app.nextLine(/^converted/);
-    await t.tracer.sync();
-    expect(calls(t.store)).toHaveLength(converted.length);
-    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+    await untracedRecordsNoMore({ app, t });
   });
 
   it('traces it again in a later session, whose bindings hold the wrappers an ended session left', async () => {
@@ -85,12 +89,7 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx CommonJS getters 
     await convert(app);
     await t.tracer.sync();
     expect(calls(t.store)).toEqual(converted);
-    await t.tracer.untraceModule(module);
-    app.send('convert 300 EUR');
-    await app.nextLine(/^converted/);
-    await t.tracer.sync();
-    expect(calls(t.store)).toHaveLength(converted.length);
-    expect(app.stdout()).toBe('ready\nloaded\nconverted 1.10 USD\nconverted 1.70 GBP\nconverted 3.00 EUR\n');
+    await untracedRecordsNoMore({ app, t });
   });
 });
 
