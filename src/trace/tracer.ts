@@ -225,15 +225,27 @@ export class Tracer {
   private async startLink(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
     // Started even when closing: start + detach is what closes a port we already opened (SIGUSR1, preload).
     const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p), onThread: (t) => this.probes.onThread(t) });
-    await link.start();
+    const port = Number(new URL(url).port);
+    const note = (p: number, opened: boolean) => writeHeld({ pid: p, port, ownerId: this.ownerId, hostPid: process.pid, ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: opened });
+    // Noted before the agents install as well: a nodescope killed while attaching leaves its port findable
+    // (a next one would otherwise signal a process whose inspector is open, which opens nothing).
+    // Not over the note of a live nodescope that holds it: this attach is about to be refused.
+    const other = pid === undefined ? undefined : readHeld(pid);
+    if (port && pid !== undefined && (other === undefined || !ownerAlive({ id: other.ownerId, hostPid: other.hostPid, since: 0, silenceMs: 0 }))) note(pid, openedByUs);
+    try {
+      await link.start();
+    } catch (error) {
+      if (pid !== undefined) removeHeld(pid, this.ownerId);
+      throw error;
+    }
     if (this.closed) {
       // Closed while this attach was under way (a client that left at once): undone, not left behind.
       await link.detach().catch(() => undefined);
+      removeHeld(link.pid, this.ownerId);
       throw new Error('nodescope is closing');
     }
     this.links.set(link.pid, link);
-    const port = Number(new URL(url).port);
-    if (port) writeHeld({ pid: link.pid, port, ownerId: this.ownerId, hostPid: process.pid, ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: link.openedByUs });
+    if (port) note(link.pid, link.openedByUs);
     link.onEnd((l) => this.onLinkEnd(l));
     return link;
   }
