@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import { moduleCondition } from './calls.js';
 import { eventTypes, tsRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
-import type { Page } from './page.js';
+import { COUNT_BOUND, type Page } from './page.js';
 import { inList, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
@@ -33,7 +33,11 @@ export interface EventLine {
 /** Characters of payload per line: enough to recognize an event, short enough for 50 of them. */
 const PAYLOAD_CAP = 120;
 
-export function eventsBetween(store: Store, filter: EventFilter, page: Page): { events: EventLine[]; total: number; types: string[] } {
+/**
+ * A page of the events in a window, oldest first, and how many there are: counted up to COUNT_BOUND past the
+ * page's end, then `more` (a second of a burst holds ~90k events: counting them all took 63–85 ms).
+ */
+export function eventsBetween(store: Store, filter: EventFilter, page: Page): { events: EventLine[]; total: number; more: boolean; types: string[] } {
   const types = eventTypes(store);
   const [type, subtype] = filter.type ? filter.type.split('/', 2) : [];
   const range = tsRange(store, filter.window);
@@ -62,11 +66,12 @@ export function eventsBetween(store: Store, filter: EventFilter, page: Page): { 
     Object.assign(params, m.params);
   }
   const where = conds.join(' AND ');
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  const bound = page.offset + page.limit + COUNT_BOUND;
+  const n = (store.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE ${where} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const rows = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${where} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
     .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
-  return { events: rows.map(eventLine), total, types };
+  return { events: rows.map(eventLine), total: Math.min(n, bound), more: n > bound, types };
 }
 
 export function eventLine(r: Row): EventLine {

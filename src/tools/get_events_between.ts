@@ -32,13 +32,13 @@ export const get_events_between = defineTool({
     const page = paging(args.page, args.limit ?? ROWS);
     const actor = args.pid_string ? ctx.resolveActor(args.pid_string).id : undefined;
     const actors = actor ? ctx.query.actorFamily(actor) : undefined;
-    const { events, total, types } = ctx.query.eventsBetween({ window, type: args.type, actors, module: args.module_name }, page);
+    const { events, total, more, types } = ctx.query.eventsBetween({ window, type: args.type, actors, module: args.module_name }, page);
     const filters = [args.type ? `type ${args.type}` : '', actor ? `by ${actor}` : '', args.module_name ? `module ${args.module_name}` : ''].filter(Boolean).join(', ');
     const head = `Events from ${iso(sinceMs)} to ${iso(untilMs)}${filters ? ` (${filters})` : ''}`;
     return pagedAnswer(
-      { page, shown: events.length, total },
+      { page, shown: events.length, total, more },
       {
-        head: `${head}: ${total}`,
+        head: `${head}: ${more ? 'more than ' : ''}${total}`,
         lines: () => events.map(renderEvent),
         empty: () => {
           const type = args.type?.split('/')[0];
