@@ -112,10 +112,15 @@ describe('data channel', () => {
     await eventually(async () => (await stats(app)).socket, 'the data socket to be up');
     app.send('pingpong 300');
     await app.nextLine(/^pingpong 300/);
-    await t.tracer.sync();
-    const rows = t.store.db
-      .prepare("SELECT subtype, actor, payload FROM events WHERE type = 'log' AND subtype IN ('ping', 'pong') ORDER BY ts_ns, id")
-      .all() as { subtype: string; actor: string; payload: string }[];
+    // sync() waits a bounded time for the writer thread (it answers what is still unwritten): on a loaded
+    // machine the worker's last batch may land just after it.
+    const read = () =>
+      t.store.db.prepare("SELECT subtype, actor, payload FROM events WHERE type = 'log' AND subtype IN ('ping', 'pong') ORDER BY ts_ns, id").all() as { subtype: string; actor: string; payload: string }[];
+    const rows = await eventually(async () => {
+      await t.tracer.sync();
+      const all = read();
+      return all.length >= 600 && all;
+    }, 'every ping and pong stored');
     const expected = range(300).flatMap((i) => [`ping ${i} main`, `pong ${i} worker`]);
     expect(rows.map((r) => `${r.subtype} ${JSON.parse(r.payload).i} ${r.actor === main ? 'main' : 'worker'}`)).toEqual(expected);
   });
