@@ -190,9 +190,7 @@ export class EsmTraces {
       notes.push(`${everything ? `${NO_EXPORTS}: ` : ''}${names.join(', ')} ${inPlace(spec)}`);
     }
     if (refused.length > 0) {
-      // Edits of other functions moved the source: the breakpoints go where these functions are now.
-      const now = edited.length > 0 ? (await session.send('Debugger.getScriptSource', { scriptId })).scriptSource : scriptSource;
-      const sites = now === scriptSource ? refused : findFunctions(now, spec.functions ?? []).sites.filter((s) => refused.some((r) => r.name === s.name));
+      const { now, sites } = await this.whereNow(scriptId, scriptSource, edited.length > 0, refused, everything ? [EVERY_FUNCTION] : (spec.functions ?? []));
       const traced = await this.breakpointsOn(spec, resolved, scriptId, now, sites);
       via ??= 'breakpoints';
       base.functions.push(...traced.filter((n) => !isMethodName(n)));
@@ -311,7 +309,10 @@ export class EsmTraces {
       for (const [scriptId, fns] of getters) {
         const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
         const sites = functionsAt(scriptSource, fns.filter((f) => !elsewhere.includes(f.name))).flatMap((s) => withBinding(scriptSource, s, true));
-        const bindings = fns.filter((f) => elsewhere.includes(f.name)).flatMap(({ name }) => (getterRead(scriptSource, name) ? [{ name, rebind: { binding: getterRead(scriptSource, name)! } }] : []));
+        const bindings = fns.filter((f) => elsewhere.includes(f.name)).flatMap(({ name }) => {
+          const binding = getterRead(scriptSource, name);
+          return binding === undefined ? [] : [{ name, rebind: { binding } }];
+        });
         const rebound = await this.rebindThroughGetters(spec, resolved, scriptId, scriptSource, [...sites, ...bindings], objects, group);
         viaGetters.push(...rebound);
         viaBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, scriptSource, sites.filter((s) => !rebound.includes(s.name)))));
@@ -340,9 +341,7 @@ export class EsmTraces {
         unexported.push(...result.edited.filter((s) => inner.includes(s)).map((s) => s.name));
         const refusedInner = result.refused.filter((s) => inner.includes(s));
         if (refusedInner.length > 0) {
-          // Edits of other functions moved the source: the breakpoints go where these functions are now.
-          const now = result.edited.length > 0 ? (await session.send('Debugger.getScriptSource', { scriptId })).scriptSource : scriptSource;
-          const sites = now === scriptSource ? refusedInner : findFunctions(now, more).sites.filter((s) => refusedInner.some((r) => r.name === s.name));
+          const { now, sites } = await this.whereNow(scriptId, scriptSource, result.edited.length > 0, refusedInner, more);
           unexportedByBreakpoints.push(...(await this.breakpointsOn(spec, resolved, scriptId, now, sites)));
         }
         // V8 may take an edit of a CommonJS script and still leave a function as it was (an arrow
@@ -377,6 +376,15 @@ export class EsmTraces {
       methods: traced.filter((n) => isMethodName(n)),
       note: notes.join('; '),
     };
+  }
+
+  /**
+   * The script as it is now and where the refused functions are in it: edits of other functions moved the
+   * source, and breakpoints go by position. Found again by name, with the names the first search used.
+   */
+  private async whereNow(scriptId: string, source: string, edited: boolean, refused: FunctionSite[], names: string[]): Promise<{ now: string; sites: FunctionSite[] }> {
+    const now = edited ? (await this.thread.session.send('Debugger.getScriptSource', { scriptId })).scriptSource : source;
+    return { now, sites: now === source ? refused : findFunctions(now, names).sites.filter((s) => refused.some((r) => r.name === s.name)) };
   }
 
   /** Where V8 says a function starts. */
