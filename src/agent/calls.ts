@@ -507,16 +507,16 @@ export class Limiter {
   /** Counts one call; false once the trace has stopped. The clock is read every 16th call only. */
   allow(): boolean {
     if (this.stopped !== undefined) return false;
-    if (++this.calls > this.limits.maxCalls) return this.stop(`reached max_calls ${this.limits.maxCalls}`);
+    if (++this.calls > this.limits.maxCalls) return this.stop(`reached max_calls ${this.limits.maxCalls}`, 1);
     if (++this.inWindow > this.limits.maxPerSecond) {
       // Over the rate only if the calls came within one second of the window's start.
-      if (this.core.nowNs() - this.windowStart <= 1e9) return this.stop(`exceeded max_rate ${this.limits.maxPerSecond}/s`);
+      if (this.core.nowNs() - this.windowStart <= 1e9) return this.stop(`exceeded max_rate ${this.limits.maxPerSecond}/s`, 1);
       this.windowStart = this.core.nowNs();
       this.inWindow = 1;
     }
     if ((this.calls & 15) === 0) {
       const now = this.core.nowNs();
-      if (now > this.endNs) return this.stop(`reached its duration of ${this.limits.durationMs} ms`);
+      if (now > this.endNs) return this.stop(`reached its duration of ${this.limits.durationMs} ms`, 1);
       if (now - this.windowStart > 1e9) {
         this.windowStart = now;
         this.inWindow = 0;
@@ -525,9 +525,10 @@ export class Limiter {
     return true;
   }
 
-  stop(reason: string): false {
+  /** `refused`: the call that tripped a limit, counted already but not recorded. */
+  stop(reason: string, refused = 0): false {
     this.stopped = reason;
-    this.core.emit('agent', 'trace_stopped', this.core.config.actor, { trace: this.name, reason, calls: this.calls - 1 });
+    this.core.emit('agent', 'trace_stopped', this.core.config.actor, { trace: this.name, reason, calls: this.calls - refused });
     return false;
   }
 }

@@ -508,9 +508,9 @@ class Agent implements AgentCore {
     this.guard(() => this.modules.breakpointed(spec, resolved, names, via));
   }
 
-  untraceModule(module: string): ModuleReport[] {
+  untraceModule(module: string, reason?: string): ModuleReport[] {
     try {
-      return this.modules.untrace(module);
+      return this.modules.untrace(module, reason);
     } catch {
       return [];
     }

@@ -27,6 +27,8 @@ export interface ModuleSpec extends TraceLimits {
   inPlace?: boolean;
   /** `timing`: counts and durations summed in the target (Timings), no event per call, no arguments. */
   capture?: 'timing';
+  /** Wrapped as the module was first required, its trace having begun before it loaded. */
+  required?: true;
 }
 
 export type Mechanism = 'wrappers' | 'live-edit' | 'breakpoints';
@@ -79,6 +81,8 @@ export class Modules {
   private watching = false;
   /** Within one require: module.exports values that a wrapper replaced (a function that is the module). */
   private replaced = new Map<unknown, unknown>();
+  /** The function each export wrapper stands for, so the tracer can ask where an export was defined. */
+  private readonly originals = new WeakMap<object, unknown>();
 
   constructor(
     private readonly core: AgentCore,
@@ -219,14 +223,14 @@ export class Modules {
   }
 
   /** Stops a trace: its wrappers are removed now (the tracer undoes its edits and breakpoints). */
-  untrace(module: string): ModuleReport[] {
+  untrace(module: string, reason = 'untraced'): ModuleReport[] {
     const stopped: ModuleReport[] = [];
     for (const [resolved, active] of [...this.traced]) {
       if (active.report.module !== module && active.report.resolved !== module) continue;
       this.traced.delete(resolved);
       this.grown.delete(active.report);
       this.patches.undo(active.undo);
-      if (active.limiter.stopped === undefined) active.limiter.stop('untraced');
+      if (active.limiter.stopped === undefined) active.limiter.stop(reason);
       stopped.push({ ...this.report(active), status: 'stopped' });
     }
     for (const [resolved, p] of [...this.pending]) {
@@ -437,12 +441,12 @@ export class Modules {
       const record = cache[resolved] as ModuleRecord | undefined;
       if (!record?.loaded) continue;
       this.pending.delete(resolved);
-      this.wrapModule(spec, resolved, record, limiter);
+      this.wrapModule(spec, resolved, record, limiter, undefined, true);
     }
   }
 
-  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[]): ModuleReport {
-    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
+  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[], required = false): ModuleReport {
+    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec), ...(required ? { required: true as const } : {}) };
     const undo: Undo[] = [];
     const self = this.core.config.actor;
     const getters: string[] = [];
@@ -454,6 +458,7 @@ export class Modules {
       }
       const before = holder[key];
       undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
+      this.originals.set(holder[key] as Fn, before);
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (isMethodName(name) ? report.methods : report.functions).push(name);
     }
@@ -505,7 +510,7 @@ export class Modules {
     // wrapper an earlier session left in the binding).
     return record
       ? exportedFunctions(record, this.core.isProxy).map(({ name, holder, key, accessor }): [string, Fn, boolean, Fn?] =>
-          accessor ? [name, holder[key] as Fn, true, Object.getOwnPropertyDescriptor(holder, key)?.get as Fn] : [name, holder[key] as Fn, false],
+          accessor ? [name, holder[key] as Fn, true, Object.getOwnPropertyDescriptor(holder, key)?.get as Fn] : [name, (this.originals.get(holder[key] as Fn) ?? holder[key]) as Fn, false],
         )
       : [];
   }

@@ -284,23 +284,19 @@ export class EsmTraces {
     let elsewhere: string[] = [];
     let why: string | undefined;
     try {
-      const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
-      const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
-      for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn, accessor, getter] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[0-3]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
-        if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
-        all.push(name.value.value);
-        objects.set(name.value.value, fn.value.objectId);
-        let at = await this.locationOf(fn.value.objectId);
-        if (accessor?.value?.value === true) {
-          accessors.add(name.value.value);
+      for (const { name, fn, accessor, getter } of await this.exportsOf(resolved, group)) {
+        all.push(name);
+        objects.set(name, fn);
+        let at = await this.locationOf(fn);
+        if (accessor) {
+          accessors.add(name);
           // A function outside its getter's script (a wrapper an earlier session left in the binding): the
           // module's script is the getter's, where the binding is found by the export's name.
-          const read = getter?.value?.objectId ? await this.locationOf(getter.value.objectId) : undefined;
-          if (read && read.scriptId !== at?.scriptId) [at, elsewhere] = [read, [...elsewhere, name.value.value]];
+          const read = getter ? await this.locationOf(getter) : undefined;
+          if (read && read.scriptId !== at?.scriptId) [at, elsewhere] = [read, [...elsewhere, name]];
         }
-        const into = accessors.has(name.value.value) ? getters : wanted;
-        if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name: name.value.value, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
+        const into = accessors.has(name) ? getters : wanted;
+        if (at) into.set(at.scriptId, [...(into.get(at.scriptId) ?? []), { name, lineNumber: at.lineNumber, columnNumber: at.columnNumber }]);
       }
       // Exports read through getters, as esbuild (so tsx) compiles them: no wrapper can replace them, and V8
       // takes a live edit of tsx's output (one line inside an arrow) but leaves its functions as they were
@@ -385,6 +381,47 @@ export class EsmTraces {
   private async whereNow(scriptId: string, source: string, edited: boolean, refused: FunctionSite[], names: string[]): Promise<{ now: string; sites: FunctionSite[] }> {
     const now = edited ? (await this.thread.session.send('Debugger.getScriptSource', { scriptId })).scriptSource : source;
     return { now, sites: now === source ? refused : findFunctions(now, names).sites.filter((s) => refused.some((r) => r.name === s.name)) };
+  }
+
+  /** A loaded CommonJS module's exported functions, by remote object (in `group`): for a wrapped export, the
+   * function it stands for; for one read through a getter, the getter too. */
+  private async exportsOf(resolved: string, group: string): Promise<{ name: string; fn: string; accessor: boolean; getter?: string }[]> {
+    const session = this.thread.session;
+    const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
+    const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
+    const found: { name: string; fn: string; accessor: boolean; getter?: string }[] = [];
+    for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
+      const [name, fn, accessor, getter] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[0-3]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
+      if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
+      found.push({ name: name.value.value, fn: fn.value.objectId, accessor: accessor?.value?.value === true, ...(getter?.value?.objectId ? { getter: getter.value.objectId } : {}) });
+    }
+    return found;
+  }
+
+  /**
+   * Whether a loaded CommonJS module exports a function of its own file. An entry file exports none, nor a
+   * routes file whose export is the router Express made: wrappers on their exports reach nothing of theirs.
+   * Told by the function's text in the file, not by V8's script ids: those need the Debugger domain, which
+   * this thread may not have enabled (a worker's install does not).
+   */
+  async exportsOwnFunction(resolved: string): Promise<boolean> {
+    let file: string;
+    try {
+      file = await readFile(resolved, 'utf8');
+    } catch {
+      return true; // unreadable: its wrappers stay
+    }
+    const session = this.thread.session;
+    try {
+      for (const { fn, accessor } of await this.exportsOf(resolved, EXPORTS_GROUP)) {
+        if (accessor) return true; // esbuild's getters: compiled, so its text is not the file's
+        const { result } = await session.send('Runtime.callFunctionOn', { objectId: fn, functionDeclaration: 'function () { return Function.prototype.toString.call(this); }', returnByValue: true, silent: true });
+        if (typeof result.value === 'string' && file.includes(result.value)) return true;
+      }
+      return false;
+    } finally {
+      await this.thread.session.send('Runtime.releaseObjectGroup', { objectGroup: EXPORTS_GROUP }).catch(() => undefined);
+    }
   }
 
   /** Where V8 says a function starts. */

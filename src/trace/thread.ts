@@ -124,6 +124,18 @@ export class ThreadLink {
   }
 
   /**
+   * A CommonJS module traced before it loaded was wrapped at its first require. Where nothing it exports is
+   * its own (an entry file; a routes file exporting the router Express made), those wrappers record a
+   * library's function or nothing: its own functions are traced in place instead, as a trace of the loaded
+   * module would (a call in between is recorded by neither).
+   */
+  async ownFunctionsInstead(spec: ModuleSpec, resolved: string): Promise<ModuleReport | undefined> {
+    if (await this.esm.exportsOwnFunction(resolved)) return undefined;
+    await this.call(`untraceModule(${JSON.stringify(spec.module)}, ${JSON.stringify('its exports are not its own functions: those are traced instead')})`);
+    return this.traceModule(spec);
+  }
+
+  /**
    * Hands a long script to the thread in pieces and answers an expression that runs it: Node 20 drops a
    * message to a worker's inspector of 64 KiB or more without an answer, and the agent is near that.
    */

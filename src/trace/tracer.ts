@@ -156,9 +156,16 @@ export class Tracer {
       if (row.type === 'child' && row.subtype === 'spawn' && typeof payload?.pid === 'number' && this.options.traceAll !== false) void this.followChild(payload.pid);
       // A breakpoint trace whose limits tripped: its breakpoints would go on costing a hit each call.
       // A trace whose limits tripped: its edits and breakpoints go (an untrace call removes them itself).
-      if (row.type === 'agent' && row.subtype === 'trace_stopped' && payload?.reason !== 'untraced') void this.stopBreakpoints(row.actor, String(payload?.trace));
+      if (row.type === 'agent' && row.subtype === 'trace_stopped' && /^(reached|exceeded) /.test(String(payload?.reason))) void this.stopBreakpoints(row.actor, String(payload?.trace));
+      if (row.type === 'agent' && row.subtype === 'trace_started' && payload?.required === true) void this.ownFunctionsInstead(row.actor, String(payload.module), String(payload.resolved));
       if (row.type === 'agent' && row.subtype === 'rebound') void (async () => this.thread(row.actor).esm.rebound(String(payload?.module), String(payload?.fn)))().catch(() => undefined);
     });
+  }
+
+  /** A module traced before it loaded, just wrapped as it was required: see ThreadLink.ownFunctionsInstead. */
+  private async ownFunctionsInstead(actor: string, module: string, resolved: string): Promise<void> {
+    const spec = this.modules.find((m) => m.module === module);
+    if (spec) await this.thread(actor).ownFunctionsInstead(spec, resolved).catch(() => undefined);
   }
 
   /** trace_line's probes, in every thread now and in threads that appear later. */

@@ -4,13 +4,16 @@
 // The text names the route of every request a route answered, whatever its method and status, also when
 // the pattern spells the URL, and no route where none answered.
 import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { get_function_calls } from '../../src/tools/get_function_calls.js';
 import { get_http_requests } from '../../src/tools/get_http_requests.js';
+import { get_logs } from '../../src/tools/get_logs.js';
+import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { trace_module } from '../../src/tools/trace_module.js';
-import { eventually, startFixture } from '../helpers.js';
+import { eventually, FIXTURES, startFixture } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
 let session: Session | undefined;
@@ -168,6 +171,34 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
       ["router.get('/items/:sku') callback", 'params: {sku: "a"}'],
       ["router.get('/items/:sku') callback", 'params: {sku: "z"}'],
     ]);
+  });
+});
+
+// Launched with trace_modules naming the routes file: wrapped at its first require, its export is Express's
+// router, none of its own functions, so its own are traced in place instead (Node 26: by breakpoints).
+describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major, t.bin]))('a routes file traced before it loaded (Node %s)', (major, node) => {
+  it("records its handlers' calls, not the router it exports", async () => {
+    session = new Session({ config: resolveConfig({}, {}) });
+    const { pid } = await session.launch([node, join(FIXTURES, 'express5/shop.cjs')], { traceModules: ['items.cjs'], cwd: join(FIXTURES, 'express5') });
+    const listening = await eventually(async () => {
+      const r = await callTool(get_logs, { grep: 'listening' }, session!);
+      return (r.structuredContent as { lines?: { text: string }[] } | undefined)?.lines?.[0]?.text;
+    }, 'the launched app listening');
+    const port = Number(listening.split(' ')[1]);
+    // Traced again once it has loaded: its handler is reached some milliseconds after the app listens (a
+    // request before that reached the router's wrapper).
+    type Call = { fn: string; args: string[]; outcome: string };
+    const handler = "router.get('/items/:sku') callback";
+    const recorded = async () => (((await callTool(get_function_calls, { module_name: 'items.cjs' }, session!)).structuredContent as { calls?: Call[] } | undefined)?.calls ?? []).filter((c) => c.fn === handler);
+    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/api/items/a`)).status === 200 && (await recorded()).length > 0, 'a request to reach the traced handler');
+    const before = (await recorded()).length;
+    expect((await fetch(`http://127.0.0.1:${port}/api/items/z`)).status).toBe(404);
+    const calls = (await eventually(async () => ((await recorded()).length > before ? recorded() : undefined), 'the second request recorded')).slice(before - 1);
+    expect(calls.map((c) => c.args[0]!.match(/params: \{[^}]*\}/)?.[0])).toEqual(['params: {sku: "a"}', 'params: {sku: "z"}']);
+    const tree = (await callTool(get_supervision_tree, {}, session)).content[0] as { text: string };
+    expect(tree.text).toContain(`items.cjs in ${pid} by wrappers: router — stopped: its exports are not its own functions: those are traced instead`);
+    expect(tree.text).toContain(`items.cjs in ${pid} by ${major === '26' ? 'breakpoints' : 'live-edit'}: router.get('/items/:sku') callback`);
+    if (major !== '26') expect(calls.map((c) => c.outcome)).toEqual(['returned', 'returned']);
   });
 });
 
