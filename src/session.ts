@@ -179,7 +179,7 @@ export class Session implements ToolContext {
     const tracer = this.tracerFor('launch');
     if (options.web !== undefined) await this.configure({ web: options.web });
     // Registered before the program starts, so its agent wraps them as they are first required.
-    for (const module of options.traceModules ?? []) await tracer.traceModule({ module, ...DEFAULT_TRACE_LIMITS });
+    for (const module of options.traceModules ?? []) await tracer.traceModule({ module, ...DEFAULT_TRACE_LIMITS }, { onlyLater: true });
     const link = await heartbeat(options.progress, `starting ${command.join(' ')}`, () => tracer.launch(command, options));
     return this.summary(link);
   }

@@ -661,14 +661,18 @@ export class Tracer {
    * against what the family has loaded (src/trace/module_names.ts); an ambiguous or unknown name is refused
    * with the candidates.
    */
-  async traceModule(spec: ModuleSpec): Promise<{ actor: string; value: ModuleReport }[]> {
+  async traceModule(spec: ModuleSpec, options: { onlyLater?: boolean } = {}): Promise<{ actor: string; value: ModuleReport }[]> {
+    if (options.onlyLater) {
+      // A program about to be launched: the name is its own, resolved by its agent from its first line,
+      // whatever the processes already traced have loaded.
+      this.remember(spec);
+      return [];
+    }
     const found = this.threads().length > 0 ? await this.resolveModule(spec.module) : undefined;
     // Its calls are recorded under one name whatever spelling started the trace: the file from the target's
     // working directory (or the TypeScript source named), so any other spelling of it finds them too.
     const full: ModuleSpec = found ? { ...spec, module: found.label, resolved: found.file } : spec;
-    const at = this.modules.findIndex((m) => m.module === spec.module);
-    if (at >= 0) this.modules[at] = full;
-    else this.modules.push(full);
+    this.remember(full, spec.module);
     // A thread that ends meanwhile (its session closed) is left out, not the whole trace.
     const reports = (await Promise.all(this.threads().map(async (t) => ({ actor: t.actor, value: await t.traceModule(full).catch(() => undefined) })))).filter(
       (r): r is { actor: string; value: ModuleReport } => r.value !== undefined,
@@ -678,6 +682,13 @@ export class Tracer {
     }
     this.ingest.post();
     return reports;
+  }
+
+  /** Keeps a trace for the threads to come, in place of one asked under the same name. */
+  private remember(spec: ModuleSpec, asked = spec.module): void {
+    const at = this.modules.findIndex((m) => m.module === asked);
+    if (at >= 0) this.modules[at] = spec;
+    else this.modules.push(spec);
   }
 
   /** What the family has loaded, from every thread: CommonJS files from the agents, ES modules from V8. */

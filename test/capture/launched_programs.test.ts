@@ -3,6 +3,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { setup } from '../../src/api.js';
+import { resolveConfig } from '../../src/config.js';
+import { Session } from '../../src/session.js';
+import { callTool } from '../../src/server.js';
+import { get_function_calls } from '../../src/tools/get_function_calls.js';
 import { eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { nodeTarget } from '../targets/index.js';
@@ -47,6 +51,25 @@ describe.each(['22', '24', '26'])('A TypeScript program launched on Node %s', (m
       [code === 'BAD' ? 'throw' : 'return', 'quote', 'src/price.ts'],
     ];
     expect(calls).toEqual([...quoted('HALF'), ...quoted('none'), ...quoted('BAD')]);
+  });
+});
+
+describe('A second program launched in a session with trace_modules', () => {
+  it("traces its module, named as in its own folder, though the program already traced loaded none of that name", async () => {
+    const session = new Session({ config: resolveConfig({}, {}) });
+    try {
+      const first = await session.launch([process.execPath, join(FIXTURES, 'pool/app.cjs')]);
+      const second = await session.launch([nodeTarget('24').bin, 'src/app.ts', '1'], { cwd: APP, traceModules: ['src/price.ts'] });
+      expect(second.pid).not.toBe(first.pid);
+      const calls = await eventually(async () => {
+        const r = await callTool(get_function_calls, { module_name: 'src/price.ts', pid_string: String(second.pid) }, session);
+        const found = ((r.structuredContent as { calls?: { fn: string }[] } | undefined)?.calls ?? []).map((c) => c.fn);
+        return found.length >= 4 && found;
+      }, 'the calls of the second program');
+      expect(calls).toEqual(['quote', 'lineTotal', 'lineTotal', 'discount']);
+    } finally {
+      await session.dispose();
+    }
   });
 });
 
