@@ -74,14 +74,18 @@ export const trace_module = defineTool({
       durationMs: readDuration('duration_s', duration_s, 's', { default: DEFAULT_TRACE_LIMITS.durationMs, min: 1, max: MAX_TRACE_MS }),
     };
     const threads = await ctx.traceModule(spec);
-    const lines = threads.map(({ actor, value: r }) => {
+    const said = threads.map(({ actor, value: r }): [string, string] => {
       const what = [...r.functions, ...r.methods];
       // An in-place trace's note already says which function went which way, and what each costs.
-      if (r.status === 'traced' && r.note && r.via !== 'wrappers') return `- ${actor}: ${r.note}`;
-      if (r.status === 'traced' && what.length === 0) return `- ${actor}: ${NOTHING_WRAPPED}`;
-      if (r.status === 'traced') return `- ${actor}: ${what.join(', ')} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`;
-      return `- ${actor}: ${r.status}${r.note ? ` — ${r.note}` : ''}`;
+      if (r.status === 'traced' && r.note && r.via !== 'wrappers') return [actor, r.note];
+      if (r.status === 'traced' && what.length === 0) return [actor, NOTHING_WRAPPED];
+      if (r.status === 'traced') return [actor, `${what.join(', ')} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`];
+      return [actor, `${r.status}${r.note ? ` — ${r.note}` : ''}`];
     });
+    // Threads that answered alike (a pool's workers, the processes that have not loaded it) share a line.
+    const byAnswer = new Map<string, string[]>();
+    for (const [actor, answer] of said) byAnswer.set(answer, [...(byAnswer.get(answer) ?? []), actor]);
+    const lines = [...byAnswer].map(([answer, actors]) => `- ${actors.join(', ')}: ${answer}`);
     // A trace that wraps no function records nothing: not a success.
     const traced = threads.some((t) => (t.value.status === 'traced' && t.value.functions.length + t.value.methods.length > 0) || t.value.status === 'pending');
     const resolved = threads.find((t) => t.value.resolved)?.value.resolved;

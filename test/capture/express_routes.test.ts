@@ -202,6 +202,20 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
   });
 });
 
+describe('trace_module on two instances of one app', () => {
+  it('answers them in one line when both were traced alike', async () => {
+    const apps = [startFixture('express5/shop.cjs'), startFixture('express5/shop.cjs')];
+    for (const app of apps) await app.line(/^listening/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    for (const app of apps) await session.attach(String(app.pid));
+    const traced = await callTool(trace_module, { module_name: 'items.cjs' }, session);
+    const lines = (traced.content[0] as { text: string }).text.split('\n');
+    expect(lines.filter((l) => l.startsWith('- '))).toEqual([
+      `- ${apps[0]!.pid}, ${apps[1]!.pid}: it exports no function of its own, so every function in it: router.get('/items/:sku') callback instrumented in place (live edit, ~0.8 µs a call): every call through any reference, with results, errors and durations`,
+    ]);
+  });
+});
+
 describe('trace_module on an ES-module entry file that exports no function', () => {
   it('instruments what V8 edits and sets breakpoints on the rest, every function of the file named', async () => {
     const app = startFixture('express5/orders.mjs');
