@@ -165,7 +165,11 @@ export class Tracer {
   /** A module traced before it loaded, just wrapped as it was required: see ThreadLink.ownFunctionsInstead. */
   private async ownFunctionsInstead(actor: string, module: string, resolved: string): Promise<void> {
     const spec = this.modules.find((m) => m.module === module);
-    if (spec) await this.thread(actor).ownFunctionsInstead(spec, resolved).catch(() => undefined);
+    try {
+      if (spec) await this.thread(actor).ownFunctionsInstead(spec, resolved);
+    } catch {
+      // the thread ended meanwhile
+    }
   }
 
   /** trace_line's probes, in every thread now and in threads that appear later. */
