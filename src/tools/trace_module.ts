@@ -86,8 +86,10 @@ export const trace_module = defineTool({
     const byAnswer = new Map<string, string[]>();
     for (const [actor, answer] of said) byAnswer.set(answer, [...(byAnswer.get(answer) ?? []), actor]);
     const lines = [...byAnswer].map(([answer, actors]) => `- ${actors.join(', ')}: ${answer}`);
+    // Every process traced so far has ended: the trace waits for the next one, as for a thread to come.
+    if (threads.length === 0) lines.push('- no thread is running now: traced in the processes and threads launched or attached later');
     // A trace that wraps no function records nothing: not a success.
-    const traced = threads.some((t) => (t.value.status === 'traced' && t.value.functions.length + t.value.methods.length > 0) || t.value.status === 'pending');
+    const traced = threads.length === 0 || threads.some((t) => (t.value.status === 'traced' && t.value.functions.length + t.value.methods.length > 0) || t.value.status === 'pending');
     const resolved = threads.find((t) => t.value.resolved)?.value.resolved;
     const text = [
       `trace_module ${module_name}${resolved ? ` (${resolved})` : ''}:`,

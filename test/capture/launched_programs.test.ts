@@ -7,6 +7,8 @@ import { resolveConfig } from '../../src/config.js';
 import { Session } from '../../src/session.js';
 import { callTool } from '../../src/server.js';
 import { get_function_calls } from '../../src/tools/get_function_calls.js';
+import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
+import { trace_module } from '../../src/tools/trace_module.js';
 import { eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { nodeTarget } from '../targets/index.js';
@@ -67,6 +69,28 @@ describe('A second program launched in a session with trace_modules', () => {
         return found.length >= 4 && found;
       }, 'the calls of the second program');
       expect(calls).toEqual(['quote', 'lineTotal', 'lineTotal', 'discount']);
+    } finally {
+      await session.dispose();
+    }
+  });
+});
+
+describe('trace_module once every program of the session has ended', () => {
+  it('is kept for the next program launched, and says so', async () => {
+    const session = new Session({ config: resolveConfig({}, {}) });
+    const quotes = async (pid: number) => {
+      const r = await callTool(get_function_calls, { module_name: 'src/price.ts', pid_string: String(pid) }, session);
+      return ((r.structuredContent as { calls?: { fn: string }[] } | undefined)?.calls ?? []).map((c) => c.fn);
+    };
+    try {
+      const first = await session.launch([nodeTarget('24').bin, 'src/app.ts', '1'], { cwd: APP });
+      await eventually(async () => ((await callTool(get_supervision_tree, {}, session)).content[0] as { text: string }).text.match(new RegExp(`^${first.pid} process .* — exited`, "m")), 'the first program to end');
+      const traced = await callTool(trace_module, { module_name: 'src/price.ts' }, session);
+      const text = (traced.content[0] as { text: string }).text;
+      expect(traced.isError, text).toBeFalsy();
+      expect(text).toContain('- no thread is running now: traced in the processes and threads launched or attached later');
+      const second = await session.launch([nodeTarget('24').bin, 'src/app.ts', '1'], { cwd: APP });
+      expect(await eventually(async () => ((await quotes(second.pid)).length >= 4 ? quotes(second.pid) : undefined), 'the second program\'s calls')).toEqual(['quote', 'lineTotal', 'lineTotal', 'discount']);
     } finally {
       await session.dispose();
     }
