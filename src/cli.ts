@@ -296,7 +296,7 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
   const line = progressLine(name ?? '');
   try {
     await client.connect(transport);
-    const listed = (await client.listTools()).tools;
+    const listed = withUnlisted((await client.listTools()).tools);
     // The server may have tools this CLI does not (loaded from its configuration): it judges the name.
     if (!name || (help && !listed.some((t) => t.name === name))) return listTools(listed, name, help);
     if (help) return toolHelp(listed.find((t) => t.name === name)!);
@@ -342,6 +342,16 @@ interface ListedTool {
 
 function listed(tool: ToolDefinition<any>): ListedTool {
   return { name: tool.name, title: tool.title, description: tool.description, inputSchema: z.toJSONSchema(z.object(tool.schema), { io: 'input', unrepresentable: 'any' }) as ListedTool['inputSchema'] };
+}
+
+/**
+ * The server's tools with this nodescope's titles (tools/list leaves them out to spare a model's context),
+ * then the tools its categories keep off tools/list, which it still answers by name.
+ */
+function withUnlisted(fromServer: readonly ListedTool[]): ListedTool[] {
+  const local = new Map(TOOLS.map((t) => [t.name, listed(t)]));
+  const named = new Set(fromServer.map((t) => t.name));
+  return [...fromServer.map((t) => ({ ...t, title: t.title ?? local.get(t.name)?.title })), ...[...local.values()].filter((t) => !named.has(t.name))];
 }
 
 /** `call --help`, or an unknown name: the tools, one a line. Exit 0 when asked for, 2 for a wrong name. */

@@ -25,10 +25,6 @@ const ARGUMENT_CAP = 10_000;
 
 type JsonSchema = Record<string, unknown>;
 
-/**
- * `tools` can be called; `listed` (names, default all of them) are what tools/list shows. The tool categories
- * keep a client's context small, but a script or a model that knows a tool's name still reaches it.
- */
 /** Brings the trace up to the question; a note on what the answer may lack under a flood (Session.syncForQuestion). */
 async function questionSync(ctx: ToolContext): Promise<string | undefined> {
   if (ctx.syncForQuestion) return ctx.syncForQuestion();
@@ -36,6 +32,10 @@ async function questionSync(ctx: ToolContext): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * `tools` can be called; `listed` (names, default all of them) are what tools/list shows. The tool categories
+ * keep a client's context small, but a script or a model that knows a tool's name still reaches it.
+ */
 export function createServer(ctx: ToolContext, tools: readonly ToolDefinition<any>[] = TOOLS, listedNames?: readonly string[]): { server: McpServer; cleanup: () => Promise<void> } {
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} } });
   const byName = new Map(tools.map((t) => [t.name, t]));

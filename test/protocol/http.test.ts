@@ -156,6 +156,22 @@ describe('MCP over Streamable HTTP', () => {
     expect(refused.stderr).toMatch(/the server refused the token \(HTTP 401\)/);
   });
 
+  it('nodescope call --help --server lists every tool the server answers, titled, those off its tools/list too', async () => {
+    // Its tool categories keep some off tools/list.
+    const own = tempDir();
+    const categorized = await serve(own, ['--http', '127.0.0.1:0'], { NODESCOPE_TOOL_CATEGORIES: 'core' });
+    const client = await connect(categorized.url, categorized.token);
+    const listed = (await client.listTools()).tools.map((t) => t.name);
+    await client.close();
+    const all = await run(process.execPath, [CLI, 'call', '--help', '--server', categorized.url], { env: env(own) });
+    const lines = all.stdout.trim().split('\n').slice(1);
+    expect(lines.map((l) => l.trim().split(/\s+/)[0]).sort()).toEqual(TOOLS.map((t) => t.name).sort());
+    for (const line of lines) expect(line, 'a title').toMatch(/^  \S+\s+\S/);
+    const hidden = TOOLS.find((t) => !listed.includes(t.name))!;
+    const help = await run(process.execPath, [CLI, 'call', hidden.name, '--help', '--server', categorized.url], { env: env(own) });
+    expect(help.stdout).toMatch(new RegExp(`^${hidden.name} — ${hidden.title}`));
+  });
+
   it('refuses a missing or wrong token with 401', async () => {
     const none = await post(served.url, {});
     expect(none.status).toBe(401);
