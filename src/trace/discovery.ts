@@ -164,7 +164,7 @@ export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   // A zombie answers kill 0 too: ended, and never reaped when its parent is gone and pid 1 does not reap.
   return processStart(pid) !== 'dead';
@@ -272,6 +272,11 @@ export function readHeld(pid: number): HeldNote | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the nodescope that wrote a note still runs (a note keeps no start time to tell a reused pid by). */
+export function noteAlive(note: HeldNote): boolean {
+  return processExists(note.hostPid);
 }
 
 export function removeHeld(pid: number, ownerId: string): void {

@@ -110,10 +110,10 @@ export class ThreadLink {
       await this.esm.canEdit().catch(() => false);
       report = await this.esm.traceCommonJs(spec, report.resolved!).catch(() => ask({ ...spec, inPlace: false }));
     }
-    // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
     // At install the checks below are not made: they enable the Debugger domain, and a worker with it enabled
     // that is terminated right after its last message lost its last batches (test/capture/worker_end.test.ts).
     if (atInstall) return report;
+    // What V8 loaded as an ES module is one, whatever its name says (a loader may have made it one).
     if (report?.status === 'pending' && report.resolved && (await this.esm.isLoadedModule(report.resolved))) report.status = 'esm';
     // Compiled by the program itself, not required: jest runs each test file's modules in a vm context of
     // its own, with exports no wrapper reaches (its calls went unrecorded while the answer said "pending").

@@ -23,6 +23,7 @@ import {
   listenerOf,
   listeningPorts,
   nodeChildren,
+  noteAlive,
   portInUse,
   processExists,
   processStart,
@@ -39,7 +40,7 @@ import { Ingest } from './ingest.js';
 import { resolveModuleName, type Loaded } from './module_names.js';
 import { redactJson } from '../shared/redact.js';
 import { announcePreloadPath, isOwnFile } from './paths.js';
-import { ownerAlive, ProcessLink } from './process_link.js';
+import { ProcessLink } from './process_link.js';
 import { cpuProfile, type ProfileSummary, type SaveProfile } from './profile.js';
 import { releaseProcess, relocateInspector, withPortLock } from './relocate.js';
 import { locateEvent, pathOf } from './sourcemaps.js';
@@ -242,7 +243,7 @@ export class Tracer {
     // (a next one would otherwise signal a process whose inspector is open, which opens nothing).
     // Not over the note of a live nodescope that holds it: this attach is about to be refused.
     const other = pid === undefined ? undefined : readHeld(pid);
-    if (port && pid !== undefined && (other === undefined || !ownerAlive({ id: other.ownerId, hostPid: other.hostPid, since: 0, silenceMs: 0 }))) note(pid, openedByUs);
+    if (port && pid !== undefined && (other === undefined || !noteAlive(other))) note(pid, openedByUs);
     try {
       await link.start();
     } catch (error) {
@@ -452,7 +453,7 @@ export class Tracer {
   private async openInspector(pid: number): Promise<{ url: string; openedByUs: boolean }> {
     const held = readHeld(pid);
     if (held && held.ownerId !== this.ownerId && listeningPorts(pid).includes(held.port)) {
-      if (ownerAlive({ id: held.ownerId, hostPid: held.hostPid, since: 0, silenceMs: 0 })) {
+      if (noteAlive(held)) {
         const url = await inspectorUrl('127.0.0.1', held.port, 1_000).catch(() => undefined);
         if (url) return { url, openedByUs: held.openedByUs };
       } else {
@@ -491,7 +492,7 @@ export class Tracer {
         if (!url) throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by pid ${holder}, which is not a Node inspector: SIGUSR1 cannot open one for pid ${pid}`);
         // Moving it would cut the session of the nodescope that traces it.
         const note = readHeld(holder);
-        if (note && note.ownerId !== this.ownerId && ownerAlive({ id: note.ownerId, hostPid: note.hostPid, since: 0, silenceMs: 0 })) {
+        if (note && note.ownerId !== this.ownerId && noteAlive(note)) {
           throw new Error(`port ${DEFAULT_INSPECTOR_PORT} is held by the inspector of pid ${holder}, which the nodescope with pid ${note.hostPid} traces: SIGUSR1 cannot open one for pid ${pid} until it lets go`);
         }
         // Or disconnect the debugger someone has connected to it.

@@ -93,10 +93,10 @@ describe('ES modules', () => {
     }, 'ready');
     // The launched program's stdin is not ours: drive it through the inspector instead.
     await t.tracer.evaluate(String(proc), "process.stdin.emit('data', 'charge 5\\n')");
-    for (let i = 0; i < 50 && events(t.store, "type = 'call' AND subtype = 'return' AND json_extract(payload, '$.fn') = 'Ledger#record'").length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => {
       await t.tracer.sync();
-    }
+      return events(t.store, "type = 'call' AND subtype = 'return' AND json_extract(payload, '$.fn') = 'Ledger#record'").length > 0;
+    }, 'the return of Ledger#record');
     expect(calls(t.store)).toEqual(LAZY_CHARGE_5);
   });
 });

@@ -113,10 +113,10 @@ describe.each(['24', '26'])('ES module launched with trace_modules on Node %s', 
     // Its stdin is not ours: driven through the inspector.
     for (const amount of [5, 6]) {
       await t.tracer.evaluate(String(link.pid), `process.stdin.emit('data', 'charge ${amount}\\n')`);
-      for (let i = 0; i < 50 && events(t.store, "type = 'log' AND json_extract(payload, '$.text') LIKE 'charged%'").length < (amount === 5 ? 1 : 2); i++) {
-        await new Promise((r) => setTimeout(r, 50));
+      await eventually(async () => {
         await t.tracer.sync();
-      }
+        return events(t.store, "type = 'log' AND json_extract(payload, '$.text') LIKE 'charged%'").length >= (amount === 5 ? 1 : 2);
+      }, `the log of charge ${amount}`);
     }
     await t.tracer.sync();
     const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.payload.args ?? e.payload.result]);

@@ -8,7 +8,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectTools } from '../../src/tools/categories.js';
 import { TOOLS } from '../../src/tools/registry.js';
-import { startFixture, tempDir } from '../helpers.js';
+import { eventually, startFixture, tempDir } from '../helpers.js';
 import { conforming } from './conform.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
@@ -54,12 +54,12 @@ describe('MCP over stdio', () => {
     expect(attached.structuredContent).toMatchObject({ pid: app.pid, actor: String(app.pid) });
 
     app.send('stop-pricing');
-    let tree: any;
-    for (let i = 0; i < 100; i++) {
-      tree = await client.callTool({ name: 'get_supervision_tree', arguments: {} });
-      if (/pricing" — exited \(code 3\)/.test(text(tree)) && text(tree).includes(`${childPid} process`)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let last = '';
+    const tree: any = await eventually(async () => {
+      const answer = await client.callTool({ name: 'get_supervision_tree', arguments: {} });
+      last = text(answer);
+      return /pricing" — exited \(code 3\)/.test(last) && last.includes(`${childPid} process`) && answer;
+    }, () => `pricing exited and the child process in the tree; last: ${last}`);
     const lines = text(tree).split('\n');
     expect(lines[0]).toMatch(new RegExp(`^${app.pid} process "family.cjs" — running since \\d{4}-`));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^[├└]─ ${app.pid}/w1 worker "pricing" — exited \\(code 3\\) at `)));
