@@ -23,6 +23,8 @@ export interface TreeNode {
   untraced?: true;
   /** For status 'unknown': when the parent that would have reported its end ended. */
   parent_ended?: string;
+  /** For status 'detached': when the tracer let go of its process, which may still run. */
+  detached?: string;
   children: TreeNode[];
 }
 
@@ -58,23 +60,41 @@ export function supervisionTree(store: Store): TreeNode[] {
     if (parent && parent !== node) parent.children.push(node);
     else roots.push(node);
   }
-  for (const r of roots) endWithProcess(r, null);
+  const detached = detachedProcesses(store);
+  for (const r of roots) endWithProcess(r, null, detached);
   return roots;
+}
+
+/** When the tracer let go of each process it no longer traces: its last detach not followed by an attach. */
+function detachedProcesses(store: Store): Map<string, string> {
+  const rows = store.db
+    .prepare("SELECT actor, subtype, wall_ms FROM events WHERE type = 'process' AND subtype IN ('start', 'detached') ORDER BY ts_ns, id")
+    .all() as { actor: string; subtype: string; wall_ms: number }[];
+  const at = new Map<string, string>();
+  for (const r of rows) {
+    if (r.subtype === 'detached') at.set(r.actor, iso(r.wall_ms)!);
+    else at.delete(r.actor);
+  }
+  return at;
 }
 
 /**
  * A thread or object cannot outlive its process: one still 'running' when the process ended (a thread whose
  * end was never reported, such as Node's module hooks thread) is shown gone at the process's end. A child
  * process can outlive its parent (esbuild's service does): one with no agent, whose end its parent's agent
- * could not see, is not known to be running: its status is 'unknown'.
+ * could not see, is not known to be running: its status is 'unknown'. A process still 'running' when the
+ * tracer let go of it, and its threads and objects, are 'detached' since then: nothing more was heard.
  */
-function endWithProcess(node: TreeNode, processEnded: string | null): void {
+function endWithProcess(node: TreeNode, processEnded: string | null, detached: Map<string, string>, processDetached?: string): void {
   if (node.status === 'running' && processEnded) {
     if (node.kind !== 'process') Object.assign(node, { status: 'gone', ended: processEnded });
     else if (node.untraced) Object.assign(node, { status: 'unknown', parent_ended: processEnded });
   }
-  const ended = node.kind === 'process' ? (node.status === 'running' ? null : node.ended) : processEnded;
-  for (const c of node.children) endWithProcess(c, ended);
+  // A child with no agent of its own was followed by its parent's, which is gone with the parent's detach.
+  const since = node.kind === 'process' ? (detached.get(node.id) ?? (node.untraced ? processDetached : undefined)) : processDetached;
+  if (node.status === 'running' && since) Object.assign(node, { status: 'detached', detached: since });
+  const ended = node.kind === 'process' ? (node.status === 'running' || node.status === 'detached' ? null : node.ended) : processEnded;
+  for (const c of node.children) endWithProcess(c, ended, detached, node.kind === 'process' ? since : processDetached);
 }
 
 /** A worker's script from its start event's URL: from the package on for a dependency's, else the file name; Node's own as its URL. */
@@ -120,6 +140,7 @@ function describe(n: TreeNode): string {
 
 /** How an actor ended, in the same words wherever it is shown: "killed by SIGTERM", "exited (code 3)". */
 function ending(n: TreeNode): string {
+  if (n.status === 'detached') return `detached since ${n.detached}`;
   if (n.status === 'unknown') return `untraced; parent ended at ${n.parent_ended}`;
   if (n.exit_signal) return `${n.status === 'crashed' ? 'crashed' : 'killed'} by ${n.exit_signal}`;
   return `${n.status} (${n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code'})`;

@@ -266,6 +266,8 @@ export class ProcessLink {
     for (const w of this.workers.values()) await w.uninstall().catch(() => undefined);
     await this.session.send('NodeWorker.disable').catch(() => undefined);
     await this.main.uninstall();
+    // Nothing more will be heard of it: the supervision tree says since when (src/query/tree.ts).
+    this.options.ingest.record({ type: 'process', subtype: 'detached', actor: this.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: null });
     this.options.ingest.flush();
     if (this.options.openedByUs) {
       // inspector.close() waits until no session is connected, and the end of a session is itself handled

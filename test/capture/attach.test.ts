@@ -1,5 +1,6 @@
 // Attach by OS pid to a process started with no flags: the family is found, followed, and left as it was.
 import { afterEach, describe, expect, it } from 'vitest';
+import { renderTree, supervisionTree } from '../../src/query/tree.js';
 import { listeningPorts } from '../../src/trace/discovery.js';
 import { attached, eventually, events, newTracer } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
@@ -71,6 +72,45 @@ describe('attach by pid', () => {
     app.send('stop-pricing');
     app.send('quit');
     expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('after detach the supervision tree says each process and thread is detached, and since when; attached again, running', async () => {
+    const { app, t, ready } = await attached('family.cjs');
+    const childPid = Number(ready.split(' ')[1]);
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      const actors = t.store.actors();
+      return actors.length === 4 && actors.every((a) => a.name !== null);
+    }, 'four named actors');
+    await eventually(() => t.tracer.links.get(childPid)?.state === 'attached', 'the child to be attached');
+    const from = Date.now();
+    await t.tracer.detach();
+    const to = Date.now();
+    const roots = supervisionTree(t.store);
+    const lines = renderTree(roots).split('\n');
+    const since = / — detached since (\S+)$/.exec(lines[0]!)?.[1];
+    expect(lines[0]).toBe(`${app.pid} process "family.cjs" — detached since ${since}`);
+    expect(Date.parse(since!)).toBeGreaterThanOrEqual(from);
+    expect(Date.parse(since!)).toBeLessThanOrEqual(to);
+    expect(roots[0]).toMatchObject({ status: 'detached', detached: since });
+    // The child is a process of its own, let go of on its own.
+    const childLine = lines.find((l) => l.includes(`${childPid} process`))!;
+    const childSince = / — detached since (\S+)$/.exec(childLine)?.[1];
+    expect(Date.parse(childSince!)).toBeLessThanOrEqual(to);
+    expect(lines.slice(1).map((l) => l.slice(3)).sort()).toEqual([
+      `${app.pid}/w1 worker "pricing" — detached since ${since}`,
+      `${app.pid}/w2 worker "inventory" — detached since ${since}`,
+      `${childPid} process "family.cjs child" — detached since ${childSince}`,
+    ]);
+
+    await t.tracer.attach(app.pid);
+    const again = await eventually(() => {
+      t.tracer.ingest.flush();
+      const text = renderTree(supervisionTree(t.store));
+      return !text.includes('detached') && text;
+    }, 'the tree running again');
+    expect(again.split('\n')[0]).toMatch(new RegExp(`^${app.pid} process "family.cjs" — running since `));
+    expect(again).toMatch(new RegExp(`${app.pid}/w2 worker "inventory" — running$`, 'm'));
   });
 
   it('re-establishes a dropped WebSocket without losing what the agent buffered', async () => {
