@@ -9,9 +9,10 @@
 // - `fs.write`/`fs.writeSync` on file descriptors 1 and 2: loggers that bypass the stream (pino through
 //   sonic-boom), recorded with the bytes the call reports written (a partial write is retried by the caller);
 // - the console's methods and its internal `kWriteToConsole` only say which level a write has.
-// The text is what the program printed, formatted by Node itself: nothing here runs util.format or an
-// inspect hook of the app's. A worker thread's stdout is a stream into its parent thread, which writes it to
-// the real stdout: the worker records its own output, and the parent skips what it forwards.
+// The text is what the program printed, formatted by Node itself, less its terminal control sequences:
+// nothing here runs util.format or an inspect hook of the app's. A worker thread's stdout is a stream into its
+// parent thread, which writes it to the real stdout: the worker records its own output, and the parent skips
+// what it forwards.
 import type { EmitLinks, Source } from './index.js';
 
 /** Longest text of one recorded line; longer ones are cut and end with "…". */
@@ -21,6 +22,9 @@ const MAX_PENDING = 64 * 1024;
 const CONSOLE_LEVELS: Record<string, string> = { log: 'log', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'trace', dir: 'log', table: 'log' };
 /** pino's numeric levels. */
 const PINO_LEVELS: Record<string, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/** What begins a terminal control sequence: ESC, or the 8-bit CSI. */
+const CONTROL = /[\u001b\u009b]/;
 
 type Stream = 'stdout' | 'stderr';
 type Fn = (...args: unknown[]) => unknown;
@@ -58,8 +62,12 @@ export const consoleSource: Source = {
 
     /** The time and request of the lines being recorded, when not now and the current one (fs.write below). */
     let links: EmitLinks | undefined;
+    // Terminal control sequences (colours, hyperlinks) are taken out here, with Node's own function, not when
+    // answering: get_logs searches the stored text in SQL, where "ERROR" must match what the terminal showed.
+    const { stripVTControlCharacters } = core.builtin('util');
     const record = (stream: Stream, level: string | undefined, line: string) => {
       let text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (CONTROL.test(text)) text = stripVTControlCharacters(text);
       if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT) + '…';
       core.emit('log', level ?? jsonLevel(text) ?? stream, self, { text, stream }, links);
     };

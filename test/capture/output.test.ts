@@ -20,6 +20,9 @@ const EXPECTED = [
   ['main', 'info', 'stdout', 'console.info line'],
   ['main', 'log', 'stdout', 'console.log over\ntwo lines'],
   ['main', 'stdout', 'stdout', 'fs.writeSync to fd 1'],
+  // Recorded without their terminal control sequences: a text search finds what the terminal showed.
+  ['main', 'log', 'stdout', 'ok'],
+  ['main', 'stderr', 'stderr', 'ERROR a coloured write, a link'],
   ['main', 'stdout', 'stdout', 'promisified fs.write'],
   ['main', 'log', 'stdout', 'promisified fs.write resolved to bytesWritten, buffer'],
   ['main', 'info', 'stdout', '{"level":30,"n":1,"msg":"pino default destination"}'],
@@ -69,6 +72,7 @@ describe.each(nodeTargets())('output on Node $major', ({ bin: node }) => {
     const all = { sinceMs: null, untilMs: null };
     expect(logs(t.store, { window: all, level: 'warn' }, 50).lines.map((l) => l.text)).toEqual(['{"level":40,"msg":"pino destination(1) sync"}']);
     expect(logs(t.store, { window: all }, 50).total).toBe(EXPECTED.length);
+    expect(logs(t.store, { window: all, grep: 'error a coloured' }, 50).lines.map((l) => [l.level, l.text])).toEqual([['stderr', 'ERROR a coloured write, a link']]);
 
     // Detach puts back everything it patched, and the program's output was the same bytes throughout.
     await t.tracer.detach();
