@@ -359,7 +359,7 @@ export class Probes {
     const scope = source ? namesInScope(source, offsetOf(source, t.line, firstCode(source, t.line, t.column))) : undefined;
     const condition = conditionText(probe.info.id, probe.expressions.condition, scope?.locals ?? [], scope?.closure ?? [], probe.expressions.capture);
     const { breakpointId, locations } = await state.session.send('Debugger.setBreakpointByUrl', {
-      ...(t.urlRegex ? { urlRegex: t.urlRegex } : { url: t.url }),
+      urlRegex: scriptSelector(probe.info.id, t),
       lineNumber: t.line - 1,
       columnNumber: firstCode(source, t.line, t.column) - 1,
       condition,
@@ -511,6 +511,16 @@ function matches(path: string, wanted: string, cwd: string): boolean {
   if (path === resolve(cwd, wanted)) return true;
   const tail = wanted.replace(/^\.\//, '');
   return path.endsWith(`/${tail}`);
+}
+
+/**
+ * The scripts a probe's breakpoint applies to, as a regex of its own: V8 refuses a second breakpoint with the
+ * same script selector, line and column ("Breakpoint at specified location already exists"), whatever its
+ * condition, so a second probe on a line got none. An alternative that never matches (`(?!)`) names
+ * the probe; V8 then evaluates both probes' conditions at each pass, and removing one leaves the other.
+ */
+function scriptSelector(probe: string, t: { url: string; urlRegex?: string }): string {
+  return `${t.urlRegex ?? `^${escapeRegex(t.url)}$`}|(?!)${probe}`;
 }
 
 function escapeRegex(s: string): string {

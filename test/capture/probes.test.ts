@@ -162,6 +162,31 @@ describe('trace_line', () => {
     }
   });
 
+  it('sets two probes on one line, each with its own condition and capture; untracing one leaves the other', async () => {
+    const { t, ready } = await attached('shop-ts/dist/app.js', { ready: /^listening/ });
+    const port = Number(ready.split(' ')[1]);
+    const paused = pauses(t.tracer);
+    const below = await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: 'total < 0', capture: ['order.id'], limits: DEFAULT_PROBE_LIMITS });
+    const big = await t.tracer.traceLine({ file: 'src/payments.ts', line: 17, condition: "coupon === 'BIG'", capture: ['discount'], limits: DEFAULT_PROBE_LIMITS });
+    expect([below, big]).toMatchObject([
+      { id: 'p1', state: 'active', errors: [], sites: [{ line: 16, column: 5, state: 'armed' }] },
+      { id: 'p2', state: 'active', errors: [], sites: [{ line: 16, column: 5, state: 'armed' }] },
+    ]);
+    const hits = async (n: number) => {
+      await t.tracer.sync();
+      return events(t.store, "type = 'probe'").slice(n).map((e) => [e.subtype, e.payload.probe, e.payload.values]);
+    };
+    await get(port, '/checkout?subtotal=100&shipping=10&coupon=TEN');
+    await get(port, '/checkout?subtotal=100&shipping=10&coupon=BIG');
+    expect(await hits(0)).toEqual([['hit', 'p1', { 'order.id': 'o2' }], ['hit', 'p2', { discount: 150 }]]);
+
+    await t.tracer.untraceLine(below.id);
+    await get(port, '/checkout?subtotal=200&shipping=10&coupon=BIG');
+    expect(await hits(2)).toEqual([['hit', 'p2', { discount: 300 }]]);
+    expect(t.tracer.probes.list()).toMatchObject([{ id: 'p2', state: 'active', hits: 2 }]);
+    expect(paused.count).toBe(0);
+  });
+
   it('answers through the tools: trace_line, get_probe_hits, the execution path and export_trace show the hit; untrace removes it', async () => {
     const app = startFixture('shop-ts/dist/app.js');
     const port = Number((await app.line(/^listening/)).split(' ')[1]);
