@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attached, eventually, events, FIXTURES, startFixture, newTracer } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 import type { Store } from '../../src/store/store.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 
@@ -67,6 +68,25 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
       expect(t.store.actor(actor)).toMatchObject({ status, exit_code: code });
     },
   );
+
+  // A probe in the worker (the Debugger domain on, as an ES module traced by breakpoints has it; with it the
+  // data socket is up when it runs late): 2,000 calls, ten messages, then it spins, and the parent
+  // terminate()s it on the last. Its batches were in the host's socket, unread, when the host's ack to the
+  // closed worker failed and took the socket down with them (about one run in two on Node 20 and 24).
+  it.each(['at once', 'late'])('with a probe in it, terminated on the last of ten messages (%s): every call, send and receipt stored', async (when) => {
+    const { app, t } = await attached('worker_end/app.cjs', { node });
+    await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+    const probe = await t.tracer.traceLine({ file: join(FIXTURES, 'worker_end/app.cjs'), line: 43, condition: 'n < 0', limits: DEFAULT_PROBE_LIMITS });
+    expect(probe.sites).toMatchObject([{ state: 'armed' }]);
+    const started = app.nextLine(/^started post /);
+    const ended = app.nextLine(/^ended post /);
+    app.send(`run post ${N}${when === 'late' ? ' late' : ''}`);
+    const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
+    expect((await ended).split(' ')[3]).toBe('1');
+    await settled(t, actor);
+    const receipts = (t.store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'message' AND subtype = 'receive' AND from_actor = ? AND actor = ?").get(actor, String(app.pid)) as { n: number }).n;
+    expect({ ...ledger(t.store, actor), receipts }).toEqual({ ...everything('post'), sends: 10, receipts: 10 });
+  });
 
   // More than the host takes in while the worker runs: the agent drops what its queue cannot hold, and the
   // thread's own end (exit listeners, a fatal exception) sends the rest past the in-flight window.
