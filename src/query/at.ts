@@ -1,5 +1,6 @@
 // Time travel: the state in force at a moment (the last snapshot at or before it), the whole system at a
 // moment, and what happened to one object between two moments.
+import { kindIs } from '../store/kinds.js';
 import { LONG_REQUEST_NS, type ActorRow, type Store } from '../store/store.js';
 import { momentRange, tsRange } from './clock.js';
 import { diffStates, type Change } from './diff.js';
@@ -85,15 +86,15 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   if (!hasTable(store, 'message_open')) return inFlight(store, atMs);
   const { hi } = momentRange(store, atMs, ['message']);
   const pairs = store.db.prepare('SELECT sender, receiver FROM message_pairs').all() as { sender: string; receiver: string }[];
-  const SENDS = "type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL";
+  const SENDS = `${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL`;
   const step = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair WHERE ${SENDS} AND ts_ns >= :start AND (ts_ns, id) < (:ts, :id) AND wall_ms <= :at
      ORDER BY ts_ns DESC, id DESC LIMIT ${WALK}`,
   );
   const excessOf = store.db.prepare(
-    `SELECT coalesce(sum(subtype = 'send' AND actor = :from AND from_actor = :from AND to_actor = :to AND ts_ns >= :start), 0)
-          - coalesce(sum(subtype = 'receive' AND from_actor = :from AND to_actor = :to), 0) AS n
-     FROM events INDEXED BY events_message_ref WHERE ref = :ref AND type = 'message' AND ts_ns <= :hi AND wall_ms <= :at`,
+    `SELECT coalesce(sum(${kindIs('message', 'send')} AND actor = :from AND from_actor = :from AND to_actor = :to AND ts_ns >= :start), 0)
+          - coalesce(sum(${kindIs('message', 'receive')} AND from_actor = :from AND to_actor = :to), 0) AS n
+     FROM events INDEXED BY events_message_ref WHERE ref = :ref AND ${kindIs('message')} AND ts_ns <= :hi AND wall_ms <= :at`,
   );
   const kept = store.db.prepare("SELECT 1 FROM pragma_table_info('message_open') WHERE name = 'oldest'").get() !== undefined;
   const openRefs = store.db.prepare(`SELECT ref, open, ${kept ? 'oldest' : 'NULL AS oldest'} FROM message_open WHERE sender = ? AND receiver = ? AND open > 0`);
@@ -101,13 +102,13 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   // An id's open sends, oldest first, up to the moment: from its oldest open send on.
   const openSince = store.db.prepare(
     `SELECT ${ROW_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} FROM events AS o, events AS e INDEXED BY events_message_ref
-     WHERE o.id = :oldest AND e.ref = :ref AND e.type = 'message' AND e.subtype = 'send' AND e.actor = :from AND e.to_actor = :to AND e.from_actor = :from
+     WHERE o.id = :oldest AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor = :from AND e.to_actor = :to AND e.from_actor = :from
        AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id) AND e.ts_ns <= :hi AND e.wall_ms <= :at
      ORDER BY e.ts_ns, e.id LIMIT :n OFFSET :skip`,
   );
   const earlySends = store.db.prepare(
     `SELECT ref, count(*) AS n FROM events INDEXED BY events_send_pair
-     WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     WHERE ${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
   const found = new Map<number, Row>();
@@ -169,7 +170,7 @@ export function requestsAt(store: Store, atMs: number): HttpRequest[] {
   const rows = store.db
     .prepare(
       `SELECT id, actor, ref, subtype, ts_ns, wall_ms, payload FROM events
-       WHERE type = 'http' AND ts_ns >= :lo AND ts_ns <= :hi AND subtype IN ('request', 'response') AND ref IS NOT NULL AND wall_ms <= :at
+       WHERE ${kindIs('http', ['request', 'response'])} AND ts_ns >= :lo AND ts_ns <= :hi AND ref IS NOT NULL AND wall_ms <= :at
        ORDER BY ts_ns, id`,
     )
     .all({ lo, hi, at: atMs }) as Http[];
@@ -183,9 +184,9 @@ export function requestsAt(store: Store, atMs: number): HttpRequest[] {
     .all({ lo }) as { actor: string; ref: string; start_ns: number; end_ns: number | null }[];
   const requestAt = store.db.prepare(
     `SELECT id, actor, ref, subtype, ts_ns, wall_ms, payload FROM events INDEXED BY events_http_request
-     WHERE ref = :ref AND ts_ns = :ts AND type = 'http' AND subtype = 'request' AND actor = :actor AND wall_ms <= :at`,
+     WHERE ref = :ref AND ts_ns = :ts AND ${kindIs('http', 'request')} AND actor = :actor AND wall_ms <= :at`,
   );
-  const answered = store.db.prepare("SELECT 1 FROM events WHERE type = 'http' AND ts_ns = :ts AND subtype = 'response' AND ref = :ref AND actor = :actor AND wall_ms <= :at");
+  const answered = store.db.prepare(`SELECT 1 FROM events WHERE ${kindIs('http', 'response')} AND ts_ns = :ts AND ref = :ref AND actor = :actor AND wall_ms <= :at`);
   for (const s of spans) {
     const params = { actor: s.actor, ref: s.ref, at: atMs };
     if (s.end_ns !== null && answered.get({ ...params, ts: s.end_ns }) !== undefined) continue;
@@ -227,7 +228,7 @@ export function stateChange(store: Store, actor: string, beforeMs: number, after
   const corrs = store.db
     .prepare(
       `SELECT DISTINCT corr FROM events
-       WHERE actor IN (${family.sql}) AND ts_ns >= :lo AND ts_ns <= :hi AND +type = 'call' AND subtype = 'call' AND corr IS NOT NULL AND ${WINDOW_SQL}
+       WHERE actor IN (${family.sql}) AND ts_ns >= :lo AND ts_ns <= :hi AND +${kindIs('call', 'call')} AND corr IS NOT NULL AND ${WINDOW_SQL}
        LIMIT :max`,
     )
     .all({ ...family.params, ...range, ...windowParams(window), max: MAX_REQUESTS }) as { corr: string }[];

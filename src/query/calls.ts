@@ -1,5 +1,6 @@
 // Function calls of traced modules: each `call/call` row with its `call/return` or `call/throw` (same
 // `ref`, same actor, later ts_ns).
+import { kindIs } from '../store/kinds.js';
 import { CORR_ROWS, type Store } from '../store/store.js';
 import { iso, parseJson, renderArgs, renderValue } from './format.js';
 import type { Page } from './page.js';
@@ -49,7 +50,7 @@ export interface Completion {
  * per pair (there are tens, not the hundreds of thousands of call rows). What a user typed (a path suffix, a
  * package name, a method name) is matched against these, and the rows are then read by their exact keys.
  */
-const CALL_PAIRS = distinctPairs('pairs', 'events_call_key', "type = 'call' AND subtype = 'call'");
+const CALL_PAIRS = distinctPairs('pairs', 'events_call_key', kindIs('call', 'call'));
 
 /**
  * A recursive walk of the distinct (k_module, k_fn) of an index that starts with them. Each step is the next
@@ -108,7 +109,7 @@ function matchingPairs(store: Store, module: string, fn: string | undefined): { 
  */
 function pairWhere(filter: CallFilter): { sql: string; params: Record<string, string | number | null> } {
   const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
-  const conds = ["type = 'call'", "subtype = 'call'", 'k_module = :pm', 'k_fn = :pf'];
+  const conds = [kindIs('call', 'call'), 'k_module = :pm', 'k_fn = :pf'];
   if (filter.window.sinceMs !== null || filter.window.untilMs !== null) conds.push(WINDOW_SQL);
   if (actors) conds.push(`actor IN (${actors.sql})`);
   // A request's calls are a few of its rows, from events_corr (whose condition is written as it is there).
@@ -142,7 +143,7 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<number
     const found = store.db
       .prepare(
         `SELECT id, subtype, ts_ns, ref, payload FROM events
-         WHERE actor = :actor AND ts_ns >= :from AND +type = 'call' AND ref IN (${refs.sql})
+         WHERE actor = :actor AND ts_ns >= :from AND +${kindIs('call')} AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
       .iterate({ actor, from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as IterableIterator<Row>;

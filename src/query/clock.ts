@@ -5,6 +5,7 @@
 // offset that only moves when the wall clock is stepped or slewed. We read it at the oldest and the newest
 // row, widen the range by their difference plus a second, and filter on wall_ms exactly inside it (why, and
 // the one case this misses: docs/queries.md).
+import { typeName } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import type { TimeWindow } from './time.js';
 
@@ -44,10 +45,10 @@ export function momentRange(store: Store, atMs: number, types: readonly string[]
   type Near = { type: string; ts_ns: number; wall_ms: number };
   // Seeks within tsRange's bounds, where every row of the moment lies.
   const seek = (order: string, of: readonly string[], lo: number, hi: number) => {
-    const st = store.db.prepare(`SELECT type, ts_ns, wall_ms FROM events WHERE type = ? AND ts_ns >= ? AND ts_ns <= ? ORDER BY ts_ns ${order} LIMIT 1`);
+    const st = store.db.prepare(`SELECT type, ts_ns, wall_ms FROM events WHERE type_code = ? AND ts_ns >= ? AND ts_ns <= ? ORDER BY ts_ns ${order} LIMIT 1`);
     let best: Near | undefined;
     for (const t of of) {
-      const r = st.get(t, lo, hi) as Near | undefined;
+      const r = st.get(store.typeCode(t), lo, hi) as Near | undefined;
       if (r && (!best || (order === 'DESC' ? r.ts_ns > best.ts_ns : r.ts_ns < best.ts_ns))) best = r;
     }
     return best;
@@ -67,17 +68,18 @@ export function edgeRow(store: Store, which: 'min' | 'max'): { ts_ns: number; wa
 }
 
 /**
- * The distinct event types, one index seek each (a skip scan over (type, ts_ns)): `type IN (…)` with a ts_ns
- * range then reads only the window from each type's part of the index.
+ * The distinct event types, one index seek each (a skip scan over (type_code, ts_ns)): `type_code IN (…)` with
+ * a ts_ns range then reads only the window from each type's part of the index.
  */
 export function eventTypes(store: Store): string[] {
   const rows = store.db
     .prepare(
-      `WITH RECURSIVE t(type) AS (
-         SELECT min(type) FROM events
-         UNION ALL SELECT (SELECT min(type) FROM events WHERE type > t.type) FROM t WHERE t.type IS NOT NULL)
-       SELECT type FROM t WHERE type IS NOT NULL`,
+      `WITH RECURSIVE t(c) AS (
+         SELECT min(type_code) FROM events
+         UNION ALL SELECT (SELECT min(type_code) FROM events WHERE type_code > t.c) FROM t WHERE t.c IS NOT NULL)
+       SELECT c FROM t WHERE c IS NOT NULL`,
     )
-    .all() as { type: string }[];
-  return rows.map((r) => r.type);
+    .all() as { c: number | string }[];
+  // In the order of their names, as when they were stored as text (the index orders codes).
+  return rows.map((r) => typeName(r.c)).sort();
 }

@@ -41,24 +41,24 @@ export function eventsBetween(store: Store, filter: EventFilter, page: Page): { 
   const types = eventTypes(store);
   const [type, subtype] = filter.type ? filter.type.split('/', 2) : [];
   const range = tsRange(store, filter.window);
-  const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
+  const params: Record<string, unknown> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
   if (filter.actors?.length) {
     const a = inList('a', filter.actors);
     conds.unshift(`actor IN (${a.sql})`);
     Object.assign(params, a.params);
     // The actor is the selective column: `+type` keeps the planner on (actor, ts_ns).
-    if (type) conds.push('+type = :type');
+    if (type) conds.push('+type_code = :type');
   } else {
     // Every type's slice of (type, ts_ns) within the range, instead of a scan of the whole table.
-    const t = inList('t', type ? [type] : types.length ? types : ['']);
-    conds.unshift(`type IN (${t.sql})`);
+    const t = inList('t', (type ? [type] : types.length ? types : ['']).map((x) => store.typeCode(x)));
+    conds.unshift(`type_code IN (${t.sql})`);
     Object.assign(params, t.params);
   }
-  if (type) params.type = type;
+  if (type) params.type = store.typeCode(type);
   if (subtype) {
-    conds.push('subtype = :subtype');
-    params.subtype = subtype;
+    conds.push('subtype_code = :subtype');
+    params.subtype = store.subtypeCode(subtype);
   }
   if (filter.module) {
     const m = moduleCondition(filter.module);

@@ -55,9 +55,9 @@ export function exportTrace(store: Store, window: TimeWindow): { trace: TraceExp
     lo: window.sinceMs === null ? wide.lo : momentRange(store, window.sinceMs, kinds).lo,
     hi: window.untilMs === null ? wide.hi : momentRange(store, window.untilMs, kinds).hi,
   };
-  const types = inList('t', kinds);
+  const types = inList('t', kinds.map((k) => store.typeCode(k)));
   const read = store.db.prepare(
-    `SELECT ${ROW_COLUMNS} FROM events WHERE type IN (${types.sql}) AND ts_ns BETWEEN :lo AND :hi
+    `SELECT ${ROW_COLUMNS} FROM events WHERE type_code IN (${types.sql}) AND ts_ns BETWEEN :lo AND :hi
      AND (:since IS NULL OR wall_ms >= :since) AND (:until IS NULL OR wall_ms <= :until)
      ORDER BY ts_ns, id LIMIT ${MAX_EXPORT_EVENTS + 1}`,
   );

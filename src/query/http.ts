@@ -1,5 +1,6 @@
 // Incoming HTTP requests (the `web` option): each `http/request` with its `http/response` (same ref, the
 // request id, which every event caused while serving it carries as `corr`).
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
@@ -34,7 +35,7 @@ export interface HttpRequest {
 // http rows to the end: these are few next to all events, and pending requests are few.
 const JOINED = `SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req,
     (SELECT r.payload FROM events AS r
-      WHERE r.type = 'http' AND r.ts_ns >= q.ts_ns AND r.subtype = 'response' AND r.ref = q.ref AND +r.actor = q.actor
+      WHERE ${kindIs('http', 'response', 'r')} AND r.ts_ns >= q.ts_ns AND r.ref = q.ref AND +r.actor = q.actor
       ORDER BY r.ts_ns, r.id LIMIT 1) AS res, q.ts_ns
   FROM events AS q`;
 
@@ -92,7 +93,7 @@ export function httpRequests(store: Store, filter: RequestFilter, page: Page): R
       params.slow_ns = filter.slowMs * 1e6;
     }
   }
-  const sql = `SELECT * FROM (${JOINED} WHERE q.type = 'http' AND q.subtype = 'request' AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
+  const sql = `SELECT * FROM (${JOINED} WHERE ${kindIs('http', 'request', 'q')} AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   // Every request, the store's counts have it: counting them read each one (93 ms on 1 M events).
   const every = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.method && outer.length === 0;
   const counted = every ? countedEvents(store, "type = 'http' AND subtype = 'request'", {}) : undefined;
@@ -120,12 +121,12 @@ function keyedRequests(store: Store, filter: RequestFilter, page: Page, bound: n
     params.status = filter.statusMin;
   }
   const index = filter.slowMs !== undefined ? 'events_http_slow' : 'events_http_status';
-  const matching = `r.type = 'http' AND r.subtype = 'response' AND ${keys.join(' AND ')} AND r.ts_ns >= :lo`;
+  const matching = `${kindIs('http', 'response', 'r')} AND ${keys.join(' AND ')} AND r.ts_ns >= :lo`;
   const joined = (responses: string, which: string) =>
     `SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req, r.payload AS res, q.ts_ns
       FROM ${responses}, events AS q
       WHERE ${which} AND q.id = (SELECT x.id FROM events AS x INDEXED BY events_http_request
-        WHERE x.type = 'http' AND x.subtype = 'request' AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor = r.actor ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
+        WHERE ${kindIs('http', 'request', 'x')} AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor = r.actor ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
         AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   const n = (store.db.prepare(`SELECT count(*) AS n FROM (${joined(`events AS r INDEXED BY ${index}`, matching)} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const candidates = store.db.prepare(`SELECT r.id FROM events AS r INDEXED BY ${index} WHERE ${matching} ORDER BY r.ts_ns - coalesce(r.k_ns, 0), r.id`);
@@ -152,7 +153,7 @@ export function requestsInProgress(store: Store, atMs: number): HttpRequest[] {
   const rows = store.db
     .prepare(
       `SELECT id AS row_id, actor, ref, wall_ms, payload AS req, NULL AS res, subtype, max(ts_ns) AS ts_ns FROM events
-       WHERE type = 'http' AND ts_ns <= :hi AND wall_ms <= :at AND subtype IN ('request', 'response') AND ref IS NOT NULL
+       WHERE ${kindIs('http', ['request', 'response'])} AND ts_ns <= :hi AND wall_ms <= :at AND ref IS NOT NULL
        GROUP BY actor, ref`,
     )
     .all({ hi, at: atMs }) as (Joined & { subtype: string })[];
@@ -167,7 +168,7 @@ export function requestsById(store: Store, ids: readonly string[]): HttpRequest[
   if (ids.length === 0) return [];
   const list = inList('q', ids);
   const rows = store.db
-    .prepare(`${JOINED} WHERE q.type = 'http' AND q.subtype = 'request' AND q.ref IN (${list.sql}) ORDER BY q.ts_ns, q.id`)
+    .prepare(`${JOINED} WHERE ${kindIs('http', 'request', 'q')} AND q.ref IN (${list.sql}) ORDER BY q.ts_ns, q.id`)
     .all(list.params) as Joined[];
   return rows.map(request);
 }

@@ -1,6 +1,7 @@
 // Output of the target (`log/<level>` rows, payload {text, stream}; rows of older versions have no stream):
 // the latest lines first
 // selected, then shown oldest first, like `tail`.
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
@@ -40,19 +41,19 @@ export interface Logs {
 
 export function logs(store: Store, filter: LogFilter, tail: number): Logs {
   const range = tsRange(store, filter.window);
-  const params: Record<string, string | number | null> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
+  const params: Record<string, unknown> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
   if (filter.actors?.length) {
     const a = inList('a', filter.actors);
     // `+type`: one thread's rows from (actor, ts_ns), not every log line of every thread.
-    conds.unshift(`actor IN (${a.sql})`, "+type = 'log'");
+    conds.unshift(`actor IN (${a.sql})`, `+${kindIs('log')}`);
     Object.assign(params, a.params);
   } else {
-    conds.unshift("type = 'log'");
+    conds.unshift(kindIs('log'));
   }
   if (filter.level) {
-    conds.push('subtype = :level');
-    params.level = filter.level;
+    conds.push('subtype_code = :level');
+    params.level = store.subtypeCode(filter.level);
   }
   if (filter.grep) {
     // A text JSON writes as it is is looked for in the whole payload first: most lines are passed over

@@ -4,6 +4,7 @@
 // sent before tracing began in a receiver that ran before it, or to a receiver that recorded nothing of its own
 // (a thread or child not followed): their receipts would not be recorded. message_queue_analysis counts by the
 // same rule (queues.ts, from receiverRecord).
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { iso, parseJson, renderValue } from './format.js';
 import type { Page } from './page.js';
@@ -40,7 +41,7 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   // (sender, receiver, ts_ns), read in order, at most offset + limit rows of it, and merged here. Without a
   // window the count reads the index alone.
   const windowed = window.sinceMs !== null || window.untilMs !== null;
-  const cond = `type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
+  const cond = `${kindIs('message', 'send')} AND actor = :from AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
   const count = store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`);
   const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :n`);
   const directions = a === b ? [[a, b]] : [[a, b], [b, a]];
@@ -76,7 +77,7 @@ export interface ReceiverRecord {
  * child/spawn, exit, error carry `from`, the parent), which a worker or child nodescope does not follow has
  * too. Unqualified, so that in a subquery it reads the subquery's rows.
  */
-export const OWN_EVENTS = "NOT (type IN ('worker', 'child') AND from_actor IS NOT NULL AND from_actor <> actor)";
+export const OWN_EVENTS = `NOT (${kindIs(['worker', 'child'])} AND from_actor IS NOT NULL AND from_actor <> actor)`;
 
 /** Null when the receiver recorded nothing of its own: it is not traced. */
 export function receiverRecord(store: Store, actor: string): ReceiverRecord | null {
@@ -143,7 +144,7 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
     const earlier = store.db
       .prepare(
         `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND type = 'message' AND ts_ns >= :start AND ts_ns <= :end AND subtype = 'send' AND actor = :from AND to_actor = :to
+         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor = :from AND to_actor = :to
          ORDER BY ts_ns, id`,
       )
       .all({ from, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
@@ -161,7 +162,7 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
     const receipts = store.db
       .prepare(
         `SELECT ts_ns, wall_ms, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND type = 'message' AND ts_ns >= :start AND subtype = 'receive' AND actor = :to AND from_actor = :from
+         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'receive')} AND ts_ns >= :start AND actor = :to AND from_actor = :from
          ORDER BY ts_ns, id`,
       )
       .iterate({ from, to, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
@@ -183,7 +184,7 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
       const later = store.db
         .prepare(
           `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-           WHERE ref IN (${refs.sql}) AND type = 'message' AND ts_ns > :end AND ts_ns <= :last AND subtype = 'send' AND actor = :from AND to_actor = :to
+           WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns > :end AND ts_ns <= :last AND actor = :from AND to_actor = :to
            ORDER BY ts_ns, id`,
         )
         .all({ from, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];

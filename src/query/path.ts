@@ -2,6 +2,7 @@
 // in the call payload) and shown once, with their outcome; the `call/return` and `call/throw` rows are
 // folded into their call. A thread's path includes the tracked objects it owns, and the lifecycle events of
 // the workers and children it started (recorded with from = the thread).
+import { kindIs } from '../store/kinds.js';
 import { CORR_ROWS, type Store } from '../store/store.js';
 import { callRecords, renderCallOutcome, type CallRecord } from './calls.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
@@ -43,8 +44,8 @@ export function executionPath(store: Store, actor: string, window: TimeWindow, p
   // are the workers and children it started (events_spawned_by); the streams are merged here. One query
   // over all of them sorted every matching row of the thread's history (226 ms p95 for a 250k-event thread).
   // With a request, its rows come from events_corr (the condition is that index's, word for word).
-  const own = `${corr ? CORR_ROWS : "NOT (type = 'call' AND subtype IN ('return', 'throw'))"}${extra}`;
-  const spawned = `from_actor = :self AND type IN ('worker', 'child') AND actor NOT IN (${ids.sql})${extra}`;
+  const own = `${corr ? CORR_ROWS : `NOT (${kindIs('call', ['return', 'throw'])})`}${extra}`;
+  const spawned = `from_actor = :self AND ${kindIs(['worker', 'child'])} AND actor NOT IN (${ids.sql})${extra}`;
   const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
   const n = page.offset + page.limit;
   const merged: Row[] = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${spawned} ORDER BY ts_ns, id LIMIT :n`).all({ ...params, n }) as Row[];
@@ -67,7 +68,7 @@ export function executionPath(store: Store, actor: string, window: TimeWindow, p
 function depthFinder(store: Store, shown: Set<string>, onPage: CallRecord[]): (parent: string | null, tsNs: number) => number {
   const parentOf = store.db.prepare(
     `SELECT actor, json_extract(payload, '$.parent') AS parent FROM events
-     WHERE type = 'call' AND ts_ns <= ? AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
+     WHERE ${kindIs('call', 'call')} AND ts_ns <= ? AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );
   // Callers on the same page need no lookup; others are found scanning calls backwards from the callee.
   const known = new Map<string, { actor: string; parent: string | null } | null>(onPage.map((c) => [c.ref, { actor: c.actor, parent: c.parent }]));

@@ -1,6 +1,7 @@
 // Durations of traced calls: per-function statistics of a module, and the slowest calls. A `call/return` or
 // `call/throw` carries its call's module, fn and duration_ns (docs/events.md), so statistics read the
 // completions alone; calls still running have no duration and are counted apart.
+import { kindIs } from '../store/kinds.js';
 import { TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, timingBucketRange, type TimingSummary } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
 import { callRecords, completionOf, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
@@ -83,7 +84,7 @@ function tallied(store: Store, module: string): FunctionStats[] | undefined {
     s.hist.set(b.bucket, b.n);
   }
   // Numeric durations only, slowest first: what percentile() would have sorted.
-  const timed = `FROM events INDEXED BY events_end_key WHERE type = 'call' AND subtype IN ('return', 'throw') AND k_module = ? AND k_fn = ? AND typeof(k_ns) IN ('integer', 'real') ORDER BY k_ns DESC`;
+  const timed = `FROM events INDEXED BY events_end_key WHERE ${kindIs('call', ['return', 'throw'])} AND k_module = ? AND k_fn = ? AND typeof(k_ns) IN ('integer', 'real') ORDER BY k_ns DESC`;
   const nthStatement = store.db.prepare(`SELECT k_ns AS ns ${timed} LIMIT 1 OFFSET ?`);
   const nth = (m: string, f: string, offset: number) => (nthStatement.get(m, f, offset) as { ns: number } | undefined)?.ns;
   return [...sums.values()].map((s): FunctionStats => {
@@ -120,7 +121,7 @@ function readStats(store: Store, module: string, window: TimeWindow): FunctionSt
   const calls = store.db
     .prepare(
       `SELECT json_extract(payload, '$.module') AS module, json_extract(payload, '$.fn') AS fn, count(*) AS n FROM events INDEXED BY events_call_key
-       WHERE type = 'call' AND subtype = 'call' AND ${WINDOW_SQL} AND ${mod.sql} GROUP BY 1, 2`,
+       WHERE ${kindIs('call', 'call')} AND ${WINDOW_SQL} AND ${mod.sql} GROUP BY 1, 2`,
     )
     .all(params) as Count[];
   // The module's completions from events_end_key, named by their key columns (a json_extract of each
@@ -130,7 +131,7 @@ function readStats(store: Store, module: string, window: TimeWindow): FunctionSt
     store.db
       .prepare(
         `SELECT ${names}, subtype, k_ns AS ns FROM events INDEXED BY events_end_key
-         WHERE type = 'call' AND subtype IN ('return', 'throw') AND ${WINDOW_SQL} AND ${mod.sql}`,
+         WHERE ${kindIs('call', ['return', 'throw'])} AND ${WINDOW_SQL} AND ${mod.sql}`,
       )
       .all(params) as End[];
   let ends = readEnds("nullif(k_module, '') AS module, nullif(k_fn, '') AS fn");
@@ -203,7 +204,7 @@ export function functionTimings(store: Store, module: string | undefined, window
   const mod = module === undefined ? { sql: '1', params: {} } : moduleNameMatch(module);
   const rows = store.db
     .prepare(
-      `SELECT actor, payload FROM (SELECT actor, payload, json_extract(payload, '$.module') AS m FROM events WHERE type = 'agent' AND subtype = 'timing' AND ${WINDOW_SQL})
+      `SELECT actor, payload FROM (SELECT actor, payload, json_extract(payload, '$.module') AS m FROM events WHERE ${kindIs('agent', 'timing')} AND ${WINDOW_SQL})
        WHERE ${mod.sql}`,
     )
     .all({ ...mod.params, ...windowParams(window) }) as { actor: string; payload: string | null }[];
@@ -270,7 +271,7 @@ function histogramPercentile(hist: Map<number, number>, n: number, p: number, ma
  * The distinct (module, fn) pairs of recorded completions, walked through events_end_key as CALL_PAIRS walks
  * the calls (completions are kept apart: a call pruned before its completion leaves only the latter).
  */
-const END_PAIRS = distinctPairs('ends', 'events_end_key', "type = 'call' AND subtype IN ('return', 'throw')");
+const END_PAIRS = distinctPairs('ends', 'events_end_key', kindIs('call', ['return', 'throw']));
 
 type End = { id: number; actor: string; ref: string; ts_ns: number; k_ns: unknown; subtype: string; payload: string | null };
 
@@ -298,14 +299,14 @@ export function slowestCalls(store: Store, filter: { module?: string; window: Ti
     .all(mod.params) as { m: string; f: string }[];
   const slowest = store.db.prepare(
     `SELECT id, actor, ref, ts_ns, k_ns, subtype, payload FROM events INDEXED BY events_end_key
-     WHERE type = 'call' AND subtype IN ('return', 'throw') AND k_module = :pm AND k_fn = :pf AND ref IS NOT NULL AND ${WINDOW_SQL}
+     WHERE ${kindIs('call', ['return', 'throw'])} AND k_module = :pm AND k_fn = :pf AND ref IS NOT NULL AND ${WINDOW_SQL}
      ORDER BY k_ns DESC, ts_ns, id LIMIT :limit`,
   );
   const merged: End[] = [];
   for (const { m, f } of pairs) merged.push(...(slowest.all({ pm: m, pf: f, ...windowParams(filter.window), limit }) as End[]));
   const ends = merged.sort((a, b) => byDurationDesc(a, b) || a.ts_ns - b.ts_ns || a.id - b.id).slice(0, limit);
   const callOf = store.db.prepare(
-    `SELECT ${ROW_COLUMNS} FROM events WHERE actor = ? AND ts_ns <= ? AND +type = 'call' AND subtype = 'call' AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
+    `SELECT ${ROW_COLUMNS} FROM events WHERE actor = ? AND ts_ns <= ? AND +${kindIs('call', 'call')} AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );
   // Each call's completion is the one in hand (call ids are unique per thread): looking it up again read
   // every event of the thread between the slowest calls (500 ms on 1 M events).

@@ -1,5 +1,6 @@
 // trace_line's hits (`probe/hit` events): what a probe saw each time its line ran and its condition held —
 // locals, closure variables, `this`, values of named expressions, the source-mapped stack, the request.
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { cap } from './page.js';
 import { iso, parseJson, renderStack, renderValue, showKey } from './format.js';
@@ -35,7 +36,7 @@ export interface ProbeHit {
 
 export function probeHits(store: Store, filter: ProbeHitFilter, page: Page): { hits: ProbeHit[]; total: number } {
   const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
-  const where = `type = 'probe' AND subtype = 'hit' AND ${WINDOW_SQL}${filter.probe ? " AND json_extract(payload, '$.probe') = :probe" : ''}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`;
+  const where = `${kindIs('probe', 'hit')} AND ${WINDOW_SQL}${filter.probe ? " AND json_extract(payload, '$.probe') = :probe" : ''}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`;
   const params = { ...windowParams(filter.window), ...(filter.probe ? { probe: filter.probe } : {}), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) };
   const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
   const rows = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${where} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`).all({ ...params, limit: page.limit, offset: page.offset }) as Row[];

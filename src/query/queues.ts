@@ -4,6 +4,7 @@
 // than its first recorded event, unless that was its start: their receipts cannot have been recorded, so
 // nothing can be said about them), as are all sends to a receiver that recorded nothing of its own (not traced). What a
 // receiver that ended did not receive it never read: not pending.
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { edgeRow, tsRange } from './clock.js';
 import { iso, renderValue } from './format.js';
@@ -78,7 +79,7 @@ function pairTotals(store: Store): PairTotal[] {
   const pairs = store.db.prepare('SELECT sender, receiver, sent, received FROM message_pairs').all() as { sender: string; receiver: string; sent: number; received: number }[];
   const early = store.db.prepare(
     `SELECT ref, count(*) AS n FROM events
-     WHERE type = 'message' AND subtype = 'send' AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     WHERE ${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
   const out: PairTotal[] = [];
@@ -102,8 +103,8 @@ function pairCountsAt(store: Store, atMs: number): PairCount[] {
   const rows = store.db
     .prepare(
       `SELECT subtype, from_actor AS sender, to_actor AS receiver, ref, count(*) AS n FROM events
-       WHERE type = 'message' AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND subtype IN ('send', 'receive') AND ref IS NOT NULL
-         AND (subtype = 'receive' OR ts_ns >= (SELECT iif(json_extract(f.payload, '$.fromStart') IS 1, ${Number.MIN_SAFE_INTEGER}, f.ts_ns)
+       WHERE ${kindIs('message', ['send', 'receive'])} AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND ref IS NOT NULL
+         AND (${kindIs('message', 'receive')} OR ts_ns >= (SELECT iif(json_extract(f.payload, '$.fromStart') IS 1, ${Number.MIN_SAFE_INTEGER}, f.ts_ns)
            FROM events AS f WHERE f.actor = events.to_actor AND ${OWN_EVENTS} ORDER BY f.ts_ns LIMIT 1))
        GROUP BY subtype, from_actor, to_actor, ref`,
     )
@@ -149,7 +150,7 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
       const sends = store.db
         .prepare(
           `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair
-           WHERE actor = :from AND to_actor = :to AND ts_ns <= :hi AND type = 'message' AND subtype = 'send' AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
+           WHERE actor = :from AND to_actor = :to AND ts_ns <= :hi AND ${kindIs('message', 'send')} AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
            ORDER BY ts_ns DESC, id DESC`,
         )
         .iterate({ from: pair.from, to: pair.to, hi, at: atMs, ...list.params }) as IterableIterator<Row>;
@@ -293,7 +294,7 @@ function openSends(store: Store) {
   // Ids with one send in flight (nearly all: an id is a hash of the content) in one statement; SQLite takes
   // no column of the outer query in an OFFSET.
   const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
-    WHERE s.ref = :ref AND s.type = 'message' AND s.subtype = 'send' AND s.actor = :from AND s.to_actor = :to
+    WHERE s.ref = :ref AND ${kindIs('message', 'send', 's')} AND s.actor = :from AND s.to_actor = :to
     ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
   const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
   const nthOfOne = store.db.prepare(nth);
@@ -342,12 +343,12 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
   const sends = store.db
     .prepare(
       `SELECT ts_ns, ref FROM events INDEXED BY events_send_pair
-       WHERE actor = :from AND to_actor = :to AND type = 'message' AND subtype = 'send' AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+       WHERE actor = :from AND to_actor = :to AND ${kindIs('message', 'send')} AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
     )
     .all({ from: p.from, to: p.to, n }) as { ts_ns: number; ref: string }[];
   const receipts = store.db.prepare(
     `SELECT ts_ns FROM events INDEXED BY events_message_ref
-     WHERE ref = :ref AND type = 'message' AND subtype = 'receive' AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+     WHERE ref = :ref AND ${kindIs('message', 'receive')} AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
   );
   const byRef = new Map<string, number[]>();
   for (const s of sends) {

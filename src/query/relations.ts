@@ -1,6 +1,7 @@
 // Who an actor is related to: its parent and children (the actors table), and the actors it exchanged
 // messages with, counted in each direction from its own rows (sends are recorded by the sender, receipts by
 // the receiver, so both directions come from the actor's part of a pair index).
+import { kindIs } from '../store/kinds.js';
 import type { ActorRow, Store } from '../store/store.js';
 
 export interface Partner {
@@ -25,10 +26,10 @@ export function relationships(store: Store, actor: ActorRow): Relationships {
   const counts = store.db
     .prepare(
       `SELECT 'send' AS subtype, to_actor AS other, count(*) AS n FROM events INDEXED BY events_send_pair
-       WHERE type = 'message' AND subtype = 'send' AND actor = :a GROUP BY to_actor
+       WHERE ${kindIs('message', 'send')} AND actor = :a GROUP BY to_actor
        UNION ALL
        SELECT 'receive', from_actor, count(*) FROM events INDEXED BY events_receive_pair
-       WHERE type = 'message' AND subtype = 'receive' AND actor = :a GROUP BY from_actor`,
+       WHERE ${kindIs('message', 'receive')} AND actor = :a GROUP BY from_actor`,
     )
     .all({ a: actor.id }) as { subtype: string; other: string | null; n: number }[];
   const partners = new Map<string, Partner>();

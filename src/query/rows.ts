@@ -7,8 +7,8 @@ export type Row = StoredEvent;
 export const ROW_COLUMNS = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, corr, ref, payload';
 
 /** `:p0, :p1, …` for an IN list, with the matching named parameters. */
-export function inList(prefix: string, values: readonly string[]): { sql: string; params: Record<string, string> } {
-  const params: Record<string, string> = {};
+export function inList<V = string>(prefix: string, values: readonly V[]): { sql: string; params: Record<string, V> } {
+  const params: Record<string, V> = {};
   values.forEach((v, i) => (params[`${prefix}${i}`] = v));
   return { sql: values.map((_, i) => `:${prefix}${i}`).join(', '), params };
 }

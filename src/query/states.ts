@@ -1,5 +1,6 @@
 // State snapshots of a tracked object (`state/snapshot`, one after each method call: the call is the
 // trigger, like a GenServer's handle_call) and the diffs between consecutive ones.
+import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
 import { diffStates, renderChange, type Change } from './diff.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
@@ -27,7 +28,7 @@ export function snapshot(row: Row, className: string | null): Snapshot {
 }
 
 // `+type`: one object's rows come from the (actor, ts_ns) index, not every snapshot of every object.
-export const SNAPSHOTS = `actor = :actor AND +type = 'state' AND subtype = 'snapshot'`;
+export const SNAPSHOTS = `actor = :actor AND +${kindIs('state', 'snapshot')}`;
 
 export function snapshotCount(store: Store, actor: string): number {
   return (

@@ -1,5 +1,6 @@
 // The supervision tree: OS processes → worker threads and child processes → tracked objects (kind
 // 'object', parent = the owning thread), from the actors table.
+import { kindIs } from '../store/kinds.js';
 import type { ActorRow, Store } from '../store/store.js';
 import { objectInfo } from './rows.js';
 
@@ -161,7 +162,7 @@ export interface TracedModule {
  */
 export function tracedModules(store: Store): TracedModule[] {
   const rows = store.db
-    .prepare("SELECT actor, subtype, payload FROM events WHERE type = 'agent' AND subtype IN ('trace_started', 'trace_stopped') ORDER BY ts_ns")
+    .prepare(`SELECT actor, subtype, payload FROM events WHERE ${kindIs('agent', ['trace_started', 'trace_stopped'])} ORDER BY ts_ns`)
     .all() as { actor: string; subtype: string; payload: string }[];
   const byKey = new Map<string, TracedModule>();
   for (const r of rows) {

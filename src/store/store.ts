@@ -16,6 +16,7 @@
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
 import { REF_COLUMNS, registerCoders, shortCorr, shortRef } from './coded_columns.js';
+import { KIND_COLUMNS, kindIs, namedKinds, registerKindCoders, subtypeCode, typeCode, type KindCode } from './kinds.js';
 import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
 
 export interface EventRow {
@@ -87,10 +88,17 @@ export interface StoreOptions {
   maxEvents?: number;
 }
 
-/** Rows that name a module and function: calls and their ends, and the agent's reports of what it traced. */
+/**
+ * Rows that name a module and function: calls and their ends, and the agent's reports of what it traced. (In
+ * names: also what fills a file of an earlier layout, whose type and subtype are text.)
+ */
 const NAMING_ROWS = "type IN ('call', 'agent')";
 const RESPONSE_ROWS = "type = 'http' AND subtype = 'response'";
 const COMPLETION_ROWS = "type = 'call' AND subtype IN ('return', 'throw')";
+/** The same, in codes (src/store/kinds.ts): what the indexes and the queries of this layout name. */
+const CODED_RESPONSES = kindIs('http', 'response');
+const CODED_COMPLETIONS = kindIs('call', ['return', 'throw']);
+const CODED_CALLS = kindIs('call', 'call');
 
 /**
  * Key columns: name, type, the rows that carry one, and its value read from the payload (what a file of an
@@ -179,8 +187,7 @@ function eventsTable(name: string): string {
   id INTEGER PRIMARY KEY,
   ts_ns INTEGER NOT NULL,
   wall_ms REAL NOT NULL,
-  type TEXT NOT NULL,
-  subtype TEXT NOT NULL,
+  ${KIND_COLUMNS},
   actor TEXT NOT NULL,
   from_actor TEXT,
   to_actor TEXT,
@@ -191,8 +198,11 @@ function eventsTable(name: string): string {
 )`;
 }
 
-/** The layout this version writes (PRAGMA user_version): 2, events with coded columns; 0, any earlier one. */
-const LAYOUT = 2;
+/**
+ * The layout this version writes (PRAGMA user_version): 3, type and subtype coded too (src/store/kinds.ts); 2,
+ * events with coded ids and payload openings; 0, any earlier one.
+ */
+const LAYOUT = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS actors (
@@ -239,11 +249,11 @@ END;
 `;
 
 /** The messages the message tallies count (pairCounts in src/query/queues.ts reads the same ones). */
-const PAIRED_MESSAGES = "type = 'message' AND subtype IN ('send', 'receive') AND ref IS NOT NULL AND from_actor <> '' AND to_actor <> ''";
+const PAIRED_MESSAGES = `${kindIs('message', ['send', 'receive'])} AND ref IS NOT NULL AND from_actor <> '' AND to_actor <> ''`;
 /** Per pair, sends and receipts (a group over `events` filtered by a WHERE clause). */
-const PAIR_SUMS = "SELECT from_actor, to_actor, sum(subtype = 'send') AS s, sum(subtype = 'receive') AS r FROM events";
+const PAIR_SUMS = `SELECT from_actor, to_actor, sum(${kindIs('message', 'send')}) AS s, sum(${kindIs('message', 'receive')}) AS r FROM events`;
 /** Per pair and message id, sends − receipts. */
-const OPEN_SUMS = "SELECT from_actor, to_actor, ref, sum(iif(subtype = 'send', 1, -1)) AS d FROM events";
+const OPEN_SUMS = `SELECT from_actor, to_actor, ref, sum(iif(${kindIs('message', 'send')}, 1, -1)) AS d FROM events`;
 
 /** A request whose response comes this long after it (or never) keeps its row in http_spans. */
 export const LONG_REQUEST_NS = 250e6;
@@ -252,41 +262,41 @@ function durationBucket(ns: unknown): number {
   return typeof ns === 'number' ? timingBucket(ns) : -1;
 }
 /** Completions per (module, fn, bucket): count, throws, summed durations (a group over `events` filtered by a WHERE clause). */
-const DURATION_SUMS = `SELECT k_module, k_fn, timing_bucket(k_ns) AS b, count(*) AS n, sum(subtype = 'throw') AS e, sum(iif(typeof(k_ns) IN ('integer', 'real'), k_ns, 0)) AS t FROM events`;
+const DURATION_SUMS = `SELECT k_module, k_fn, timing_bucket(k_ns) AS b, count(*) AS n, sum(${kindIs('call', 'throw')}) AS e, sum(iif(typeof(k_ns) IN ('integer', 'real'), k_ns, 0)) AS t FROM events`;
 /** Requests with no response or a long one, from the events (a file from before http_spans). */
 const HTTP_SPANS_SELECT = `SELECT actor, ref, ts_ns, iif(next = 'response', next_ns, NULL) FROM (
   SELECT actor, ref, ts_ns, subtype, lead(subtype) OVER w AS next, lead(ts_ns) OVER w AS next_ns FROM events
-  WHERE type = 'http' AND subtype IN ('request', 'response') AND ref IS NOT NULL WINDOW w AS (PARTITION BY actor, ref ORDER BY ts_ns, id))
+  WHERE ${kindIs('http', ['request', 'response'])} AND ref IS NOT NULL WINDOW w AS (PARTITION BY actor, ref ORDER BY ts_ns, id))
 WHERE subtype = 'request' AND (next IS NOT 'response' OR next_ns - ts_ns >= ${LONG_REQUEST_NS})`;
 
-const CALL_COUNTS_SELECT = "SELECT k_module, k_fn, actor, count(*) FROM events INDEXED BY events_call_key WHERE type = 'call' AND subtype = 'call'";
+const CALL_COUNTS_SELECT = `SELECT k_module, k_fn, actor, count(*) FROM events INDEXED BY events_call_key WHERE ${CODED_CALLS}`;
 
 /**
  * The rows done while serving a request (its id as `corr`), but a call's return or throw: they are found
  * from their call, and leaving them out makes the index ~40 % smaller. Without it, a request's path or calls
  * read the thread's whole history (927 ms on 1 M events). A query reads it with this condition in its WHERE.
  */
-export const CORR_ROWS = "corr IS NOT NULL AND NOT (type = 'call' AND subtype IN ('return', 'throw'))";
+export const CORR_ROWS = `corr IS NOT NULL AND NOT (${CODED_COMPLETIONS})`;
 
 /** The indexes of events; created after the migrations of an older file. */
 const KEY_INDEXES = `
 CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
-CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts_ns);
-CREATE INDEX IF NOT EXISTS events_call_key ON events (k_module, k_fn, ts_ns) WHERE type = 'call' AND subtype = 'call';
-CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor, to_actor, ts_ns) WHERE type = 'message' AND subtype = 'send';
-CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE type = 'http' AND subtype = 'request';
+CREATE INDEX IF NOT EXISTS events_type_ts ON events (type_code, ts_ns);
+CREATE INDEX IF NOT EXISTS events_call_key ON events (k_module, k_fn, ts_ns) WHERE ${CODED_CALLS};
+CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor, to_actor, ts_ns) WHERE ${kindIs('message', 'send')};
+CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE ${kindIs('http', 'request')};
 -- Responses by status and by duration (k_ns), each with what orders its matches by their requests' start
 -- (ts_ns − k_ns) without reading a row: get_http_requests(slow_ms) read every request and its response (650 ms
 -- p95 on 1 M events); by status, the sort read each match's row (57 ms on 10 M events, 15k matches).
-CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns, k_ns) WHERE type = 'http' AND subtype = 'response';
-CREATE INDEX IF NOT EXISTS events_http_slow ON events (k_ns, ts_ns) WHERE type = 'http' AND subtype = 'response';
-CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE type IN ('worker', 'child');
-CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${COMPLETION_ROWS};
+CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns, k_ns) WHERE ${CODED_RESPONSES};
+CREATE INDEX IF NOT EXISTS events_http_slow ON events (k_ns, ts_ns) WHERE ${CODED_RESPONSES};
+CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE ${kindIs(['worker', 'child'])};
+CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${CODED_COMPLETIONS};
 CREATE INDEX IF NOT EXISTS events_corr ON events (corr, ts_ns) WHERE ${CORR_ROWS};
 -- Sends and receipts by message id: a page's receipts are paired without reading every send since the start.
-CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE type = 'message';
+CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE ${kindIs('message')};
 -- Receipts by receiver and sender, as events_send_pair has sends: who an actor heard from, counted on the index.
-CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor, from_actor, ts_ns) WHERE type = 'message' AND subtype = 'receive';`;
+CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor, from_actor, ts_ns) WHERE ${kindIs('message', 'receive')};`;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 
@@ -298,6 +308,8 @@ export class Store {
   /** Per-type retention, ms: events of that type older than this are pruned (lifecycle is kept unless named). */
   retention: Record<string, number> = {};
   private lastAgePrune = 0;
+  /** Whether type and subtype are stored as text (a file of an earlier layout, opened read-only). */
+  private readonly namedKinds: boolean;
   private readonly insertEvent: Database.Statement | undefined;
   private readonly openSends: OpenSends | undefined;
   private readonly upsertActor: Database.Statement;
@@ -307,12 +319,14 @@ export class Store {
     this.path = options.path;
     this.db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-    keepStatements(this.db);
     const layout = this.db.pragma('user_version', { simple: true }) as number;
     if (layout > LAYOUT) {
       this.db.close();
       throw new Error(`nodescope: ${options.path} was written by a newer nodescope (store layout ${layout}; this one reads layouts up to ${LAYOUT}): open it with that version`);
     }
+    // Read-only, a file of an earlier layout is read as it was written: type and subtype as text.
+    this.namedKinds = options.readonly === true && layout < LAYOUT;
+    keepStatements(this.db, this.namedKinds ? namedKinds : undefined);
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -339,7 +353,7 @@ export class Store {
       }
       if (existed && layout < LAYOUT) {
         this.db.transaction(() => {
-          rebuildCoded(this.db);
+          rebuildCoded(this.db, layout);
           this.db.pragma(`user_version = ${LAYOUT}`);
         })();
       }
@@ -351,7 +365,7 @@ export class Store {
         this.db.exec(`INSERT INTO message_open (sender, receiver, ref, open) ${OPEN_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2, 3 HAVING d <> 0`);
       }
       if ((existed && !messagesCounted) || migrateOpenSends(this.db)) new OpenSends(this.db).fill();
-      if (existed && !durationsCounted) this.db.exec(`INSERT INTO call_durations ${DURATION_SUMS} WHERE ${COMPLETION_ROWS} GROUP BY 1, 2, 3`);
+      if (existed && !durationsCounted) this.db.exec(`INSERT INTO call_durations ${DURATION_SUMS} WHERE ${CODED_COMPLETIONS} GROUP BY 1, 2, 3`);
       if (existed && !spansKept) this.db.exec(`INSERT INTO http_spans ${HTTP_SPANS_SELECT}`);
     }
     this.count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
@@ -359,7 +373,7 @@ export class Store {
     // ~0.3 µs more to bind).
     // (Not on a read-only connection: a file of an earlier version has other columns until opened to write.)
     this.insertEvent = options.readonly ? undefined : this.db.prepare(
-      `INSERT INTO events (ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
+      `INSERT INTO events (ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // COALESCE keeps what is known when a later event knows less (a worker's own start report carries its
@@ -439,7 +453,7 @@ export class Store {
         if (typeof ns === 'number' && Number.isSafeInteger(ns)) ns = BigInt(ns);
         const body = bodyOf(e, module, fn, status, ns);
         const { lastInsertRowid } = this.insertEvent!.run(
-          e.ts_ns, e.wall_ms, e.type, e.subtype, e.actor, e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, e.actor, e.from_actor, e.to_actor), body, module, fn, status, ns,
+          e.ts_ns, e.wall_ms, typeCode(e.type), subtypeCode(e.subtype), e.actor, e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, e.actor, e.from_actor, e.to_actor), body, module, fn, status, ns,
         );
         if (paired) this.openSends!.add(Number(lastInsertRowid), e.subtype, e.from_actor!, e.to_actor!, e.ref!);
         tally(counts, e.actor, e.type, e.subtype);
@@ -493,7 +507,7 @@ export class Store {
       this.db.prepare('DELETE FROM actor_counts WHERE n <= 0').run();
       this.db
         .prepare(
-          `UPDATE call_counts SET n = call_counts.n - g.gone FROM (SELECT k_module, k_fn, actor, count(*) AS gone FROM events WHERE ${where} AND type = 'call' AND subtype = 'call' GROUP BY 1, 2, 3) AS g
+          `UPDATE call_counts SET n = call_counts.n - g.gone FROM (SELECT k_module, k_fn, actor, count(*) AS gone FROM events WHERE ${where} AND ${CODED_CALLS} GROUP BY 1, 2, 3) AS g
            WHERE call_counts.k_module = g.k_module AND call_counts.k_fn = g.k_fn AND call_counts.actor = g.actor`,
         )
         .run(...params);
@@ -516,13 +530,13 @@ export class Store {
       this.db
         .prepare(
           `UPDATE call_durations SET n = call_durations.n - g.n, errors = call_durations.errors - g.e, total_ns = call_durations.total_ns - g.t
-           FROM (${DURATION_SUMS} WHERE ${where} AND ${COMPLETION_ROWS} GROUP BY 1, 2, 3) AS g
+           FROM (${DURATION_SUMS} WHERE ${where} AND ${CODED_COMPLETIONS} GROUP BY 1, 2, 3) AS g
            WHERE call_durations.k_module = g.k_module AND call_durations.k_fn = g.k_fn AND call_durations.bucket = g.b`,
         )
         .run(...params);
       this.db.prepare('DELETE FROM call_durations WHERE n <= 0').run();
       this.db
-        .prepare(`DELETE FROM http_spans WHERE (actor, ref, start_ns) IN (SELECT actor, ref, ts_ns FROM events WHERE ${where} AND type = 'http' AND subtype = 'request' AND ref IS NOT NULL)`)
+        .prepare(`DELETE FROM http_spans WHERE (actor, ref, start_ns) IN (SELECT actor, ref, ts_ns FROM events WHERE ${where} AND ${kindIs('http', 'request')} AND ref IS NOT NULL)`)
         .run(...params);
       const deleted = this.db.prepare(`DELETE FROM events WHERE ${where}`).run(...params);
       this.openSends?.recount(touched);
@@ -538,13 +552,23 @@ export class Store {
     this.lastAgePrune = Date.now();
     const now = Number(process.hrtime.bigint());
     for (const [type, ms] of Object.entries(this.retention)) {
-      const { changes } = this.deleteCounted('type = ? AND ts_ns < ?', [type, now - ms * 1e6]);
+      const { changes } = this.deleteCounted('type_code = ? AND ts_ns < ?', [typeCode(type), now - ms * 1e6]);
       this.count -= changes;
     }
   }
 
   eventCount(): number {
     return this.count;
+  }
+
+  /** What a query binds to compare with `type_code` (src/store/kinds.ts). */
+  typeCode(type: string): KindCode {
+    return this.namedKinds ? type : typeCode(type);
+  }
+
+  /** What a query binds to compare with `subtype_code`. */
+  subtypeCode(subtype: string): KindCode {
+    return this.namedKinds ? subtype : subtypeCode(subtype);
   }
 
   actor(id: string): ActorRow | undefined {
@@ -574,11 +598,12 @@ const KEPT_STATEMENTS = 256;
 
 /**
  * A connection whose prepare() gives back the statement it made for the same text before, unless that one is
- * still being read (an open iterate()); with its output reset to rows as objects. The query layer prepares
+ * still being read (an open iterate()); with its output reset to rows as objects; each text rewritten first
+ * when `rewrite` is given. The query layer prepares
  * its statements per question, and a statement that reads `payload` or `ref` compiles their expressions:
  * ~90 µs more per prepare with the payload shapes (146 vs 52 µs, CPU), more than reading its rows took.
  */
-function keepStatements(db: Database.Database): void {
+function keepStatements(db: Database.Database, rewrite?: (sql: string) => string): void {
   const prepare = db.prepare.bind(db);
   const kept = new Map<string, Database.Statement>();
   db.prepare = ((sql: string) => {
@@ -587,7 +612,7 @@ function keepStatements(db: Database.Database): void {
       if (st.reader) st.raw(false).pluck(false).expand(false);
       return st;
     }
-    const made = prepare(sql);
+    const made = prepare(rewrite ? rewrite(sql) : sql);
     if (st === undefined) {
       if (kept.size >= KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
       kept.set(sql, made);
@@ -630,11 +655,21 @@ function migratePayload(db: Database.Database): void {
 }
 
 /**
- * A file written before the coded columns (layout 0): its events copied into a table of this layout, ids
- * kept, coded and shaped by the writer's own functions; its indexes are dropped with it (KEY_INDEXES are
- * made after). Measured: 1 M events of the realistic mix in ~11 s CPU (20 s at load 11), once.
+ * A file of an earlier layout: its events copied into a table of this layout, ids kept; its indexes are dropped
+ * with it (KEY_INDEXES are made after). Layout 0 (before the coded columns): coded and shaped by the writer's
+ * own functions; measured: 1 M events of the realistic mix in ~11 s CPU (20 s at load 11), once. Layout 2:
+ * only type and subtype coded, the other columns copied as they are.
  */
-function rebuildCoded(db: Database.Database): void {
+function rebuildCoded(db: Database.Database, layout: number): void {
+  registerKindCoders(db);
+  db.exec(eventsTable('events_coded'));
+  if (layout === 2) {
+    db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
+      SELECT id, ts_ns, wall_ms, type_code_of(type), subtype_code_of(subtype), actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns FROM events`);
+    db.exec('DROP TABLE events');
+    db.exec('ALTER TABLE events_coded RENAME TO events');
+    return;
+  }
   registerCoders(db);
   // Integers as bigints, as the writer binds them: a duration stored as a REAL is not a whole one.
   db.function('body_of', { deterministic: true, safeIntegers: true, varargs: true }, (...v: unknown[]) => {
@@ -643,9 +678,8 @@ function rebuildCoded(db: Database.Database): void {
     const row = { payload, type, subtype, actor } as EventRow;
     return bodyOf(row, naming ? (module ?? '') : null, naming ? (fn ?? '') : null, typeof status === 'bigint' ? Number(status) : status, ns);
   });
-  db.exec(eventsTable('events_coded'));
-  db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
-    SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor),
+  db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
+    SELECT id, ts_ns, wall_ms, type_code_of(type), subtype_code_of(subtype), actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor),
       body_of(payload, type, subtype, actor, k_module, k_fn, k_status, k_ns), k_module, k_fn, k_status, k_ns FROM events`);
   db.exec('DROP TABLE events');
   db.exec('ALTER TABLE events_coded RENAME TO events');

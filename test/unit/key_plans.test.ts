@@ -55,7 +55,7 @@ describe('query plans on the key columns', () => {
   it('get_message_flow: each direction is a range of events_send_pair; the count reads the index alone; receipts by message id', () => {
     const plans = plansOf((store) => messageFlow(store, '4242', '4242/w1', ALL, PAGE));
     expect(plans.slice(0, 2)).toEqual([
-      "SELECT count(*) AS n FROM events WHERE type = 'message' AND  => SEARCH events USING COVERING INDEX events_send_pair (actor=? AND to_actor=?)",
+      "SELECT count(*) AS n FROM events WHERE type_code = 2 AND sub => SEARCH events USING COVERING INDEX events_send_pair (actor=? AND to_actor=?)",
       'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_send_pair (actor=? AND to_actor=?)',
     ]);
     // The sends and receipts of the page's ids, by id (a sort of those rows only: a few per id).

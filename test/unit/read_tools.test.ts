@@ -3,6 +3,7 @@
 // query-layer unit tests only: capture is tested against real fixture processes, never with hand-written rows.
 import { describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
+import { kindIs } from '../../src/store/kinds.js';
 import type { EventRow } from '../../src/store/store.js';
 import type { ToolContext, ToolDefinition } from '../../src/tools/define.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
@@ -485,10 +486,10 @@ describe('query layer (hand-written rows): supervision tree and query plans', ()
     }
     // Per-actor questions use the (actor, ts_ns) index, not every row of a type.
     const planOf = (fragment: string) => [...plans].find(([sql]) => sql.includes(fragment))![1];
-    expect(planOf("subtype = 'snapshot' AND ts_ns >= :lo")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)');
-    expect(planOf("+type = 'call' AND ref IN")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
+    expect(planOf(`${kindIs('state', 'snapshot')} AND ts_ns >= :lo`)).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)');
+    expect(planOf(`+${kindIs('call')} AND ref IN`)).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)');
     // A page's sends and receipts, by message id.
-    expect(planOf("subtype = 'receive' AND actor = :to")).toMatch(/^SEARCH events USING INDEX events_message_ref \(ref=\? AND ts_ns>\?\)/);
-    expect(planOf("ts_ns <= :end AND subtype = 'send' AND actor = :from")).toMatch(/^SEARCH events USING INDEX events_message_ref \(ref=\? AND ts_ns>\? AND ts_ns<\?\)/);
+    expect(planOf(`${kindIs('message', 'receive')} AND ts_ns >= :start AND actor = :to`)).toMatch(/^SEARCH events USING INDEX events_message_ref \(ref=\? AND ts_ns>\?\)/);
+    expect(planOf(`${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor = :from`)).toMatch(/^SEARCH events USING INDEX events_message_ref \(ref=\? AND ts_ns>\? AND ts_ns<\?\)/);
   });
 });

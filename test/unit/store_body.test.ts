@@ -160,7 +160,7 @@ describe('rows stored coded', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 2\)/);
+    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 3\)/);
     expect(() => new Store({ path, readonly: true })).toThrow(/store layout 99/);
   });
 });
