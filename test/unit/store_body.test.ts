@@ -2,7 +2,7 @@
 // columns, and `payload` (a computed column) gives back the text that was written, character for character.
 // A file written by the previous version (payload a plain column) is read as it is, read-only, and converted
 // in place when opened to write; the tools answer the same from all three.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -273,5 +273,77 @@ describe('a file of the previous version', () => {
     const again = new Store({ path });
     expect(again.db.prepare('SELECT payload FROM events ORDER BY id DESC LIMIT 1').get()).toEqual({ payload });
     again.close();
+  });
+});
+
+/** A file as layout 2 left it (its DDL, verbatim: test/fixtures/store_layout2.sql), with the query fixture's rows. */
+function layout2File(path: string, from: Store): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout2.sql'), 'utf8'));
+  db.transaction(() => {
+    for (const table of ['actors', 'meta', 'actor_counts', 'call_counts', 'message_pairs', 'message_open', 'call_durations', 'http_spans']) {
+      const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
+      for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
+    }
+    const columns = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
+    const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
+    for (const r of from.db.prepare(`SELECT ${columns} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+  })();
+  db.pragma('user_version = 2');
+  db.close();
+}
+
+describe('a file of layout 2 (type and subtype as text)', () => {
+  it('is read as it is read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
+    const { store: fresh, ctx } = setup(webEvents());
+    const expected = await answers(ctx);
+    const path = tempFile();
+    layout2File(path, fresh);
+
+    const reader = new Store({ path, readonly: true });
+    expect(await answers(contextOf(reader))).toEqual(expected);
+    reader.close();
+
+    const store = new Store({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
+    const stored = (s: Store) => s.db.prepare('SELECT id, type_code, subtype_code, type, subtype, actor, ref, corr, body, payload FROM events ORDER BY id').all();
+    expect(stored(store)).toEqual(stored(fresh));
+    expect(await answers(contextOf(store))).toEqual(expected);
+    store.close();
+    const again = new Store({ path });
+    expect(stored(again)).toEqual(stored(fresh));
+    again.close();
+  });
+});
+
+describe('types and subtypes', () => {
+  it('are given back as written, listed ones stored as codes and others as they are, and found by the tools', async () => {
+    const kinds: [string, string][] = [
+      ['call', 'call'], ['http', 'response'], ['custom', 'thing'], ['5', '7'], ['', ''], [' 1e3', '-2.5'], ['call', 'é😀'], ['log', 'verbose'], ['0x10', 'NaN'],
+    ];
+    const store = new Store();
+    store.write(kinds.map(([type, subtype], i) => ({ ...row(i, type, subtype, '{}'), ref: null })));
+    const read = store.db.prepare('SELECT type, subtype, typeof(type_code) AS t, typeof(subtype_code) AS s FROM events ORDER BY id').all();
+    expect(read).toEqual([
+      { type: 'call', subtype: 'call', t: 'integer', s: 'integer' },
+      { type: 'http', subtype: 'response', t: 'integer', s: 'integer' },
+      { type: 'custom', subtype: 'thing', t: 'text', s: 'text' },
+      // what INTEGER affinity would take for a number: kept as bytes
+      { type: '5', subtype: '7', t: 'blob', s: 'blob' },
+      { type: '', subtype: '', t: 'blob', s: 'blob' },
+      { type: ' 1e3', subtype: '-2.5', t: 'blob', s: 'blob' },
+      { type: 'call', subtype: 'é😀', t: 'integer', s: 'text' },
+      { type: 'log', subtype: 'verbose', t: 'integer', s: 'text' },
+      { type: '0x10', subtype: 'NaN', t: 'text', s: 'text' },
+    ]);
+    const ctx = contextOf(store);
+    const lines = async (args: Record<string, unknown>) => ((await callTool(TOOLS.find((t) => t.name === 'get_events_between')!, args, ctx)).content as { text: string }[]).map((c) => c.text).join('\n');
+    const window = { start: 1_700_000_000_000, end: 1_700_000_000_100 };
+    expect(await lines({ ...window, type: '5/7' })).toMatch(/ 1 5\/7$/m);
+    expect(await lines({ ...window, type: '5/7' })).not.toMatch(/call\/call/);
+    expect(await lines({ ...window, type: 'custom' })).toMatch(/ 1 custom\/thing$/m);
+    expect(await lines({ ...window, type: 'call/é😀' })).toMatch(/ 1 call\/é😀$/m);
+    expect(await lines({ ...window, type: 'log/verbose' })).toMatch(/ 1 log\/verbose$/m);
   });
 });
