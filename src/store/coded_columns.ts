@@ -5,10 +5,9 @@
 // - `short_corr`: a request id `<pid>:r<n>` of the row's own process (the actor's first part) as n,
 //   `<actor>:r<n>` as −n; anything else as its text.
 // A value is coded only when its code spells it back exactly (the same text, character for character).
-// Not `type` and `subtype` (a small integer for the pair would save ~9 bytes a row): SQLite counts a query that
-// names a generated column as using every column of the table, so no index can cover it, and every query of
-// the read tools names them (the partial indexes' conditions); a count over an index would read each row.
-// Queries name ref and corr too, but none of them counts over an index (test/unit/key_plans.test.ts).
+// Queries name ref and corr, generated columns, but none of them counts over an index: SQLite counts a query
+// that names a generated column as using every column of the table, so no index can cover it
+// (test/unit/key_plans.test.ts). Type and subtype are coded too, and queries name their codes (kinds.ts).
 import type Database from 'better-sqlite3';
 
 /** The column definitions of `short_ref`, `ref`, `short_corr` and `corr`. */

@@ -3,7 +3,7 @@
 // - Statements are prepared once; a batch is one synchronous transaction with no await inside.
 // - `id INTEGER PRIMARY KEY` is the rowid: monotonic, free, and the pruning order (oldest first).
 // - Two indexes, each matching a query family: (actor, ts_ns) for per-actor timelines and paths,
-//   (type, ts_ns) for "all calls / all messages / all requests in a window". Every extra index costs
+//   (type_code, ts_ns) for "all calls / all messages / all requests in a window". Every extra index costs
 //   insert throughput, so none is added without a query that needs it (see test/unit/key_plans.test.ts).
 // - Key columns for what tools filter or order on inside payloads (a call's module and function, a
 //   completion's or a response's duration, an HTTP status),
@@ -546,7 +546,7 @@ export class Store {
 
   /**
    * Applies per-type retention. Ages are measured on ts_ns, the monotonic clock the agents stamp events with
-   * (system-wide on this host), so the (type, ts_ns) index serves the delete.
+   * (system-wide on this host), so the (type_code, ts_ns) index serves the delete.
    */
   pruneByAge(): void {
     this.lastAgePrune = Date.now();
