@@ -18,7 +18,7 @@ const SUBTYPES = [
   'log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'hit',
   'trace_started', 'trace_stopped', 'timing', 'dropped', 'rebound', 'start', 'exit', 'online',
   'exiting', 'abort', 'spawn', 'track', 'untrack', 'uncaught_exception', 'unhandled_rejection', 'client_request',
-  'client_response', 'client_error', 'open', 'close', 'stdout', 'stderr',
+  'client_response', 'client_error', 'open', 'close', 'stdout', 'stderr', 'detached',
 ] as const;
 
 type TypeName = (typeof TYPES)[number];

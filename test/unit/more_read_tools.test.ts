@@ -3,6 +3,7 @@
 // as docs/events.md says, to test the read side on its own; capture is tested against real fixture processes.
 import { describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
+import { kindIs } from '../../src/store/kinds.js';
 import { analyze_state_change } from '../../src/tools/analyze_state_change.js';
 import { CATEGORIES, parseCategories, selectTools, TOOL_CATEGORIES } from '../../src/tools/categories.js';
 import { READ_ONLY, type ToolContext, type ToolDefinition } from '../../src/tools/define.js';
@@ -583,10 +584,10 @@ describe('query layer (hand-written rows): query plans of the issue 4 tools', ()
     }
     // Windows become ts_ns ranges on the index, not filters over a type's or an actor's whole history.
     const planOf = (fragment: string) => [...plans].find(([sql]) => sql.includes(fragment))![1];
-    expect(planOf('SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE type IN (')).toContain('SEARCH events USING INDEX events_type_ts (type=? AND ts_ns>? AND ts_ns<?)');
-    expect(planOf("WHERE type = 'log' AND ts_ns >= :lo")).toBe('SEARCH events USING INDEX events_type_ts (type=? AND ts_ns>? AND ts_ns<?)');
-    expect(planOf("AND +type = 'log'")).toMatch(/^SEARCH events USING INDEX events_actor_ts \(actor=\? AND ts_ns>\? AND ts_ns<\?\)/);
-    expect(planOf("subtype = 'snapshot' AND ts_ns <= :hi")).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns<?)');
-    expect(planOf('WITH RECURSIVE t(type)')).toMatch(/SEARCH events USING COVERING INDEX events_type_ts \(type>\?\)/);
+    expect(planOf('SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE type_code IN (')).toContain('SEARCH events USING INDEX events_type_ts (type_code=? AND ts_ns>? AND ts_ns<?)');
+    expect(planOf(`WHERE ${kindIs('log')} AND ts_ns >= :lo`)).toBe('SEARCH events USING INDEX events_type_ts (type_code=? AND ts_ns>? AND ts_ns<?)');
+    expect(planOf(`AND +${kindIs('log')}`)).toMatch(/^SEARCH events USING INDEX events_actor_ts \(actor=\? AND ts_ns>\? AND ts_ns<\?\)/);
+    expect(planOf(`${kindIs('state', 'snapshot')} AND ts_ns <= :hi`)).toBe('SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns<?)');
+    expect(planOf('WITH RECURSIVE t(c)')).toMatch(/SEARCH events USING COVERING INDEX events_type_ts \(type_code>\?\)/);
   });
 });
