@@ -69,7 +69,7 @@ export function supervisionTree(store: Store): TreeNode[] {
 /** When the tracer let go of each process it no longer traces: its last detach not followed by an attach. */
 function detachedProcesses(store: Store): Map<string, string> {
   const rows = store.db
-    .prepare("SELECT actor, subtype, wall_ms FROM events WHERE type = 'process' AND subtype IN ('start', 'detached') ORDER BY ts_ns, id")
+    .prepare(`SELECT actor, subtype, wall_ms FROM events WHERE ${kindIs('process', ['start', 'detached'])} ORDER BY ts_ns, id`)
     .all() as { actor: string; subtype: string; wall_ms: number }[];
   const at = new Map<string, string>();
   for (const r of rows) {

@@ -14,7 +14,8 @@ const TYPE_WIDE: Record<string, string> = {
   get_execution_path: 'a caller outside the page, looked up backwards among calls from the callee (stops at the first match)',
   analyze_state_change: 'idem (the calls between the two moments, as get_execution_path shows them)',
   get_probe_hits: 'probe hits (bounded by each probe\'s hit budget)',
-  get_supervision_tree: 'the agent\'s trace_started/trace_stopped reports',
+  get_supervision_tree: 'the agent\'s trace_started/trace_stopped reports, and the processes\' start and detach reports',
+  message_queue_analysis: 'the processes\' start and detach reports (the supervision tree says which threads still run)',
   performance_analysis: 'the agent\'s timing summaries, as get_function_calls (the recorded calls: from the store\'s tallies; in a window, the module\'s completions from events_end_key)',
   slowest_function_calls: 'idem (the recorded completions: each function\'s slowest, from events_end_key)',
   get_function_calls: 'the agent\'s timing summaries (one a second per timing-only trace and thread), among its reports',
@@ -50,7 +51,7 @@ const CASES: Case[] = [
   { tool: 'get_state_at', args: { pid_string: '4242/o1', timestamp: T0 + 10.011 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts'] },
   { tool: 'get_state_timeline', args: { pid_string: '4242/o1' }, indexes: ['events_actor_ts'] },
   { tool: 'get_supervision_tree', args: {}, indexes: ['events_type_ts'] },
-  { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair'] },
+  { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js', since: T0 + 2 }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_receive_pair', 'events_send_pair'] },
@@ -105,7 +106,7 @@ describe('query plans of every read tool', () => {
       }
       expect([...used].sort()).toEqual(c.indexes);
       // a read of a whole type is named above
-      const typeWide = plans.filter(([, plan]) => /SEARCH \w+ USING (?:COVERING )?INDEX events_type_ts \(type=\?(?: AND ts_ns<\?)?\)/.test(plan));
+      const typeWide = plans.filter(([, plan]) => /SEARCH \w+ USING (?:COVERING )?INDEX events_type_ts \(type_code=\?(?: AND ts_ns<\?)?\)/.test(plan));
       if (typeWide.length > 0) expect(TYPE_WIDE[c.tool], typeWide.map(([sql]) => sql.slice(0, 100)).join('\n')).toBeDefined();
     });
   }
