@@ -5,7 +5,7 @@
 // the codes (kindIs below): SQLite counts a query that names a generated column as reading every column of
 // the table, so an index on the codes covers a count only if the query names the codes; and a partial index
 // is used only when the query's WHERE holds the index's own terms.
-// Measured on the storage bench (realistic mix): 226 → 205–213 bytes per event (rows 123 → 111–115,
+// Measured on the storage bench (realistic mix): 226 → 204–213 bytes per event (rows 123 → 110–115,
 // events_type_ts 23 → 18): as text, type and subtype took ~10 bytes a row; as codes, 0–1 byte each (0 and 1 take no bytes at
 // all in an SQLite record: the most frequent names come first).
 
