@@ -1,14 +1,15 @@
 // trace_line on a jest 29 run (installed from the registry into test/targets): jest runs each test file's
 // modules in a vm context of its own, whose global is not the one the agent is on, so a probe's breakpoint
 // condition found no agent there and recorded nothing. Contexts created once nodescope is in carry the agent
-// too: launched under nodescope, the probe's hits are recorded with their locals.
+// too: launched under nodescope, the probe's hits are recorded with their locals. Attached while a test file
+// runs, its context predates the agent: trace_line says so rather than waiting for hits that cannot come.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer } from '../helpers.js';
+import { eventually, events, newTracer, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
 
 const TARGETS = join(import.meta.dirname, '..', 'targets');
@@ -51,5 +52,23 @@ describe.each(['20', '26'])('jest 29 on Node %s', (major) => {
       return actor?.ended_ms != null && actor;
     }, 'jest to end', 30_000);
     expect(ended).toMatchObject({ status: 'exited', exit_code: 0 });
+  }, 60_000);
+
+  it('says why a probe in a test file already running when nodescope attached records nothing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jest-shop-'));
+    const stop = join(dir, 'stop');
+    process.env.SHOP_STOP = stop;
+    const app = startFixture(join('..', 'targets', 'node_modules', 'jest', 'bin', 'jest.js'), ['--rootDir', SHOP, '--ci'], { node: nodeTarget(major).bin });
+    delete process.env.SHOP_STOP;
+    await app.line(/quoting/, 30_000);
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.attach(String(app.pid));
+    const probe = await t.tracer.traceLine({ file: PRICE, line: 3, limits: DEFAULT_PROBE_LIMITS });
+    expect(probe.sites).toMatchObject([{ actor: String(app.pid), url: `file://${PRICE}`, line: 3, state: 'armed', stopped: expect.stringContaining('a vm context made before nodescope came') }]);
+    await t.tracer.close();
+    tracer = undefined;
+    writeFileSync(stop, '');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
