@@ -1,6 +1,6 @@
 // Installs the Node binaries that capture tests run their targets on, and the packages their programs use
-// (test/targets), once: `npm test` runs
-// this first, so a fresh clone needs no step of its own. Quiet when they are already there.
+// (test/targets), once: `npm test` runs this first, so a fresh clone needs no step of its own. Quiet when
+// they are already there.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
