@@ -635,19 +635,27 @@ export class EsmTraces {
     const wait = url === undefined ? undefined : this.waiting.get(url);
     try {
       if (!url || !ids || !wait || !frame) return;
-      if (this.thread.scripts.all().find((s) => s.scriptId === frame.location.scriptId)?.isModule === false) {
+      const scriptId = frame.location.scriptId;
+      if (this.thread.scripts.all().find((s) => s.scriptId === scriptId)?.isModule === false && !(await this.isViteModule(scriptId))) {
         // The same file run as a script (a test runner's own module loader): not the module waited for,
         // and a breakpoint by URL would stop that script again; module scripts of the URL keep theirs.
+        // (What vite's SSR transform made of the module, as vitest runs it, is the module: traced.)
         for (const breakpointId of ids.byUrl.splice(0)) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
         return;
       }
       this.waiting.delete(url);
-      const report = await this.traceLoaded(wait.spec, wait.resolved, frame.location.scriptId, frame.callFrameId).catch(() => undefined);
+      const report = await this.traceLoaded(wait.spec, wait.resolved, scriptId, frame.callFrameId).catch(() => undefined);
       if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
       await this.disarm(url);
     } finally {
       await this.thread.session.send('Debugger.resume').catch(() => undefined);
     }
+  }
+
+  /** Whether a script is a module as vite's SSR transform writes one (vitest evaluates those as scripts). */
+  private async isViteModule(scriptId: string): Promise<boolean> {
+    const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId }).catch(() => ({ scriptSource: '' }));
+    return viteExports(scriptSource).length > 0;
   }
 
   /** A function replaced itself with a wrapper (agent/rebound): its breakpoint's work is done. */

@@ -2,7 +2,8 @@
 // test runs: vite's SSR transform rewrites `export function quote` to a plain function read by
 // `__vite_ssr_exportName__("quote", () => …)`, which the vitest worker (a child process) evaluates in a vm
 // script. trace_module takes those for the module's exports — lineTotal, discount, quote, not every function
-// in it — and records their calls: by live edit on Node 20, by breakpoints on Node 26 (no live edit).
+// in it — and records their calls: by live edit on Node 20, by breakpoints on Node 26 (no live edit). Traced
+// from the launch of `vitest run`, the module is taken as the worker evaluates it, before its first line.
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,5 +53,20 @@ describe.each(['20', '26'])('A vitest module on Node %s', (major) => {
     writeFileSync(stop, '');
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.stdout()).toMatch(/Tests\s+1 passed \(1\)/);
+  }, 60_000);
+
+  it('traces a module named when vitest is launched, from its first line in the worker', async () => {
+    const t = newTracer();
+    tracer = t.tracer;
+    await t.tracer.traceModule({ module: 'src/price.ts', ...limits });
+    const link = await t.tracer.launch([nodeTarget(major).bin, join('..', '..', 'node_modules', 'vitest', 'vitest.mjs'), 'run'], { cwd: SHOP });
+    await eventually(() => {
+      t.tracer.ingest.flush();
+      return t.store.actor(String(link.pid))?.ended_ms != null;
+    }, 'the run to end', 30_000);
+    expect(t.store.actor(String(link.pid))).toMatchObject({ status: 'exited', exit_code: 0 });
+    const calls = events(t.store, "type = 'call' AND subtype = 'call'").map((e) => [e.actor === String(link.pid) ? 'main' : 'worker', e.payload.module, e.payload.fn]);
+    const call = (fn: string) => ['worker', 'src/price.ts', fn];
+    expect(calls).toEqual([call('quote'), call('lineTotal'), call('lineTotal'), call('discount'), call('quote'), call('lineTotal'), call('discount')]);
   }, 60_000);
 });
