@@ -745,7 +745,7 @@ function getterRead(source: string, name: string): string | undefined {
  * `Object.defineProperty(__vite_ssr_exports__, "quote", { …, get(){ return quote }})` before. Re-exports
  * (reads of an import, `__vite_ssr_import_0__.x`) are another module's functions.
  */
-export function viteExports(source: string): string[] {
+function viteExports(source: string): string[] {
   const reads = /__vite_ssr_exportName__\(\s*"(?:[^"\\]|\\.)*"\s*,\s*\(\)\s*=>\s*\{\s*try\s*\{\s*return\s+([\w$]+)\s*\}|Object\.defineProperty\(\s*__vite_ssr_exports__\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*\{[^{}]*get\s*\(\)\s*\{\s*return\s+([\w$]+)\s*\}/g;
   const names = [...source.matchAll(reads)].map((m) => (m[1] ?? m[2])!);
   return [...new Set(names.filter((n) => !n.startsWith('__vite_ssr_')))];
