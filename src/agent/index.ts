@@ -155,7 +155,7 @@ class Agent implements AgentCore {
     const calls = new Calls(this);
     this.modules = new Modules(this, this.patches, calls);
     this.objects = new Objects(this, this.patches, calls);
-    this.probes = new Probes(this);
+    this.probes = new Probes(this, this.patches);
     // A module already loaded is left to the tracer, which instruments it in place where it can.
     for (const spec of config.modules ?? []) this.traceModule({ ...spec, inPlace: true });
     this.guard(() => {

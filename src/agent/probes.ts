@@ -3,9 +3,10 @@
 // ~0.1 ms however cheap its condition (DESIGN.md), so a probe on a hot line must not stay armed: when its
 // budget for the second is spent, gate() asks the tracer (through the control binding) to remove the
 // breakpoint until the next token is due.
-import type { ProbeLimits } from '../shared/protocol.js';
+import { AGENT_GLOBAL, type ProbeLimits } from '../shared/protocol.js';
 import { keyMatcher } from '../shared/redact.js';
 import type { AgentCore } from './index.js';
+import type { PatchTable } from './patches.js';
 import { serialize, type Json } from './serialize.js';
 
 export interface ProbeConfig extends ProbeLimits {
@@ -44,8 +45,49 @@ export class Probes {
   gates = 0;
   private readonly redact: (key: string) => boolean;
 
-  constructor(private readonly core: AgentCore) {
+  constructor(
+    private readonly core: AgentCore,
+    patches: PatchTable,
+  ) {
     this.redact = keyMatcher(core.config.redact);
+    core.guard(() => this.reachFromContexts(patches));
+  }
+
+  /**
+   * A breakpoint condition finds the agent on the global of the code it stops in (AGENT_REF): code a vm
+   * context runs (jest runs each test file's modules in one) has that context's global, where the agent is
+   * not. Each context created from now on gets it too, under the same symbol (removed on detach); one made
+   * before cannot be reached (the tracer's answer says so).
+   */
+  private reachFromContexts(patches: PatchTable): void {
+    const key = Symbol.for(AGENT_GLOBAL);
+    const core = this.core;
+    // Contexts a program made, each held weakly: the dead ones are dropped as the list doubles.
+    let contexts: WeakRef<object>[] = [];
+    let prune = 64;
+    const vm = core.builtin('vm') as { createContext: (...a: unknown[]) => unknown };
+    patches.patch(vm, 'createContext', (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const context = original.apply(this, args);
+        if (patches.active && context !== null && typeof context === 'object' && !Object.hasOwn(context, key)) {
+          core.guard(() => {
+            Object.defineProperty(context, key, { value: core, configurable: true, enumerable: false, writable: false });
+            contexts.push(new WeakRef(context));
+            if (contexts.length >= prune) {
+              contexts = contexts.filter((ref) => ref.deref() !== undefined);
+              prune = Math.max(64, contexts.length * 2);
+            }
+          });
+        }
+        return context;
+      },
+    );
+    patches.add(() => {
+      for (const ref of contexts.splice(0)) {
+        const context = ref.deref() as Record<symbol, unknown> | undefined;
+        if (context && Object.getOwnPropertyDescriptor(context, key)?.value === core) delete context[key];
+      }
+    });
   }
 
   install(c: ProbeConfig): void {

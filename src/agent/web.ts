@@ -4,7 +4,8 @@
 // `web` option: before Node 24, AsyncLocalStorage switches on async hooks for the whole thread (6 % of a
 // traced hello-world server's CPU samples on Node 20: bench/README.md); from 24 it is an AsyncContextFrame.
 import { SEP } from '../shared/protocol.js';
-import type { Later, Source } from './index.js';
+import type { AgentCore, Later, Source } from './index.js';
+import type { PatchTable } from './patches.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
 type Res = Record<string, unknown> & { statusCode?: number };
@@ -28,7 +29,7 @@ interface Exchange {
 const IN_FLIGHT_MS = 50;
 
 /** Own data property, read without running a getter. */
-function own(obj: unknown, key: string): unknown {
+function own(obj: unknown, key: PropertyKey): unknown {
   if (obj === null || typeof obj !== 'object') return undefined;
   const desc = Object.getOwnPropertyDescriptor(obj, key);
   return desc && 'value' in desc ? desc.value : undefined;
@@ -95,6 +96,33 @@ function mountBefore(url: unknown, path: string): string {
   return at > 1 ? url.slice(0, at) : '';
 }
 
+/**
+ * Calls `use` with the exports of the userland CommonJS file that `file` matches: now if it is loaded, else
+ * once it is. Module.prototype.load runs once per file, with its name, also for a CommonJS file an ES module
+ * imports: watching costs one regexp test per module loaded, and ends once the file is found.
+ */
+function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (exports: unknown) => void): void {
+  const Module = core.builtin('module');
+  for (const [name, record] of Object.entries((Module._cache ?? {}) as Record<string, { loaded?: boolean; exports?: unknown }>)) {
+    if (file.test(name) && record?.loaded) return use(record.exports);
+  }
+  let found = false;
+  const undo = patches.patch(Module.prototype as { load: (...a: unknown[]) => unknown }, 'load', (original) =>
+    function (this: { exports?: unknown }, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      if (!found && patches.active && typeof args[0] === 'string' && file.test(args[0])) {
+        found = true;
+        core.guard(() => use(this.exports));
+        patches.undo([undo]);
+      }
+      return result;
+    },
+  );
+}
+
+/** Koa's application class: its requests' contexts, where @koa/router leaves the route it matched. */
+const KOA_FILE = /[\\/]node_modules[\\/]koa[\\/]lib[\\/]application\.js$/;
+
 export const webSource: Source = {
   category: 'web',
   enable(core, patches) {
@@ -121,6 +149,10 @@ export const webSource: Source = {
     // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
     const fastifyRoutes = new WeakMap<object, string>();
     let fastify = false;
+    // Koa keeps its route (@koa/router's ctx._matchedRoute) on its context, which nothing on the request
+    // leads to: each context is kept by its request as Koa makes it.
+    const koaContexts = new WeakMap<object, object>();
+    let koa = false;
     let seq = 0;
     const subscribe = (channel: string, fn: (msg: any) => void) => {
       // core.guard's contract, inline: a closure per publish was measurable on the per-request path.
@@ -207,7 +239,7 @@ export const webSource: Source = {
       // Read at the end, as the response always was: an app may rewrite req.url on the way.
       const method = request.method ?? null;
       const url = request.url ?? null;
-      const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? null;
+      const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? (koa ? koaRoute(request) : null);
       const status = response.statusCode ?? null;
       const end = core.nowNs();
       if (r.sent) {
@@ -226,6 +258,24 @@ export const webSource: Source = {
         fastify = true;
         fastifyRoutes.set(raw, route.url);
       }
+    });
+
+    const koaRoute = (request: Req): string | null => {
+      const route = own(koaContexts.get(request), '_matchedRoute');
+      return typeof route === 'string' ? route : null;
+    };
+    whenLoaded(core, patches, KOA_FILE, (Application) => {
+      const proto = (Application as { prototype?: { createContext?: (...a: unknown[]) => unknown } } | null)?.prototype;
+      if (typeof proto?.createContext !== 'function') return;
+      koa = true;
+      patches.patch(proto as { createContext: (...a: unknown[]) => unknown }, 'createContext', (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          const ctx = original.apply(this, args);
+          const req = args[0];
+          if (patches.active && ctx !== null && typeof ctx === 'object' && req !== null && typeof req === 'object') koaContexts.set(req, ctx);
+          return ctx;
+        },
+      );
     });
 
     const clientStart = (request: Req, url: string | null) => {
@@ -253,11 +303,51 @@ export const webSource: Source = {
     const ClientRequest = core.builtin('http')?.ClientRequest as { prototype: object } | undefined;
     const pathGetter = ClientRequest && (Object.getOwnPropertyDescriptor(ClientRequest.prototype, 'path')?.get as (() => unknown) | undefined);
     const pathOf = (request: Req) => own(request, 'path') ?? (pathGetter && Object.getPrototypeOf(request) === ClientRequest!.prototype ? pathGetter.call(request) : undefined);
-    subscribe('http.client.request.start', ({ request }: { request: Req }) => {
+    // node:http's own symbols a ClientRequest keeps data under, found once: its headers table, and from
+    // Node 26 its socket (`socket` is an accessor there).
+    const symbols = new Map<string, symbol | undefined>();
+    const bySymbol = (request: Req, name: string): unknown => {
+      let key = symbols.get(name);
+      if (key === undefined) symbols.set(name, (key = Object.getOwnPropertySymbols(request).find((s) => s.description === name)));
+      return key && own(request, key);
+    };
+    // The port is only in the Host header node:http wrote (`name:port`, unless the default): read from its
+    // headers table, never through a method.
+    const hostHeader = (request: Req): unknown => own(own(bySymbol(request, 'kOutHeaders'), 'host'), '1');
+    const clientUrl = (request: Req): string | null => {
       const host = own(request, 'host');
       const path = pathOf(request);
-      clientStart(request, typeof host === 'string' ? `${host}${typeof path === 'string' ? path : ''}` : null);
-    });
+      const target = typeof path === 'string' ? path : '';
+      // A request through a proxy names its whole URL as its path.
+      if (/^[a-z][\w+.-]*:\/\//i.test(target)) return target;
+      if (typeof host !== 'string') return null;
+      const protocol = own(request, 'protocol');
+      const name = host.includes(':') ? `[${host}]` : host;
+      const header = hostHeader(request);
+      const port = header === name ? undefined : typeof header === 'string' && header.startsWith(`${name}:`) ? header.slice(name.length + 1) : agentPort(request, host);
+      return `${typeof protocol === 'string' ? protocol : 'http:'}//${name}${port ? `:${port}` : ''}${target}`;
+    };
+    /**
+     * The port of a request whose Host header names another host (a virtual host the app asked for): its
+     * agent's key for the socket or queue it is in, `host:port:…` (http.Agent's getName), unless the default.
+     */
+    const agentPort = (request: Req, host: string): string | undefined => {
+      const agent = own(request, 'agent');
+      const fallback = String(own(agent, 'defaultPort'));
+      for (const [table, item] of [['sockets', own(request, 'socket') ?? bySymbol(request, 'kSocket')], ['requests', request]] as const) {
+        const byName = own(agent, table);
+        if (byName === null || typeof byName !== 'object' || item === undefined) continue;
+        for (const name of Object.keys(byName)) {
+          const queue = own(byName, name);
+          if (name.startsWith(`${host}:`) && Array.isArray(queue) && queue.includes(item)) {
+            const port = /^\d*/.exec(name.slice(host.length + 1))![0];
+            return port === fallback ? undefined : port;
+          }
+        }
+      }
+      return undefined;
+    };
+    subscribe('http.client.request.start', ({ request }: { request: Req }) => clientStart(request, clientUrl(request)));
     subscribe('http.client.response.finish', ({ request, response }: { request: Req; response: Res }) => clientEnd(request, response.statusCode ?? null, undefined));
     subscribe('http.client.request.error', ({ request, error }: { request: Req; error: unknown }) => clientEnd(request, null, error));
     subscribe('undici:request:create', ({ request }: { request: Req }) => {
@@ -287,26 +377,23 @@ function wsData(data: unknown, isBinary: unknown): unknown {
 }
 
 /**
- * WebSocket traffic of the `ws` package (a userland module, found in the require cache or when first
- * required): connections, messages in and out, closes. Each connection gets an id that its events share.
+ * WebSocket traffic of the `ws` package (a userland module, found loaded or as it loads): connections,
+ * messages in and out, closes. Each connection gets an id that its events share.
  */
 export const wsSource: Source = {
   category: 'web',
   enable(core, patches) {
     if (!core.config.web) return;
-    const Module = core.builtin('module');
     const self = core.config.actor;
     const ids = new WeakMap<object, string>();
     let seq = 0;
-    let wrapped = false;
     const idOf = (ws: object) => {
       let id = ids.get(ws);
       if (id === undefined) ids.set(ws, (id = `${self}:ws${++seq}`));
       return id;
     };
     const wrap = (WebSocket: { prototype: WsLike }) => {
-      if (wrapped || typeof WebSocket?.prototype?.send !== 'function') return;
-      wrapped = true;
+      if (typeof WebSocket?.prototype?.send !== 'function') return;
       patches.patch(WebSocket.prototype, 'send', (original) =>
         function (this: WsLike, data: unknown, ...rest: unknown[]) {
           if (patches.active) core.guard(() => core.emit('ws', 'send', self, { data: wsData(data, typeof data !== 'string') }, { ref: idOf(this) }));
@@ -327,20 +414,6 @@ export const wsSource: Source = {
         },
       );
     };
-    const fromCache = () => {
-      for (const [file, record] of Object.entries((Module._cache ?? {}) as Record<string, { exports?: unknown }>)) {
-        if (/[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/.test(file)) return wrap(record?.exports as never);
-      }
-    };
-    fromCache();
-    if (wrapped) return;
-    // Not loaded yet: look again after each require until it is.
-    patches.patch(Module as { _load: (...a: unknown[]) => unknown }, '_load', (original) =>
-      function (this: unknown, ...args: unknown[]) {
-        const result = original.apply(this, args);
-        if (!wrapped && patches.active) core.guard(fromCache);
-        return result;
-      },
-    );
+    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/, (WebSocket) => wrap(WebSocket as never));
   },
 };

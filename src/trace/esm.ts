@@ -164,13 +164,17 @@ export class EsmTraces {
     const session = this.thread.session;
     const { scriptSource } = await session.send('Debugger.getScriptSource', { scriptId });
     let found = findFunctions(scriptSource, spec.functions ?? []);
+    // What vite's SSR transform (vitest) made of a module exports through calls of its own: those read the
+    // functions it exports.
+    const vite = found.sites.length === 0 && !spec.functions?.length ? viteExports(scriptSource) : [];
+    if (vite.length > 0) found = findFunctions(scriptSource, vite);
     // A module that exports no function (a server's entry file): its own functions are what there is to trace.
     const everything = found.sites.length === 0 && !spec.functions?.length;
     if (everything) found = findFunctions(scriptSource, [EVERY_FUNCTION]);
     const skipped = found.skipped.map((s) => `${s.name} (${s.why})`);
     const base = { module: spec.module, resolved, functions: [] as string[], methods: [] as string[] };
     if (found.sites.length === 0) {
-      return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; name them in function_names where a transform exports them its own way (vitest's)` };
+      return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; name them in function_names where a transform exports them its own way` };
     }
     const rebound = frame !== undefined && !(await this.canEdit()) ? await this.rebindAtLoad(spec, resolved, frame, found.sites) : [];
     const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites.filter((s) => !rebound.includes(s)));
@@ -631,19 +635,27 @@ export class EsmTraces {
     const wait = url === undefined ? undefined : this.waiting.get(url);
     try {
       if (!url || !ids || !wait || !frame) return;
-      if (this.thread.scripts.all().find((s) => s.scriptId === frame.location.scriptId)?.isModule === false) {
+      const scriptId = frame.location.scriptId;
+      if (this.thread.scripts.all().find((s) => s.scriptId === scriptId)?.isModule === false && !(await this.isViteModule(scriptId))) {
         // The same file run as a script (a test runner's own module loader): not the module waited for,
         // and a breakpoint by URL would stop that script again; module scripts of the URL keep theirs.
+        // (What vite's SSR transform made of the module, as vitest runs it, is the module: traced.)
         for (const breakpointId of ids.byUrl.splice(0)) await this.thread.session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
         return;
       }
       this.waiting.delete(url);
-      const report = await this.traceLoaded(wait.spec, wait.resolved, frame.location.scriptId, frame.callFrameId).catch(() => undefined);
+      const report = await this.traceLoaded(wait.spec, wait.resolved, scriptId, frame.callFrameId).catch(() => undefined);
       if (report?.status !== 'traced' && this.problems.length < 20) this.problems.push(`${wait.spec.module}: ${report?.note ?? 'could not be instrumented'}`);
       await this.disarm(url);
     } finally {
       await this.thread.session.send('Debugger.resume').catch(() => undefined);
     }
+  }
+
+  /** Whether a script is a module as vite's SSR transform writes one (vitest evaluates those as scripts). */
+  private async isViteModule(scriptId: string): Promise<boolean> {
+    const { scriptSource } = await this.thread.session.send('Debugger.getScriptSource', { scriptId }).catch(() => ({ scriptSource: '' }));
+    return viteExports(scriptSource).length > 0;
   }
 
   /** A function replaced itself with a wrapper (agent/rebound): its breakpoint's work is done. */
@@ -725,6 +737,18 @@ function withBinding(source: string, site: FunctionSite, exported = false): Func
 /** The binding esbuild's getter of an export reads (`convert: () => convert` in its `__export`). */
 function getterRead(source: string, name: string): string | undefined {
   return new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}\\s*:\\s*\\(\\)\\s*=>\\s*([\\w$]+)(?![\\w$])`).exec(source)?.[1];
+}
+
+/**
+ * The local names of what a module exports, where vite's SSR transform wrote its exports as calls that
+ * read them: `__vite_ssr_exportName__("quote", () => { try { return quote } catch {} })` (vite 7 and 8), or
+ * `Object.defineProperty(__vite_ssr_exports__, "quote", { …, get(){ return quote }})` before. Re-exports
+ * (reads of an import, `__vite_ssr_import_0__.x`) are another module's functions.
+ */
+function viteExports(source: string): string[] {
+  const reads = /__vite_ssr_exportName__\(\s*"(?:[^"\\]|\\.)*"\s*,\s*\(\)\s*=>\s*\{\s*try\s*\{\s*return\s+([\w$]+)\s*\}|Object\.defineProperty\(\s*__vite_ssr_exports__\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*\{[^{}]*get\s*\(\)\s*\{\s*return\s+([\w$]+)\s*\}/g;
+  const names = [...source.matchAll(reads)].map((m) => (m[1] ?? m[2])!);
+  return [...new Set(names.filter((n) => !n.startsWith('__vite_ssr_')))];
 }
 
 /** What an in-place trace records, and at what cost a call (bench/README.md), as its note says it. */

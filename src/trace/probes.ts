@@ -372,7 +372,11 @@ export class Probes {
     state.breakpoints.set(probe.info.id, [...(state.breakpoints.get(probe.info.id) ?? []), breakpointId]);
     state.armedAt.set(probe.info.id, Date.now());
     const at = locations[0];
-    this.site(probe, { actor: thread.actor, url: t.url, line: at ? at.lineNumber + 1 : t.line, column: at ? (at.columnNumber ?? 0) + 1 : t.column, state: at ? 'armed' : 'waiting for the script' });
+    // A vm context made before the agent came (jest's test files) has no agent on its global for the condition.
+    const context = at ? thread.scripts.get(t.url)?.contextId : undefined;
+    const reached = context === undefined || (await state.session.send('Runtime.evaluate', { expression: `${AGENT_REF} !== undefined`, contextId: context, returnByValue: true, silent: true }).catch(() => undefined))?.result.value !== false;
+    const unreached = reached ? {} : { stopped: 'its code runs in a vm context made before nodescope came (a test runner\'s, as jest\'s), where the condition cannot reach the agent: no hit recorded there; contexts made from now on are' };
+    this.site(probe, { actor: thread.actor, url: t.url, line: at ? at.lineNumber + 1 : t.line, column: at ? (at.columnNumber ?? 0) + 1 : t.column, state: at ? 'armed' : 'waiting for the script', ...unreached });
   }
 
   private site(probe: Probe, site: ProbeSite): void {

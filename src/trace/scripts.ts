@@ -11,6 +11,8 @@ export interface LoadedScript {
   isModule: boolean;
   length: number;
   sourceMapURL: string;
+  /** The execution context it runs in: a vm context's own (jest's test files), or the thread's main one. */
+  contextId: number;
 }
 
 type Listener = (script: LoadedScript) => void;
@@ -36,9 +38,9 @@ export class LoadedScripts {
     this.byUrl.clear();
     this.listeners.clear();
     this.session = session;
-    this.off = session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length, sourceMapURL }) => {
+    this.off = session.on('Debugger.scriptParsed', ({ url, scriptId, isModule, length, sourceMapURL, executionContextId }) => {
       if (!url) return;
-      const script: LoadedScript = { scriptId, url, isModule: isModule === true, length: length ?? Infinity, sourceMapURL: sourceMapURL ?? '' };
+      const script: LoadedScript = { scriptId, url, isModule: isModule === true, length: length ?? Infinity, sourceMapURL: sourceMapURL ?? '', contextId: executionContextId };
       this.byUrl.set(url, script);
       for (const fn of this.listeners) fn(script);
     });

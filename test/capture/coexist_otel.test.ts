@@ -153,14 +153,15 @@ describe.each(['20', '24'])('OpenTelemetry HTTP instrumentation with nodescope, 
       return [r.subtype, r.ref, r.corr, p.url ?? p.status];
     });
     const price = (id: string) => `http://127.0.0.1:${backendPort}/price/${id}`;
+    const stock = (path: string) => `http://127.0.0.1:${backendPort}${path}`;
     expect(made).toEqual([
-      ['client_request', `${main}:q2`, `${main}:r1`, '127.0.0.1/stock/7'],
+      ['client_request', `${main}:q2`, `${main}:r1`, stock('/stock/7')],
       ['client_response', `${main}:q2`, `${main}:r1`, 200],
       ['client_request', `${main}:q3`, `${main}:r1`, price('7')],
       ['client_response', `${main}:q3`, `${main}:r1`, 200],
-      ['client_request', `${main}:q5`, `${main}:r4`, '127.0.0.1/missing/3'],
+      ['client_request', `${main}:q5`, `${main}:r4`, stock('/missing/3')],
       ['client_response', `${main}:q5`, `${main}:r4`, 404],
-      ['client_request', `${main}:q7`, `${main}:r6`, '127.0.0.1/stock/8'],
+      ['client_request', `${main}:q7`, `${main}:r6`, stock('/stock/8')],
       ['client_response', `${main}:q7`, `${main}:r6`, 200],
       ['client_request', `${main}:q8`, `${main}:r6`, price('8')],
       ['client_response', `${main}:q8`, `${main}:r6`, 200],

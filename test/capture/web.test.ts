@@ -99,7 +99,7 @@ describe('web', () => {
     get(port, '/call-held');
     await app.line(/^held/);
     await t.tracer.sync();
-    expect(httpRows(t).filter((r) => r.subtype === 'client_request')).toEqual([{ subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: '127.0.0.1/hold' } }]);
+    expect(httpRows(t).filter((r) => r.subtype === 'client_request')).toEqual([{ subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: `http://127.0.0.1:${port}/hold` } }]);
     expect((await fetch(`http://127.0.0.1:${port}/release`)).status).toBe(200);
     const rows = await eventually(() => {
       t.tracer.ingest.flush();
@@ -107,7 +107,7 @@ describe('web', () => {
       return r.length === 8 && r;
     }, 'eight http rows');
     expect(rows.filter((r) => r.ref === `${main}:q2`).map((r) => (r.subtype === 'client_response' ? { ...r, payload: { ...r.payload, duration_ns: typeof r.payload.duration_ns } } : r))).toEqual([
-      { subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: '127.0.0.1/hold' } },
+      { subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: `http://127.0.0.1:${port}/hold` } },
       { subtype: 'client_response', ref: `${main}:q2`, corr: `${main}:r1`, payload: { status: 200, duration_ns: 'number' } },
     ]);
     expect(rows.filter((r) => r.subtype === 'response').map((r) => [r.ref, r.payload.url])).toEqual(expect.arrayContaining([[`${main}:r1`, '/call-held'], [`${main}:r3`, '/hold']]));
@@ -129,7 +129,7 @@ describe('web', () => {
       ['client_error', `${main}:q2`, `${main}:r1`],
       ['response', `${main}:r1`, `${main}:r1`],
     ]);
-    expect(rows[1]!.payload).toEqual({ method: 'GET', url: '127.0.0.1/' });
+    expect(rows[1]!.payload).toEqual({ method: 'GET', url: 'http://127.0.0.1:1/' });
     expect(rows[2]!.payload).toMatchObject({ status: null, error: { message: expect.stringContaining('ECONNREFUSED') } });
     expect(typeof rows[2]!.payload.duration_ns).toBe('number');
   });

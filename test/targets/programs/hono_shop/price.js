@@ -1,0 +1,4 @@
+export function priceOf(id, qty) {
+  const unit = 10 + id;
+  return unit * qty;
+}
