@@ -542,9 +542,11 @@ export class Tracer {
   }
 
   /** After attaching to a running process: its existing Node children are attached too. */
-  private follow(link: ProcessLink): ProcessLink {
+  /** The children a process has now are attached before the attach answers: a trace asked right after
+   * reaches them too (a test runner's workers). */
+  private async follow(link: ProcessLink): Promise<ProcessLink> {
     if (this.options.traceAll === false) return link;
-    for (const child of nodeChildren(link.pid)) void this.followChild(child, 0);
+    await Promise.all(nodeChildren(link.pid).map((child) => this.followChild(child, 0)));
     return link;
   }
 
