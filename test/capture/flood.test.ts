@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setup, type NodeScope } from '../../src/api.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES } from '../../src/shared/protocol.js';
-import { startFixture, type Fixture } from '../helpers.js';
+import { eventually, startFixture, type Fixture } from '../helpers.js';
 
 const FLOOD_MS = 10_000;
 const MB = 1e6;
@@ -101,13 +101,12 @@ beforeAll(async () => {
   // The agents drain (what stays queued is the polls' own events); a last count and a sync bring the store
   // up to it.
   const drained = (a: AgentStats | null) => a !== null && a.inFlight === 0 && a.dropped === 0;
-  let c = await counts(app);
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline && !(drained(c.main.agent) && drained(c.worker.agent)); ) {
-    await new Promise((r) => setTimeout(r, 200));
-    c = await counts(app);
-  }
-  // A question waits a bounded time for the writer thread: asked again until nothing is left unwritten.
-  while ((await scope.session.sync()) > 0);
+  const c = await eventually(async () => {
+    const now = await counts(app);
+    return drained(now.main.agent) && drained(now.worker.agent) && now;
+  }, 'the agents to drain', 20_000);
+  // sync() waits a bounded time for the writer thread: asked again until nothing is left unwritten.
+  await eventually(async () => (await scope!.session.sync()) === 0, 'the writer to catch up', 20_000);
   const t0 = performance.now();
   await scope.messageQueueAnalysis();
   afterMs = performance.now() - t0;
