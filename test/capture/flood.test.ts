@@ -95,6 +95,11 @@ beforeAll(async () => {
     const ms = performance.now() - t0;
     perTool[name]!.push(ms);
     latencies.push(ms);
+    // The event loop turns between questions, as it does between a client's requests. A question under a
+    // flood waits for nothing, so without this they would follow one another in microtasks, and the host
+    // would read nothing from its sockets while they ran: the flood unseen for seconds, and the target's
+    // round trips halved (its data socket unread).
+    await new Promise((r) => setImmediate(r));
   }
   traced = await flooding;
 
