@@ -99,15 +99,13 @@ const SMALL_REMAINDER = 500;
  */
 const FLOOD_WAIT_MS = 5;
 /**
- * How long a flood counts as going on after the last sign of it a question saw. The host can stop seeing a
- * flood that goes on: the writer thread falls behind (at nice 10 it wrote nothing for up to 5 s on a loaded
- * 2-core machine) and the host withholds its acks, and acks are evaluations queued in the busy target, so
- * nothing arrives for seconds; once the writer has caught up, the rate and the backlog both read 0. Questions
- * asked then waited for the flooding threads as in a quiet moment, 50–480 ms each (in the flood test every
- * such question was over 50 ms, 1–6 a run); the longest such pause measured was 2.45 s. After a flood, answers
- * for this long say what they lack rather than wait for threads that were busy.
+ * How long a flood counts as going on after the last sign of it a question saw. While the writer thread
+ * catches up after falling behind, the host has withheld its acks and receives little: the backlog and the
+ * rate can both read 0 for a moment while the target floods on (up to 0.3 s in the flood test). Questions
+ * asked then waited for the flooding threads as in a quiet moment: 56–218 ms each, every one over 50 ms.
+ * After a flood, answers for this long say what they lack rather than wait for threads that were busy.
  */
-const FLOOD_LINGER_MS = 5_000;
+const FLOOD_LINGER_MS = 1_000;
 /**
  * Without a flood, how long a question waits for the agents: a round trip is a few ms, and a thread that has
  * not answered in this long is paused (another debugger's breakpoint) or starved, and would keep the question

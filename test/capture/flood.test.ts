@@ -162,12 +162,14 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     expect(notes.filter((n) => n !== undefined && /^\((.+ busy: (its|their) latest events may be missing|[\d,]+ events still being written)/.test(n)).length).toBeGreaterThan(0);
   });
 
-  // The issue's bar is 50 ms p99. Measured here, alone on a 2-core machine (the flood fills both cores with the
-  // target's two threads): p50 8–9 ms; p99 36, 38, 44, 44, 45, 51, 52, 67 and 70 ms in nine runs of ~850
-  // calls, the slowest being message_queue_analysis and get_message_flow (their reads of a store that grows by
-  // ~20k messages a second) and the first question, asked before the flood is seen. The bar is met in five
-  // of nine runs, so the test holds the p50 to it and the p99 to 3× it, which every run met (before the
-  // answering thread stopped decoding and waiting: p50 25–44 ms, p99 0.3–1.1 s).
+  // The issue's bar is 50 ms p99. Under a flood a question now waits for nothing: not for a thread that did
+  // not answer in time before, nor for the writer thread. What is left in the tail is CPU time for the
+  // answering thread: in calls over 50 ms it was runnable and waiting for a core 81–96 % of the time and
+  // running 4–9 % (/proc/thread-self/schedstat, load 9–19 on this 2-core machine, others' work besides the
+  // flood's two busy threads). Ten runs at load 13–21, alternating with the code before: p50 1.1–11.7 ms,
+  // p99 72, 88, 98, 113, 135, 135, 147, 212, 247 and 247 ms over 430–1,060 calls (before: p50 16.6–30.7,
+  // p99 104–321 ms, 7 of 10 over 150). Alone at load ~1 the code before had p99 28–77 ms. The bar needs a
+  // core to spare; the test holds the p50 to it and the p99 to 3× it, which a load over 13 can still break.
   it(`answers within ${TOOL_P50_MS} ms p50 and ${TOOL_P99_HELD_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
