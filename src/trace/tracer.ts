@@ -618,8 +618,8 @@ export class Tracer {
   /** Per thread, its flush still unanswered: under a flood a question waits on it rather than queueing another. */
   private readonly flushing = new Map<ThreadLink, Promise<void>>();
   /**
-   * Threads that answered a flush later than FLOOD_WAIT_MS during the flood: not waited for by the questions
-   * that follow, only asked to send (one call at a time), until one of their answers comes within it again.
+   * Threads that did not answer a flush within FLOOD_WAIT_MS: while the flood lasts, not waited for by the
+   * questions that follow, only asked to send (one call at a time), until an answer comes within it again.
    */
   private readonly busy = new Set<ThreadLink>();
 
