@@ -169,7 +169,8 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
   // flood's two busy threads). Ten runs at load 13–21, alternating with the code before: p50 1.1–11.7 ms,
   // p99 72, 88, 98, 113, 135, 135, 147, 212, 247 and 247 ms over 430–1,060 calls (before: p50 16.6–30.7,
   // p99 104–321 ms, 7 of 10 over 150). Alone at load ~1 the code before had p99 28–77 ms. The bar needs a
-  // core to spare; the test holds the p50 to it and the p99 to 3× it, which a load over 13 can still break.
+  // core to spare; the test holds the p50 to it and the p99 to 3× it, which a loaded machine can still break
+  // (seven more runs at load 10–11: p99 60, 68, 74, 124, 191 and 256 ms, and one passing unrecorded).
   it(`answers within ${TOOL_P50_MS} ms p50 and ${TOOL_P99_HELD_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
