@@ -142,6 +142,10 @@ export class Session implements ToolContext {
     return notes.length ? `(${notes.join('; ')})` : undefined;
   }
 
+  busyThreads(): string[] {
+    return this.tracer?.busyThreads() ?? [];
+  }
+
   /** Queries read what is committed; a read-only tool's question was synced first (sync), within its bound. */
   get query(): Query {
     this.tracer?.ingest.post();

@@ -67,6 +67,8 @@ export interface ToolContext {
    * lack (events still being written, threads too busy to hand theirs over), appended to it.
    */
   syncForQuestion?(): Promise<string | undefined>;
+  /** Threads the last question found busy with a flood (not waited for): a tool asking them live need not wait either. */
+  busyThreads?(): string[];
   /** Read-only questions over the recorded trace, as written (a read-only tool's sync() came first). */
   readonly query: ToolQuery;
   /** An actor by id, bare pid or name; throws a message that lists what exists. */

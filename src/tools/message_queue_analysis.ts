@@ -38,10 +38,12 @@ export const message_queue_analysis = defineTool({
       return [n, ...n.children.flatMap(walk)];
     }).filter((n) => n.kind !== 'object' && n.status === 'running');
     // All threads asked at once, before the store is read: each answer is a round trip to a thread that may
-    // be busy.
+    // be busy. One the question found busy with a flood is not asked (nor waited for).
+    const known = new Set(ctx.busyThreads?.());
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, THREAD_WAIT_MS, 'late')));
-    const asked = Promise.allSettled(threads.map((t) => Promise.race([ctx.processInfo(t.id), late])));
+    const late =
+      known.size < threads.length ? new Promise<'late'>((resolve) => (timer = setTimeout(resolve, THREAD_WAIT_MS, 'late'))) : Promise.resolve('late' as const);
+    const asked = Promise.allSettled(threads.map((t) => (known.has(t.id) ? late : Promise.race([ctx.processInfo(t.id), late]))));
     const stats = ctx.query.mailboxStats();
     const asOf = stats.as_of_ms;
     const age = (sent: number) => (asOf === null ? '' : `, ${ms(Math.max(0, asOf - sent))} ms before the last recorded event`);

@@ -88,17 +88,24 @@ const SYNC_WAIT_MS = 20;
  */
 const SMALL_REMAINDER = 500;
 /**
- * Under a flood (more than FLOOD_PER_SECOND events a second arriving, or more than SMALL_REMAINDER events
- * waiting), how long a question waits in all: for the agents to hand over what they hold, then for the writer
- * thread, one deadline for both and no small remainder waited for. A thread busy with a flood answers the
- * host's call late (0.3–0.9 s measured in the flood test), and the backlog is never caught up: the question
- * is answered from what is written and names what it may lack. Waiting 20 ms for each in turn put every
- * answer at ~42 ms before its query ran, against the 50 ms bar; 15 ms in all still left the slowest answers
- * at 60–120 ms in the flood test (a flushed agent's last partial batch is a few ms of a flood, and the writer
- * does not catch up in any wait: the wait was the same answer, later). Without a flood the agents get
- * QUIET_AGENT_WAIT_MS, so a question about what just happened never misses it.
+ * Under a flood (more than FLOOD_PER_SECOND events a second arriving, more than SMALL_REMAINDER events
+ * waiting, or a thread with more than TRAILING_BATCHES batches on their way), how long a question waits for
+ * the agents to hand over what they hold: a thread busy with a flood answers the host's call late (0.3–0.9 s
+ * measured in the flood test), and the backlog is never caught up: the question is answered from what is
+ * written and names what it may lack. A thread that did not answer within this once is not waited for again
+ * while the flood lasts (see Tracer.busy): in the flood test no flooding thread ever answered within it, so
+ * every answer paid it for nothing. Without a flood the agents get QUIET_AGENT_WAIT_MS, so a question about
+ * what just happened never misses it.
  */
 const FLOOD_WAIT_MS = 5;
+/**
+ * How long a flood counts as going on after the last sign of it a question saw. While the writer thread
+ * catches up after falling behind, the host has withheld its acks and receives little: the backlog and the
+ * rate can both read 0 for a moment while the target floods on (up to 0.3 s in the flood test). Questions
+ * asked then waited for the flooding threads as in a quiet moment: 56–218 ms each, every one over 50 ms.
+ * After a flood, answers for this long say what they lack rather than wait for threads that were busy.
+ */
+const FLOOD_LINGER_MS = 1_000;
 /**
  * Without a flood, how long a question waits for the agents: a round trip is a few ms, and a thread that has
  * not answered in this long is paused (another debugger's breakpoint) or starved, and would keep the question
@@ -608,51 +615,85 @@ export class Tracer {
     return this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER);
   }
 
+  /** When a question last saw a flood (FLOOD_LINGER_MS). */
+  private floodSeen = -Infinity;
+  /** Per thread, its flush still unanswered: under a flood a question waits on it rather than queueing another. */
+  private readonly flushing = new Map<ThreadLink, Promise<void>>();
   /**
-   * sync() for a question: under a flood the agents get FLOOD_AGENT_WAIT_MS to hand over what they hold.
-   * Answers the rows still being written and the threads that did not hand theirs over in time.
+   * Threads that did not answer a flush within FLOOD_WAIT_MS: while the flood lasts, not waited for by the
+   * questions that follow, only asked to send (one call at a time), until an answer comes within it again.
+   */
+  private readonly busy = new Set<ThreadLink>();
+
+  /**
+   * sync() for a question. Under a flood (or within FLOOD_LINGER_MS of one) the agents get FLOOD_WAIT_MS to hand
+   * over what they hold, none for a thread known busy, and the writer thread none: the answer is what is
+   * written, with what it lacks. Answers the rows still being written and the threads that did not hand theirs
+   * over in time.
    */
   async syncForQuestion(): Promise<{ unwritten: number; late: string[] }> {
-    const flood = this.ingest.perSecond() > FLOOD_PER_SECOND || this.ingest.backlog() > SMALL_REMAINDER;
-    if (!flood) {
-      const late = await this.flushAgents(QUIET_AGENT_WAIT_MS, TRAILING_BATCHES);
+    if (this.ingest.perSecond() > FLOOD_PER_SECOND || this.ingest.backlog() > SMALL_REMAINDER) this.floodSeen = performance.now();
+    if (performance.now() - this.floodSeen > FLOOD_LINGER_MS) {
+      this.busy.clear();
+      const late = await this.flushAgents(QUIET_AGENT_WAIT_MS, { maxTrailing: TRAILING_BATCHES });
       return { unwritten: await this.ingest.settle(SYNC_WAIT_MS, SMALL_REMAINDER), late };
     }
-    const deadline = performance.now() + FLOOD_WAIT_MS;
-    const late = await this.flushAgents(FLOOD_WAIT_MS);
-    return { unwritten: await this.ingest.settle(Math.max(0, deadline - performance.now())), late };
+    const late = await this.flushAgents(FLOOD_WAIT_MS, { maxTrailing: TRAILING_BATCHES, flood: true });
+    return { unwritten: await this.ingest.settle(0), late };
+  }
+
+  /** The threads questions do not wait for while a flood lasts (Tracer.busy). */
+  busyThreads(): string[] {
+    return performance.now() - this.floodSeen > FLOOD_LINGER_MS ? [] : [...this.busy].map((t) => t.actor);
   }
 
   /**
    * Every agent sends what it holds; waits for its last batch to arrive, up to `withinMs`, and not at all for
    * a thread with more than `maxTrailing` batches still on their way (a flood the question cannot wait out).
-   * Answers the threads still waited for.
+   * Under a `flood`, a thread known busy is not waited for, and one whose last flush is still unanswered is
+   * not sent another (a busy target would queue them). Answers the threads not waited for or still waited for.
    */
-  private async flushAgents(withinMs: number, maxTrailing = Infinity): Promise<string[]> {
-    const waiting = new Set<string>();
-    const flushed = Promise.all(
-      this.threads().map(async (t) => {
-        waiting.add(t.actor);
-        try {
-          const sent = (await t.call('flushNow()')) as number | null | undefined;
-          // What went through the data socket may trail the answer: wait for the thread's last batch.
-          if (typeof sent === 'number') {
-            if (sent - t.lastSeq > maxTrailing) return;
-            await t.arrived(sent);
-          }
-        } catch {
-          // a thread that ended meanwhile has nothing more to send
-        }
-        waiting.delete(t.actor);
-      }),
-    );
-    if (withinMs === Infinity) await flushed;
+  private async flushAgents(withinMs: number, { maxTrailing = Infinity, flood = false } = {}): Promise<string[]> {
+    const threads = this.threads();
+    const waiting = new Set(threads.map((t) => t.actor));
+    const waited = threads
+      .map((t) => ({ t, flushed: (flood && this.flushing.get(t)) || this.flush(t, maxTrailing) }))
+      .filter(({ t }) => !(flood && this.busy.has(t)));
+    if (waited.length === 0) return [...waiting];
+    const all = Promise.all(waited.map(({ t, flushed }) => flushed.then(() => waiting.delete(t.actor))));
+    if (withinMs === Infinity) await all;
     else {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([flushed, new Promise<void>((r) => (timer = setTimeout(r, withinMs)))]);
+      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, withinMs)))]);
       clearTimeout(timer);
     }
+    if (flood) for (const { t } of waited) if (waiting.has(t.actor)) this.busy.add(t);
     return [...waiting];
+  }
+
+  /**
+   * One thread sends what it holds: resolves once its last batch has arrived, it ended, or it answered with
+   * more than `maxTrailing` batches on their way (a flood: seen here first). How late it answered decides
+   * whether questions under a flood wait for it (Tracer.busy).
+   */
+  private flush(t: ThreadLink, maxTrailing: number): Promise<void> {
+    const asked = performance.now();
+    const flushed = (async () => {
+      try {
+        const sent = (await t.call('flushNow()')) as number | null | undefined;
+        if (performance.now() - asked > FLOOD_WAIT_MS) this.busy.add(t);
+        else this.busy.delete(t);
+        // What went through the data socket may trail the answer: wait for the thread's last batch.
+        if (typeof sent !== 'number') return;
+        if (sent - t.lastSeq > maxTrailing) this.floodSeen = performance.now();
+        else await t.arrived(sent);
+      } catch {
+        // a thread that ended meanwhile has nothing more to send
+      }
+    })();
+    this.flushing.set(t, flushed);
+    void flushed.then(() => this.flushing.get(t) === flushed && this.flushing.delete(t));
+    return flushed;
   }
 
   private async stopBreakpoints(actor: string, module: string): Promise<void> {

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setup, type NodeScope } from '../../src/api.js';
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES } from '../../src/shared/protocol.js';
-import { startFixture, type Fixture } from '../helpers.js';
+import { eventually, startFixture, type Fixture } from '../helpers.js';
 
 const FLOOD_MS = 10_000;
 const MB = 1e6;
@@ -95,19 +95,23 @@ beforeAll(async () => {
     const ms = performance.now() - t0;
     perTool[name]!.push(ms);
     latencies.push(ms);
+    // The event loop turns between questions, as it does between a client's requests. A question under a
+    // flood waits for nothing, so without this they would follow one another in microtasks, and the host
+    // would read nothing from its sockets while they ran: the flood unseen for seconds, and the target's
+    // round trips halved (its data socket unread).
+    await new Promise((r) => setImmediate(r));
   }
   traced = await flooding;
 
   // The agents drain (what stays queued is the polls' own events); a last count and a sync bring the store
   // up to it.
   const drained = (a: AgentStats | null) => a !== null && a.inFlight === 0 && a.dropped === 0;
-  let c = await counts(app);
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline && !(drained(c.main.agent) && drained(c.worker.agent)); ) {
-    await new Promise((r) => setTimeout(r, 200));
-    c = await counts(app);
-  }
-  // A question waits a bounded time for the writer thread: asked again until nothing is left unwritten.
-  while ((await scope.session.sync()) > 0);
+  const c = await eventually(async () => {
+    const now = await counts(app);
+    return drained(now.main.agent) && drained(now.worker.agent) && now;
+  }, 'the agents to drain', 20_000);
+  // sync() waits a bounded time for the writer thread: asked again until nothing is left unwritten.
+  await eventually(async () => (await scope!.session.sync()) === 0, 'the writer to catch up', 20_000);
   const t0 = performance.now();
   await scope.messageQueueAnalysis();
   afterMs = performance.now() - t0;
@@ -158,12 +162,15 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     expect(notes.filter((n) => n !== undefined && /^\((.+ busy: (its|their) latest events may be missing|[\d,]+ events still being written)/.test(n)).length).toBeGreaterThan(0);
   });
 
-  // The issue's bar is 50 ms p99. Measured here, alone on a 2-core machine (the flood fills both cores with the
-  // target's two threads): p50 8–9 ms; p99 36, 38, 44, 44, 45, 51, 52, 67 and 70 ms in nine runs of ~850
-  // calls, the slowest being message_queue_analysis and get_message_flow (their reads of a store that grows by
-  // ~20k messages a second) and the first question, asked before the flood is seen. The bar is met in five
-  // of nine runs, so the test holds the p50 to it and the p99 to 3× it, which every run met (before the
-  // answering thread stopped decoding and waiting: p50 25–44 ms, p99 0.3–1.1 s).
+  // The issue's bar is 50 ms p99. Under a flood a question now waits for nothing: not for a thread that did
+  // not answer in time before, nor for the writer thread. What is left in the tail is CPU time for the
+  // answering thread: in calls over 50 ms it was runnable and waiting for a core 81–96 % of the time and
+  // running 4–9 % (/proc/thread-self/schedstat, load 9–19 on this 2-core machine, others' work besides the
+  // flood's two busy threads). Ten runs at load 13–21, alternating with the code before: p50 1.1–11.7 ms,
+  // p99 72, 88, 98, 113, 135, 135, 147, 212, 247 and 247 ms over 430–1,060 calls (before: p50 16.6–30.7,
+  // p99 104–321 ms, 7 of 10 over 150). Alone at load ~1 the code before had p99 28–77 ms. The bar needs a
+  // core to spare; the test holds the p50 to it and the p99 to 3× it, which a loaded machine can still break
+  // (seven more runs at load 10–11: p99 60, 68, 74, 124, 191 and 256 ms, and one passing unrecorded).
   it(`answers within ${TOOL_P50_MS} ms p50 and ${TOOL_P99_HELD_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
