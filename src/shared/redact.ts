@@ -193,7 +193,7 @@ function triggerTables(): TriggerTables {
 /**
  * Whether any pattern could match: false means redactString gives `s` back as it is. One pass by hand that
  * stops at the first trigger: the host asks this of every payload before it is stored, where most have
- * none (~25 % less CPU than TRIGGERS.test over JSON text of 25–200 characters).
+ * none (~20 % less CPU than TRIGGERS.test over JSON payloads of 25–200 characters, 12 % fewer instructions).
  */
 export function mayHoldSecret(s: string): boolean {
   if (s.length < 8) return false;
