@@ -1,7 +1,7 @@
 // The secret matchers (src/shared/redact.ts): key names as whole words, secret-looking values in strings,
 // and the in-place pass the tracer runs over every payload.
 import { describe, expect, it } from 'vitest';
-import { isCardNumber, isSecretKey, keyMatcher, redactJson, redactString } from '../../src/shared/redact.js';
+import { isCardNumber, isSecretKey, keyMatcher, mayHoldSecret, redactJson, redactString, TRIGGERS } from '../../src/shared/redact.js';
 import { paramNames, secretParams } from '../../src/agent/calls.js';
 
 describe('secret keys', () => {
@@ -72,6 +72,27 @@ describe('secret values in strings', () => {
       'short',
     ];
     for (const s of plain) expect(redactString(s)).toBe(s);
+  });
+
+  it('the scan before redacting misses no trigger: wherever one matches, it says a secret may be there', () => {
+    // Random text made of pieces of every trigger (in any case, cut short, next to digits and separators).
+    const triggers = new RegExp(TRIGGERS.source, 'i');
+    const pieces = ['PRIVATE KEY-----', 'eyJ', 'sk_', 'rk_', 'gh', 'p_', 'o_', 'u_', 's_', 'r_', 'github_pat_', 'AKIA', 'ASIA', 'xox', 'a-', 'b-', 'p-', 'r-', 's-', 'XOXR-', 'xoxs-', 'GHU_', 'ghr_', 'AIza', 'npm_', 'glpat-', 'Bearer', 'BASIC', '://', 'u@', 'PaSs', 'secret', 'tOken', 'auth', 'cookie', 'KEY', 'credential', 'session', '1234', '5678 ', '9012-', '3456', '--'];
+    const letters = 'abcdeghijklmnopqrstuvwxyzABCDEGHIKLNOPRSTUVXYZ0123456789 -_:/@."{}[],ſKİı\u212a\ud83d';
+    let seed = 11;
+    const next = (n: number) => ((seed = (Math.imul(seed, 1_664_525) + 1_013_904_223) >>> 0) >>> 8) % n;
+    let matched = 0;
+    for (let i = 0; i < 50_000; i++) {
+      let s = '';
+      for (let n = next(40); n > 0; n--) s += next(20) === 0 ? pieces[next(pieces.length)]!.slice(next(3) === 0 ? 1 : 0) : letters[next(letters.length)];
+      // (Shorter than 8 characters, nothing is redacted.)
+      const found = s.length >= 8 && triggers.test(s);
+      if (found) matched++;
+      if (found && !mayHoldSecret(s)) expect.fail(`a trigger in ${JSON.stringify(s)} was missed`);
+      if (!mayHoldSecret(s)) expect(redactString(s)).toBe(s);
+    }
+    expect(matched).toBeGreaterThan(10_000);
+    expect(mayHoldSecret(JSON.stringify({ i: 7, route: '/api/v1/orders/:id', total: 129.95, user: { id: 42, name: 'Ada Lovelace' } }))).toBe(false);
   });
 
   it('Luhn and issuer checks for card numbers', () => {
