@@ -142,7 +142,7 @@ describe('trace_module named by a package whose command-line script is the progr
     ]);
     const calls = await eventually(async () => {
       const r = await call('get_function_calls', { module_name: 'greeter' });
-      return r.data.calls?.length > 0 && r;
+      return r.data?.calls?.length > 0 && r;
     }, 'a call of greet');
     expect(calls.data.calls[0]).toMatchObject({ fn: 'greet', args: ['"you"'], result: '"hello you"' });
   });
