@@ -53,13 +53,31 @@ export function momentRange(store: Store, atMs: number, types: readonly string[]
     }
     return best;
   };
-  const near = seek('DESC', types, wide.lo, wide.hi);
+  // The newest row at or before the moment as the newest row's offset places it (wide.hi lies a second past
+  // it: the newest row there was often just over a second away in a dense store, and the range fell back to
+  // wide, whose second of slack a page then read through).
+  const last = edgeRow(store, 'max');
+  const guess = last === undefined ? wide.hi : Math.min(wide.hi, Math.max(wide.lo, Math.ceil((atMs - (last.wall_ms - last.ts_ns / 1e6)) * 1e6)));
+  const near = seek('DESC', types, wide.lo, guess) ?? seek('ASC', types, guess, wide.hi);
   if (near === undefined || Math.abs(atMs - near.wall_ms) > 1_000) return wide;
   const mid = near.ts_ns + (atMs - near.wall_ms) * 1e6;
   const range = { lo: Math.max(wide.lo, Math.floor(mid - NEAR_NS)), hi: Math.min(wide.hi, Math.ceil(mid + NEAR_NS)) };
   const below = seek('DESC', [near.type], wide.lo, range.lo - 1);
   const above = seek('ASC', [near.type], range.hi + 1, wide.hi);
   return (below === undefined || below.wall_ms < atMs) && (above === undefined || above.wall_ms > atMs) ? range : wide;
+}
+
+/**
+ * The ts_ns range of a wall-clock window, each end mapped near it (momentRange): tsRange's second of slack
+ * each way read 20 times the rows of a 100 ms window, and a page read in ts_ns order from its start read a
+ * second of rows before the window's first.
+ */
+export function windowRange(store: Store, window: TimeWindow, types: readonly string[]): TsRange {
+  const wide = tsRange(store, window);
+  return {
+    lo: window.sinceMs === null ? wide.lo : momentRange(store, window.sinceMs, types).lo,
+    hi: window.untilMs === null ? wide.hi : momentRange(store, window.untilMs, types).hi,
+  };
 }
 
 /** The oldest or the newest row (by insertion), through the primary key. */

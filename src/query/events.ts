@@ -2,7 +2,7 @@
 // the question does not fit a narrower tool.
 import type { Store } from '../store/store.js';
 import { moduleCondition } from './calls.js';
-import { eventTypes, tsRange } from './clock.js';
+import { eventTypes, windowRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
 import { COUNT_BOUND, type Page } from './page.js';
 import { inList, ROW_COLUMNS, type Row } from './rows.js';
@@ -36,26 +36,22 @@ const PAYLOAD_CAP = 120;
 /**
  * A page of the events in a window, oldest first, and how many there are: counted up to COUNT_BOUND past the
  * page's end, then `more` (a second of a burst holds ~90k events: counting them all took 63–85 ms).
+ * The page is read per type (or per actor) from its (type, ts_ns) or (actor, ts_ns) range in order, at most
+ * offset + limit rows each, and merged here: sorting the window's rows across types was 81–95 ms p99 for a
+ * burst's second.
  */
 export function eventsBetween(store: Store, filter: EventFilter, page: Page): { events: EventLine[]; total: number; more: boolean; types: string[] } {
   const types = eventTypes(store);
   const [type, subtype] = filter.type ? filter.type.split('/', 2) : [];
-  const range = tsRange(store, filter.window);
+  const range = windowRange(store, filter.window, types);
   const params: Record<string, unknown> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
-  if (filter.actors?.length) {
-    const a = inList('a', filter.actors);
-    conds.unshift(`actor IN (${a.sql})`);
-    Object.assign(params, a.params);
-    // The actor is the selective column: `+type` keeps the planner on (actor, ts_ns).
-    if (type) conds.push('+type_code = :type');
-  } else {
-    // Every type's slice of (type, ts_ns) within the range, instead of a scan of the whole table.
-    const t = inList('t', (type ? [type] : types.length ? types : ['']).map((x) => store.typeCode(x)));
-    conds.unshift(`type_code IN (${t.sql})`);
-    Object.assign(params, t.params);
+  // The actor is the selective column when given: `+type_code` keeps the planner on (actor, ts_ns).
+  const [column, keys]: [string, readonly unknown[]] = filter.actors?.length ? ['actor', filter.actors] : ['type_code', (type ? [type] : types).map((t) => store.typeCode(t))];
+  if (type && column === 'actor') {
+    conds.push('+type_code = :type');
+    params.type = store.typeCode(type);
   }
-  if (type) params.type = store.typeCode(type);
   if (subtype) {
     conds.push('subtype_code = :subtype');
     params.subtype = store.subtypeCode(subtype);
@@ -67,10 +63,16 @@ export function eventsBetween(store: Store, filter: EventFilter, page: Page): { 
   }
   const where = conds.join(' AND ');
   const bound = page.offset + page.limit + COUNT_BOUND;
-  const n = (store.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE ${where} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
-  const rows = store.db
-    .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${where} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`)
-    .all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
+  const all = inList('k', keys);
+  const n = (store.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE ${column} IN (${all.sql}) AND ${where} LIMIT :bound)`).get({ ...params, ...all.params, bound: bound + 1 }) as { n: number }).n;
+  // Only (ts_ns, id) until the page is known: its rows are then read by id (a whole row, payload made from
+  // its stored body, costs several times more; page 3 of 200 in a burst: 19.7 ms of CPU with whole rows).
+  const keysOf = store.db.prepare(`SELECT ts_ns, id FROM events WHERE ${column} = :key AND ${where} ORDER BY ts_ns, id LIMIT :n`);
+  const merged: { ts_ns: number; id: number }[] = [];
+  for (const key of keys) for (const k of keysOf.all({ ...params, key, n: page.offset + page.limit }) as { ts_ns: number; id: number }[]) merged.push(k);
+  merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
+  const byId = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE id = ?`);
+  const rows = merged.slice(page.offset, page.offset + page.limit).map(({ id }) => byId.get(id) as Row);
   return { events: rows.map(eventLine), total: Math.min(n, bound), more: n > bound, types };
 }
 

@@ -3,7 +3,7 @@
 // messages as flow arrows from send to receipt, HTTP requests as slices, state changes, logs and crashes as
 // instant events. Times are microseconds on the shared monotonic clock.
 import type { Store } from '../store/store.js';
-import { eventTypes, momentRange, tsRange } from './clock.js';
+import { eventTypes, windowRange } from './clock.js';
 import { receiptsOf } from './messages.js';
 import { inList, ROW_COLUMNS, type Row } from './rows.js';
 import type { TimeWindow } from './time.js';
@@ -47,14 +47,9 @@ export function track(actor: string): { pid: number; tid: number } {
 
 export function exportTrace(store: Store, window: TimeWindow): { trace: TraceExport; counts: Record<string, number> } {
   // Each type's part of (type, ts_ns) within the window: without an index on ts_ns alone, `ts_ns BETWEEN`
-  // read the whole table whatever the window. Each end is mapped near it: tsRange's second of slack each way
-  // read 20 times the rows of a 100 ms window.
+  // read the whole table whatever the window.
   const kinds = eventTypes(store);
-  const wide = tsRange(store, window);
-  const range = {
-    lo: window.sinceMs === null ? wide.lo : momentRange(store, window.sinceMs, kinds).lo,
-    hi: window.untilMs === null ? wide.hi : momentRange(store, window.untilMs, kinds).hi,
-  };
+  const range = windowRange(store, window, kinds);
   const types = inList('t', kinds.map((k) => store.typeCode(k)));
   const read = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events WHERE type_code IN (${types.sql}) AND ts_ns BETWEEN :lo AND :hi

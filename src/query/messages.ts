@@ -39,10 +39,11 @@ export type MessageStatus = 'received' | 'pending' | 'unread' | 'before_tracing'
 export function messageFlow(store: Store, a: string, b: string, window: TimeWindow, page: Page): { messages: MessageRecord[]; total: number } {
   // `actor` is the sender of a send (docs/events.md): each direction is one range of events_send_pair
   // (sender, receiver, ts_ns), read in order, at most offset + limit rows of it, and merged here. Without a
-  // window the count reads the index alone.
+  // window the count is the store's tally (message_pairs; counting the pair's range of the index was 12.7 ms
+  // of CPU for 170k sends in 10 M events).
   const windowed = window.sinceMs !== null || window.untilMs !== null;
   const cond = `${kindIs('message', 'send')} AND actor = :from AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
-  const count = store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`);
+  const count = store.db.prepare(windowed ? `SELECT count(*) AS n FROM events WHERE ${cond}` : 'SELECT coalesce(sum(sent), 0) AS n FROM message_pairs WHERE sender = :from AND receiver = :to');
   const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :n`);
   const directions = a === b ? [[a, b]] : [[a, b], [b, a]];
   let total = 0;

@@ -2,10 +2,10 @@
 // locals, closure variables, `this`, values of named expressions, the source-mapped stack, the request.
 import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
-import { cap } from './page.js';
+import { cap, COUNT_BOUND } from './page.js';
 import { iso, parseJson, renderStack, renderValue, showKey } from './format.js';
 import type { Page } from './page.js';
-import { inList, ROW_COLUMNS, type Row } from './rows.js';
+import { countedEvents, inList, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface ProbeHitFilter {
@@ -34,13 +34,22 @@ export interface ProbeHit {
   budget_exceeded: boolean;
 }
 
-export function probeHits(store: Store, filter: ProbeHitFilter, page: Page): { hits: ProbeHit[]; total: number } {
+/**
+ * A page of hits, oldest first, and how many: from the store's counts when only threads are asked for, else
+ * counted up to COUNT_BOUND past the page's end, then `more` (counting every hit read each one: 36–43 ms of
+ * CPU for 20k hits in 10 M events).
+ */
+export function probeHits(store: Store, filter: ProbeHitFilter, page: Page): { hits: ProbeHit[]; total: number; more: boolean } {
   const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
   const where = `${kindIs('probe', 'hit')} AND ${WINDOW_SQL}${filter.probe ? " AND json_extract(payload, '$.probe') = :probe" : ''}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`;
   const params = { ...windowParams(filter.window), ...(filter.probe ? { probe: filter.probe } : {}), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) };
-  const total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(params) as { n: number }).n;
+  const plain = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.probe && !filter.corr;
+  const counted = plain ? countedEvents(store, `type = 'probe' AND subtype = 'hit'${actors ? ` AND actor IN (${actors.sql})` : ''}`, { ...actors?.params }) : undefined;
+  const bound = page.offset + page.limit + COUNT_BOUND;
+  const n = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE ${where} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const rows = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${where} ORDER BY ts_ns, id LIMIT :limit OFFSET :offset`).all({ ...params, limit: page.limit, offset: page.offset }) as Row[];
-  return { hits: rows.map(probeHit), total };
+  const more = counted === undefined && n > bound;
+  return { hits: rows.map(probeHit), total: more ? bound : n, more };
 }
 
 function obj(v: unknown): Record<string, unknown> {

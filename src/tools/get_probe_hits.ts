@@ -26,13 +26,13 @@ export const get_probe_hits = defineTool({
     const window = parseWindow(args.since, undefined);
     const p = paging(args.page, args.limit ?? 20);
     const actor = args.pid_string ? ctx.resolveActor(args.pid_string).id : undefined;
-    const { hits, total } = ctx.query.probeHits({ probe: args.probe, actors: actor ? ctx.query.actorFamily(actor) : undefined, corr: args.request_id, window }, p);
+    const { hits, total, more } = ctx.query.probeHits({ probe: args.probe, actors: actor ? ctx.query.actorFamily(actor) : undefined, corr: args.request_id, window }, p);
     const probes = ctx.probes().filter((x) => args.probe === undefined || x.id === args.probe);
     if (args.probe && probes.length === 0 && total === 0) throw new Error(`no probe ${args.probe}; probes: ${ctx.probes().map((x) => x.id).join(', ') || 'none (set one with trace_line)'}`);
     const status = probes.flatMap((x) => [`${x.id} at ${x.file}:${x.line}${x.condition ? ` when ${x.condition}` : ''}: ${x.state}${x.stopped ? ` (${x.stopped})` : ''}, ${x.hits} hits`, ...(args.probe ? describeProbe(x) : [])]);
-    const head = `Hits${args.probe ? ` of ${args.probe}` : ''}${actor ? ` in ${actor}` : ''}${args.request_id ? ` for request ${args.request_id}` : ''}${describeWindow(window)}: ${total}`;
+    const head = `Hits${args.probe ? ` of ${args.probe}` : ''}${actor ? ` in ${actor}` : ''}${args.request_id ? ` for request ${args.request_id}` : ''}${describeWindow(window)}: ${more ? 'more than ' : ''}${total}`;
     if (total > 0) checkPage(p, total);
-    const text = [...status, head, ...hits.map(renderProbeHit), ...(total > 0 ? [footer(p, total, hits.length)] : ['None yet: the line has not run with its condition true, or the program has not been exercised.'])].join('\n');
-    return { text, data: { probes, hits: hits.map(probeHitView), total, page: p.page } };
+    const text = [...status, head, ...hits.map(renderProbeHit), ...(total > 0 ? [footer(p, total, hits.length, more)] : ['None yet: the line has not run with its condition true, or the program has not been exercised.'])].join('\n');
+    return { text, data: { probes, hits: hits.map(probeHitView), total, ...(more ? { more: true } : {}), page: p.page } };
   },
 });

@@ -54,7 +54,7 @@ const CASES: Case[] = [
   { tool: 'message_queue_analysis', args: {}, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js' }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'performance_analysis', args: { module_name: 'payments.js', since: T0 + 2 }, indexes: ['events_call_key', 'events_end_key', 'events_type_ts'] },
-  { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: ['events_receive_pair', 'events_send_pair'] },
+  { tool: 'process_relationships', args: { pid_string: '4242' }, indexes: [] },
   { tool: 'slowest_function_calls', args: { limit: 3 }, indexes: ['events_actor_ts', 'events_end_key', 'events_type_ts'] },
   { tool: 'slowest_function_calls', args: { limit: 3, module_name: 'payments.js' }, indexes: ['events_actor_ts', 'events_call_key', 'events_end_key', 'events_type_ts'] },
   { tool: 'system_snapshot_at', args: { timestamp: T0 + 4.2 }, indexes: ['INTEGER PRIMARY KEY', 'events_actor_ts', 'events_message_ref', 'events_send_pair', 'events_type_ts'] },
