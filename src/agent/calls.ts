@@ -259,33 +259,50 @@ export class Calls {
   private kept = 0;
   private keptChars = 0;
   private writingKept = false;
-  private readonly keptNums = new Float64Array(KEPT_CALLS * 6);
-  private readonly keptRefs: unknown[] = new Array<unknown>(KEPT_CALLS * 6).fill(null);
+  private readonly keptNums = new Float64Array(KEPT_CALLS * KEPT_NUMS);
+  private readonly keptRefs: unknown[] = new Array<unknown>(KEPT_CALLS * KEPT_REFS).fill(null);
+  /** Reused lists for the calls kept as numbers only (below): written from, never kept. */
+  private readonly numberArgs: number[][] = [[], [0], [0, 0]];
 
   /** Keeps a call's event to write later; false when it is to be written now (see writeLater). */
   private keep(ts: number, head: string | Uint8Array, corr: string | null, id: number, sid: number, args: unknown[], argsJson: string | undefined, parent: number | null, threw: 0 | 1, value: unknown, valueJson: string | undefined, durationNs: number): boolean {
     if (this.kept === KEPT_CALLS || this.keptChars > KEPT_CHARS) this.writeKept();
     if (this.kept === 0 && !this.core.writeLater()) return false;
-    let chars = argsJson === undefined ? 0 : argsJson.length;
-    if (valueJson !== undefined) chars += valueJson.length;
-    else if (typeof value === 'string') chars += value.length;
-    if (argsJson === undefined) for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') chars += (args[i] as string).length;
-    this.keptChars += chars;
-    const at = this.kept++ * 6;
+    const i = this.kept++;
     const nums = this.keptNums;
+    const at = i * KEPT_NUMS;
     nums[at] = ts;
     nums[at + 1] = id;
     nums[at + 2] = sid;
     nums[at + 3] = parent === null ? -1 : parent;
     nums[at + 4] = threw;
     nums[at + 5] = durationNs;
+    // Up to two numbers in, a number out, no correlation id: kept as numbers alone. Holding the call's own list
+    // and values in an array that outlives young objects cost more at each scavenge than writing them at once
+    // (target CPU per call +10–40 %, agent alone).
+    const n = args.length;
+    if (argsJson === undefined && valueJson === undefined && corr === null && n <= 2 && typeof value === 'number' && (n === 0 || typeof args[0] === 'number') && (n < 2 || typeof args[1] === 'number')) {
+      nums[at + 6] = n;
+      if (n > 0) nums[at + 7] = args[0] as number;
+      if (n > 1) nums[at + 8] = args[1] as number;
+      nums[at + 9] = value;
+      this.keptRefs[i * KEPT_REFS] = head;
+      return true;
+    }
+    nums[at + 6] = -1;
+    let chars = argsJson === undefined ? 0 : argsJson.length;
+    if (valueJson !== undefined) chars += valueJson.length;
+    else if (typeof value === 'string') chars += value.length;
+    if (argsJson === undefined) for (let k = 0; k < n; k++) if (typeof args[k] === 'string') chars += (args[k] as string).length;
+    this.keptChars += chars;
     const refs = this.keptRefs;
-    refs[at] = head;
-    refs[at + 1] = corr;
-    refs[at + 2] = args;
-    refs[at + 3] = argsJson;
-    refs[at + 4] = value;
-    refs[at + 5] = valueJson;
+    const r = i * KEPT_REFS;
+    refs[r] = head;
+    refs[r + 1] = corr;
+    refs[r + 2] = args;
+    refs[r + 3] = argsJson;
+    refs[r + 4] = value;
+    refs[r + 5] = valueJson;
     return true;
   }
 
@@ -300,11 +317,24 @@ export class Calls {
     core.guard(() => {
       try {
         for (let i = 0; i < n; i++) {
-          const at = i * 6;
+          const at = i * KEPT_NUMS;
+          const r = i * KEPT_REFS;
           const parent = nums[at + 3]!;
+          const shape = nums[at + 6]!;
+          let args: unknown[];
+          let value: unknown;
+          if (shape >= 0) {
+            args = this.numberArgs[shape]!;
+            if (shape > 0) args[0] = nums[at + 7]!;
+            if (shape > 1) args[1] = nums[at + 8]!;
+            value = nums[at + 9]!;
+          } else {
+            args = refs[r + 2] as unknown[];
+            value = refs[r + 4];
+          }
           let complete = false;
           try {
-            writeCallComplete(core.beginEvent(), nums[at]!, refs[at] as string | Uint8Array, refs[at + 1] as string | null, nums[at + 1]!, nums[at + 2]!, refs[at + 2] as unknown[], refs[at + 3] as string | undefined, parent < 0 ? null : parent, nums[at + 4] as 0 | 1, refs[at + 4], refs[at + 5] as string | undefined, nums[at + 5]!);
+            writeCallComplete(core.beginEvent(), nums[at]!, refs[r] as string | Uint8Array, shape >= 0 ? null : (refs[r + 1] as string | null), nums[at + 1]!, nums[at + 2]!, args, shape >= 0 ? undefined : (refs[r + 3] as string | undefined), parent < 0 ? null : parent, nums[at + 4] as 0 | 1, value, shape >= 0 ? undefined : (refs[r + 5] as string | undefined), nums[at + 5]!);
             complete = true;
           } finally {
             core.endEvent(complete);
@@ -313,7 +343,7 @@ export class Calls {
       } finally {
         this.kept = 0;
         this.keptChars = 0;
-        refs.fill(null, 0, n * 6);
+        refs.fill(null, 0, n * KEPT_REFS);
         this.writingKept = false;
       }
     });
@@ -391,6 +421,11 @@ const NULL = asciiBytes('null')!;
  */
 const KEPT_CALLS = 1024;
 const KEPT_CHARS = 1 << 20;
+/** A kept call's numbers: time stamp, id, site, parent (-1: none), threw, duration; then its shape (-1: its
+ * values are in the refs; else its count of number arguments), those arguments and its number result. */
+const KEPT_NUMS = 10;
+/** A kept call's values: head, correlation id, arguments, their JSON, result, its JSON. */
+const KEPT_REFS = 6;
 
 /**
  * Room for what an event holds besides its head and its strings, reserved once: six numbers (time stamp, id,

@@ -24,6 +24,9 @@ exports.outer = function outer(a) {
 exports.wrap = function wrap(o) {
   return { got: o };
 };
+exports.inv = function inv(a) {
+  return 1 / a;
+};
 `;
 
 /** The agent, the module's functions instrumented in place, and the events sent so far. */
@@ -34,7 +37,7 @@ function setup(overrides: Partial<AgentConfig> = {}) {
   const config: AgentConfig = { binding, actor, level: 'full', sampleRate: 1, redact: '', batchSize: 256, maxQueue: 20_000, maxInFlight: 100, flushMs: 60_000, fromStart: false, ...overrides };
   const agent = install(config) as Agent;
   const module = '/virtual/kept_calls_lib.cjs';
-  const names = ['add', 'outer', 'wrap'];
+  const names = ['add', 'outer', 'wrap', 'inv'];
   const sites = functionsAt(SOURCE, names.map((name) => ({ name, ...position(SOURCE, SOURCE.indexOf(`function ${name}`)) })));
   const ids = agent.instrumented({ module, maxCalls: 1e9, maxPerSecond: 1e9, durationMs: 3_600_000 }, module, names, 'live-edit');
   const m = { exports: {} as Record<string, (...a: unknown[]) => any> };
@@ -99,6 +102,21 @@ describe('recorded calls written when the channel sends', () => {
       .map((e) => (JSON.parse(e[8] as string) as [number, number[]])[1][0]);
     expect(args).toEqual(Array.from({ length: 3000 }, (_, i) => i));
     expect(agent.stats().dropped).toBe(0);
+  });
+
+  it('record a number JSON cannot carry as the serializer does, kept or written at once', () => {
+    const { agent, lib, seen } = setup();
+    lib.inv!(0);
+    lib.inv!(2);
+    agent.flushNow();
+    agent.markExiting();
+    lib.inv!(0);
+    lib.inv!(2);
+    const [a, b, c, d] = seen() as unknown[][];
+    expect(b).toEqual([2, [2], null, 0, 0.5]);
+    expect(a![4]).not.toBe(null);
+    expect(a!.slice(1)).toEqual(c!.slice(1));
+    expect(b!.slice(1)).toEqual(d!.slice(1));
   });
 
   it('go before the thread\'s end, and are written at once after it began', () => {
