@@ -1,6 +1,6 @@
 // Wrapping functions to record calls: the machinery shared by module tracing and tracked objects.
-// Hot path: one call id, two clock reads, two bounded captures and two queue pushes per call; the
-// wrapper falls through to the original at the cost of one check when tracing is off or stopped.
+// Hot path: one call id, two clock reads, the bounded captures, and the call's event kept to be written when
+// the channel sends (`keep`); the wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
 import { callCompleteHead, TIMING_BUCKETS, timingBucket, TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, type TimingSums, type TimingSummary } from '../shared/protocol.js';
@@ -214,8 +214,8 @@ export class Calls {
    * A synchronous call is one event, `call/complete`, sent when it is over: the tracer writes it as the
    * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). A call the process dies
    * inside is not recorded; the crash is. Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
-   * The event is written here, positional and with the function named by number (every byte is paid again on
-   * the way), straight into the bytes of its batch (writeCallComplete): arguments and result of plain
+   * The event is positional, with the function named by number (every byte is paid again on the way), kept
+   * (`keep`) and later written straight into the bytes of its batch (writeCallComplete): arguments and result of plain
    * primitives without the serializer or JSON.stringify's walk, numbers digit by digit, no string per piece.
    * One clock read stamps the event and ends its duration.
    */
