@@ -2,10 +2,8 @@
 // untraced vs. traced with trace_module — arguments and result captured for every call, or timing only
 // (counts and durations summed in the target, one summary a second) — in fixtures measured in alternation,
 // each untraced baseline in the same run, on the machine's Node and on Node 24 (test/targets, installed by
-// `node scripts/install-targets.mjs`; skipped with a note when absent). The traced figure is what the calling
-// code waits for per call: the hook, the clock, the checks, the captures and keeping the call's event. The
-// event is written, sealed into a batch and sent when the channel sends (every 10 ms, here between chunks, or
-// once 1,024 calls wait: src/agent/calls.ts `keep`): that work is in the target's CPU per call, in each row's note.
+// `node scripts/install-targets.mjs`; skipped with a note when absent). The traced figure includes everything
+// the target pays per call: the wrapper, the capture, and the call's share of sealing batches and sending them.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

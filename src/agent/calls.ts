@@ -1,10 +1,10 @@
 // Wrapping functions to record calls: the machinery shared by module tracing and tracked objects.
-// Hot path: one call id, two clock reads, the bounded captures, and the call's event kept to be written when
-// the channel sends (`keep`); the wrapper falls through to the original at the cost of one check when tracing is off or stopped.
+// Hot path: one call id, two clock reads, two bounded captures and two queue pushes per call; the
+// wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
 import { callCompleteHead, TIMING_BUCKETS, timingBucket, TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, type TimingSums, type TimingSummary } from '../shared/protocol.js';
-import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, MAX_NUMBER_BYTES, putNull, putNumber, putScalar, putStamp, writePlainList, writePrimitive, type TextBytes } from './serialize.js';
+import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, MAX_NUMBER_BYTES, putNull, putNumber, putScalar, writePlainList, writePrimitive, type TextBytes } from './serialize.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -60,7 +60,6 @@ export class Calls {
   constructor(private readonly core: AgentCore) {
     this.isAsyncFunction = core.builtin('util').types.isAsyncFunction;
     this.timings = new Timings(core);
-    core.setPending(() => this.writeKept());
   }
 
   wrap(original: Fn, site: CallSite): Fn {
@@ -214,8 +213,8 @@ export class Calls {
    * A synchronous call is one event, `call/complete`, sent when it is over: the tracer writes it as the
    * call/call and call/return (or call/throw) rows it stands for (src/trace/ingest.ts). A call the process dies
    * inside is not recorded; the crash is. Call ids travel as numbers; the tracer spells them `<thread>:c<n>`.
-   * The event is positional, with the function named by number (every byte is paid again on the way), kept
-   * (`keep`) and later written straight into the bytes of its batch (writeCallComplete): arguments and result of plain
+   * The event is written here, positional and with the function named by number (every byte is paid again on
+   * the way), straight into the bytes of its batch (writeCallComplete): arguments and result of plain
    * primitives without the serializer or JSON.stringify's walk, numbers digit by digit, no string per piece.
    * One clock read stamps the event and ends its duration.
    */
@@ -224,129 +223,25 @@ export class Calls {
     try {
       if (core.keeps('call')) {
         const end = core.nowNs();
-        // Whatever may emit or fail comes before the event is kept or begun: nothing may be emitted while it is written.
+        // Whatever may emit or fail comes before the event is begun: nothing may be emitted while it is written.
         const sid = this.siteId(site);
         const corr = core.correlationId();
         // captureArgs hands back the very list it was given only when the list is plain: no second look at it.
         const argsJson = args === rawArgs || (isArray(args) && isPlainList(args, MAX_STRING)) ? undefined : (JSON.stringify(args) ?? 'null');
         const plainValue = isPlainPrimitive(value, MAX_STRING);
         const valueJson = plainValue ? undefined : (JSON.stringify(core.capture(value)) ?? 'null');
-        const threw = outcome === 'return' ? 0 : 1;
-        const head = this.headOf(actor);
-        if (!this.keep(end, head, corr, id, sid, args as unknown[], argsJson, parent, threw, value, valueJson, end - t0)) {
-          let complete = false;
-          try {
-            writeCallComplete(core.beginEvent(), end, head, corr, id, sid, args as unknown[], argsJson, parent, threw, value, valueJson, end - t0);
-            complete = true;
-          } finally {
-            core.endEvent(complete);
-          }
+        let complete = false;
+        try {
+          writeCallComplete(core.beginEvent(), end, this.headOf(actor), corr, id, sid, args as unknown[], argsJson, parent, outcome === 'return' ? 0 : 1, value, valueJson, end - t0);
+          complete = true;
+        } finally {
+          core.endEvent(complete);
         }
       }
       site.after?.(thisArg, `${core.config.actor}:c${id}`, afterArgs(site, rawArgs));
     } catch {
       // never into the target
     }
-  }
-
-  /**
-   * Calls recorded and not written yet, in order: their parts, each a number or a value that cannot change
-   * (a primitive, JSON text, the agent's own list of primitives), so writing later writes what was recorded.
-   * Written by `writeKept` when the channel sends (within its flushMs), before any other event is queued
-   * (AgentCore.setPending), or when KEPT_CALLS are waiting: the call itself pays the clock, the checks and the
-   * captures, not the writing (~45 % of a recorded call's time in its profile).
-   */
-  private kept = 0;
-  private keptChars = 0;
-  private writingKept = false;
-  private readonly keptNums = new Float64Array(KEPT_CALLS * KEPT_NUMS);
-  private readonly keptRefs: unknown[] = new Array<unknown>(KEPT_CALLS * KEPT_REFS).fill(null);
-  /** Reused lists for the calls kept as numbers only (below): written from, never kept. */
-  private readonly numberArgs: number[][] = [[], [0], [0, 0]];
-
-  /** Keeps a call's event to write later; false when it is to be written now (see writeLater). */
-  private keep(ts: number, head: string | Uint8Array, corr: string | null, id: number, sid: number, args: unknown[], argsJson: string | undefined, parent: number | null, threw: 0 | 1, value: unknown, valueJson: string | undefined, durationNs: number): boolean {
-    if (this.kept === KEPT_CALLS || this.keptChars > KEPT_CHARS) this.writeKept();
-    if (this.kept === 0 && !this.core.writeLater()) return false;
-    const i = this.kept++;
-    const nums = this.keptNums;
-    const at = i * KEPT_NUMS;
-    nums[at] = ts;
-    nums[at + 1] = id;
-    nums[at + 2] = sid;
-    nums[at + 3] = parent === null ? -1 : parent;
-    nums[at + 4] = threw;
-    nums[at + 5] = durationNs;
-    // Up to two numbers in, a number out, no correlation id: kept as numbers alone. Holding the call's own list
-    // and values in an array that outlives young objects cost more at each scavenge than writing them at once
-    // (target CPU per call +10–40 %, agent alone).
-    const n = args.length;
-    if (argsJson === undefined && valueJson === undefined && corr === null && n <= 2 && typeof value === 'number' && (n === 0 || typeof args[0] === 'number') && (n < 2 || typeof args[1] === 'number')) {
-      nums[at + 6] = n;
-      if (n > 0) nums[at + 7] = args[0] as number;
-      if (n > 1) nums[at + 8] = args[1] as number;
-      nums[at + 9] = value;
-      this.keptRefs[i * KEPT_REFS] = head;
-      return true;
-    }
-    nums[at + 6] = -1;
-    let chars = argsJson === undefined ? 0 : argsJson.length;
-    if (valueJson !== undefined) chars += valueJson.length;
-    else if (typeof value === 'string') chars += value.length;
-    if (argsJson === undefined) for (let k = 0; k < n; k++) if (typeof args[k] === 'string') chars += (args[k] as string).length;
-    this.keptChars += chars;
-    const refs = this.keptRefs;
-    const r = i * KEPT_REFS;
-    refs[r] = head;
-    refs[r + 1] = corr;
-    refs[r + 2] = args;
-    refs[r + 3] = argsJson;
-    refs[r + 4] = value;
-    refs[r + 5] = valueJson;
-    return true;
-  }
-
-  /** Writes the kept calls into the queue, oldest first, as agent code throughout (a host call waits till the end). */
-  writeKept(): void {
-    const n = this.kept;
-    if (n === 0 || this.writingKept) return;
-    this.writingKept = true;
-    const core = this.core;
-    const nums = this.keptNums;
-    const refs = this.keptRefs;
-    core.guard(() => {
-      try {
-        for (let i = 0; i < n; i++) {
-          const at = i * KEPT_NUMS;
-          const r = i * KEPT_REFS;
-          const parent = nums[at + 3]!;
-          const shape = nums[at + 6]!;
-          let args: unknown[];
-          let value: unknown;
-          if (shape >= 0) {
-            args = this.numberArgs[shape]!;
-            if (shape > 0) args[0] = nums[at + 7]!;
-            if (shape > 1) args[1] = nums[at + 8]!;
-            value = nums[at + 9]!;
-          } else {
-            args = refs[r + 2] as unknown[];
-            value = refs[r + 4];
-          }
-          let complete = false;
-          try {
-            writeCallComplete(core.beginEvent(), nums[at]!, refs[r] as string | Uint8Array, shape >= 0 ? null : (refs[r + 1] as string | null), nums[at + 1]!, nums[at + 2]!, args, shape >= 0 ? undefined : (refs[r + 3] as string | undefined), parent < 0 ? null : parent, nums[at + 4] as 0 | 1, value, shape >= 0 ? undefined : (refs[r + 5] as string | undefined), nums[at + 5]!);
-            complete = true;
-          } finally {
-            core.endEvent(complete);
-          }
-        }
-      } finally {
-        this.kept = 0;
-        this.keptChars = 0;
-        refs.fill(null, 0, n * KEPT_REFS);
-        this.writingKept = false;
-      }
-    });
   }
 
   private lastActor = '';
@@ -416,18 +311,6 @@ export class Calls {
 const NULL = asciiBytes('null')!;
 
 /**
- * At most this many calls wait to be written (~one flush period at 100k calls/s), and strings of at most this
- * many characters among their arguments and results.
- */
-const KEPT_CALLS = 1024;
-const KEPT_CHARS = 1 << 20;
-/** A kept call's numbers: time stamp, id, site, parent (-1: none), threw, duration; then its shape (-1: its
- * values are in the refs; else its count of number arguments), those arguments and its number result. */
-const KEPT_NUMS = 10;
-/** A kept call's values: head, correlation id, arguments, their JSON, result, its JSON. */
-const KEPT_REFS = 6;
-
-/**
  * Room for what an event holds besides its head and its strings, reserved once: six numbers (time stamp, id,
  * site, parent, value, duration) and up to 8 arguments of at most MAX_NUMBER_BYTES each, and its 30 bytes of
  * punctuation.
@@ -450,7 +333,7 @@ export function writeCallComplete(out: TextBytes, ts: number, head: string | Uin
   let buf = out.reserve(EVENT_ROOM + head.length);
   let p = out.pos;
   buf[p++] = 91; // [
-  p = putStamp(buf, p, ts);
+  p = putNumber(buf, p, ts);
   if (typeof head !== 'string' && corr === null) {
     buf.set(head, p);
     p = putNull(buf, p + head.length);
@@ -472,24 +355,14 @@ export function writeCallComplete(out: TextBytes, ts: number, head: string | Uin
   buf[p++] = 91;
   p = putNumber(buf, p, sid);
   buf[p++] = 44;
-  // Numbers, booleans and null in place; at the first string the list is written again by the text writer.
-  let inPlace = argsJson === undefined;
-  if (inPlace) {
-    const start = p;
+  if (argsJson === undefined && !hasString(args)) {
     buf[p++] = 91;
     for (let i = 0; i < args.length; i++) {
-      const v = args[i];
-      if (typeof v === 'string') {
-        inPlace = false;
-        p = start;
-        break;
-      }
       if (i > 0) buf[p++] = 44;
-      p = putScalar(buf, p, v);
+      p = putScalar(buf, p, args[i]);
     }
-    if (inPlace) buf[p++] = 93;
-  }
-  if (!inPlace) {
+    buf[p++] = 93;
+  } else {
     out.pos = p;
     if (argsJson === undefined) writePlainList(out, args);
     else out.text(argsJson);
@@ -515,15 +388,15 @@ export function writeCallComplete(out: TextBytes, ts: number, head: string | Uin
   out.pos = p;
 }
 
+function hasString(list: unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] === 'string') return true;
+  return false;
+}
+
 /** A copy of a function's own `arguments` (an exotic object of the engine's: reading it runs no target code). */
 function copyOf(args: ArrayLike<unknown>): unknown[] {
-  // Sized at once: pushing onto [] allocates room for 17 elements at the first push (~150 bytes a call).
-  const n = args.length;
-  if (n === 1) return [args[0]];
-  if (n === 2) return [args[0], args[1]];
-  if (n === 0) return [];
-  const list = [args[0], args[1], args[2]];
-  for (let i = 3; i < n; i++) list.push(args[i]);
+  const list: unknown[] = [];
+  for (let i = 0; i < args.length; i++) list.push(args[i]);
   return list;
 }
 

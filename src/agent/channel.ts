@@ -256,7 +256,6 @@ export class Channel {
    * it is complete, `abandon` if it could not be. Nothing between the two may emit.
    */
   begin(): TextBytes {
-    this.pending?.();
     this.writing = this.body.pos;
     this.body.byte(1); // SEP
     return this.body;
@@ -300,19 +299,6 @@ export class Channel {
     if (this.held.length > 0) this.release();
   }
 
-  /**
-   * Events a source recorded and writes later (AgentCore.setPending): written before any other event is begun
-   * and before the queue is sent, so the queue keeps the order of recording.
-   */
-  pending: (() => void) | undefined;
-
-  /** For such a source: a flush is scheduled (so its events go within flushMs); false when none may be (exiting, closed). */
-  soon(): boolean {
-    if (this.exiting || this.closed) return false;
-    if (this.timer === undefined) this.schedule();
-    return this.timer !== undefined;
-  }
-
   private schedule(): void {
     try {
       this.timer = this.setTimer(() => {
@@ -344,7 +330,6 @@ export class Channel {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      this.pending?.();
       this.flushNow();
     } finally {
       this.flushing = false;

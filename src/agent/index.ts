@@ -45,13 +45,6 @@ export interface AgentCore {
   /** Or writes it in place: `beginEvent` after `keeps`, then `endEvent(true)`, or `endEvent(false)` if it was not completed. */
   beginEvent(): TextBytes;
   endEvent(complete: boolean): void;
-  /**
-   * For a source that keeps events to write later (call events, written off the call): `write` runs before any
-   * other event is queued and before the queue is sent; `writeLater` answers whether keeping one now is
-   * allowed (a flush is scheduled: false when the thread is exiting or the channel closed).
-   */
-  setPending(write: (() => void) | undefined): void;
-  writeLater(): boolean;
   capture(value: unknown): Json;
   /** Actor id of another thread of this process. */
   threadActor(threadId: number): string;
@@ -294,14 +287,6 @@ class Agent implements AgentCore {
     } finally {
       this.leave();
     }
-  }
-
-  setPending(write: (() => void) | undefined): void {
-    this.channel.pending = write;
-  }
-
-  writeLater(): boolean {
-    return this.channel.soon();
   }
 
   isPromise(value: unknown): boolean {

@@ -893,13 +893,6 @@ export const MAX_NUMBER_BYTES = 24;
  * other through its string. The caller has reserved MAX_NUMBER_BYTES.
  */
 export function putNumber(buf: Bytes, p: number, n: number): number {
-  // Small enough to be inlined where it is called (the call boxed every double passed to it): the rare
-  // shapes go to putOtherNumber.
-  if (n >= 0 && n < 1e9 && (n | 0) === n) return putDigits(buf, p, n, 0);
-  return putOtherNumber(buf, p, n);
-}
-
-function putOtherNumber(buf: Bytes, p: number, n: number): number {
   if (n >= 0 && n < 9007199254740992 && n === Math.floor(n)) return putUint(buf, p, n);
   if (n < 0 && n > -9007199254740992 && n === Math.floor(n)) {
     buf[p] = 45; // -
@@ -908,16 +901,6 @@ function putOtherNumber(buf: Bytes, p: number, n: number): number {
   const s = `${n}`;
   for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
   return p;
-}
-
-/**
- * A time stamp in ns (an integer of 10 to 16 digits) as `${n}` writes it: its two int32 halves, without the
- * checks and the call of the general case. The caller has reserved MAX_NUMBER_BYTES.
- */
-export function putStamp(buf: Bytes, p: number, ts: number): number {
-  if (!(ts >= 1e9 && ts < 9007199254740992 && ts === Math.floor(ts))) return putNumber(buf, p, ts);
-  const hi = Math.floor(ts / 1e9);
-  return putDigits(buf, putDigits(buf, p, hi | 0, 0), (ts - hi * 1e9) | 0, 9);
 }
 
 /** 0 ≤ n < 2^53, an integer: two halves of int32 arithmetic (dividing a double by 10 per digit costs more). */
@@ -929,8 +912,7 @@ function putUint(buf: Bytes, p: number, n: number): number {
 
 /** The digits of 0 ≤ v < 1e9 (an int32), left-padded with zeros to `width`, two a step. */
 function putDigits(buf: Bytes, p: number, v: number, width: number): number {
-  // Halving the range: three or four comparisons for the length, not up to eight.
-  let len = v < 1e4 ? (v < 100 ? (v < 10 ? 1 : 2) : v < 1e3 ? 3 : 4) : v < 1e6 ? (v < 1e5 ? 5 : 6) : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
+  let len = v < 10 ? 1 : v < 100 ? 2 : v < 1e3 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
   if (len < width) len = width;
   const end = p + len;
   let q = end;
