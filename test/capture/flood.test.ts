@@ -20,7 +20,7 @@ const MB = 1e6;
 const RSS_BOUND_MB = Math.round((2 * 5 * (DEFAULT_MAX_QUEUE_BYTES + DEFAULT_MAX_IN_FLIGHT_BYTES)) / MB);
 /** A tool's answer while the host ingests a flood, over at least MIN_TOOL_CALLS calls: the issue's bar is 50 ms p99 (see the test). */
 const TOOL_P50_MS = 50;
-const TOOL_P99_HELD_MS = 150;
+const TOOL_P99_MS = 50;
 const MIN_TOOL_CALLS = 50;
 
 type Flooded = { roundTrips: number; before: number; peak: number; end: number };
@@ -162,19 +162,16 @@ describe('a 10 s postMessage flood, a traced call per message', () => {
     expect(notes.filter((n) => n !== undefined && /^\((.+ busy: (its|their) latest events may be missing|[\d,]+ events still being written)/.test(n)).length).toBeGreaterThan(0);
   });
 
-  // The issue's bar is 50 ms p99. Under a flood a question now waits for nothing: not for a thread that did
-  // not answer in time before, nor for the writer thread. What is left in the tail is CPU time for the
-  // answering thread: in calls over 50 ms it was runnable and waiting for a core 81–96 % of the time and
-  // running 4–9 % (/proc/thread-self/schedstat, load 9–19 on this 2-core machine, others' work besides the
-  // flood's two busy threads). Ten runs at load 13–21, alternating with the code before: p50 1.1–11.7 ms,
-  // p99 72, 88, 98, 113, 135, 135, 147, 212, 247 and 247 ms over 430–1,060 calls (before: p50 16.6–30.7,
-  // p99 104–321 ms, 7 of 10 over 150). Alone at load ~1 the code before had p99 28–77 ms. The bar needs a
-  // core to spare; the test holds the p50 to it and the p99 to 3× it, which a loaded machine can still break
-  // (seven more runs at load 10–11: p99 60, 68, 74, 124, 191 and 256 ms, and one passing unrecorded).
-  it(`answers within ${TOOL_P50_MS} ms p50 and ${TOOL_P99_HELD_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
+  // The issue's bar, 50 ms p99. Under a flood a question waits for nothing: not for a thread that did not
+  // answer in time before, nor for the writer thread. On a machine with a core to spare (load 1–3, the suite
+  // runs this file alone at its end): p99 10.2, 10.4, 10.9, 12.9 and 24 ms over 2,750–4,950 calls. What is
+  // left in the tail under others' load is CPU time for the answering thread: in calls over 50 ms it was
+  // runnable and waiting for a core 81–96 % of the time (/proc/thread-self/schedstat, load 9–19 on 2 cores),
+  // and runs at load 10–21 gave p99 60–256 ms (the code before: 104–321 ms; alone at load ~1, 28–77 ms).
+  it(`answers within ${TOOL_P50_MS} ms p50 and ${TOOL_P99_MS} ms p99 over at least ${MIN_TOOL_CALLS} calls during the flood`, () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     expect(sorted.length).toBeGreaterThanOrEqual(MIN_TOOL_CALLS);
     expect(percentile(sorted, 0.5)).toBeLessThanOrEqual(TOOL_P50_MS);
-    expect(percentile(sorted, 0.99)).toBeLessThanOrEqual(TOOL_P99_HELD_MS);
+    expect(percentile(sorted, 0.99)).toBeLessThanOrEqual(TOOL_P99_MS);
   });
 });
