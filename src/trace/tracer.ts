@@ -548,9 +548,8 @@ export class Tracer {
     });
   }
 
-  /** After attaching to a running process: its existing Node children are attached too. */
-  /** The children a process has now are attached before the attach answers: a trace asked right after
-   * reaches them too (a test runner's workers). */
+  /** After attaching to a running process: its existing Node children are attached too, before the attach
+   * answers, so a trace asked right after reaches them (a test runner's workers). */
   private async follow(link: ProcessLink): Promise<ProcessLink> {
     if (this.options.traceAll === false) return link;
     await Promise.all(nodeChildren(link.pid).map((child) => this.followChild(child, 0)));

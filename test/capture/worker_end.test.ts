@@ -70,10 +70,13 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
   );
 
   // A probe in the worker (the Debugger domain on, as an ES module traced by breakpoints has it; with it the
-  // data socket is up when it runs late): 2,000 calls, ten messages, then it spins, and the parent
+  // data socket is up when it runs late): 1,000 calls, five messages, then it spins, and the parent
   // terminate()s it on the last. Its batches were in the host's socket, unread, when the host's ack to the
   // closed worker failed and took the socket down with them (about one run in two on Node 20 and 24).
-  it.each(['at once', 'late'])('with a probe in it, terminated on the last of ten messages (%s): every call, send and receipt stored', async (when) => {
+  // Each message hands over a batch: ten, with the calls' four, reached the 16 batches a thread keeps in
+  // flight, and a spinning worker reads no ack, so what waited behind them was lost (README: "Lost,
+  // uncounted"; 1 of 10 sends stored once in a CI run).
+  it.each(['at once', 'late'])('with a probe in it, terminated on the last of five messages (%s): every call, send and receipt stored', async (when) => {
     const { app, t } = await attached('worker_end/app.cjs', { node });
     await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
     const probe = await t.tracer.traceLine({ file: join(FIXTURES, 'worker_end/app.cjs'), line: 43, condition: 'n < 0', limits: DEFAULT_PROBE_LIMITS });
@@ -85,7 +88,7 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
     expect((await ended).split(' ')[3]).toBe('1');
     await settled(t, actor);
     const receipts = (t.store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'message' AND subtype = 'receive' AND from_actor = ? AND actor = ?").get(actor, String(app.pid)) as { n: number }).n;
-    expect({ ...ledger(t.store, actor), receipts }).toEqual({ ...everything('post'), sends: 10, receipts: 10 });
+    expect({ ...ledger(t.store, actor), receipts }).toEqual({ ...everything('post'), sends: 5, receipts: 5 });
   });
 
   // More than the host takes in while the worker runs: the agent drops what its queue cannot hold, and the
