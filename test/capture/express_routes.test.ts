@@ -197,8 +197,11 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
     expect(calls.map((c) => c.args[0]!.match(/params: \{[^}]*\}/)?.[0])).toEqual(['params: {sku: "a"}', 'params: {sku: "z"}']);
     const tree = (await callTool(get_supervision_tree, {}, session)).content[0] as { text: string };
     expect(tree.text).toContain(`items.cjs in ${pid} by wrappers: router — stopped: its exports are not its own functions: those are traced instead`);
-    expect(tree.text).toContain(`items.cjs in ${pid} by ${major === '26' ? 'breakpoints' : 'live-edit'}: router.get('/items/:sku') callback`);
-    if (major !== '26') expect(calls.map((c) => c.outcome)).toEqual(['returned', 'returned']);
+    // Where V8 live-edits, an edit that lands while a request runs the handler is refused (the function is on
+    // the stack), and the handler goes to breakpoints: the requests this test sends meanwhile can cause that.
+    const how = new RegExp(`items\\.cjs in ${pid} by (${major === '26' ? 'breakpoints' : 'live-edit|breakpoints'}): router\\.get\\('/items/:sku'\\) callback`).exec(tree.text);
+    expect(how, tree.text).not.toBeNull();
+    if (how![1] === 'live-edit') expect(calls.map((c) => c.outcome)).toEqual(['returned', 'returned']);
   });
 });
 
