@@ -27,8 +27,6 @@ export interface ModuleSpec extends TraceLimits {
   inPlace?: boolean;
   /** `timing`: counts and durations summed in the target (Timings), no event per call, no arguments. */
   capture?: 'timing';
-  /** Wrapped as the module was first required, its trace having begun before it loaded. */
-  required?: true;
 }
 
 export type Mechanism = 'wrappers' | 'live-edit' | 'breakpoints';
@@ -47,6 +45,9 @@ export interface ModuleReport {
   stopped?: string;
   limits?: TraceLimits;
   capture?: 'timing';
+  /** Wrapped as the module was first required, its trace having begun before it loaded (the tracer then
+   * looks whether its exports are its own: ThreadLink.ownFunctionsInstead). */
+  required?: true;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -446,7 +447,8 @@ export class Modules {
   }
 
   private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[], required = false): ModuleReport {
-    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec), ...(required ? { required: true as const } : {}) };
+    const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
+    if (required) report.required = true;
     const undo: Undo[] = [];
     const self = this.core.config.actor;
     const getters: string[] = [];

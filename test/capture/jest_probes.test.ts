@@ -4,12 +4,11 @@
 // too: launched under nodescope, the probe's hits are recorded with their locals. Attached while a test file
 // runs, its context predates the agent: trace_line says so rather than waiting for hits that cannot come.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_PROBE_LIMITS } from '../../src/trace/probes.js';
 import type { Tracer } from '../../src/trace/tracer.js';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
+import { eventually, events, newTracer, startFixture, tempDir } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
 
 const TARGETS = join(import.meta.dirname, '..', 'targets');
@@ -17,18 +16,14 @@ const SHOP = join(TARGETS, 'programs', 'jest_shop');
 const PRICE = join(SHOP, 'price.js');
 
 let tracer: Tracer | undefined;
-let dir: string | undefined;
 afterEach(async () => {
   await tracer?.close();
   tracer = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
 });
 
 describe.each(['20', '26'])('jest 29 on Node %s', (major) => {
   it('records the hits of a probe in a module a test file runs, launched under nodescope', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jest-shop-'));
-    const stop = join(dir, 'stop');
+    const stop = join(tempDir(), 'stop');
     const t = newTracer();
     tracer = t.tracer;
     // The spec quotes every 50 ms until this file exists (cart.spec.js); the env is read as the run starts.
@@ -55,8 +50,7 @@ describe.each(['20', '26'])('jest 29 on Node %s', (major) => {
   }, 60_000);
 
   it('says why a probe in a test file already running when nodescope attached records nothing', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jest-shop-'));
-    const stop = join(dir, 'stop');
+    const stop = join(tempDir(), 'stop');
     process.env.SHOP_STOP = stop;
     const app = startFixture(join('..', 'targets', 'node_modules', 'jest', 'bin', 'jest.js'), ['--rootDir', SHOP, '--ci'], { node: nodeTarget(major).bin });
     delete process.env.SHOP_STOP;

@@ -5,10 +5,9 @@
 // in it — and records their calls: by live edit on Node 20, by breakpoints on Node 26 (no live edit). Traced
 // from the launch of `vitest run`, the module is taken as the worker evaluates it, before its first line.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, events, newTracer, startFixture } from '../helpers.js';
+import { eventually, events, newTracer, startFixture, tempDir } from '../helpers.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 import { nodeTarget } from '../targets/index.js';
 
@@ -16,18 +15,14 @@ const SHOP = join(import.meta.dirname, '..', 'targets', 'programs', 'vitest_shop
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 
 let tracer: Tracer | undefined;
-let dir: string | undefined;
 afterEach(async () => {
   await tracer?.close();
   tracer = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
 });
 
 describe.each(['20', '26'])('A vitest module on Node %s', (major) => {
   it("traces the exports vite's SSR transform wrote, and records their calls", async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vitest-shop-'));
-    const stop = join(dir, 'stop');
+    const stop = join(tempDir(), 'stop');
     // The spec quotes every 50 ms until this file exists (cart.spec.ts); the env is read as the run starts.
     Object.assign(process.env, { SHOP_STOP: stop, NO_COLOR: '1' });
     const app = startFixture(join('..', 'targets', 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', SHOP], { node: nodeTarget(major).bin });
