@@ -245,7 +245,11 @@ describe('after a nodescope was killed', () => {
     const s = server(['mcp', '--attach', String(app.pid)]);
     await eventually(async () => (await check(app)).agent, 'the agent installed', 30_000);
     await beforeKill?.(app);
+    // Attached once the kill has taken effect: a process still tearing down its threads is a live owner (a
+    // clean-clone CI run attached within that moment and was refused).
+    const killed = new Promise((resolve) => s.proc.once('exit', resolve));
     s.proc.kill('SIGKILL');
+    await killed;
     const t = newTracer();
     try {
       const link = await t.tracer.attach(app.pid);
