@@ -501,6 +501,8 @@ export class EsmTraces {
           .catch(() => false); // not in this scope: the next one out
         if (set) break;
       }
+    } catch {
+      // no answer (the thread ended, or answered too late): the export stays as it was, the thread goes on
     } finally {
       await session.send('Debugger.resume').catch(() => undefined);
     }
