@@ -243,7 +243,10 @@ class Agent implements AgentCore {
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void {
     const category = categoryOf(type);
     if (!this.recorded(category)) return;
-    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, links?.corr !== undefined ? links.corr : this.correlationId(), links?.ref ?? null, payload];
+    // nodescope's own events never belong to a request: a host call (a flushNow sending a trace's report)
+    // is dispatched by the inspector in the middle of whatever the thread runs, a request's handler included.
+    const corr = links?.corr !== undefined ? links.corr : type === 'agent' ? null : this.correlationId();
+    const event: WireEvent = [links?.ts ?? this.nowNs(), type, subtype, actor, links?.from ?? null, links?.to ?? null, corr, links?.ref ?? null, payload];
     this.depth++;
     try {
       this.channel.push(event, category === 'lifecycle');

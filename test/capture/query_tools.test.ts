@@ -55,6 +55,27 @@ describe('issue 4 tools on real captures', () => {
     expect(path.data.entries.map((e: any) => e.ref)).toEqual([failed.id, calls.data.calls[0].ref, calls.data.calls[1].ref, failed.id]);
   });
 
+  it("nodescope's own events, sent while a request's handler runs, are not part of that request", async () => {
+    const app = startFixture('web/server.cjs');
+    const port = Number((await app.line(/^listening/)).split(' ')[1]);
+    session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    const busy = fetch(`http://127.0.0.1:${port}/busy/1500`);
+    await app.line(/^busy/);
+    // The inspector runs the host's calls in the middle of the handler: the trace's report is sent from there.
+    expect((await call('trace_module', { module_name: './test/fixtures/bank/payments.js' })).isError).toBe(false);
+    expect((await busy).status).toBe(200);
+    const request = await eventually(async () => {
+      const r = await call('get_http_requests', { route: '/busy/:ms' });
+      return !r.isError && r.data.total === 1 && !r.data.requests[0].pending && r.data.requests[0];
+    }, 'the busy request');
+    const path = await call('get_execution_path', { pid_string: String(app.pid), request_id: request.id });
+    expect(path.data.entries.map((e: any) => e.event)).toEqual(['http/request', 'log/log', 'http/response']);
+    // Reported once it began, and again whole once every function was edited: neither in the request.
+    const started = session.query.store.db.prepare("SELECT DISTINCT corr FROM events WHERE type = 'agent' AND subtype = 'trace_started'").all();
+    expect(started).toEqual([{ corr: null }]);
+  });
+
   it('system_snapshot_at a moment between a send and its receipt shows the message in flight', async () => {
     const app = startFixture('ipc.cjs');
     const childPid = Number((await app.line(/^ready/)).split(' ')[1]);
