@@ -15,6 +15,13 @@ import { TextBytes, type BytesClass } from './serialize.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
 const CRITICAL_RESERVE = 1000;
+/**
+ * At a handover (`handover`), batches in flight may reach this many times `maxInFlight`: the thread may be
+ * ended from outside right after, and what waits in the queue dies with it (a worker whose sync burst of
+ * 6,000 events filled the window lost the send of its last message, every time). Bounded, so a thread
+ * posting in a loop while the host is behind does not send a batch per message without end.
+ */
+const HANDOVER_WINDOW_FACTOR = 4;
 
 export interface Clock {
   nowNs(): number;
@@ -72,6 +79,8 @@ export class Channel {
   private writing = -1;
   private held: string[] = [];
   private inFlight: { seq: number; text: string }[] = [];
+  /** The last batch in flight also handed to the binding at a handover, its socket write not yet out of the process. */
+  private handedOver = 0;
   private inFlightBytes = 0;
   private seq = 0;
   private dropped = 0;
@@ -314,9 +323,10 @@ export class Channel {
     }
   }
 
-  /** Whether another batch may go out before the tracer acknowledges: by count and by bytes. */
-  private windowOpen(): boolean {
-    return this.inFlight.length < this.config.maxInFlight && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
+  /** Whether another batch may go out before the tracer acknowledges: by count (wider at a handover) and by bytes. */
+  private windowOpen(handover = false): boolean {
+    const count = this.config.maxInFlight * (handover ? HANDOVER_WINDOW_FACTOR : 1);
+    return this.inFlight.length < count && this.inFlightBytes < (this.config.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
   }
 
   /**
@@ -326,11 +336,11 @@ export class Channel {
    * the outer one had just sealed, and the outer one threw in the target's timer: a crash of a traced HTTP
    * server on Node 24, every batch through the binding).
    */
-  flush(): void {
+  flush(handover = false): void {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      this.flushNow();
+      this.flushNow(handover);
     } finally {
       this.flushing = false;
     }
@@ -338,9 +348,30 @@ export class Channel {
 
   private flushing = false;
 
-  private flushNow(): void {
+  /**
+   * A moment after which another thread may end this one, running none of its JavaScript (before it posts a
+   * message or blocks: src/agent/index.ts): what is queued goes past the usual window, and batches whose
+   * socket write still sits in the process (the kernel's buffer was full: the host reads behind) go again
+   * through the binding, which the inspector delivers whatever becomes of the thread. The tracer keeps one copy.
+   */
+  handover(): void {
+    this.flush(true);
+    if (!this.socketUp || !this.socket || this.socket.writableLength === 0 || this.socketLost) return;
+    for (const b of this.inFlight) {
+      if (b.seq <= this.handedOver) continue;
+      try {
+        this.binding(b.text);
+        this.viaBinding++;
+      } catch {
+        return; // the binding is gone: the socket carries it, or the tracer asks again
+      }
+      this.handedOver = b.seq;
+    }
+  }
+
+  private flushNow(handover: boolean): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
-    while ((this.queued > 0 || this.dropped > 0) && (this.exiting || this.windowOpen())) {
+    while ((this.queued > 0 || this.dropped > 0) && (this.exiting || this.windowOpen(handover))) {
       if (this.bodies.length === 0) {
         if (this.writing >= 0) break; // an interrupt inside an event: its batch goes later
         this.seal();

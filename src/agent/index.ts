@@ -182,7 +182,7 @@ class Agent implements AgentCore {
     const agent = this;
     const flushFirst = (original: (...args: unknown[]) => unknown) =>
       function (this: unknown, ...args: unknown[]) {
-        if (patches.active) agent.guard(() => channel.flush());
+        if (patches.active) agent.guard(() => channel.handover());
         return original.apply(this, args);
       };
     this.guard(() => patches.patch(Atomics as unknown as { wait: (...args: unknown[]) => unknown }, 'wait', flushFirst));

@@ -14,6 +14,8 @@ import type { Tracer } from '../../src/trace/tracer.js';
 const N = 1000;
 /** A burst the agent's queue (20,000 events) cannot hold while the host takes it in. */
 const BURST = 30_000;
+/** Calls that make more batches (256 events each) than the 16 a thread keeps in flight unacknowledged. */
+const WINDOW_PLUS = 3000;
 const limits = { maxCalls: 1e8, maxPerSecond: 1e8, durationMs: 600_000 };
 
 /** What a worker emitted that was stored, by kind, and the drops its agent counted. */
@@ -27,7 +29,7 @@ function ledger(store: Store, actor: string) {
     dropped: events(store, "actor = ? AND type = 'agent' AND subtype = 'dropped'", actor).reduce((n, e) => n + e.payload.count, 0),
   };
 }
-const everything = (mode: string) => ({ calls: N, returns: N, logs: [`worker ${mode} did ${N}`], sends: 1, dropped: 0 });
+const everything = (mode: string, n = N) => ({ calls: n, returns: n, logs: [`worker ${mode} did ${n}`], sends: 1, dropped: 0 });
 
 /** Once the worker has ended and its data socket was read to its end, nothing of it is still on the way. */
 async function settled(t: { store: Store; tracer: Tracer }, actor: string): Promise<void> {
@@ -70,27 +72,24 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
   );
 
   // A probe in the worker (the Debugger domain on, as an ES module traced by breakpoints has it; with it the
-  // data socket is up when it runs late): 1,000 calls, five messages, then it spins, and the parent
-  // terminate()s it on the last. Its batches were in the host's socket, unread, when the host's ack to the
-  // closed worker failed and took the socket down with them (about one run in two on Node 20 and 24).
-  // Each message hands over a batch: ten, with the calls' four, reached the 16 batches a thread keeps in
-  // flight, and a spinning worker reads no ack, so what waited behind them was lost (README: "Lost,
-  // uncounted"; 1 of 10 sends stored once in a CI run).
-  // Not yet held for a worker that runs late: its log line and sends were lost in 2 clean-clone CI runs of 6
-  // (every call stored), an open bug; at once, they never were.
-  it.each(['at once'])('with a probe in it, terminated on the last of five messages (%s): every call, send and receipt stored', async (when) => {
+  // data socket is up when it runs late): N calls, five messages, then it spins, and the parent terminate()s
+  // it on the last. Its batches were in the host's socket, unread, when the host's ack to the closed worker
+  // failed and took the socket down with them (about one run in two on Node 20 and 24). With 8,000 calls
+  // the host reads behind: the socket's writes wait in the worker's memory at its last message (400 KB
+  // measured), and go again through the binding (Channel.handover).
+  it.each([['at once', N], ['late', N], ['late', 8000]] as const)('with a probe in it, terminated on the last of five messages (%s, %d calls): every call, send and receipt stored', async (when, n) => {
     const { app, t } = await attached('worker_end/app.cjs', { node });
     await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
     const probe = await t.tracer.traceLine({ file: join(FIXTURES, 'worker_end/app.cjs'), line: 43, condition: 'n < 0', limits: DEFAULT_PROBE_LIMITS });
     expect(probe.sites).toMatchObject([{ state: 'armed' }]);
     const started = app.nextLine(/^started post /);
     const ended = app.nextLine(/^ended post /);
-    app.send(`run post ${N}${when === 'late' ? ' late' : ''}`);
+    app.send(`run post ${n}${when === 'late' ? ' late' : ''}`);
     const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
     expect((await ended).split(' ')[3]).toBe('1');
     await settled(t, actor);
     const receipts = (t.store.db.prepare("SELECT count(*) AS n FROM events WHERE type = 'message' AND subtype = 'receive' AND from_actor = ? AND actor = ?").get(actor, String(app.pid)) as { n: number }).n;
-    expect({ ...ledger(t.store, actor), receipts }).toEqual({ ...everything('post'), sends: 5, receipts: 5 });
+    expect({ ...ledger(t.store, actor), receipts }).toEqual({ ...everything('post', n), sends: 5, receipts: 5 });
   });
 
   // More than the host takes in while the worker runs: the agent drops what its queue cannot hold, and the
@@ -108,6 +107,21 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
     // A call the queue has no room for is one drop (its return is not recorded either).
     expect(returns).toBe(calls);
     expect(calls + logs.length + sends + dropped).toBe(BURST + 2);
+  });
+
+  // A sync burst of more batches than a thread keeps in flight unacknowledged (16): the last of them wait in
+  // the queue when it posts its last message, and went nowhere once terminate() ended it (the send of 'done'
+  // lost every time); they go past the window there (Channel.handover).
+  it.each(['idle', 'busy', 'wait', 'post'])('%s (late), terminated after more batches than a thread keeps in flight: every event stored', async (mode) => {
+    const { app, t } = await attached('worker_end/app.cjs', { node });
+    await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+    const started = app.nextLine(new RegExp(`^started ${mode} `));
+    const ended = app.nextLine(new RegExp(`^ended ${mode} `));
+    app.send(`run ${mode} ${WINDOW_PLUS} late`);
+    const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
+    expect((await ended).split(' ')[3]).toBe('1');
+    await settled(t, actor);
+    expect(ledger(t.store, actor)).toEqual({ ...everything(mode, WINDOW_PLUS), sends: mode === 'post' ? 5 : 1 });
   });
 
   it.each(['main-exit', 'main-busy'])('%s: the main process exits under a running worker: its events stored, the worker ended with it', async (mode) => {
