@@ -17,6 +17,36 @@ function setup() {
   return { channel, sent, timers, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
 }
 
+/** A channel with a data socket offered (`sockets`: each connection, what was written to it, its handlers). */
+function withDataSocket() {
+  const viaBinding: TextBatch[] = [];
+  const sockets: { written: string[]; handlers: Record<string, (arg?: any) => void>; writableLength: number }[] = [];
+  const net = {
+    connect: () => {
+      const s = { written: [] as string[], handlers: {} as Record<string, (arg?: any) => void>, writableLength: 0 };
+      sockets.push(s);
+      return {
+        write: (text: string) => (s.written.push(text), true),
+        unref: () => undefined,
+        end: () => undefined,
+        destroy: () => s.handlers.close?.(),
+        setEncoding: () => undefined,
+        on: (event: string, fn: (arg?: any) => void) => void (s.handlers[event] = fn),
+        get writableLength() {
+          return s.writableLength;
+        },
+      };
+    },
+  };
+  let now = 0;
+  const timers: (() => void)[] = [];
+  const withSocket = { ...config, data: { path: '/nowhere', secret: 's', hostPid: 1 } };
+  const channel = new Channel(withSocket, { nowNs: () => (now += 1e9) }, (text) => viaBinding.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined, { net, hostAlive: () => true });
+  const push = (i: number) => channel.push([i, 'call', 'call', '7', null, null, null, null, { i }], false);
+  const batches = (texts: string[]) => texts.filter((t) => t.startsWith('{')).map((t) => decodeBatch(t.trimEnd()));
+  return { channel, viaBinding, sockets, timers, push, batches };
+}
+
 describe('Channel', () => {
   it('seals full batches at once and the rest on the timer, with gap-free sequence numbers', () => {
     const { sent, timers, push } = setup();
@@ -105,29 +135,7 @@ describe('Channel', () => {
   it('after its data socket closed under it, sends nothing through the binding until the socket is back (the host may be dying)', () => {
     // Node 20's inspector crashed the target writing a binding call to the connection of a host killed
     // with SIGKILL (the I/O thread's TcpHolder::WriteRaw after the end of the connection).
-    const viaBinding: TextBatch[] = [];
-    const sockets: { written: string[]; handlers: Record<string, (arg?: any) => void> }[] = [];
-    const net = {
-      connect: () => {
-        const s = { written: [] as string[], handlers: {} as Record<string, (arg?: any) => void> };
-        sockets.push(s);
-        return {
-          write: (text: string) => (s.written.push(text), true),
-          unref: () => undefined,
-          end: () => undefined,
-          destroy: () => s.handlers.close?.(),
-          setEncoding: () => undefined,
-          on: (event: string, fn: (arg?: any) => void) => void (s.handlers[event] = fn),
-          writableLength: 0,
-        };
-      },
-    };
-    let now = 0;
-    const timers: (() => void)[] = [];
-    const withSocket = { ...config, data: { path: '/nowhere', secret: 's', hostPid: 1 } };
-    const channel = new Channel(withSocket, { nowNs: () => (now += 1e9) }, (text) => viaBinding.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined, { net, hostAlive: () => true });
-    const push = (i: number) => channel.push([i, 'call', 'call', '7', null, null, null, null, { i }], false);
-    const batches = (texts: string[]) => texts.filter((t) => t.startsWith('{')).map((t) => decodeBatch(t.trimEnd()));
+    const { channel, viaBinding, sockets, timers, push, batches } = withDataSocket();
     push(0); // before the socket: the binding
     timers.splice(0).forEach((fn) => fn());
     expect(viaBinding.map((b) => b.seq)).toEqual([1]);
@@ -143,6 +151,38 @@ describe('Channel', () => {
     sockets[1]!.handlers.data!('1\n');
     expect(batches(sockets[1]!.written).map((b) => b.seq)).toEqual([2, 3]);
     expect(viaBinding.map((b) => b.seq)).toEqual([1]);
+  });
+
+  it('at a handover, sends past the window up to four times it, and no further', () => {
+    const { channel, sent, push } = setup();
+    for (let i = 0; i < 30; i++) push(i);
+    expect(channel.stats()).toMatchObject({ inFlight: 2, queued: 10, dropped: 14 });
+    channel.handover();
+    // Window of 2, so 8 at a handover: 6 more batches, the queue's 10 events; the drops go with the first.
+    expect(sent.map((b) => b.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(channel.stats()).toMatchObject({ inFlight: 6, queued: 0, dropped: 0 });
+    for (let i = 30; i < 36; i++) push(i); // the usual window stays shut: they wait
+    expect(channel.stats()).toMatchObject({ inFlight: 6, queued: 6 });
+    channel.handover();
+    expect(channel.stats()).toMatchObject({ inFlight: 8, queued: 0 });
+  });
+
+  it('at a handover, hands batches whose socket write is still in the process to the binding, each once', () => {
+    const { channel, viaBinding, sockets, timers, push, batches } = withDataSocket();
+    push(0); // before the socket: the binding, and the socket connects
+    timers.splice(0).forEach((fn) => fn());
+    sockets[0]!.handlers.data!('1\n');
+    for (let i = 1; i <= 3; i++) push(i);
+    expect(batches(sockets[0]!.written).map((b) => b.seq)).toEqual([2]);
+    channel.handover(); // written out of the process: nothing more
+    expect(viaBinding.map((b) => b.seq)).toEqual([1]);
+    sockets[0]!.writableLength = 100; // the kernel's buffer is full: the host reads behind
+    for (let i = 4; i <= 6; i++) push(i);
+    channel.handover();
+    expect(viaBinding.map((b) => b.seq)).toEqual([1, 2, 3]);
+    channel.handover();
+    expect(viaBinding.map((b) => b.seq)).toEqual([1, 2, 3]);
+    expect(batches(sockets[0]!.written).map((b) => b.seq)).toEqual([2, 3]);
   });
 
   it('keeps an event written in place whole when an interrupt flushes or emits while it is written', () => {
