@@ -292,7 +292,9 @@ export const webSource: Source = {
       if (r.sent) {
         const payload: Record<string, unknown> = { status, duration_ns: end - r.t0 };
         if (error !== undefined) payload.error = core.capture(error);
-        core.emit('http', error === undefined ? 'client_response' : 'client_error', self, payload, { ref: idOf(r) });
+        // Under the request that made it: a pooled connection (fetch's) answers in the async context of the
+        // request that opened it, not this one's.
+        core.emit('http', error === undefined ? 'client_response' : 'client_error', self, payload, { ref: idOf(r), corr: r.corr });
         return;
       }
       // [method, url, status, duration_ns(, error)]: an error makes it a client_error

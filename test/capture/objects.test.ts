@@ -9,6 +9,7 @@ describe('tracked objects', () => {
     const found = await t.tracer.track('counter');
     const id = `${app.pid}/o1`;
     expect(found).toEqual([{ actor: String(app.pid), value: { id, name: 'counter', class: 'Counter', path: 'counter', methods: ['increment'], existing: false } }]);
+    await t.tracer.sync(); // the agent's report of it is on its way to the store
     expect(t.store.actor(id)).toMatchObject({ kind: 'object', parent: String(app.pid), name: 'counter', status: 'running' });
 
     app.send('inc 2');

@@ -113,6 +113,34 @@ describe('web', () => {
     expect(rows.filter((r) => r.subtype === 'response').map((r) => [r.ref, r.payload.url])).toEqual(expect.arrayContaining([[`${main}:r1`, '/call-held'], [`${main}:r3`, '/hold']]));
   });
 
+  // fetch keeps its connection alive, made while the first request was served: the second request's
+  // response comes in on it, in the first one's async context (corr r1 was recorded for it).
+  it('records the response of a request made in flight under the request that made it, on a connection an earlier request opened', async () => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    for (const _ of [1, 2]) {
+      const served = new Promise((resolve) => get(port, '/fetch-held').on('response', (res) => res.on('end', resolve)));
+      await app.nextLine(/^held/);
+      await t.tracer.sync(); // the request made is sent on its own while it is in flight
+      expect((await fetch(`http://127.0.0.1:${port}/release`)).status).toBe(200);
+      await served;
+    }
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t).filter((r) => r.subtype.startsWith('client'));
+      return r.length === 4 && r;
+    }, 'two requests made and their responses');
+    const callers = httpRows(t).filter((r) => r.subtype === 'request' && r.payload.url === '/fetch-held').map((r) => r.ref);
+    expect(callers).toHaveLength(2);
+    expect(rows.map((r) => [r.subtype, r.corr])).toEqual([
+      ['client_request', callers[0]],
+      ['client_response', callers[0]],
+      ['client_request', callers[1]],
+      ['client_response', callers[1]],
+    ]);
+  });
+
   it('records a request made that failed as its client_request and client_error, inside the request that made it', async () => {
     const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
     const port = Number(ready.split(' ')[1]);
