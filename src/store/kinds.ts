@@ -12,8 +12,8 @@
 import type Database from 'better-sqlite3';
 
 /** Codes are positions: append only (a file keeps the codes it was written with). */
-const TYPES = ['call', 'http', 'message', 'state', 'log', 'probe', 'agent', 'process', 'worker', 'child', 'object', 'error', 'ws'] as const;
-const SUBTYPES = [
+export const TYPES = ['call', 'http', 'message', 'state', 'log', 'probe', 'agent', 'process', 'worker', 'child', 'object', 'error', 'ws'] as const;
+export const SUBTYPES = [
   'call', 'return', 'throw', 'request', 'response', 'send', 'receive', 'snapshot',
   'log', 'info', 'warn', 'error', 'debug', 'trace', 'fatal', 'hit',
   'trace_started', 'trace_stopped', 'timing', 'dropped', 'rebound', 'start', 'exit', 'online',
@@ -56,8 +56,16 @@ export const KIND_COLUMNS = `type_code INTEGER NOT NULL,
   subtype_code INTEGER NOT NULL,
   subtype GENERATED ALWAYS AS (${spelled('subtype_code', SUBTYPES)}) VIRTUAL`;
 
+/**
+ * A code's name in constant time: the names padded to one width in one literal, and the code's slice of it.
+ * SQLite computes a table's VIRTUAL columns at every insert too, and a CASE of one WHEN per name compared a
+ * name not listed with each of them: measured on inserts of log rows with such a subtype (the ingest bench's),
+ * ~1 µs of CPU per row (7.9–8.7 µs against 6.8–7.2 with a listed subtype); with the slice, ~6.9 either way.
+ */
 function spelled(column: string, names: readonly string[]): string {
-  return `CASE ${column} ${names.map((n, i) => `WHEN ${i} THEN '${n}'`).join(' ')} ELSE CAST(${column} AS TEXT) END`;
+  const width = Math.max(...names.map((n) => n.length));
+  const table = names.map((n) => n.padEnd(width)).join('');
+  return `CASE WHEN ${column} BETWEEN 0 AND ${names.length - 1} THEN rtrim(substr('${table}', ${column} * ${width} + 1, ${width})) ELSE CAST(${column} AS TEXT) END`;
 }
 
 /** `type_code = 0 AND subtype_code IN (1, 2)`: rows of these kinds, in what a query filters on (codes, literal). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
+import { SUBTYPES, TYPES } from '../../src/store/kinds.js';
 import { Store, type EventRow } from '../../src/store/store.js';
 import type { ToolContext } from '../../src/tools/define.js';
 import { TOOLS } from '../../src/tools/registry.js';
@@ -345,5 +346,16 @@ describe('types and subtypes', () => {
     expect(await lines({ ...window, type: 'custom' })).toMatch(/ 1 custom\/thing$/m);
     expect(await lines({ ...window, type: 'call/é😀' })).toMatch(/ 1 call\/é😀$/m);
     expect(await lines({ ...window, type: 'log/verbose' })).toMatch(/ 1 log\/verbose$/m);
+  });
+
+  it('spell every listed code back, and read a code past the lists as its number', () => {
+    const store = new Store();
+    const names = (column: 'type' | 'subtype', count: number) =>
+      (store.db.prepare(`WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT group_concat(${column}, ',') AS s FROM (SELECT ${column} FROM c, events WHERE events.id = c.n + 1 ORDER BY c.n)`).get(count) as { s: string }).s.split(',');
+    const insert = store.db.prepare('INSERT INTO events (id, ts_ns, wall_ms, type_code, subtype_code, actor) VALUES (?, 0, 0, ?, ?, ?)');
+    for (let i = 0; i <= SUBTYPES.length; i++) insert.run(i + 1, BigInt(Math.min(i, TYPES.length)), BigInt(i), '1');
+    expect(names('subtype', SUBTYPES.length)).toEqual([...SUBTYPES, String(SUBTYPES.length)]);
+    expect(names('type', TYPES.length)).toEqual([...TYPES, String(TYPES.length)]);
+    store.close();
   });
 });
