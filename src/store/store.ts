@@ -302,11 +302,12 @@ export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** What Store.write binds for an event, in this order (positional: binding by name looks each one up on the row object; named, a log row took ~0.3 µs more to bind). */
 const EVENT_INSERT_COLUMNS = 'ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns';
-const EVENT_COLUMNS = 14;
+const EVENT_COLUMNS = EVENT_INSERT_COLUMNS.split(', ').length;
 /**
  * Rows per INSERT statement. Each statement run costs its own trip through better-sqlite3 and the VDBE's
- * start and reset; measured on 100k log rows of the ingest bench's (CPU per row, min · median of 4 rounds,
- * load ~6): one row a statement 7.94 · 8.98 µs, 8 rows 6.64 · 6.79, 32 rows 6.36 · 6.63.
+ * start and reset; measured with better-sqlite3 alone on this schema, 100k log rows of the ingest bench's
+ * (CPU per row, min · median of 4 rounds, load ~6): one row a statement 7.94 · 8.98 µs, 8 rows 6.64 · 6.79,
+ * 32 rows 6.36 · 6.63. Store.write as a whole, in callgrind: −19 % to −27 % instructions per row (bench/README.md).
  */
 const ROWS_PER_INSERT = 32;
 
