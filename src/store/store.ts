@@ -272,6 +272,41 @@ WHERE subtype = 'request' AND (next IS NOT 'response' OR next_ns - ts_ns >= ${LO
 const CALL_COUNTS_SELECT = `SELECT k_module, k_fn, actor, count(*) FROM events INDEXED BY events_call_key WHERE ${CODED_CALLS}`;
 
 /**
+ * The tallies write() keeps (SCHEMA), each counted from the events, once, for a file from before it:
+ * in the file when it is opened to write, in a TEMP table of the reader's own when it is opened read-only
+ * (get_message_flow and process_relationships failed on such a file: "no such table: message_pairs").
+ */
+const TALLIES: Record<string, string> = {
+  actor_counts: 'INSERT INTO actor_counts SELECT actor, type, subtype, count(*) FROM events GROUP BY 1, 2, 3',
+  call_counts: `INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`,
+  message_pairs: `INSERT INTO message_pairs ${PAIR_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2`,
+  message_open: `INSERT INTO message_open (sender, receiver, ref, open) ${OPEN_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2, 3 HAVING d <> 0`,
+  call_durations: `INSERT INTO call_durations ${DURATION_SUMS} WHERE ${CODED_COMPLETIONS} GROUP BY 1, 2, 3`,
+  http_spans: `INSERT INTO http_spans ${HTTP_SPANS_SELECT}`,
+};
+
+/** The tallies a file has none of. */
+function missingTallies(db: Database.Database): string[] {
+  return Object.keys(TALLIES).filter((name) => db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(name) === undefined);
+}
+
+/** Counts the tallies `names` from the events (their tables made); message_open's oldest sends too. */
+function fillTallies(db: Database.Database, names: string[]): void {
+  for (const name of names) db.prepare(TALLIES[name]!).run();
+  if (names.includes('message_open')) new OpenSends(db).fill();
+}
+
+/** A read-only file from before some tallies: each made a TEMP table (found first by its name), and counted. */
+function readerTallies(db: Database.Database): void {
+  const missing = missingTallies(db);
+  for (const name of missing) {
+    const ddl = new RegExp(`CREATE TABLE IF NOT EXISTS ${name} \\(.*?\\)( WITHOUT ROWID)?;`).exec(SCHEMA)![0];
+    db.exec(ddl.replace('CREATE TABLE IF NOT EXISTS', 'CREATE TEMP TABLE'));
+  }
+  fillTallies(db, missing);
+}
+
+/**
  * The rows done while serving a request (its id as `corr`), but a call's return or throw: they are found
  * from their call, and leaving them out makes the index ~40 % smaller. Without it, a request's path or calls
  * read the thread's whole history (927 ms on 1 M events). A query reads it with this condition in its WHERE.
@@ -339,21 +374,16 @@ export class Store {
     // Read-only, a file of an earlier layout is read as it was written: type and subtype as text.
     this.namedKinds = options.readonly === true && layout < LAYOUT;
     keepStatements(this.db, this.namedKinds ? namedKinds : undefined);
-    if (!options.readonly) {
+    this.db.function('timing_bucket', { deterministic: true }, durationBucket);
+    if (options.readonly) readerTallies(this.db);
+    else {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      const counted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'actor_counts'").get() !== undefined;
-      const callsCounted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_counts'").get() !== undefined;
-      const messagesCounted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'message_pairs'").get() !== undefined;
-      const durationsCounted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_durations'").get() !== undefined;
-      const spansKept = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'http_spans'").get() !== undefined;
-      this.db.function('timing_bucket', { deterministic: true }, durationBucket);
+      const missing = missingTallies(this.db);
       const existed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       const slowKeyed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_http_slow'").get() !== undefined;
       this.db.exec(SCHEMA);
       if (!existed) this.db.exec(eventsTable('events'));
-      // A file from before the counts: counted once, here.
-      if (existed && !counted) this.db.exec('INSERT INTO actor_counts SELECT actor, type, subtype, count(*) FROM events GROUP BY 1, 2, 3');
       this.db.transaction(() => {
         migrateKeyColumns(this.db);
         migratePayload(this.db);
@@ -371,14 +401,8 @@ export class Store {
       }
       if (!existed) this.db.pragma(`user_version = ${LAYOUT}`);
       this.db.exec(KEY_INDEXES);
-      if (existed && !callsCounted) this.db.exec(`INSERT INTO call_counts ${CALL_COUNTS_SELECT} GROUP BY 1, 2, 3`);
-      if (existed && !messagesCounted) {
-        this.db.exec(`INSERT INTO message_pairs ${PAIR_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2`);
-        this.db.exec(`INSERT INTO message_open (sender, receiver, ref, open) ${OPEN_SUMS} WHERE ${PAIRED_MESSAGES} GROUP BY 1, 2, 3 HAVING d <> 0`);
-      }
-      if ((existed && !messagesCounted) || migrateOpenSends(this.db)) new OpenSends(this.db).fill();
-      if (existed && !durationsCounted) this.db.exec(`INSERT INTO call_durations ${DURATION_SUMS} WHERE ${CODED_COMPLETIONS} GROUP BY 1, 2, 3`);
-      if (existed && !spansKept) this.db.exec(`INSERT INTO http_spans ${HTTP_SPANS_SELECT}`);
+      if (existed) fillTallies(this.db, missing);
+      if (migrateOpenSends(this.db)) new OpenSends(this.db).fill();
     }
     this.count = (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
     // (No inserts on a read-only connection: a file of an earlier version has other columns until opened to write.)

@@ -277,13 +277,19 @@ describe('a file of the previous version', () => {
   });
 });
 
-/** A file as layout 2 left it (its DDL, verbatim: test/fixtures/store_layout2.sql), with the query fixture's rows. */
-function layout2File(path: string, from: Store): void {
+const TALLIES = ['actor_counts', 'call_counts', 'message_pairs', 'message_open', 'call_durations', 'http_spans'];
+
+/**
+ * A file as layout 2 left it (its DDL, verbatim: test/fixtures/store_layout2.sql), with the query fixture's
+ * rows; `tallies: false`, as a version from before the tallies that the writer keeps left it.
+ */
+function layout2File(path: string, from: Store, { tallies = true } = {}): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout2.sql'), 'utf8'));
+  if (!tallies) for (const table of TALLIES) db.exec(`DROP TABLE ${table}`);
   db.transaction(() => {
-    for (const table of ['actors', 'meta', 'actor_counts', 'call_counts', 'message_pairs', 'message_open', 'call_durations', 'http_spans']) {
+    for (const table of ['actors', 'meta', ...(tallies ? TALLIES : [])]) {
       const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
@@ -315,6 +321,26 @@ describe('a file of layout 2 (type and subtype as text)', () => {
     const again = new Store({ path });
     expect(stored(again)).toEqual(stored(fresh));
     again.close();
+  });
+});
+
+describe('a file of layout 2 from before the tallies', () => {
+  it('is read read-only with its tallies counted for the reader alone, and the tools answer as from a new store', async () => {
+    const { store: fresh, ctx } = setup(webEvents());
+    const expected = await answers(ctx);
+    const path = tempFile();
+    layout2File(path, fresh, { tallies: false });
+
+    const reader = new Store({ path, readonly: true });
+    expect(await answers(contextOf(reader))).toEqual(expected);
+    reader.close();
+    const file = new Database(path, { readonly: true });
+    expect(file.prepare(`SELECT name FROM sqlite_master WHERE name IN (${TALLIES.map(() => '?').join(', ')})`).all(...TALLIES)).toEqual([]);
+    file.close();
+
+    const store = new Store({ path });
+    expect(await answers(contextOf(store))).toEqual(expected);
+    store.close();
   });
 });
 
