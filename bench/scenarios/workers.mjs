@@ -62,12 +62,13 @@ async function measure(node, label, rounds) {
     const missed = out.traced.filter((x) => !x.recorded).length;
     if (missed === rounds) throw new Error(`${label}: the worker's first message was recorded in no traced run`);
     const list = (v) => ms(v).map((x) => fmtNum(x, 0)).join(', ');
-    const before = BEFORE ? `; build at ${BEFORE}: median ${fmtNum(median(ms('before')), 0)} ms, +${fmtNum(diff('before'), 0)} ms (×${fmtNum(ratio('before'))}), all ${list('before')}` : '';
+    const plus = (d) => `${d >= 0 ? '+' : ''}${fmtNum(d, 0)} ms`;
+    const before = BEFORE ? `; build at ${BEFORE}: median ${fmtNum(median(ms('before')), 0)} ms, ${plus(diff('before'))} (×${fmtNum(ratio('before'))}), all ${list('before')}` : '';
     return [
       row(name, `worker's first message after new Worker, ${label} (ms)`, {
         baseline: `${fmtNum(median(ms('untraced')), 0)} ms`,
         traced: `${fmtNum(median(ms('traced')), 0)} ms`,
-        figure: `+${fmtNum(diff('traced'), 0)} ms (×${fmtNum(ratio('traced'))})`,
+        figure: `${plus(diff('traced'))} (×${fmtNum(ratio('traced'))})`,
         note: `medians of ${rounds} rounds (per-round difference and ratio); untraced ${list('untraced')}; traced ${list('traced')}; the worker's message recorded in ${rounds - missed} of ${rounds} traced runs${before}`,
         data: out,
       }),

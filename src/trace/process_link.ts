@@ -134,8 +134,7 @@ export class ProcessLink {
     await this.options.onThread?.(this.main).catch(() => undefined);
     this.state = 'attached';
     if (this.options.fromStart) {
-      await this.main.esm.release().catch(() => undefined);
-      await this.session.send('Runtime.runIfWaitingForDebugger');
+      await this.main.release();
       // Not waited for: a program that ends at once (a missing main module) must be attached when it does.
       void stillWaiting(this.session);
     }
