@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BENCH_DIR, killAllFixtures } from './lib/common.mjs';
 import { summarize, summaryTable } from './lib/summary.mjs';
 
-const SCENARIOS = ['http', 'ingest', 'attach', 'storage', 'breakpoint', 'functions', 'modules', 'probes', 'queries'];
+const SCENARIOS = ['http', 'ingest', 'attach', 'workers', 'storage', 'breakpoint', 'functions', 'modules', 'probes', 'queries'];
 
 function parseArgs(argv) {
   const opts = { smoke: false, only: undefined, rounds: undefined, out: undefined };

@@ -25,6 +25,8 @@ export interface LinkOptions {
   owner: (pid: number) => AgentOwner;
   /** A thread's agent is in (before a waiting thread runs its first line): probes are set there. */
   onThread?: (thread: ThreadLink) => Promise<void>;
+  /** Whether onThread has probes to set: without any, a new worker is let go as its agent goes in. */
+  probing?: () => boolean;
 }
 
 /** The process is traced by another nodescope, which stays undisturbed: the message says who and how to reach it. */
@@ -132,8 +134,7 @@ export class ProcessLink {
     await this.options.onThread?.(this.main).catch(() => undefined);
     this.state = 'attached';
     if (this.options.fromStart) {
-      await this.main.esm.release().catch(() => undefined);
-      await this.session.send('Runtime.runIfWaitingForDebugger');
+      await this.main.release();
       // Not waited for: a program that ends at once (a missing main module) must be attached when it does.
       void stillWaiting(this.session);
     }
@@ -167,6 +168,13 @@ export class ProcessLink {
   /**
    * Nested sessions for the workers of a thread (the process's main thread or a worker, for nested
    * workers). A new worker waits for us (waitForDebuggerOnStart) until its agent is in.
+   *
+   * WORKER_ROUND_TRIP: each message to a worker is a NodeWorker.sendMessageToWorker, which the target's
+   * inspector answers at once ({id, result: {}}); the worker's own answer follows a few ms later, as a second
+   * small write on a socket without TCP_NODELAY (Node's inspector sets none: accept4, then no setsockopt).
+   * Nagle holds it until the first is acknowledged, and this end, answering in a request-answer rhythm,
+   * delays its ACKs (Linux: 40 ms). Measured on a held worker: the envelope's answer at +1–4 ms, the worker's
+   * at +42–48 ms, every time. So what a worker is sent goes in bursts, and only the last answer is awaited.
    */
   private followWorkers(parentSession: CdpSession, parentActor: string): void {
     const sessions = new Map<string, CdpSession>();
@@ -193,9 +201,7 @@ export class ProcessLink {
   private async startWorker(session: CdpSession, info: WorkerInfo, waiting: boolean, parentActor: string): Promise<void> {
     let actor: string | undefined;
     try {
-      // NodeWorker's workerId is the inspector's own numbering; actor ids use Node's threadId.
-      const threadId = await evaluateValue(session, `process.getBuiltinModule('worker_threads').threadId`);
-      actor = `${this.pid}/w${threadId}`;
+      actor = `${this.pid}/w${workerThreadId(info.title) ?? (await evaluateValue(session, `process.getBuiltinModule('worker_threads').threadId`))}`;
       const existing = this.workers.get(actor);
       if (existing) {
         await existing.reattach(session);
@@ -204,7 +210,9 @@ export class ProcessLink {
         const config = this.threadConfig(actor, waiting, workerName(info.title), parentActor, info.url);
         const link = new ThreadLink(actor, session, config, this.options.ingest);
         this.workers.set(actor, link);
-        await link.install();
+        // Nothing to do between its agent and its first line (no module to trace, no probe to set): the
+        // worker is let go in the burst that installs its agent, and runs without waiting for any answer.
+        await link.install({ release: waiting && !link.tracesModules && !this.options.probing?.() });
         if (!waiting) await link.adoptExisting().catch(() => undefined);
         await this.options.onThread?.(link).catch(() => undefined);
       }
@@ -213,10 +221,7 @@ export class ProcessLink {
       // The worker may have ended while we installed (its parent's agent still reports its exit).
       if (!session.closed) this.warn(`worker ${actor ?? info.workerId} of ${this.pid}: ${(error as Error).message}`);
     } finally {
-      if (waiting) {
-        await this.workers.get(actor ?? '')?.esm.release().catch(() => undefined);
-        await session.send('Runtime.runIfWaitingForDebugger').catch(() => undefined);
-      }
+      if (waiting) await (this.workers.get(actor ?? '')?.release() ?? session.send('Runtime.runIfWaitingForDebugger')).catch(() => undefined);
     }
     session.onClose(() => actor && this.workers.get(actor)?.stopAcks());
   }
@@ -282,6 +287,16 @@ export class ProcessLink {
     }
     this.session.disconnect();
   }
+}
+
+/**
+ * The thread id in a worker's title, "[worker <threadId>]" (the inspector's own workerId is a count of its
+ * sessions): asking the worker itself is a round trip, and every round trip to a worker costs ~40 ms
+ * (WORKER_ROUND_TRIP). The agent's install checks it (ThreadLink.install).
+ */
+function workerThreadId(title: string): number | undefined {
+  const m = /^\[worker (\d+)\]/.exec(title);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Node titles workers "[worker 1] pricing" when named, "[worker 1]" otherwise. */

@@ -55,34 +55,54 @@ export class ThreadLink {
     if (config.fromStart) this.esm.hold();
   }
 
-  /** Installs the agent (or finds it and resumes it, after a reconnect). */
-  async install(): Promise<void> {
+  /**
+   * Installs the agent (or finds it and resumes it, after a reconnect). The binding, the agent and its install
+   * go in one burst and only the install's answer is awaited: a thread handles its inspector messages in
+   * order, and each answer awaited from a worker costs ~40 ms (see WORKER_ROUND_TRIP). With `release`, a
+   * thread held before its first line is let go in the same burst (nothing is left to do before it runs).
+   */
+  async install({ release = false } = {}): Promise<void> {
     this.listen();
     // No Runtime.enable: bindings work without it, and it would make V8 build previews of every console call.
-    await this.session.send('Runtime.addBinding', { name: this.config.binding });
+    const burst: Promise<unknown>[] = [this.session.send('Runtime.addBinding', { name: this.config.binding })];
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
-    // told apart and left out of what is shown.
-    const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null };})()`;
-    const expression = this.actor.includes('/w')
-      ? `(function(){const a = ${await this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`)}${install}`
+    // told apart and left out of what is shown. A worker's answer says its thread id, which its actor names.
+    const worker = this.actor.includes('/w');
+    const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null${worker ? `, thread: process.getBuiltinModule?.('worker_threads').threadId` : ''} };})()`;
+    const expression = worker
+      ? `(function(){const a = ${this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`, burst)}${install}`
       : `(function(){${agentSource()}\nconst a = __nodescopeAgentModule${install}\n//# sourceURL=${AGENT_SOURCE_URL}`;
-    const { result, exceptionDetails } = await this.session.send('Runtime.evaluate', {
-      expression,
-      includeCommandLineAPI: true,
-      returnByValue: true,
-      silent: true,
-    });
+    const installed = this.session.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true, silent: true });
+    if (release) burst.push(this.release());
+    const [{ result, exceptionDetails }] = await Promise.all([installed, ...burst]);
     if (exceptionDetails) throw new Error(`agent failed to install in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-    const { seq, owner } = (result.value ?? {}) as { seq?: number; owner?: string | null };
+    const { seq, owner, thread } = (result.value ?? {}) as { seq?: number; owner?: string | null; thread?: number };
     // Another nodescope installed first (between our look and our install): its agent is not ours to resume.
     if (owner !== (this.config.owner?.id ?? null)) {
       this.stopAcks();
       throw new Error(`${this.actor} is already traced by another nodescope (owner ${owner}); left alone`);
     }
+    // The actor was named from the worker's title before its agent went in (process_link.ts, workerThreadId).
+    if (worker && thread !== undefined && !this.actor.endsWith(`/w${thread}`)) throw new Error(`${this.actor} is thread ${thread}: its events carry the wrong actor id`);
     if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
     this.pinger ??= setInterval(() => void this.tell('flushNow()').catch(() => undefined), PING_MS).unref();
     await this.traceEsmModules();
   }
+
+  /** Modules to trace as the agent installs: work for a held thread between its agent and its first line. */
+  get tracesModules(): boolean {
+    return (this.config.modules?.length ?? 0) > 0;
+  }
+
+  /** Lets a thread held before its first line (launch, a new worker) run, its waiting traces armed first; once per session. */
+  async release(): Promise<void> {
+    if (this.releasedOn === this.session) return;
+    const session = (this.releasedOn = this.session);
+    await this.esm.release().catch(() => undefined);
+    await session.send('Runtime.runIfWaitingForDebugger');
+  }
+
+  private releasedOn: CdpSession | undefined;
 
   /** The agent traced the configured modules as it installed, but for loaded ones and ES modules: those are
    * the tracer's to do. */
@@ -137,19 +157,21 @@ export class ThreadLink {
 
   /**
    * Hands a long script to the thread in pieces and answers an expression that runs it: Node 20 drops a
-   * message to a worker's inspector of 64 KiB or more without an answer, and the agent is over that. Each
-   * piece is a round trip to a worker held before its first line, ~45 ms each: pieces of 44 KiB make a
-   * message of ~47 KB (JSON escaping adds ~7 % to the agent's text), two for today's agent where 24 KiB
-   * made four. A launched program's worker posted its first message 345–390 ms after it started, now
-   * 266–286 ms (34–55 untraced; Node 20 and 24).
+   * message to a worker's inspector of 64 KiB or more without an answer, and the agent is over that. Pieces
+   * of 44 KiB make messages of ~47 KB (JSON escaping adds ~7 % to the agent's text). Their answers go into
+   * `burst`, not awaited here: the thread runs the pieces in order, before the expression that follows them.
    */
-  private async sendInPieces(script: string): Promise<string> {
+  private sendInPieces(script: string, burst: Promise<unknown>[]): string {
     const PIECE = 44 * 1024;
     const slot = `globalThis[Symbol.for(${JSON.stringify(`${AGENT_GLOBAL}.source`)})]`;
     for (let at = 0; at < script.length; at += PIECE) {
       const piece = JSON.stringify(script.slice(at, at + PIECE));
-      const { exceptionDetails } = await this.session.send('Runtime.evaluate', { expression: at === 0 ? `${slot} = ${piece}, 0` : `${slot} += ${piece}, 0`, returnByValue: true, silent: true });
-      if (exceptionDetails) throw new Error(`agent failed to reach ${this.actor}: ${exceptionDetails.text}`);
+      const sent = this.session.send('Runtime.evaluate', { expression: at === 0 ? `${slot} = ${piece}, 0` : `${slot} += ${piece}, 0`, returnByValue: true, silent: true });
+      burst.push(
+        sent.then(({ exceptionDetails }) => {
+          if (exceptionDetails) throw new Error(`agent failed to reach ${this.actor}: ${exceptionDetails.text}`);
+        }),
+      );
     }
     // Indirect eval: the script is a function expression, so it declares nothing global; the slot goes.
     return `(() => { const s = ${slot}; delete ${slot}; return (0, eval)(s); })()`;

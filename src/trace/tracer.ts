@@ -243,7 +243,7 @@ export class Tracer {
 
   private async startLink(url: string, pid: number | undefined, fromStart: boolean, openedByUs: boolean): Promise<ProcessLink> {
     // Started even when closing: start + detach is what closes a port we already opened (SIGUSR1, preload).
-    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p), onThread: (t) => this.probes.onThread(t) });
+    const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p), onThread: (t) => this.probes.onThread(t), probing: () => this.probes.list().some((p) => p.state === 'active') });
     const port = Number(new URL(url).port);
     const note = (p: number, opened: boolean) => writeHeld({ pid: p, port, ownerId: this.ownerId, hostPid: process.pid, ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: opened });
     // Noted before the agents install as well: a nodescope killed while attaching leaves its port findable
