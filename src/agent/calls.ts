@@ -3,6 +3,7 @@
 // wrapper falls through to the original at the cost of one check when tracing is off or stopped.
 import type { AgentCore, Later } from './index.js';
 import { isSecretKey, REDACTED } from '../shared/redact.js';
+import { withoutOwnFrames } from './stacks.js';
 import { callCompleteHead, TIMING_BUCKETS, timingBucket, TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, type TimingSums, type TimingSummary } from '../shared/protocol.js';
 import { asciiBytes, DEFAULT_LIMITS, isPlainList, isPlainPrimitive, MAX_NUMBER_BYTES, putNull, putNumber, putScalar, writePlainList, writePrimitive, type TextBytes } from './serialize.js';
 
@@ -82,6 +83,7 @@ export class Calls {
       } catch (error) {
         calls.current = parent;
         calls.complete(site, actor, captured, parent, 'throw', error, t0, id, this, args);
+        withoutOwnFrames(error, calls.core);
         throw error;
       }
       calls.current = parent;
@@ -112,6 +114,7 @@ export class Calls {
         result = new.target ? Reflect.construct(original, args, new.target) : original.apply(this, args);
       } catch (error) {
         timings.add(slot, t0, 1);
+        withoutOwnFrames(error, core);
         throw error;
       }
       if (core.isPromise(result)) return timings.settle(result as Promise<unknown>, slot, t0);

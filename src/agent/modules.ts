@@ -9,6 +9,7 @@
 import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
 import type { PatchTable, Undo } from './patches.js';
+import { withoutOwnFrames } from './stacks.js';
 import { isMethodName } from '../shared/protocol.js';
 
 /** Calls per second a breakpoint trace may take: 500 hits ≈ 50 ms of CPU each second at most (~0.1 ms a hit). */
@@ -257,9 +258,15 @@ export class Modules {
     this.hookInstalled = true;
     const calls = this.calls;
     const sites = this.hookSites;
+    const core = this.core;
     const hook = (id: number, thisArg: unknown, args: ArrayLike<unknown>, body: () => unknown): unknown => {
       const site = sites[id];
-      return site === undefined ? body() : calls.around(site, thisArg, args, body);
+      try {
+        return site === undefined ? body() : calls.around(site, thisArg, args, body);
+      } catch (error) {
+        withoutOwnFrames(error, core);
+        throw error;
+      }
     };
     Object.defineProperty(globalThis, CALL_HOOK, { value: hook, configurable: true, enumerable: false, writable: false });
     this.patches.add(() => {

@@ -26,6 +26,8 @@ interface Edit {
   scriptId: string;
   /** The source before each edit, the original first: undone one edit at a time, like they were made. */
   history: string[];
+  /** The functions edited ("quote", "Till#ring"). */
+  names: string[];
 }
 
 type PausedFrame = Protocol.Debugger.CallFrame;
@@ -145,14 +147,37 @@ export class EsmTraces {
     await this.enable();
     const resolved = report.resolved!;
     const url = pathToFileURL(resolved).href;
-    if (this.edits.has(spec.module) || this.breakpoints.has(spec.module)) return { ...report, status: 'traced', note: 'already traced' };
     const script = this.thread.scripts.get(url);
+    const again = this.tracedAgain(spec, resolved, script?.scriptId);
+    if (again) return again;
     if (!script) {
       this.waiting.set(url, { spec, resolved });
       await this.arm();
       return { ...report, status: 'pending', note: 'an ES module not loaded yet in this thread: instrumented before its first line runs' };
     }
     return this.traceLoaded(spec, resolved, script.scriptId);
+  }
+
+  /**
+   * The answer to a trace of a file this thread traces already, under this name or another (./lib.mjs given
+   * at launch, lib.mjs later): a second edit of the same functions was refused by V8 and fell back to
+   * breakpoints (an ES module), or was taken and recorded each call twice (CommonJS).
+   */
+  private tracedAgain(spec: ModuleSpec, resolved: string, scriptId: string | undefined): ModuleReport | undefined {
+    const url = pathToFileURL(resolved).href;
+    const as = this.tracedAs(url, scriptId);
+    if (as === undefined) return undefined;
+    const functions = as.names.filter((n) => !isMethodName(n));
+    const methods = as.names.filter(isMethodName);
+    return { module: spec.module, resolved, status: this.waiting.has(url) ? 'pending' : 'traced', functions, methods, note: as.module === spec.module ? 'already traced' : `already traced as ${as.module}` };
+  }
+
+  /** The trace of this file (by URL, or its script) in this thread, under whichever name, if one is traced or waits. */
+  private tracedAs(url: string, scriptId: string | undefined): { module: string; names: string[] } | undefined {
+    for (const [module, edits] of this.edits) if (edits.some((e) => e.scriptId === scriptId)) return { module, names: edits.flatMap((e) => e.names) };
+    for (const [module, b] of this.breakpointed) if (b.url === url) return { module, names: [...b.names] };
+    const waiting = this.waiting.get(url);
+    return waiting && { module: waiting.spec.module, names: [] };
   }
 
   /**
@@ -242,7 +267,7 @@ export class EsmTraces {
         why ??= refusal;
       }
     }
-    if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history }]);
+    if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history, names: edited.map((e) => e.site.name) }]);
     const inOrder = (a: FunctionSite, b: FunctionSite) => a.bodyStart - b.bodyStart;
     return { edited: edited.map((e) => e.site).sort(inOrder), refused: refused.sort(inOrder), why };
   }
@@ -270,6 +295,8 @@ export class EsmTraces {
    * (a destructured require) are recorded too. What cannot be edited gets wrappers on the exports.
    */
   async traceCommonJs(spec: ModuleSpec, resolved: string): Promise<ModuleReport> {
+    const again = this.tracedAgain(spec, resolved, this.thread.scripts.get(pathToFileURL(resolved).href)?.scriptId);
+    if (again) return again;
     const session = this.thread.session;
     const group = EXPORTS_GROUP;
     const wanted = new Map<string, { name: string; lineNumber: number; columnNumber: number }[]>();

@@ -8,12 +8,9 @@
 // Inserted text never contains a newline, so line numbers (stack traces, source maps) are unchanged.
 import { parse, type Node } from 'acorn';
 
-/**
- * The variable an instrumented function's body is assigned to, as an arrow: it names the body's frame in
- * stacks (src/trace/sourcemaps.ts), and trace_line reads the arrow's scope as the function's own
- * (src/trace/probe_source.ts).
- */
-export const BODY_NAME = '__ns$f';
+import { BODY_NAME } from '../shared/stacks.js';
+
+export { BODY_NAME };
 
 export const CALL_HOOK = '__nodescope_call';
 

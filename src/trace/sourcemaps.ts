@@ -5,7 +5,7 @@
 // the `sourceMapURL` the inspector announces with the script. Node's own type stripping keeps positions, and
 // its .ts paths are already in the stacks: nothing to map there.
 import { AGENT_SOURCE_URL } from '../shared/protocol.js';
-import { BODY_NAME } from './instrument.js';
+import { BODY_NAME, withoutTracerFrames } from '../shared/stacks.js';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -220,34 +220,6 @@ export function mapPayloadLocations(payload: unknown, maps: SourceMaps = sourceM
   const o = payload as Record<string, unknown>;
   if (o.$t === 'Error' && typeof o.stack === 'string') o.stack = maps.mapStack(withoutTracerFrames(o.stack));
   for (const k in o) if (k !== 'stack' && o[k] !== null && typeof o[k] === 'object') mapPayloadLocations(o[k], maps, depth + 1);
-}
-
-/**
- * A stack as the program would have had it untraced: the agent's frames (its script, nodescope-agent.js)
- * left out, and a function instrumented in place shown as itself — its body runs as `__ns$f` inside it, so
- * that frame (the right place) takes the name of the function's own frame (the place of the hook's call).
- */
-export function withoutTracerFrames(stack: string): string {
-  if (!stack.includes(AGENT_SOURCE_URL) && !stack.includes(BODY_NAME)) return stack;
-  const lines = stack.split('\n');
-  const out: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes(AGENT_SOURCE_URL)) continue;
-    const body = /^(\s+at (?:async )?)__ns\$f (\(.*\))$/.exec(line);
-    if (body) {
-      let j = i + 1;
-      while (j < lines.length && lines[j]!.includes(AGENT_SOURCE_URL)) j++;
-      const own = j < lines.length ? /^\s+at (?:async )?(\S+) \(/.exec(lines[j]!) : null;
-      if (own) {
-        out.push(`${body[1]}${own[1]} ${body[2]}`);
-        i = j;
-        continue;
-      }
-    }
-    out.push(line);
-  }
-  return out.join('\n');
 }
 
 type Frame = [fn: string, url: string, line: number, column: number];

@@ -111,6 +111,8 @@ export class ThreadLink {
     // runs, an evaluation of ours too, and a thread still held for its agent (launch) then never ran.
     const reports: [ModuleSpec, ModuleReport | undefined][] = [];
     for (const spec of this.config.modules ?? []) reports.push([spec, await this.traceModule(spec, true).catch(() => undefined)]);
+    // A name given at launch, as the first thread resolved it: a worker held before its bootstrap resolves none.
+    for (const [spec, report] of reports) spec.resolved ??= report?.resolved ?? undefined;
     for (const [spec, report] of reports) if (report?.status === 'esm') await this.esm.trace(spec, report).catch(() => undefined);
   }
 

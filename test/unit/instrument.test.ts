@@ -3,7 +3,7 @@
 // going through the hook with the site numbers given.
 import { describe, expect, it } from 'vitest';
 import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrument } from '../../src/trace/instrument.js';
-import { withoutTracerFrames } from '../../src/trace/sourcemaps.js';
+import { withoutTracerFrames } from '../../src/shared/stacks.js';
 
 const SOURCE = `import x from './x.js';
 export function quote(sku, qty) {
