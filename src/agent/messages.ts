@@ -23,8 +23,9 @@ export const messageSource: Source = {
   enable(core, patches) {
     const wt = core.builtin('worker_threads');
     const self = core.config.actor;
-    watchWorkerObjects(core, patches, wt.Worker);
-    if (!wt.isMainThread) watchParentPort(core, patches, wt, core.config.parent ?? String(core.pid));
+    const channels = watchChannels(core, patches, wt);
+    watchWorkerObjects(core, patches, wt.Worker, channels);
+    watchPorts(core, patches, wt, channels, wt.isMainThread ? undefined : (core.config.parent ?? String(core.pid)));
     const proc = core.builtin('process');
     if (core.isMainThread && typeof proc.send === 'function') {
       // Forked child: IPC with the parent process (its main thread, where ChildProcess objects live).
@@ -45,15 +46,64 @@ export const messageSource: Source = {
   },
 };
 
+/**
+ * Ports of a MessageChannel whose other end went to another thread (a pool's task channel: Piscina hands
+ * each worker a port2 and keeps its port1), with that thread's actor. The main thread learns its port's peer
+ * from the channels made here (each port's partner) and the ports it transfers to a worker; a worker learns
+ * it from the ports its parent sends it, whose other end is in the parent.
+ */
+type Peers = WeakMap<object, string>;
+
+/** `new MessageChannel()`, wrapped to note each port's partner: the channel itself is Node's, unchanged. */
+function watchChannels(core: AgentCore, patches: PatchTable, wt: { MessageChannel: new () => { port1: object; port2: object } }): { peers: Peers; partners: WeakMap<object, object> } {
+  const peers: Peers = new WeakMap();
+  const partners = new WeakMap<object, object>();
+  const Original = wt.MessageChannel;
+  const note = (channel: { port1: object; port2: object }) =>
+    core.guard(() => {
+      const { port1, port2 } = channel;
+      partners.set(port1, port2);
+      partners.set(port2, port1);
+    });
+  function MessageChannel(this: unknown, ...args: unknown[]) {
+    // As the original answers: a TypeError when called without `new`; a subclass's instance with one.
+    if (!new.target) return (Original as unknown as (...a: unknown[]) => unknown).apply(this, args);
+    const channel = Reflect.construct(Original, args, new.target === MessageChannel ? Original : new.target) as { port1: object; port2: object };
+    if (patches.active) note(channel);
+    return channel;
+  }
+  MessageChannel.prototype = Original.prototype;
+  Object.defineProperty(MessageChannel, 'name', { value: Original.name });
+  const wrapped = MessageChannel as unknown as typeof Original;
+  patches.patch(wt, 'MessageChannel', () => wrapped);
+  // The global is the same class: kept the same as the module's.
+  if ((globalThis as { MessageChannel?: unknown }).MessageChannel === Original) patches.patch(globalThis as unknown as typeof wt, 'MessageChannel', () => wrapped);
+  return { peers, partners };
+}
+
+/** Ports in what a thread transfers (postMessage's transfer list, or options with `transfer`). */
+function transferred(rest: unknown[]): unknown[] {
+  const list = rest[0];
+  if (Array.isArray(list)) return list;
+  const transfer = list !== null && typeof list === 'object' ? Object.getOwnPropertyDescriptor(list, 'transfer')?.value : undefined;
+  return Array.isArray(transfer) ? transfer : [];
+}
+
 /** The parent side of worker messages: sends through Worker#postMessage, receipts on Worker#emit. */
-function watchWorkerObjects(core: AgentCore, patches: PatchTable, Worker: { prototype: Poster & Emitter }): void {
+function watchWorkerObjects(core: AgentCore, patches: PatchTable, Worker: { prototype: Poster & Emitter }, { peers, partners }: ReturnType<typeof watchChannels>): void {
   const self = core.config.actor;
   patches.patch(Worker.prototype, 'postMessage', (original) =>
     function (this: Poster, value: unknown, ...rest: unknown[]) {
       if (patches.active) {
         core.guard(() => {
           const to = adoptWorker(core, this as never);
-          if (to) recordMessage(core, 'send', self, to, 'worker', value);
+          if (!to) return;
+          recordMessage(core, 'send', self, to, 'worker', value);
+          // A port sent to the worker: messages on its partner, kept here, go to that worker.
+          for (const port of transferred(rest)) {
+            const partner = typeof port === 'object' && port !== null ? partners.get(port) : undefined;
+            if (partner) peers.set(partner, to);
+          }
         });
       }
       return original.apply(this, [value, ...rest]);
@@ -73,17 +123,30 @@ function watchWorkerObjects(core: AgentCore, patches: PatchTable, Worker: { prot
 }
 
 /**
- * The worker side: parentPort.postMessage, and receipts where Node dispatches them to the port. Patched on
- * MessagePort.prototype and checked against parentPort at each call, because a worker whose agent arrives
- * before its bootstrap has no parentPort yet.
+ * Messages on ports: a worker's parentPort (sends and receipts, to and from its parent), and ports whose other
+ * end is in another thread (Peers). Patched on MessagePort.prototype and checked at each call, because a
+ * worker whose agent arrives before its bootstrap has no parentPort yet.
  */
-function watchParentPort(core: AgentCore, patches: PatchTable, wt: { parentPort: unknown; MessagePort: { prototype: Poster } }, parent: string): void {
+function watchPorts(core: AgentCore, patches: PatchTable, wt: { parentPort: unknown; MessagePort: { prototype: Poster }; receiveMessageOnPort: (port: any) => unknown }, { peers }: ReturnType<typeof watchChannels>, parent: string | undefined): void {
   const self = core.config.actor;
   const proto = wt.MessagePort.prototype as Poster & Record<symbol, unknown>;
+  const Port = wt.MessagePort as unknown as abstract new () => object;
   patches.patch(proto, 'postMessage', (original) =>
     function (this: unknown, value: unknown, ...rest: unknown[]) {
-      if (this === wt.parentPort && patches.active) core.guard(() => recordMessage(core, 'send', self, parent, 'worker', value));
+      if (patches.active && typeof this === 'object' && this !== null) {
+        const peer = parent !== undefined && this === wt.parentPort ? parent : peers.get(this);
+        if (peer !== undefined) core.guard(() => recordMessage(core, 'send', self, peer, this === wt.parentPort ? 'worker' : 'port', value));
+      }
       return original.apply(this, [value, ...rest]);
+    },
+  );
+  // A message taken off a port synchronously (a pool's thread woken by Atomics.notify reads its tasks so).
+  patches.patch(wt as { receiveMessageOnPort: (port: unknown) => unknown }, 'receiveMessageOnPort', (original) =>
+    function (this: unknown, port: unknown) {
+      const entry = original.call(this, port) as { message: unknown } | undefined;
+      const peer = patches.active && typeof port === 'object' && port !== null ? peers.get(port) : undefined;
+      if (peer !== undefined && entry !== undefined) core.guard(() => recordMessage(core, 'receive', peer, self, 'port', entry.message));
+      return entry;
     },
   );
   // Node delivers port messages through an internal dispatch method whose symbol is registered
@@ -91,8 +154,35 @@ function watchParentPort(core: AgentCore, patches: PatchTable, wt: { parentPort:
   if (typeof proto[HYBRID_DISPATCH] !== 'function') return;
   patches.patch(proto as Record<symbol, (...a: unknown[]) => unknown>, HYBRID_DISPATCH, (original) =>
     function (this: unknown, data: unknown, type: unknown, event: unknown) {
-      if (this === wt.parentPort && type === 'message' && patches.active) core.guard(() => recordMessage(core, 'receive', parent, self, 'worker', data));
+      if (type === 'message' && patches.active && typeof this === 'object' && this !== null) {
+        const fromParent = parent !== undefined && this === wt.parentPort;
+        const peer = fromParent ? parent : peers.get(this);
+        if (peer !== undefined) {
+          core.guard(() => {
+            recordMessage(core, 'receive', peer, self, fromParent ? 'worker' : 'port', data);
+            // A port the parent sent (a structured clone: plain data, no getter to run) has its other end there.
+            if (fromParent) for (const port of portsIn(data, Port)) peers.set(port, parent);
+          });
+        }
+      }
       return original.apply(this, [data, type, event]);
     },
   );
+}
+
+/** Own values of a message looked at for ports: a task object's handful, never a large array's items. */
+const MAX_PORT_KEYS = 16;
+
+/** The ports in a message: itself, or among the first own values of a plain object. */
+function portsIn(data: unknown, Port: abstract new () => object): object[] {
+  if (data instanceof Port) return [data];
+  if (data === null || typeof data !== 'object' || Object.getPrototypeOf(data) !== Object.prototype) return [];
+  const ports: object[] = [];
+  let seen = 0;
+  for (const key in data) {
+    const v = (data as Record<string, unknown>)[key];
+    if (v instanceof Port) ports.push(v);
+    if (++seen >= MAX_PORT_KEYS) break;
+  }
+  return ports;
 }

@@ -401,7 +401,8 @@ export class Tracer {
     try {
       await this.link(note.url, note.pid, true, note.opened !== false);
     } catch (error) {
-      this.warn(`pid ${note.pid}: ${(error as Error).message}`);
+      // A process that ended while it was being linked (killed as it started) has nothing to warn about.
+      if (!(await this.endedWithin(note.pid))) this.warn(`pid ${note.pid}: ${(error as Error).message}`);
     } finally {
       this.connecting.delete(note.pid);
     }
@@ -572,8 +573,14 @@ export class Tracer {
     try {
       await this.attachPid(pid);
     } catch (error) {
-      if (processExists(pid)) this.warn(`child ${pid}: ${(error as Error).message}`);
+      if (!(await this.endedWithin(pid))) this.warn(`child ${pid}: ${(error as Error).message}`);
     }
+  }
+
+  /** Whether a process is gone, or goes within 500 ms: killed while it was being linked, its inspector
+   * connection closed a moment before it was gone. */
+  private async endedWithin(pid: number): Promise<boolean> {
+    return (await waitFor(() => (processExists(pid) ? undefined : true), 500, 20)) === true;
   }
 
   private threads(): ThreadLink[] {

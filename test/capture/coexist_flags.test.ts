@@ -116,10 +116,9 @@ describe.each(['20', '24'])('Node diagnostics flags, Node %s target', (major) =>
 
   it('--enable-source-maps: the stack the program prints still names its TypeScript line where it threw, and the throw is recorded', async () => {
     const { t, stack, before } = await tracedPricing();
-    // Traced through wrappers (the exports are getters), the wrapper's own frames follow the throw site.
-    const whileTraced = await stack();
-    expect(whileTraced.slice(0, 2)).toEqual(before.slice(0, 2));
-    expect(whileTraced.slice(2).map((l) => l.replace(/:\d+:\d+\)$/, ')'))).toEqual(['    at Object.<anonymous> (nodescope-agent.js)', '    at Object.<anonymous> (nodescope-agent.js)']);
+    // Traced through wrappers (the exports are getters): the wrapper's own frames are left out of the stack
+    // where the error leaves it (src/agent/stacks.ts), so the program prints what it printed untraced.
+    expect(await stack()).toEqual(before);
     const recorded = await eventually(() => {
       t.tracer.ingest.flush();
       const c = events(t.store, "type = 'call'");

@@ -68,10 +68,12 @@ describe('A family ended by SIGTERM', () => {
     const started = await call('launch', { command: `${nodeTarget('24').bin} ${join(FIXTURES, 'detached/signals.cjs')}` });
     expect(started.isError, started.text).toBe(false);
     const main = started.data.pid;
+    let last = '';
     const answer = await eventually(async () => {
       const r = await call('get_supervision_tree', {});
+      last = r.text;
       return r.text.split('\n').length === 3 && !r.text.includes('running') && r;
-    }, 'the family to end');
+    }, () => `the family to end; the tree says:\n${last}`);
     expect(answer.text.replace(/ at \S+Z/g, '').split('\n')).toEqual([
       `${main} process "signals.cjs" — killed by SIGTERM`,
       expect.stringMatching(new RegExp(`^├─ \\d+ process "signals.cjs child" — killed by SIGTERM$`)),
