@@ -122,6 +122,11 @@ function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (ex
 
 /** Koa's application class: its requests' contexts, where @koa/router leaves the route it matched. */
 const KOA_FILE = /[\\/]node_modules[\\/]koa[\\/]lib[\\/]application\.js$/;
+/**
+ * Hono's context class, CommonJS build (its ES module build is beyond Module.prototype.load, and the agent's
+ * code cannot import): its `req` getter hands out the request's HonoRequest, where Hono keeps what it matched.
+ */
+const HONO_FILE = /[\\/]node_modules[\\/]hono[\\/]dist[\\/]cjs[\\/]context\.js$/;
 
 export const webSource: Source = {
   category: 'web',
@@ -239,7 +244,7 @@ export const webSource: Source = {
       // Read at the end, as the response always was: an app may rewrite req.url on the way.
       const method = request.method ?? null;
       const url = request.url ?? null;
-      const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? (koa ? koaRoute(request) : null);
+      const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? (koa ? koaRoute(request) : null) ?? (hono ? honoRoute(request) : null);
       const status = response.statusCode ?? null;
       const end = core.nowNs();
       if (r.sent) {
@@ -277,6 +282,53 @@ export const webSource: Source = {
         },
       );
     });
+
+    // Hono (on @hono/node-server, whose context's `env.incoming` is node's request) matches every route of
+    // a request at once and moves `routeIndex` along them as its handlers run: the route is the pattern of
+    // the one at `routeIndex` when the response ends (Hono's own routePath helper). Its HonoRequest is made
+    // when something reads `c.req`: Hono itself does for every request with middleware, a handler for its
+    // params, query or body; a lone handler that reads none of them leaves no route.
+    const honoRequests = new WeakMap<object, object>();
+    let hono = false;
+    /** The route Hono matched at `index` (`{ path, method, handler, … }`), through its request class's own getters. */
+    let routeAt: ((hreq: object, index: number) => unknown) | undefined;
+    const honoRoute = (request: Req): string | null => {
+      const hreq = honoRequests.get(request);
+      const index = own(hreq, 'routeIndex');
+      const path = hreq !== undefined && typeof index === 'number' ? own(routeAt?.(hreq, index), 'path') : undefined;
+      return typeof path === 'string' ? path : null;
+    };
+    whenLoaded(core, patches, HONO_FILE, (exports) => {
+      const proto = (own(exports, 'Context') as { prototype?: object } | undefined)?.prototype;
+      const desc = proto && Object.getOwnPropertyDescriptor(proto, 'req');
+      const getter = desc?.get;
+      if (!proto || !desc || typeof getter !== 'function') return;
+      hono = true;
+      const wrapped = function (this: object) {
+        const hreq = getter.call(this);
+        if (patches.active) core.guard(() => keepHonoRequest(this, hreq));
+        return hreq;
+      };
+      Object.defineProperty(proto, 'req', { ...desc, get: wrapped });
+      patches.add(() => {
+        if (Object.getOwnPropertyDescriptor(proto, 'req')?.get === wrapped) Object.defineProperty(proto, 'req', desc);
+      });
+    });
+    const keepHonoRequest = (ctx: object, hreq: unknown) => {
+      const incoming = own(own(ctx, 'env'), 'incoming');
+      if (incoming === null || typeof incoming !== 'object' || hreq === null || typeof hreq !== 'object' || honoRequests.get(incoming) === hreq) return;
+      honoRequests.set(incoming, hreq);
+      // Found once on its request class: GET_MATCH_RESULT (a symbol of Hono's, from 4.8: [[[handler, route],
+      // params], …]), else matchedRoutes ([route, …]), which 4.8 deprecated.
+      if (routeAt === undefined) {
+        const proto = Object.getPrototypeOf(hreq) as object;
+        const key = Object.getOwnPropertySymbols(proto).find((s) => s.description === 'GET_MATCH_RESULT');
+        const matches = key && Object.getOwnPropertyDescriptor(proto, key)?.get;
+        const routes = Object.getOwnPropertyDescriptor(proto, 'matchedRoutes')?.get;
+        if (typeof matches === 'function') routeAt = (h, i) => own(own(own(own(matches.call(h), 0), i), 0), 1);
+        else if (typeof routes === 'function') routeAt = (h, i) => own(routes.call(h), i);
+      }
+    };
 
     const clientStart = (request: Req, url: string | null) => {
       const r: Exchange = { out: true, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url, corr: correlation(), sent: false };
