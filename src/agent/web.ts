@@ -6,7 +6,7 @@
 import { SEP } from '../shared/protocol.js';
 import type { AgentCore, Later, Source } from './index.js';
 import type { PatchTable } from './patches.js';
-import { asciiBytes } from './serialize.js';
+import { asciiBytes, type TextBytes } from './serialize.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
 type Res = Record<string, unknown> & { statusCode?: number };
@@ -50,16 +50,40 @@ function json(v: unknown): string {
   return v === null || v === undefined ? 'null' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : (JSON.stringify(v) ?? 'null');
 }
 
-/** JSON texts of request methods, kept: a handful of values, each needed on every request. */
-const methodTexts = new Map<string, string>();
-function methodJson(m: unknown): string {
-  if (typeof m !== 'string') return json(m);
-  let text = methodTexts.get(m);
-  if (text === undefined) {
-    text = json(m);
-    if (methodTexts.size < 32) methodTexts.set(m, text);
+/** JSON text already made, among an exchange's items (a value that is not a string, number or null). */
+class Encoded {
+  constructor(readonly text: string) {}
+}
+/** An item of an exchange's payload, written by writeItem. */
+type Item = string | number | null | Encoded;
+function item(v: unknown): Item {
+  return v === null || typeof v === 'string' || typeof v === 'number' ? v : new Encoded(json(v));
+}
+
+/**
+ * An item as JSON.stringify writes it. Methods, URLs and routes are mostly short printable ASCII without a
+ * quote or backslash: copied as they are between quotes, without a JSON string made first.
+ */
+function writeItem(out: TextBytes, v: Item): void {
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) out.num(v);
+    else out.raw(NULL_BYTES);
+  } else if (v === null) out.raw(NULL_BYTES);
+  else if (typeof v !== 'string') out.text(v.text);
+  else if (plainAscii(v)) {
+    out.byte(34); // "
+    out.text(v);
+    out.byte(34);
+  } else out.text(JSON.stringify(v));
+}
+const NULL_BYTES = asciiBytes('null')!;
+function plainAscii(s: string): boolean {
+  if (s.length > 256) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
   }
-  return text;
+  return true;
 }
 
 /**
@@ -254,35 +278,31 @@ export const webSource: Source = {
     /**
      * The exchange of a request that ended before its start went out, written straight into the bytes of its
      * batch as encodeEvent would encode it (src/shared/protocol.ts), without the event array, its links
-     * object, a generic JSON.stringify of both, or one string of the whole: in short pieces, each copied in
-     * JavaScript (Buffer#write, a native call, took ~1.5 µs per request for the ~95 bytes of one text in a
-     * CPU profile of a traced server, Node 20). The request's number stands for its id (the host spells it,
-     * as for call ids). `head`: the event's constant part after its time (exchangeHead); `items`: the
-     * payload's items after method and url, as JSON text.
+     * object, a generic JSON.stringify of both, or one string of the whole: in short pieces copied in
+     * JavaScript, numbers digit by digit (one ~95-byte string handed to Buffer#write, a native call, took
+     * ~1.5 µs per request in a CPU profile of a traced server, Node 20; JSON texts of its items ~0.8 µs,
+     * Node 24). The request's number stands for its id (the host spells it, as for call ids). `head`: the
+     * event's constant part after its time (exchangeHead); `items`: its payload's.
      */
-    const sendExchange = (r: Exchange, head: Uint8Array | string, end: number, method: unknown, url: unknown, items: string) => {
+    const sendExchange = (r: Exchange, head: Uint8Array | string, end: number, items: Item[]) => {
       unlink(r);
       if (!core.keeps('web')) return;
-      // Whatever may fail comes before the event is begun.
-      const corr = json(r.corr);
-      const methodText = methodJson(method);
-      const urlText = json(url);
       let complete = false;
+      // Nothing below can fail or emit: what could (JSON of an odd value) was made before, by item().
       const out = core.beginEvent();
       try {
         out.byte(91); // [
         out.num(end);
         if (typeof head === 'string') out.text(head);
         else out.raw(head);
-        out.text(corr);
+        writeItem(out, r.corr);
         out.byte(44); // ,
         out.num(r.n);
         out.raw(EXCHANGE_MIDDLE);
-        out.text(methodText);
-        out.byte(44);
-        out.text(urlText);
-        out.byte(44);
-        out.text(items);
+        for (let i = 0; i < items.length; i++) {
+          if (i > 0) out.byte(44);
+          writeItem(out, items[i]!);
+        }
         out.byte(93); // ]
         complete = true;
       } finally {
@@ -333,8 +353,9 @@ export const webSource: Source = {
         return;
       }
       // [method, url, route, status, duration_ns(, start method, start url)]
-      const start = method !== r.method || url !== r.url ? `,${methodJson(r.method)},${json(r.url)}` : '';
-      sendExchange(r, servedHead, end, method, url, `${json(route)},${json(status)},${end - r.t0}${start}`);
+      const items = [item(method), item(url), item(route), item(status), end - r.t0];
+      if (method !== r.method || url !== r.url) items.push(item(r.method), item(r.url));
+      sendExchange(r, servedHead, end, items);
     });
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
@@ -430,7 +451,9 @@ export const webSource: Source = {
         return;
       }
       // [method, url, status, duration_ns(, error)]: an error makes it a client_error
-      sendExchange(r, madeHead, end, r.method, r.url, `${json(status)},${end - r.t0}${error === undefined ? '' : `,${json(core.capture(error))}`}`);
+      const items = [item(r.method), item(r.url), item(status), end - r.t0];
+      if (error !== undefined) items.push(item(core.capture(error)));
+      sendExchange(r, madeHead, end, items);
     };
     // From Node 24 a ClientRequest's path is an accessor of its prototype (node:http's own, read only when
     // the request is a plain ClientRequest: never a getter of the app's).
