@@ -1,8 +1,8 @@
 // A Hono app served by @hono/node-server (installed from the registry into test/targets), an ES module on
 // Node 26, asked what a person asks: which requests came, what an order request called upstream (its fetch,
 // under the full URL and the request's id), the calls of the app's own pricing module, and the locals at a
-// line of it, each tied to its request. (Hono's route patterns are not recorded: its matched route lives on
-// its own request object, which nothing on node's request leads to.)
+// line of it, each tied to its request. (Routes are not recorded for Hono's ES module build, which the agent
+// cannot reach; its CommonJS build's are: hono_routes.test.ts.)
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
