@@ -1,6 +1,7 @@
 // HTTP capture on a real Express server: requests with routes and statuses, outgoing fetches, and the
 // correlation id that ties each request to the calls made while serving it.
 import { get as httpGet } from 'node:http';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { attached, eventually, events } from '../helpers.js';
@@ -68,6 +69,30 @@ describe('web', () => {
     req.on('error', () => undefined);
     return req;
   };
+
+  // A request is found at its end by its socket while it is the one the socket serves, else by itself
+  // (src/agent/web.ts): requests pipelined on one connection are in flight on one socket at once.
+  it('records each of the requests pipelined on one connection under its own id', async () => {
+    const { app, t, ready } = await attached('web/server.cjs', { web: true });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    const socket = connect(port, '127.0.0.1');
+    let answered = '';
+    socket.on('data', (chunk) => (answered += chunk));
+    socket.write(['/checkout/1', '/checkout/2', '/nothing'].map((path) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(''));
+    await eventually(() => (answered.match(/HTTP\/1\.1 \d{3} /g) ?? []).length === 3, 'three responses');
+    socket.destroy();
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = httpRows(t);
+      return r.length === 6 && r;
+    }, 'six http rows');
+    expect(rows.filter((r) => r.subtype === 'response').map((r) => [r.ref, r.corr, r.payload.url, r.payload.route, r.payload.status])).toEqual([
+      [`${main}:r1`, `${main}:r1`, '/checkout/1', '/checkout/:amount', 200],
+      [`${main}:r2`, `${main}:r2`, '/checkout/2', '/checkout/:amount', 200],
+      [`${main}:r3`, `${main}:r3`, '/nothing', null, 404],
+    ]);
+  });
 
   it('records a request in flight before its response, and its response once when it comes', async () => {
     const { app, t, ready } = await attached('web/in_flight.cjs', { web: true });
