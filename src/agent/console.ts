@@ -152,9 +152,11 @@ export const consoleSource: Source = {
         },
       );
     };
-    // process.stdout is made on first use, by a getter: a worker paused before its bootstrap finished aborts
-    // if it is touched (an assertion in createWorkerStdio), so a worker traced from its first line patches
-    // it when the program first asks for it. Other threads patch it now: their console may hold it already.
+    // process.stdout is made on first use, by a getter: a worker whose bootstrap has not finished aborts if
+    // it is touched (an assertion in createWorkerStdio), so such a worker — held before its first line, or
+    // still starting when a reconnecting nodescope finds it (a target crashed so once) — patches it when the
+    // program first asks for it. Other threads
+    // patch it now: their console may hold it already.
     for (const name of ['stdout', 'stderr'] as const) {
       core.guard(() => {
         const own = Object.getOwnPropertyDescriptor(proc, name);
@@ -170,7 +172,7 @@ export const consoleSource: Source = {
         };
         Object.defineProperty(proc, name, { ...own, get });
         patches.add(() => Object.getOwnPropertyDescriptor(proc, name)?.get === get && Object.defineProperty(proc, name, own));
-        if (core.isMainThread || !core.config.fromStart) get.call(proc);
+        if (core.bootstrapped()) get.call(proc);
       });
     }
 

@@ -31,6 +31,11 @@ export interface AgentCore {
   readonly config: AgentConfig;
   readonly pid: number;
   readonly isMainThread: boolean;
+  /**
+   * Whether the thread's bootstrap is done: the main thread, or a worker whose parentPort is set (held before
+   * its first line, or still starting, a worker has none, and touching its process.stdout then aborts it).
+   */
+  bootstrapped(): boolean;
   builtin: Builtins;
   emit(type: string, subtype: string, actor: string, payload: unknown, links?: EmitLinks): void;
   /**
@@ -225,6 +230,10 @@ class Agent implements AgentCore {
     this.uninstall();
     // From a timer: never from inside an inspector dispatch, where closing can hang the target.
     if (this.config.openedByUs && this.isMainThread) this.later(() => this.guard(() => this.builtin('inspector').close()), 0).unref();
+  }
+
+  bootstrapped(): boolean {
+    return this.isMainThread || this.builtin('worker_threads').parentPort != null;
   }
 
   nowNs(): number {

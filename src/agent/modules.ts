@@ -91,7 +91,7 @@ export class Modules {
     private readonly patches: PatchTable,
     private readonly calls: Calls,
   ) {
-    this.booted = core.isMainThread || !core.config.fromStart;
+    this.booted = core.bootstrapped();
     // Detach: the last sums go before the channel closes.
     patches.add(() => calls.timings.close());
   }

@@ -212,7 +212,8 @@ export class ProcessLink {
         this.workers.set(actor, link);
         // Nothing to do between its agent and its first line (no module to trace, no probe to set): the
         // worker is let go in the burst that installs its agent, and runs without waiting for any answer.
-        await link.install({ release: waiting && !link.tracesModules && !this.options.probing?.() });
+        // Node 20's inspector takes a worker's messages one by one (ThreadLink.install).
+        await link.install({ release: waiting && !link.tracesModules && !this.options.probing?.(), oneByOne: this.main.node?.startsWith('20.') !== false });
         if (!waiting) await link.adoptExisting().catch(() => undefined);
         await this.options.onThread?.(link).catch(() => undefined);
       }

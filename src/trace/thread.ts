@@ -60,23 +60,32 @@ export class ThreadLink {
    * go in one burst and only the install's answer is awaited: a thread handles its inspector messages in
    * order, and each answer awaited from a worker costs ~40 ms (see WORKER_ROUND_TRIP). With `release`, a
    * thread held before its first line is let go in the same burst (nothing is left to do before it runs).
+   * `oneByOne`: each message waits for the answer to the one before (Node 20, whose inspector crashed the
+   * target with SIGSEGV in 4 of 10 runs when a connection dropped as workers started with their messages in
+   * bursts, and in 0 of 12 one by one; Node 22 and 24: 0 of 10 in bursts).
    */
-  async install({ release = false } = {}): Promise<void> {
+  async install({ release = false, oneByOne = false } = {}): Promise<void> {
     this.listen();
+    const burst: Promise<unknown>[] = [];
+    const send = async (message: Promise<unknown>) => {
+      if (oneByOne) await message;
+      else burst.push(message);
+    };
     // No Runtime.enable: bindings work without it, and it would make V8 build previews of every console call.
-    const burst: Promise<unknown>[] = [this.session.send('Runtime.addBinding', { name: this.config.binding })];
+    await send(this.session.send('Runtime.addBinding', { name: this.config.binding }));
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
     // told apart and left out of what is shown. A worker's answer says its thread id, which its actor names.
     const worker = this.actor.includes('/w');
-    const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null${worker ? `, thread: process.getBuiltinModule?.('worker_threads').threadId` : ''} };})()`;
+    const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null, node: process.versions.node${worker ? `, thread: process.getBuiltinModule?.('worker_threads').threadId` : ''} };})()`;
     const expression = worker
-      ? `(function(){const a = ${this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`, burst)}${install}`
+      ? `(function(){const a = ${await this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`, send)}${install}`
       : `(function(){${agentSource()}\nconst a = __nodescopeAgentModule${install}\n//# sourceURL=${AGENT_SOURCE_URL}`;
     const installed = this.session.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true, silent: true });
-    if (release) burst.push(this.release());
+    if (release && !oneByOne) burst.push(this.release());
     const [{ result, exceptionDetails }] = await Promise.all([installed, ...burst]);
     if (exceptionDetails) throw new Error(`agent failed to install in ${this.actor}: ${exceptionDetails.exception?.description ?? exceptionDetails.text}`);
-    const { seq, owner, thread } = (result.value ?? {}) as { seq?: number; owner?: string | null; thread?: number };
+    const { seq, owner, thread, node } = (result.value ?? {}) as { seq?: number; owner?: string | null; thread?: number; node?: string };
+    this.node = node;
     // Another nodescope installed first (between our look and our install): its agent is not ours to resume.
     if (owner !== (this.config.owner?.id ?? null)) {
       this.stopAcks();
@@ -86,8 +95,12 @@ export class ThreadLink {
     if (worker && thread !== undefined && !this.actor.endsWith(`/w${thread}`)) throw new Error(`${this.actor} is thread ${thread}: its events carry the wrong actor id`);
     if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
     this.pinger ??= setInterval(() => void this.tell('flushNow()').catch(() => undefined), PING_MS).unref();
+    if (release && oneByOne) await this.release();
     await this.traceEsmModules();
   }
+
+  /** The thread's Node version (process.versions.node), once its agent is in. */
+  node: string | undefined;
 
   /** Modules to trace as the agent installs: work for a held thread between its agent and its first line. */
   get tracesModules(): boolean {
@@ -163,13 +176,13 @@ export class ThreadLink {
    * of 44 KiB make messages of ~47 KB (JSON escaping adds ~7 % to the agent's text). Their answers go into
    * `burst`, not awaited here: the thread runs the pieces in order, before the expression that follows them.
    */
-  private sendInPieces(script: string, burst: Promise<unknown>[]): string {
+  private async sendInPieces(script: string, send: (message: Promise<unknown>) => Promise<void>): Promise<string> {
     const PIECE = 44 * 1024;
     const slot = `globalThis[Symbol.for(${JSON.stringify(`${AGENT_GLOBAL}.source`)})]`;
     for (let at = 0; at < script.length; at += PIECE) {
       const piece = JSON.stringify(script.slice(at, at + PIECE));
       const sent = this.session.send('Runtime.evaluate', { expression: at === 0 ? `${slot} = ${piece}, 0` : `${slot} += ${piece}, 0`, returnByValue: true, silent: true });
-      burst.push(
+      await send(
         sent.then(({ exceptionDetails }) => {
           if (exceptionDetails) throw new Error(`agent failed to reach ${this.actor}: ${exceptionDetails.text}`);
         }),
