@@ -29,6 +29,9 @@ export interface LinkOptions {
   probing?: () => boolean;
 }
 
+/** Why a worker's session closes when the worker is gone (not its parent's connection). */
+const WORKER_ENDED = 'worker ended';
+
 /** The process is traced by another nodescope, which stays undisturbed: the message says who and how to reach it. */
 export class HeldError extends Error {
   constructor(
@@ -189,7 +192,7 @@ export class ProcessLink {
     });
     parentSession.on('NodeWorker.receivedMessageFromWorker', ({ sessionId, message }) => sessions.get(sessionId)?.receive(message));
     parentSession.on('NodeWorker.detachedFromWorker', ({ sessionId }) => {
-      sessions.get(sessionId)?.close('worker ended');
+      sessions.get(sessionId)?.close(WORKER_ENDED);
       sessions.delete(sessionId);
     });
     parentSession.onClose(() => {
@@ -224,7 +227,11 @@ export class ProcessLink {
     } finally {
       if (waiting) await (this.workers.get(actor ?? '')?.release() ?? session.send('Runtime.runIfWaitingForDebugger')).catch(() => undefined);
     }
-    session.onClose(() => actor && this.workers.get(actor)?.stopAcks());
+    session.onClose((reason) => {
+      const link = actor === undefined ? undefined : this.workers.get(actor);
+      link?.stopAcks();
+      if (reason === WORKER_ENDED) link?.ended();
+    });
   }
 
   /** The process is exiting and the inspector waits for us to leave: everything it sent is in. */
@@ -235,6 +242,7 @@ export class ProcessLink {
   }
 
   private async onClose(): Promise<void> {
+    if (this.state === 'exited') this.main.ended();
     this.options.ingest.flush();
     if (this.detaching || this.state === 'exited') return this.end();
     // A dropped socket while the process lives: reconnect and resume the agents from their last sequence.

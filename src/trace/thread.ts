@@ -15,6 +15,8 @@ import { agentBundlePath } from './paths.js';
 /** Ack after this many batches, or after ACK_DELAY_MS, whichever comes first: each ack is a round trip. */
 const ACK_EVERY = 4;
 const ACK_DELAY_MS = 20;
+/** Batches kept while one before them is missing (each up to 256 events). */
+const MAX_AHEAD = 64;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;
 /** Longest wait between two asks for the answer of a host call that waited (see ThreadLink.answer). */
@@ -228,10 +230,18 @@ export class ThreadLink {
       return;
     }
     const { seq } = batch.header;
-    if (seq <= this.lastSeq) return; // resent after a reconnect, already stored
+    if (seq <= this.lastSeq) {
+      // A batch the thread's end stepped over (ended), trailing on the data socket: stored now. Else resent
+      // after a reconnect, and already stored.
+      if (this.skipped.delete(seq)) this.ingest.accept(text, batch.events);
+      return;
+    }
     if (seq > this.lastSeq + 1) {
-      // A batch went missing (sent while no session listened). Accepting this one would ack the missing
-      // one away; instead ask the agent to resend everything after the last batch we have, in order.
+      // A batch is missing: sent while no session listened, or still on the other path (a batch handed to
+      // the binding at a handover can trail the next one on the data socket). Accepting this one would ack
+      // the missing one away: it waits here, and the agent is asked to resend everything after the last
+      // batch we have, in order (a thread already ended cannot: see keepAhead).
+      if (this.ahead.size < MAX_AHEAD) this.ahead.set(seq, { text, events: batch.events });
       if (!this.resending) {
         this.resending = true;
         this.resends++;
@@ -239,12 +249,39 @@ export class ThreadLink {
       }
       return;
     }
+    this.accept(seq, text, batch.events);
+    for (let next = this.ahead.get(this.lastSeq + 1); next !== undefined; next = this.ahead.get(this.lastSeq + 1)) {
+      this.ahead.delete(this.lastSeq + 1);
+      this.accept(this.lastSeq + 1, next.text, next.events);
+    }
+    for (const waiting of this.ahead.keys()) if (waiting <= this.lastSeq) this.ahead.delete(waiting);
+  }
+
+  /** Batches that came after a missing one, by sequence number, until it comes. */
+  private readonly ahead = new Map<number, { text: string; events: number }>();
+
+  private accept(seq: number, text: string, events: number): void {
     this.resending = false;
     this.lastSeq = seq;
-    this.ingest.accept(text, batch.events);
+    this.ingest.accept(text, events);
     if (++this.unacked >= ACK_EVERY) this.ack();
     else this.ackTimer ??= setTimeout(() => this.ack(), ACK_DELAY_MS).unref();
   }
+
+  /**
+   * The thread ended with batches still waiting behind a missing one, which no resend will bring now: they
+   * are stored, in order, rather than lost with it.
+   */
+  ended(): void {
+    for (const seq of [...this.ahead.keys()].sort((a, b) => a - b)) {
+      for (let missing = this.lastSeq + 1; missing < seq; missing++) this.skipped.add(missing);
+      this.accept(seq, this.ahead.get(seq)!.text, this.ahead.get(seq)!.events);
+    }
+    this.ahead.clear();
+  }
+
+  /** Batches the thread's end stepped over: stored if they still come (the data socket may trail its end). */
+  private readonly skipped = new Set<number>();
 
   private ack(): void {
     if (this.ackTimer) clearTimeout(this.ackTimer);

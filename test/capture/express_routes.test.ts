@@ -9,12 +9,12 @@ import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { get_function_calls } from '../../src/tools/get_function_calls.js';
-import { get_http_requests } from '../../src/tools/get_http_requests.js';
 import { get_logs } from '../../src/tools/get_logs.js';
 import { get_supervision_tree } from '../../src/tools/get_supervision_tree.js';
 import { trace_module } from '../../src/tools/trace_module.js';
 import { eventually, FIXTURES, startFixture } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
+import { answered, sendAll, type Sent } from './web_apps.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -45,12 +45,7 @@ describe('Express 5 routes', () => {
     expect(posted.status).toBe(201);
     expect((await fetch(`${base}/orders/2/`)).status).toBe(200);
 
-    type Answer = { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
-    const requests = await eventually(async () => {
-      const r = await callTool(get_http_requests, {}, session!);
-      const data = r.structuredContent as Answer;
-      return !r.isError && data.total === 4 && data.requests.every((q) => !q.pending) && data.requests;
-    }, 'four answered requests');
+    const { requests } = await answered(session, 4);
     expect(requests.map((r) => [r.method, r.url, r.status, r.route])).toEqual([
       ['GET', '/api/orders/1', 200, '/api/orders/:id'],
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],
@@ -64,7 +59,7 @@ describe('Express 5 routes', () => {
     const port = Number((await app.line(/^listening/)).split(' ')[1]);
     session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
     await session.attach(String(app.pid));
-    const sent: [string, string, number][] = [
+    const sent: Sent = [
       ['GET', '/health', 200],
       ['POST', '/api/orders', 201],
       ['DELETE', '/api/orders', 404],
@@ -76,16 +71,8 @@ describe('Express 5 routes', () => {
       ['GET', '/static/a.css', 200],
       ['GET', '/nothing', 404],
     ];
-    for (const [method, path, status] of sent) {
-      const r = await fetch(`http://127.0.0.1:${port}${path}`, { method, redirect: 'manual' });
-      await r.arrayBuffer();
-      expect([method, path, r.status]).toEqual([method, path, status]);
-    }
-    const text = await eventually(async () => {
-      const r = await callTool(get_http_requests, {}, session!);
-      const data = r.structuredContent as { total: number; requests: { pending: boolean }[] };
-      return !r.isError && data.total === sent.length && data.requests.every((q) => !q.pending) && (r.content as { text: string }[])[0]!.text;
-    }, 'ten answered requests');
+    await sendAll(port, sent);
+    const { text } = await answered(session, sent.length);
     const lines = text.split('\n').slice(1, 1 + sent.length).map((l) => l.replace(/^\S+ \d+ /, '').replace(/ in [\d.]+ ms/, '').replace(/ \[\d+:r\d+\]$/, ''));
     expect(lines).toEqual([
       'GET /health → 200 (route /health)',

@@ -5,11 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
-import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
-import { get_http_requests } from '../../src/tools/get_http_requests.js';
-import { eventually, startFixture } from '../helpers.js';
+import { startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import { answered, sendAll } from './web_apps.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -17,33 +16,21 @@ afterEach(async () => {
   session = undefined;
 });
 
-type Answer = { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
-
 describe.each(['20', '26'])('Hono (CommonJS) on @hono/node-server, Node %s', (major) => {
   it('records the route of each request: mounted with a middleware, thrown, posted, lone; none where Hono made no request object or matched nothing', async () => {
     const app = startFixture(join('..', 'targets', 'programs', 'hono_orders.cjs'), [], { node: nodeTarget(major).bin });
     const port = Number((await app.line(/^listening/)).split(' ')[1]);
     session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
     await session.attach(String(app.pid));
-    const base = `http://127.0.0.1:${port}`;
-    const sent: [string, string, number][] = [
+    await sendAll(port, [
       ['GET', '/api/orders/1', 200],
       ['GET', '/api/orders/9', 500],
       ['POST', '/api/orders', 201],
       ['GET', '/users/ann', 200],
       ['GET', '/health', 200],
       ['GET', '/nothing', 404],
-    ];
-    for (const [method, path, status] of sent) {
-      const r = await fetch(`${base}${path}`, { method });
-      await r.arrayBuffer();
-      expect([method, path, r.status]).toEqual([method, path, status]);
-    }
-    const listed = await eventually(async () => {
-      const r = await callTool(get_http_requests, {}, session!);
-      const data = r.structuredContent as Answer;
-      return !r.isError && data.total === sent.length && data.requests.every((q) => !q.pending) && data.requests;
-    }, `${sent.length} answered requests`);
+    ]);
+    const listed = (await answered(session, 6)).requests;
     expect(listed.map((r) => [r.method, r.url, r.status, r.route])).toEqual([
       ['GET', '/api/orders/1', 200, '/api/orders/:id'],
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],

@@ -5,11 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
-import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
-import { get_http_requests } from '../../src/tools/get_http_requests.js';
 import { eventually, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import { answered, sendAll } from './web_apps.js';
 
 const PROGRAMS = join(import.meta.dirname, '..', 'targets', 'programs');
 
@@ -19,16 +18,9 @@ afterEach(async () => {
   session = undefined;
 });
 
-type Answer = { total: number; requests: { method: string; url: string; status: number; route: string | null; pending: boolean }[] };
-
 /** [method, url, status, route] of the `n` requests get_http_requests lists once all of them are answered. */
 async function requests(n: number): Promise<[string, string, number, string | null][]> {
-  const listed = await eventually(async () => {
-    const r = await callTool(get_http_requests, {}, session!);
-    const data = r.structuredContent as Answer;
-    return !r.isError && data.total === n && data.requests.every((q) => !q.pending) && data.requests;
-  }, `${n} answered requests`);
-  return listed.map((r) => [r.method, r.url, r.status, r.route]);
+  return (await answered(session!, n)).requests.map((r) => [r.method, r.url, r.status, r.route]);
 }
 
 describe.each(['20', '26'])('Koa 3 with @koa/router on Node %s', (major) => {
@@ -37,20 +29,14 @@ describe.each(['20', '26'])('Koa 3 with @koa/router on Node %s', (major) => {
     const port = Number((await app.line(/^listening/)).split(' ')[1]);
     session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
     await session.attach(String(app.pid));
-    const base = `http://127.0.0.1:${port}`;
-    const sent: [string, string, number][] = [
+    await sendAll(port, [
       ['GET', '/api/orders/1', 200],
       ['GET', '/api/orders/9', 500],
       ['POST', '/api/orders', 201],
       ['GET', '/api/health', 200],
       ['GET', '/api/orders', 405],
       ['GET', '/nothing', 404],
-    ];
-    for (const [method, path, status] of sent) {
-      const r = await fetch(`${base}${path}`, { method });
-      await r.arrayBuffer();
-      expect([method, path, r.status]).toEqual([method, path, status]);
-    }
+    ]);
     expect(await requests(6)).toEqual([
       ['GET', '/api/orders/1', 200, '/api/orders/:id'],
       ['GET', '/api/orders/9', 500, '/api/orders/:id'],
