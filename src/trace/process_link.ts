@@ -29,6 +29,9 @@ export interface LinkOptions {
   probing?: () => boolean;
 }
 
+/** How long a detach waits for the agents to uninstall before it disconnects all the same. */
+const DETACH_MS = 5_000;
+
 /** Why a worker's session closes when the worker is gone (not its parent's connection). */
 const WORKER_ENDED = 'worker ended';
 
@@ -267,6 +270,12 @@ export class ProcessLink {
     this.endListeners.clear();
   }
 
+  private async uninstallAgents(): Promise<void> {
+    for (const w of this.workers.values()) await w.uninstall().catch(() => undefined);
+    await this.session.send('NodeWorker.disable').catch(() => undefined);
+    await this.main.uninstall().catch(() => undefined);
+  }
+
   /** Drops the connection without telling the target: a test hook for reconnects. */
   dropSocket(): void {
     this.session.disconnect();
@@ -277,9 +286,12 @@ export class ProcessLink {
     if (this.state !== 'attached') return;
     this.detaching = true;
     this.state = 'detached';
-    for (const w of this.workers.values()) await w.uninstall().catch(() => undefined);
-    await this.session.send('NodeWorker.disable').catch(() => undefined);
-    await this.main.uninstall();
+    // Bounded: a thread that does not answer (paused, or busy in native code) would hold the detach for the
+    // inspector's 15 s per call (a test's close ran out its 30 s so, twice). An agent left installed removes
+    // itself once nodescope has been silent for its owner's silenceMs (src/agent/index.ts, watch).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.uninstallAgents(), new Promise((r) => (timer = setTimeout(r, DETACH_MS)))]);
+    clearTimeout(timer);
     // Nothing more will be heard of it: the supervision tree says since when (src/query/tree.ts).
     this.options.ingest.record({ type: 'process', subtype: 'detached', actor: this.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: null });
     this.options.ingest.flush();

@@ -74,13 +74,15 @@ export async function relocateInspector(url: string, pid: number, port: number):
 export async function releaseProcess(url: string, opened = true): Promise<void> {
   const session = await WebSocketSession.connect(url, 'release');
   try {
-    if (opened) {
-      await session.send('Runtime.evaluate', {
-        expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 100).unref(), undefined`,
-        silent: true,
-      });
-    }
     await letRun(session);
+    // The port closes a moment after this session is gone, the last thing sent before it goes: closing it
+    // while the session was still connected (the go-ahead's checks outlasted a shorter timer on a loaded
+    // machine) crashed a Node 20 target with SIGSEGV once in a CI run.
+    if (opened) {
+      await session
+        .send('Runtime.evaluate', { expression: `setTimeout(() => { try { process.getBuiltinModule('inspector').close(); } catch {} }, 500).unref(), undefined`, silent: true })
+        .catch(() => undefined);
+    }
   } finally {
     session.disconnect();
   }
