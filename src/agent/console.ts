@@ -155,8 +155,7 @@ export const consoleSource: Source = {
     // process.stdout is made on first use, by a getter: a worker whose bootstrap has not finished aborts if
     // it is touched (an assertion in createWorkerStdio), so such a worker — held before its first line, or
     // still starting when a reconnecting nodescope finds it (a target crashed so once) — patches it when the
-    // program first asks for it. Other threads
-    // patch it now: their console may hold it already.
+    // program first asks for it. Other threads patch it now: their console may hold it already.
     for (const name of ['stdout', 'stderr'] as const) {
       core.guard(() => {
         const own = Object.getOwnPropertyDescriptor(proc, name);

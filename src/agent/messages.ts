@@ -131,12 +131,17 @@ function watchPorts(core: AgentCore, patches: PatchTable, wt: { parentPort: unkn
   const self = core.config.actor;
   const proto = wt.MessagePort.prototype as Poster & Record<symbol, unknown>;
   const Port = wt.MessagePort as unknown as abstract new () => object;
+  /** The thread at a port's other end, and the channel it is: the parent's port, or one of Peers. */
+  const peerOf = (port: unknown): { peer: string; channel: 'worker' | 'port' } | undefined => {
+    if (typeof port !== 'object' || port === null) return undefined;
+    if (parent !== undefined && port === wt.parentPort) return { peer: parent, channel: 'worker' };
+    const peer = peers.get(port);
+    return peer === undefined ? undefined : { peer, channel: 'port' };
+  };
   patches.patch(proto, 'postMessage', (original) =>
     function (this: unknown, value: unknown, ...rest: unknown[]) {
-      if (patches.active && typeof this === 'object' && this !== null) {
-        const peer = parent !== undefined && this === wt.parentPort ? parent : peers.get(this);
-        if (peer !== undefined) core.guard(() => recordMessage(core, 'send', self, peer, this === wt.parentPort ? 'worker' : 'port', value));
-      }
+      const to = patches.active ? peerOf(this) : undefined;
+      if (to) core.guard(() => recordMessage(core, 'send', self, to.peer, to.channel, value));
       return original.apply(this, [value, ...rest]);
     },
   );
@@ -144,8 +149,8 @@ function watchPorts(core: AgentCore, patches: PatchTable, wt: { parentPort: unkn
   patches.patch(wt as { receiveMessageOnPort: (port: unknown) => unknown }, 'receiveMessageOnPort', (original) =>
     function (this: unknown, port: unknown) {
       const entry = original.call(this, port) as { message: unknown } | undefined;
-      const peer = patches.active && typeof port === 'object' && port !== null ? peers.get(port) : undefined;
-      if (peer !== undefined && entry !== undefined) core.guard(() => recordMessage(core, 'receive', peer, self, 'port', entry.message));
+      const from = patches.active && entry !== undefined ? peerOf(port) : undefined;
+      if (from) core.guard(() => recordMessage(core, 'receive', from.peer, self, from.channel, entry!.message));
       return entry;
     },
   );
@@ -154,16 +159,13 @@ function watchPorts(core: AgentCore, patches: PatchTable, wt: { parentPort: unkn
   if (typeof proto[HYBRID_DISPATCH] !== 'function') return;
   patches.patch(proto as Record<symbol, (...a: unknown[]) => unknown>, HYBRID_DISPATCH, (original) =>
     function (this: unknown, data: unknown, type: unknown, event: unknown) {
-      if (type === 'message' && patches.active && typeof this === 'object' && this !== null) {
-        const fromParent = parent !== undefined && this === wt.parentPort;
-        const peer = fromParent ? parent : peers.get(this);
-        if (peer !== undefined) {
-          core.guard(() => {
-            recordMessage(core, 'receive', peer, self, fromParent ? 'worker' : 'port', data);
-            // A port the parent sent (a structured clone: plain data, no getter to run) has its other end there.
-            if (fromParent) for (const port of portsIn(data, Port)) peers.set(port, parent);
-          });
-        }
+      const from = type === 'message' && patches.active ? peerOf(this) : undefined;
+      if (from) {
+        core.guard(() => {
+          recordMessage(core, 'receive', from.peer, self, from.channel, data);
+          // A port the parent sent (a structured clone: plain data, no getter to run) has its other end there.
+          if (from.channel === 'worker') for (const port of portsIn(data, Port)) peers.set(port, from.peer);
+        });
       }
       return original.apply(this, [data, type, event]);
     },

@@ -236,6 +236,13 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
   }
 }
 
+/** Waits for `work` to settle, or `ms` to pass, whichever comes first (its timer let go either way). */
+export async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 // ------------------------------------------------------------------ who holds a process
 
 /**

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EventRow } from '../store/store.js';
 import type { BatchInput, Lifecycle } from './rows.js';
+import { within } from './discovery.js';
 
 export interface WriterOptions {
   /** The database file (the main thread has opened it first, so its schema exists). */
@@ -165,9 +166,7 @@ export class IngestThread {
     this.post({ kind: 'close' });
     this.closing = true;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await within(exited, timeoutMs);
     if (!this.ended) await this.worker.terminate();
   }
 

@@ -4,7 +4,7 @@
 // resume the agents where they stopped).
 import { AGENT_REF, type AgentConfig, type AgentOwner } from '../shared/protocol.js';
 import { CdpSession, WebSocketSession, type WorkerInfo } from './cdp.js';
-import { processExists, processStart, sleep } from './discovery.js';
+import { processExists, processStart, sleep, within } from './discovery.js';
 import { stillWaiting } from './relocate.js';
 import type { Ingest } from './ingest.js';
 import { ThreadLink } from './thread.js';
@@ -289,9 +289,7 @@ export class ProcessLink {
     // Bounded: a thread that does not answer (paused, or busy in native code) would hold the detach for the
     // inspector's 15 s per call (a test's close ran out its 30 s so, twice). An agent left installed removes
     // itself once nodescope has been silent for its owner's silenceMs (src/agent/index.ts, watch).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.uninstallAgents(), new Promise((r) => (timer = setTimeout(r, DETACH_MS)))]);
-    clearTimeout(timer);
+    await within(this.uninstallAgents(), DETACH_MS);
     // Nothing more will be heard of it: the supervision tree says since when (src/query/tree.ts).
     this.options.ingest.record({ type: 'process', subtype: 'detached', actor: this.actor, from_actor: null, to_actor: null, corr: null, ref: null, payload: null });
     this.options.ingest.flush();

@@ -26,6 +26,7 @@ import {
   noteAlive,
   portInUse,
   processExists,
+  within,
   processStart,
   zombieExit,
   readHeld,
@@ -668,11 +669,7 @@ export class Tracer {
     if (waited.length === 0) return [...waiting];
     const all = Promise.all(waited.map(({ t, flushed }) => flushed.then(() => waiting.delete(t.actor))));
     if (withinMs === Infinity) await all;
-    else {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, withinMs)))]);
-      clearTimeout(timer);
-    }
+    else await within(all, withinMs);
     if (flood) for (const { t } of waited) if (waiting.has(t.actor)) this.busy.add(t);
     return [...waiting];
   }
@@ -917,13 +914,10 @@ export class Tracer {
   async close(): Promise<void> {
     this.closed = true;
     await this.detach();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([...this.starting]), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
-    clearTimeout(timer);
+    await within(Promise.all([...this.starting]), 5_000);
     // Their exits are recorded before the store closes; one still running 2 s after SIGTERM is not waited for.
     const running = this.launched.filter((child) => child.exitCode === null && child.signalCode === null);
     for (const child of running) child.kill();
-    await Promise.race([Promise.all(running.map((child) => new Promise((r) => child.once('exit', r)))), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
-    clearTimeout(timer);
+    await within(Promise.all(running.map((child) => new Promise((r) => child.once('exit', r)))), 2_000);
   }
 }
