@@ -254,9 +254,12 @@ const HELD_DIR = join(tmpdir(), `nodescope-held-${process.getuid?.() ?? 'user'}`
 
 export interface HeldNote {
   pid: number;
+  /** processStart of pid and of hostPid: pids are reused (32,768 of them go round in minutes on a busy machine). */
+  start: string;
   port: number;
   ownerId: string;
   hostPid: number;
+  hostStart: string;
   endpoint?: string;
   openedByUs: boolean;
 }
@@ -272,18 +275,22 @@ export function writeHeld(note: HeldNote): void {
   }
 }
 
+/** The note on pid, unless it was written about an earlier process that had the same pid. */
 export function readHeld(pid: number): HeldNote | undefined {
   try {
     const note = JSON.parse(readFileSync(join(HELD_DIR, `${pid}.json`), 'utf8')) as HeldNote;
-    return note.pid === pid && typeof note.port === 'number' ? note : undefined;
+    return note.pid === pid && typeof note.port === 'number' && note.start === processStart(pid) ? note : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Whether the nodescope that wrote a note still runs (a note keeps no start time to tell a reused pid by). */
+/**
+ * Whether the nodescope that wrote a note still runs. Its start time tells it from a process that got its
+ * pid since: a CI run once refused an attach because a stale note named a host pid the target now had.
+ */
 export function noteAlive(note: HeldNote): boolean {
-  return processExists(note.hostPid);
+  return processStart(note.hostPid) === note.hostStart;
 }
 
 export function removeHeld(pid: number, ownerId: string): void {

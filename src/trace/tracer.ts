@@ -246,7 +246,7 @@ export class Tracer {
     // Started even when closing: start + detach is what closes a port we already opened (SIGUSR1, preload).
     const link = new ProcessLink({ url, pid, fromStart, openedByUs, followWorkers: this.options.traceAll !== false, agent: this.agentConfig(), ingest: this.ingest, owner: (p) => this.owner(p), onThread: (t) => this.probes.onThread(t), probing: () => this.probes.list().some((p) => p.state === 'active') });
     const port = Number(new URL(url).port);
-    const note = (p: number, opened: boolean) => writeHeld({ pid: p, port, ownerId: this.ownerId, hostPid: process.pid, ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: opened });
+    const note = (p: number, opened: boolean) => writeHeld({ pid: p, start: processStart(p) ?? '', port, ownerId: this.ownerId, hostPid: process.pid, hostStart: processStart('self') ?? '', ...(this.endpoint ? { endpoint: this.endpoint } : {}), openedByUs: opened });
     // Noted before the agents install as well: a nodescope killed while attaching leaves its port findable
     // (a next one would otherwise signal a process whose inspector is open, which opens nothing).
     // Not over the note of a live nodescope that holds it: this attach is about to be refused.
