@@ -225,6 +225,8 @@ export class Channel {
       text = encodeEvent(event);
     } catch {
       this.dropped++;
+      // Its count goes in a batch of its own if nothing else comes.
+      if (this.timer === undefined) this.schedule();
       return;
     }
     this.queue(text);
@@ -371,7 +373,7 @@ export class Channel {
 
   private flushNow(handover: boolean): void {
     // A thread that is exiting (or aborting) sends everything past the window: no ack could come in time.
-    while ((this.queued > 0 || this.dropped > 0) && (this.exiting || this.windowOpen(handover))) {
+    while (this.pending() && (this.exiting || this.windowOpen(handover))) {
       if (this.bodies.length === 0) {
         if (this.writing >= 0) break; // an interrupt inside an event: its batch goes later
         this.seal();
@@ -391,7 +393,12 @@ export class Channel {
       this.inFlightBytes += text.length;
       this.send(text);
     }
-    if (this.queued > 0 && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
+    if (this.pending() && this.timer === undefined && !this.exiting && this.windowOpen()) this.schedule();
+  }
+
+  /** Events to send, or a count of dropped ones (it goes in a batch of its own when nothing else is queued). */
+  private pending(): boolean {
+    return this.queued > 0 || this.dropped > 0;
   }
 
   private send(text: string): void {
@@ -414,6 +421,17 @@ export class Channel {
     }
   }
 
+  /**
+   * The sequence number of the batch that will carry the last event queued now: the tracer has everything
+   * queued so far once it has that batch. Beyond what was sent when the window is full (a burst queues more
+   * than 16 batches: an answer that waited for the last batch sent lacked the rest).
+   */
+  lastQueuedSeq(): number {
+    const filling = this.bodyEvents + this.held.length;
+    const more = filling > 0 ? Math.ceil(filling / this.config.batchSize) : this.dropped > 0 && this.bodies.length === 0 ? 1 : 0;
+    return this.seq + this.bodies.length + more;
+  }
+
   /** The tracer stored every batch up to `seq`. */
   ack(seq: number): void {
     let i = 0;
@@ -423,7 +441,7 @@ export class Channel {
     // ack made many small batches: each is a write (socket) or a binding call, and in the profile of a traced
     // HTTP server those per-batch costs were the agent's largest (bench/README.md).
     if (this.bodies.length > 0 || this.exiting) this.flush();
-    else if (this.queued > 0 && this.timer === undefined) this.schedule();
+    else if (this.pending() && this.timer === undefined) this.schedule();
   }
 
   /** After a reconnect: the tracer has everything up to `seq`; send the rest again, then carry on. */

@@ -445,12 +445,15 @@ class Agent implements AgentCore {
     this.enableSources();
   }
 
-  /** Sends what is queued now: the tracer calls it before answering, so answers include everything so far. */
+  /**
+   * Sends what is queued now: the tracer calls it before answering, so answers include everything so far.
+   * Answers the sequence number of the batch that carries the last of it (Channel.lastQueuedSeq).
+   */
   flushNow(): number {
     this.guard(() => this.modules.flush());
     if (this.heldBack) this.guard(this.heldBack);
     this.guard(() => this.channel.flush());
-    return this.channel.stats().seq;
+    return this.channel.lastQueuedSeq();
   }
 
   /** Test hook: drops the data socket as a failing connection would; the channel reconnects. */

@@ -66,6 +66,27 @@ describe('Channel', () => {
     expect(sent[2]!.events.map((e) => e[0])).toEqual([6, 7, 8]);
   });
 
+  it('names the batch that will carry the last event queued, past the window, and sends that batch', () => {
+    const { channel, sent, push, timers } = setup();
+    for (let i = 0; i < 10; i++) push(i); // batches 1 and 2 in flight, [6, 7, 8] sealed, [9] filling
+    expect(channel.stats().seq).toBe(2);
+    expect(channel.lastQueuedSeq()).toBe(4);
+    channel.ack(2);
+    while (timers.length > 0) timers.shift()!();
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [0, 1, 2]], [2, [3, 4, 5]], [3, [6, 7, 8]], [4, [9]]]);
+    expect(channel.lastQueuedSeq()).toBe(4);
+  });
+
+  it('sends a count of dropped events on its own when nothing else is queued, in the batch it named', () => {
+    const { channel, sent, timers } = setup();
+    // An event that cannot be encoded is a drop with nothing queued to carry its count.
+    channel.push([0, 'call', 'call', '7', null, null, null, null, { toJSON: () => { throw new Error('no'); } }], false);
+    expect(channel.stats()).toMatchObject({ seq: 0, queued: 0, dropped: 1 });
+    expect(channel.lastQueuedSeq()).toBe(1);
+    while (timers.length > 0) timers.shift()!();
+    expect(sent.map((b) => [b.seq, b.events.map((e) => [e[1], e[2], e[8]])])).toEqual([[1, [['agent', 'dropped', '{"count":1}']]]]);
+  });
+
   it('drops past maxQueue, counts the drops, and reports them as a critical event', () => {
     const { channel, sent, push, timers } = setup();
     for (let i = 0; i < 6; i++) push(i); // two batches in flight, window full
