@@ -10,7 +10,7 @@
 // (a socket write at exit may sit in a user-space buffer that dies with the process; the binding's is flushed
 // before the inspector lets the process go). Sequence numbers make the two paths one stream: the tracer keeps
 // what follows its last batch, drops what it has, and asks for a resend on a gap.
-import { appendEvent, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
+import { ANSWER_MARK, appendEvent, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_MAX_QUEUE_BYTES, encodeBatchOf, encodeEvent, type AgentConfig, type WireEvent } from '../shared/protocol.js';
 import { TextBytes, type BytesClass } from './serialize.js';
 
 /** Room kept beyond maxQueue for critical events, so a flood of calls cannot crowd out a crash report. */
@@ -430,6 +430,21 @@ export class Channel {
     const filling = this.bodyEvents + this.held.length;
     const more = filling > 0 ? Math.ceil(filling / this.config.batchSize) : this.dropped > 0 && this.bodies.length === 0 ? 1 : 0;
     return this.seq + this.bodies.length + more;
+  }
+
+  /**
+   * Writes a host call's answer on the data socket (after the batches the call sent): the tracer has it a
+   * round trip sooner than through the inspector, which delays a worker's answer ~40 ms (the main thread's
+   * inspector writes the call's own reply first, and Nagle holds the worker's answer until the host's
+   * delayed ACK of it). The inspector's answer still comes; the tracer takes whichever arrives first.
+   */
+  answer(id: number, answer: unknown): void {
+    if (!this.socketUp || !this.socket || this.exiting) return;
+    try {
+      this.socket.write(`${ANSWER_MARK}${id} ${JSON.stringify(answer)}\n`);
+    } catch {
+      // the inspector's answer carries it
+    }
   }
 
   /** The tracer stored every batch up to `seq`. */

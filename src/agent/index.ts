@@ -406,7 +406,12 @@ class Agent implements AgentCore {
         } catch (error) {
           answer = { e: String(error) };
         }
-        if (next[0] !== 0) this.answers.set(next[0], answer);
+        if (next[0] === 0) continue;
+        this.channel.answer(next[0], answer);
+        this.answers.set(next[0], answer);
+        // Kept for the host's `answer(id)`, which it does not ask once the data socket brought the answer:
+        // the oldest go (the host asks within a round trip, or never).
+        if (this.answers.size > MAX_KEPT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
       }
     } finally {
       this.depth--;
@@ -690,6 +695,8 @@ export interface HostAnswer {
 }
 
 const LATER: HostAnswer = { later: true };
+/** Host call answers kept unasked at most (see runWaiting). */
+const MAX_KEPT_ANSWERS = 64;
 
 /** A timer set on the host's behalf (see `later`). */
 export interface Later {

@@ -106,6 +106,8 @@ export function isMethodName(name: string): boolean {
 }
 
 export const SEP = '\u0001';
+/** Starts a line of the data socket that carries a host call's answer (`<mark><id> <json>`), not a batch. */
+export const ANSWER_MARK = '\u0002';
 
 /** One event's part of a batch. Throws what JSON.stringify throws (a BigInt): the caller counts a drop. */
 export function encodeEvent(e: WireEvent): string {

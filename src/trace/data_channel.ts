@@ -1,17 +1,21 @@
 // The host end of the agents' data channel (src/agent/channel.ts): a Unix socket in a private folder (0700,
 // created by mkdtemp) that each agent thread connects to. The first line an agent sends is `<secret> <actor>`;
 // a connection that does not start with the session's secret is closed unread. After it, every line is one
-// batch in the same JSON text the binding carries, handed to the thread's receiver; the host answers with
+// batch in the same JSON text the binding carries, handed to the thread's receiver, or the answer of a host
+// call (src/trace/thread.ts, ThreadLink.call), which comes this way sooner; the host answers with
 // acks, one sequence number per line (its first answer, right after the hello, says where it is).
 // Batches keep their sequence numbers, so the receiver's dedup and gap check work across both paths.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { ANSWER_MARK } from '../shared/protocol.js';
 import { privateDir } from '../store/private_dir.js';
 
 export interface DataReceiver {
   receive(text: string): void;
+  /** A host call's answer (`<ANSWER_MARK><id> <json>`), written by the agent after the batches the call sent. */
+  answered(line: string): void;
   /** The last sequence number the receiver has: the first ack after a hello. */
   lastSeq(): number;
 }
@@ -28,6 +32,8 @@ export class DataChannel {
   private readonly sockets = new Map<string, Socket>();
   /** Connections refused (wrong secret, unknown actor): for tests and diagnostics. */
   refused = 0;
+  /** Host call answers read, by thread: for tests and diagnostics. */
+  readonly answers = new Map<string, number>();
 
   constructor() {
     // Named by our pid: a folder left by a nodescope that was killed is swept by the next one.
@@ -121,7 +127,11 @@ export class DataChannel {
         if (receiver) {
           // To whoever listens for the thread now: after a reconnect of its inspector session the link
           // registers again (the socket stays up); after a detach nobody does, and the line is dropped.
-          this.receivers.get(actor!)?.receive(line);
+          const to = this.receivers.get(actor!);
+          if (line.startsWith(ANSWER_MARK)) {
+            this.answers.set(actor!, (this.answers.get(actor!) ?? 0) + 1);
+            to?.answered(line);
+          } else to?.receive(line);
           continue;
         }
         const [secret, id] = line.split(' ');

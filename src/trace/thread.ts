@@ -208,7 +208,7 @@ export class ThreadLink {
       if (name === this.config.binding) this.receive(payload);
     });
     // The data channel delivers into the same receive(): one stream, whichever path a batch took.
-    const offData = this.ingest.data()?.register(this.actor, { receive: (text) => this.receive(text), lastSeq: () => this.lastSeq });
+    const offData = this.ingest.data()?.register(this.actor, { receive: (text) => this.receive(text), answered: (line) => this.answered(line), lastSeq: () => this.lastSeq });
     this.offBinding = () => {
       offBinding();
       offData?.();
@@ -305,7 +305,28 @@ export class ThreadLink {
    */
   async call(method: string): Promise<unknown> {
     const id = ++this.callId;
-    return this.answer(id, method, await this.evaluate(`${AGENT_REF}?.host(${id}, (a) => a.${method})`, method));
+    // The agent writes the answer on its data socket as well, when it has one: a worker's answer through the
+    // inspector comes ~40 ms late (src/agent/channel.ts, Channel.answer). Whichever comes first is taken.
+    const bySocket = new Promise<HostAnswer>((resolve) => this.socketAnswers.set(id, resolve));
+    const byInspector = this.evaluate(`${AGENT_REF}?.host(${id}, (a) => a.${method})`, method).then((first) => this.answer(id, method, first));
+    byInspector.catch(() => undefined); // when the socket's answer came first
+    try {
+      return await Promise.race([byInspector, bySocket.then((answer) => valueOf(answer, method, this.actor))]);
+    } finally {
+      this.socketAnswers.delete(id);
+    }
+  }
+
+  /** Host calls waiting for an answer, by id: the data socket resolves them (answered). */
+  private readonly socketAnswers = new Map<number, (answer: HostAnswer) => void>();
+
+  private answered(line: string): void {
+    const space = line.indexOf(' ');
+    try {
+      this.socketAnswers.get(Number(line.slice(1, space)))?.(JSON.parse(line.slice(space + 1)) as HostAnswer);
+    } catch {
+      // not an answer we can read: the inspector's comes
+    }
   }
 
   /** As `call`, for a method whose answer nobody needs (an ack, the keep-alive flush): it runs when it can. */
@@ -325,13 +346,13 @@ export class ThreadLink {
    */
   private async answer(id: number, method: string, first: HostAnswer | undefined): Promise<unknown> {
     let answer = first;
-    for (let wait = 0; answer?.later === true; wait = Math.min(2 * wait || 1, ANSWER_POLL_MAX_MS)) {
+    // Asked again until answered, here or by the data socket (then the call is no longer waiting).
+    for (let wait = 0; answer?.later === true && this.socketAnswers.has(id); wait = Math.min(2 * wait || 1, ANSWER_POLL_MAX_MS)) {
       if (this.session.closed) throw new Error(`agent call ${method} got no answer in ${this.actor}: the session closed`);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       answer = await this.evaluate(`${AGENT_REF}?.answer(${id})`, method);
     }
-    if (answer?.e !== undefined) throw new Error(`agent call ${method} failed in ${this.actor}: ${answer.e}`);
-    return answer?.v;
+    return valueOf(answer, method, this.actor);
   }
 
   /**
@@ -383,4 +404,10 @@ export class ThreadLink {
     this.ackTimer = undefined;
     this.offBinding?.();
   }
+}
+
+/** A host call's value, or what it threw, as an error that names the call and the thread. */
+function valueOf(answer: HostAnswer | undefined, method: string, actor: string): unknown {
+  if (answer?.e !== undefined) throw new Error(`agent call ${method} failed in ${actor}: ${answer.e}`);
+  return answer?.v;
 }

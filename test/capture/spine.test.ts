@@ -237,6 +237,13 @@ describe('data channel on every Node version a target may run', () => {
       // The worker sends its pongs from its own flush timer, which a loaded machine may not have run when the
       // crash below comes: what it holds then is lost with it. Handed over first, so that they count as sent.
       await t.tracer.sync();
+      // The worker's answer to sync()'s flush comes through the data socket (through the inspector it comes
+      // ~40 ms late: Channel.answer; the main thread's comes either way first).
+      const answers = () => t.tracer.ingest.data()!.answers.get(`${actor}/w1`) ?? 0;
+      await eventually(() => t.tracer.ingest.data()!.connected(`${actor}/w1`), "the worker's data socket to be up");
+      const before = answers();
+      await t.tracer.sync();
+      expect(answers()).toBe(before + 1);
       app.send('emit 1000');
       await app.nextLine(/^emitted 1000/);
       const s = await stats(app);
