@@ -280,6 +280,8 @@ export class Calls {
       },
       (error) => {
         end('throw', error);
+        // Thrown before the function's first await, its stack has the wrapper's frame (as a sync throw's does).
+        withoutOwnFrames(error, this.core);
         throw error;
       },
     );
@@ -292,7 +294,11 @@ export class Calls {
     promiseThen(
       result,
       (value) => end('return', value),
-      (error) => end('throw', error),
+      (error) => {
+        end('throw', error);
+        // Before the program's own handlers (attached after this one): the call hook's frames out of its stack.
+        withoutOwnFrames(error, this.core);
+      },
     );
     return result;
   }
@@ -632,6 +638,7 @@ export class Timings {
       },
       (error) => {
         this.add(slot, t0, 1);
+        withoutOwnFrames(error, this.core);
         throw error;
       },
     );
@@ -643,7 +650,10 @@ export class Timings {
     promiseThen(
       result,
       () => this.add(slot, t0, 0),
-      () => this.add(slot, t0, 1),
+      (error) => {
+        this.add(slot, t0, 1);
+        withoutOwnFrames(error, this.core);
+      },
     );
   }
 

@@ -1,6 +1,7 @@
 // The stacks a program prints of errors it catches from traced functions are the ones it prints untraced:
 // no frame of a wrapper (a CommonJS module traced before it loads) or of the call hook (an ES module
-// instrumented in place), and the instrumented function under its own name.
+// instrumented in place), and the instrumented function under its own name; for async functions that throw
+// before their first await as well.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,6 +44,10 @@ describe.each([
       ['return', 'price'],
       ['call', 'reserve'],
       ['throw', 'reserve'],
+      ['call', 'quote'],
+      ['throw', 'quote'],
+      ['call', 'restock'],
+      ['throw', 'restock'],
     ]);
   });
 });
