@@ -267,6 +267,7 @@ export interface HeldNote {
 export function writeHeld(note: HeldNote): void {
   try {
     mkdirSync(HELD_DIR, { recursive: true, mode: 0o700 });
+    sweepHeld();
     const file = join(HELD_DIR, `${note.pid}.json`);
     writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(note), { mode: 0o600 });
     renameSync(`${file}.${process.pid}.tmp`, file);
@@ -276,10 +277,25 @@ export function writeHeld(note: HeldNote): void {
 }
 
 /** The note on pid, unless it was written about an earlier process that had the same pid. */
+/** Whether this process swept the folder yet (once: its own notes are removed as it lets go). */
+let swept = false;
+
+/** Removes the notes a nodescope killed before it could remove them left (stale: see readHeld, noteAlive). */
+function sweepHeld(): void {
+  if (swept) return;
+  swept = true;
+  for (const file of readdirSync(HELD_DIR)) {
+    const pid = /^(\d+)\.json$/.exec(file)?.[1];
+    if (pid === undefined) continue;
+    const note = readHeld(Number(pid));
+    if (note === undefined || !noteAlive(note)) rmSync(join(HELD_DIR, file), { force: true });
+  }
+}
+
 export function readHeld(pid: number): HeldNote | undefined {
   try {
     const note = JSON.parse(readFileSync(join(HELD_DIR, `${pid}.json`), 'utf8')) as HeldNote;
-    return note.pid === pid && typeof note.port === 'number' && note.start === processStart(pid) ? note : undefined;
+    return note.pid === pid && typeof note.port === 'number' && typeof note.start === 'string' && note.start === processStart(pid) ? note : undefined;
   } catch {
     return undefined;
   }
@@ -290,7 +306,7 @@ export function readHeld(pid: number): HeldNote | undefined {
  * pid since: a CI run once refused an attach because a stale note named a host pid the target now had.
  */
 export function noteAlive(note: HeldNote): boolean {
-  return processStart(note.hostPid) === note.hostStart;
+  return typeof note.hostStart === 'string' && processStart(note.hostPid) === note.hostStart;
 }
 
 export function removeHeld(pid: number, ownerId: string): void {
