@@ -9,6 +9,7 @@
 import { parse, type Node } from 'acorn';
 
 import { BODY_NAME } from '../shared/stacks.js';
+import { carried, liveEditChanges } from './v8_diff.js';
 
 export { BODY_NAME };
 
@@ -17,6 +18,9 @@ export const CALL_HOOK = '__nodescope_call';
 export interface FunctionSite {
   /** "quote", "Till#ring" (a method), "Till.create" (a static method), "default" */
   name: string;
+  /** Offsets of the function's first character and just after its last, as V8 delimits it. */
+  start: number;
+  end: number;
   /** Offsets where the body starts (just inside "{", after any directive) and ends (at the closing "}"),
    * or the expression of an arrow with an expression body. */
   bodyStart: number;
@@ -235,7 +239,7 @@ function siteOf(source: string, name: string, fn: AnyNode): FunctionSite | strin
     }
   }
   const bodyEnd = expressionBody ? fn.end : fn.body.end - 1;
-  return { name, bodyStart, bodyEnd, arrow, expressionBody, async: !!fn.async, argsExpression: arrow ? paramsArray(fn.params, source.slice(fn.start, fn.end)) : 'arguments', afterDirective };
+  return { name, start: fn.start, end: fn.end, bodyStart, bodyEnd, arrow, expressionBody, async: !!fn.async, argsExpression: arrow ? paramsArray(fn.params, source.slice(fn.start, fn.end)) : 'arguments', afterDirective };
 }
 
 /**
@@ -259,33 +263,104 @@ function paramsArray(params: AnyNode[], own: string): string {
   return `[${parts.join(separator)}]`;
 }
 
-/**
- * The source with each site's body run by the call hook under the given site number. Without the hook
- * (the agent gone), an instrumented function runs its body directly.
- */
-export function instrument(source: string, sites: { site: FunctionSite; id: number }[]): string {
-  const inserts: { at: number; text: string; order: number }[] = [];
-  for (const { site, id } of sites) {
-    const run = `${site.async ? 'async ' : ''}() =>`;
-    const hook = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, ${site.arrow ? 'undefined' : 'this'}, ${site.argsExpression}, ${BODY_NAME} = ${run}`;
-    if (site.expressionBody) {
-      inserts.push({ at: site.bodyStart, text: `{ let ${BODY_NAME}; return ${hook} (`, order: 1 });
-      inserts.push({ at: site.bodyEnd, text: `)); }`, order: 0 });
-    } else {
-      // The shape is V8's to judge: its live-edit diff takes some texts around a body for a change of the
-      // module's top level (BlockedByTopLevelEsModuleChange). Body first, then "; <call>" after it, was
-      // refused for every function written on one line (`function f(x) { return x; }`) and every class
-      // method on one line; the call around the body, closed by "}); " and the original "}", is taken for
-      // one-line and multi-line functions alike (Node 20, 22 and 24). `__ns$f = …` names the body's frame.
-      inserts.push({ at: site.bodyStart, text: `${site.afterDirective ? ';' : ' '}let ${BODY_NAME}; return ${hook} {`, order: 1 });
-      inserts.push({ at: site.bodyEnd, text: `}); `, order: 0 });
+interface Insert {
+  at: number;
+  text: string;
+  /** At one offset a closing text goes before an opening one. */
+  order: number;
+}
+
+/** The texts that run a site's body through the hook, in one of its spellings (see instrumented). */
+function insertsOf(source: string, site: FunctionSite, id: number, spelling: number): Insert[] {
+  const run = `${site.async ? 'async ' : ''}() =>`;
+  const call = `(globalThis.${CALL_HOOK} ?? ((i, t, a, f) => f()))(${id}, ${site.arrow ? 'undefined' : 'this'}, ${site.argsExpression}, `;
+  // Spaces that change nothing but the diff V8 finds: before and after the body.
+  const pad = ' '.repeat(spelling % 4);
+  const padEnd = ' '.repeat(spelling >> 2);
+  if (site.expressionBody) {
+    // V8 finds a function again where its last character ends the new one: an expression body that ends
+    // in ")" can end the hook's call; one that does not is lost whatever is inserted (instrumented).
+    if (source.slice(site.bodyStart, site.bodyEnd).trimEnd().endsWith(')')) {
+      return [
+        { at: site.bodyStart, text: ` ${call}{${pad} ${BODY_NAME}: ${run} (`, order: 1 },
+        { at: site.bodyEnd, text: `)${padEnd} }.${BODY_NAME})`, order: 0 },
+      ];
     }
+    return [
+      { at: site.bodyStart, text: `{ let ${BODY_NAME}; return ${call}${BODY_NAME} = ${run} (`, order: 1 },
+      { at: site.bodyEnd, text: `)); }`, order: 0 },
+    ];
   }
-  // From the end, so earlier offsets stay valid; at one offset a closing text goes before an opening one.
-  inserts.sort((a, b) => b.at - a.at || a.order - b.order);
+  // The shape is V8's to judge: its live-edit diff takes some texts around a body for a change of the
+  // module's top level (BlockedByTopLevelEsModuleChange). Body first, then "; <call>" after it, was
+  // refused for every function written on one line (`function f(x) { return x; }`) and every class
+  // method on one line; the call around the body, closed by "}); " and the original "}", is taken for
+  // one-line and multi-line functions alike (Node 20, 22 and 24). `__ns$f = …` names the body's frame.
+  return [
+    { at: site.bodyStart, text: `${site.afterDirective ? ';' : ' '}let ${BODY_NAME};${pad} return ${call}${BODY_NAME} = ${run} {`, order: 1 },
+    { at: site.bodyEnd, text: `})${padEnd}; `, order: 0 },
+  ];
+}
+
+/** How many spellings of a site are tried before it counts as lost: 0 to 3 spaces more at either end. */
+const SPELLINGS = 16;
+
+function applyInserts(source: string, inserts: Insert[]): string {
+  // From the end, so earlier offsets stay valid.
+  const sorted = [...inserts].sort((a, b) => b.at - a.at || a.order - b.order);
   let out = source;
-  for (const { at, text } of inserts) out = out.slice(0, at) + text + out.slice(at);
+  for (const { at, text } of sorted) out = out.slice(0, at) + text + out.slice(at);
   return out;
+}
+
+/**
+ * The source with each site's body run by the call hook under the given site number, as live edits make
+ * it, one site after another in the order given. Without the hook (the agent gone), an instrumented
+ * function runs its body directly. V8 takes an edit whose diff loses the function (see v8_diff.ts), and
+ * its closures made before then keep their old code: each site gets the first of its spellings that
+ * V8's diff finds again; `lost` names those none of them saves (an arrow whose expression body does not
+ * end in ")", usually a route handler registered before the trace).
+ */
+export function instrumented(source: string, sites: { site: FunctionSite; id: number }[]): { source: string; lost: string[] } {
+  const inserts: { site: FunctionSite; list: Insert[] }[] = [];
+  const lost: string[] = [];
+  for (const { site, id } of sites) {
+    // Each edit comes with the sites edited before it again: their spellings are kept, not sought again.
+    const known = spellings.get(site);
+    if (known?.id === id && known.source === source) {
+      inserts.push({ site, list: insertsOf(source, site, id, known.spelling) });
+      if (known.lost) lost.push(site.name);
+      continue;
+    }
+    const all = inserts.flatMap((i) => i.list);
+    const before = applyInserts(source, all);
+    // Where the function is in the text before this edit: an insert at its end is inside it when it belongs
+    // to a function nested in it.
+    const within = new Set(inserts.filter((i) => i.site.start > site.start && i.site.end <= site.end).flatMap((i) => i.list));
+    const start = site.start + all.filter((i) => i.at <= site.start).reduce((n, i) => n + i.text.length, 0);
+    const end = site.end + all.filter((i) => i.at < site.end || (i.at === site.end && within.has(i))).reduce((n, i) => n + i.text.length, 0);
+    let chosen: { list: Insert[]; text: string; spelling: number } | undefined;
+    for (let spelling = 0; spelling < SPELLINGS && !chosen; spelling++) {
+      const list = insertsOf(source, site, id, spelling);
+      const text = applyInserts(source, [...all, ...list]);
+      const grown = list.reduce((n, i) => n + i.text.length, 0);
+      const found = carried(liveEditChanges(before, text), start, end);
+      if (found?.start === start && found.end === end + grown) chosen = { list, text, spelling };
+    }
+    if (!chosen) lost.push(site.name);
+    const spelling = chosen?.spelling ?? 0;
+    spellings.set(site, { id, source, spelling, lost: !chosen });
+    inserts.push({ site, list: chosen?.list ?? insertsOf(source, site, id, 0) });
+  }
+  return { source: applyInserts(source, inserts.flatMap((i) => i.list)), lost };
+}
+
+/** The spelling each site was given, by the source and number it was instrumented under. */
+const spellings = new WeakMap<FunctionSite, { id: number; source: string; spelling: number; lost: boolean }>();
+
+/** The source with each site's body run by the call hook (instrumented, without what it lost). */
+export function instrument(source: string, sites: { site: FunctionSite; id: number }[]): string {
+  return instrumented(source, sites).source;
 }
 
 /** Line and column (0-based, as the protocol counts) of an offset. */
