@@ -18,7 +18,7 @@ import type { Protocol } from 'devtools-protocol';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
 import { AGENT_REF, isMethodName } from '../shared/protocol.js';
 
-import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrument, position, type FunctionSite } from './instrument.js';
+import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrumented, position, type FunctionSite } from './instrument.js';
 import { CdpError, type CdpSession } from './cdp.js';
 import type { ThreadLink } from './thread.js';
 
@@ -202,7 +202,7 @@ export class EsmTraces {
       return { ...base, status: 'unsupported', note: `no function found to trace${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}; name them in function_names where a transform exports them its own way` };
     }
     const rebound = frame !== undefined && !(await this.canEdit()) ? await this.rebindAtLoad(spec, resolved, frame, found.sites) : [];
-    const { edited, refused, why } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites.filter((s) => !rebound.includes(s)));
+    const { edited, refused, why, uncarried } = await this.editInPlace(spec, resolved, scriptId, scriptSource, found.sites.filter((s) => !rebound.includes(s)));
     const notes: string[] = [];
     let via: ModuleReport['via'];
     if (rebound.length > 0) {
@@ -217,6 +217,7 @@ export class EsmTraces {
       base.functions.push(...names.filter((n) => !isMethodName(n)));
       base.methods.push(...names.filter((n) => isMethodName(n)));
       notes.push(`${everything ? `${NO_EXPORTS}: ` : ''}${names.join(', ')} ${inPlace(spec)}`);
+      if (uncarried.length) notes.push(`${uncarried.join(', ')}: closures made before the trace run untraced (V8's live edit cannot carry over an arrow whose body does not end in ")")`);
     }
     if (refused.length > 0) {
       const { now, sites } = await this.whereNow(scriptId, scriptSource, edited.length > 0, refused, everything ? [EVERY_FUNCTION] : (spec.functions ?? []));
@@ -238,9 +239,10 @@ export class EsmTraces {
    * at once for a change of an ES module's top level (BlockedByTopLevelEsModuleChange) where each alone is
    * accepted. V8 also refuses changes inside an arrow at an ES module's top level: those come back refused.
    */
-  private async editInPlace(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[]): Promise<{ edited: FunctionSite[]; refused: FunctionSite[]; why: string | undefined }> {
+  private async editInPlace(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: FunctionSite[]): Promise<{ edited: FunctionSite[]; refused: FunctionSite[]; why: string | undefined; uncarried: string[] }> {
     const refused: FunctionSite[] = [];
     const edited: { site: FunctionSite; id: number }[] = [];
+    const uncarried: string[] = [];
     const history: string[] = [source];
     let why: string | undefined;
     // In the order they end: in source order, but a function inside another before it. An edit that moves a
@@ -256,11 +258,12 @@ export class EsmTraces {
       // Timing only reads no argument: the instrumented code then builds no `arguments` object per call.
       // (`undefined`, the identifier: with `null` or `void 0` there, V8 took the edit but kept the old code.)
       const hooked = spec.capture === 'timing' ? { ...site, argsExpression: 'undefined' } : site;
-      const next = instrument(source, [...edited, { site: hooked, id: id! }]);
+      const { source: next, lost } = instrumented(source, [...edited, { site: hooked, id: id! }]);
       const refusal = await this.edit(scriptId, next);
       if (refusal === undefined) {
         edited.push({ site: hooked, id: id! });
         history.push(next);
+        if (lost.includes(site.name)) uncarried.push(site.name);
       } else {
         await this.thread.call(`forgetSite(${id})`).catch(() => undefined);
         refused.push(site);
@@ -269,7 +272,7 @@ export class EsmTraces {
     }
     if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history, names: edited.map((e) => e.site.name) }]);
     const inOrder = (a: FunctionSite, b: FunctionSite) => a.bodyStart - b.bodyStart;
-    return { edited: edited.map((e) => e.site).sort(inOrder), refused: refused.sort(inOrder), why };
+    return { edited: edited.map((e) => e.site).sort(inOrder), refused: refused.sort(inOrder), why, uncarried };
   }
 
   /** Whether this thread's V8 live-edits (Node 26's does not): one dry run of a small script onto itself. */

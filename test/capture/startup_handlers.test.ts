@@ -9,16 +9,20 @@ import { nodeTarget } from '../targets/index.js';
 const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
 
 describe.each(['20', '22', '24'])('Handlers registered at startup, on Node %s', (major) => {
-  it('are recorded whole, each shape of arrow: expression or block body, async, with or without parameters', async () => {
+  it('are recorded whole, each shape of arrow: expression or block body, async, with or without parameters; the one V8 cannot carry over is named', async () => {
     const { app, t } = await attached('startup_handlers/app.mjs', { node: nodeTarget(major).bin });
     const [report] = await t.tracer.traceModule({ module: 'startup_handlers/routes.mjs', functions: ['*'], ...limits });
     expect(report!.value).toMatchObject({ status: 'traced', via: 'live-edit' });
+    // The one shape no spelling saves says so; its calls go unrecorded (the list below is exact).
+    expect((report!.value as { note: string }).note).toContain(
+      `app.get('/double') callback: closures made before the trace run untraced (V8's live edit cannot carry over an arrow whose body does not end in ")")`,
+    );
     const replies: string[] = [];
-    for (const line of ['/item 7', '/stats 0', '/json 3', '/echo 5']) {
+    for (const line of ['/item 7', '/stats 0', '/json 3', '/echo 5', '/double 4']) {
       app.send(line);
       replies.push(await app.nextLine(/^\//));
     }
-    expect(replies).toEqual(['/item {"id":7}', '/stats {"orders":2}', '/json "{\\"ok\\":3}"', '/echo 5']);
+    expect(replies).toEqual(['/item {"id":7}', '/stats {"orders":2}', '/json "{\\"ok\\":3}"', '/echo 5', '/double 8']);
     await t.tracer.sync();
     const calls = events(t.store, "type = 'call'").map((e) => [e.subtype, e.payload.fn, e.subtype === 'call' ? e.payload.args : e.payload.result]);
     const req = (id: number) => [{ id, json: { $t: 'function', name: 'json' } }];
