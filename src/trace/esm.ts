@@ -169,7 +169,7 @@ export class EsmTraces {
     if (as === undefined) return undefined;
     const functions = as.names.filter((n) => !isMethodName(n));
     const methods = as.names.filter(isMethodName);
-    return { module: spec.module, resolved, status: this.waiting.has(url) ? 'pending' : 'traced', functions, methods, note: as.module === spec.module ? 'already traced' : `already traced as ${as.module}` };
+    return { module: spec.module, resolved, status: this.waiting.has(url) ? 'pending' : 'traced', functions, methods, note: `${as.module === spec.module ? 'already traced' : `already traced as ${as.module}`}${spec.functions?.length ? '; function_names take effect on a new trace: untrace it first' : ''}` };
   }
 
   /** The trace of this file (by URL, or its script) in this thread, under whichever name, if one is traced or waits. */

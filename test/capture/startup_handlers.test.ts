@@ -17,6 +17,9 @@ describe.each(['20', '22', '24'])('Handlers registered at startup, on Node %s', 
     expect((report!.value as { note: string }).note).toContain(
       `app.get('/double') callback: closures made before the trace run untraced (V8's live edit cannot carry over an arrow whose body does not end in ")")`,
     );
+    // Other function_names for a module traced already are not merged into its trace: the answer says so.
+    const [again] = await t.tracer.traceModule({ module: 'startup_handlers/routes.mjs', functions: ['register'], ...limits });
+    expect((again!.value as { note: string }).note).toBe('already traced; function_names take effect on a new trace: untrace it first');
     const replies: string[] = [];
     for (const line of ['/item 7', '/stats 0', '/json 3', '/echo 5', '/double 4']) {
       app.send(line);
