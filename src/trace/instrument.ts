@@ -339,13 +339,12 @@ export function instrumented(source: string, sites: { site: FunctionSite; id: nu
     const within = new Set(inserts.filter((i) => i.site.start > site.start && i.site.end <= site.end).flatMap((i) => i.list));
     const start = site.start + all.filter((i) => i.at <= site.start).reduce((n, i) => n + i.text.length, 0);
     const end = site.end + all.filter((i) => i.at < site.end || (i.at === site.end && within.has(i))).reduce((n, i) => n + i.text.length, 0);
-    let chosen: { list: Insert[]; text: string; spelling: number } | undefined;
+    let chosen: { list: Insert[]; spelling: number } | undefined;
     for (let spelling = 0; spelling < SPELLINGS && !chosen; spelling++) {
       const list = insertsOf(source, site, id, spelling);
-      const text = applyInserts(source, [...all, ...list]);
       const grown = list.reduce((n, i) => n + i.text.length, 0);
-      const found = carried(liveEditChanges(before, text), start, end);
-      if (found?.start === start && found.end === end + grown) chosen = { list, text, spelling };
+      const found = carried(liveEditChanges(before, applyInserts(source, [...all, ...list])), start, end);
+      if (found?.start === start && found.end === end + grown) chosen = { list, spelling };
     }
     if (!chosen) lost.push(site.name);
     const spelling = chosen?.spelling ?? 0;
