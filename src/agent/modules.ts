@@ -233,6 +233,9 @@ export class Modules {
       this.grown.delete(active.report);
       this.patches.undo(active.undo);
       if (active.limiter.stopped === undefined) active.limiter.stop(reason);
+      // A live edit V8 refused for every function (Node 26 has none) leaves an empty report: its functions
+      // are in their other mechanism's, listed on its own.
+      if (active.report.via === 'live-edit' && active.report.functions.length + active.report.methods.length === 0) continue;
       stopped.push({ ...this.report(active), status: 'stopped' });
     }
     for (const [resolved, p] of [...this.pending]) {

@@ -60,6 +60,9 @@ describe.each(['22', '24', '26'])('TypeScript ES module on Node %s', (major) => 
         ['return', 12],
       ]);
     }
+    // Untraced, each mechanism's trace listed once (on 26 not also an empty live-edit one that V8 refused).
+    const stopped = await t.tracer.untraceModule('src/payments.ts');
+    expect(stopped.map((s) => [s.value.via, s.value.status])).toEqual([[liveEdit ? 'live-edit' : 'breakpoints', 'stopped']]);
     app.send('explode gateway');
     const crash = await eventually(() => {
       t.tracer.ingest.flush();
