@@ -506,6 +506,17 @@ export const webSource: Source = {
     };
     subscribe('http.client.request.start', ({ request }: { request: Req }) => clientStart(request, clientUrl(request)));
     subscribe('http.client.response.finish', ({ request, response }: { request: Req; response: Res }) => clientEnd(request, response.statusCode ?? null, undefined));
+    // An upgrade (a WebSocket's handshake) ends with the 101 node:http hands to 'upgrade', and no response
+    // finishes: without this the request stayed in flight for ever. Observed on the request's emit, as the
+    // app's listeners get it (ClientRequest.prototype has no emit of its own: every request, made before too).
+    if (ClientRequest) {
+      patches.patch(ClientRequest.prototype as { emit: (...a: unknown[]) => boolean }, 'emit', (original) =>
+        function (this: Req, name: unknown, ...args: unknown[]) {
+          if (name === 'upgrade' && patches.active) core.guard(() => clientEnd(this, (own(args[0], 'statusCode') as number) ?? null, undefined));
+          return original.apply(this, [name, ...args]);
+        },
+      );
+    }
     subscribe('http.client.request.error', ({ request, error }: { request: Req; error: unknown }) => clientEnd(request, null, error));
     subscribe('undici:request:create', ({ request }: { request: Req }) => {
       const origin = own(request, 'origin');

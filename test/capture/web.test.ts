@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
 import { attached, eventually, events } from '../helpers.js';
+import { nodeTarget } from '../targets/index.js';
 
 describe('web', () => {
   it('records requests with route and status, and ties each request to the calls made for it', async () => {
@@ -136,6 +137,22 @@ describe('web', () => {
       { subtype: 'client_response', ref: `${main}:q2`, corr: `${main}:r1`, payload: { status: 200, duration_ns: 'number' } },
     ]);
     expect(rows.filter((r) => r.subtype === 'response').map((r) => [r.ref, r.payload.url])).toEqual(expect.arrayContaining([[`${main}:r1`, '/call-held'], [`${main}:r3`, '/hold']]));
+  });
+
+  it.each(['20', '26'])('Node %s: records a request made for an upgrade (a WebSocket handshake) as answered 101, not in flight for ever', async (major) => {
+    const { app, t, ready } = await attached('web/in_flight.cjs', { web: true, node: nodeTarget(major).bin });
+    const port = Number(ready.split(' ')[1]);
+    const main = String(app.pid);
+    expect(await (await fetch(`http://127.0.0.1:${port}/call-upgrade`)).text()).toBe('upgraded 101');
+    const made = await eventually(async () => {
+      await t.tracer.sync();
+      const rows = httpRows(t).filter((r) => r.subtype.startsWith('client_'));
+      return rows.length === 2 && rows;
+    }, 'the request made and its end');
+    expect(made.map((r) => (r.subtype === 'client_response' ? { ...r, payload: { ...r.payload, duration_ns: typeof r.payload.duration_ns } } : r))).toEqual([
+      { subtype: 'client_request', ref: `${main}:q2`, corr: `${main}:r1`, payload: { method: 'GET', url: `http://127.0.0.1:${port}/chat` } },
+      { subtype: 'client_response', ref: `${main}:q2`, corr: `${main}:r1`, payload: { status: 101, duration_ns: 'number' } },
+    ]);
   });
 
   // fetch keeps its connection alive, made while the first request was served: the second request's
