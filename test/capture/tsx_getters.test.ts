@@ -105,15 +105,18 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx ES module on Node
       await app.nextLine(/^converted/);
     }
     await t.tracer.sync();
-    // V8 refuses a live edit inside an arrow at an ES module's top level, and Node 26 has none: every call
-    // of convert by a conditional breakpoint (arguments only). format is edited in place, or on 26 its first
-    // call by a breakpoint puts a wrapper in its binding.
-    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
-    const format = [
+    // Where V8 live-edits (Node 20-24), both are instrumented in place: every call whole. Node 26 has no live
+    // edit: every call of convert by a conditional breakpoint (arguments only, its binding a const), and the
+    // first call of format by a breakpoint that puts a wrapper in its binding.
+    const whole = [
+      [esm, 'call', 'convert', [100, 'USD'], null],
+      [esm, 'return', 'convert', 110, null],
       [esm, 'call', 'format', [110, 'USD'], null],
       [esm, 'return', 'format', '1.10 USD', null],
     ];
-    expect(calls(t.store)).toEqual([byBreakpoint, ...(major === '26' ? [[esm, 'call', 'format', [110, 'USD'], 'breakpoint']] : format), byBreakpoint, ...format]);
+    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
+    const on26 = [byBreakpoint, [esm, 'call', 'format', [110, 'USD'], 'breakpoint'], byBreakpoint, ...whole.slice(2)];
+    expect(calls(t.store)).toEqual(major === '26' ? on26 : [...whole, ...whole]);
     expect(app.stdout()).toBe('ready\nconverted 1.10 USD\nconverted 1.10 USD\n');
   });
 });
