@@ -20,6 +20,7 @@ import { AGENT_REF, isMethodName } from '../shared/protocol.js';
 
 import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrumented, position, type FunctionSite } from './instrument.js';
 import { CdpError, type CdpSession } from './cdp.js';
+import { within } from './discovery.js';
 import type { ThreadLink } from './thread.js';
 
 interface Edit {
@@ -34,6 +35,16 @@ type PausedFrame = Protocol.Debugger.CallFrame;
 
 /** Remote objects a CommonJS trace reads (the exports, wrappers), released when it is done. */
 const EXPORTS_GROUP = 'nodescope-exports';
+
+/**
+ * Set in the target only while nodescope reads a module's exports from a timer of the thread's own
+ * (rebindThroughGetters): the one read whose getter may pause the thread, to put a wrapper in a const binding.
+ */
+const REBINDING = 'globalThis[Symbol.for("nodescope.rebinding")]';
+
+/** How long a pause of ours in a getter may last before the thread is resumed, its work done or not (a
+ * pause takes ~0.02-0.2 s, measured under load). */
+const CONST_PAUSE_MS = 1_000;
 
 interface Waiting {
   spec: ModuleSpec;
@@ -469,6 +480,13 @@ export class EsmTraces {
    * there whose condition puts a wrapper in that binding (and answers false: nothing pauses), fired by
    * reading the exports once now. The breakpoints go at once; the names whose export now answers another
    * function than before.
+   *
+   * A const binding takes a pause (constPaused), and that read is made in a timer of the thread's own, never
+   * inside an evaluation of the inspector's: Node's inspector dispatches a message that comes in while it
+   * runs an evaluation only at an interrupt that evaluation's own JavaScript may already have taken, and a
+   * pause inside that evaluation then waits for a message it never dispatches; the thread stood paused for
+   * good, spinning, even after nodescope disconnected (Node 20-26; test/capture/tsx_getters.test.ts).
+   * Any other read of the getter (the program's, an evaluation's) answers false: no pause.
    */
   private async rebindThroughGetters(spec: ModuleSpec, resolved: string, scriptId: string, source: string, sites: Pick<FunctionSite, 'name' | 'rebind'>[], originals: Map<string, string>, group: string): Promise<string[]> {
     const session = this.thread.session;
@@ -479,21 +497,26 @@ export class EsmTraces {
     try {
       for (const site of sites) {
         const b = (site.rebind as { binding: string }).binding;
-        const getter = new RegExp(`[\\w$]+\\s*:\\s*\\(\\)\\s*=>\\s*(${b.replace(/\$/g, '\\$')})(?![\\w$])`, 'g');
+        // From an identifier's start only: tried at every position, an inline source map's run of 54,000
+        // letters took ~30 s to scan (the run's length squared).
+        const getter = new RegExp(`(?<![\\w$])[\\w$]+\\s*:\\s*\\(\\)\\s*=>\\s*(${b.replace(/\$/g, '\\$')})(?![\\w$])`, 'g');
         for (const m of source.matchAll(getter)) {
           const at = m.index + m[0].length - b.length;
-          // A const binding (an exported arrow) refuses the assignment: the condition then answers true, and
-          // the pause that follows sets the binding from outside (constPaused), the one way V8 allows.
+          // A const binding (an exported arrow) refuses the assignment: the condition then answers true in
+          // nodescope's own read, and the pause that follows sets the binding from outside (constPaused), the
+          // one way V8 allows.
           const rebind = rebindCall(AGENT_REF, `${JSON.stringify(spec.module)}, ${JSON.stringify(site.name)}`, b);
           // Nothing to do once the binding holds the wrapper (rebind answers it for it): no second pause.
-          const condition = `try { ${b} === ${rebind} ? false : (${b} = ${rebind} ?? ${b}, false) } catch { true }`;
+          const condition = `try { ${b} === ${rebind} ? false : (${b} = ${rebind} ?? ${b}, false) } catch { ${REBINDING} === true }`;
           const { breakpointId } = await session.send('Debugger.setBreakpoint', { location: { scriptId, ...position(source, at) }, condition }).catch(() => ({ breakpointId: undefined }));
           if (breakpointId) set.push(breakpointId);
           if (breakpointId) this.constRebinds.set(breakpointId, { binding: b, rebind });
         }
       }
       if (set.length === 0) return [];
-      const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
+      const read = `(() => { ${REBINDING} = true; try { return a.moduleExports(${JSON.stringify(resolved)}); } finally { delete ${REBINDING}; } })()`;
+      const expression = `(() => { const a = ${AGENT_REF}; return a && new Promise((answer) => a.later(() => answer(${read}), 0)); })()`;
+      const { result } = await session.send('Runtime.evaluate', { expression, awaitPromise: true, objectGroup: group, silent: true });
       const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       const rebound: string[] = [];
       for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
@@ -507,7 +530,7 @@ export class EsmTraces {
     } finally {
       for (const breakpointId of set) {
         await session.send('Debugger.removeBreakpoint', { breakpointId }).catch(() => undefined);
-        // Only now: a pause on it that the program's own read caused comes before this answer, still ours to end.
+        // Only now: the pause our read caused comes before this answer, still ours to end.
         this.constRebinds.delete(breakpointId);
       }
     }
@@ -520,7 +543,7 @@ export class EsmTraces {
    */
   private async constPaused(frame: PausedFrame, rebind: { binding: string; rebind: string }): Promise<void> {
     const session = this.thread.session;
-    try {
+    const work = (async () => {
       const { result } = await session.send('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression: rebind.rebind, objectGroup: EXPORTS_GROUP, silent: true });
       if (result.type !== 'function' || !result.objectId) return;
       for (const [scopeNumber, scope] of frame.scopeChain.entries()) {
@@ -531,11 +554,11 @@ export class EsmTraces {
           .catch(() => false); // not in this scope: the next one out
         if (set) break;
       }
-    } catch {
-      // no answer (the thread ended, or answered too late): the export stays as it was, the thread goes on
-    } finally {
-      await session.send('Debugger.resume').catch(() => undefined);
-    }
+    })();
+    // Without an answer in time (the thread ended, or answers late): the export stays as it was, and the
+    // thread goes on all the same.
+    await within(work.catch(() => undefined), CONST_PAUSE_MS);
+    await session.send('Debugger.resume').catch(() => undefined);
   }
 
   /** Function declarations rebound to wrappers from the paused module frame; the sites done. */

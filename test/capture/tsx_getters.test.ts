@@ -6,7 +6,8 @@
 // module (tsx keeps `const convert = __name((…) => …, "convert")` there, exported by name) is traced too.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listeningPorts } from '../../src/trace/discovery.js';
+import WebSocket from 'ws';
+import { inspectorUrl, listeningPorts } from '../../src/trace/discovery.js';
 import { attached, eventually, events, FIXTURES, newTracer } from '../helpers.js';
 import { nodeTargets } from '../targets/index.js';
 
@@ -104,15 +105,72 @@ describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx ES module on Node
       await app.nextLine(/^converted/);
     }
     await t.tracer.sync();
-    // V8 refuses a live edit inside an arrow at an ES module's top level, and Node 26 has none: every call
-    // of convert by a conditional breakpoint (arguments only). format is edited in place, or on 26 its first
-    // call by a breakpoint puts a wrapper in its binding.
-    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
-    const format = [
+    // Where V8 live-edits (Node 20-24), both are instrumented in place: every call whole. Node 26 has no live
+    // edit: every call of convert by a conditional breakpoint (arguments only, its binding a const), and the
+    // first call of format by a breakpoint that puts a wrapper in its binding.
+    const whole = [
+      [esm, 'call', 'convert', [100, 'USD'], null],
+      [esm, 'return', 'convert', 110, null],
       [esm, 'call', 'format', [110, 'USD'], null],
       [esm, 'return', 'format', '1.10 USD', null],
     ];
-    expect(calls(t.store)).toEqual([byBreakpoint, ...(major === '26' ? [[esm, 'call', 'format', [110, 'USD'], 'breakpoint']] : format), byBreakpoint, ...format]);
+    const byBreakpoint = [esm, 'call', 'convert', [100, 'USD'], 'breakpoint'];
+    const on26 = [byBreakpoint, [esm, 'call', 'format', [110, 'USD'], 'breakpoint'], byBreakpoint, ...whole.slice(2)];
+    expect(calls(t.store)).toEqual(major === '26' ? on26 : [...whole, ...whole]);
     expect(app.stdout()).toBe('ready\nconverted 1.10 USD\nconverted 1.10 USD\n');
+  });
+});
+
+/**
+ * Another client on the target's inspector (a debugger front end), asking an evaluation every millisecond
+ * (up to 100 unanswered): its messages keep arriving while nodescope's own evaluations run.
+ */
+async function busyClient(pid: number): Promise<{ close(): void; answers(): number }> {
+  const ws = new WebSocket(await inspectorUrl('127.0.0.1', listeningPorts(pid)[0]!));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let [asked, answers] = [0, 0];
+  ws.on('message', () => answers++);
+  const asking = setInterval(() => {
+    if (asked - answers < 100) ws.send(JSON.stringify({ id: ++asked, method: 'Runtime.evaluate', params: { expression: '0' } }));
+  }, 1);
+  return {
+    close: () => {
+      clearInterval(asking);
+      ws.close();
+    },
+    answers: () => answers,
+  };
+}
+
+describe.each(nodeTargets().map((n) => [n.major, n.bin]))('tsx getters on Node %s, the program held', (_major, node) => {
+  // Putting a wrapper in a const binding takes one pause of the thread in the getter, ended in a few round
+  // trips (0.05-0.2 s measured, under load). A pause that began inside an evaluation of the inspector's
+  // (nodescope reading the exports) after a message came in never ended: Node's inspector waits for an
+  // interrupt to dispatch that message, and none comes; the program stood still for good (its timer late by
+  // the whole test), and close() waited on it. The bound is the fixture's own: its timer's greatest lateness.
+  const BOUND_MS = 2_000;
+  const rates = 'test/fixtures/tsx_pause/rates.ts';
+  it(`is never held ${BOUND_MS} ms by a trace of its getters, with another client asking all along; it runs on after close`, async () => {
+    const { app, t } = await attached('tsx_pause/app.ts', { node, execArgv: ['--import', 'tsx'] });
+    const other = await busyClient(app.pid);
+    try {
+      app.send('late');
+      await app.nextLine(/^late/);
+      const [report] = await t.tracer.traceModule({ module: rates, ...limits });
+      expect(report!.value).toMatchObject({ status: 'traced', via: 'wrappers', functions: ['convert', 'format'] });
+      app.send('convert 100 USD');
+      await app.nextLine(/^converted/);
+      await t.tracer.sync();
+      expect(calls(t.store)).toEqual(converted.slice(0, 4).map(([, ...rest]) => [rates, ...rest]));
+      expect(other.answers()).toBeGreaterThan(0);
+      await t.tracer.close();
+      app.send('late');
+      const late = Number((await app.nextLine(/^late/)).split(' ')[1]);
+      expect(late).toBeLessThan(BOUND_MS);
+      app.send('convert 200 GBP');
+      expect(await app.nextLine(/^converted/)).toBe('converted 1.70 GBP');
+    } finally {
+      other.close();
+    }
   });
 });
