@@ -188,6 +188,11 @@ export class ProcessLink {
       const session = new CdpSession(`worker ${workerInfo.workerId} of ${this.pid}`, (message) => {
         parentSession.send('NodeWorker.sendMessageToWorker', { sessionId, message }).catch(() => undefined);
       });
+      // terminate() (or the process's exit) that lands while a call of ours runs in the worker, which the
+      // inspector runs as an interrupt of the thread's JavaScript, ends that call and not the code it
+      // interrupted: a worker in a loop ran on and never ended (every time when forced, Node 20 to 26;
+      // test/capture/worker_end.test.ts). It is terminated again, as whoever terminated it meant.
+      session.onTerminated = () => void session.send('Runtime.terminateExecution').catch(() => undefined);
       sessions.set(sessionId, session);
       const started = this.startWorker(session, workerInfo, waitingForDebugger, parentActor);
       this.installing.add(started);
