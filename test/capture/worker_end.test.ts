@@ -136,15 +136,18 @@ describe.each(['20', '24'])('A worker on Node %s that ends right after its last 
     await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
     const started = app.nextLine(/^started spin /);
     const spinning = app.nextLine(/^worker spin did /);
-    const ended = app.nextLine(/^ended spin /);
     app.send(`run spin ${N} late`);
     const actor = `${app.pid}/w${(await started).split(' ')[2]}`;
     await spinning;
-    const evaluation = t.tracer.thread(actor).session.send('Runtime.evaluate', {
+    const { session } = t.tracer.thread(actor);
+    const evaluation = session.send('Runtime.evaluate', {
       expression: "process.getBuiltinModule('worker_threads').parentPort.postMessage('stop'); for (const end = Date.now() + 20_000; Date.now() < end;);",
     });
+    // A call right behind the termination again took it too (3 of 5 forced runs on Node 24): it waits.
+    const behind = evaluation.catch(() => session.send('Runtime.evaluate', { expression: 'for (let i = 0; i < 1e6; i++);' }));
     await expect(evaluation).rejects.toThrow('Execution was terminated');
-    expect((await ended).split(' ')[3]).toBe('1');
+    void behind.catch(() => undefined);
+    expect((await app.line(/^ended spin /)).split(' ')[3]).toBe('1');
     await settled(t, actor);
     // Its own send and the evaluation's 'stop'.
     expect(ledger(t.store, actor)).toEqual({ ...everything('spin'), sends: 2 });
