@@ -63,6 +63,8 @@ export class CdpSession {
   private readonly listeners = new Map<string, Set<(params: any) => void>>();
   private readonly closeListeners = new Set<(reason: string) => void>();
   closed = false;
+  /** Called when the thread's JavaScript was being terminated while a request of ours ran in it. */
+  onTerminated: (() => void) | undefined;
 
   constructor(
     readonly label: string,
@@ -121,8 +123,10 @@ export class CdpSession {
       if (!pending) return;
       this.pending.delete(message.id);
       clearTimeout(pending.timer);
-      if (message.error) pending.reject(new CdpError(pending.method, pending.params, message.error.code, message.error.message));
-      else pending.resolve(message.result);
+      if (message.error) {
+        if (message.error.message === 'Execution was terminated') this.onTerminated?.();
+        pending.reject(new CdpError(pending.method, pending.params, message.error.code, message.error.message));
+      } else pending.resolve(message.result);
     } else if (message.method) {
       const set = this.listeners.get(message.method);
       if (set) for (const fn of [...set]) fn(message.params);
