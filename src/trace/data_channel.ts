@@ -2,8 +2,9 @@
 // created by mkdtemp) that each agent thread connects to. The first line an agent sends is `<secret> <actor>`;
 // a connection that does not start with the session's secret is closed unread. After it, every line is one
 // batch in the same JSON text the binding carries, handed to the thread's receiver, or the answer of a host
-// call (src/trace/thread.ts, ThreadLink.call), which comes this way sooner; the host answers with
-// acks, one sequence number per line (its first answer, right after the hello, says where it is).
+// call (src/trace/thread.ts, ThreadLink.call), which comes this way sooner. The host's first answer, right
+// after the hello, says where it is (a sequence number on a line); later acks come the same way to a main
+// thread, and through the inspector to a worker (ThreadLink.ack says why).
 // Batches keep their sequence numbers, so the receiver's dedup and gap check work across both paths.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
