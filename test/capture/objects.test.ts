@@ -67,7 +67,12 @@ describe('tracked objects', () => {
     ]);
     const failed = events(t.store, "actor = ? AND type = 'call' AND subtype = 'throw'", id);
     expect(failed.map((r) => r.payload.error.message)).toEqual(['insufficient funds']);
-    const crash = events(t.store, "actor = ? AND type = 'error'", accounts);
+    // The worker's last batch (its crash) comes through the binding, and may be written just after its end.
+    const crash = await eventually(() => {
+      t.tracer.ingest.flush();
+      const rows = events(t.store, "actor = ? AND type = 'error'", accounts);
+      return rows.length > 0 && rows;
+    }, 'the crash');
     expect(crash).toHaveLength(1);
     expect(crash[0]!.payload.error.message).toBe('account ledger corrupted');
   });
