@@ -23,12 +23,13 @@ afterEach(async () => {
 });
 
 /** The calls get_function_calls lists for a module once there are at least `n`. */
-async function functionCalls<Call>(module_name: string, n: number): Promise<Call[]> {
+async function functionCalls<Call>(module_name: string, n: number, ended = false): Promise<Call[]> {
   let calls: Call[] = [];
   return eventually(async () => {
     const r = await callTool(get_function_calls, { module_name }, session!);
     calls = (r.structuredContent as { calls?: Call[] } | undefined)?.calls ?? [];
-    return calls.length >= n && calls;
+    // `ended`: each with its outcome too (an async handler's comes a moment after its response was sent).
+    return calls.length >= n && (!ended || calls.every((c) => (c as { outcome?: string }).outcome !== 'running')) && calls;
   }, () => `${n} calls in ${module_name}: ${JSON.stringify(calls)}`);
 }
 
@@ -112,7 +113,7 @@ describe.each(nodeTargets().filter((t) => t.major !== '22').map((t) => [t.major,
     expect((await fetch(`${base}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"jam","card":"4111 1111 1111 1111"}' })).status).toBe(201);
 
     type Call = { fn: string; args: string[]; outcome: string; error?: string; async?: boolean; corr?: string };
-    const calls = await functionCalls<Call>('orders.cjs', 6);
+    const calls = await functionCalls<Call>('orders.cjs', 6, liveEdit);
     const get = "router.get('/orders/:id') callback";
     const post = "router.post('/orders') callback";
     // Each call is its request's: the ids get_http_requests shows.
