@@ -407,7 +407,9 @@ class Agent implements AgentCore {
           answer = { e: String(error) };
         }
         if (next[0] === 0) continue;
-        this.channel.answer(next[0], answer);
+        // Only a worker's answer is late through the inspector (Channel.answer): a main thread's is not
+        // serialized and written twice.
+        if (!this.isMainThread) this.channel.answer(next[0], answer);
         this.answers.set(next[0], answer);
         // Kept for the host's `answer(id)`, which it does not ask once the data socket brought the answer:
         // the oldest go (the host asks within a round trip, or never).

@@ -310,8 +310,8 @@ export class ThreadLink {
    */
   async call(method: string): Promise<unknown> {
     const id = ++this.callId;
-    // The agent writes the answer on its data socket as well, when it has one: a worker's answer through the
-    // inspector comes ~40 ms late (src/agent/channel.ts, Channel.answer). Whichever comes first is taken.
+    // A worker's agent writes the answer on its data socket as well, when it has one: through the inspector it
+    // comes ~40 ms late (src/agent/channel.ts, Channel.answer). Whichever comes first is taken.
     const bySocket = new Promise<HostAnswer>((resolve) => this.socketAnswers.set(id, resolve));
     const byInspector = this.evaluate(`${AGENT_REF}?.host(${id}, (a) => a.${method})`, method).then((first) => this.answer(id, method, first));
     byInspector.catch(() => undefined); // when the socket's answer came first
