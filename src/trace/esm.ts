@@ -295,7 +295,7 @@ export class EsmTraces {
     this.editable ??= (async () => {
       const { result } = await this.thread.session.send('Runtime.evaluate', { expression: 'process.versions.node', returnByValue: true, silent: true });
       // Node 20 drops a message to a worker's inspector of 64 KiB or more, without an answer.
-      if (this.thread.actor.includes('/w') && String(result.value).startsWith('20.')) this.maxEdit = 48 * 1024;
+      if (this.thread.isWorker && String(result.value).startsWith('20.')) this.maxEdit = 48 * 1024;
       // The smallest script of the program's own (Node's internal ones are never editable).
       const own = this.thread.scripts.all().filter((s) => s.url.startsWith('file:')).sort((a, b) => a.length - b.length);
       const scriptId = own[0]?.scriptId;

@@ -46,6 +46,8 @@ export class ThreadLink {
   readonly scripts = new LoadedScripts(this);
   /** Breakpoint traces of ES modules in this thread. */
   readonly esm = new EsmTraces(this);
+  /** A worker's actor is `<pid>/w<threadId>` (ProcessLink names it); the main thread's is the pid. */
+  readonly isWorker: boolean;
 
   constructor(
     readonly actor: string,
@@ -53,6 +55,7 @@ export class ThreadLink {
     private readonly config: AgentConfig,
     private readonly ingest: Ingest,
   ) {
+    this.isWorker = actor.includes('/w');
     // Held before its first line until the link lets it go (see EsmTraces.release).
     if (config.fromStart) this.esm.hold();
   }
@@ -77,7 +80,7 @@ export class ThreadLink {
     await send(this.session.send('Runtime.addBinding', { name: this.config.binding }));
     // Named, so the agent's frames in a stack (a traced function's own error passes through them) can be
     // told apart and left out of what is shown. A worker's answer says its thread id, which its actor names.
-    const worker = this.actor.includes('/w');
+    const worker = this.isWorker;
     const install = `.install(${JSON.stringify(this.config)}, typeof require === 'function' ? require : undefined); return { seq: a.stats().seq, owner: a.config.owner?.id ?? null, node: process.versions.node${worker ? `, thread: process.getBuiltinModule?.('worker_threads').threadId` : ''} };})()`;
     const expression = worker
       ? `(function(){const a = ${await this.sendInPieces(`(function(){${agentSource()}\nreturn __nodescopeAgentModule;})()\n//# sourceURL=${AGENT_SOURCE_URL}`, send)}${install}`
@@ -298,7 +301,7 @@ export class ThreadLink {
     // handover, before the message its parent ended it on: worker_end's probe test lost them about one run
     // in ten, a log line and five sends, everything after the last batch read before the ack). The host
     // never writes to a worker's socket after its hello, so it is always read to its end.
-    if (!this.actor.includes('/w') && this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
+    if (!this.isWorker && this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
     // A lost ack only delays the window; the next one covers it.
     this.tell(`ack(${this.lastSeq})`).catch(() => undefined);
   }
