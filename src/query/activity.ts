@@ -19,7 +19,7 @@ export function actorActivity(store: Store, actor: ActorRow): Activity {
     // Kept by the store as it writes and prunes; first and last are two probes of (actor, ts_ns).
     const rows = store.db.prepare('SELECT type, subtype, n FROM actor_counts WHERE actor = ? ORDER BY type, subtype').all(actor.id) as { type: string; subtype: string; n: number }[];
     for (const r of rows) counts[`${r.type}/${r.subtype}`] = r.n;
-    const edge = (order: string) => (store.db.prepare(`SELECT wall_ms FROM events WHERE actor = ? ORDER BY ts_ns ${order}, id ${order} LIMIT 1`).get(actor.id) as { wall_ms: number } | undefined)?.wall_ms;
+    const edge = (order: string) => (store.db.prepare(`SELECT wall_ms FROM events WHERE actor_code = ? ORDER BY ts_ns ${order}, id ${order} LIMIT 1`).get(store.actorCode(actor.id)) as { wall_ms: number } | undefined)?.wall_ms;
     first = edge('ASC') ?? Infinity;
     last = edge('DESC') ?? -Infinity;
   } else {
@@ -27,9 +27,9 @@ export function actorActivity(store: Store, actor: ActorRow): Activity {
     const rows = store.db
       .prepare(
         `SELECT type || '/' || subtype AS kind, count(*) AS n, min(wall_ms) AS first, max(wall_ms) AS last
-         FROM events WHERE actor = ? GROUP BY type, subtype ORDER BY type, subtype`,
+         FROM events WHERE actor_code = ? GROUP BY type, subtype ORDER BY type, subtype`,
       )
-      .all(actor.id) as { kind: string; n: number; first: number; last: number }[];
+      .all(store.actorCode(actor.id)) as { kind: string; n: number; first: number; last: number }[];
     for (const r of rows) {
       counts[r.kind] = r.n;
       first = Math.min(first, r.first);

@@ -10,7 +10,7 @@ import { receiptsOf } from './messages.js';
 import { cap, type Page } from './page.js';
 import { executionPath, type PathEntry } from './path.js';
 import { inFlight, inFlightOf, tracedSince, type InFlight } from './queues.js';
-import { actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
+import { actorCodes, actorFamily, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
 import { MAX_CHANGES, snapshot, SNAPSHOTS, type Snapshot } from './states.js';
 import { WINDOW_SQL, windowParams } from './time.js';
 
@@ -27,9 +27,9 @@ export function stateAt(store: Store, actor: string, atMs: number): StateAt {
   const { hi } = tsRange(store, { sinceMs: null, untilMs: atMs });
   const row = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} AND ts_ns <= :hi AND wall_ms <= :at ORDER BY ts_ns DESC, id DESC LIMIT 1`)
-    .get({ actor, hi, at: atMs }) as Row | undefined;
+    .get({ actor_code: store.actorCode(actor), hi, at: atMs }) as Row | undefined;
   if (row) return { snapshot: snapshot(row, className), first: null };
-  const first = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} ORDER BY ts_ns, id LIMIT 1`).get({ actor }) as Row | undefined;
+  const first = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} ORDER BY ts_ns, id LIMIT 1`).get({ actor_code: store.actorCode(actor) }) as Row | undefined;
   return { snapshot: null, first: first ? snapshot(first, className) : null };
 }
 
@@ -86,13 +86,13 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   if (!hasTable(store, 'message_open')) return inFlight(store, atMs);
   const { hi } = momentRange(store, atMs, ['message']);
   const pairs = store.db.prepare('SELECT sender, receiver FROM message_pairs').all() as { sender: string; receiver: string }[];
-  const SENDS = `${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL`;
+  const SENDS = `${kindIs('message', 'send')} AND actor_code = :from_code AND to_actor = :to AND from_actor = :from AND ref IS NOT NULL`;
   const step = store.db.prepare(
     `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair WHERE ${SENDS} AND ts_ns >= :start AND (ts_ns, id) < (:ts, :id) AND wall_ms <= :at
      ORDER BY ts_ns DESC, id DESC LIMIT ${WALK}`,
   );
   const excessOf = store.db.prepare(
-    `SELECT coalesce(sum(${kindIs('message', 'send')} AND actor = :from AND from_actor = :from AND to_actor = :to AND ts_ns >= :start), 0)
+    `SELECT coalesce(sum(${kindIs('message', 'send')} AND actor_code = :from_code AND from_actor = :from AND to_actor = :to AND ts_ns >= :start), 0)
           - coalesce(sum(${kindIs('message', 'receive')} AND from_actor = :from AND to_actor = :to), 0) AS n
      FROM events INDEXED BY events_message_ref WHERE ref = :ref AND ${kindIs('message')} AND ts_ns <= :hi AND wall_ms <= :at`,
   );
@@ -102,13 +102,13 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   // An id's open sends, oldest first, up to the moment: from its oldest open send on.
   const openSince = store.db.prepare(
     `SELECT ${ROW_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} FROM events AS o, events AS e INDEXED BY events_message_ref
-     WHERE o.id = :oldest AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor = :from AND e.to_actor = :to AND e.from_actor = :from
+     WHERE o.id = :oldest AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor_code = :from_code AND e.to_actor = :to AND e.from_actor = :from
        AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id) AND e.ts_ns <= :hi AND e.wall_ms <= :at
      ORDER BY e.ts_ns, e.id LIMIT :n OFFSET :skip`,
   );
   const earlySends = store.db.prepare(
     `SELECT ref, count(*) AS n FROM events INDEXED BY events_send_pair
-     WHERE ${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     WHERE ${kindIs('message', 'send')} AND actor_code = :from_code AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
   const found = new Map<number, Row>();
@@ -117,7 +117,8 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
     // Sends from before tracing began in the receiver are left out: their receipts cannot have been recorded.
     const start = tracedSince(store, to)?.since;
     if (start === undefined) continue;
-    const pair = { from, to, start, hi, at: atMs };
+    const from_code = store.actorCode(from);
+    const pair = { from, from_code, to, start, hi, at: atMs };
     // Per id, its sends in flight at the moment not yet met on the way back.
     const left = new Map<string, number>();
     let cursor = { ts: hi, id: Number.MAX_SAFE_INTEGER };
@@ -133,7 +134,7 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
       cursor = { ts: sends[WALK - 1]!.ts_ns, id: sends[WALK - 1]!.id };
     }
     // Per id, the sends never received are its latest, less those from before the receiver's start.
-    const earlyOf = kept ? new Map((earlySends.all({ from, to, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n])) : null;
+    const earlyOf = kept ? new Map((earlySends.all({ from, from_code, to, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n])) : null;
     for (const { ref, open, oldest } of openRefs.all(from, to) as { ref: string; open: number; oldest: number | null }[]) {
       if (earlyOf && oldest !== null) {
         // Its open sends are its latest `open`; the first of them may be from before the receiver's start.
@@ -141,7 +142,7 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
         for (const s of openSince.all({ ...pair, ref, oldest, n: open - skip, skip }) as Row[]) never.set(s.id, s);
         continue;
       }
-      const sends = sendsOf.all({ ref, from, to }) as Row[];
+      const sends = sendsOf.all({ ref, from, from_code, to }) as Row[];
       const early = sends.filter((s) => s.ts_ns < start).length;
       for (const s of sends.slice(0, Math.max(0, open - early))) if (s.ts_ns <= hi && s.wall_ms <= atMs) found.set(s.id, s);
     }
@@ -184,11 +185,11 @@ export function requestsAt(store: Store, atMs: number): HttpRequest[] {
     .all({ lo }) as { actor: string; ref: string; start_ns: number; end_ns: number | null }[];
   const requestAt = store.db.prepare(
     `SELECT id, actor, ref, subtype, ts_ns, wall_ms, payload FROM events INDEXED BY events_http_request
-     WHERE ref = :ref AND ts_ns = :ts AND ${kindIs('http', 'request')} AND actor = :actor AND wall_ms <= :at`,
+     WHERE ref = :ref AND ts_ns = :ts AND ${kindIs('http', 'request')} AND actor_code = :actor_code AND wall_ms <= :at`,
   );
-  const answered = store.db.prepare(`SELECT 1 FROM events WHERE ${kindIs('http', 'response')} AND ts_ns = :ts AND ref = :ref AND actor = :actor AND wall_ms <= :at`);
+  const answered = store.db.prepare(`SELECT 1 FROM events WHERE ${kindIs('http', 'response')} AND ts_ns = :ts AND ref = :ref AND actor_code = :actor_code AND wall_ms <= :at`);
   for (const s of spans) {
-    const params = { actor: s.actor, ref: s.ref, at: atMs };
+    const params = { actor_code: store.actorCode(s.actor), ref: s.ref, at: atMs };
     if (s.end_ns !== null && answered.get({ ...params, ts: s.end_ns }) !== undefined) continue;
     const r = requestAt.get({ ...params, ts: s.start_ns }) as Http | undefined;
     if (r) open.set(`${r.actor}\0${r.ref}\0${r.ts_ns}`, r);
@@ -223,12 +224,12 @@ export function stateChange(store: Store, actor: string, beforeMs: number, after
   const all = before.snapshot && after.snapshot ? diffStates(before.snapshot.state, after.snapshot.state) : [];
   const window = { sinceMs: beforeMs, untilMs: afterMs };
   const { entries, total } = executionPath(store, actor, window, page);
-  const family = inList('f', actorFamily(store, actor));
+  const family = inList('f', actorCodes(store, actorFamily(store, actor)));
   const range = tsRange(store, window);
   const corrs = store.db
     .prepare(
       `SELECT DISTINCT corr FROM events
-       WHERE actor IN (${family.sql}) AND ts_ns >= :lo AND ts_ns <= :hi AND +${kindIs('call', 'call')} AND corr IS NOT NULL AND ${WINDOW_SQL}
+       WHERE actor_code IN (${family.sql}) AND ts_ns >= :lo AND ts_ns <= :hi AND +${kindIs('call', 'call')} AND corr IS NOT NULL AND ${WINDOW_SQL}
        LIMIT :max`,
     )
     .all({ ...family.params, ...range, ...windowParams(window), max: MAX_REQUESTS }) as { corr: string }[];

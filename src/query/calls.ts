@@ -4,7 +4,7 @@ import { kindIs } from '../store/kinds.js';
 import { CORR_ROWS, type Store } from '../store/store.js';
 import { iso, parseJson, renderArgs, renderValue } from './format.js';
 import type { Page } from './page.js';
-import { inList, likeEscape, ms, ROW_COLUMNS, type Row } from './rows.js';
+import { actorCodes, inList, likeEscape, ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface CallFilter {
@@ -46,26 +46,19 @@ export interface Completion {
 }
 
 /**
- * The distinct (module, fn) pairs of recorded calls, walked through the events_call_key index: one index probe
- * per pair (there are tens, not the hundreds of thousands of call rows). What a user typed (a path suffix, a
+ * The distinct (module, fn) pairs of recorded calls, from the store's call sites with a call in the
+ * events_call_key index: one index probe per site (there are tens, not the hundreds of thousands of call rows). What a user typed (a path suffix, a
  * package name, a method name) is matched against these, and the rows are then read by their exact keys.
  */
 const CALL_PAIRS = distinctPairs('pairs', 'events_call_key', kindIs('call', 'call'));
 
 /**
- * A recursive walk of the distinct (k_module, k_fn) of an index that starts with them. Each step is the next
- * function of the same module, else the first of the next module: two equality-or-range seeks. A row-value
- * step, (k_module, k_fn) > (m, f), seeks on k_module alone and reads the rest of the module's rows: 143 ms
- * for 13 pairs on 1 M events, against 0.25 ms.
+ * The call sites (module m, function f, code s: src/store/names.ts) with a row in an index that starts with
+ * the site, in (module, fn) order: one probe of the index per site the store has named.
  */
 export function distinctPairs(name: string, index: string, rows: string): string {
-  const from = `FROM events INDEXED BY ${index} WHERE ${rows}`;
-  const next = (col: string) =>
-    `coalesce((SELECT ${col} ${from} AND k_module = ${name}.m AND k_fn > ${name}.f ORDER BY k_fn LIMIT 1), (SELECT ${col} ${from} AND k_module > ${name}.m ORDER BY k_module, k_fn LIMIT 1))`;
-  return `WITH RECURSIVE ${name}(m, f) AS (
-    SELECT * FROM (SELECT k_module, k_fn ${from} ORDER BY k_module, k_fn LIMIT 1)
-    UNION ALL
-    SELECT ${next('k_module')}, ${next('k_fn')} FROM ${name} WHERE ${name}.m IS NOT NULL)`;
+  return `WITH ${name}(m, f, s) AS (
+    SELECT module, fn, code FROM site_codes AS c WHERE EXISTS (SELECT 1 FROM events INDEXED BY ${index} WHERE ${rows} AND site = c.code) ORDER BY module, fn)`;
 }
 
 // The name a trace was started by (a call's module) against what is asked now: the same, one ending the
@@ -84,34 +77,45 @@ export function moduleNameMatch(name: string): { sql: string; params: Record<str
   return { sql: MODULE_MATCH, params: moduleParams(name) };
 }
 
-/** SQL matching the module key against what a user typed (named parameters :m_exact, :m_suffix, :m_pkg). */
+/**
+ * SQL matching a module name against what a user typed, among the modules with recorded calls (named
+ * parameters :m_exact, :m_suffix, :m_pkg, :m_tail): on `k_module` of the store's tallies.
+ */
 export function moduleCondition(name: string): { sql: string; params: Record<string, string> } {
   return {
-    sql: `k_module IN (${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE m IS NOT NULL AND ${MODULE_MATCH})`,
+    sql: `k_module IN (${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE ${MODULE_MATCH})`,
+    params: moduleParams(name),
+  };
+}
+
+/** The same on events: their sites (`site`) of those modules. */
+export function moduleSites(name: string): { sql: string; params: Record<string, string> } {
+  return {
+    sql: `site IN (SELECT code FROM site_codes WHERE module IN (${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE ${MODULE_MATCH}))`,
     params: moduleParams(name),
   };
 }
 
 /** The recorded (module, fn) pairs that a filter's module and function match: tens at most, from the index. */
-function matchingPairs(store: Store, module: string, fn: string | undefined): { m: string; f: string }[] {
+function matchingPairs(store: Store, module: string, fn: string | undefined): { m: string; f: string; s: number }[] {
   const byFn = fn !== undefined && fn !== '';
   return store.db
     .prepare(
-      `${CALL_PAIRS} SELECT m, f FROM pairs WHERE m IS NOT NULL AND ${MODULE_MATCH}${byFn ? ` AND (f = :fn OR f LIKE :fn_method ESCAPE '\\' OR f LIKE :fn_prop ESCAPE '\\')` : ''}`,
+      `${CALL_PAIRS} SELECT m, f, s FROM pairs WHERE ${MODULE_MATCH}${byFn ? ` AND (f = :fn OR f LIKE :fn_method ESCAPE '\\' OR f LIKE :fn_prop ESCAPE '\\')` : ''}`,
     )
-    .all({ ...moduleParams(module), ...(byFn ? { fn, fn_method: `%#${likeEscape(fn)}`, fn_prop: `%.${likeEscape(fn)}` } : {}) }) as { m: string; f: string }[];
+    .all({ ...moduleParams(module), ...(byFn ? { fn, fn_method: `%#${likeEscape(fn)}`, fn_prop: `%.${likeEscape(fn)}` } : {}) }) as { m: string; f: string; s: number }[];
 }
 
 /**
- * The call rows of one (module, fn) pair that a filter selects, in ts_ns order straight from events_call_key
- * (k_module, k_fn, ts_ns). The planner has no statistics, so the index is named. Conditions that need the row
+ * The call rows of one (module, fn) pair (its site) that a filter selects, in ts_ns order straight from
+ * events_call_key (site, ts_ns). The planner has no statistics, so the index is named. Conditions that need the row
  * (window, actor, request) are only written when given: without them, counting reads the index alone.
  */
-function pairWhere(filter: CallFilter): { sql: string; params: Record<string, string | number | null> } {
-  const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
-  const conds = [kindIs('call', 'call'), 'k_module = :pm', 'k_fn = :pf'];
+function pairWhere(store: Store, filter: CallFilter): { sql: string; params: Record<string, string | number | bigint | null> } {
+  const actors = filter.actors?.length ? inList('a', actorCodes(store, filter.actors)) : undefined;
+  const conds = [kindIs('call', 'call'), 'site = :site'];
   if (filter.window.sinceMs !== null || filter.window.untilMs !== null) conds.push(WINDOW_SQL);
-  if (actors) conds.push(`actor IN (${actors.sql})`);
+  if (actors) conds.push(`actor_code IN (${actors.sql})`);
   // A request's calls are a few of its rows, from events_corr (whose condition is written as it is there).
   if (filter.corr) conds.push('corr = :corr', CORR_ROWS);
   return {
@@ -143,10 +147,10 @@ export function callCompletions(store: Store, calls: readonly Row[]): Map<number
     const found = store.db
       .prepare(
         `SELECT id, subtype, ts_ns, ref, payload FROM events
-         WHERE actor = :actor AND ts_ns >= :from AND +${kindIs('call')} AND ref IN (${refs.sql})
+         WHERE actor_code = :actor AND ts_ns >= :from AND +${kindIs('call')} AND ref IN (${refs.sql})
          ORDER BY ts_ns, id`,
       )
-      .iterate({ actor, from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as IterableIterator<Row>;
+      .iterate({ actor: store.actorCode(actor), from: Math.min(...rows.map((r) => r.ts_ns)), ...refs.params }) as IterableIterator<Row>;
     for (const row of found) {
       const ref = row.ref!;
       if (row.subtype === 'call') {
@@ -209,9 +213,9 @@ export function callRecords(store: Store, rows: readonly Row[], known?: Map<numb
  * here: one sort of every matching call (100k for a busy module) cost more than the rest of the answer.
  */
 export function functionCalls(store: Store, filter: CallFilter, page: Page): { calls: CallRecord[]; total: number } {
-  const w = pairWhere(filter);
+  const w = pairWhere(store, filter);
   // Without a window or a request, the store's call_counts has the count: no row is read for it.
-  const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
+  const actors = filter.actors?.length ? inList('ta', filter.actors) : undefined;
   const counted = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.corr && store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'call_counts'").get() !== undefined;
   const count = counted
     ? store.db.prepare(`SELECT coalesce(sum(n), 0) AS n FROM call_counts WHERE k_module = :pm AND k_fn = :pf${actors ? ` AND actor IN (${actors.sql})` : ''}`)
@@ -219,11 +223,11 @@ export function functionCalls(store: Store, filter: CallFilter, page: Page): { c
   const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM ${w.sql} ORDER BY ts_ns, id LIMIT :n`);
   let total = 0;
   const merged: Row[] = [];
-  for (const { m, f } of matchingPairs(store, filter.module, filter.fn)) {
-    const n = (count.get({ ...w.params, pm: m, pf: f }) as { n: number }).n;
+  for (const { m, f, s } of matchingPairs(store, filter.module, filter.fn)) {
+    const n = (count.get({ ...w.params, ...actors?.params, pm: m, pf: f, site: s }) as { n: number }).n;
     total += n;
     // A pair with none of these calls is not read: with an actor filter that would walk all of its calls.
-    if (n > 0) merged.push(...(read.all({ ...w.params, pm: m, pf: f, n: page.offset + page.limit }) as Row[]));
+    if (n > 0) merged.push(...(read.all({ ...w.params, site: s, n: page.offset + page.limit }) as Row[]));
   }
   merged.sort((a, b) => a.ts_ns - b.ts_ns || a.id - b.id);
   return { calls: callRecords(store, merged.slice(page.offset, page.offset + page.limit)), total };
@@ -232,7 +236,7 @@ export function functionCalls(store: Store, filter: CallFilter, page: Page): { c
 /** Modules with recorded calls (for an error that says what exists). */
 export function modulesWithCalls(store: Store, max = 20): string[] {
   const rows = store.db
-    .prepare(`${CALL_PAIRS} SELECT DISTINCT m FROM pairs WHERE m IS NOT NULL LIMIT ?`)
+    .prepare(`${CALL_PAIRS} SELECT DISTINCT m FROM pairs LIMIT ?`)
     .all(max) as { m: string | null }[];
   return rows.map((r) => r.m ?? '?');
 }

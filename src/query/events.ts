@@ -1,11 +1,11 @@
 // Every event of a window, one line each, filterable by type, actor and module: the raw timeline, for when
 // the question does not fit a narrower tool.
 import type { Store } from '../store/store.js';
-import { moduleCondition } from './calls.js';
+import { moduleSites } from './calls.js';
 import { eventTypes, windowRange } from './clock.js';
 import { iso, parseJson, renderValue } from './format.js';
 import { COUNT_BOUND, type Page } from './page.js';
-import { inList, ROW_COLUMNS, type Row } from './rows.js';
+import { actorCodes, inList, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface EventFilter {
@@ -47,8 +47,8 @@ export function eventsBetween(store: Store, filter: EventFilter, page: Page): { 
   const params: Record<string, unknown> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
   // The actor is the selective column when given: `+type_code` keeps the planner on (actor, ts_ns).
-  const [column, keys]: [string, readonly unknown[]] = filter.actors?.length ? ['actor', filter.actors] : ['type_code', (type ? [type] : types).map((t) => store.typeCode(t))];
-  if (type && column === 'actor') {
+  const [column, keys]: [string, readonly unknown[]] = filter.actors?.length ? ['actor_code', actorCodes(store, filter.actors)] : ['type_code', (type ? [type] : types).map((t) => store.typeCode(t))];
+  if (type && column === 'actor_code') {
     conds.push('+type_code = :type');
     params.type = store.typeCode(type);
   }
@@ -57,7 +57,7 @@ export function eventsBetween(store: Store, filter: EventFilter, page: Page): { 
     params.subtype = store.subtypeCode(subtype);
   }
   if (filter.module) {
-    const m = moduleCondition(filter.module);
+    const m = moduleSites(filter.module);
     conds.push(m.sql);
     Object.assign(params, m.params);
   }

@@ -35,7 +35,7 @@ export interface HttpRequest {
 // http rows to the end: these are few next to all events, and pending requests are few.
 const JOINED = `SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req,
     (SELECT r.payload FROM events AS r
-      WHERE ${kindIs('http', 'response', 'r')} AND r.ts_ns >= q.ts_ns AND r.ref = q.ref AND +r.actor = q.actor
+      WHERE ${kindIs('http', 'response', 'r')} AND r.ts_ns >= q.ts_ns AND r.ref = q.ref AND +r.actor_code = q.actor_code
       ORDER BY r.ts_ns, r.id LIMIT 1) AS res, q.ts_ns
   FROM events AS q`;
 
@@ -126,7 +126,7 @@ function keyedRequests(store: Store, filter: RequestFilter, page: Page, bound: n
     `SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req, r.payload AS res, q.ts_ns
       FROM ${responses}, events AS q
       WHERE ${which} AND q.id = (SELECT x.id FROM events AS x INDEXED BY events_http_request
-        WHERE ${kindIs('http', 'request', 'x')} AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor = r.actor ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
+        WHERE ${kindIs('http', 'request', 'x')} AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor_code = r.actor_code ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
         AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   const n = (store.db.prepare(`SELECT count(*) AS n FROM (${joined(`events AS r INDEXED BY ${index}`, matching)} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const candidates = store.db.prepare(`SELECT r.id FROM events AS r INDEXED BY ${index} WHERE ${matching} ORDER BY r.ts_ns - coalesce(r.k_ns, 0), r.id`);
@@ -154,7 +154,7 @@ export function requestsInProgress(store: Store, atMs: number): HttpRequest[] {
     .prepare(
       `SELECT id AS row_id, actor, ref, wall_ms, payload AS req, NULL AS res, subtype, max(ts_ns) AS ts_ns FROM events
        WHERE ${kindIs('http', ['request', 'response'])} AND ts_ns <= :hi AND wall_ms <= :at AND ref IS NOT NULL
-       GROUP BY actor, ref`,
+       GROUP BY actor_code, ref`,
     )
     .all({ hi, at: atMs }) as (Joined & { subtype: string })[];
   return rows

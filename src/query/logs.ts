@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
 import { cap, COUNT_BOUND, VALUE_CAP } from './page.js';
-import { countedEvents, inList, likeEscape, type Row } from './rows.js';
+import { actorCodes, countedEvents, inList, likeEscape, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export const DEFAULT_TAIL = 50;
@@ -44,9 +44,9 @@ export function logs(store: Store, filter: LogFilter, tail: number): Logs {
   const params: Record<string, unknown> = { lo: range.lo, hi: range.hi, ...windowParams(filter.window) };
   const conds = ['ts_ns >= :lo', 'ts_ns <= :hi', WINDOW_SQL];
   if (filter.actors?.length) {
-    const a = inList('a', filter.actors);
+    const a = inList('a', actorCodes(store, filter.actors));
     // `+type`: one thread's rows from (actor, ts_ns), not every log line of every thread.
-    conds.unshift(`actor IN (${a.sql})`, `+${kindIs('log')}`);
+    conds.unshift(`actor_code IN (${a.sql})`, `+${kindIs('log')}`);
     Object.assign(params, a.params);
   } else {
     conds.unshift(kindIs('log'));

@@ -42,14 +42,14 @@ export function messageFlow(store: Store, a: string, b: string, window: TimeWind
   // window the count is the store's tally (message_pairs; counting the pair's range of the index was 12.7 ms
   // of CPU for 170k sends in 10 M events).
   const windowed = window.sinceMs !== null || window.untilMs !== null;
-  const cond = `${kindIs('message', 'send')} AND actor = :from AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
+  const cond = `${kindIs('message', 'send')} AND actor_code = :from_code AND to_actor = :to${windowed ? ` AND ${WINDOW_SQL}` : ''}`;
   const count = store.db.prepare(windowed ? `SELECT count(*) AS n FROM events WHERE ${cond}` : 'SELECT coalesce(sum(sent), 0) AS n FROM message_pairs WHERE sender = :from AND receiver = :to');
   const read = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${cond} ORDER BY ts_ns, id LIMIT :n`);
   const directions = a === b ? [[a, b]] : [[a, b], [b, a]];
   let total = 0;
   const merged: Row[] = [];
   for (const [from, to] of directions) {
-    const params = { from, to, ...windowParams(window) };
+    const params = { from, from_code: store.actorCode(from), to, ...windowParams(window) };
     total += (count.get(params) as { n: number }).n;
     merged.push(...(read.all({ ...params, n: page.offset + page.limit }) as Row[]));
   }
@@ -82,7 +82,7 @@ export const OWN_EVENTS = `NOT (${kindIs(['worker', 'child'])} AND from_actor IS
 
 /** Null when the receiver recorded nothing of its own: it is not traced. */
 export function receiverRecord(store: Store, actor: string): ReceiverRecord | null {
-  const row = store.db.prepare(`SELECT ts_ns, payload FROM events WHERE actor = ? AND ${OWN_EVENTS} ORDER BY ts_ns LIMIT 1`).get(actor) as { ts_ns: number; payload: string | null } | undefined;
+  const row = store.db.prepare(`SELECT ts_ns, payload FROM events WHERE actor_code = ? AND ${OWN_EVENTS} ORDER BY ts_ns LIMIT 1`).get(store.actorCode(actor)) as { ts_ns: number; payload: string | null } | undefined;
   if (!row) return null;
   const payload = (parseJson(row.payload) ?? {}) as { fromStart?: unknown };
   return { start: row.ts_ns, fromStart: payload.fromStart === true, ended: store.actor(actor)?.ended_ms != null };
@@ -140,15 +140,16 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
     const from = rows[0]!.actor;
     const to = rows[0]!.to_actor!;
     const refs = inList('r', [...new Set(rows.map((r) => r.ref!))]);
-    const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?').get(to) as { t: number | null };
+    const [from_code, to_code] = [store.actorCode(from), store.actorCode(to)];
+    const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor_code = ?').get(to_code) as { t: number | null };
     if (first.t === null) continue;
     const earlier = store.db
       .prepare(
         `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor = :from AND to_actor = :to
+         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor_code = :from_code AND to_actor = :to
          ORDER BY ts_ns, id`,
       )
-      .all({ from, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
+      .all({ from_code, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
     const pageCount = new Map<string, number>();
     for (const s of earlier) pageCount.set(s.ref, (pageCount.get(s.ref) ?? 0) + 1);
     if (earlier.length === 0) continue;
@@ -163,10 +164,10 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
     const receipts = store.db
       .prepare(
         `SELECT ts_ns, wall_ms, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'receive')} AND ts_ns >= :start AND actor = :to AND from_actor = :from
+         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'receive')} AND ts_ns >= :start AND actor_code = :to_code AND from_actor = :from
          ORDER BY ts_ns, id`,
       )
-      .iterate({ from, to, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
+      .iterate({ from, to_code, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
     for (const r of receipts) {
       const list = byRef.get(r.ref)!;
       // A receipt from before every send of its id: its own send was not recorded.
@@ -185,10 +186,10 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
       const later = store.db
         .prepare(
           `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-           WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns > :end AND ts_ns <= :last AND actor = :from AND to_actor = :to
+           WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns > :end AND ts_ns <= :last AND actor_code = :from_code AND to_actor = :to
            ORDER BY ts_ns, id`,
         )
-        .all({ from, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];
+        .all({ from_code, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];
       for (const s of later) byRef.get(s.ref)!.push(s);
     }
     for (const [ref, list] of byRef) {

@@ -9,7 +9,7 @@ import { iso, parseJson, renderTrigger, renderValue } from './format.js';
 import { renderProbeLine } from './probes.js';
 import type { Page } from './page.js';
 import { tsRange } from './clock.js';
-import { actorFamily, countedEvents, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
+import { actorCodes, actorFamily, countedEvents, inList, objectInfo, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export type PathKind = 'call' | 'send' | 'receive' | 'state' | 'lifecycle' | 'error' | 'log' | 'other';
@@ -34,28 +34,29 @@ const LIFECYCLE = new Set(['process', 'worker', 'child', 'agent']);
 export function executionPath(store: Store, actor: string, window: TimeWindow, page: Page, corr?: string): { entries: PathEntry[]; total: number; family: string[] } {
   const family = actorFamily(store, actor);
   const ids = inList('f', family);
+  const codes = inList('fc', actorCodes(store, family));
   const windowed = window.sinceMs !== null || window.untilMs !== null;
   // A window is also a ts_ns range (clock.ts) of the indexes: on wall_ms alone, counting it read the whole
   // history of the thread (150 ms on 1 M events), and a page of it started from the oldest row.
   const extra = `${windowed ? ` AND ts_ns >= :lo AND ts_ns <= :hi AND ${WINDOW_SQL}` : ''}${corr ? ' AND corr = :corr' : ''}`;
   const range = windowed ? tsRange(store, window) : undefined;
-  const params = { ...ids.params, self: actor, ...windowParams(window), ...(range ? { lo: range.lo, hi: range.hi } : {}), ...(corr ? { corr } : {}) };
+  const params = { ...ids.params, ...codes.params, self: actor, ...windowParams(window), ...(range ? { lo: range.lo, hi: range.hi } : {}), ...(corr ? { corr } : {}) };
   // Each actor of the family is read in ts_ns order from (actor, ts_ns), at most offset + limit rows, and so
   // are the workers and children it started (events_spawned_by); the streams are merged here. One query
   // over all of them sorted every matching row of the thread's history (226 ms p95 for a 250k-event thread).
   // With a request, its rows come from events_corr (the condition is that index's, word for word).
   const own = `${corr ? CORR_ROWS : `NOT (${kindIs('call', ['return', 'throw'])})`}${extra}`;
   const spawned = `from_actor = :self AND ${kindIs(['worker', 'child'])} AND actor NOT IN (${ids.sql})${extra}`;
-  const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
+  const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor_code = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
   const n = page.offset + page.limit;
   const merged: Row[] = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${spawned} ORDER BY ts_ns, id LIMIT :n`).all({ ...params, n }) as Row[];
-  for (const a of family) merged.push(...(readOwn.all({ ...params, a, n }) as Row[]));
+  for (const a of family) merged.push(...(readOwn.all({ ...params, a: store.actorCode(a), n }) as Row[]));
   merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
   const rows = merged.slice(page.offset, n);
   let total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${spawned}`).get(params) as { n: number }).n;
   // Kept by the store as it writes and prunes: no need to read the history to count it.
   const counted = !windowed && !corr ? countedEvents(store, `actor IN (${ids.sql}) AND NOT (type = 'call' AND subtype IN ('return', 'throw'))`, ids.params) : undefined;
-  total += counted ?? (store.db.prepare(`SELECT count(*) AS n FROM events WHERE actor IN (${ids.sql}) AND ${own}`).get(params) as { n: number }).n;
+  total += counted ?? (store.db.prepare(`SELECT count(*) AS n FROM events WHERE actor_code IN (${codes.sql}) AND ${own}`).get(params) as { n: number }).n;
   const calls = new Map<number, CallRecord>();
   const callRows = rows.filter((r) => r.type === 'call' && r.subtype === 'call');
   callRecords(store, callRows).forEach((c, i) => calls.set(callRows[i]!.id, c));

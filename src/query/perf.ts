@@ -4,7 +4,7 @@
 import { kindIs } from '../store/kinds.js';
 import { TIMING_EXACT_CALLS, TIMING_SAMPLE_EVERY, timingBucketRange, type TimingSummary } from '../shared/protocol.js';
 import type { Store } from '../store/store.js';
-import { callRecords, completionOf, distinctPairs, moduleCondition, moduleNameMatch, type CallRecord, type Completion } from './calls.js';
+import { callRecords, completionOf, distinctPairs, moduleCondition, moduleNameMatch, moduleSites, type CallRecord, type Completion } from './calls.js';
 import { parseJson } from './format.js';
 import { ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
@@ -84,9 +84,9 @@ function tallied(store: Store, module: string): FunctionStats[] | undefined {
     s.hist.set(b.bucket, b.n);
   }
   // Numeric durations only, slowest first: what percentile() would have sorted.
-  const timed = `FROM events INDEXED BY events_end_key WHERE ${kindIs('call', ['return', 'throw'])} AND k_module = ? AND k_fn = ? AND typeof(k_ns) IN ('integer', 'real') ORDER BY k_ns DESC`;
+  const timed = `FROM events INDEXED BY events_end_key WHERE ${kindIs('call', ['return', 'throw'])} AND site = ? AND typeof(k_ns) IN ('integer', 'real') ORDER BY k_ns DESC`;
   const nthStatement = store.db.prepare(`SELECT k_ns AS ns ${timed} LIMIT 1 OFFSET ?`);
-  const nth = (m: string, f: string, offset: number) => (nthStatement.get(m, f, offset) as { ns: number } | undefined)?.ns;
+  const nth = (m: string, f: string, offset: number) => (nthStatement.get(store.siteCode(m, f), offset) as { ns: number } | undefined)?.ns;
   return [...sums.values()].map((s): FunctionStats => {
     const maxNs = s.timed ? nth(s.module, s.fn, 0) : undefined;
     const exact = s.timed <= EXACT_PERCENTILES;
@@ -115,7 +115,7 @@ function counted(s: { module: string; fn: string; calls: number; errors: number;
 
 /** The same from the module's calls and completions in a window (or from a file without the tallies). */
 function readStats(store: Store, module: string, window: TimeWindow): FunctionStats[] {
-  const mod = moduleCondition(module);
+  const mod = moduleSites(module);
   const params = { ...mod.params, ...windowParams(window) };
   type Count = { module: string | null; fn: string | null; n: number };
   const calls = store.db
@@ -295,25 +295,25 @@ function byDurationDesc(a: End, b: End): number {
 export function slowestCalls(store: Store, filter: { module?: string; window: TimeWindow }, limit: number): CallRecord[] {
   const mod = filter.module ? moduleCondition(filter.module) : { sql: '1', params: {} };
   const pairs = store.db
-    .prepare(`SELECT m, f FROM (${END_PAIRS} SELECT m AS k_module, m, f FROM ends WHERE m IS NOT NULL) WHERE ${mod.sql}`)
-    .all(mod.params) as { m: string; f: string }[];
+    .prepare(`SELECT s FROM (${END_PAIRS} SELECT m AS k_module, s FROM ends) WHERE ${mod.sql}`)
+    .all(mod.params) as { s: number }[];
   const slowest = store.db.prepare(
     `SELECT id, actor, ref, ts_ns, k_ns, subtype, payload FROM events INDEXED BY events_end_key
-     WHERE ${kindIs('call', ['return', 'throw'])} AND k_module = :pm AND k_fn = :pf AND ref IS NOT NULL AND ${WINDOW_SQL}
+     WHERE ${kindIs('call', ['return', 'throw'])} AND site = :site AND ref IS NOT NULL AND ${WINDOW_SQL}
      ORDER BY k_ns DESC, ts_ns, id LIMIT :limit`,
   );
   const merged: End[] = [];
-  for (const { m, f } of pairs) merged.push(...(slowest.all({ pm: m, pf: f, ...windowParams(filter.window), limit }) as End[]));
+  for (const { s } of pairs) merged.push(...(slowest.all({ site: s, ...windowParams(filter.window), limit }) as End[]));
   const ends = merged.sort((a, b) => byDurationDesc(a, b) || a.ts_ns - b.ts_ns || a.id - b.id).slice(0, limit);
   const callOf = store.db.prepare(
-    `SELECT ${ROW_COLUMNS} FROM events WHERE actor = ? AND ts_ns <= ? AND +${kindIs('call', 'call')} AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
+    `SELECT ${ROW_COLUMNS} FROM events WHERE actor_code = ? AND ts_ns <= ? AND +${kindIs('call', 'call')} AND ref = ? ORDER BY ts_ns DESC, id DESC LIMIT 1`,
   );
   // Each call's completion is the one in hand (call ids are unique per thread): looking it up again read
   // every event of the thread between the slowest calls (500 ms on 1 M events).
   const rows: Row[] = [];
   const done = new Map<number, Completion>();
   for (const e of ends) {
-    const call = callOf.get(e.actor, e.ts_ns, e.ref) as Row | undefined;
+    const call = callOf.get(store.actorCode(e.actor), e.ts_ns, e.ref) as Row | undefined;
     if (call === undefined) continue;
     rows.push(call);
     done.set(call.id, completionOf(e, call.ts_ns));

@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { cap, COUNT_BOUND } from './page.js';
 import { iso, parseJson, renderStack, renderValue, showKey } from './format.js';
 import type { Page } from './page.js';
-import { countedEvents, inList, ROW_COLUMNS, type Row } from './rows.js';
+import { actorCodes, countedEvents, inList, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface ProbeHitFilter {
@@ -41,8 +41,9 @@ export interface ProbeHit {
  */
 export function probeHits(store: Store, filter: ProbeHitFilter, page: Page): { hits: ProbeHit[]; total: number; more: boolean } {
   const actors = filter.actors?.length ? inList('a', filter.actors) : undefined;
-  const where = `${kindIs('probe', 'hit')} AND ${WINDOW_SQL}${filter.probe ? " AND json_extract(payload, '$.probe') = :probe" : ''}${actors ? ` AND actor IN (${actors.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`;
-  const params = { ...windowParams(filter.window), ...(filter.probe ? { probe: filter.probe } : {}), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) };
+  const codes = filter.actors?.length ? inList('ac', actorCodes(store, filter.actors)) : undefined;
+  const where = `${kindIs('probe', 'hit')} AND ${WINDOW_SQL}${filter.probe ? " AND json_extract(payload, '$.probe') = :probe" : ''}${codes ? ` AND actor_code IN (${codes.sql})` : ''}${filter.corr ? ' AND corr = :corr' : ''}`;
+  const params = { ...windowParams(filter.window), ...(filter.probe ? { probe: filter.probe } : {}), ...codes?.params, ...(filter.corr ? { corr: filter.corr } : {}) };
   const plain = filter.window.sinceMs === null && filter.window.untilMs === null && !filter.probe && !filter.corr;
   const counted = plain ? countedEvents(store, `type = 'probe' AND subtype = 'hit'${actors ? ` AND actor IN (${actors.sql})` : ''}`, { ...actors?.params }) : undefined;
   const bound = page.offset + page.limit + COUNT_BOUND;

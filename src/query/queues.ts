@@ -79,14 +79,14 @@ function pairTotals(store: Store): PairTotal[] {
   const pairs = store.db.prepare('SELECT sender, receiver, sent, received FROM message_pairs').all() as { sender: string; receiver: string; sent: number; received: number }[];
   const early = store.db.prepare(
     `SELECT ref, count(*) AS n FROM events
-     WHERE ${kindIs('message', 'send')} AND actor = :from AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
+     WHERE ${kindIs('message', 'send')} AND actor_code = :from_code AND to_actor = :to AND ts_ns < :start AND from_actor = :from AND ref IS NOT NULL
      GROUP BY ref`,
   );
   const out: PairTotal[] = [];
   for (const p of pairs) {
     const traced = tracedSince(store, p.receiver);
     const start = traced?.since ?? Number.MAX_SAFE_INTEGER;
-    const before = new Map(start === Number.MIN_SAFE_INTEGER ? [] : (early.all({ from: p.sender, to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
+    const before = new Map(start === Number.MIN_SAFE_INTEGER ? [] : (early.all({ from: p.sender, from_code: store.actorCode(p.sender), to: p.receiver, start }) as { ref: string; n: number }[]).map((r) => [r.ref, r.n]));
     let left = 0;
     for (const n of before.values()) left += n;
     const sent = p.sent - left;
@@ -105,7 +105,7 @@ function pairCountsAt(store: Store, atMs: number): PairCount[] {
       `SELECT subtype, from_actor AS sender, to_actor AS receiver, ref, count(*) AS n FROM events
        WHERE ${kindIs('message', ['send', 'receive'])} AND ts_ns <= :hi AND (:at IS NULL OR wall_ms <= :at) AND ref IS NOT NULL
          AND (${kindIs('message', 'receive')} OR ts_ns >= (SELECT iif(json_extract(f.payload, '$.fromStart') IS 1, ${Number.MIN_SAFE_INTEGER}, f.ts_ns)
-           FROM events AS f WHERE f.actor = events.to_actor AND ${OWN_EVENTS} ORDER BY f.ts_ns LIMIT 1))
+           FROM events AS f WHERE f.actor_code = (SELECT code FROM actor_codes WHERE id = events.to_actor) AND ${OWN_EVENTS} ORDER BY f.ts_ns LIMIT 1))
        GROUP BY subtype, from_actor, to_actor, ref`,
     )
     .all({ hi, at: atMs }) as { subtype: string; sender: string | null; receiver: string | null; ref: string; n: number }[];
@@ -150,10 +150,10 @@ export function inFlight(store: Store, atMs: number | null, counts: PairCount[] 
       const sends = store.db
         .prepare(
           `SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_send_pair
-           WHERE actor = :from AND to_actor = :to AND ts_ns <= :hi AND ${kindIs('message', 'send')} AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
+           WHERE actor_code = :from_code AND to_actor = :to AND ts_ns <= :hi AND ${kindIs('message', 'send')} AND ref IN (${list.sql}) AND (:at IS NULL OR wall_ms <= :at)
            ORDER BY ts_ns DESC, id DESC`,
         )
-        .iterate({ from: pair.from, to: pair.to, hi, at: atMs, ...list.params }) as IterableIterator<Row>;
+        .iterate({ from_code: store.actorCode(pair.from), to: pair.to, hi, at: atMs, ...list.params }) as IterableIterator<Row>;
       for (const s of sends) {
         const left = want.get(s.ref!) ?? 0;
         if (left <= 0) continue;
@@ -294,7 +294,7 @@ function openSends(store: Store) {
   // Ids with one send in flight (nearly all: an id is a hash of the content) in one statement; SQLite takes
   // no column of the outer query in an OFFSET.
   const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
-    WHERE s.ref = :ref AND ${kindIs('message', 'send', 's')} AND s.actor = :from AND s.to_actor = :to
+    WHERE s.ref = :ref AND ${kindIs('message', 'send', 's')} AND s.actor_code = :from_code AND s.to_actor = :to
     ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
   const latestOfEach = store.db.prepare(`SELECT min((${nth.replace(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
   const nthOfOne = store.db.prepare(nth);
@@ -320,9 +320,9 @@ function openSends(store: Store) {
       const single: string[] = [];
       for (const [ref, k] of walk) {
         if (k === 1) single.push(ref);
-        else if (k > 1) older((nthOfOne.get({ ref, from: p.from, to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
+        else if (k > 1) older((nthOfOne.get({ ref, from_code: store.actorCode(p.from), to: p.to, skip: k - 1 }) as { wall_ms: number } | undefined)?.wall_ms);
       }
-      if (single.length) older((latestOfEach.get({ from: p.from, to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
+      if (single.length) older((latestOfEach.get({ from_code: store.actorCode(p.from), to: p.to, refs: JSON.stringify(single) }) as { ms: number | null }).ms);
       return ms;
     },
   };
@@ -343,12 +343,12 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
   const sends = store.db
     .prepare(
       `SELECT ts_ns, ref FROM events INDEXED BY events_send_pair
-       WHERE actor = :from AND to_actor = :to AND ${kindIs('message', 'send')} AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+       WHERE actor_code = :from_code AND to_actor = :to AND ${kindIs('message', 'send')} AND ref IS NOT NULL ORDER BY ts_ns DESC, id DESC LIMIT :n`,
     )
-    .all({ from: p.from, to: p.to, n }) as { ts_ns: number; ref: string }[];
+    .all({ from_code: store.actorCode(p.from), to: p.to, n }) as { ts_ns: number; ref: string }[];
   const receipts = store.db.prepare(
     `SELECT ts_ns FROM events INDEXED BY events_message_ref
-     WHERE ref = :ref AND ${kindIs('message', 'receive')} AND actor = :to AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+     WHERE ref = :ref AND ${kindIs('message', 'receive')} AND actor_code = :to_code AND from_actor = :from ORDER BY ts_ns DESC, id DESC LIMIT :n`,
   );
   const byRef = new Map<string, number[]>();
   for (const s of sends) {
@@ -360,7 +360,7 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
   for (const [ref, sent] of byRef) {
     const o = balance(ref);
     if (sent.length - o <= 0) continue;
-    const got = receipts.all({ ref, from: p.from, to: p.to, n: sent.length - o }) as { ts_ns: number }[];
+    const got = receipts.all({ ref, from: p.from, to_code: store.actorCode(p.to), n: sent.length - o }) as { ts_ns: number }[];
     for (let j = Math.max(0, o); j < sent.length && j - o < got.length; j++) {
       const d = (got[j - o]!.ts_ns - sent[j]!) / 1e6;
       l.n++;

@@ -18,6 +18,11 @@ export function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** What a query binds to compare with `actor_code`, for each actor (src/store/names.ts; null: no events). */
+export function actorCodes(store: Store, ids: readonly string[]): (bigint | null)[] {
+  return ids.map((id) => store.actorCode(id));
+}
+
 /**
  * An actor and the tracked objects it owns: a thread's own events are recorded under its id, its objects'
  * method calls, emits and snapshots under theirs (docs/events.md).

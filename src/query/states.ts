@@ -28,18 +28,18 @@ export function snapshot(row: Row, className: string | null): Snapshot {
 }
 
 // `+type`: one object's rows come from the (actor, ts_ns) index, not every snapshot of every object.
-export const SNAPSHOTS = `actor = :actor AND +${kindIs('state', 'snapshot')}`;
+export const SNAPSHOTS = `actor_code = :actor_code AND +${kindIs('state', 'snapshot')}`;
 
 export function snapshotCount(store: Store, actor: string): number {
   return (
     countedEvents(store, "actor = :actor AND type = 'state' AND subtype = 'snapshot'", { actor }) ??
-    (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor }) as { n: number }).n
+    (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${SNAPSHOTS}`).get({ actor_code: store.actorCode(actor) }) as { n: number }).n
   );
 }
 
 /** Bytes of the JSON of an object's last snapshot, or null when it has none. */
 export function lastSnapshotBytes(store: Store, actor: string): number | null {
-  const row = store.db.prepare(`SELECT length(payload) AS bytes FROM events WHERE ${SNAPSHOTS} ORDER BY ts_ns DESC LIMIT 1`).get({ actor }) as { bytes: number } | undefined;
+  const row = store.db.prepare(`SELECT length(payload) AS bytes FROM events WHERE ${SNAPSHOTS} ORDER BY ts_ns DESC LIMIT 1`).get({ actor_code: store.actorCode(actor) }) as { bytes: number } | undefined;
   return row?.bytes ?? null;
 }
 
@@ -49,7 +49,7 @@ export function stateTimeline(store: Store, actor: string, window: TimeWindow, p
   // snapshots were counted by reading them all (20k rows, 61–139 ms on 1 M events).
   const windowed = window.sinceMs !== null || window.untilMs !== null;
   const range = windowed ? tsRange(store, window) : { lo: Number.MIN_SAFE_INTEGER, hi: Number.MAX_SAFE_INTEGER };
-  const params = { actor, ...windowParams(window), lo: range.lo, hi: range.hi };
+  const params = { actor_code: store.actorCode(actor), ...windowParams(window), lo: range.lo, hi: range.hi };
   const cond = `${SNAPSHOTS} AND ts_ns >= :lo AND ts_ns <= :hi AND ${WINDOW_SQL}`;
   const total = (windowed ? undefined : countedEvents(store, "actor = :actor AND type = 'state' AND subtype = 'snapshot'", { actor })) ??
     (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${cond}`).get(params) as { n: number }).n;
@@ -63,7 +63,7 @@ export function stateTimeline(store: Store, actor: string, window: TimeWindow, p
 function previousSnapshot(store: Store, actor: string, s: Snapshot, className: string | null): Snapshot | undefined {
   const row = store.db
     .prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${SNAPSHOTS} AND (ts_ns < :ts OR (ts_ns = :ts AND id < :id)) ORDER BY ts_ns DESC, id DESC LIMIT 1`)
-    .get({ actor, ts: s.ts_ns, id: s.id }) as Row | undefined;
+    .get({ actor_code: store.actorCode(actor), ts: s.ts_ns, id: s.id }) as Row | undefined;
   return row ? snapshot(row, className) : undefined;
 }
 

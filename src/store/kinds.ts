@@ -74,20 +74,6 @@ export function kindIs(type: TypeName | readonly TypeName[], subtype?: SubtypeNa
   return subtype === undefined ? term('type_code', type, TYPE_CODES) : `${term('type_code', type, TYPE_CODES)} AND ${term('subtype_code', subtype, SUBTYPE_CODES)}`;
 }
 
-/**
- * A statement's text for a file of an earlier layout (read-only: it is read as it was written, with type and
- * subtype as text and its indexes on them): each coded term as kindIs writes it, with the names instead.
- * Bound values are given as names there (Store.typeCode).
- */
-export function namedKinds(sql: string): string {
-  return sql
-    .replace(/\b(type|subtype)_code (?:= (\d+)|IN \((\d+(?:, \d+)*)\))/g, (_, column: 'type' | 'subtype', one?: string, list?: string) => {
-      const names: readonly string[] = column === 'type' ? TYPES : SUBTYPES;
-      return one !== undefined ? `${column} = '${names[Number(one)]}'` : `${column} IN (${list!.split(', ').map((c) => `'${names[Number(c)]}'`).join(', ')})`;
-    })
-    .replace(/\b(type|subtype)_code\b/g, '$1');
-}
-
 /** The type a `type_code` value stands for (a code as read, or the name itself). */
 export function typeName(code: number | bigint | string | Buffer): string {
   return typeof code === 'number' || typeof code === 'bigint' ? TYPES[Number(code)]! : code.toString('utf8');

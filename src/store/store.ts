@@ -13,11 +13,15 @@
 //   every insert, whatever the row: three json_extract per row took a stored row from 3.7 to 8.5 µs.
 //   Partial indexes for the other filters the tools use (message pairs, lifecycle events by parent, HTTP
 //   requests by id) cost nothing for other rows.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
 import { REF_COLUMNS, registerCoders, shortCorr, shortRef } from './coded_columns.js';
-import { KIND_COLUMNS, kindIs, namedKinds, registerKindCoders, subtypeCode, typeCode, type KindCode } from './kinds.js';
+import { KIND_COLUMNS, kindIs, registerKindCoders, subtypeCode, typeCode, type KindCode } from './kinds.js';
+import { ACTOR_COLUMNS, Names, NAME_TABLES, SITE_COLUMNS } from './names.js';
 import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
+import { privateDir } from './private_dir.js';
 
 export interface EventRow {
   ts_ns: number;
@@ -188,21 +192,24 @@ function eventsTable(name: string): string {
   ts_ns INTEGER NOT NULL,
   wall_ms REAL NOT NULL,
   ${KIND_COLUMNS},
-  actor TEXT NOT NULL,
+  ${ACTOR_COLUMNS},
   from_actor TEXT,
   to_actor TEXT,
   ${REF_COLUMNS},
   body TEXT,
-  ${KEY_COLUMNS.map((k) => `${k.name} ${k.type}`.trim()).join(',\n  ')},
+  ${SITE_COLUMNS},
+  k_status INTEGER,
+  k_ns,
   payload ${PAYLOAD_COLUMN}
 )`;
 }
 
 /**
- * The layout this version writes (PRAGMA user_version): 3, type and subtype coded too (src/store/kinds.ts); 2,
- * events with coded ids and payload openings; 0, any earlier one.
+ * The layout this version writes (PRAGMA user_version): 4, actors and call sites coded too
+ * (src/store/names.ts); 3, type and subtype coded (src/store/kinds.ts); 2, events with coded ids and payload
+ * openings; 0, any earlier one.
  */
-const LAYOUT = 3;
+const LAYOUT = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS actors (
@@ -219,7 +226,7 @@ CREATE TABLE IF NOT EXISTS actors (
   exit_signal TEXT,
   info TEXT
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;${NAME_TABLES}
 -- Events per actor and kind, kept by write() and the prunes: what an actor did, counted, without reading
 -- its history (trace_process on a thread with 250k events read them all: 81 ms p95 on 1 M events).
 CREATE TABLE IF NOT EXISTS actor_counts (actor TEXT NOT NULL, type TEXT NOT NULL, subtype TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (actor, type, subtype)) WITHOUT ROWID;
@@ -315,10 +322,10 @@ export const CORR_ROWS = `corr IS NOT NULL AND NOT (${CODED_COMPLETIONS})`;
 
 /** The indexes of events; created after the migrations of an older file. */
 const KEY_INDEXES = `
-CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor, ts_ns);
+CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor_code, ts_ns);
 CREATE INDEX IF NOT EXISTS events_type_ts ON events (type_code, ts_ns);
-CREATE INDEX IF NOT EXISTS events_call_key ON events (k_module, k_fn, ts_ns) WHERE ${CODED_CALLS};
-CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor, to_actor, ts_ns) WHERE ${kindIs('message', 'send')};
+CREATE INDEX IF NOT EXISTS events_call_key ON events (site, ts_ns) WHERE ${CODED_CALLS};
+CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor_code, to_actor, ts_ns) WHERE ${kindIs('message', 'send')};
 CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE ${kindIs('http', 'request')};
 -- Responses by status and by duration (k_ns), each with what orders its matches by their requests' start
 -- (ts_ns − k_ns) without reading a row: get_http_requests(slow_ms) read every request and its response (650 ms
@@ -326,17 +333,17 @@ CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE ${ki
 CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns, k_ns) WHERE ${CODED_RESPONSES};
 CREATE INDEX IF NOT EXISTS events_http_slow ON events (k_ns, ts_ns) WHERE ${CODED_RESPONSES};
 CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE ${kindIs(['worker', 'child'])};
-CREATE INDEX IF NOT EXISTS events_end_key ON events (k_module, k_fn, k_ns DESC, ts_ns) WHERE ${CODED_COMPLETIONS};
+CREATE INDEX IF NOT EXISTS events_end_key ON events (site, k_ns DESC, ts_ns) WHERE ${CODED_COMPLETIONS};
 CREATE INDEX IF NOT EXISTS events_corr ON events (corr, ts_ns) WHERE ${CORR_ROWS};
 -- Sends and receipts by message id: a page's receipts are paired without reading every send since the start.
 CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE ${kindIs('message')};
 -- Receipts by receiver and sender, as events_send_pair has sends: who an actor heard from, counted on the index.
-CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor, from_actor, ts_ns) WHERE ${kindIs('message', 'receive')};`;
+CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor_code, from_actor, ts_ns) WHERE ${kindIs('message', 'receive')};`;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** What Store.write binds for an event, in this order (positional: binding by name looks each one up on the row object; named, a log row took ~0.3 µs more to bind). */
-const EVENT_INSERT_COLUMNS = 'ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns';
+const EVENT_INSERT_COLUMNS = 'ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_status, k_ns';
 const EVENT_COLUMNS = EVENT_INSERT_COLUMNS.split(', ').length;
 /**
  * Rows per INSERT statement. Each statement run costs its own trip through better-sqlite3 and the VDBE's
@@ -354,8 +361,10 @@ export class Store {
   /** Per-type retention, ms: events of that type older than this are pruned (lifecycle is kept unless named). */
   retention: Record<string, number> = {};
   private lastAgePrune = 0;
-  /** Whether type and subtype are stored as text (a file of an earlier layout, opened read-only). */
-  private readonly namedKinds: boolean;
+  /** The codes of actors and call sites (src/store/names.ts). */
+  private readonly names: Names;
+  /** A private copy of a file of an earlier layout opened read-only, brought to this layout: removed at close. */
+  private readonly copyDir: string | undefined;
   /** INSERT statements of 1 to ROWS_PER_INSERT rows, by count, made when first needed. */
   private readonly insertEvents: (Database.Statement | undefined)[] | undefined;
   private readonly openSends: OpenSends | undefined;
@@ -364,38 +373,52 @@ export class Store {
 
   constructor(options: StoreOptions = {}) {
     this.path = options.path;
-    this.db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    let db = new Database(options.path ?? ':memory:', { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-    const layout = this.db.pragma('user_version', { simple: true }) as number;
+    const layout = db.pragma('user_version', { simple: true }) as number;
     if (layout > LAYOUT) {
-      this.db.close();
+      db.close();
       throw new Error(`nodescope: ${options.path} was written by a newer nodescope (store layout ${layout}; this one reads layouts up to ${LAYOUT}): open it with that version`);
     }
-    // Read-only, a file of an earlier layout is read as it was written: type and subtype as text.
-    this.namedKinds = options.readonly === true && layout < LAYOUT;
-    keepStatements(this.db, this.namedKinds ? namedKinds : undefined);
+    // Read-only, a file of an earlier layout is read from a private copy brought to this layout (the file
+    // itself is left as it is): the queries read codes that such a file does not have.
+    const upgraded = options.readonly === true && layout < LAYOUT;
+    if (upgraded) {
+      this.copyDir = privateDir('nodescope-copy-');
+      const copy = join(this.copyDir, 'trace.db');
+      db.prepare('VACUUM INTO ?').run(copy);
+      db.close();
+      db = new Database(copy);
+    }
+    this.db = db;
+    keepStatements(this.db);
     this.db.function('timing_bucket', { deterministic: true }, durationBucket);
-    if (options.readonly) readerTallies(this.db);
-    else {
+    if (options.readonly && !upgraded) {
+      readerTallies(this.db);
+      this.names = new Names(this.db, options.path, false);
+    } else {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       const missing = missingTallies(this.db);
       const existed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       const slowKeyed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_http_slow'").get() !== undefined;
       this.db.exec(SCHEMA);
+      this.names = new Names(this.db, upgraded ? undefined : options.path, true);
       if (!existed) this.db.exec(eventsTable('events'));
-      this.db.transaction(() => {
-        migrateKeyColumns(this.db);
-        migratePayload(this.db);
-      })();
-      // A file from before responses carried their duration as a key: filled once, before its indexes.
-      if (existed && !slowKeyed) {
-        this.db.exec(`UPDATE events SET k_ns = json_extract(payload, '$.duration_ns') WHERE ${RESPONSE_ROWS}`);
-        this.db.exec('DROP INDEX IF EXISTS events_http_status');
+      if (existed && layout === 0) {
+        this.db.transaction(() => {
+          migrateKeyColumns(this.db);
+          migratePayload(this.db);
+        })();
+        // A file from before responses carried their duration as a key: filled once, before its indexes.
+        if (!slowKeyed) {
+          this.db.exec(`UPDATE events SET k_ns = json_extract(payload, '$.duration_ns') WHERE ${RESPONSE_ROWS}`);
+          this.db.exec('DROP INDEX IF EXISTS events_http_status');
+        }
       }
       if (existed && layout < LAYOUT) {
         this.db.transaction(() => {
-          rebuildCoded(this.db, layout);
+          rebuildCoded(this.db, layout, this.names);
           this.db.pragma(`user_version = ${LAYOUT}`);
         })();
       }
@@ -431,6 +454,7 @@ export class Store {
     const addSpan = options.readonly ? undefined : this.db.prepare('INSERT OR REPLACE INTO http_spans VALUES (?, ?, ?, ?)');
     const endSpan = options.readonly ? undefined : this.db.prepare('UPDATE http_spans SET end_ns = ? WHERE actor = ? AND ref = ? AND end_ns IS NULL AND start_ns <= ? RETURNING start_ns');
     const dropSpan = options.readonly ? undefined : this.db.prepare('DELETE FROM http_spans WHERE actor = ? AND ref = ? AND start_ns = ?');
+    const names = this.names;
     // The counts are summed here and written once per distinct key: a transaction of 2,000 calls is a few
     // upserts, not a second pass over the rows it inserted.
     this.writeTx = this.db.transaction((events: EventRow[], actors: ActorUpdate[]) => {
@@ -498,7 +522,8 @@ export class Store {
         const body = bodyOf(e, module, fn, status, ns);
         if (paired) pairedRows.push([values.length / EVENT_COLUMNS, e]);
         values.push(
-          e.ts_ns, e.wall_ms, typeCode(e.type), subtypeCode(e.subtype), e.actor, e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, e.actor, e.from_actor, e.to_actor), body, module, fn, status, ns,
+          e.ts_ns, e.wall_ms, typeCode(e.type), subtypeCode(e.subtype), names.actorCode(e.actor, true), e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, e.actor, e.from_actor, e.to_actor), body,
+          module === null ? null : names.siteCode(module, fn!, true), status, ns,
         );
         if (values.length === ROWS_PER_INSERT * EVENT_COLUMNS) insert();
         tally(counts, e.actor, e.type, e.subtype);
@@ -524,7 +549,13 @@ export class Store {
   write(events: EventRow[], actors: ActorUpdate[] = []): number {
     if (this.insertEvents === undefined) throw new Error('nodescope: this store was opened readonly');
     if (events.length === 0 && actors.length === 0) return 0;
-    this.writeTx(events, actors);
+    try {
+      this.writeTx(events, actors);
+    } catch (error) {
+      this.names.rolledBack();
+      throw error;
+    }
+    this.names.committed();
     this.count += events.length;
     if (this.count > this.maxEvents) this.prune();
     if (Date.now() - this.lastAgePrune > 1_000) this.pruneByAge();
@@ -614,12 +645,22 @@ export class Store {
 
   /** What a query binds to compare with `type_code` (src/store/kinds.ts). */
   typeCode(type: string): KindCode {
-    return this.namedKinds ? type : typeCode(type);
+    return typeCode(type);
   }
 
   /** What a query binds to compare with `subtype_code`. */
   subtypeCode(subtype: string): KindCode {
-    return this.namedKinds ? subtype : subtypeCode(subtype);
+    return subtypeCode(subtype);
+  }
+
+  /** What a query binds to compare with `actor_code` (src/store/names.ts): null for an actor with no events. */
+  actorCode(id: string): bigint | null {
+    return this.names.actorCode(id);
+  }
+
+  /** What a query binds to compare with `site`: null for a (module, fn) with no events. */
+  siteCode(module: string, fn: string): bigint | null {
+    return this.names.siteCode(module, fn);
   }
 
   actor(id: string): ActorRow | undefined {
@@ -641,6 +682,8 @@ export class Store {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.names.close();
+    if (this.copyDir !== undefined) rmSync(this.copyDir, { recursive: true, force: true });
   }
 }
 
@@ -654,7 +697,7 @@ const KEPT_STATEMENTS = 256;
  * its statements per question, and a statement that reads `payload` or `ref` compiles their expressions:
  * ~90 µs more per prepare with the payload shapes (146 vs 52 µs, CPU), more than reading its rows took.
  */
-function keepStatements(db: Database.Database, rewrite?: (sql: string) => string): void {
+function keepStatements(db: Database.Database): void {
   const prepare = db.prepare.bind(db);
   const kept = new Map<string, Database.Statement>();
   db.prepare = ((sql: string) => {
@@ -663,7 +706,7 @@ function keepStatements(db: Database.Database, rewrite?: (sql: string) => string
       if (st.reader) st.raw(false).pluck(false).expand(false);
       return st;
     }
-    const made = prepare(rewrite ? rewrite(sql) : sql);
+    const made = prepare(sql);
     if (st === undefined) {
       if (kept.size >= KEPT_STATEMENTS) kept.delete(kept.keys().next().value!);
       kept.set(sql, made);
@@ -707,31 +750,37 @@ function migratePayload(db: Database.Database): void {
 
 /**
  * A file of an earlier layout: its events copied into a table of this layout, ids kept; its indexes are dropped
- * with it (KEY_INDEXES are made after). Layout 0 (before the coded columns): coded and shaped by the writer's
- * own functions; measured: 1 M events of the realistic mix in ~11 s CPU (20 s at load 11), once. Layout 2:
- * only type and subtype coded, the other columns copied as they are.
+ * with it (KEY_INDEXES are made after). Its actors and call sites are given codes first, in the order they
+ * first appear. Layout 0 (before the coded columns): coded and shaped by the writer's own functions; measured:
+ * 1 M events of the realistic mix in ~11 s CPU (20 s at load 11), once. Layout 2: type and subtype coded too;
+ * layout 3: actors and sites only, the other columns copied as they are.
  */
-function rebuildCoded(db: Database.Database, layout: number): void {
+function rebuildCoded(db: Database.Database, layout: number, names: Names): void {
   registerKindCoders(db);
   db.exec(eventsTable('events_coded'));
-  if (layout === 2) {
-    db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
-      SELECT id, ts_ns, wall_ms, type_code_of(type), subtype_code_of(subtype), actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns FROM events`);
-    db.exec('DROP TABLE events');
-    db.exec('ALTER TABLE events_coded RENAME TO events');
-    return;
+  const naming = layout === 3 ? kindIs(['call', 'agent']) : NAMING_ROWS;
+  const site = `iif(${naming}, coalesce(k_module, ''), NULL) AS m, iif(${naming}, coalesce(k_fn, ''), NULL) AS f`;
+  let source = `SELECT id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, ${site}, k_status, k_ns FROM events`;
+  if (layout === 2) source = source.replace('type_code, subtype_code', 'type_code_of(type) AS type_code, subtype_code_of(subtype) AS subtype_code');
+  if (layout === 0) {
+    registerCoders(db);
+    // Integers as bigints, as the writer binds them: a duration stored as a REAL is not a whole one.
+    db.function('body_of', { deterministic: true, safeIntegers: true, varargs: true }, (...v: unknown[]) => {
+      const [payload, type, subtype, actor, module, fn, status, ns] = v as [string | null, string, string, string, string | null, string | null, unknown, bigint | number | string | null];
+      const naming = type === 'call' || type === 'agent';
+      const row = { payload, type, subtype, actor } as EventRow;
+      return bodyOf(row, naming ? (module ?? '') : null, naming ? (fn ?? '') : null, typeof status === 'bigint' ? Number(status) : status, ns);
+    });
+    source = `SELECT id, ts_ns, wall_ms, type_code_of(type) AS type_code, subtype_code_of(subtype) AS subtype_code, actor, from_actor, to_actor,
+      short_corr(corr, actor) AS short_corr, short_ref(ref, actor, from_actor, to_actor) AS short_ref,
+      body_of(payload, type, subtype, actor, k_module, k_fn, k_status, k_ns) AS body, ${site}, k_status, k_ns FROM events`;
   }
-  registerCoders(db);
-  // Integers as bigints, as the writer binds them: a duration stored as a REAL is not a whole one.
-  db.function('body_of', { deterministic: true, safeIntegers: true, varargs: true }, (...v: unknown[]) => {
-    const [payload, type, subtype, actor, module, fn, status, ns] = v as [string | null, string, string, string, string | null, string | null, unknown, bigint | number | string | null];
-    const naming = type === 'call' || type === 'agent';
-    const row = { payload, type, subtype, actor } as EventRow;
-    return bodyOf(row, naming ? (module ?? '') : null, naming ? (fn ?? '') : null, typeof status === 'bigint' ? Number(status) : status, ns);
-  });
-  db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_corr, short_ref, body, k_module, k_fn, k_status, k_ns)
-    SELECT id, ts_ns, wall_ms, type_code_of(type), subtype_code_of(subtype), actor, from_actor, to_actor, short_corr(corr, actor), short_ref(ref, actor, from_actor, to_actor),
-      body_of(payload, type, subtype, actor, k_module, k_fn, k_status, k_ns), k_module, k_fn, k_status, k_ns FROM events`);
+  db.exec('INSERT INTO actor_codes (code, id) SELECT row_number() OVER (ORDER BY min(id)) - 1, actor FROM events GROUP BY actor');
+  db.exec(`INSERT INTO site_codes (code, module, fn) SELECT row_number() OVER (ORDER BY min(id)) - 1, m, f FROM (${source}) WHERE m IS NOT NULL GROUP BY m, f`);
+  names.loadAll();
+  db.exec(`INSERT INTO events_coded (id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_status, k_ns)
+    SELECT e.id, e.ts_ns, e.wall_ms, e.type_code, e.subtype_code, a.code, e.from_actor, e.to_actor, e.short_corr, e.short_ref, e.body, s.code, e.k_status, e.k_ns
+    FROM (${source}) AS e JOIN actor_codes AS a ON a.id = e.actor LEFT JOIN site_codes AS s ON s.module = e.m AND s.fn = e.f ORDER BY e.id`);
   db.exec('DROP TABLE events');
   db.exec('ALTER TABLE events_coded RENAME TO events');
 }

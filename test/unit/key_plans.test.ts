@@ -11,9 +11,9 @@ import { EVENTS, recordPlans, setup, T0, webEvents } from '../query_fixture.js';
 
 const ALL = { sinceMs: null, untilMs: null };
 const PAGE = { limit: 10, offset: 0 };
-// Each step: the next function of the same module (equality + range), else the next module: both seek.
+// The store's call sites in (module, fn) order, each probed once in the index.
 const PAIRS =
-  'WITH RECURSIVE pairs(m, f) AS ( SELECT * FROM (SELECT k_modu => CO-ROUTINE pairs; SETUP; CO-ROUTINE (subquery-1); SCAN events USING COVERING INDEX events_call_key; SCAN (subquery-1); RECURSIVE STEP; SCAN pairs; CORRELATED SCALAR SUBQUERY 3; SEARCH events USING COVERING INDEX events_call_key (k_module=? AND k_fn>?); CORRELATED SCALAR SUBQUERY 4; SEARCH events USING COVERING INDEX events_call_key (k_module>?); CORRELATED SCALAR SUBQUERY 5; SEARCH events USING COVERING INDEX events_call_key (k_module=? AND k_fn>?); CORRELATED SCALAR SUBQUERY 6; SEARCH events USING COVERING INDEX events_call_key (k_module>?); SCAN pairs';
+  'WITH pairs(m, f, s) AS ( SELECT module, fn, code FROM site_c => SCAN c USING COVERING INDEX sqlite_autoindex_site_codes_1; SEARCH events EXISTS USING COVERING INDEX events_call_key (site=?)';
 
 function plansOf(run: (store: ReturnType<typeof setup>['store']) => unknown): string[] {
   const { store } = setup([...EVENTS, ...webEvents()]);
@@ -32,24 +32,24 @@ describe('query plans on the key columns', () => {
       expect(r.total).toBe(4);
     });
     expect(plans).toEqual([
-      // one probe per distinct pair (the first entry, then each next one), not a scan of the call rows
+      // one probe per call site the store named, not a scan of the call rows
       PAIRS,
       // (the count comes from the store's call_counts: no statement on events)
       // in ts_ns order from the index: no sort of every match
-      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (k_module=? AND k_fn=?)',
-      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (site=?)',
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor_code=? AND ts_ns>?)',
     ]);
   });
 
   it('get_function_calls with a function and an actor', () => {
     const plans = plansOf((store) => functionCalls(store, { module: 'payments.js', fn: 'charge', actors: ['4242'], window: ALL }, PAGE));
     expect(plans).toEqual([
-      // one probe per distinct pair (the first entry, then each next one), not a scan of the call rows
+      // one probe per call site the store named, not a scan of the call rows
       PAIRS,
       // (the count comes from the store's call_counts: no statement on events)
       // in ts_ns order from the index: no sort of every match
-      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (k_module=? AND k_fn=?)',
-      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_call_key (site=?)',
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor_code=? AND ts_ns>?)',
     ]);
   });
 
@@ -62,14 +62,14 @@ describe('query plans on the key columns', () => {
       expect(r.total).toBeGreaterThan(1);
       messageFlow(store, '4242', '4242/w1', ALL, PAGE);
     }).filter((p) => !p.includes('NOT INDEXED'));
-    expect(plans[0]).toEqual('SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_send_pair (actor=? AND to_actor=?)');
+    expect(plans[0]).toEqual('SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_send_pair (actor_code=? AND to_actor=?)');
     // The receiver's first event (where its tracing began), by (actor, ts_ns)
-    expect(plans[1]).toEqual('SELECT min(ts_ns) AS t FROM events WHERE actor = ? => SEARCH events USING COVERING INDEX events_actor_ts (actor=?)');
+    expect(plans[1]).toEqual('SELECT min(ts_ns) AS t FROM events WHERE actor_code = ? => SEARCH events USING COVERING INDEX events_actor_ts (actor_code=?)');
     // The sends and receipts of the page's ids, by id (a sort of those rows only: a few per id).
     expect(plans.slice(2, -1).length).toBeGreaterThan(0);
     expect(plans.slice(2, -1).every((p) => p.includes('SEARCH events USING INDEX events_message_ref (ref=?'))).toBe(true);
     // Sends without a receipt: their receiver's first event (is it traced from its start?), by (actor, ts_ns).
-    expect(plans.at(-1)).toBe('SELECT ts_ns, payload FROM events WHERE actor = ? AND NOT (t => SEARCH events USING INDEX events_actor_ts (actor=?)');
+    expect(plans.at(-1)).toBe('SELECT ts_ns, payload FROM events WHERE actor_code = ? AND N => SEARCH events USING INDEX events_actor_ts (actor_code=?)');
   });
 
   it('a request: its path and its calls read by its id (events_corr), not the thread\'s history', () => {
@@ -107,10 +107,10 @@ describe('query plans on the key columns', () => {
     expect(plans.filter((p) => !p.includes('FROM events WHERE (actor IN'))).toEqual([
       // in ts_ns order from each index, no sort of the whole history; the count from actor_counts
       'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_spawned_by (from_actor=?)',
-      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_actor_ts (actor=?)',
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_actor_ts (actor_code=?)',
       'SELECT count(*) AS n FROM events WHERE from_actor = :self AN => SEARCH events USING INDEX events_spawned_by (from_actor=?)',
       // the completions of the calls on the page
-      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>?)',
+      'SELECT id, subtype, ts_ns, ref, payload FROM events WHERE ac => SEARCH events USING INDEX events_actor_ts (actor_code=? AND ts_ns>?)',
     ]);
   });
 
@@ -136,8 +136,8 @@ describe('query plans on the key columns', () => {
       byId,
     ]);
     expect(plans({ actors: ['4242', '4242/o1'] })).toEqual([
-      'SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE actor  => CO-ROUTINE (subquery-1); SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?); SCAN (subquery-1)',
-      'SELECT ts_ns, id FROM events WHERE actor = :key AND ts_ns >= => SEARCH events USING INDEX events_actor_ts (actor=? AND ts_ns>? AND ts_ns<?)',
+      'SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE actor_ => CO-ROUTINE (subquery-1); SEARCH events USING INDEX events_actor_ts (actor_code=? AND ts_ns>? AND ts_ns<?); SCAN (subquery-1)',
+      'SELECT ts_ns, id FROM events WHERE actor_code = :key AND ts_ => SEARCH events USING INDEX events_actor_ts (actor_code=? AND ts_ns>? AND ts_ns<?)',
       byId,
     ]);
   });

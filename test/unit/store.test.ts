@@ -85,7 +85,7 @@ describe('Store', () => {
   it('answers per-actor and per-type windows from the indexes', () => {
     const store = new Store();
     const plan = (sql: string) => (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
-    expect(plan("SELECT * FROM events WHERE actor = '1' AND ts_ns BETWEEN 0 AND 10 ORDER BY ts_ns")).toMatch(/USING INDEX events_actor_ts/);
+    expect(plan("SELECT * FROM events WHERE actor_code = 1 AND ts_ns BETWEEN 0 AND 10 ORDER BY ts_ns")).toMatch(/USING INDEX events_actor_ts/);
     expect(plan(`SELECT * FROM events WHERE ${kindIs('call')} AND ts_ns > 5 ORDER BY ts_ns`)).toMatch(/USING INDEX events_type_ts/);
   });
 });

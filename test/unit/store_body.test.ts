@@ -161,7 +161,7 @@ describe('rows stored coded', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 3\)/);
+    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 4\)/);
     expect(() => new Store({ path, readonly: true })).toThrow(/store layout 99/);
   });
 });
@@ -313,7 +313,7 @@ describe('a file of layout 2 (type and subtype as text)', () => {
     reader.close();
 
     const store = new Store({ path });
-    expect(store.db.pragma('user_version', { simple: true })).toBe(3);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
     const stored = (s: Store) => s.db.prepare('SELECT id, type_code, subtype_code, type, subtype, actor, ref, corr, body, payload FROM events ORDER BY id').all();
     expect(stored(store)).toEqual(stored(fresh));
     expect(await answers(contextOf(store))).toEqual(expected);
@@ -321,6 +321,50 @@ describe('a file of layout 2 (type and subtype as text)', () => {
     const again = new Store({ path });
     expect(stored(again)).toEqual(stored(fresh));
     again.close();
+  });
+});
+
+/** A file as layout 3 left it (its DDL, verbatim: test/fixtures/store_layout3.sql), with the query fixture's rows. */
+function layout3File(path: string, from: Store): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout3.sql'), 'utf8'));
+  db.transaction(() => {
+    for (const table of ['actors', 'meta', ...TALLIES]) {
+      const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
+      for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
+    }
+    const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
+    const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
+    for (const r of from.db.prepare(`SELECT ${columns} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+  })();
+  db.pragma('user_version = 3');
+  db.close();
+}
+
+describe('a file of layout 3 (actors and call sites as text)', () => {
+  it('is read from a private copy read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
+    const { store: fresh, ctx } = setup(webEvents());
+    const expected = await answers(ctx);
+    const path = tempFile();
+    layout3File(path, fresh);
+
+    const reader = new Store({ path, readonly: true });
+    expect(await answers(contextOf(reader))).toEqual(expected);
+    reader.close();
+    // the file itself is left as it was
+    const file = new Database(path, { readonly: true });
+    expect(file.pragma('user_version', { simple: true })).toBe(3);
+    file.close();
+
+    const store = new Store({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+    const stored = (s: Store) => s.db.prepare('SELECT id, actor_code, site, actor, k_module, k_fn, ref, corr, body, payload FROM events ORDER BY id').all();
+    expect(stored(store)).toEqual(stored(fresh));
+    expect(store.db.prepare('SELECT * FROM actor_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM actor_codes ORDER BY code').all());
+    expect(store.db.prepare('SELECT * FROM site_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM site_codes ORDER BY code').all());
+    expect(await answers(contextOf(store))).toEqual(expected);
+    store.close();
   });
 });
 
@@ -378,8 +422,11 @@ describe('types and subtypes', () => {
     const store = new Store();
     const names = (column: 'type' | 'subtype', count: number) =>
       (store.db.prepare(`WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT group_concat(${column}, ',') AS s FROM (SELECT ${column} FROM c, events WHERE events.id = c.n + 1 ORDER BY c.n)`).get(count) as { s: string }).s.split(',');
-    const insert = store.db.prepare('INSERT INTO events (id, ts_ns, wall_ms, type_code, subtype_code, actor) VALUES (?, 0, 0, ?, ?, ?)');
-    for (let i = 0; i <= SUBTYPES.length; i++) insert.run(i + 1, BigInt(Math.min(i, TYPES.length)), BigInt(i), '1');
+    // (an actor given its code by a write: the rows below are written with it)
+    store.write([row(0, 'log', 'info', '{}')]);
+    store.db.exec('DELETE FROM events');
+    const insert = store.db.prepare('INSERT INTO events (id, ts_ns, wall_ms, type_code, subtype_code, actor_code) VALUES (?, 0, 0, ?, ?, 0)');
+    for (let i = 0; i <= SUBTYPES.length; i++) insert.run(i + 1, BigInt(Math.min(i, TYPES.length)), BigInt(i));
     expect(names('subtype', SUBTYPES.length)).toEqual([...SUBTYPES, String(SUBTYPES.length)]);
     expect(names('type', TYPES.length)).toEqual([...TYPES, String(TYPES.length)]);
     store.close();
