@@ -2,7 +2,7 @@
 // - WAL and synchronous=NORMAL: a commit is an append, not an fsync; ~290k rows/s in large batches.
 // - Statements are prepared once; a batch is one synchronous transaction with no await inside.
 // - `id INTEGER PRIMARY KEY` is the rowid: monotonic, free, and the pruning order (oldest first).
-// - Two indexes, each matching a query family: (actor, ts_ns) for per-actor timelines and paths,
+// - Two indexes, each matching a query family: (actor_code, ts_ns) for per-actor timelines and paths,
 //   (type_code, ts_ns) for "all calls / all messages / all requests in a window". Every extra index costs
 //   insert throughput, so none is added without a query that needs it (see test/unit/key_plans.test.ts).
 // - Key columns for what tools filter or order on inside payloads (a call's module and function, a
@@ -13,6 +13,8 @@
 //   every insert, whatever the row: three json_extract per row took a stored row from 3.7 to 8.5 µs.
 //   Partial indexes for the other filters the tools use (message pairs, lifecycle events by parent, HTTP
 //   requests by id) cost nothing for other rows.
+// - Actors and a call's (module, fn) are stored as small integers (`actor_code`, `site`: src/store/names.ts),
+//   type and subtype too (src/store/kinds.ts), ids and payload openings coded (coded_columns.ts, SHAPES).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -105,11 +107,9 @@ const CODED_COMPLETIONS = kindIs('call', ['return', 'throw']);
 const CODED_CALLS = kindIs('call', 'call');
 
 /**
- * Key columns: name, type, the rows that carry one, and its value read from the payload (what a file of an
- * earlier version is filled with once). Empty strings rather than NULL for calls, so the distinct
- * (module, fn) pairs can be walked through the index with row-value comparisons; and no declared type for
- * them: with TEXT affinity the planner seeks that walk on k_module alone (reading every call of a module to
- * step to its next function) instead of on (k_module, k_fn).
+ * Key columns as a file of layout 0 is given them before it is rebuilt (this layout stores k_module and k_fn
+ * as a `site`): name, type, the rows that carry one, and its value read from the payload (what such a file is
+ * filled with once). Empty strings rather than NULL for a row that names none.
  */
 const KEY_COLUMNS: { name: string; type: string; rows: string; expr: string }[] = [
   { name: 'k_module', type: '', rows: NAMING_ROWS, expr: "coalesce(json_extract(payload, '$.module'), '')" },

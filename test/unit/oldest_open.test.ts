@@ -119,7 +119,7 @@ function fromEveryMessage(store: Store) {
   const msgs = store.db
     .prepare("SELECT id, ts_ns, wall_ms, subtype, from_actor, to_actor, ref FROM events WHERE type = 'message' ORDER BY ts_ns, id")
     .all() as { id: number; ts_ns: number; wall_ms: number; subtype: string; from_actor: string; to_actor: string; ref: string }[];
-  const first = (a: string) => (store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor = ?').get(a) as { t: number }).t;
+  const first = (a: string) => (store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor_code = ?').get(store.actorCode(a)) as { t: number }).t;
   const pairs = [...new Set(msgs.map((m) => `${m.from_actor}\0${m.to_actor}`))].map((k) => k.split('\0') as [string, string]);
   const perPair = Math.max(10, Math.floor(LATENCY_SAMPLE / pairs.length));
   const byReceiver = new Map<string, { count: number; oldest: number }>();
