@@ -1,7 +1,7 @@
 // Function calls of traced modules: each `call/call` row with its `call/return` or `call/throw` (same
 // `ref`, same actor, later ts_ns).
 import { kindIs } from '../store/kinds.js';
-import { CORR_ROWS, type Store } from '../store/store.js';
+import { CORR_IS, CORR_ROWS, corrParams, type Store } from '../store/store.js';
 import { iso, parseJson, renderArgs, renderValue } from './format.js';
 import type { Page } from './page.js';
 import { actorCodes, inList, likeEscape, ms, ROW_COLUMNS, type Row } from './rows.js';
@@ -117,10 +117,10 @@ function pairWhere(store: Store, filter: CallFilter): { sql: string; params: Rec
   if (filter.window.sinceMs !== null || filter.window.untilMs !== null) conds.push(WINDOW_SQL);
   if (actors) conds.push(`actor_code IN (${actors.sql})`);
   // A request's calls are a few of its rows, from events_corr (whose condition is written as it is there).
-  if (filter.corr) conds.push('corr = :corr', CORR_ROWS);
+  if (filter.corr) conds.push(CORR_IS, CORR_ROWS);
   return {
     sql: `events INDEXED BY ${filter.corr ? 'events_corr' : 'events_call_key'} WHERE ${conds.join(' AND ')}`,
-    params: { ...windowParams(filter.window), ...actors?.params, ...(filter.corr ? { corr: filter.corr } : {}) },
+    params: { ...windowParams(filter.window), ...actors?.params, ...(filter.corr ? corrParams(filter.corr) : {}) },
   };
 }
 

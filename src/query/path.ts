@@ -3,7 +3,8 @@
 // folded into their call. A thread's path includes the tracked objects it owns, and the lifecycle events of
 // the workers and children it started (recorded with from = the thread).
 import { kindIs } from '../store/kinds.js';
-import { CORR_ROWS, type Store } from '../store/store.js';
+import { shortCorr } from '../store/coded_columns.js';
+import { CORR_IS, CORR_ROWS, corrParams, type Store } from '../store/store.js';
 import { callRecords, renderCallOutcome, type CallRecord } from './calls.js';
 import { iso, parseJson, renderTrigger, renderValue } from './format.js';
 import { renderProbeLine } from './probes.js';
@@ -38,19 +39,22 @@ export function executionPath(store: Store, actor: string, window: TimeWindow, p
   const windowed = window.sinceMs !== null || window.untilMs !== null;
   // A window is also a ts_ns range (clock.ts) of the indexes: on wall_ms alone, counting it read the whole
   // history of the thread (150 ms on 1 M events), and a page of it started from the oldest row.
-  const extra = `${windowed ? ` AND ts_ns >= :lo AND ts_ns <= :hi AND ${WINDOW_SQL}` : ''}${corr ? ' AND corr = :corr' : ''}`;
+  const inWindow = windowed ? ` AND ts_ns >= :lo AND ts_ns <= :hi AND ${WINDOW_SQL}` : '';
+  const extra = `${inWindow}${corr ? ` AND ${CORR_IS}` : ''}`;
   const range = windowed ? tsRange(store, window) : undefined;
-  const params = { ...ids.params, ...codes.params, self: actor, ...windowParams(window), ...(range ? { lo: range.lo, hi: range.hi } : {}), ...(corr ? { corr } : {}) };
+  const params = { ...ids.params, ...codes.params, self: actor, ...windowParams(window), ...(range ? { lo: range.lo, hi: range.hi } : {}), ...(corr ? corrParams(corr) : {}) };
   // Each actor of the family is read in ts_ns order from (actor, ts_ns), at most offset + limit rows, and so
   // are the workers and children it started (events_spawned_by); the streams are merged here. One query
   // over all of them sorted every matching row of the thread's history (226 ms p95 for a 250k-event thread).
-  // With a request, its rows come from events_corr (the condition is that index's, word for word).
-  const own = `${corr ? CORR_ROWS : `NOT (${kindIs('call', ['return', 'throw'])})`}${extra}`;
+  // With a request, its rows come from events_corr (the condition is that index's, word for word); an
+  // actor's own rows hold the request's id one way (`:sc`, as the store codes it for that actor).
+  const rows_ = corr ? CORR_ROWS : `NOT (${kindIs('call', ['return', 'throw'])})`;
+  const own = `${rows_}${extra}`;
   const spawned = `from_actor = :self AND ${kindIs(['worker', 'child'])} AND actor NOT IN (${ids.sql})${extra}`;
-  const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor_code = :a AND ${own} ORDER BY ts_ns, id LIMIT :n`);
+  const readOwn = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE actor_code = :a AND ${rows_}${inWindow}${corr ? ' AND short_corr = :sc AND corr = :corr' : ''} ORDER BY ts_ns, id LIMIT :n`);
   const n = page.offset + page.limit;
   const merged: Row[] = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE ${spawned} ORDER BY ts_ns, id LIMIT :n`).all({ ...params, n }) as Row[];
-  for (const a of family) merged.push(...(readOwn.all({ ...params, a: store.actorCode(a), n }) as Row[]));
+  for (const a of family) merged.push(...(readOwn.all({ ...params, a: store.actorCode(a), ...(corr ? { sc: shortCorr(corr, a) } : {}), n }) as Row[]));
   merged.sort((x, y) => x.ts_ns - y.ts_ns || x.id - y.id);
   const rows = merged.slice(page.offset, n);
   let total = (store.db.prepare(`SELECT count(*) AS n FROM events WHERE ${spawned}`).get(params) as { n: number }).n;

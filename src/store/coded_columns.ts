@@ -70,6 +70,16 @@ export function shortCorr(corr: string | null, actor: string): string | bigint |
 }
 
 /**
+ * Every `short_corr` a row with this corr can have, whatever its actor: for `<p>:r<n>`, n (a row of process
+ * p), −n (a row of actor p) and the text; else the text (three times: one IN list for all).
+ */
+export function corrCodes(corr: string): [bigint | string, bigint | string, string] {
+  const at = corr.lastIndexOf(':r');
+  const n = at > 0 ? counter(corr, at + 2) : undefined;
+  return n === undefined ? [corr, corr, corr] : [BigInt(n), BigInt(-n), corr];
+}
+
+/**
  * Functions for SQL that code a file's rows (the rebuild of a file written before these columns, in one
  * INSERT … SELECT): the same as the writer's.
  */

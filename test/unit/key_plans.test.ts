@@ -75,11 +75,12 @@ describe('query plans on the key columns', () => {
   it('a request: its path and its calls read by its id (events_corr), not the thread\'s history', () => {
     const path = plansOf((store) => executionPath(store, '4242', ALL, PAGE, '4242:r1'));
     expect(path.filter((p) => p.includes('events_actor_ts') && !p.startsWith('SELECT id, subtype'))).toEqual([]);
-    expect(path.filter((p) => p.includes('events_corr (corr=?)'))).toHaveLength(2);
+    expect(path.filter((p) => p.includes('events_corr (short_corr=?)'))).toHaveLength(2);
     const calls = plansOf((store) => functionCalls(store, { module: 'payments.js', corr: '4242:r1', window: ALL }, PAGE));
     expect(calls.slice(1, 3)).toEqual([
-      "SELECT count(*) AS n FROM events INDEXED BY events_corr WHER => SEARCH events USING INDEX events_corr (corr=?)",
-      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_corr (corr=?)',
+      "SELECT count(*) AS n FROM events INDEXED BY events_corr WHER => SEARCH events USING INDEX events_corr (short_corr=?)",
+      // (the request's rows, from up to three ranges of events_corr, one per way its id is stored: sorted, a few rows)
+      'SELECT id, ts_ns, wall_ms, type, subtype, actor, from_actor, => SEARCH events USING INDEX events_corr (short_corr=?); USE TEMP B-TREE FOR ORDER BY',
     ]);
   });
 
