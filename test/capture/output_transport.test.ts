@@ -79,6 +79,19 @@ describe.each(nodeTargets())('pino transport on Node $major', ({ bin: node }) =>
     expect(rows.map((e) => [e.actor, e.subtype, e.payload.stream, e.payload.text])).toEqual([[`${app.pid}/w2`, 'info', 'stdout', '{"level":30,"msg":"last words"}']]);
   });
 
+  it("records the line logged as the program ends when the transport's worker is ended from outside, busy after it woke the main thread", async () => {
+    const { app, t } = await attached(FIXTURE, { ready: /^ready$/, node });
+    app.send('last busy');
+    await app.exited;
+    expect(app.lines()).toEqual(['ready', '{"level":30,"msg":"last words"}']);
+    const rows = await eventually(() => {
+      t.tracer.ingest.flush();
+      const r = events(t.store, "type = 'log'");
+      return r.length > 0 && r;
+    }, 'the last line');
+    expect(rows.map((e) => [e.actor, e.subtype, e.payload.stream, e.payload.text])).toEqual([[`${app.pid}/w2`, 'info', 'stdout', '{"level":30,"msg":"last words"}']]);
+  });
+
   it('prints the same lines traced as untraced', async () => {
     expect(await printed(node, true)).toEqual(await printed(node, false));
   });
