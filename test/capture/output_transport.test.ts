@@ -79,9 +79,9 @@ describe.each(nodeTargets())('pino transport on Node $major', ({ bin: node }) =>
     expect(rows.map((e) => [e.actor, e.subtype, e.payload.stream, e.payload.text])).toEqual([[`${app.pid}/w2`, 'info', 'stdout', '{"level":30,"msg":"last words"}']]);
   });
 
-  it("records the line logged as the program ends when the transport's worker is ended from outside, busy after it woke the main thread", async () => {
+  it.each(['last busy', 'last busy exit'])("%s: records the line logged as the program ends (or exits) when the transport's worker is ended from outside, busy after it woke the main thread", async (command) => {
     const { app, t } = await attached(FIXTURE, { ready: /^ready$/, node });
-    app.send('last busy');
+    app.send(command);
     await app.exited;
     expect(app.lines()).toEqual(['ready', '{"level":30,"msg":"last words"}']);
     const rows = await eventually(() => {
