@@ -13,6 +13,11 @@ import { nodeTargets } from '../targets/index.js';
 const FIXTURE = 'output/transport.cjs';
 const ALL = { sinceMs: null, untilMs: null };
 const PAGE = { limit: 50, offset: 0, page: 1 };
+/**
+ * Lines logged in one go as the program ends: several batches, within what a pipe holds (a burst of 30,000
+ * right before the end printed nothing at all on Node 26, untraced, to a file as well: pino's to say).
+ */
+const LAST_BURST = 1000;
 
 /** [actor, level, stream, text]: w1 is the transport started before attach, w2 and w3 those started after. */
 const EXPECTED = [
@@ -90,6 +95,19 @@ describe.each(nodeTargets())('pino transport on Node $major', ({ bin: node }) =>
       return r.length > 0 && r;
     }, 'the last line');
     expect(rows.map((e) => [e.actor, e.subtype, e.payload.stream, e.payload.text])).toEqual([[`${app.pid}/w2`, 'info', 'stdout', '{"level":30,"msg":"last words"}']]);
+  });
+
+  it(`records every one of ${LAST_BURST} lines logged as the program ends, the transport's worker busy after it woke the main thread`, async () => {
+    const { app, t } = await attached(FIXTURE, { ready: /^ready$/, node });
+    app.send(`last busy ${LAST_BURST}`);
+    await app.exited;
+    // (The pipe may still hold the last lines when the process's exit is known.)
+    await eventually(() => app.lines().length === 1 + LAST_BURST, () => `${LAST_BURST} lines printed, got ${app.lines().length - 1}`);
+    const w2 = `${app.pid}/w2`;
+    const logs = () => (t.tracer.ingest.flush(), events(t.store, "actor = ? AND type = 'log'", w2).map((e) => e.payload.text));
+    await eventually(() => logs().length >= LAST_BURST, () => `${LAST_BURST} lines, got ${logs().length}`);
+    // Each once, in order (none dropped: the queue holds 20,000).
+    expect(logs()).toEqual(app.lines().slice(1));
   });
 
   it('prints the same lines traced as untraced', async () => {
