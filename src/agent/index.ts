@@ -183,7 +183,8 @@ class Agent implements AgentCore {
    * lost). In a message flood that makes ~3× the batches (3 s flood: 112–150 → 261–401), not fewer stored.
    * And before it wakes a thread blocked in Atomics.wait (Atomics.notify): at the process's exit, pino's
    * transport worker wakes the main thread waiting for it, which then ends the process and the worker with it
-   * (its last line was lost whenever the worker did not reach its own 'exit' first).
+   * (its last line was lost whenever the worker did not reach its own 'exit' first). Its worker notifies per
+   * chunk it reads: 10,000 lines logged at once made 33–41 batches with or without, at the same CPU.
    */
   private flushBeforeHandover(): void {
     const { channel, patches } = this;
