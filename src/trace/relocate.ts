@@ -48,26 +48,45 @@ export async function withPortLock<T>(job: () => Promise<T>, timeoutMs = 20_000)
   }
 }
 
-/** Returns the inspector's new ws URL. `port` 0 picks a random free port. */
+const MOVE_KEY = `Symbol.for('nodescope.moveInspector')`;
+// The move is called off by taking its mark away (the timer finds it gone), as the inspector's close is
+// (process_link.ts, CANCEL_CLOSE). The timer is set at a microtask checkpoint: the evaluation is an
+// interrupt, maybe inside Node's walk of its timers.
+const SCHEDULE_MOVE = (port: number) =>
+  `(m => { globalThis[${MOVE_KEY}] = m; (async () => { await undefined; setTimeout(() => { if (globalThis[${MOVE_KEY}] !== m) return; delete globalThis[${MOVE_KEY}]; try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50); })(); })({}), undefined`;
+const CANCEL_MOVE = `(() => { if (!globalThis[${MOVE_KEY}]) return false; delete globalThis[${MOVE_KEY}]; return true; })()`;
+
+/**
+ * Returns the inspector's new ws URL. `port` 0 picks a random free port. The move runs when the target's event
+ * loop comes round: one busy for seconds at a time is waited for (10 s; the attach holds the port lock
+ * meanwhile, which other nodescopes wait 20 s for), and past that has its move called off and keeps its port
+ * (an error says so). It used to be waited for 3 s and then taken as not moving: the caller went on with the
+ * old address, closed under it a moment later (a capture test's attach refused on a loaded machine).
+ */
 export async function relocateInspector(url: string, pid: number, port: number): Promise<string> {
   const before = listeningPorts(pid);
-  const session = await WebSocketSession.connect(url, `relocate ${pid}`);
+  await evaluateOnce(url, `relocate ${pid}`, SCHEDULE_MOVE(port));
+  const movedPort = () => listeningPorts(pid).filter((p) => (port === 0 ? !before.includes(p) : p === port))[0];
+  let moved = await waitFor(movedPort, 10_000);
+  if (moved === undefined) {
+    const calledOff = await evaluateOnce(url, `relocate ${pid}`, CANCEL_MOVE).catch(() => false);
+    if (calledOff === true) throw new Error(`the inspector of pid ${pid} did not move (its event loop did not come round): left where it was`);
+    // Under way as we asked: its new port appears in a moment.
+    moved = await waitFor(movedPort, 5_000);
+  }
+  if (moved === undefined) throw new Error(`the inspector of pid ${pid} did not move`);
+  return inspectorUrl('127.0.0.1', moved);
+}
+
+/** One evaluation in a session of its own, gone right after: the move waits for every session to go. */
+async function evaluateOnce(url: string, label: string, expression: string): Promise<unknown> {
+  const session = await WebSocketSession.connect(url, label);
   try {
-    await session.send('Runtime.evaluate', {
-      // Delayed past our disconnect: closing while our session is being torn down can hang the target. The timer
-      // is set at a microtask checkpoint: this evaluation is an interrupt, maybe inside Node's walk of its timers.
-      expression: `(async () => { await undefined; setTimeout(() => { try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50); })(), undefined`,
-      silent: true,
-    });
+    const { result } = await session.send('Runtime.evaluate', { expression, returnByValue: true, silent: true });
+    return result.value;
   } finally {
     session.disconnect();
   }
-  const moved = await waitFor(() => {
-    const ports = listeningPorts(pid).filter((p) => (port === 0 ? !before.includes(p) : p === port));
-    return ports[0];
-  }, 3_000);
-  if (moved === undefined) throw new Error(`the inspector of pid ${pid} did not move`);
-  return inspectorUrl('127.0.0.1', moved);
 }
 
 /** Lets a process waiting in the launch preload run on untraced, and closes the inspector if the preload opened it. */

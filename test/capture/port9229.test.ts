@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { DEFAULT_INSPECTOR_PORT, inspectorUrl, listenerOf, listeningPorts, waitFor } from '../../src/trace/discovery.js';
 import { withPortLock } from '../../src/trace/relocate.js';
-import { eventually, newTracer, startFixture } from '../helpers.js';
+import { events, eventually, newTracer, startFixture } from '../helpers.js';
 
 let holder: ChildProcess | undefined;
 afterAll(() => {
@@ -68,3 +68,26 @@ describe('port 9229 held by another inspector', () => {
     });
   });
 });
+
+describe('a target whose event loop comes round every few seconds', () => {
+  it('is attached on a port of its own once its loop came round, its session never cut, and its port closed at detach', async () => {
+    const app = startFixture('busy_loop.cjs');
+    await app.line(/^ready/);
+    const t = newTracer();
+    try {
+      // SIGUSR1's port opens when the loop comes round; the move off 9229 runs at its next turn, 4.5 s later.
+      const link = await t.tracer.attach(app.pid);
+      const port = Number(new URL(link.url).port);
+      expect(port).not.toBe(DEFAULT_INSPECTOR_PORT);
+      expect(listeningPorts(app.pid)).toEqual([port]);
+      const next = await app.nextLine(/^turn \d+$/, 15_000);
+      await eventually(() => (t.tracer.ingest.flush(), events(t.store, "type = 'log'").some((e) => e.payload.text === next)), `"${next}" recorded`);
+      expect(link.reconnects).toBe(0);
+      expect(link.state).toBe('attached');
+    } finally {
+      await t.tracer.close();
+    }
+    await eventually(() => listeningPorts(app.pid).length === 0, 'the port nodescope opened closed', 15_000);
+  }, 40_000);
+});
+
