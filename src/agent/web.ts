@@ -133,21 +133,26 @@ function mountBefore(url: unknown, path: string): string {
 /**
  * Calls `use` with the exports of the userland CommonJS file that `file` matches: now if it is loaded, else
  * once it is. Module.prototype.load runs once per file, with its name, also for a CommonJS file an ES module
- * imports: watching costs one regexp test per module loaded, and ends once the file is found.
+ * imports: watching costs one regexp test per module loaded, and ends once the file is found — or, with
+ * `every`, never, for each copy of a package that several dependencies bring their own of (socket.io's
+ * server and client each load a `ws` of their own).
  */
-function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (exports: unknown) => void): void {
+function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (exports: unknown) => void, every = false): void {
   const Module = core.builtin('module');
-  for (const [name, record] of Object.entries((Module._cache ?? {}) as Record<string, { loaded?: boolean; exports?: unknown }>)) {
-    if (file.test(name) && record?.loaded) return use(record.exports);
-  }
   let found = false;
+  for (const [name, record] of Object.entries((Module._cache ?? {}) as Record<string, { loaded?: boolean; exports?: unknown }>)) {
+    if (file.test(name) && record?.loaded) {
+      use(record.exports);
+      if (!every) return;
+    }
+  }
   const undo = patches.patch(Module.prototype as { load: (...a: unknown[]) => unknown }, 'load', (original) =>
     function (this: { exports?: unknown }, ...args: unknown[]) {
       const result = original.apply(this, args);
       if (!found && patches.active && typeof args[0] === 'string' && file.test(args[0])) {
-        found = true;
+        found = !every;
         core.guard(() => use(this.exports));
-        patches.undo([undo]);
+        if (found) patches.undo([undo]);
       }
       return result;
     },
@@ -528,7 +533,8 @@ export const webSource: Source = {
   },
 };
 
-type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown };
+type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown; setSocket?(...args: unknown[]): unknown };
+type SenderLike = { dispatch(...args: unknown[]): unknown; sendFrame(list: unknown[], ...rest: unknown[]): unknown };
 
 /** A message as the record keeps it: text capped, binary by size. */
 function wsData(data: unknown, isBinary: unknown): unknown {
@@ -545,8 +551,10 @@ function wsData(data: unknown, isBinary: unknown): unknown {
 }
 
 /**
- * WebSocket traffic of the `ws` package (a userland module, found loaded or as it loads): connections,
- * messages in and out, closes. Each connection gets an id that its events share.
+ * WebSocket traffic of the `ws` package (a userland module, every copy of it, found loaded or as it loads):
+ * connections, messages in and out, closes. Each connection gets an id that its events share. A message is
+ * recorded as WebSocket#send is given it, or, for a frame encoded once for many sockets and handed straight
+ * to a socket's Sender#sendFrame (socket.io's broadcasts), as that frame.
  */
 export const wsSource: Source = {
   category: 'web',
@@ -560,6 +568,41 @@ export const wsSource: Source = {
       if (id === undefined) ids.set(ws, (id = `${self}:ws${++seq}`));
       return id;
     };
+    /** Each socket's Sender (its `_sender`): the socket a ready frame goes out on. */
+    const sockets = new WeakMap<object, object>();
+    const know = (ws: WsLike) => {
+      const sender = own(ws, '_sender');
+      if (sender !== null && typeof sender === 'object') sockets.set(sender, ws);
+    };
+    /** Per Sender, the frames its own dispatch() has yet to hand to sendFrame (a message of WebSocket#send). */
+    const ownFrames = new WeakMap<object, number>();
+    const wrapSender = (Sender: { prototype: SenderLike }) => {
+      if (typeof Sender?.prototype?.sendFrame !== 'function' || typeof Sender.prototype.dispatch !== 'function') return;
+      // dispatch() sends exactly one frame, now or once compressed, unless the socket is gone by then.
+      patches.patch(Sender.prototype, 'dispatch', (original) =>
+        function (this: SenderLike, ...args: unknown[]) {
+          if (patches.active) ownFrames.set(this, (ownFrames.get(this) ?? 0) + 1);
+          return original.apply(this, args);
+        },
+      );
+      patches.patch(Sender.prototype, 'sendFrame', (original) =>
+        function (this: SenderLike, list: unknown[], ...rest: unknown[]) {
+          const mine = ownFrames.get(this) ?? 0;
+          if (mine > 0) ownFrames.set(this, mine - 1);
+          else if (patches.active) core.guard(() => readyFrame(this, list));
+          return original.apply(this, [list, ...rest]);
+        },
+      );
+    };
+    /** A frame made elsewhere, [header, payload] as Sender.frame makes it: a text or binary one is a message sent. */
+    const readyFrame = (sender: object, list: unknown[]) => {
+      const header = list[0];
+      const ws = sockets.get(sender);
+      // A compressed one (RSV1) is a message of WebSocket#send whose dispatch() ran before the agent came.
+      if (!ws || list.length !== 2 || !(header instanceof Uint8Array) || header.length < 2 || (header[0]! & 0x40) !== 0) return;
+      const opcode = header[0]! & 0x0f;
+      if (opcode === 1 || opcode === 2) core.emit('ws', 'send', self, { data: wsData(list[1], opcode === 2) }, { ref: idOf(ws) });
+    };
     const wrap = (WebSocket: { prototype: WsLike }) => {
       if (typeof WebSocket?.prototype?.send !== 'function') return;
       patches.patch(WebSocket.prototype, 'send', (original) =>
@@ -568,10 +611,21 @@ export const wsSource: Source = {
           return (original as (...a: unknown[]) => unknown).apply(this, [data, ...rest]);
         },
       );
+      if (typeof WebSocket.prototype.setSocket === 'function') {
+        patches.patch(WebSocket.prototype as Required<WsLike>, 'setSocket', (original) =>
+          function (this: WsLike, ...args: unknown[]) {
+            const result = original.apply(this, args);
+            if (patches.active) core.guard(() => know(this));
+            return result;
+          },
+        );
+      }
       patches.patch(WebSocket.prototype, 'emit', (original) =>
         function (this: WsLike, name: string, ...args: unknown[]) {
           if (patches.active && (name === 'message' || name === 'open' || name === 'close')) {
             core.guard(() => {
+              // A socket connected before the agent came is known by its first event.
+              know(this);
               const ref = idOf(this);
               if (name === 'message') core.emit('ws', 'receive', self, { data: wsData(args[0], args[1]) }, { ref });
               else if (name === 'open') core.emit('ws', 'open', self, { url: (own(this, '_url') as string) ?? null }, { ref });
@@ -582,6 +636,7 @@ export const wsSource: Source = {
         },
       );
     };
-    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/, (WebSocket) => wrap(WebSocket as never));
+    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]sender\.js$/, (Sender) => wrapSender(Sender as never), true);
+    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/, (WebSocket) => wrap(WebSocket as never), true);
   },
 };
