@@ -5,7 +5,7 @@
 // traced hello-world server's CPU samples on Node 20: bench/README.md); from 24 it is an AsyncContextFrame.
 import { SEP } from '../shared/protocol.js';
 import type { AgentCore, Later, Source } from './index.js';
-import type { PatchTable } from './patches.js';
+import type { PatchTable, Undo } from './patches.js';
 import { asciiBytes, type TextBytes } from './serialize.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
@@ -37,6 +37,9 @@ const EXCHANGE_MIDDLE = asciiBytes(`,null]${SEP}[`)!;
 
 /** How long a request may be in flight before its start is sent on its own (a crash or SIGKILL loses at most this much of it). */
 const IN_FLIGHT_MS = 50;
+
+/** How long an upgrade request's socket is watched for the status line that answers it. */
+const UPGRADE_WATCH_MS = 30_000;
 
 /** Own data property, read without running a getter. */
 function own(obj: unknown, key: PropertyKey): unknown {
@@ -97,6 +100,15 @@ function routeOf(req: Req): string | null {
   if (typeof path !== 'string') return null;
   const base = own(req, 'baseUrl');
   return `${typeof base === 'string' ? base : ''}${mountBefore(req.url, path)}${path}`;
+}
+
+/** The status of an HTTP/1 status line at the start of what is written on a socket. */
+function statusLine(chunk: unknown): number | null {
+  let head = '';
+  if (typeof chunk === 'string') head = chunk.slice(0, 12);
+  else if (chunk instanceof Uint8Array) for (let i = 0; i < Math.min(12, chunk.length); i++) head += String.fromCharCode(chunk[i]!);
+  const m = /^HTTP\/1\.[01] (\d{3})$/.exec(head);
+  return m ? Number(m[1]) : null;
 }
 
 /** Patterns that match a varying number of segments (wildcards, optional parts, Express 4 regexps). */
@@ -321,8 +333,12 @@ export const webSource: Source = {
     const servedHead = exchangeHead('exchange');
     const madeHead = exchangeHead('client_exchange');
 
-    subscribe('http.server.request.start', ({ request, socket }: { request: Req; socket: unknown }) => {
+    const served = (request: Req) => {
       const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false, req: null, prev: null, next: null, listed: false };
+      return r;
+    };
+    subscribe('http.server.request.start', ({ request, socket }: { request: Req; socket: unknown }) => {
+      const r = served(request);
       if (socket !== null && typeof socket === 'object' && !onSocket.get(socket)?.req) {
         r.req = request;
         onSocket.set(socket, r);
@@ -342,6 +358,9 @@ export const webSource: Source = {
         if (!r) return;
         inbound.delete(request);
       }
+      answered(r, request, response.statusCode ?? null);
+    });
+    const answered = (r: Exchange, request: Req, status: number | null) => {
       // Out of the held requests at once: nothing below may send its start on its own as well (a flushNow
       // landing here, an interrupt, waits for this handler to return: Agent.host).
       unlink(r);
@@ -350,7 +369,6 @@ export const webSource: Source = {
       const method = request.method ?? null;
       const url = request.url ?? null;
       const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? (koa ? koaRoute(request) : null) ?? (hono ? honoRoute(request) : null);
-      const status = response.statusCode ?? null;
       const end = core.nowNs();
       if (r.sent) {
         const id = idOf(r);
@@ -361,7 +379,49 @@ export const webSource: Source = {
       const items = [item(method), item(url), item(route), item(status), end - r.t0];
       if (method !== r.method || url !== r.url) items.push(item(r.method), item(r.url));
       sendExchange(r, servedHead, end, items);
-    });
+    };
+
+    // An upgrade request (a WebSocket's handshake) is handed to the server's 'upgrade' listeners, with no
+    // diagnostics_channel message and no response object: its answer is the status line the listener
+    // writes on the socket itself (ws: 101, or 400 through end()). Observed on the server's emit, as the
+    // app's listeners get it (http.Server.prototype has no emit of its own); the socket's write and end are
+    // watched until that line, then put back.
+    const Server = core.builtin('http')?.Server as { prototype: { emit: (...a: unknown[]) => boolean } } | undefined;
+    const upgrade = (request: Req, socket: { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown }) => {
+      const r = served(request);
+      inbound.set(request, r);
+      core.served.started++;
+      core.served.open++;
+      begin(r);
+      const undo: Undo[] = [];
+      const watch = (original: (...a: unknown[]) => unknown) =>
+        function (this: unknown, chunk: unknown) {
+          if (undo.length > 0 && patches.active) {
+            core.guard(() => {
+              patches.undo(undo.splice(0));
+              inbound.delete(request);
+              answered(r, request, statusLine(chunk));
+            });
+          }
+          return Reflect.apply(original, this, arguments);
+        };
+      undo.push(patches.patch(socket, 'write', watch), patches.patch(socket, 'end', watch));
+      // A handshake never answered (its socket dropped) stays in flight; its socket is let go.
+      core.later(() => patches.undo(undo.splice(0)), UPGRADE_WATCH_MS).unref();
+      // The listeners run inside this request's store, as a request's handler does.
+      als.enterWith(r);
+    };
+    if (Server) {
+      patches.patch(Server.prototype, 'emit', (original) =>
+        function (this: unknown, name: unknown) {
+          if (name === 'upgrade' && patches.active && core.config.web) {
+            const [request, socket] = [arguments[1] as Req, arguments[2]];
+            if (request && typeof request === 'object' && socket !== null && typeof socket === 'object') core.guard(() => upgrade(request, socket as never));
+          }
+          return Reflect.apply(original, this, arguments);
+        },
+      );
+    }
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
       const raw = own(request, 'raw');

@@ -2,16 +2,18 @@
 // with web recording. Asked what a person asks: which HTTP requests came (engine.io's long-polling
 // handshake, then the upgrade to a WebSocket), what went over the WebSocket both ways on each side — the
 // orders, their acknowledgements and the 'placed' broadcast, which socket.io encodes once and hands to ws
-// as a ready frame, past WebSocket#send — and the server's calls, each while it served its order.
+// as a ready frame, past WebSocket#send — and the server's calls.
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { get_function_calls } from '../../src/tools/get_function_calls.js';
+import { get_http_requests } from '../../src/tools/get_http_requests.js';
 import { trace_module } from '../../src/tools/trace_module.js';
 import { eventually, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
+import type { Listed } from './web_apps.js';
 
 const SHOP = join('..', 'targets', 'programs', 'socketio_shop');
 
@@ -67,10 +69,17 @@ describe('socket.io server and client in one program on Node 24', () => {
       [client, 'receive', '431[{"ok":false,"error":"no price for gin"}]'],
     ]);
 
-    // The client's upgrade request, answered 101.
+    // The upgrade request, made and served, each answered 101.
     const http = session.store.db.prepare("SELECT subtype, ref, payload FROM events WHERE type = 'http' ORDER BY ts_ns, id").all() as Row[];
-    const upgrade = http.find((r) => r.subtype === 'client_request' && r.payload.includes('transport=websocket'))!;
-    expect(JSON.parse(http.find((r) => r.subtype === 'client_response' && r.ref === upgrade.ref)!.payload).status).toBe(101);
+    const made = http.find((r) => r.subtype === 'client_request' && r.payload.includes('transport=websocket'))!;
+    expect(JSON.parse(http.find((r) => r.subtype === 'client_response' && r.ref === made.ref)!.payload).status).toBe(101);
+    const sid = /sid=([\w-]+)/.exec(made.payload)![1];
+    // Before it, engine.io's long-polling requests: how many depends on when the upgrade comes.
+    const upgraded = await eventually(async () => {
+      const r = await callTool(get_http_requests, {}, session!);
+      return (r.structuredContent as { requests: Listed[] }).requests.filter((q) => q.url.includes('transport=websocket'));
+    }, 'the served upgrade request');
+    expect(upgraded.map((q) => [q.method, q.url, q.status, q.pending])).toEqual([['GET', `/socket.io/?EIO=4&transport=websocket&sid=${sid}`, 101, false]]);
 
     type Call = { fn: string; args: string[]; outcome: string };
     const r = await callTool(get_function_calls, { module_name: 'prices.cjs' }, session);
