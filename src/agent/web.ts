@@ -594,7 +594,7 @@ export const webSource: Source = {
   },
 };
 
-type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown; setSocket?(...args: unknown[]): unknown };
+type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown };
 type SenderLike = { dispatch(...args: unknown[]): unknown; sendFrame(list: unknown[], ...rest: unknown[]): unknown };
 
 /** A message as the record keeps it: text capped, binary by size. */
@@ -629,11 +629,18 @@ export const wsSource: Source = {
       if (id === undefined) ids.set(ws, (id = `${self}:ws${++seq}`));
       return id;
     };
-    /** Each socket's Sender (its `_sender`): the socket a ready frame goes out on. */
-    const sockets = new WeakMap<object, object>();
-    const know = (ws: WsLike) => {
-      const sender = own(ws, '_sender');
-      if (sender !== null && typeof sender === 'object') sockets.set(sender, ws);
+    /** ws's kWebSocket symbol (each copy has its own), by the prototype of the Sender it marks. */
+    const marks = new WeakMap<object, symbol | null>();
+    const markOf = (obj: object) => Object.getOwnPropertySymbols(obj).find((k) => k.description === 'websocket') ?? null;
+    /** The WebSocket a Sender writes for: ws 8 marks the Sender with it, ws 3 to 7 only its net socket. */
+    const socketOf = (sender: object): unknown => {
+      const proto = Object.getPrototypeOf(sender) as object;
+      let mark = marks.get(proto);
+      if (mark === undefined) marks.set(proto, (mark = markOf(sender)));
+      if (mark !== null) return own(sender, mark);
+      const socket = own(sender, '_socket');
+      const old = socket !== null && typeof socket === 'object' ? markOf(socket) : null;
+      return old === null ? undefined : own(socket, old);
     };
     /** Per Sender, the frames its own dispatch() has yet to hand to sendFrame (a message of WebSocket#send). */
     const ownFrames = new WeakMap<object, number>();
@@ -658,9 +665,9 @@ export const wsSource: Source = {
     /** A frame made elsewhere, [header, payload] as Sender.frame makes it: a text or binary one is a message sent. */
     const readyFrame = (sender: object, list: unknown[]) => {
       const header = list[0];
-      const ws = sockets.get(sender);
+      const ws = socketOf(sender);
       // A compressed one (RSV1) is a message of WebSocket#send whose dispatch() ran before the agent came.
-      if (!ws || list.length !== 2 || !(header instanceof Uint8Array) || header.length < 2 || (header[0]! & 0x40) !== 0) return;
+      if (ws === null || typeof ws !== 'object' || list.length !== 2 || !(header instanceof Uint8Array) || header.length < 2 || (header[0]! & 0x40) !== 0) return;
       const opcode = header[0]! & 0x0f;
       if (opcode === 1 || opcode === 2) core.emit('ws', 'send', self, { data: wsData(list[1], opcode === 2) }, { ref: idOf(ws) });
     };
@@ -672,21 +679,10 @@ export const wsSource: Source = {
           return (original as (...a: unknown[]) => unknown).apply(this, [data, ...rest]);
         },
       );
-      if (typeof WebSocket.prototype.setSocket === 'function') {
-        patches.patch(WebSocket.prototype as Required<WsLike>, 'setSocket', (original) =>
-          function (this: WsLike, ...args: unknown[]) {
-            const result = original.apply(this, args);
-            if (patches.active) core.guard(() => know(this));
-            return result;
-          },
-        );
-      }
       patches.patch(WebSocket.prototype, 'emit', (original) =>
         function (this: WsLike, name: string, ...args: unknown[]) {
           if (patches.active && (name === 'message' || name === 'open' || name === 'close')) {
             core.guard(() => {
-              // A socket connected before the agent came is known by its first event.
-              know(this);
               const ref = idOf(this);
               if (name === 'message') core.emit('ws', 'receive', self, { data: wsData(args[0], args[1]) }, { ref });
               else if (name === 'open') core.emit('ws', 'open', self, { url: (own(this, '_url') as string) ?? null }, { ref });

@@ -89,4 +89,25 @@ describe('socket.io server and client in one program on Node 24', () => {
       ['quote', ['"gin"', '1'], 'threw'],
     ]);
   });
+
+  it('records a broadcast to a client connected before the agent came, which has sent nothing since', async () => {
+    const app = startFixture(join(SHOP, 'together.mjs'), [], { node: nodeTarget('24').bin });
+    await app.line(/^listening/);
+    app.send('connect');
+    await app.line(/^upgraded to websocket/);
+    session = new Session({ config: resolveConfig({ web: 'true' }, {}) });
+    await session.attach(String(app.pid));
+    app.send('announce sale at noon');
+    await app.line(/^news sale at noon/);
+    const main = String(app.pid);
+    let rows: Row[] = [];
+    await eventually(() => {
+      rows = session!.store.db.prepare("SELECT subtype, ref, payload FROM events WHERE type = 'ws' AND subtype IN ('send', 'receive') ORDER BY ts_ns, id").all() as Row[];
+      return rows.length >= 2;
+    }, () => `the news sent and received: ${JSON.stringify(rows)}`);
+    expect(rows.map((r) => [r.ref, r.subtype, JSON.parse(r.payload).data])).toEqual([
+      [`${main}:ws1`, 'send', '42["news","sale at noon"]'],
+      [`${main}:ws2`, 'receive', '42["news","sale at noon"]'],
+    ]);
+  });
 });
