@@ -632,7 +632,7 @@ export const wsSource: Source = {
     /** ws's kWebSocket symbol (each copy has its own), by the prototype of the Sender it marks. */
     const marks = new WeakMap<object, symbol | null>();
     const markOf = (obj: object) => Object.getOwnPropertySymbols(obj).find((k) => k.description === 'websocket') ?? null;
-    /** The WebSocket a Sender writes for: ws 8 marks the Sender with it, ws 3 to 7 only its net socket. */
+    /** The WebSocket a Sender writes for: recent ws marks the Sender with it, older ones (7, early 8) only its net socket. */
     const socketOf = (sender: object): unknown => {
       const proto = Object.getPrototypeOf(sender) as object;
       let mark = marks.get(proto);
