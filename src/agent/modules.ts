@@ -61,6 +61,21 @@ interface Active {
   undo: Undo[];
 }
 
+/**
+ * A function that put a wrapper in its own place. Its breakpoint goes at the first call the wrapper records
+ * (`released`), unless a call came first through a reference taken before the wrapper (`stale`: NestJS
+ * calls each controller method through the one it took at startup): only the breakpoint sees those.
+ */
+interface Rebind {
+  site: CallSite;
+  wrapper?: Fn;
+  original?: Fn;
+  inside: number;
+  undo: Undo[];
+  stale?: boolean;
+  released?: boolean;
+}
+
 export class Modules {
   private readonly pending = new Map<string, { spec: ModuleSpec; limiter: Limiter }>();
   /** Active traces by resolved file. */
@@ -69,7 +84,7 @@ export class Modules {
   private readonly esm = new Map<string, Limiter>();
   /** Functions of ES modules traced by breakpoints that replace themselves with a wrapper at their first
    * call (where V8 has no live edit), by (module, function). */
-  private readonly rebinds = new Map<string, { site: CallSite; wrapper?: Fn; original?: Fn; inside: number; undo: Undo[] }>();
+  private readonly rebinds = new Map<string, Rebind>();
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
@@ -291,7 +306,6 @@ export class Modules {
     const wrapper = (state.wrapper = this.calls.wrap(this.counted(fn, state), state.site));
     // The binding is the program's own: without this the wrapper (and its frames in stacks) outlives detach.
     if (putBack) state.undo.push(this.patches.add(() => putBack(wrapper, fn)));
-    this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn: name });
     return state.wrapper;
   }
 
@@ -304,7 +318,6 @@ export class Modules {
     if (!target || !desc || typeof desc.value !== 'function' || !desc.configurable) return;
     state.original = desc.value as Fn;
     state.undo.push(this.patches.patch(target, key, (original) => (state.wrapper = this.calls.wrap(this.counted(original as Fn, state), state.site))));
-    this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn: name });
   }
 
   private rebindState(module: string, name: string) {
@@ -332,8 +345,18 @@ export class Modules {
 
   /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
   esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
-    // A call through the wrapper that replaced this function is the wrapper's to record.
-    if ((this.rebinds.get(`${module}\0${fn}`)?.inside ?? 0) > 0) return false;
+    const state = this.rebinds.get(`${module}\0${fn}`);
+    if (state?.wrapper) {
+      // A call through the wrapper that replaced this function is the wrapper's to record.
+      if (state.inside > 0) {
+        if (!state.stale && !state.released) {
+          state.released = true;
+          this.core.emit('agent', 'rebound', this.core.config.actor, { module, fn });
+        }
+        return false;
+      }
+      state.stale = true;
+    }
     const limiter = this.esm.get(module);
     // A breakpoint sees a call start, never its end: nothing to time (a rebound wrapper times the next ones).
     if (!limiter || !this.patches.active || this.timed.has(module) || !limiter.allow()) return false;

@@ -5,7 +5,7 @@
 // traced hello-world server's CPU samples on Node 20: bench/README.md); from 24 it is an AsyncContextFrame.
 import { SEP } from '../shared/protocol.js';
 import type { AgentCore, Later, Source } from './index.js';
-import type { PatchTable } from './patches.js';
+import type { PatchTable, Undo } from './patches.js';
 import { asciiBytes, type TextBytes } from './serialize.js';
 
 type Req = Record<string, unknown> & { method?: string; url?: string };
@@ -37,6 +37,9 @@ const EXCHANGE_MIDDLE = asciiBytes(`,null]${SEP}[`)!;
 
 /** How long a request may be in flight before its start is sent on its own (a crash or SIGKILL loses at most this much of it). */
 const IN_FLIGHT_MS = 50;
+
+/** How long an upgrade request's socket is watched for the status line that answers it. */
+const UPGRADE_WATCH_MS = 30_000;
 
 /** Own data property, read without running a getter. */
 function own(obj: unknown, key: PropertyKey): unknown {
@@ -99,6 +102,15 @@ function routeOf(req: Req): string | null {
   return `${typeof base === 'string' ? base : ''}${mountBefore(req.url, path)}${path}`;
 }
 
+/** The status of an HTTP/1 status line at the start of what is written on a socket. */
+function statusLine(chunk: unknown): number | null {
+  let head = '';
+  if (typeof chunk === 'string') head = chunk.slice(0, 12);
+  else if (chunk instanceof Uint8Array) for (let i = 0; i < Math.min(12, chunk.length); i++) head += String.fromCharCode(chunk[i]!);
+  const m = /^HTTP\/1\.[01] (\d{3})$/.exec(head);
+  return m ? Number(m[1]) : null;
+}
+
 /** Patterns that match a varying number of segments (wildcards, optional parts, Express 4 regexps). */
 const VARYING = /[*?+(){}]/;
 /** Segments of route patterns (-1: varying), kept: an app has a handful of routes, each read on every request. */
@@ -133,21 +145,26 @@ function mountBefore(url: unknown, path: string): string {
 /**
  * Calls `use` with the exports of the userland CommonJS file that `file` matches: now if it is loaded, else
  * once it is. Module.prototype.load runs once per file, with its name, also for a CommonJS file an ES module
- * imports: watching costs one regexp test per module loaded, and ends once the file is found.
+ * imports: watching costs one regexp test per module loaded, and ends once the file is found — or, with
+ * `every`, never, for each copy of a package that several dependencies bring their own of (socket.io's
+ * server and client each load a `ws` of their own).
  */
-function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (exports: unknown) => void): void {
+function whenLoaded(core: AgentCore, patches: PatchTable, file: RegExp, use: (exports: unknown) => void, every = false): void {
   const Module = core.builtin('module');
-  for (const [name, record] of Object.entries((Module._cache ?? {}) as Record<string, { loaded?: boolean; exports?: unknown }>)) {
-    if (file.test(name) && record?.loaded) return use(record.exports);
-  }
   let found = false;
+  for (const [name, record] of Object.entries((Module._cache ?? {}) as Record<string, { loaded?: boolean; exports?: unknown }>)) {
+    if (file.test(name) && record?.loaded) {
+      use(record.exports);
+      if (!every) return;
+    }
+  }
   const undo = patches.patch(Module.prototype as { load: (...a: unknown[]) => unknown }, 'load', (original) =>
     function (this: { exports?: unknown }, ...args: unknown[]) {
       const result = original.apply(this, args);
       if (!found && patches.active && typeof args[0] === 'string' && file.test(args[0])) {
-        found = true;
+        found = !every;
         core.guard(() => use(this.exports));
-        patches.undo([undo]);
+        if (found) patches.undo([undo]);
       }
       return result;
     },
@@ -316,8 +333,12 @@ export const webSource: Source = {
     const servedHead = exchangeHead('exchange');
     const madeHead = exchangeHead('client_exchange');
 
-    subscribe('http.server.request.start', ({ request, socket }: { request: Req; socket: unknown }) => {
+    const served = (request: Req) => {
       const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false, req: null, prev: null, next: null, listed: false };
+      return r;
+    };
+    subscribe('http.server.request.start', ({ request, socket }: { request: Req; socket: unknown }) => {
+      const r = served(request);
       if (socket !== null && typeof socket === 'object' && !onSocket.get(socket)?.req) {
         r.req = request;
         onSocket.set(socket, r);
@@ -337,6 +358,9 @@ export const webSource: Source = {
         if (!r) return;
         inbound.delete(request);
       }
+      answered(r, request, response.statusCode ?? null);
+    });
+    const answered = (r: Exchange, request: Req, status: number | null) => {
       // Out of the held requests at once: nothing below may send its start on its own as well (a flushNow
       // landing here, an interrupt, waits for this handler to return: Agent.host).
       unlink(r);
@@ -345,7 +369,6 @@ export const webSource: Source = {
       const method = request.method ?? null;
       const url = request.url ?? null;
       const route = routeOf(request) ?? (fastify ? fastifyRoutes.get(request) : undefined) ?? (koa ? koaRoute(request) : null) ?? (hono ? honoRoute(request) : null);
-      const status = response.statusCode ?? null;
       const end = core.nowNs();
       if (r.sent) {
         const id = idOf(r);
@@ -356,7 +379,50 @@ export const webSource: Source = {
       const items = [item(method), item(url), item(route), item(status), end - r.t0];
       if (method !== r.method || url !== r.url) items.push(item(r.method), item(r.url));
       sendExchange(r, servedHead, end, items);
-    });
+    };
+
+    // An upgrade request (a WebSocket's handshake) is handed to the server's 'upgrade' listeners, with no
+    // diagnostics_channel message and no response object: its answer is the status line the listener
+    // writes on the socket itself (ws: 101, or 400 through end()). Observed on the server's emit, as the
+    // app's listeners get it (http.Server.prototype has no emit of its own: its every emit pays one string
+    // compare, 0-4 ns in a loop of 2 M emits, Node 20 and 24); the socket's write and end are watched until
+    // that line, then put back.
+    const Server = core.builtin('http')?.Server as { prototype: { emit: (...a: unknown[]) => boolean } } | undefined;
+    const upgrade = (request: Req, socket: { write: (...a: unknown[]) => unknown; end: (...a: unknown[]) => unknown }) => {
+      const r = served(request);
+      inbound.set(request, r);
+      core.served.started++;
+      core.served.open++;
+      begin(r);
+      const undo: Undo[] = [];
+      const watch = (original: (...a: unknown[]) => unknown) =>
+        function (this: unknown, chunk: unknown) {
+          if (undo.length > 0 && patches.active) {
+            core.guard(() => {
+              patches.undo(undo.splice(0));
+              inbound.delete(request);
+              answered(r, request, statusLine(chunk));
+            });
+          }
+          return Reflect.apply(original, this, arguments);
+        };
+      undo.push(patches.patch(socket, 'write', watch), patches.patch(socket, 'end', watch));
+      // A handshake never answered (its socket dropped) stays in flight; its socket is let go.
+      core.later(() => patches.undo(undo.splice(0)), UPGRADE_WATCH_MS).unref();
+      // The listeners run inside this request's store, as a request's handler does.
+      als.enterWith(r);
+    };
+    if (Server) {
+      patches.patch(Server.prototype, 'emit', (original) =>
+        function (this: unknown, name: unknown) {
+          if (name === 'upgrade' && patches.active && core.config.web) {
+            const [request, socket] = [arguments[1] as Req, arguments[2]];
+            if (request && typeof request === 'object' && socket !== null && typeof socket === 'object') core.guard(() => upgrade(request, socket as never));
+          }
+          return Reflect.apply(original, this, arguments);
+        },
+      );
+    }
 
     subscribe('tracing:fastify.request.handler:start', ({ request, route }: { request: unknown; route?: { url?: unknown } }) => {
       const raw = own(request, 'raw');
@@ -529,6 +595,7 @@ export const webSource: Source = {
 };
 
 type WsLike = Record<string, unknown> & { emit(name: string, ...args: unknown[]): boolean; send(...args: unknown[]): unknown };
+type SenderLike = { dispatch(...args: unknown[]): unknown; sendFrame(list: unknown[], ...rest: unknown[]): unknown };
 
 /** A message as the record keeps it: text capped, binary by size. */
 function wsData(data: unknown, isBinary: unknown): unknown {
@@ -545,8 +612,10 @@ function wsData(data: unknown, isBinary: unknown): unknown {
 }
 
 /**
- * WebSocket traffic of the `ws` package (a userland module, found loaded or as it loads): connections,
- * messages in and out, closes. Each connection gets an id that its events share.
+ * WebSocket traffic of the `ws` package (a userland module, every copy of it, found loaded or as it loads):
+ * connections, messages in and out, closes. Each connection gets an id that its events share. A message is
+ * recorded as WebSocket#send is given it, or, for a frame encoded once for many sockets and handed straight
+ * to a socket's Sender#sendFrame (socket.io's broadcasts), as that frame.
  */
 export const wsSource: Source = {
   category: 'web',
@@ -559,6 +628,48 @@ export const wsSource: Source = {
       let id = ids.get(ws);
       if (id === undefined) ids.set(ws, (id = `${self}:ws${++seq}`));
       return id;
+    };
+    /** ws's kWebSocket symbol (each copy has its own), by the prototype of the Sender it marks. */
+    const marks = new WeakMap<object, symbol | null>();
+    const markOf = (obj: object) => Object.getOwnPropertySymbols(obj).find((k) => k.description === 'websocket') ?? null;
+    /** The WebSocket a Sender writes for: recent ws marks the Sender with it, older ones (7, early 8) only its net socket. */
+    const socketOf = (sender: object): unknown => {
+      const proto = Object.getPrototypeOf(sender) as object;
+      let mark = marks.get(proto);
+      if (mark === undefined) marks.set(proto, (mark = markOf(sender)));
+      if (mark !== null) return own(sender, mark);
+      const socket = own(sender, '_socket');
+      const old = socket !== null && typeof socket === 'object' ? markOf(socket) : null;
+      return old === null ? undefined : own(socket, old);
+    };
+    /** Per Sender, the frames its own dispatch() has yet to hand to sendFrame (a message of WebSocket#send). */
+    const ownFrames = new WeakMap<object, number>();
+    const wrapSender = (Sender: { prototype: SenderLike }) => {
+      if (typeof Sender?.prototype?.sendFrame !== 'function' || typeof Sender.prototype.dispatch !== 'function') return;
+      // dispatch() sends exactly one frame, now or once compressed, unless the socket is gone by then.
+      patches.patch(Sender.prototype, 'dispatch', (original) =>
+        function (this: SenderLike, ...args: unknown[]) {
+          if (patches.active) ownFrames.set(this, (ownFrames.get(this) ?? 0) + 1);
+          return original.apply(this, args);
+        },
+      );
+      patches.patch(Sender.prototype, 'sendFrame', (original) =>
+        function (this: SenderLike, list: unknown[], ...rest: unknown[]) {
+          const mine = ownFrames.get(this) ?? 0;
+          if (mine > 0) ownFrames.set(this, mine - 1);
+          else if (patches.active) core.guard(() => readyFrame(this, list));
+          return original.apply(this, [list, ...rest]);
+        },
+      );
+    };
+    /** A frame made elsewhere, [header, payload] as Sender.frame makes it: a text or binary one is a message sent. */
+    const readyFrame = (sender: object, list: unknown[]) => {
+      const header = list[0];
+      const ws = socketOf(sender);
+      // A compressed one (RSV1) is a message of WebSocket#send whose dispatch() ran before the agent came.
+      if (ws === null || typeof ws !== 'object' || list.length !== 2 || !(header instanceof Uint8Array) || header.length < 2 || (header[0]! & 0x40) !== 0) return;
+      const opcode = header[0]! & 0x0f;
+      if (opcode === 1 || opcode === 2) core.emit('ws', 'send', self, { data: wsData(list[1], opcode === 2) }, { ref: idOf(ws) });
     };
     const wrap = (WebSocket: { prototype: WsLike }) => {
       if (typeof WebSocket?.prototype?.send !== 'function') return;
@@ -582,6 +693,7 @@ export const wsSource: Source = {
         },
       );
     };
-    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/, (WebSocket) => wrap(WebSocket as never));
+    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]sender\.js$/, (Sender) => wrapSender(Sender as never), true);
+    whenLoaded(core, patches, /[\\/]node_modules[\\/]ws[\\/]lib[\\/]websocket\.js$/, (WebSocket) => wrap(WebSocket as never), true);
   },
 };

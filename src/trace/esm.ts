@@ -241,7 +241,7 @@ export class EsmTraces {
       base.methods.push(...traced.filter((n) => isMethodName(n)));
       const rebinding = refused.filter((r) => r.rebind && traced.includes(r.name)).map((r) => r.name);
       const plain = traced.filter((n) => !rebinding.includes(n));
-      if (rebinding.length) notes.push(`${rebinding.join(', ')}: the first call by a breakpoint (arguments only, since ${why}), which then puts a wrapper in the function's place: later calls recorded whole, except through references taken before`);
+      if (rebinding.length) notes.push(`${rebinding.join(', ')}: the first call by a breakpoint (arguments only, since ${why}), which then puts a wrapper in the function's place: later calls recorded whole, and those through references taken before by the breakpoint still (arguments only)`);
       if (plain.length) notes.push(`${everything && edited.length === 0 ? `${NO_EXPORTS}: ` : ''}${plain.join(', ')} ${byBreakpoints(why)}`);
     }
     if (skipped.length) notes.push(`skipped ${skipped.join(', ')}`);
