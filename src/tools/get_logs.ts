@@ -30,7 +30,12 @@ export const get_logs = defineTool({
     const data = { lines: lines.map(logView), total, ...(more ? { more: true } : {}) };
     if (total === 0) {
       const any = ctx.query.logs({ window: { sinceMs: null, untilMs: null } }, 1).total;
-      return { text: any ? `${head}: none; ${any} lines are recorded in all: widen the filters.` : `${head}: none recorded. Output is recorded once the target is attached or launched.`, data };
+      const none = any
+        ? `${head}: none; ${any} lines are recorded in all: widen the filters.`
+        : ctx.supervisionTree().length > 0
+          ? `${head}: none recorded: the traced processes have printed nothing since they were attached.`
+          : `${head}: none recorded. Output is recorded once the target is attached or launched.`;
+      return { text: none, data };
     }
     const of = `${more ? 'more than ' : ''}${total}`;
     const footer = more || total > lines.length ? `showing the last ${lines.length} of ${of}; raise tail (at most ${MAX_TAIL}) or narrow with since, level or grep` : `showing ${total} of ${total}`;

@@ -18,7 +18,8 @@ import { TOOLS } from '../../src/tools/registry.js';
 import { slowest_function_calls } from '../../src/tools/slowest_function_calls.js';
 import { system_snapshot_at } from '../../src/tools/system_snapshot_at.js';
 import { expectToolConforms } from '../protocol/conform.js';
-import { ev, recordPlans, setup, T0, webEvents } from '../query_fixture.js';
+import { Store } from '../../src/store/store.js';
+import { contextOf, ev, recordPlans, setup, T0, webEvents } from '../query_fixture.js';
 
 const NEW_TOOLS: ToolDefinition<any>[] = [
   analyze_state_change, get_events_between, get_http_requests, get_logs, get_state_at, message_queue_analysis,
@@ -517,6 +518,12 @@ describe('query layer (hand-written rows): get_logs', () => {
     ]);
     expect((await call(ctx, 'get_logs', { level: 'debug' })).text).toBe('Output (level debug): none; 4 lines are recorded in all: widen the filters.');
     expect((await call(ctx, 'get_logs', { tail: 501 })).isError).toBe(true);
+  });
+
+  it('says whether nothing was printed or nothing is traced yet', async () => {
+    const quiet = setup(webEvents().filter((e) => e.type !== 'log')).ctx;
+    expect((await call(quiet, 'get_logs', {})).text).toBe('Output: none recorded: the traced processes have printed nothing since they were attached.');
+    expect((await call(contextOf(new Store()), 'get_logs', {})).text).toBe('Output: none recorded. Output is recorded once the target is attached or launched.');
   });
 });
 
