@@ -522,14 +522,17 @@ export class Tracer {
         }
       }
       // The app may listen on ports of its own: the inspector's is the one that appears after the signal.
-      // A second try covers an inspector that was closing as we signalled (a nodescope that just detached
-      // closes the port it opened a moment later, and SIGUSR1 does nothing while it is still open).
+      // Another try covers an inspector that was closing as we signalled (a nodescope that just detached
+      // closes the port it opened a moment later: SIGUSR1 does nothing while it is still open, and a port
+      // it opened in between can be the one that close then takes).
       let port: number | undefined;
-      for (let attempt = 0; port === undefined && attempt < 2; attempt++) {
+      let url: string | undefined;
+      for (let attempt = 0; url === undefined && attempt < 3; attempt++) {
         if (attempt > 0) await sleep(300);
         const before = listeningPorts(pid);
         process.kill(pid, 'SIGUSR1');
         port = await waitFor(() => listeningPorts(pid).find((p) => !before.includes(p)), attempt === 0 ? 1_500 : 3_000);
+        if (port !== undefined) url = await this.openedInspector(pid, port);
       }
       if (port === undefined) {
         // SIGUSR1 does nothing when the inspector is already open on a port no flag names (opened from inside
@@ -540,14 +543,20 @@ export class Tracer {
             (ports.length > 0 ? `: its inspector is probably open already on one of its ports (${ports.join(', ')}), which nodescope does not probe since they may be the application's own; attach with 127.0.0.1:<port> if you know which` : ''),
         );
       }
-      let url = await inspectorUrl('127.0.0.1', port);
-      if (port === DEFAULT_INSPECTOR_PORT) {
-        // Leave 9229 free for the next process of the family (each SIGUSR1 wants it).
-        url = await relocateInspector(url, pid, 0).catch(() => url);
-      }
+      if (url === undefined) throw new Error(`pid ${pid} closed the inspector port SIGUSR1 opened, three times: is another debugger or nodescope opening and closing it? Attach again`);
       if (moved) await relocateInspector(moved.url, moved.pid, DEFAULT_INSPECTOR_PORT).catch(() => undefined);
       return { url, openedByUs: true };
     });
+  }
+
+  /**
+   * The address of the inspector SIGUSR1 opened on `port`, moved off 9229 (each SIGUSR1 of the family wants
+   * it); undefined when the port closed under us: a close a detaching nodescope scheduled ran after it opened.
+   */
+  private async openedInspector(pid: number, port: number): Promise<string | undefined> {
+    const url = await inspectorUrl('127.0.0.1', port).catch(() => undefined);
+    if (url === undefined || port !== DEFAULT_INSPECTOR_PORT) return url;
+    return relocateInspector(url, pid, 0).catch(() => (listeningPorts(pid).includes(port) ? url : undefined));
   }
 
   /** After attaching to a running process: its existing Node children are attached too, before the attach
