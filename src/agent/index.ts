@@ -517,9 +517,9 @@ class Agent implements AgentCore {
     }
   }
 
-  wrapSome(spec: ModuleSpec, resolved: string, names: string[]): ModuleReport | undefined {
+  wrapSome(spec: ModuleSpec, resolved: string, names: string[], breakpointed?: boolean): ModuleReport | undefined {
     try {
-      return this.modules.wrapSome(spec, resolved, names);
+      return this.modules.wrapSome(spec, resolved, names, breakpointed);
     } catch {
       return undefined;
     }

@@ -85,6 +85,9 @@ export class Modules {
   /** Functions of ES modules traced by breakpoints that replace themselves with a wrapper at their first
    * call (where V8 has no live edit), by (module, function). */
   private readonly rebinds = new Map<string, Rebind>();
+  /** Exports wrapped where the function also has a breakpoint (a loaded module, no live edit), by (module,
+   * function): calls inside the wrapper are its to record, the breakpoint records the others. */
+  private readonly wrappedAndBreakpointed = new Map<string, { inside: number }>();
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
@@ -263,6 +266,7 @@ export class Modules {
       this.rebinds.delete(key);
       this.patches.undo(state.undo);
     }
+    for (const key of [...this.wrappedAndBreakpointed.keys()]) if (key.startsWith(`${module}\0`)) this.wrappedAndBreakpointed.delete(key);
     this.unresolved = this.unresolved.filter((u) => u.module !== module);
     this.esm.delete(module);
     // The last sums go now, before the answer: an untrace loses nothing counted.
@@ -333,7 +337,7 @@ export class Modules {
 
   /** The original, counting when a call is inside it (the breakpoint still in it must not record again). */
   private counted(fn: Fn, state: { inside: number }): Fn {
-    return function (this: unknown, ...args: unknown[]) {
+    const counting = function (this: unknown, ...args: unknown[]) {
       state.inside++;
       try {
         return new.target ? Reflect.construct(fn, args, new.target) : fn.apply(this, args);
@@ -341,10 +345,15 @@ export class Modules {
         state.inside--;
       }
     };
+    // The wrapper made of it takes its name and length, which the program may read (`quote.name`).
+    Object.defineProperty(counting, 'name', { value: fn.name, configurable: true });
+    Object.defineProperty(counting, 'length', { value: fn.length, configurable: true });
+    return counting;
   }
 
   /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
   esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
+    if ((this.wrappedAndBreakpointed.get(`${module}\0${fn}`)?.inside ?? 0) > 0) return false;
     const state = this.rebinds.get(`${module}\0${fn}`);
     if (state?.wrapper) {
       // A call through the wrapper that replaced this function is the wrapper's to record.
@@ -479,7 +488,7 @@ export class Modules {
     }
   }
 
-  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[], required = false): ModuleReport {
+  private wrapModule(spec: ModuleSpec, resolved: string, record: ModuleRecord, limiter: Limiter, only?: string[], required = false, breakpointed = false): ModuleReport {
     const report: ModuleReport = { module: spec.module, resolved, status: 'traced', via: 'wrappers', functions: [], methods: [], limits: { maxCalls: spec.maxCalls, maxPerSecond: spec.maxPerSecond, durationMs: spec.durationMs }, ...this.timingOf(spec) };
     if (required) report.required = true;
     const undo: Undo[] = [];
@@ -492,7 +501,13 @@ export class Modules {
         continue;
       }
       const before = holder[key];
-      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(original as Fn, this.site(spec.module, name, limiter))));
+      let fn = (original: unknown) => original as Fn;
+      if (breakpointed) {
+        const state = { inside: 0 };
+        this.wrappedAndBreakpointed.set(`${spec.module}\0${name}`, state);
+        fn = (original) => this.counted(original as Fn, state);
+      }
+      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(fn(original), this.site(spec.module, name, limiter))));
       this.originals.set(holder[key] as Fn, before);
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (isMethodName(name) ? report.methods : report.functions).push(name);
@@ -550,12 +565,13 @@ export class Modules {
       : [];
   }
 
-  /** Wrappers for the exports the tracer could not instrument in place. */
-  wrapSome(spec: ModuleSpec, resolved: string, names: string[]): ModuleReport | undefined {
+  /** Wrappers for the exports the tracer could not instrument in place; `breakpointed`: it sets a breakpoint
+   * in each too, for the calls through references taken before (which the wrappers leave to it). */
+  wrapSome(spec: ModuleSpec, resolved: string, names: string[], breakpointed = false): ModuleReport | undefined {
     const record = this.cache()[resolved] as ModuleRecord | undefined;
     if (!record || names.length === 0) return undefined;
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
-    return this.wrapModule(spec, resolved, record, limiter, names);
+    return this.wrapModule(spec, resolved, record, limiter, names, false, breakpointed);
   }
 }
 

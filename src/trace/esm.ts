@@ -324,6 +324,8 @@ export class EsmTraces {
     const viaBreakpoints: string[] = [];
     const viaGetters: string[] = [];
     const accessors = new Set<string>();
+    /** Exported functions V8 would not edit, in a script it left as it was (Node 26: none is), by script. */
+    const uneditedExports: { scriptId: string; source: string; sites: FunctionSite[] }[] = [];
     /** Functions of the module's script that no export reaches, instrumented, or else breakpointed. */
     const unexported: string[] = [];
     const unexportedByBreakpoints: string[] = [];
@@ -382,6 +384,8 @@ export class EsmTraces {
         const inner = scriptId === own ? findFunctions(scriptSource, more).sites.filter((s) => !exported.some((e) => e.bodyStart === s.bodyStart)) : [];
         const result = await this.editInPlace(spec, resolved, scriptId, scriptSource, [...exported, ...inner]);
         why ??= result.why;
+        const refusedExports = result.refused.filter((s) => !inner.includes(s));
+        if (result.edited.length === 0 && refusedExports.length > 0) uneditedExports.push({ scriptId, source: scriptSource, sites: refusedExports });
         unexported.push(...result.edited.filter((s) => inner.includes(s)).map((s) => s.name));
         const refusedInner = result.refused.filter((s) => inner.includes(s));
         if (refusedInner.length > 0) {
@@ -400,7 +404,13 @@ export class EsmTraces {
       await session.send('Runtime.releaseObjectGroup', { objectGroup: group }).catch(() => undefined);
     }
     const rest = all.filter((n) => !done.includes(n) && !accessors.has(n));
-    if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)})`);
+    // Calls through references taken before the trace (a destructured require) never reach a wrapper on the
+    // exports: where V8 edited nothing (Node 26), a breakpoint in each such function records them (arguments
+    // only), and leaves the calls through the wrappers to them.
+    const alsoBreakpoints = uneditedExports.map((u) => ({ ...u, sites: u.sites.filter((site) => rest.includes(site.name)) })).filter((u) => u.sites.length > 0);
+    if (rest.length > 0) await this.thread.call(`wrapSome(${JSON.stringify(spec)}, ${JSON.stringify(resolved)}, ${JSON.stringify(rest)}, ${alsoBreakpoints.length > 0})`);
+    const breakpointedToo: string[] = [];
+    for (const { scriptId, source, sites } of alsoBreakpoints) breakpointedToo.push(...(await this.breakpointsOn(spec, resolved, scriptId, source, sites)));
     const traced = [...all.filter((n) => !accessors.has(n) || viaBreakpoints.includes(n) || viaGetters.includes(n)), ...unexported, ...unexportedByBreakpoints];
     const because = chosen ? `${NO_EXPORTS}: ` : '';
     const notes = [
@@ -409,7 +419,15 @@ export class EsmTraces {
       ...(unexportedByBreakpoints.length ? [`${unexported.length ? '' : because}${unexportedByBreakpoints.join(', ')} ${byBreakpoints(why)}`] : []),
       ...(viaGetters.length ? [`${viaGetters.join(', ')} (exported through getters) replaced by wrappers in the module's own scope, which its getters return (~1 µs per call): every call through the exports recorded whole`] : []),
       ...(viaBreakpoints.length ? [`${viaBreakpoints.join(', ')} (exported through getters): the first call by a breakpoint (arguments only), which then puts a wrapper in the function's place: later calls recorded whole`] : []),
-      ...(rest.length ? [`${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: calls through references taken before tracing are missed`] : []),
+      ...(rest.length
+        ? [
+            `${rest.join(', ')} wrapped on the exports${why ? ` (${why})` : ''}: ${
+              breakpointedToo.length
+                ? `calls through references taken before tracing${breakpointedToo.length < rest.length ? ` to ${breakpointedToo.join(', ')}` : ''} are recorded by a breakpoint in each (arguments only, ~0.1 ms per call, rate-limited)`
+                : 'calls through references taken before tracing are missed'
+            }`,
+          ]
+        : []),
     ];
     return {
       module: spec.module,
