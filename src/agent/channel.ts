@@ -267,6 +267,9 @@ export class Channel {
    * it is complete, `abandon` if it could not be. Nothing between the two may emit.
    */
   begin(): TextBytes {
+    // Still writing one: a termination cut it (nothing else begins inside an event). It is dropped, and what
+    // waited behind it goes first (an event's site record among them).
+    if (this.writing >= 0) this.abandon();
     this.writing = this.body.pos;
     this.body.byte(1); // SEP
     return this.body;
@@ -290,6 +293,12 @@ export class Channel {
     if (this.writing >= 0) this.body.pos = this.writing;
     this.writing = -1;
     this.release();
+  }
+
+  /** After a termination cut agent code (src/agent/index.ts, atCheckpoint): no flush and no event are under way. */
+  recover(): void {
+    this.flushing = false;
+    this.abandon();
   }
 
   /** Queues the events an interrupt emitted while one was being written. */

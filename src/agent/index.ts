@@ -89,6 +89,8 @@ export interface Source {
 const SOURCES: Source[] = [lifecycleSource, messageSource, consoleSource, webSource, wsSource];
 
 const isArray = Array.isArray;
+const parse = JSON.parse;
+const noticeTermination = (_key: string, value: unknown) => value;
 const getProto = Object.getPrototypeOf;
 const ArrayProto = Array.prototype;
 
@@ -359,7 +361,7 @@ class Agent implements AgentCore {
   // (`leave`): microseconds later, within the same task, so a flushNow under a flood still sends at once.
   // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
   // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
-  // `leave`. The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
+  // `leave` (see atCheckpoint). The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
   // the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written
   // with no call between the writes (Timings.add), where no interrupt can land.
 
@@ -384,11 +386,34 @@ class Agent implements AgentCore {
    * no answer is kept.
    */
   host(id: number, fn: (agent: Agent) => unknown): HostAnswer {
+    // A termination V8 holds pending for the code it was meant for, which plain JavaScript never looks at
+    // (src/trace/cdp.ts, handOnTermination), ends this call here: a call from native code finds it (the
+    // reviver). The host then hands it on; without this, a vm script's loop whose termination had landed in
+    // agent code ran on under every later call (4 of 8 runs on Node 24, test/fixtures/terminations).
+    parse('0', noticeTermination);
     this.heard();
     this.waiting.push([id, fn]);
     if (this.depth === 0) this.runWaiting();
-    else if (this.waiting.length === 1) atCheckpoint(() => this.runWaiting());
+    // Asked by each call that waits, not only the first: a termination during a checkpoint drops the
+    // microtasks still queued (the one asked before included).
+    else atCheckpoint(() => this.atCheckpoint());
     return this.answer(id);
+  }
+
+  /**
+   * A microtask checkpoint, where no agent code is on the stack. A depth still raised here was left by agent
+   * code that a termination of the thread's JavaScript cut, for a terminated stack runs no `finally` (a vm
+   * script's timeout landing in a traced call while it wrote its event): host calls would then wait for
+   * checkpoints for good, every event for the one left half-written (Channel.queue holds them while one is
+   * written), and every batch for a flush cut short (Channel.flush runs one at a time). All are put right
+   * here; the cut event is lost.
+   */
+  private atCheckpoint(): void {
+    if (this.depth !== 0) {
+      this.depth = 0;
+      this.channel.recover();
+    }
+    this.runWaiting();
   }
 
   /** The answer of a host call, once it ran. Reads and forgets only: safe wherever it lands. */

@@ -185,7 +185,7 @@ export class ProcessLink {
   private followWorkers(parentSession: CdpSession, parentActor: string): void {
     const sessions = new Map<string, CdpSession>();
     parentSession.on('NodeWorker.attachedToWorker', ({ sessionId, workerInfo, waitingForDebugger }) => {
-      const session = workerSession(`worker ${workerInfo.workerId} of ${this.pid}`, (message) => {
+      const session = new CdpSession(`worker ${workerInfo.workerId} of ${this.pid}`, (message) => {
         parentSession.send('NodeWorker.sendMessageToWorker', { sessionId, message }).catch(() => undefined);
       });
       sessions.set(sessionId, session);
@@ -329,28 +329,4 @@ export async function evaluateValue(session: CdpSession, expression: string): Pr
   const { result, exceptionDetails } = await session.send('Runtime.evaluate', { expression, returnByValue: true, silent: true });
   if (exceptionDetails) throw new Error(`evaluation of ${expression} failed: ${exceptionDetails.text}`);
   return result.value;
-}
-
-/**
- * A worker's session, its messages forwarded through its parent's. terminate() that lands while a call of
- * ours runs in the worker, which the inspector runs as an interrupt of the thread's JavaScript, ends that
- * call and not the code it interrupted: a worker in a loop ran on and never ended (every time when forced,
- * Node 20 to 26; test/capture/worker_end.test.ts). It is terminated again, as whoever terminated it meant,
- * and our next messages wait until that termination has run its course (its answer) or the worker has
- * ended: a call dispatched right behind it took it in the same way (3 of 5 forced runs on Node 24).
- */
-function workerSession(label: string, forward: (message: string) => void): CdpSession {
-  let held: string[] | undefined;
-  const session = new CdpSession(label, (message) => (held ? held.push(message) : forward(message)));
-  session.onTerminated = () => {
-    if (held) return;
-    const terminated = session.send('Runtime.terminateExecution');
-    held = [];
-    void terminated.catch(() => undefined).then(() => {
-      const waiting = held ?? [];
-      held = undefined;
-      if (!session.closed) for (const message of waiting) forward(message);
-    });
-  };
-  return session;
 }
