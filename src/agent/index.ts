@@ -360,9 +360,9 @@ class Agent implements AgentCore {
   // thread idles, or runs the app's own code) and else queues it for when the outermost agent code returns
   // (`leave`): microseconds later, within the same task, so a flushNow under a flood still sends at once.
   // Its answer waits in `answers` until the host asks for it (`answer`). A microtask checkpoint comes
-  // only when no agent code is on the stack: it runs the queue too, should an entry point ever miss its
-  // `leave` (see atCheckpoint). The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls is
-  // the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written
+  // only when no agent code is on the stack: it runs the queue too, should an entry point miss its `leave`
+  // (atCheckpoint). The call hook (calls.ts) is not counted, to keep its cost: what it shares with host calls
+  // is the queue, which it reaches through pushEncoded or beginEvent/endEvent, and its timing sums, written
   // with no call between the writes (Timings.add), where no interrupt can land.
 
   /** How many of the agent's entry points are on the stack (see AgentCore.enter). */
@@ -388,14 +388,14 @@ class Agent implements AgentCore {
   host(id: number, fn: (agent: Agent) => unknown): HostAnswer {
     // A termination V8 holds pending for the code it was meant for, which plain JavaScript never looks at
     // (src/trace/cdp.ts, handOnTermination), ends this call here: a call from native code finds it (the
-    // reviver). The host then hands it on; without this, a vm script's loop whose termination had landed in
-    // agent code ran on under every later call (4 of 8 runs on Node 24, test/fixtures/terminations).
+    // reviver), and the host hands it on. Seen without it: a vm script's loop whose timeout was lost in agent
+    // code ran on while every call of ours answered.
     parse('0', noticeTermination);
     this.heard();
     this.waiting.push([id, fn]);
     if (this.depth === 0) this.runWaiting();
-    // Asked by each call that waits, not only the first: a termination during a checkpoint drops the
-    // microtasks still queued (the one asked before included).
+    // Asked by each call that waits, not only the first: a host call cut by a termination leaves the calls
+    // behind it queued, and no checkpoint asked for them.
     else atCheckpoint(() => this.atCheckpoint());
     return this.answer(id);
   }
