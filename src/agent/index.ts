@@ -418,6 +418,9 @@ class Agent implements AgentCore {
 
   /** The answer of a host call, once it ran. Reads and forgets only: safe wherever it lands. */
   answer(id: number): HostAnswer {
+    // As in `host`: the host asks again while a call waits, and the code it waits for may be the one a
+    // termination was meant for (seen: a vm loop, its timeout lost, under a call that waited for good).
+    parse('0', noticeTermination);
     this.heard();
     const answer = this.answers.get(id);
     if (answer === undefined) return LATER;
