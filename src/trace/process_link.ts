@@ -188,6 +188,7 @@ export class ProcessLink {
       const session = new CdpSession(`worker ${workerInfo.workerId} of ${this.pid}`, (message) => {
         parentSession.send('NodeWorker.sendMessageToWorker', { sessionId, message }).catch(() => undefined);
       });
+      session.handOnAlways = true;
       sessions.set(sessionId, session);
       const started = this.startWorker(session, workerInfo, waitingForDebugger, parentActor);
       this.installing.add(started);

@@ -13,20 +13,20 @@ import type { CdpSession } from '../../src/trace/cdp.js';
 import type { Tracer } from '../../src/trace/tracer.js';
 
 const ROUNDS = 20;
-const MS = 10;
-/** Batches of rounds at most before one timeout lands in a call of ours (it took 1–9 batches in trials). */
-const MAX_BATCHES = 30;
+const MS = 5;
+/** Batches of rounds at most before one timeout lands in a call of ours (it took 1–30 in trials). */
+const MAX_BATCHES = 40;
 const TIMED_OUT = `Script execution timed out after ${MS}ms`;
 const limits = { maxCalls: 1e8, maxPerSecond: 1e8, durationMs: 600_000 };
 
-/** Syncs in two loops until `done` settles (a line the program prints; it rejects if the program hangs). */
+/** Syncs in three loops until `done` settles (a line the program prints; it rejects if the program hangs). */
 async function syncingUntil(tracer: Tracer, done: Promise<unknown>): Promise<void> {
   let settled = false;
   const over = done.finally(() => (settled = true));
   const loop = async () => {
     while (!settled) await Promise.race([tracer.sync().catch(() => undefined), over.catch(() => undefined)]);
   };
-  await Promise.all([loop(), loop(), over]);
+  await Promise.all([loop(), loop(), loop(), over]);
 }
 
 /**
