@@ -133,11 +133,7 @@ export class CdpSession {
     if (this.held) return;
     this.held = [];
     try {
-      const stuck = this.handOnAlways || await this.request('Runtime.evaluate', { expression: PENDING_TERMINATION_PROBE, silent: true }, true).then(
-        () => false,
-        (error: CdpError) => error.reason === TERMINATED || error.reason === INTERNAL_ERROR,
-      );
-      if (stuck) {
+      if (this.handOnAlways || (await this.stillPending())) {
         this.handedOn++;
         await this.request('Runtime.terminateExecution', undefined, true).catch(() => undefined);
       }
@@ -146,6 +142,14 @@ export class CdpSession {
       this.held = undefined;
       for (const text of held) if (!this.closed) this.post(text);
     }
+  }
+
+  /** Whether V8 still holds a termination pending: the probe, sent ahead of our held messages, fails. */
+  private stillPending(): Promise<boolean> {
+    return this.request('Runtime.evaluate', { expression: PENDING_TERMINATION_PROBE, silent: true }, true).then(
+      () => false,
+      (error: CdpError) => error.reason === TERMINATED || error.reason === INTERNAL_ERROR,
+    );
   }
 
   on<E extends EventName>(event: E, listener: (...params: Events[E]) => void): () => void {
