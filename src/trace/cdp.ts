@@ -184,7 +184,8 @@ export class CdpSession {
       this.pending.delete(message.id);
       clearTimeout(pending.timer);
       if (message.error) {
-        if (message.error.message === TERMINATED || message.error.message === INTERNAL_ERROR) void this.handOnTermination();
+        // Node 20's "Internal error" is taken for one only where the probe then asks V8 (not a worker's session).
+        if (message.error.message === TERMINATED || (message.error.message === INTERNAL_ERROR && !this.handOnAlways)) void this.handOnTermination();
         pending.reject(new CdpError(pending.method, pending.params, message.error.code, message.error.message));
       } else pending.resolve(message.result);
     } else if (message.method) {

@@ -59,23 +59,32 @@ export class RowDecoder {
 
   private rowsOf(batch: TextBatch, out: EventRow[]): void {
     const offset = wallOffset(batch);
-    let sites = this.sites.get(batch.actor);
     for (const e of batch.events) {
-      if (e[1] === 'call' && e[2] === 'complete') {
-        const c = completeCall(e[8]!);
-        const site = sites?.get(c.sid) ?? { module: '(unknown)', fn: `(site ${c.sid})` };
-        // One scan of the wire text stands for both rows' texts: their arguments and value are slices of it,
-        // the rest the site's names (checked once per site) and keys of our own, with punctuation between
-        // that no pattern crosses. (Two scans of the longer row texts were ~half of decoding a call.)
-        const clean = c.sliced && !mayHoldSecret(e[8]!);
-        out.push(callRow(e, c, site, batch, offset, clean), endRow(e, c, site, batch, offset, clean));
-      } else if (e[1] === 'agent' && e[2] === 'site') {
-        const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
-        if (sites === undefined) this.sites.set(batch.actor, (sites = new Map()));
-        sites.set(p.sid, { module: p.module, fn: p.fn });
-      } else if (isExchange(e)) for (const half of expandExchange(e)) out.push(toRow(half, batch, offset));
-      else out.push(toRow(e, batch, offset));
+      try {
+        this.rowsOfEvent(e, batch, offset, out);
+      } catch {
+        // A malformed event (the agent's writing of it cut by a termination of the thread's JavaScript: the
+        // host's writer thread once died of one) is left out; the batch's other events are stored.
+      }
     }
+  }
+
+  private rowsOfEvent(e: TextEvent, batch: TextBatch, offset: number, out: EventRow[]): void {
+    if (e[1] === 'call' && e[2] === 'complete') {
+      const c = completeCall(e[8]!);
+      const site = this.sites.get(batch.actor)?.get(c.sid) ?? { module: '(unknown)', fn: `(site ${c.sid})` };
+      // One scan of the wire text stands for both rows' texts: their arguments and value are slices of it,
+      // the rest the site's names (checked once per site) and keys of our own, with punctuation between
+      // that no pattern crosses. (Two scans of the longer row texts were ~half of decoding a call.)
+      const clean = c.sliced && !mayHoldSecret(e[8]!);
+      out.push(callRow(e, c, site, batch, offset, clean), endRow(e, c, site, batch, offset, clean));
+    } else if (e[1] === 'agent' && e[2] === 'site') {
+      const p = JSON.parse(e[8]!) as { sid: number; module: string; fn: string };
+      let sites = this.sites.get(batch.actor);
+      if (sites === undefined) this.sites.set(batch.actor, (sites = new Map()));
+      sites.set(p.sid, { module: p.module, fn: p.fn });
+    } else if (isExchange(e)) for (const half of expandExchange(e)) out.push(toRow(half, batch, offset));
+    else out.push(toRow(e, batch, offset));
   }
 }
 

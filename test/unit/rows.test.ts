@@ -51,6 +51,17 @@ describe('RowDecoder', () => {
     expect(new RowDecoder().decode([encodeBatch(header(2), [complete(9_000, 7, 1)])]).rows[0]!.k_fn).toBe('(site 1)');
   });
 
+  it('leaves out an event whose text was cut, and keeps the rest of its batch', () => {
+    const batch = decodeBatch(encodeBatch(header(1), [site(1, 'charge'), complete(2_000, 7, 1), complete(2_500, 8, 1), [3_000, 'log', 'info', ACTOR, null, null, null, null, { text: 'kept' }]]));
+    batch.events[1]![8] = '[1,"cut';
+    const { rows } = new RowDecoder().decode([batch]);
+    expect(rows.map((r) => [r.type, r.subtype, r.ref])).toEqual([
+      ['call', 'call', `${ACTOR}:c8`],
+      ['call', 'return', `${ACTOR}:c8`],
+      ['log', 'info', null],
+    ]);
+  });
+
   it('skips a text that is not a batch and keeps the others', () => {
     const { rows } = new RowDecoder().decode(['garbage', encodeBatch(header(1), [[1, 'log', 'info', ACTOR, null, null, null, null, { text: 'kept' }]])]);
     expect(rows.map((r) => JSON.parse(r.payload!).text)).toEqual(['kept']);
