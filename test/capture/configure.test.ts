@@ -5,7 +5,7 @@ import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
 import { TOOLS } from '../../src/tools/registry.js';
-import { startFixture } from '../helpers.js';
+import { eventually, startFixture } from '../helpers.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -30,7 +30,8 @@ describe('configure', () => {
     expect(full.structuredContent).toMatchObject({ tracing_level: 'full', sample_rate: 1 });
     app.send('login ada hunter2');
     await app.nextLine(/^login/);
-    await session.sync();
+    // The line is recorded when its write to the pipe completes, which can come after we read it.
+    await eventually(async () => (await session!.sync(), count('log') === 1), 'the login line recorded');
     expect([count('message'), count('log')]).toEqual([4, 1]);
 
     await call('configure', { sample_rate: 0 });

@@ -24,7 +24,12 @@ async function syncingUntil(tracer: Tracer, done: Promise<unknown>): Promise<voi
   let settled = false;
   const over = done.finally(() => (settled = true));
   const loop = async () => {
-    while (!settled) await Promise.race([tracer.sync().catch(() => undefined), over.catch(() => undefined)]);
+    while (!settled) {
+      await Promise.race([tracer.sync().catch(() => undefined), over.catch(() => undefined)]);
+      // A sync that fails at once must not spin on microtasks: the event loop (the program's output, this
+      // process's own timers) would never run, and a suite run's test process died (out of memory, likely).
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   };
   await Promise.all([loop(), loop(), loop(), over]);
 }
