@@ -64,7 +64,9 @@ interface Active {
 /**
  * A function that put a wrapper in its own place. Its breakpoint goes at the first call the wrapper records
  * (`released`), unless a call came first through a reference taken before the wrapper (`stale`: NestJS
- * calls each controller method through the one it took at startup): only the breakpoint sees those.
+ * calls each controller method through the one it took at startup): only the breakpoint sees those. An export
+ * of a loaded CommonJS module wrapped where V8 has no live edit is one from the start, `stale` for good: the
+ * program took references to it before the trace (a destructured require), which only its breakpoint sees.
  */
 interface Rebind {
   site: CallSite;
@@ -85,9 +87,6 @@ export class Modules {
   /** Functions of ES modules traced by breakpoints that replace themselves with a wrapper at their first
    * call (where V8 has no live edit), by (module, function). */
   private readonly rebinds = new Map<string, Rebind>();
-  /** Exports wrapped where the function also has a breakpoint (a loaded module, no live edit), by (module,
-   * function): calls inside the wrapper are its to record, the breakpoint records the others. */
-  private readonly wrappedAndBreakpointed = new Map<string, { inside: number }>();
   /** Call sites of instrumented functions, by the number their code passes to the call hook. */
   private readonly hookSites: (CallSite | undefined)[] = [];
   private hookInstalled = false;
@@ -266,7 +265,6 @@ export class Modules {
       this.rebinds.delete(key);
       this.patches.undo(state.undo);
     }
-    for (const key of [...this.wrappedAndBreakpointed.keys()]) if (key.startsWith(`${module}\0`)) this.wrappedAndBreakpointed.delete(key);
     this.unresolved = this.unresolved.filter((u) => u.module !== module);
     this.esm.delete(module);
     // The last sums go now, before the answer: an untrace loses nothing counted.
@@ -353,7 +351,6 @@ export class Modules {
 
   /** A breakpoint at the start of an ES module's function was reached: record the call, never pause. */
   esmHit(module: string, fn: string, args: ArrayLike<unknown>): false {
-    if ((this.wrappedAndBreakpointed.get(`${module}\0${fn}`)?.inside ?? 0) > 0) return false;
     const state = this.rebinds.get(`${module}\0${fn}`);
     if (state?.wrapper) {
       // A call through the wrapper that replaced this function is the wrapper's to record.
@@ -501,13 +498,11 @@ export class Modules {
         continue;
       }
       const before = holder[key];
-      let fn = (original: unknown) => original as Fn;
-      if (breakpointed) {
-        const state = { inside: 0 };
-        this.wrappedAndBreakpointed.set(`${spec.module}\0${name}`, state);
-        fn = (original) => this.counted(original as Fn, state);
-      }
-      undo.push(this.patches.patch(holder, key, (original) => this.calls.wrap(fn(original), this.site(spec.module, name, limiter))));
+      const site = this.site(spec.module, name, limiter);
+      // Its breakpoint stays (see Rebind): calls inside the wrapper are the wrapper's to record.
+      const state: Rebind | undefined = breakpointed ? { site, inside: 0, undo: [], stale: true } : undefined;
+      if (state) this.rebinds.set(`${spec.module}\0${name}`, state);
+      undo.push(this.patches.patch(holder, key, (original) => (state ? (state.wrapper = this.calls.wrap(this.counted(original as Fn, state), site)) : this.calls.wrap(original as Fn, site))));
       this.originals.set(holder[key] as Fn, before);
       if (holder === (record as unknown as Obj)) this.replaced.set(before, holder[key]);
       (isMethodName(name) ? report.methods : report.functions).push(name);
