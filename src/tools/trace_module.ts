@@ -76,8 +76,8 @@ export const trace_module = defineTool({
     const threads = await ctx.traceModule(spec);
     const said = threads.map(({ actor, value: r }): [string, string] => {
       const what = [...r.functions, ...r.methods];
-      // An in-place trace's note already says which function went which way, and what each costs.
-      if (r.status === 'traced' && r.note && r.via !== 'wrappers') return [actor, r.note];
+      // A note already says which function went which way, what each costs, and what it misses.
+      if (r.status === 'traced' && r.note) return [actor, r.note];
       if (r.status === 'traced' && what.length === 0) return [actor, NOTHING_WRAPPED];
       if (r.status === 'traced') return [actor, `${what.join(', ')} — ${(r.capture === 'timing' ? TIMING_COST : MECHANISM_COST)[r.via ?? 'wrappers']}`];
       return [actor, `${r.status}${r.note ? ` — ${r.note}` : ''}`];
@@ -97,7 +97,7 @@ export const trace_module = defineTool({
       ...binsNote(module_name, resolved),
       ...(timing ? ['Timing only: calls, errors and durations per function are summed in the target and sent each second (a hot function timed on a sample of its calls); arguments and results are not recorded.'] : []),
       `Limits: ${describeLimits(spec)}; the trace stops itself when one trips (an agent/trace_stopped event says why).`,
-      ...(threads.some((t) => t.value.via === 'wrappers') ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),
+      ...(threads.some((t) => t.value.via === 'wrappers' && !t.value.note) ? ['Wrappers miss calls through references taken before tracing began (a destructured require) and calls inside the module.'] : []),
       traced
         ? `Next: ${timing ? 'performance_analysis' : 'get_function_calls'}(module_name: "${module_name}").`
         : resolved

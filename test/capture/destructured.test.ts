@@ -1,29 +1,45 @@
 // A loaded CommonJS module whose functions the program took references to before the trace (a destructured
-// require): Node 20–24 instrument them in place (live edit), so every call is recorded whole; Node 26's V8
-// has no live edit, so the exports get wrappers (calls through them recorded whole) and each function a
-// breakpoint for the calls that come through older references (arguments only), never recording a call twice.
-import { describe, expect, it } from 'vitest';
+// require), traced through the tools as a user does: Node 20–24 instrument them in place (live edit), so every
+// call is recorded whole; Node 26's V8 has no live edit, so the exports get wrappers (calls through them
+// recorded whole) and each function a breakpoint for the calls that come through older references (arguments
+// only), never recording a call twice — and trace_module's answer says so (it said those calls are missed).
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config.js';
+import { callTool } from '../../src/server.js';
+import { Session } from '../../src/session.js';
+import { trace_module } from '../../src/tools/trace_module.js';
+import { untrace } from '../../src/tools/untrace.js';
+import { events, startFixture } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
-import { attached, events } from '../helpers.js';
 
-const limits = { maxCalls: 1000, maxPerSecond: 1000, durationMs: 60_000 };
+let session: Session | undefined;
+afterEach(async () => {
+  await session?.dispose();
+  session = undefined;
+});
+
+const text = (r: { content: unknown }) => (r.content as { text: string }[]).map((c) => c.text).join('\n');
 
 describe.each([
-  ['24', 'live-edit'],
-  ['26', 'wrappers'],
-])('a destructured require of a loaded CommonJS module, Node %s', (major, via) => {
+  ['24', 'quote, tax instrumented in place'],
+  ['26', 'quote, tax wrapped on the exports ('],
+])('a destructured require of a loaded CommonJS module, Node %s', (major, how) => {
   it('records every call, through the references and through the exports, once each; the program sees the same', async () => {
-    const { app, t } = await attached('destructured/app.cjs', { node: nodeTarget(major).bin });
-    const [report] = await t.tracer.traceModule({ module: './test/fixtures/destructured/prices.cjs', ...limits });
-    expect(report!.value).toMatchObject({ status: 'traced', via, functions: ['quote', 'tax'] });
-    if (major === '26') expect(report!.value.note).toContain('quote, tax wrapped on the exports (');
-    if (major === '26') expect(report!.value.note).toContain('calls through references taken before tracing are recorded by a breakpoint in each (arguments only');
+    const app = startFixture('destructured/app.cjs', [], { node: nodeTarget(major).bin });
+    await app.line(/^ready/);
+    session = new Session({ config: resolveConfig({}, {}) });
+    await session.attach(String(app.pid));
+    const traced = text(await callTool(trace_module, { module_name: './test/fixtures/destructured/prices.cjs' }, session));
+    const line = traced.split('\n')[1]!;
+    expect(line).toContain(`- ${app.pid}: ${how}`);
+    if (major === '26') expect(line).toContain('calls through references taken before tracing are recorded by a breakpoint in each (arguments only');
+    expect(traced).not.toContain('miss');
     for (const n of [1, 2]) {
       app.send(`run ${n}`);
       expect(await app.nextLine(/^done /)).toBe(`done ${n} ${n * 3} ${n * 3} ${(n * 3) / 10} quote/2`);
     }
-    await t.tracer.sync();
-    const calls = events(t.store, "type = 'call' AND subtype = 'call'").map((e) => [e.payload.fn, e.payload.args]);
+    await session.sync();
+    const calls = events(session.store, "type = 'call' AND subtype = 'call'").map((e) => [e.payload.fn, e.payload.args]);
     expect(calls).toEqual([
       ['quote', ['a1', 1]],
       ['quote', ['b1', 1]],
@@ -33,17 +49,17 @@ describe.each([
       ['tax', [6]],
     ]);
     // Through the exports, results too; through a reference taken before, on Node 26 only the arguments.
-    const results = events(t.store, "type = 'call' AND subtype = 'return'").map((e) => [e.payload.fn, e.payload.result]);
+    const results = events(session.store, "type = 'call' AND subtype = 'return'").map((e) => [e.payload.fn, e.payload.result]);
     expect(results).toEqual(
       major === '26'
         ? [['quote', { sku: 'b1', amount: 3 }], ['tax', 0.3], ['quote', { sku: 'b2', amount: 6 }], ['tax', 0.6]]
         : [['quote', { sku: 'a1', amount: 3 }], ['quote', { sku: 'b1', amount: 3 }], ['tax', 0.3], ['quote', { sku: 'a2', amount: 6 }], ['quote', { sku: 'b2', amount: 6 }], ['tax', 0.6]],
     );
     // Untraced: wrappers and breakpoints gone, the program as it was.
-    await t.tracer.untraceModule('./test/fixtures/destructured/prices.cjs');
+    expect((await callTool(untrace, { module_name: './test/fixtures/destructured/prices.cjs' }, session)).isError).toBeFalsy();
     app.send('run 3');
     expect(await app.nextLine(/^done /)).toBe('done 3 9 9 0.9 quote/2');
-    await t.tracer.sync();
-    expect(events(t.store, "type = 'call'").length).toBe(major === '26' ? 10 : 12);
+    await session.sync();
+    expect(events(session.store, "type = 'call'").length).toBe(major === '26' ? 10 : 12);
   });
 });
