@@ -545,6 +545,14 @@ class Agent implements AgentCore {
     }
   }
 
+  requiredFiles(resolved: string, limit: number): string[] {
+    try {
+      return this.modules.requiredFiles(resolved, limit);
+    } catch {
+      return [];
+    }
+  }
+
   wrapSome(spec: ModuleSpec, resolved: string, names: string[], breakpointed?: boolean): ModuleReport | undefined {
     try {
       return this.modules.wrapSome(spec, resolved, names, breakpointed);

@@ -53,7 +53,7 @@ export interface ModuleReport {
 
 type Fn = (...args: unknown[]) => unknown;
 type Obj = Record<string, unknown>;
-type ModuleRecord = { exports: unknown; loaded?: boolean };
+type ModuleRecord = { exports: unknown; loaded?: boolean; filename?: string; children?: ModuleRecord[] };
 
 interface Active {
   report: ModuleReport;
@@ -369,6 +369,23 @@ export class Modules {
     const self = this.core.config.actor;
     this.core.emit('call', 'call', self, { module, fn, args: this.core.capture(Array.from(args)), parent: null, via: 'breakpoint' });
     return false;
+  }
+
+  /**
+   * The module's file, then the files it required and theirs (breadth first, at most `limit`): where the
+   * tracer looks for the source of what it exports, a function it re-exports included.
+   */
+  requiredFiles(resolved: string, limit: number): string[] {
+    const first = this.cache()[resolved] as ModuleRecord | undefined;
+    const files: string[] = [];
+    const queue = first ? [first] : [];
+    for (let i = 0; i < queue.length && files.length < limit; i++) {
+      const { filename, children } = queue[i];
+      if (typeof filename !== 'string' || files.includes(filename)) continue;
+      files.push(filename);
+      if (Array.isArray(children)) queue.push(...children);
+    }
+    return files;
   }
 
   /** Files of the CommonJS modules loaded in this thread. */

@@ -49,6 +49,20 @@ const CONST_PAUSE_MS = 1_000;
 const EDIT_TRIES = 10;
 const EDIT_RETRY_MS = 20;
 
+/** An exported function, by remote object; for one read through a getter, the getter too. */
+interface Exported {
+  name: string;
+  fn: string;
+  accessor: boolean;
+  getter?: string;
+}
+
+/** Scripts' sources, read in order and fetched once, as the reading first reaches each. */
+type ScriptTexts = AsyncIterable<{ scriptId: string; source: string }>;
+
+/** How many files (the module's, then those it required, breadth first) a function's text is looked for in. */
+const REQUIRED_FILES = 64;
+
 interface Waiting {
   spec: ModuleSpec;
   resolved: string;
@@ -334,15 +348,16 @@ export class EsmTraces {
     let elsewhere: string[] = [];
     let why: string | undefined;
     try {
+      const scripts = this.scriptTexts(resolved);
       for (const { name, fn, accessor, getter } of await this.exportsOf(resolved, group)) {
         all.push(name);
         objects.set(name, fn);
-        let at = await this.locationOf(fn);
+        let at = await this.locationOf(fn, scripts);
         if (accessor) {
           accessors.add(name);
           // A function outside its getter's script (a wrapper an earlier session left in the binding): the
           // module's script is the getter's, where the binding is found by the export's name.
-          const read = getter ? await this.locationOf(getter) : undefined;
+          const read = getter ? await this.locationOf(getter, scripts) : undefined;
           if (read && read.scriptId !== at?.scriptId) [at, elsewhere] = [read, [...elsewhere, name]];
         }
         const into = accessors.has(name) ? getters : wanted;
@@ -449,19 +464,64 @@ export class EsmTraces {
     return { now, sites: now === source ? refused : findFunctions(now, names).sites.filter((s) => refused.some((r) => r.name === s.name)) };
   }
 
-  /** A loaded CommonJS module's exported functions, by remote object (in `group`): for a wrapped export, the
-   * function it stands for; for one read through a getter, the getter too. */
-  private async exportsOf(resolved: string, group: string): Promise<{ name: string; fn: string; accessor: boolean; getter?: string }[]> {
+  /**
+   * A loaded CommonJS module's exported functions, by remote object (in `group`): for a wrapped export, the
+   * function it stands for; for one read through a getter, the getter too.
+   */
+  private async exportsOf(resolved: string, group: string): Promise<Exported[]> {
+    const { result } = await this.thread.session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
+    return result.objectId ? this.exportedIn(result.objectId, group) : [];
+  }
+
+  /**
+   * The agent's [name, function, accessor, getter] rows in the array `objectId`, read by calls that run in
+   * the thread and never by Runtime.getProperties: V8 aborts the whole process (`Check failed:
+   * tryCatch.HasCaught()` in ValueMirror::getProperties) when a termination lands inside that one, and a call
+   * to a thread that runs a vm script with a timeout is dispatched inside the script, where the timeout's
+   * termination comes at any moment (a worker tracing modules as it starts crashed 4 of 6 runs on Node 20;
+   * test/capture/terminations_worker.test.ts). A call of JavaScript that a termination cuts only fails.
+   */
+  private async exportedIn(objectId: string, group: string): Promise<Exported[]> {
     const session = this.thread.session;
-    const { result } = await session.send('Runtime.evaluate', { expression: `${AGENT_REF}?.moduleExports(${JSON.stringify(resolved)})`, objectGroup: group, silent: true });
-    const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
-    const found: { name: string; fn: string; accessor: boolean; getter?: string }[] = [];
-    for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-      const [name, fn, accessor, getter] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[0-3]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
-      if (typeof name?.value?.value !== 'string' || !fn?.value?.objectId) continue;
-      found.push({ name: name.value.value, fn: fn.value.objectId, accessor: accessor?.value?.value === true, ...(getter?.value?.objectId ? { getter: getter.value.objectId } : {}) });
+    const shape = 'function () { const rows = []; for (let i = 0; i < this.length; i++) rows[i] = [this[i][0], this[i][2] === true, typeof this[i][3] === "function"]; return rows; }';
+    const { result } = await session.send('Runtime.callFunctionOn', { objectId, functionDeclaration: shape, returnByValue: true, silent: true });
+    const element = async (row: number, column: number): Promise<string | undefined> => {
+      const { result } = await session.send('Runtime.callFunctionOn', { objectId, functionDeclaration: 'function (row, column) { return this[row][column]; }', arguments: [{ value: row }, { value: column }], objectGroup: group, silent: true });
+      return result.type === 'function' ? result.objectId : undefined;
+    };
+    const found: Exported[] = [];
+    for (const [row, [name, accessor, hasGetter]] of (Array.isArray(result.value) ? (result.value as [unknown, boolean, boolean][]) : []).entries()) {
+      const fn = typeof name === 'string' ? await element(row, 1) : undefined;
+      if (typeof name !== 'string' || !fn) continue;
+      const getter = hasGetter ? await element(row, 3) : undefined;
+      found.push({ name, fn, accessor, ...(getter ? { getter } : {}) });
     }
     return found;
+  }
+
+  /** The module's script and those of the files it required (ScriptTexts), for locationOf. */
+  private scriptTexts(resolved: string): ScriptTexts {
+    const { thread } = this;
+    const texts = new Map<string, Promise<{ scriptId: string; source: string } | undefined>>();
+    let files: Promise<string[]> | undefined;
+    return {
+      async *[Symbol.asyncIterator]() {
+        files ??= thread.call(`requiredFiles(${JSON.stringify(resolved)}, ${REQUIRED_FILES})`).then(
+          (found) => (Array.isArray(found) ? found.filter((f): f is string => typeof f === 'string') : [resolved]),
+          () => [resolved],
+        );
+        for (const file of await files) {
+          let text = texts.get(file);
+          if (!text) {
+            const scriptId = thread.scripts.get(pathToFileURL(file).href)?.scriptId;
+            text = scriptId === undefined ? Promise.resolve(undefined) : thread.session.send('Debugger.getScriptSource', { scriptId }).then(({ scriptSource }) => ({ scriptId, source: scriptSource }), () => undefined);
+            texts.set(file, text);
+          }
+          const read = await text;
+          if (read) yield read;
+        }
+      },
+    };
   }
 
   /**
@@ -490,10 +550,28 @@ export class EsmTraces {
     }
   }
 
-  /** Where V8 says a function starts. */
-  private async locationOf(objectId: string): Promise<{ scriptId: string; lineNumber: number; columnNumber: number } | undefined> {
-    const { internalProperties } = await this.thread.session.send('Runtime.getProperties', { objectId, ownProperties: true });
-    return internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value as { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
+  /**
+   * Where a function starts, found by its own text (Function.prototype.toString answers the script's source
+   * from the function's start to its end) in the scripts of the module and of what it required, in that
+   * order: in the first that holds the text, if it holds it once; else nowhere (its export is wrapped).
+   * V8's `[[FunctionLocation]]` would say it at once, but only Runtime.getProperties answers it (exportedIn
+   * says why that is never called).
+   */
+  private async locationOf(objectId: string, scripts: ScriptTexts): Promise<{ scriptId: string; lineNumber: number; columnNumber: number } | undefined> {
+    const { result } = await this.thread.session.send('Runtime.callFunctionOn', { objectId, functionDeclaration: 'function () { return Function.prototype.toString.call(this); }', returnByValue: true, silent: true });
+    const text = result.value;
+    if (typeof text !== 'string') return undefined;
+    for await (const { scriptId, source } of scripts) {
+      const at = source.indexOf(text);
+      if (at < 0) continue;
+      if (source.indexOf(text, at + 1) >= 0) return undefined;
+      // A method's text starts at its name, but its function at its parameters (as acorn and functionsAt
+      // see it): there, when they come before its body.
+      const paren = text.indexOf('(');
+      const head = paren >= 0 && !/=>|\{/.test(text.slice(0, paren)) ? paren : 0;
+      return { scriptId, ...position(source, at + head) };
+    }
+    return undefined;
   }
 
   /**
@@ -538,14 +616,12 @@ export class EsmTraces {
       const read = `(() => { ${REBINDING} = true; try { return a.moduleExports(${JSON.stringify(resolved)}); } finally { delete ${REBINDING}; } })()`;
       const expression = `(() => { const a = ${AGENT_REF}; return a && new Promise((answer) => a.later(() => answer(${read}), 0)); })()`;
       const { result } = await session.send('Runtime.evaluate', { expression, awaitPromise: true, objectGroup: group, silent: true });
-      const pairs = result.objectId ? (await session.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true })).result : [];
       const rebound: string[] = [];
-      for (const pair of pairs.filter((p) => /^\d+$/.test(p.name) && p.value?.objectId)) {
-        const [name, fn] = (await session.send('Runtime.getProperties', { objectId: pair.value!.objectId!, ownProperties: true })).result.filter((p) => /^[01]$/.test(p.name)).sort((a, b) => a.name.localeCompare(b.name));
-        const before = typeof name?.value?.value === 'string' && names.includes(name.value.value) ? originals.get(name.value.value) : undefined;
-        if (!before || !fn?.value?.objectId) continue;
-        const check = await session.send('Runtime.callFunctionOn', { objectId: before, functionDeclaration: 'function (now) { return typeof now === "function" && now !== this; }', arguments: [{ objectId: fn.value.objectId }], returnByValue: true, silent: true });
-        if (check.result.value === true) rebound.push(String(name!.value!.value));
+      for (const { name, fn } of result.objectId ? await this.exportedIn(result.objectId, group) : []) {
+        const before = names.includes(name) ? originals.get(name) : undefined;
+        if (!before) continue;
+        const check = await session.send('Runtime.callFunctionOn', { objectId: before, functionDeclaration: 'function (now) { return typeof now === "function" && now !== this; }', arguments: [{ objectId: fn }], returnByValue: true, silent: true });
+        if (check.result.value === true) rebound.push(name);
       }
       return rebound;
     } finally {

@@ -1,0 +1,47 @@
+// A worker traced as it starts while its vm scripts are stopped by their timeout (test/fixtures/terminations):
+// the module trace reads the exports of what the worker requires while the worker's first vm rounds run, and
+// the inspector dispatches those reads inside the vm script, where its timeout's termination comes at any
+// moment. Read by Runtime.getProperties, a termination landing inside one aborted the whole process (V8:
+// `Check failed: tryCatch.HasCaught()` in ValueMirror::getProperties; 4 of 6 workers on Node 20, once on 24:
+// `node test/fixtures/terminations/hangs.mjs dist /usr/bin/node 6 "worker spin" 60 5`). Each batch here starts a
+// new worker, so a program that survives five has met that moment five times over.
+import { describe, expect, it } from 'vitest';
+import { attached, events } from '../helpers.js';
+import { nodeTarget } from '../targets/index.js';
+
+const WORKERS = 5;
+const ROUNDS = 20;
+const MS = 5;
+const TIMED_OUT = `Script execution timed out after ${MS}ms`;
+const limits = { maxCalls: 1e8, maxPerSecond: 1e8, durationMs: 600_000 };
+
+describe.each(['20', '24', '26'])('vm timeouts in workers traced as they start, Node %s', (major) => {
+  const node = major === process.versions.node.split('.')[0] ? process.execPath : nodeTarget(major).bin;
+
+  it('the program runs as untraced, and every call in each worker is recorded', async () => {
+    const { app, t } = await attached('terminations/app.cjs', { node });
+    await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
+    const link = t.tracer.links.get(app.pid)!;
+    for (let w = 0; w < WORKERS; w++) {
+      const exited = app.nextLine(/^worker exited /, 20_000);
+      app.send(`worker spin ${ROUNDS} ${MS}`);
+      let over = false;
+      const done = exited.finally(() => (over = true));
+      // The host's calls into every thread meanwhile, as a client's questions would make them.
+      while (!over) {
+        await Promise.race([t.tracer.sync().catch(() => undefined), done.catch(() => undefined)]);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await done;
+    }
+    const rounds = Array.from({ length: ROUNDS }, (_, i) => i);
+    const batch = [...rounds.map((i) => `round ${i} ${TIMED_OUT}`), `spin done ${ROUNDS}`, 'worker exited 0'];
+    expect(app.lines().slice(1)).toEqual(Array.from({ length: WORKERS }, () => batch).flat());
+    await t.tracer.sync();
+    expect(link.workers.size).toBe(WORKERS);
+    for (const actor of link.workers.keys()) {
+      const after = events(t.store, "type = 'call' AND subtype = 'call' AND actor = ? AND json_extract(payload, '$.fn') = 'after'", actor);
+      expect(after.map((e) => e.payload.args)).toEqual(rounds.map((i) => [i, TIMED_OUT]));
+    }
+  });
+});
