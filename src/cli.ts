@@ -17,7 +17,7 @@ import { selectTools } from './tools/categories.js';
 import { TOOLS } from './tools/registry.js';
 import { splitCommand } from './tools/launch.js';
 import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, checkBind, isLoopbackHost, parseHostPort, serveHttp } from './transport/http.js';
-import { TOKEN_ENV, clientToken, removeTokenFile, serverToken, tokenFile, tokenFileFor, writeTokenFile } from './transport/token.js';
+import { TOKEN_ENV, clientToken, removeIfStale, removeStaleTokenFiles, removeTokenFile, serverToken, tokenFile, tokenFileFor, writeTokenFile } from './transport/token.js';
 
 const USAGE = `nodescope — a flight recorder for Node.js, driven through MCP
 
@@ -28,7 +28,8 @@ Usage:
       Serve MCP over Streamable HTTP at http://host:port/mcp (default ${DEFAULT_HTTP_HOST}:${DEFAULT_HTTP_PORT}; port 0
       picks a free one) to several clients at once, sharing one trace. Loopback only unless --allow-remote.
       Clients send "Authorization: Bearer <token>": ${TOKEN_ENV} if set, else generated; printed on
-      stderr and written to ~/.nodescope/token-<port> (readable by you only, removed when the server ends).
+      stderr and written to ~/.nodescope/token-<port> (readable by you only, removed when the server ends;
+      one a killed server left is removed by the next server or call that finds its pid gone).
   nodescope call <tool> [--db <file> | --attach <target> | --launch -- <command…>] [--json] [--<arg> <value> …]
       Call one tool and print its answer: offline against a persisted trace (--db), or one-shot
       against a process (attach or launch, call, detach). Exits 1 when the tool answers an error.
@@ -200,6 +201,8 @@ async function serve(p: Parsed): Promise<void> {
     throw error;
   }
   const file = tokenFile(new URL(http.url).port);
+  // Those of servers killed without their exit handler (SIGKILL, OOM): nothing else would remove them.
+  const stale = removeStaleTokenFiles();
   writeTokenFile(file, token);
   cleanUpOnEnd(async () => {
     removeTokenFile(file, token);
@@ -212,6 +215,7 @@ async function serve(p: Parsed): Promise<void> {
   const started = label ? session.begin(label, startTarget(session, p.flags, p.command)).catch((error) => log((error as Error).message)) : undefined;
   log(db ? `trace file ${db}, read-only` : config.persist ? `trace file ${config.persist_path}` : 'trace in a private temporary file, removed at the end');
   log(fromEnv ? `token from ${TOKEN_ENV}, also written to ${file} (readable by you only)` : `token ${token} (written to ${file}, readable by you only)`);
+  if (stale.length) log(`removed the token file${stale.length > 1 ? 's' : ''} of servers that no longer run: ${stale.join(', ')}`);
   if (allowRemote && !isLoopbackHost(host)) log(`--allow-remote: listening on ${host}, reachable from other machines; the token is all that guards it`);
   // Last, and in this exact form: scripts and tests wait for this line.
   log(`MCP over HTTP at ${http.url}`);
@@ -286,6 +290,12 @@ async function callServer(name: string | undefined, p: Parsed, json: boolean, he
   }
   const file = p.flags.get('token-file') || tokenFileFor(url);
   p.flags.delete('token-file');
+  const fromFile = !explicit && !process.env[TOKEN_ENV]?.trim();
+  const gone = fromFile ? removeIfStale(file) : undefined;
+  if (gone !== undefined) {
+    process.stderr.write(`nodescope call: no server for ${url.href}: ${file} was written by nodescope serve (pid ${gone}), which no longer runs; removed it. Start one with nodescope serve --http\n`);
+    return 2;
+  }
   const token = clientToken(explicit, file);
   if (!token) {
     process.stderr.write(`nodescope call: no token for ${url.href}: pass --token, set ${TOKEN_ENV}, or point --token-file at the file nodescope serve wrote (looked in ${file})\n`);

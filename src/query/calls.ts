@@ -19,7 +19,11 @@ export interface CallFilter {
   window: TimeWindow;
 }
 
-export type CallOutcome = 'returned' | 'threw' | 'running';
+/**
+ * `arguments_only`: recorded by a breakpoint (trace_module where V8 offers no live edit, a call through a
+ * reference taken before tracing), which sees a call start and never its end — not a call still running.
+ */
+export type CallOutcome = 'returned' | 'threw' | 'running' | 'arguments_only';
 
 export interface CallRecord {
   ref: string;
@@ -197,7 +201,8 @@ export function callRecords(store: Store, rows: readonly Row[], known?: Map<numb
       args: Array.isArray(p.args) ? p.args : [],
       parent: typeof p.parent === 'string' ? p.parent : null,
       corr: row.corr,
-      outcome: end?.outcome ?? 'running',
+      // A breakpoint's call row says so (`via`) and has no call id, so nothing can complete it.
+      outcome: end?.outcome ?? (p.via === 'breakpoint' ? 'arguments_only' : 'running'),
       duration_ms: end?.duration_ms ?? null,
       async: end?.async ?? null,
     };
@@ -241,12 +246,16 @@ export function modulesWithCalls(store: Store, max = 20): string[] {
   return rows.map((r) => r.m ?? '?');
 }
 
-/** `charge(100, "EUR") → {ok: true} (1.2 ms)`, `charge(0) ✗ Error: declined (0.3 ms)`, `run() … still running`. */
+/**
+ * `charge(100, "EUR") → {ok: true} (1.2 ms)`, `charge(0) ✗ Error: declined (0.3 ms)`, `run() … no return recorded`
+ * (still running, or ended unseen), `quote(2) — arguments only (…)` (a breakpoint's call: it never has a return).
+ */
 export function renderCallOutcome(c: CallRecord): string {
   const head = `${c.fn}(${renderArgs(c.args)})`;
   const took = c.duration_ms === null ? '' : ` (${ms(c.duration_ms)} ms${c.async ? ', async' : ''})`;
   if (c.outcome === 'returned') return `${head} → ${renderValue(c.result)}${took}`;
   if (c.outcome === 'threw') return `${head} ✗ ${renderValue(c.error)}${took}`;
+  if (c.outcome === 'arguments_only') return `${head} — arguments only (recorded by a breakpoint, which sees no return)`;
   return `${head} … no return recorded`;
 }
 

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
+import { get_execution_path } from '../../src/tools/get_execution_path.js';
+import { get_function_calls } from '../../src/tools/get_function_calls.js';
 import { trace_module } from '../../src/tools/trace_module.js';
 import { untrace } from '../../src/tools/untrace.js';
 import { events, startFixture } from '../helpers.js';
@@ -55,6 +57,16 @@ describe.each([
         ? [['quote', { sku: 'b1', amount: 3 }], ['tax', 0.3], ['quote', { sku: 'b2', amount: 6 }], ['tax', 0.6]]
         : [['quote', { sku: 'a1', amount: 3 }], ['quote', { sku: 'b1', amount: 3 }], ['tax', 0.3], ['quote', { sku: 'a2', amount: 6 }], ['quote', { sku: 'b2', amount: 6 }], ['tax', 0.6]],
     );
+    // The answers a user reads: a breakpoint's call is said to be arguments only, not a call that never returned.
+    const byReference = (args: string, result: string) =>
+      major === '26' ? `quote(${args}) — arguments only (recorded by a breakpoint, which sees no return)` : `quote(${args}) → ${result}`;
+    const listed = await callTool(get_function_calls, { module_name: 'prices.cjs', function_name: 'quote', limit: 2 }, session);
+    const lines = text(listed).split('\n').slice(1, 3).map((l) => l.replace(/^\S+Z /, '').replace(/ \(\S+ ms\)/, '').replace(/ \[\S+\]$/, ''));
+    expect(lines).toEqual([`${app.pid} ${byReference('"a1", 1', '{sku: "a1", amount: 3}')}`, `${app.pid} quote("b1", 1) → {sku: "b1", amount: 3}`]);
+    expect((listed.structuredContent as { calls: { outcome: string }[] }).calls.map((c) => c.outcome)).toEqual([major === '26' ? 'arguments_only' : 'returned', 'returned']);
+    const path = text(await callTool(get_execution_path, { pid_string: String(app.pid) }, session));
+    expect(path).toContain(byReference('"a2", 2', '{sku: "a2", amount: 6}'));
+    expect(path).not.toContain('no return recorded');
     // Untraced: wrappers and breakpoints gone, the program as it was.
     expect((await callTool(untrace, { module_name: './test/fixtures/destructured/prices.cjs' }, session)).isError).toBeFalsy();
     app.send('run 3');

@@ -2,6 +2,7 @@
 // once on one shared trace, progress notifications, and the three refusals (token, Origin, non-loopback bind).
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, existsSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -210,6 +211,43 @@ describe('MCP over Streamable HTTP', () => {
     expect(await served.exited).toBe(143);
     expect(served.stderr()).not.toMatch(/failed|Error/);
     expect(existsSync(join(home, '.nodescope', `token-${new URL(served.url).port}`))).toBe(false);
+    expect(existsSync(join(home, '.nodescope', `token-${new URL(served.url).port}.pid`))).toBe(false);
+  });
+});
+
+describe('a server killed with SIGKILL', () => {
+  it('leaves its token file, which the next server started removes, as call --server does, the server gone', async () => {
+    const home = tempDir();
+    const files = (s: Served) => [join(home, '.nodescope', `token-${new URL(s.url).port}`), join(home, '.nodescope', `token-${new URL(s.url).port}.pid`)];
+    const killed = async (s: Served) => {
+      s.proc.kill('SIGKILL');
+      await s.exited;
+      return s;
+    };
+    const first = await killed(await serve(home));
+    const [file, pid] = files(first);
+    // The token file stays the bare token (what `Bearer $(cat …)` reads); its server beside it.
+    expect(readFileSync(file, 'utf8')).toBe(`${first.token}\n`);
+    expect(readFileSync(pid, 'utf8')).toBe(`${first.proc.pid} ${hostname()}\n`);
+    expect(statSync(pid).mode & 0o777).toBe(0o600);
+
+    const next = await serve(home);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(pid)).toBe(false);
+    expect(next.stderr()).toContain(`nodescope: removed the token file of servers that no longer run: ${file}\n`);
+    expect(existsSync(files(next)[0]!)).toBe(true);
+
+    // A client that finds the file of a killed server says so, and removes it; a live server's stays.
+    const second = await killed(await serve(home));
+    const [left, leftPid] = files(second);
+    const r = await run(process.execPath, [CLI, 'call', 'get_supervision_tree', '--server', second.url], { env: env(home) }).catch((e) => e);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`nodescope call: no server for ${second.url}: ${left} was written by nodescope serve (pid ${second.proc.pid}), which no longer runs; removed it. Start one with nodescope serve --http\n`);
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(leftPid)).toBe(false);
+    expect(files(next).map(existsSync)).toEqual([true, true]);
+    next.proc.kill('SIGTERM');
+    expect(await next.exited).toBe(143);
   });
 });
 
