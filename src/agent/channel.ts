@@ -55,7 +55,16 @@ export interface ChannelHooks {
   run?: (fn: () => void) => void;
   /** Node's Buffer, for the text of the batch being filled (the global one when not given). */
   bytes?: BytesClass;
+  /**
+   * The host asks for a flush (`F<id>` on the control socket; id 0: no answer), answered on the data socket as
+   * a host call's answer: run from the thread's own event loop, never as an interrupt of its JavaScript (see
+   * openControl).
+   */
+  flushRequested?: (id: number) => void;
 }
+
+/** A host request on the control socket: `F<id>` flush, answered with that id; `A<seq>` an ack. */
+const CONTROL_LINE = /^([AF])(\d+)$/;
 
 /** Wait between attempts to (re)connect the data socket. */
 const RECONNECT_MS = 200;
@@ -115,6 +124,8 @@ export class Channel {
    * host calls (resume), and are sent again then.
    */
   private socketLost = false;
+  /** The host's requests, on a connection of their own (see openControl). */
+  private control: DataSocket | undefined;
   /** Set by dropSocket: that close is ours, and the binding carries on. */
   private dropping = false;
   /** Batches sent through the data socket / the binding: for stats and tests. */
@@ -187,6 +198,7 @@ export class Channel {
         this.ack(seq);
         for (const b of this.inFlight) this.send(b.text);
         this.flush();
+        this.openControl();
       } else this.ack(seq);
     });
     sock.on('error', () => undefined);
@@ -215,6 +227,60 @@ export class Channel {
       }
       this.dropping = false;
       this.reconnectLater();
+    });
+  }
+
+  /**
+   * A second connection, on which the host asks for flushes and acks a worker's batches. Asked through the inspector instead, a flush is
+   * an interrupt of whatever JavaScript the thread runs, and a termination meant for that code (a vm script's
+   * timeout) that lands in it ends the flush and not the script: handed on, it hung a worker's vm rounds or
+   * lost a batch in 1-4 of 6 runs (test/capture/terminations_worker.test.ts). Read here, the request waits for
+   * the thread's event loop. Its own connection: the host never writes to a worker's data socket (a write
+   * after the worker ended fails and takes the batches still unread in that socket with it; ThreadLink.ack).
+   */
+  private openControl(): void {
+    const data = this.config.data;
+    const net = this.hooks.net;
+    const flushRequested = this.hooks.flushRequested;
+    if (!data || !net || !flushRequested || this.control || this.closed || this.exiting) return;
+    let sock: DataSocket;
+    try {
+      sock = net.connect(data.path);
+      sock.unref();
+    } catch {
+      return; // asked through the inspector, as before
+    }
+    this.control = sock;
+    sock.setEncoding('utf8');
+    let buffer = '';
+    const run = this.hooks.run ?? ((fn: () => void) => fn());
+    sock.on('connect', () =>
+      run(() => {
+        try {
+          sock.write(`${data.secret} ${this.config.actor} control\n`);
+        } catch {
+          // 'close' follows
+        }
+      }),
+    );
+    sock.on('data', (chunk: string) =>
+      run(() => {
+        buffer += chunk;
+        const nl = buffer.lastIndexOf('\n');
+        if (nl < 0) return;
+        const lines = buffer.slice(0, nl).split('\n');
+        buffer = buffer.slice(nl + 1);
+        for (const line of lines) {
+          const request = CONTROL_LINE.exec(line);
+          if (request?.[1] === 'A') this.ack(Number(request[2]));
+          else if (request) flushRequested(Number(request[2]));
+        }
+      }),
+    );
+    sock.on('error', () => undefined);
+    // Opened again with the data socket's next hello.
+    sock.on('close', () => {
+      if (this.control === sock) this.control = undefined;
     });
   }
 
@@ -510,6 +576,8 @@ export class Channel {
     this.socket?.end();
     this.socket = undefined;
     this.socketUp = false;
+    this.control?.destroy();
+    this.control = undefined;
   }
 
   /** Test hook: drops the data socket as a network failure would (the agent reconnects). */

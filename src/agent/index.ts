@@ -153,6 +153,10 @@ class Agent implements AgentCore {
         // The data socket closed and the host process is gone: clean up now, not at the watchdog's next look.
         onHostGone: () => this.guard(() => this.hostGone()),
         run: (fn) => this.guard(fn),
+        flushRequested: (id) => {
+          if (id !== 0) this.bySocket.add(id);
+          this.host(id, (a) => a.flushNow());
+        },
         bytes: builtin('buffer').Buffer,
       },
     );
@@ -369,6 +373,8 @@ class Agent implements AgentCore {
   private depth = 0;
   /** Host calls that came while agent code ran, in order. */
   private waiting: [number, (agent: Agent) => unknown][] = [];
+  /** Host calls asked on the control socket: their answers go on the data socket, a main thread's too. */
+  private readonly bySocket = new Set<number>();
   /** Answers of queued host calls, by the host's call id, until it asks. */
   private answers = new Map<number, HostAnswer>();
 
@@ -439,6 +445,11 @@ class Agent implements AgentCore {
           answer = { e: String(error) };
         }
         if (next[0] === 0) continue;
+        // Asked on the control socket: answered on the data socket only, and nobody asks for it again.
+        if (this.bySocket.delete(next[0])) {
+          this.channel.answer(next[0], answer);
+          continue;
+        }
         // Only a worker's answer is late through the inspector (Channel.answer): a main thread's is not
         // serialized and written twice.
         if (!this.isMainThread) this.channel.answer(next[0], answer);

@@ -31,6 +31,8 @@ export class DataChannel {
   private readonly server: Server;
   private readonly receivers = new Map<string, DataReceiver>();
   private readonly sockets = new Map<string, Socket>();
+  /** Each thread's control socket: the host's requests to its agent (Channel.openControl). */
+  private readonly controls = new Map<string, Socket>();
   /** Connections refused (wrong secret, unknown actor): for tests and diagnostics. */
   refused = 0;
   /** Host call answers read, by thread: for tests and diagnostics. */
@@ -93,6 +95,17 @@ export class DataChannel {
     this.acks.clear();
   }
 
+  /**
+   * Writes a request on the thread's control socket (`F<id>`: flush and answer; `A<seq>`: ack); false when it
+   * has none (the caller asks through the inspector). A write that fails ends only that socket.
+   */
+  request(actor: string, line: string): boolean {
+    const socket = this.controls.get(actor);
+    if (!socket || socket.destroyed || !socket.writable) return false;
+    socket.write(`${line}\n`);
+    return true;
+  }
+
   connected(actor: string): boolean {
     const socket = this.sockets.get(actor);
     return socket !== undefined && !socket.destroyed;
@@ -105,8 +118,9 @@ export class DataChannel {
 
   close(): void {
     this.server.close();
-    for (const s of this.sockets.values()) s.destroy();
+    for (const s of [...this.sockets.values(), ...this.controls.values()]) s.destroy();
     this.sockets.clear();
+    this.controls.clear();
     this.receivers.clear();
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -117,6 +131,7 @@ export class DataChannel {
     let buffer = '';
     let actor: string | undefined;
     let receiver: DataReceiver | undefined;
+    let control = false;
     setTimeout(() => receiver ?? socket.destroy(), 5_000).unref();
     socket.on('data', (chunk: string) => {
       buffer += chunk;
@@ -125,6 +140,7 @@ export class DataChannel {
       while ((nl = buffer.indexOf('\n', start)) >= 0) {
         const line = buffer.slice(start, nl);
         start = nl + 1;
+        if (control) continue; // the agent writes nothing on it after its hello
         if (receiver) {
           // To whoever listens for the thread now: after a reconnect of its inspector session the link
           // registers again (the socket stays up); after a detach nobody does, and the line is dropped.
@@ -135,14 +151,20 @@ export class DataChannel {
           } else to?.receive(line);
           continue;
         }
-        const [secret, id] = line.split(' ');
+        const [secret, id, role] = line.split(' ');
         receiver = id === undefined ? undefined : this.receivers.get(id);
-        if (!receiver || !this.authentic(secret ?? '')) {
+        if (!receiver || !this.authentic(secret ?? '') || (role !== undefined && role !== 'control')) {
           this.refused++;
           socket.destroy();
           return;
         }
         actor = id!;
+        if (role === 'control') {
+          control = true;
+          this.controls.get(actor)?.destroy();
+          this.controls.set(actor, socket);
+          continue;
+        }
         this.sockets.get(actor)?.destroy();
         this.sockets.set(actor, socket);
         socket.write(`${receiver.lastSeq()}\n`);
@@ -155,7 +177,9 @@ export class DataChannel {
       }
     });
     socket.on('close', () => {
-      if (actor !== undefined && this.sockets.get(actor) === socket) this.sockets.delete(actor);
+      if (actor === undefined) return;
+      if (this.sockets.get(actor) === socket) this.sockets.delete(actor);
+      if (this.controls.get(actor) === socket) this.controls.delete(actor);
     });
   }
 

@@ -19,6 +19,8 @@ const ACK_DELAY_MS = 20;
 const MAX_AHEAD = 64;
 /** Keep-alive to the agent, whose watchdog removes it after `silenceMs` (60 s) without word from us. */
 const PING_MS = 5_000;
+/** How long a flush asked on the control socket may take before it is asked through the inspector. */
+const CONTROL_WAIT_MS = 100;
 /** Longest wait between two asks for the answer of a host call that waited (see ThreadLink.answer). */
 const ANSWER_POLL_MAX_MS = 20;
 
@@ -99,7 +101,7 @@ export class ThreadLink {
     // The actor was named from the worker's title before its agent went in (process_link.ts, workerThreadId).
     if (worker && thread !== undefined && !this.actor.endsWith(`/w${thread}`)) throw new Error(`${this.actor} is thread ${thread}: its events carry the wrong actor id`);
     if (typeof seq === 'number' && seq > this.lastSeq) await this.call(`resume(${this.lastSeq})`);
-    this.pinger ??= setInterval(() => void this.tell('flushNow()').catch(() => undefined), PING_MS).unref();
+    this.pinger ??= setInterval(() => this.ingest.data()?.request(this.actor, 'F0') || void this.tell('flushNow()').catch(() => undefined), PING_MS).unref();
     if (release && oneByOne) await this.release();
     await this.traceEsmModules();
   }
@@ -301,7 +303,9 @@ export class ThreadLink {
     // handover, before the message its parent ended it on: worker_end's probe test lost them about one run
     // in ten, a log line and five sends, everything after the last batch read before the ack). The host
     // never writes to a worker's socket after its hello, so it is always read to its end.
-    if (!this.isWorker && this.ingest.data()?.ack(this.actor, this.lastSeq)) return;
+    // A worker's acks go on its control socket, which the host may write to (Channel.openControl).
+    const data = this.ingest.data();
+    if (this.isWorker ? data?.request(this.actor, `A${this.lastSeq}`) : data?.ack(this.actor, this.lastSeq)) return;
     // A lost ack only delays the window; the next one covers it.
     this.tell(`ack(${this.lastSeq})`).catch(() => undefined);
   }
@@ -323,6 +327,29 @@ export class ThreadLink {
     } finally {
       this.socketAnswers.delete(id);
     }
+  }
+
+  /**
+   * The agent sends what it holds (its flushNow) and answers the sequence number of the batch that carries
+   * the last of it. Asked on the thread's control socket, so that the thread's own event loop runs it: through
+   * the inspector (an interrupt of whatever JavaScript runs) only when it has none, or when the thread gives no
+   * answer within CONTROL_WAIT_MS (busy in JavaScript that long).
+   */
+  async flushNow(): Promise<unknown> {
+    const id = ++this.callId;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<HostAnswer | undefined>((resolve) => {
+      this.socketAnswers.set(id, resolve);
+      timer = setTimeout(() => resolve(undefined), CONTROL_WAIT_MS);
+    });
+    try {
+      const answer = this.ingest.data()?.request(this.actor, `F${id}`) ? await answered : undefined;
+      if (answer) return valueOf(answer, 'flushNow()', this.actor);
+    } finally {
+      clearTimeout(timer);
+      this.socketAnswers.delete(id);
+    }
+    return this.call('flushNow()');
   }
 
   /** Host calls waiting for an answer, by id: the data socket resolves them (answered). */

@@ -692,7 +692,7 @@ export class Tracer {
     const asked = performance.now();
     const flushed = (async () => {
       try {
-        const sent = (await t.call('flushNow()')) as number | null | undefined;
+        const sent = (await t.flushNow()) as number | null | undefined;
         if (performance.now() - asked > FLOOD_WAIT_MS) this.busy.add(t);
         else this.busy.delete(t);
         // What went through the data socket may trail the answer: wait for the thread's last batch.

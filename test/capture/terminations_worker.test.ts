@@ -1,13 +1,14 @@
-// A worker traced as it starts while its vm scripts are stopped by their timeout (test/fixtures/terminations):
-// the module trace reads the exports of what the worker requires while the worker's first vm rounds run, and
-// the inspector dispatches those reads inside the vm script, where its timeout's termination comes at any
-// moment. Read by Runtime.getProperties, a termination landing inside one aborted the whole process (V8:
-// `Check failed: tryCatch.HasCaught()` in ValueMirror::getProperties; 4 of 6 workers on Node 20, once on 24:
-// `node test/fixtures/terminations/hangs.mjs dist /usr/bin/node 6 "worker spin" 60 5`). Each batch here starts a
-// new worker, so a program that survives five has met that moment five times over (the build before crashed at
-// the first or second worker on Node 20, 4 runs of 4). The host makes no other calls meanwhile: its calls into a
-// worker while such rounds run are an open finding (a timeout landing in one of them left the worker's loop
-// running, or a batch lost, in 1–4 of 6 runs of this test with a sync loop, Node 24).
+// Workers running vm scripts stopped by their timeout (test/fixtures/terminations), traced as they start, while
+// the host syncs in a loop as a client's questions make it. Two ways nodescope broke such a program:
+// - The module trace reads the exports of what the worker requires while its first vm rounds run, and the
+//   inspector dispatches those reads inside the vm script, where its timeout's termination comes at any moment.
+//   Read by Runtime.getProperties, a termination landing inside one aborted the whole process (V8: `Check
+//   failed: tryCatch.HasCaught()` in ValueMirror::getProperties): the build before crashed at the first or
+//   second worker, 4 runs of 4 on Node 20 without syncs.
+// - Syncs asked through the inspector ran as interrupts of the vm script; a timeout landing in one, handed on,
+//   left a worker's loop running for ever or lost a batch: 1-4 of 6 runs of this test on Node 24. They are
+//   asked on the agent's control socket now, which the worker's own event loop reads.
+// Each batch starts a new worker: five per run.
 import { describe, expect, it } from 'vitest';
 import { attached, events } from '../helpers.js';
 import { nodeTarget } from '../targets/index.js';
@@ -28,7 +29,13 @@ describe.each(['20', '24', '26'])('vm timeouts in workers traced as they start, 
     for (let w = 0; w < WORKERS; w++) {
       const exited = app.nextLine(/^worker exited /, 20_000);
       app.send(`worker spin ${ROUNDS} ${MS}`);
-      await exited;
+      let over = false;
+      const done = exited.finally(() => (over = true));
+      while (!over) {
+        await Promise.race([t.tracer.sync().catch(() => undefined), done.catch(() => undefined)]);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await done;
     }
     const rounds = Array.from({ length: ROUNDS }, (_, i) => i);
     const batch = [...rounds.map((i) => `round ${i} ${TIMED_OUT}`), `spin done ${ROUNDS}`, 'worker exited 0'];
