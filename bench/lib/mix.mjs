@@ -25,6 +25,8 @@ export const STEP_NS = 100_000;
 /** Wall time of the first event (a fixed date: every run writes the same store). */
 export const START_MS = Date.UTC(2026, 10, 30, 12);
 const START_NS = 1_000_000_000_000;
+/** wall_ms − ts_ns / 1e6, given with each row as ingest gives it (the store codes it: src/store/names.ts). */
+const WALL_OFFSET = START_MS - START_NS / 1e6;
 
 /** The mix's events in order; `next(emit)` calls emit(type, subtype, actor, payload, links) once or twice. */
 export class MixSource {
@@ -108,7 +110,7 @@ export class MixWriter {
 
   row(type, subtype, actor, payload, links = {}) {
     this.ts += STEP_NS;
-    return { ts_ns: this.ts, wall_ms: this.wall(this.ts), type, subtype, actor, from_actor: links.from ?? null, to_actor: links.to ?? null, corr: links.corr ?? null, ref: links.ref ?? null, payload: JSON.stringify(payload) };
+    return { ts_ns: this.ts, wall_ms: this.wall(this.ts), wall_offset: WALL_OFFSET, type, subtype, actor, from_actor: links.from ?? null, to_actor: links.to ?? null, corr: links.corr ?? null, ref: links.ref ?? null, payload: JSON.stringify(payload) };
   }
 
   /** The actor rows and lifecycle events of a traced process with three workers and five tracked objects. */

@@ -1,6 +1,7 @@
 // Columns stored coded and read as text. `ref` and `corr` are VIRTUAL generated columns (computed when read,
 // and for the indexes on them when a row is written: an index keeps the text), computed from what a row stores:
-// - `short_ref`: a call id `<actor>:c<n>` as n; a request id `<actor>:r<n>` as −n; a message id
+// - `short_ref`: a call id `<actor>:c<n>` as n; a request id `<actor>:r<n>` as −n (of a state snapshot, the
+//   call of its object's thread, `<thread>:c<n>` for an actor `<thread>/o<k>`: store layout 5); a message id
 //   `<from>><to>#…` as a BLOB of what follows the pair; anything else as its text.
 // - `short_corr`: a request id `<pid>:r<n>` of the row's own process (the actor's first part) as n,
 //   `<actor>:r<n>` as −n; anything else as its text.
@@ -9,11 +10,28 @@
 // that names a generated column as using every column of the table, so no index can cover it
 // (test/unit/key_plans.test.ts). Type and subtype are coded too, and queries name their codes (kinds.ts).
 import type Database from 'better-sqlite3';
+import { kindIs } from './kinds.js';
+
+/**
+ * The thread an object actor (`<thread>/o<k>`, src/agent/objects.ts) lives in, any other actor itself: a
+ * snapshot's ref is the call of that thread that changed the object, stored as its number (−8 bytes a
+ * snapshot on the storage bench's mix).
+ */
+export function ownerOf(actor: string): string {
+  const m = OBJECT_ACTOR.exec(actor);
+  return m === null ? actor : m[1]!;
+}
+const OBJECT_ACTOR = /^(.*)\/o[0-9]+$/s;
+
+/** Whose call and request ids a row's ref is coded by (REF_COLUMNS): a snapshot's object's thread, else its actor. */
+export function refOwner(type: string, actor: string): string {
+  return type === 'state' ? ownerOf(actor) : actor;
+}
 
 /** The column definitions of `short_ref`, `ref`, `short_corr` and `corr`. */
 export const REF_COLUMNS = `short_ref,
   ref GENERATED ALWAYS AS (CASE typeof(short_ref)
-    WHEN 'integer' THEN actor || iif(short_ref > 0, ':c' || short_ref, ':r' || -short_ref)
+    WHEN 'integer' THEN iif(${kindIs('state')}, actor_owner(actor_code), actor) || iif(short_ref > 0, ':c' || short_ref, ':r' || -short_ref)
     WHEN 'blob' THEN from_actor || '>' || to_actor || CAST(short_ref AS TEXT)
     ELSE short_ref END) VIRTUAL,
   short_corr,
@@ -84,8 +102,8 @@ export function corrCodes(corr: string): [bigint | string, bigint | string, stri
  * INSERT … SELECT): the same as the writer's.
  */
 export function registerCoders(db: Database.Database): void {
-  db.function('short_ref', { deterministic: true }, (ref: unknown, actor: unknown, from: unknown, to: unknown) =>
-    shortRef(ref === null ? null : String(ref), String(actor), from === null ? null : String(from), to === null ? null : String(to)),
+  db.function('short_ref', { deterministic: true }, (ref: unknown, type: unknown, actor: unknown, from: unknown, to: unknown) =>
+    shortRef(ref === null ? null : String(ref), refOwner(String(type), String(actor)), from === null ? null : String(from), to === null ? null : String(to)),
   );
   db.function('short_corr', { deterministic: true }, (corr: unknown, actor: unknown) => shortCorr(corr === null ? null : String(corr), String(actor)));
 }

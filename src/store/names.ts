@@ -16,10 +16,12 @@
 // connection to the same file: it sees every code committed, and a code is committed with the first rows that
 // use it.
 import Database from 'better-sqlite3';
+import { ownerOf } from './coded_columns.js';
 
 export const NAME_TABLES = `
 CREATE TABLE IF NOT EXISTS actor_codes (code INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS site_codes (code INTEGER PRIMARY KEY, module TEXT NOT NULL, fn TEXT NOT NULL, UNIQUE (module, fn));`;
+CREATE TABLE IF NOT EXISTS site_codes (code INTEGER PRIMARY KEY, module TEXT NOT NULL, fn TEXT NOT NULL, UNIQUE (module, fn));
+CREATE TABLE IF NOT EXISTS wall_offsets (code INTEGER PRIMARY KEY, offset REAL NOT NULL UNIQUE);`;
 
 /** The column definitions of `actor_code` and `actor`. */
 export const ACTOR_COLUMNS = `actor_code INTEGER NOT NULL,
@@ -34,18 +36,42 @@ export const SITE_COLUMNS = `site INTEGER,
   k_module GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL THEN site_module(site) END) VIRTUAL,
   k_fn GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL THEN site_fn(site) END) VIRTUAL`;
 
+/**
+ * The column definitions of `wall` and `wall_ms` (store layout 5). An event's wall time is its clock's offset
+ * plus its ts_ns (wall_ms = offset + ts_ns / 1e6, as ingest computes it: src/trace/rows.ts), and the offset
+ * is the same for every event of a host's clock until it drifts: `wall` stores its place in `wall_offsets`
+ * (0 and 1 take no bytes in a record, a REAL 8) and `wall_ms` computes it back, the same double arithmetic,
+ * so the same value. A wall time given with no offset, or one the sum does not give back exactly, is stored
+ * as its REAL. (No type: a REAL in an INTEGER column that holds a whole number would read as a code.)
+ */
+export const WALL_COLUMNS = `wall NOT NULL,
+  wall_ms GENERATED ALWAYS AS (CASE typeof(wall) WHEN 'integer' THEN wall_offset(wall) + ts_ns / 1e6 ELSE wall END) VIRTUAL`;
+
+/** The functions that spell actor and site codes, on a connection to a file of layout 4 (every code read now). */
+export function spellCodes(db: Database.Database): void {
+  const actors = new Map(db.prepare('SELECT code, id FROM actor_codes').raw().all() as [number, string][]);
+  const sites = new Map((db.prepare('SELECT code, module, fn FROM site_codes').raw().all() as [number, string, string][]).map(([c, m, f]) => [c, [m, f]]));
+  db.function('actor_name', { deterministic: true }, (code: unknown) => actors.get(Number(code)) ?? null);
+  db.function('site_module', { deterministic: true }, (code: unknown) => sites.get(Number(code))?.[0] ?? null);
+  db.function('site_fn', { deterministic: true }, (code: unknown) => sites.get(Number(code))?.[1] ?? null);
+}
+
 /** The codes of a store's connection, both ways. */
 export class Names {
   private readonly actorCodes = new Map<string, bigint>();
   private readonly actorIds: (string | undefined)[] = [];
   private readonly siteCodes = new Map<string, Map<string, bigint>>();
   private readonly sites: ([string, string] | undefined)[] = [];
+  private readonly wallCodes = new Map<number, bigint>();
+  private readonly offsets: (number | undefined)[] = [];
   /** Codes given in the transaction under way: forgotten if it fails (their rows are not written). */
-  private readonly given: { actor?: string; site?: [string, string]; code: number }[] = [];
+  private readonly given: { actor?: string; site?: [string, string]; offset?: number; code: number }[] = [];
   private readonly findActor: Database.Statement;
   private readonly findSite: Database.Statement;
   private readonly giveActor: Database.Statement;
   private readonly giveSite: Database.Statement;
+  private readonly findOffset: Database.Statement;
+  private readonly giveOffset: Database.Statement;
   private lookup: Database.Database | undefined;
 
   /** `path`: the file, for the codes met while a statement runs (none for a store in memory: one connection). */
@@ -57,11 +83,29 @@ export class Names {
     db.function('actor_name', { deterministic: true }, (code: unknown) => this.actorId(Number(code)));
     db.function('site_module', { deterministic: true }, (code: unknown) => this.site(Number(code))[0]);
     db.function('site_fn', { deterministic: true }, (code: unknown) => this.site(Number(code))[1]);
+    db.function('wall_offset', { deterministic: true }, (code: unknown) => this.offset(Number(code)));
+    db.function('actor_owner', { deterministic: true }, (code: unknown) => ownerOf(this.actorId(Number(code))));
     this.findActor = db.prepare('SELECT code FROM actor_codes WHERE id = ?').pluck().safeIntegers();
     this.findSite = db.prepare('SELECT code FROM site_codes WHERE module = ? AND fn = ?').pluck().safeIntegers();
     // (The next code is one more than the largest: codes start at 0, which INTEGER PRIMARY KEY would not give.)
     this.giveActor = writable ? db.prepare('INSERT INTO actor_codes (code, id) SELECT coalesce(max(code) + 1, 0), ? FROM actor_codes RETURNING code').pluck().safeIntegers() : this.findActor;
     this.giveSite = writable ? db.prepare('INSERT INTO site_codes (code, module, fn) SELECT coalesce(max(code) + 1, 0), ?, ? FROM site_codes RETURNING code').pluck().safeIntegers() : this.findSite;
+    this.findOffset = db.prepare('SELECT code FROM wall_offsets WHERE offset = ?').pluck().safeIntegers();
+    this.giveOffset = writable ? db.prepare('INSERT INTO wall_offsets (code, offset) SELECT coalesce(max(code) + 1, 0), ? FROM wall_offsets RETURNING code').pluck().safeIntegers() : this.findOffset;
+  }
+
+  /** What `wall` stores for a wall time computed as `offset` + ts_ns / 1e6 (inside the writer's transaction). */
+  wall(wallMs: number, tsNs: number, offset: number | undefined): bigint | number {
+    if (offset === undefined || offset + tsNs / 1e6 !== wallMs) return wallMs;
+    const known = this.wallCodes.get(offset);
+    if (known !== undefined) return known;
+    let code = this.findOffset.get(offset) as bigint | undefined;
+    if (code === undefined) {
+      code = this.giveOffset.get(offset) as bigint;
+      this.given.push({ offset, code: Number(code) });
+    }
+    this.knowOffset(Number(code), offset);
+    return code;
   }
 
   /** An actor's code, given one if it has none yet (`give`, inside the writer's transaction); else null. */
@@ -100,6 +144,7 @@ export class Names {
   loadAll(): void {
     for (const { code, id } of this.db.prepare('SELECT code, id FROM actor_codes').all() as { code: number; id: string }[]) this.knowActor(code, id);
     for (const { code, module, fn } of this.db.prepare('SELECT code, module, fn FROM site_codes').all() as { code: number; module: string; fn: string }[]) this.knowSite(code, module, fn);
+    for (const { code, offset } of this.db.prepare('SELECT code, offset FROM wall_offsets').all() as { code: number; offset: number }[]) this.knowOffset(code, offset);
   }
 
   /** The transaction that gave codes was committed. */
@@ -113,6 +158,9 @@ export class Names {
       if (g.actor !== undefined) {
         this.actorCodes.delete(g.actor);
         this.actorIds[g.code] = undefined;
+      } else if (g.offset !== undefined) {
+        this.wallCodes.delete(g.offset);
+        this.offsets[g.code] = undefined;
       } else {
         this.siteCodes.get(g.site![0])?.delete(g.site![1]);
         this.sites[g.code] = undefined;
@@ -145,12 +193,28 @@ export class Names {
     return site;
   }
 
+  private offset(code: number): number {
+    let offset = this.offsets[code];
+    if (offset === undefined) {
+      this.learn();
+      offset = this.offsets[code];
+      if (offset === undefined) throw new Error(`nodescope: no wall clock offset of code ${code} in this store`);
+    }
+    return offset;
+  }
+
   /** Every code committed, read from a connection of its own (a statement of this one is running). */
   private learn(): void {
     if (this.path === undefined) return;
     this.lookup ??= new Database(this.path, { readonly: true, fileMustExist: true });
     for (const { code, id } of this.lookup.prepare('SELECT code, id FROM actor_codes').all() as { code: number; id: string }[]) this.knowActor(code, id);
     for (const { code, module, fn } of this.lookup.prepare('SELECT code, module, fn FROM site_codes').all() as { code: number; module: string; fn: string }[]) this.knowSite(code, module, fn);
+    for (const { code, offset } of this.lookup.prepare('SELECT code, offset FROM wall_offsets').all() as { code: number; offset: number }[]) this.knowOffset(code, offset);
+  }
+
+  private knowOffset(code: number, offset: number): void {
+    this.offsets[code] = offset;
+    this.wallCodes.set(offset, BigInt(code));
   }
 
   private knowActor(code: number, id: string): void {

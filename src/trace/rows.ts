@@ -213,10 +213,20 @@ function jsonInner(s: string): string {
  * read with sub-millisecond precision, so wall time keeps the order ts_ns has.
  */
 function wallOffset(batch: TextBatch): number {
-  const host = performance.timeOrigin + performance.now() - hostNowNs() / 1e6;
+  const fresh = performance.timeOrigin + performance.now() - hostNowNs() / 1e6;
+  if (hostOffset === undefined || Math.abs(fresh - hostOffset) > OFFSET_DRIFT_MS) hostOffset = fresh;
   const target = batch.wallMs - batch.tsNs / 1e6;
-  return Math.abs(host - target) < 1_000 ? host : target;
+  return Math.abs(hostOffset - target) < 1_000 ? hostOffset : target;
 }
+
+/**
+ * The host's offset, kept while a fresh reading is within OFFSET_DRIFT_MS of it: read per batch it differed in
+ * its last digits every time (two clocks read one after the other), and the store keeps one code per offset
+ * (src/store/names.ts, WALL_COLUMNS): one offset is 0 bytes a row where each batch's own cost 8. Kept, every
+ * event of this host is placed by one offset, so wall time keeps ts_ns's order across processes.
+ */
+let hostOffset: number | undefined;
+const OFFSET_DRIFT_MS = 0.5;
 
 /** A call's parent as a number (the agent's call id): spelled per thread like the call's own ref. */
 const NUMERIC_PARENT = /"parent":\d/;
@@ -275,6 +285,7 @@ function row(ts_ns: number, type: string, subtype: string, e: TextEvent, payload
   return {
     ts_ns,
     wall_ms: offset + ts_ns / 1e6,
+    wall_offset: offset,
     type,
     subtype,
     actor: e[3],

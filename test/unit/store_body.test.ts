@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callTool } from '../../src/server.js';
-import { SUBTYPES, TYPES } from '../../src/store/kinds.js';
+import { kindIs, SUBTYPES, TYPES } from '../../src/store/kinds.js';
 import { Store, type EventRow } from '../../src/store/store.js';
 import type { ToolContext } from '../../src/tools/define.js';
 import { TOOLS } from '../../src/tools/registry.js';
@@ -106,6 +106,9 @@ const SHAPED: EventRow[] = (() => {
     r('call', 'throw', '7', { ...call, error: { name: 'E' }, duration_ns: 5, async: false }, { ref: '7:c2', k_ns: 5 }),
     r('call', 'return', '7', { ...call, resulting: 1, duration_ns: 5, async: false }, { ref: '7:c2', k_ns: 5 }),
     r('http', 'request', '7', { method: 'GET', url: '/x' }, { ref: '7:r1', corr: '7:r1' }),
+    r('http', 'request', '7', { method: 'GET', url: '/x","url":"/y' }, { ref: '7:r1' }),
+    r('http', 'request', '7', { method: 'GET', url: '/x', headers: {} }, { ref: '7:r1' }),
+    r('http', 'request', '7', '{"method":"GET","url":"/\u0001"}', { ref: '7:r1' }),
     r('http', 'response', '7', { status: 200, route: null, duration_ns: 2e6 }, { ref: '7:r1', corr: '7:r1', k_status: 200, k_ns: 2e6 }),
     r('http', 'response', '7', { status: 200, route: '/x', duration_ns: 1.5 }, { ref: '7:r1', corr: '7:r1', k_status: 200, k_ns: 1.5 }),
     r('http', 'response', '7', { route: '/x', status: 200, duration_ns: 2 }, { ref: '7:r1', k_status: 200, k_ns: 2 }),
@@ -115,6 +118,11 @@ const SHAPED: EventRow[] = (() => {
     r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w2#m1' }),
     r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1' }),
     r('state', 'snapshot', '7/o1', { state: { n: 1 }, trigger: { method: 'add', args: [] } }, { ref: '7:c3' }),
+    r('state', 'snapshot', '7/w1/o12', { state: { trigger: { method: 'x', args: [] } }, trigger: { method: 'a"b', args: [{ trigger: { method: 'y', args: 1 } }] } }, { ref: '7/w1:c9' }),
+    r('state', 'snapshot', '7/o1', { state: { n: 1 }, trigger: { method: 'set', args: [] } }, { ref: '7/o1:c3' }),
+    r('state', 'snapshot', '7', { state: 1, trigger: { method: 'set', args: [] } }, { ref: '7:r3' }),
+    r('state', 'snapshot', '7/o', { state: 1, trigger: null }, { ref: '7:c3' }),
+    r('state', 'snapshot', '7/o1', '{"state":"\u0002","trigger":{"method":"m","args":[]}}', { ref: '7:c3' }),
     r('log', 'info', '7', { text: 'a', stream: 'stdout' }),
     r('log', 'info', '7', { text: 'a', stream: 'stderr' }, { corr: 'r1' }),
     r('log', 'info', '7', '{"text":"a","stream":"stdout"} '),
@@ -139,7 +147,10 @@ describe('rows stored coded', () => {
     ]);
     const stored = store.db.prepare("SELECT unicode(body) AS mark, typeof(short_ref) AS ref FROM events WHERE type IN ('http', 'message', 'state', 'log') ORDER BY id").all();
     expect(stored).toEqual([
-      { mark: 7, ref: 'integer' },
+      { mark: 16, ref: 'integer' },
+      { mark: 16, ref: 'integer' },
+      { mark: 7, ref: 'integer' }, // more than a method and a URL
+      { mark: 7, ref: 'integer' }, // a separator in it
       { mark: 8, ref: 'integer' },
       { mark: 123, ref: 'integer' }, // a duration that is not whole
       { mark: 123, ref: 'integer' }, // not the agent's order
@@ -148,7 +159,12 @@ describe('rows stored coded', () => {
       { mark: 123, ref: 'blob' },
       { mark: 123, ref: 'text' },
       { mark: 123, ref: 'text' },
-      { mark: 12, ref: 'text' },
+      { mark: 15, ref: 'integer' }, // a call of the object's thread
+      { mark: 15, ref: 'integer' }, // cut at the last trigger key
+      { mark: 15, ref: 'text' }, // a call id of the object itself
+      { mark: 15, ref: 'integer' }, // not an object: its own request
+      { mark: 12, ref: 'text' }, // no trigger; '7/o' names no object
+      { mark: 12, ref: 'integer' }, // a separator in it
       { mark: 14, ref: 'null' },
       { mark: 123, ref: 'null' },
       { mark: 123, ref: 'null' },
@@ -161,7 +177,7 @@ describe('rows stored coded', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 4\)/);
+    expect(() => new Store({ path })).toThrow(/written by a newer nodescope \(store layout 99; this one reads layouts up to 5\)/);
     expect(() => new Store({ path, readonly: true })).toThrow(/store layout 99/);
   });
 });
@@ -294,8 +310,10 @@ function layout2File(path: string, from: Store, { tallies = true } = {}): void {
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
     const columns = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
+    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
+    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
-    for (const r of from.db.prepare(`SELECT ${columns} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+    for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();
   db.pragma('user_version = 2');
   db.close();
@@ -313,7 +331,7 @@ describe('a file of layout 2 (type and subtype as text)', () => {
     reader.close();
 
     const store = new Store({ path });
-    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
     const stored = (s: Store) => s.db.prepare('SELECT id, type_code, subtype_code, type, subtype, actor, ref, corr, body, payload FROM events ORDER BY id').all();
     expect(stored(store)).toEqual(stored(fresh));
     expect(await answers(contextOf(store))).toEqual(expected);
@@ -335,8 +353,10 @@ function layout3File(path: string, from: Store): void {
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
     const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
+    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
+    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
-    for (const r of from.db.prepare(`SELECT ${columns} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+    for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();
   db.pragma('user_version = 3');
   db.close();
@@ -358,13 +378,94 @@ describe('a file of layout 3 (actors and call sites as text)', () => {
     file.close();
 
     const store = new Store({ path });
-    expect(store.db.pragma('user_version', { simple: true })).toBe(4);
+    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
     const stored = (s: Store) => s.db.prepare('SELECT id, actor_code, site, actor, k_module, k_fn, ref, corr, body, payload FROM events ORDER BY id').all();
     expect(stored(store)).toEqual(stored(fresh));
     expect(store.db.prepare('SELECT * FROM actor_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM actor_codes ORDER BY code').all());
     expect(store.db.prepare('SELECT * FROM site_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM site_codes ORDER BY code').all());
     expect(await answers(contextOf(store))).toEqual(expected);
     store.close();
+  });
+});
+
+/** A file as layout 4 left it (its DDL, verbatim: test/fixtures/store_layout4.sql), with the query fixture's rows. */
+function layout4File(path: string, from: Store): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  // (its computed columns call the functions of a nodescope connection: these spell the copied codes)
+  const actors = new Map(from.db.prepare('SELECT code, id FROM actor_codes').raw().all() as [number, string][]);
+  const sites = new Map(from.db.prepare('SELECT code, module, fn FROM site_codes').raw().all().map((r) => [(r as unknown[])[0], (r as unknown[]).slice(1)]) as [number, string[]][]);
+  db.function('actor_name', { deterministic: true }, (c: unknown) => actors.get(Number(c)));
+  db.function('site_module', { deterministic: true }, (c: unknown) => sites.get(Number(c))![0]);
+  db.function('site_fn', { deterministic: true }, (c: unknown) => sites.get(Number(c))![1]);
+  db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout4.sql'), 'utf8'));
+  db.transaction(() => {
+    for (const table of ['actors', 'meta', 'actor_codes', 'site_codes', ...TALLIES]) {
+      const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
+      for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
+    }
+    const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_ref, short_corr, body, site, k_status, k_ns';
+    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
+    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
+    const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
+    for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+  })();
+  db.pragma('user_version = 4');
+  db.close();
+}
+
+describe('a file of layout 4 (wall times as REALs)', () => {
+  it('is read from a private copy read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
+    const { store: fresh, ctx } = setup(webEvents());
+    const expected = await answers(ctx);
+    const path = tempFile();
+    layout4File(path, fresh);
+
+    const reader = new Store({ path, readonly: true });
+    expect(await answers(contextOf(reader))).toEqual(expected);
+    reader.close();
+    const file = new Database(path, { readonly: true });
+    expect(file.pragma('user_version', { simple: true })).toBe(4);
+    file.close();
+
+    const store = new Store({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
+    const stored = (s: Store) => s.db.prepare('SELECT id, ts_ns, wall_ms, typeof(wall) AS w, actor, ref, corr, body, payload FROM events ORDER BY id').all();
+    expect(stored(store)).toEqual(stored(fresh));
+    expect(await answers(contextOf(store))).toEqual(expected);
+    store.close();
+  });
+});
+
+describe('wall times', () => {
+  it('are stored as their clock offset\'s code when the writer gives it and it gives them back exactly, else as they are', () => {
+    const path = tempFile();
+    const store = new Store({ path });
+    const offset = 1_764_000_000_000.123 - 2_000_000_000 / 1e6;
+    const at = (ts: number, o = offset) => ({ ...row(0, 'log', 'info', '{}'), ref: null, ts_ns: ts, wall_ms: o + ts / 1e6, wall_offset: o });
+    // a reader opened before any code is given learns them from the file
+    const reader = new Store({ path, readonly: true });
+    const rows = [
+      at(2_000_000_001), at(2_000_123_457), at(987_654_321_012_345),
+      at(2_000_000_002, offset + 0.25), // a second offset: a second code
+      { ...at(2_000_000_003), wall_offset: undefined }, // no offset given
+      { ...at(2_000_000_004), wall_ms: 1_764_000_000_123.5 }, // an offset that does not give it back
+      { ...at(2_000_000_005), wall_ms: 1_764_000_000_123 }, // a whole REAL: not a code
+    ];
+    store.write(rows);
+    const read = (s: Store) => s.db.prepare('SELECT wall_ms, typeof(wall) AS t, wall FROM events ORDER BY id').all() as { wall_ms: number; t: string; wall: number }[];
+    expect(read(store).map((r) => r.wall_ms)).toEqual(rows.map((r) => r.wall_ms));
+    expect(read(store).map((r) => [r.t, r.t === 'integer' ? r.wall : null])).toEqual([
+      ['integer', 0], ['integer', 0], ['integer', 0], ['integer', 1], ['real', null], ['real', null], ['real', null],
+    ]);
+    expect(read(reader).map((r) => r.wall_ms)).toEqual(rows.map((r) => r.wall_ms));
+    reader.close();
+    store.close();
+    const again = new Store({ path });
+    again.write([at(2_000_000_006)]);
+    expect(again.db.prepare('SELECT count(*) AS n FROM wall_offsets').get()).toEqual({ n: 2 });
+    expect(read(again).at(-1)).toEqual({ wall_ms: offset + 2_000_000_006 / 1e6, t: 'integer', wall: 0 });
+    again.close();
   });
 });
 
@@ -425,7 +526,7 @@ describe('types and subtypes', () => {
     // (an actor given its code by a write: the rows below are written with it)
     store.write([row(0, 'log', 'info', '{}')]);
     store.db.exec('DELETE FROM events');
-    const insert = store.db.prepare('INSERT INTO events (id, ts_ns, wall_ms, type_code, subtype_code, actor_code) VALUES (?, 0, 0, ?, ?, 0)');
+    const insert = store.db.prepare('INSERT INTO events (id, ts_ns, wall, type_code, subtype_code, actor_code) VALUES (?, 0, 0.5, ?, ?, 0)');
     for (let i = 0; i <= SUBTYPES.length; i++) insert.run(i + 1, BigInt(Math.min(i, TYPES.length)), BigInt(i));
     expect(names('subtype', SUBTYPES.length)).toEqual([...SUBTYPES, String(SUBTYPES.length)]);
     expect(names('type', TYPES.length)).toEqual([...TYPES, String(TYPES.length)]);
