@@ -94,15 +94,15 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   const excessOf = store.db.prepare(
     `SELECT coalesce(sum(${kindIs('message', 'send')} AND actor_code = :from_code AND from_actor = :from AND to_actor = :to AND ts_ns >= :start), 0)
           - coalesce(sum(${kindIs('message', 'receive')} AND from_actor = :from AND to_actor = :to), 0) AS n
-     FROM events INDEXED BY events_message_ref WHERE ref = :ref AND ${kindIs('message')} AND ts_ns <= :hi AND wall_ms <= :at`,
+     FROM events INDEXED BY events_message_ref WHERE short_ref = message_ref(:ref, :from, :to) AND ref = :ref AND ${kindIs('message')} AND ts_ns <= :hi AND wall_ms <= :at`,
   );
   const kept = store.db.prepare("SELECT 1 FROM pragma_table_info('message_open') WHERE name = 'oldest'").get() !== undefined;
   const openRefs = store.db.prepare(`SELECT ref, open, ${kept ? 'oldest' : 'NULL AS oldest'} FROM message_open WHERE sender = ? AND receiver = ? AND open > 0`);
-  const sendsOf = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_message_ref WHERE ref = :ref AND ${SENDS} ORDER BY ts_ns DESC, id DESC`);
+  const sendsOf = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_message_ref WHERE short_ref = message_ref(:ref, :from, :to) AND ref = :ref AND ${SENDS} ORDER BY ts_ns DESC, id DESC`);
   // An id's open sends, oldest first, up to the moment: from its oldest open send on.
   const openSince = store.db.prepare(
     `SELECT ${ROW_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} FROM events AS o, events AS e INDEXED BY events_message_ref
-     WHERE o.id = :oldest AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor_code = :from_code AND e.to_actor = :to AND e.from_actor = :from
+     WHERE o.id = :oldest AND e.short_ref = message_ref(:ref, :from, :to) AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor_code = :from_code AND e.to_actor = :to AND e.from_actor = :from
        AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id) AND e.ts_ns <= :hi AND e.wall_ms <= :at
      ORDER BY e.ts_ns, e.id LIMIT :n OFFSET :skip`,
   );
@@ -185,13 +185,13 @@ export function requestsAt(store: Store, atMs: number): HttpRequest[] {
     .all({ lo }) as { actor: string; ref: string; start_ns: number; end_ns: number | null }[];
   const requestAt = store.db.prepare(
     `SELECT id, actor, ref, subtype, ts_ns, wall_ms, payload FROM events INDEXED BY events_http_request
-     WHERE ref = :ref AND ts_ns = :ts AND ${kindIs('http', 'request')} AND actor_code = :actor_code AND wall_ms <= :at`,
+     WHERE short_ref = request_ref(:ref, :actor) AND actor_code = :actor_code AND ts_ns = :ts AND ref = :ref AND ${kindIs('http', 'request')} AND wall_ms <= :at`,
   );
   const answered = store.db.prepare(`SELECT 1 FROM events WHERE ${kindIs('http', 'response')} AND ts_ns = :ts AND ref = :ref AND actor_code = :actor_code AND wall_ms <= :at`);
   for (const s of spans) {
     const params = { actor_code: store.actorCode(s.actor), ref: s.ref, at: atMs };
     if (s.end_ns !== null && answered.get({ ...params, ts: s.end_ns }) !== undefined) continue;
-    const r = requestAt.get({ ...params, ts: s.start_ns }) as Http | undefined;
+    const r = requestAt.get({ ...params, actor: s.actor, ts: s.start_ns }) as Http | undefined;
     if (r) open.set(`${r.actor}\0${r.ref}\0${r.ts_ns}`, r);
   }
   return [...open.values()]

@@ -1,11 +1,11 @@
 // Incoming HTTP requests (the `web` option): each `http/request` with its `http/response` (same ref, the
 // request id, which every event caused while serving it carries as `corr`).
 import { kindIs } from '../store/kinds.js';
-import type { Store } from '../store/store.js';
+import { requestRefsIn, type Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
 import { cap, COUNT_BOUND, type Page } from './page.js';
-import { countedEvents, inList, likeEscape, ms } from './rows.js';
+import { countedEvents, likeEscape, ms } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 export interface RequestFilter {
@@ -104,7 +104,7 @@ export function httpRequests(store: Store, filter: RequestFilter, page: Page): R
 
 /**
  * Requests by what their response says (status, duration): the responses come from a key index
- * (events_http_slow on k_ns, events_http_status on k_status), each joined to its request (the latest before
+ * (events_http_slow on k_ns, events_http_status on the status, `site` of a response), each joined to its request (the latest before
  * it with its id) and checked against the other filters. Counted up to `bound` in one statement; the page is
  * read in the order the requests started (a response's time less its duration: the request's own time for a
  * served request, src/trace/expand_http.ts), joined one by one until it is full. What it reads grows with the
@@ -117,7 +117,7 @@ function keyedRequests(store: Store, filter: RequestFilter, page: Page, bound: n
     params.slow_ns = filter.slowMs * 1e6;
   }
   if (filter.statusMin !== undefined) {
-    keys.push('r.k_status >= :status');
+    keys.push('r.site >= :status');
     params.status = filter.statusMin;
   }
   const index = filter.slowMs !== undefined ? 'events_http_slow' : 'events_http_status';
@@ -126,7 +126,7 @@ function keyedRequests(store: Store, filter: RequestFilter, page: Page, bound: n
     `SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall_ms, q.payload AS req, r.payload AS res, q.ts_ns
       FROM ${responses}, events AS q
       WHERE ${which} AND q.id = (SELECT x.id FROM events AS x INDEXED BY events_http_request
-        WHERE ${kindIs('http', 'request', 'x')} AND x.ref = r.ref AND x.ts_ns <= r.ts_ns AND +x.actor_code = r.actor_code ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
+        WHERE ${kindIs('http', 'request', 'x')} AND x.short_ref = r.short_ref AND x.actor_code = r.actor_code AND x.ts_ns <= r.ts_ns AND x.ref = r.ref ORDER BY x.ts_ns DESC, x.id DESC LIMIT 1)
         AND ${conds.join(' AND ')})${outer.length ? ` WHERE ${outer.join(' AND ')}` : ''}`;
   const n = (store.db.prepare(`SELECT count(*) AS n FROM (${joined(`events AS r INDEXED BY ${index}`, matching)} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const candidates = store.db.prepare(`SELECT r.id FROM events AS r INDEXED BY ${index} WHERE ${matching} ORDER BY r.ts_ns - coalesce(r.k_ns, 0), r.id`);
@@ -166,9 +166,9 @@ export function requestsInProgress(store: Store, atMs: number): HttpRequest[] {
 /** Requests by id (the `corr` of other events), with their responses. */
 export function requestsById(store: Store, ids: readonly string[]): HttpRequest[] {
   if (ids.length === 0) return [];
-  const list = inList('q', ids);
+  const list = requestRefsIn(ids, 'q', 'q');
   const rows = store.db
-    .prepare(`${JOINED} WHERE ${kindIs('http', 'request', 'q')} AND q.ref IN (${list.sql}) ORDER BY q.ts_ns, q.id`)
+    .prepare(`${JOINED} INDEXED BY events_http_request WHERE ${kindIs('http', 'request', 'q')} AND ${list.sql} ORDER BY q.ts_ns, q.id`)
     .all(list.params) as Joined[];
   return rows.map(request);
 }

@@ -5,10 +5,10 @@
 // (a thread or child not followed): their receipts would not be recorded. message_queue_analysis counts by the
 // same rule (queues.ts, from receiverRecord).
 import { kindIs } from '../store/kinds.js';
-import type { Store } from '../store/store.js';
+import { messageRefsIn, type Store } from '../store/store.js';
 import { iso, parseJson, renderValue } from './format.js';
 import type { Page } from './page.js';
-import { inList, ms, ROW_COLUMNS, type Row } from './rows.js';
+import { ms, ROW_COLUMNS, type Row } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
 
 /** A send, with its receipt if one was recorded. */
@@ -139,17 +139,17 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
   for (const rows of pairs.values()) {
     const from = rows[0]!.actor;
     const to = rows[0]!.to_actor!;
-    const refs = inList('r', [...new Set(rows.map((r) => r.ref!))]);
+    const refs = messageRefsIn([...new Set(rows.map((r) => r.ref!))], from, to, 'r');
     const [from_code, to_code] = [store.actorCode(from), store.actorCode(to)];
     const first = store.db.prepare('SELECT min(ts_ns) AS t FROM events WHERE actor_code = ?').get(to_code) as { t: number | null };
     if (first.t === null) continue;
     const earlier = store.db
       .prepare(
         `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor_code = :from_code AND to_actor = :to
+         WHERE ${refs.sql} AND ${kindIs('message', 'send')} AND ts_ns >= :start AND ts_ns <= :end AND actor_code = :from_code AND from_actor = :from AND to_actor = :to
          ORDER BY ts_ns, id`,
       )
-      .all({ from_code, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
+      .all({ from, from_code, to, start: first.t - BUFFERED_NS, end: Math.max(...rows.map((r) => r.ts_ns)), ...refs.params }) as Send[];
     const pageCount = new Map<string, number>();
     for (const s of earlier) pageCount.set(s.ref, (pageCount.get(s.ref) ?? 0) + 1);
     if (earlier.length === 0) continue;
@@ -164,10 +164,10 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
     const receipts = store.db
       .prepare(
         `SELECT ts_ns, wall_ms, ref FROM events INDEXED BY events_message_ref
-         WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'receive')} AND ts_ns >= :start AND actor_code = :to_code AND from_actor = :from
+         WHERE ${refs.sql} AND ${kindIs('message', 'receive')} AND ts_ns >= :start AND actor_code = :to_code AND from_actor = :from AND to_actor = :to
          ORDER BY ts_ns, id`,
       )
-      .iterate({ from, to_code, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
+      .iterate({ from, to, to_code, start: earlier[0]!.ts_ns - CLOCK_SLACK_NS, ...refs.params }) as IterableIterator<Receipt & { ref: string }>;
     for (const r of receipts) {
       const list = byRef.get(r.ref)!;
       // A receipt from before every send of its id: its own send was not recorded.
@@ -186,10 +186,10 @@ export function receiptsOf(store: Store, sends: readonly Row[]): Map<number, Rec
       const later = store.db
         .prepare(
           `SELECT id, ts_ns, ref FROM events INDEXED BY events_message_ref
-           WHERE ref IN (${refs.sql}) AND ${kindIs('message', 'send')} AND ts_ns > :end AND ts_ns <= :last AND actor_code = :from_code AND to_actor = :to
+           WHERE ${refs.sql} AND ${kindIs('message', 'send')} AND ts_ns > :end AND ts_ns <= :last AND actor_code = :from_code AND from_actor = :from AND to_actor = :to
            ORDER BY ts_ns, id`,
         )
-        .all({ from_code, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];
+        .all({ from, from_code, to, end, last: last + CLOCK_SLACK_NS, ...refs.params }) as Send[];
       for (const s of later) byRef.get(s.ref)!.push(s);
     }
     for (const [ref, list] of byRef) {

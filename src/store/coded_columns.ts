@@ -1,8 +1,8 @@
 // Columns stored coded and read as text. `ref` and `corr` are VIRTUAL generated columns (computed when read,
 // and for the indexes on them when a row is written: an index keeps the text), computed from what a row stores:
-// - `short_ref`: a call id `<actor>:c<n>` as n; a request id `<actor>:r<n>` as −n (of a state snapshot, the
-//   call of its object's thread, `<thread>:c<n>` for an actor `<thread>/o<k>`: store layout 5); a message id
-//   `<from>><to>#…` as a BLOB of what follows the pair; anything else as its text.
+// - `short_ref`: a call id `<actor>:c<n>` as n; a request id `<actor>:r<n>` as −n (n on an HTTP row; of a state snapshot, the
+//   call of its object's thread, `<thread>:c<n>` for an actor `<thread>/o<k>`: store layout 5); a message's
+//   id `<from>><to>#…` as a BLOB of what follows the pair (messageRef); anything else as its text.
 // - `short_corr`: a request id `<pid>:r<n>` of the row's own process (the actor's first part) as n,
 //   `<actor>:r<n>` as −n; anything else as its text.
 // A value is coded only when its code spells it back exactly (the same text, character for character).
@@ -31,7 +31,8 @@ export function refOwner(type: string, actor: string): string {
 /** The column definitions of `short_ref`, `ref`, `short_corr` and `corr`. */
 export const REF_COLUMNS = `short_ref,
   ref GENERATED ALWAYS AS (CASE typeof(short_ref)
-    WHEN 'integer' THEN iif(${kindIs('state')}, actor_owner(actor_code), actor) || iif(short_ref > 0, ':c' || short_ref, ':r' || -short_ref)
+    WHEN 'integer' THEN iif(${kindIs('state')}, actor_owner(actor_code), actor)
+      || CASE WHEN ${kindIs('http')} THEN ':r' || short_ref WHEN short_ref > 0 THEN ':c' || short_ref ELSE ':r' || -short_ref END
     WHEN 'blob' THEN from_actor || '>' || to_actor || CAST(short_ref AS TEXT)
     ELSE short_ref END) VIRTUAL,
   short_corr,
@@ -64,18 +65,49 @@ const R = 114; // 'r'
 // Codes are bigints: better-sqlite3 binds a JS number as a REAL, which a column with no type keeps as one
 // (8 bytes, and typeof 'real').
 
-/** What `short_ref` stores for a row's ref. */
-export function shortRef(ref: string | null, actor: string, from: string | null, to: string | null): string | bigint | Buffer | null {
+/** What `short_ref` stores for a row's ref (the writer's rule, and the rebuild's of an earlier layout's rows). */
+export function storedRef(type: string, ref: string | null, actor: string, from: string | null, to: string | null): string | bigint | Buffer | null {
+  if (type === 'message') return messageRef(ref, from, to);
+  return type === 'http' ? httpRef(ref, actor) : shortRef(ref, refOwner(type, actor));
+}
+
+/**
+ * An HTTP row's ref: a request id of its own actor `<actor>:r<n>` as n (store layout 5; −n before, which put
+ * every new request at the start of events_http_request: its pages split half empty, 2.2 → 2.8 bytes an
+ * event), anything else as its text.
+ */
+export function httpRef(ref: string | null, actor: string): string | bigint | null {
   if (ref === null) return null;
-  const call = numbered(ref, actor, C);
-  if (call !== undefined) return BigInt(call);
   const request = numbered(ref, actor, R);
-  if (request !== undefined) return BigInt(-request);
-  if (from !== null && to !== null && ref.length > from.length + 1 + to.length && ref.startsWith(from) && ref.charCodeAt(from.length) === 62 && ref.startsWith(to, from.length + 1)) {
-    return Buffer.from(ref.slice(from.length + 1 + to.length), 'utf8');
+  return request !== undefined ? BigInt(request) : ref;
+}
+
+/** A call id `<owner>:c<n>` as n, a request id `<owner>:r<n>` as −n, anything else as its text. */
+export function shortRef(ref: string | null, owner: string): string | bigint | null {
+  if (ref === null) return null;
+  const call = numbered(ref, owner, C);
+  if (call !== undefined) return BigInt(call);
+  const request = numbered(ref, owner, R);
+  return request !== undefined ? BigInt(-request) : ref;
+}
+
+/**
+ * A message's ref, `<from>><to>#…` of its own pair, as a BLOB of what follows the pair, when `from` holds no
+ * `>` and `to` no `#` (store layout 5: the ref alone then says where the pair ends, messageRefCodes); anything
+ * else as its text. One value for a (ref, from, to): events_message_ref is read by `short_ref =
+ * message_ref(:ref, :from, :to)`, a range in ts order (its text before: 5 → 3 bytes an event on the storage
+ * bench's mix).
+ */
+export function messageRef(ref: string | null, from: string | null, to: string | null): string | Buffer | null {
+  if (ref === null) return null;
+  if (from === null || to === null || from.includes('>') || to.includes('#')) return ref;
+  const at = from.length + 1 + to.length;
+  if (ref.length > at && ref.startsWith(from) && ref.charCodeAt(from.length) === 62 && ref.startsWith(to, from.length + 1) && ref.charCodeAt(at) === 35) {
+    return Buffer.from(ref.slice(at), 'utf8');
   }
   return ref;
 }
+
 
 /** What `short_corr` stores for a row's corr. */
 export function shortCorr(corr: string | null, actor: string): string | bigint | null {
@@ -98,12 +130,22 @@ export function corrCodes(corr: string): [bigint | string, bigint | string, stri
 }
 
 /**
+ * Functions for the queries of every connection: `message_ref(ref, from, to)`, what a message row of that pair
+ * stores for that ref; `request_ref(ref, actor)`, what an HTTP row of that actor does.
+ */
+export function registerRefFunctions(db: Database.Database): void {
+  const text = (v: unknown) => (v === null ? null : String(v));
+  db.function('message_ref', { deterministic: true }, (ref: unknown, from: unknown, to: unknown) => messageRef(text(ref), text(from), text(to)));
+  db.function('request_ref', { deterministic: true }, (ref: unknown, actor: unknown) => httpRef(text(ref), String(actor)));
+}
+
+/**
  * Functions for SQL that code a file's rows (the rebuild of a file written before these columns, in one
  * INSERT … SELECT): the same as the writer's.
  */
 export function registerCoders(db: Database.Database): void {
   db.function('short_ref', { deterministic: true }, (ref: unknown, type: unknown, actor: unknown, from: unknown, to: unknown) =>
-    shortRef(ref === null ? null : String(ref), refOwner(String(type), String(actor)), from === null ? null : String(from), to === null ? null : String(to)),
+    storedRef(String(type), ref === null ? null : String(ref), String(actor), from === null ? null : String(from), to === null ? null : String(to)),
   );
   db.function('short_corr', { deterministic: true }, (corr: unknown, actor: unknown) => shortCorr(corr === null ? null : String(corr), String(actor)));
 }

@@ -17,6 +17,7 @@
 // use it.
 import Database from 'better-sqlite3';
 import { ownerOf } from './coded_columns.js';
+import { kindIs } from './kinds.js';
 
 export const NAME_TABLES = `
 CREATE TABLE IF NOT EXISTS actor_codes (code INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
@@ -28,13 +29,20 @@ export const ACTOR_COLUMNS = `actor_code INTEGER NOT NULL,
   actor GENERATED ALWAYS AS (actor_name(actor_code)) VIRTUAL`;
 
 /**
- * The column definitions of `site`, `k_module` and `k_fn`: the names of the rows that have a site (calls and
+ * An HTTP response has no call site: its `site` holds its status (store layout 5; a column of its own before,
+ * and every row paid a byte of the record's header for it). Queries name `site` (events_http_status is on it).
+ */
+const RESPONSES = kindIs('http', 'response');
+
+/**
+ * The column definitions of `site`, `k_module`, `k_fn` and `k_status`: the names of the rows that have a site (calls and
  * their ends, and the agent's reports of what it traced: '' when a row has none), NULL on every other row
  * (read without calling a function).
  */
 export const SITE_COLUMNS = `site INTEGER,
-  k_module GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL THEN site_module(site) END) VIRTUAL,
-  k_fn GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL THEN site_fn(site) END) VIRTUAL`;
+  k_module GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL AND NOT (${RESPONSES}) THEN site_module(site) END) VIRTUAL,
+  k_fn GENERATED ALWAYS AS (CASE WHEN site IS NOT NULL AND NOT (${RESPONSES}) THEN site_fn(site) END) VIRTUAL,
+  k_status GENERATED ALWAYS AS (CASE WHEN ${RESPONSES} THEN site END) VIRTUAL`;
 
 /**
  * The column definitions of `wall` and `wall_ms` (store layout 5). An event's wall time is its clock's offset

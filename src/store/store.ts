@@ -19,7 +19,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { timingBucket } from '../shared/protocol.js';
-import { corrCodes, REF_COLUMNS, refOwner, registerCoders, shortCorr, shortRef } from './coded_columns.js';
+import { corrCodes, messageRef, REF_COLUMNS, registerCoders, registerRefFunctions, shortCorr, shortRef, storedRef } from './coded_columns.js';
 import { KIND_COLUMNS, kindIs, registerKindCoders, subtypeCode, typeCode, type KindCode } from './kinds.js';
 import { ACTOR_COLUMNS, Names, NAME_TABLES, SITE_COLUMNS, spellCodes, WALL_COLUMNS } from './names.js';
 import { migrateOpenSends, OpenSends, type PrunedSends } from './open_sends.js';
@@ -181,6 +181,12 @@ const SHAPES = {
     text: `substr(body, 2, instr(body, char(1)) - 2) || ',"trigger":{"method":"' || substr(body, instr(body, char(1)) + 1, instr(body, char(2)) - instr(body, char(1)) - 1) || '","args":' || substr(body, instr(body, char(2)) + 1)`,
     close: `'}}'`,
   },
+  // (store layout 5) A call whose parent is an earlier call of its own thread: how many calls earlier, then
+  // the arguments (the parent's number is 4–7 digits on a busy thread, the distance one or two).
+  callOfEarlier: {
+    mark: '\u0011', names: true, open: `',"args":'`, text: "substr(body, instr(body, '['))",
+    close: `',"parent":"' || actor || ':c' || (short_ref - CAST(substr(body, 2, instr(body, '[') - 2) AS INTEGER)) || '"}'`,
+  },
   requestUrl: { mark: '\u0010', names: false, open: `'{"method":"'`, text: `substr(body, 2, instr(body, char(1)) - 2) || '","url":"' || substr(body, instr(body, char(1)) + 1)`, close: `'"}'` },
 } as const satisfies Record<string, Shape>;
 /**
@@ -211,7 +217,6 @@ function eventsTable(name: string): string {
   ${REF_COLUMNS},
   body TEXT,
   ${SITE_COLUMNS},
-  k_status INTEGER,
   k_ns,
   payload ${PAYLOAD_COLUMN}
 )`;
@@ -342,6 +347,36 @@ export const CORR_ROWS = `short_corr IS NOT NULL AND NOT (${CODED_COMPLETIONS})`
  */
 export const CORR_IS = 'short_corr IN (:corr_0, :corr_1, :corr_2) AND corr = :corr';
 
+/**
+ * Messages of the pair `from` → `to` whose ref is one of `refs` (named parameters `<prefix>_<i>` and
+ * `<prefix><i>`): events_message_ref at the one way each id is stored for that pair, then the ids themselves.
+ */
+export function messageRefsIn(refs: readonly string[], from: string, to: string, prefix: string): { sql: string; params: Record<string, string | Buffer> } {
+  const params: Record<string, string | Buffer> = {};
+  refs.forEach((ref, i) => {
+    params[`${prefix}${i}`] = ref;
+    params[`${prefix}_${i}`] = messageRef(ref, from, to)!;
+  });
+  const names = (sep: string) => refs.map((_, i) => `:${prefix}${sep}${i}`).join(', ');
+  return { sql: `short_ref IN (${names('_')}) AND ref IN (${names('')})`, params };
+}
+
+/** Requests whose id is one of `ids`, of any actor: events_http_request at each way an id can be stored, then the ids. */
+export function requestRefsIn(ids: readonly string[], prefix: string, alias = ''): { sql: string; params: Record<string, string | bigint> } {
+  const at = alias ? `${alias}.` : '';
+  const params: Record<string, string | bigint> = {};
+  const codes: string[] = [];
+  ids.forEach((id, i) => {
+    params[`${prefix}${i}`] = id;
+    // (a request id `<actor>:r<n>` of its own actor is −n; corrCodes gives n and the text too)
+    corrCodes(id).forEach((code, j) => {
+      params[`${prefix}_${i}_${j}`] = code;
+      codes.push(`:${prefix}_${i}_${j}`);
+    });
+  });
+  return { sql: `${at}short_ref IN (${codes.join(', ')}) AND ${at}ref IN (${ids.map((_, i) => `:${prefix}${i}`).join(', ')})`, params };
+}
+
 export function corrParams(corr: string): Record<string, string | bigint> {
   const [corr_0, corr_1, corr_2] = corrCodes(corr);
   return { corr, corr_0, corr_1, corr_2 };
@@ -353,24 +388,27 @@ CREATE INDEX IF NOT EXISTS events_actor_ts ON events (actor_code, ts_ns);
 CREATE INDEX IF NOT EXISTS events_type_ts ON events (type_code, ts_ns);
 CREATE INDEX IF NOT EXISTS events_call_key ON events (site, ts_ns) WHERE ${CODED_CALLS};
 CREATE INDEX IF NOT EXISTS events_send_pair ON events (actor_code, to_actor, ts_ns) WHERE ${kindIs('message', 'send')};
-CREATE INDEX IF NOT EXISTS events_http_request ON events (ref, ts_ns) WHERE ${kindIs('http', 'request')};
+-- A request by its id as stored (request_ref(:ref, actor)) and its actor: 2 → 1.4 bytes an event on the storage
+-- bench's mix (its text before).
+CREATE INDEX IF NOT EXISTS events_http_request ON events (short_ref, actor_code, ts_ns) WHERE ${kindIs('http', 'request')};
 -- Responses by status and by duration (k_ns), each with what orders its matches by their requests' start
 -- (ts_ns − k_ns) without reading a row: get_http_requests(slow_ms) read every request and its response (650 ms
 -- p95 on 1 M events); by status, the sort read each match's row (57 ms on 10 M events, 15k matches).
-CREATE INDEX IF NOT EXISTS events_http_status ON events (k_status, ts_ns, k_ns) WHERE ${CODED_RESPONSES};
+CREATE INDEX IF NOT EXISTS events_http_status ON events (site, ts_ns, k_ns) WHERE ${CODED_RESPONSES};
 CREATE INDEX IF NOT EXISTS events_http_slow ON events (k_ns, ts_ns) WHERE ${CODED_RESPONSES};
 CREATE INDEX IF NOT EXISTS events_spawned_by ON events (from_actor, ts_ns) WHERE ${kindIs(['worker', 'child'])};
 CREATE INDEX IF NOT EXISTS events_end_key ON events (site, k_ns DESC, ts_ns) WHERE ${CODED_COMPLETIONS};
 CREATE INDEX IF NOT EXISTS events_corr ON events (short_corr, ts_ns) WHERE ${CORR_ROWS};
 -- Sends and receipts by message id: a page's receipts are paired without reading every send since the start.
-CREATE INDEX IF NOT EXISTS events_message_ref ON events (ref, ts_ns) WHERE ${kindIs('message')};
+-- (The id as stored: message_ref(:ref, :from, :to), src/store/coded_columns.ts.)
+CREATE INDEX IF NOT EXISTS events_message_ref ON events (short_ref, ts_ns) WHERE ${kindIs('message')};
 -- Receipts by receiver and sender, as events_send_pair has sends: who an actor heard from, counted on the index.
 CREATE INDEX IF NOT EXISTS events_receive_pair ON events (actor_code, from_actor, ts_ns) WHERE ${kindIs('message', 'receive')};`;
 
 export const DEFAULT_MAX_EVENTS = 1_000_000;
 
 /** What Store.write binds for an event, in this order (positional: binding by name looks each one up on the row object; named, a log row took ~0.3 µs more to bind). */
-const EVENT_INSERT_COLUMNS = 'ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_status, k_ns';
+const EVENT_INSERT_COLUMNS = 'ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_ns';
 const EVENT_COLUMNS = EVENT_INSERT_COLUMNS.split(', ').length;
 /**
  * Rows per INSERT statement. Each statement run costs its own trip through better-sqlite3 and the VDBE's
@@ -422,6 +460,7 @@ export class Store {
     }
     this.db = db;
     keepStatements(this.db);
+    registerRefFunctions(this.db);
     this.db.function('timing_bucket', { deterministic: true }, durationBucket);
     if (options.readonly && !upgraded) {
       readerTallies(this.db);
@@ -552,8 +591,8 @@ export class Store {
         const body = bodyOf(e, module, fn, status, ns);
         if (paired) pairedRows.push([values.length / EVENT_COLUMNS, e]);
         values.push(
-          e.ts_ns, names.wall(e.wall_ms, e.ts_ns, e.wall_offset), typeCode(e.type), subtypeCode(e.subtype), names.actorCode(e.actor, true), e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), shortRef(e.ref, refOwner(e.type, e.actor), e.from_actor, e.to_actor), body,
-          module === null ? null : names.siteCode(module, fn!, true), status, ns,
+          e.ts_ns, names.wall(e.wall_ms, e.ts_ns, e.wall_offset), typeCode(e.type), subtypeCode(e.subtype), names.actorCode(e.actor, true), e.from_actor, e.to_actor, shortCorr(e.corr, e.actor), storedRef(e.type, e.ref, e.actor, e.from_actor, e.to_actor), body,
+          module === null ? status : names.siteCode(module, fn!, true), ns,
         );
         if (values.length === ROWS_PER_INSERT * EVENT_COLUMNS) insert();
         tally(counts, e.actor, e.type, e.subtype);
@@ -775,7 +814,8 @@ function migratePayload(db: Database.Database): void {
   const columns = db.prepare("SELECT name FROM pragma_table_xinfo('events')").all() as { name: string }[];
   if (columns.some((c) => c.name === 'body')) return;
   db.exec('ALTER TABLE events RENAME COLUMN payload TO body');
-  db.exec(`ALTER TABLE events ADD COLUMN payload ${PAYLOAD_COLUMN}`);
+  // (such a table has no short_ref, and its bodies no marks: no row reads the shape that names it)
+  db.exec(`ALTER TABLE events ADD COLUMN payload ${PAYLOAD_COLUMN.replaceAll('short_ref', 'NULL')}`);
 }
 
 /**
@@ -789,13 +829,14 @@ function rebuildCoded(db: Database.Database, layout: number, names: Names): void
   registerKindCoders(db);
   db.exec(eventsTable('events_coded'));
   registerCoders(db);
-  // A snapshot's ref coded by its object's thread (layout 5), from its text as the file spells it.
-  const shortRefs = "iif(type = 'state', short_ref(ref, type, actor, from_actor, to_actor), short_ref) AS short_ref";
+  // Refs coded by this layout's rules (a snapshot's by its object's thread, a message's by its pair only when
+  // the ref says where the pair ends), from their text as the file spells it.
+  const shortRefs = 'short_ref(ref, type, actor, from_actor, to_actor) AS short_ref';
   if (layout === 4) {
     names.loadAll();
     // Its wall times kept as they are (REALs: each batch had an offset of its own, read afresh).
-    db.exec(`INSERT INTO events_coded (id, ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_status, k_ns)
-      SELECT id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, ${shortRefs}, body, site, k_status, k_ns FROM events ORDER BY id`);
+    db.exec(`INSERT INTO events_coded (id, ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_ns)
+      SELECT id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, ${shortRefs}, body, iif(${CODED_RESPONSES}, k_status, site), k_ns FROM events ORDER BY id`);
     db.exec('DROP TABLE events');
     db.exec('ALTER TABLE events_coded RENAME TO events');
     return;
@@ -819,8 +860,8 @@ function rebuildCoded(db: Database.Database, layout: number, names: Names): void
   db.exec('INSERT INTO actor_codes (code, id) SELECT row_number() OVER (ORDER BY min(id)) - 1, actor FROM events GROUP BY actor');
   db.exec(`INSERT INTO site_codes (code, module, fn) SELECT row_number() OVER (ORDER BY min(id)) - 1, m, f FROM (${source}) WHERE m IS NOT NULL GROUP BY m, f`);
   names.loadAll();
-  db.exec(`INSERT INTO events_coded (id, ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_status, k_ns)
-    SELECT e.id, e.ts_ns, e.wall_ms, e.type_code, e.subtype_code, a.code, e.from_actor, e.to_actor, e.short_corr, e.short_ref, e.body, s.code, e.k_status, e.k_ns
+  db.exec(`INSERT INTO events_coded (id, ts_ns, wall, type_code, subtype_code, actor_code, from_actor, to_actor, short_corr, short_ref, body, site, k_ns)
+    SELECT e.id, e.ts_ns, e.wall_ms, e.type_code, e.subtype_code, a.code, e.from_actor, e.to_actor, e.short_corr, e.short_ref, e.body, iif(${kindIs('http', 'response', 'e')}, e.k_status, s.code), e.k_ns
     FROM (${source}) AS e JOIN actor_codes AS a ON a.id = e.actor LEFT JOIN site_codes AS s ON s.module = e.m AND s.fn = e.f ORDER BY e.id`);
   db.exec('DROP TABLE events');
   db.exec('ALTER TABLE events_coded RENAME TO events');
@@ -836,7 +877,7 @@ const ESCAPED_IN_JSON = /["\\\u0000-\u001f\ud800-\udfff]/;
 function bodyOf(e: EventRow, module: string | null, fn: string | null, status: unknown, ns: bigint | number | string | null): string | null {
   const p = e.payload;
   if (p === null) return null;
-  if (module !== null) return callBody(p, e.actor, module, fn!, ns);
+  if (module !== null) return callBody(p, e.actor, module, fn!, ns, e.type === 'call' && e.subtype === 'call' ? callNumber(e.ref, e.actor) : undefined);
   switch (e.type) {
     case 'http':
       if (e.subtype === 'request') return requestBody(p) ?? shaped(p, SHAPES.request.mark, '{"method":"', '');
@@ -894,7 +935,7 @@ function shaped(p: string, mark: string, start: string, end: string): string {
  * A call's or a completion's body, or another row that names a module and function first. The names are
  * compared piece by piece: matching a concatenated prefix cost ~0.8 µs a call row, this ~0.15 µs.
  */
-function callBody(payload: string, actor: string, module: string, fn: string, ns: bigint | number | string | null): string {
+function callBody(payload: string, actor: string, module: string, fn: string, ns: bigint | number | string | null, own?: number): string {
   if (ESCAPED_IN_JSON.test(module) || ESCAPED_IN_JSON.test(fn)) return payload;
   const atFn = 11 + module.length; // after `{"module":"` and the module
   const rest = atFn + 8 + fn.length + 1; // after `","fn":"`, the function and its closing quote
@@ -918,10 +959,20 @@ function callBody(payload: string, actor: string, module: string, fn: string, ns
     const parent = `,"parent":"${actor}:c`;
     const at = payload.lastIndexOf(parent);
     if (at > args && payload.endsWith('"}') && isDigits(payload, at + parent.length, payload.length - 2)) {
-      return SHAPES.callOfParent.mark + payload.slice(at + parent.length, payload.length - 2) + payload.slice(args, at);
+      const digits = payload.slice(at + parent.length, payload.length - 2);
+      const n = Number(digits);
+      // (as its distance from the call's own number, `short_ref`, when the digits are that number's spelling)
+      if (own !== undefined && String(n) === digits && n < own) return SHAPES.callOfEarlier.mark + String(own - n) + payload.slice(args, at);
+      return SHAPES.callOfParent.mark + digits + payload.slice(args, at);
     }
   }
   return payload.slice(rest);
+}
+
+/** A call row's own number: n of its ref `<actor>:c<n>` (what short_ref stores), else undefined. */
+function callNumber(ref: string | null, actor: string): number | undefined {
+  const code = typeof ref === 'string' ? shortRef(ref, actor) : null;
+  return typeof code === 'bigint' && code > 0n ? Number(code) : undefined;
 }
 
 /** Whether `s` has one digit or more from `from` to `to` and nothing else. */

@@ -67,7 +67,7 @@ describe('query plans on the key columns', () => {
     expect(plans[1]).toEqual('SELECT min(ts_ns) AS t FROM events WHERE actor_code = ? => SEARCH events USING COVERING INDEX events_actor_ts (actor_code=?)');
     // The sends and receipts of the page's ids, by id (a sort of those rows only: a few per id).
     expect(plans.slice(2, -1).length).toBeGreaterThan(0);
-    expect(plans.slice(2, -1).every((p) => p.includes('SEARCH events USING INDEX events_message_ref (ref=?'))).toBe(true);
+    expect(plans.slice(2, -1).every((p) => p.includes('SEARCH events USING INDEX events_message_ref (short_ref=?'))).toBe(true);
     // Sends without a receipt: their receiver's first event (is it traced from its start?), by (actor, ts_ns).
     expect(plans.at(-1)).toBe('SELECT ts_ns, payload FROM events WHERE actor_code = ? AND N => SEARCH events USING INDEX events_actor_ts (actor_code=?)');
   });
@@ -87,13 +87,13 @@ describe('query plans on the key columns', () => {
   it('get_http_requests by status or duration: responses from their key index in the order their requests started, each joined to its request by id', () => {
     const byStatus = plansOf((store) => httpRequests(store, { window: ALL, statusMin: 500 }, PAGE));
     const bySlow = plansOf((store) => httpRequests(store, { window: ALL, slowMs: 1 }, PAGE));
-    const join = 'SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall => SEARCH r USING INTEGER PRIMARY KEY (rowid=?); SEARCH q USING INTEGER PRIMARY KEY (rowid=?); CORRELATED SCALAR SUBQUERY 1; SEARCH x USING INDEX events_http_request (ref=? AND ts_ns<?)';
+    const join = 'SELECT * FROM (SELECT q.id AS row_id, q.actor, q.ref, q.wall => SEARCH r USING INTEGER PRIMARY KEY (rowid=?); SEARCH q USING INTEGER PRIMARY KEY (rowid=?); CORRELATED SCALAR SUBQUERY 1; SEARCH x USING INDEX events_http_request (short_ref=? AND actor_code=? AND ts_ns<?)';
     const keyed = (plans: string[]) => plans.filter((p) => !p.startsWith('SELECT ts_ns, wall_ms FROM events WHERE id'));
     const count = (index: string, key: string) =>
-      `SELECT count(*) AS n FROM (SELECT * FROM (SELECT q.id AS row => CO-ROUTINE (subquery-3); SEARCH r USING INDEX ${index} (${key}>?); SEARCH q USING INTEGER PRIMARY KEY (rowid=?); CORRELATED SCALAR SUBQUERY 1; SEARCH x USING INDEX events_http_request (ref=? AND ts_ns<?); SCAN (subquery-3)`;
+      `SELECT count(*) AS n FROM (SELECT * FROM (SELECT q.id AS row => CO-ROUTINE (subquery-3); SEARCH r USING INDEX ${index} (${key}>?); SEARCH q USING INTEGER PRIMARY KEY (rowid=?); CORRELATED SCALAR SUBQUERY 1; SEARCH x USING INDEX events_http_request (short_ref=? AND actor_code=? AND ts_ns<?); SCAN (subquery-3)`;
     // the count joins each match (up to the bound); the sort is of the matching index entries only (both
     // indexes cover it: no row read to order them); the page joins its rows one by one
-    expect(keyed(byStatus)).toEqual([count('events_http_status', 'k_status'), 'SELECT r.id FROM events AS r INDEXED BY events_http_status W => SEARCH r USING COVERING INDEX events_http_status (k_status>?); USE TEMP B-TREE FOR ORDER BY', join]);
+    expect(keyed(byStatus)).toEqual([count('events_http_status', 'site'), 'SELECT r.id FROM events AS r INDEXED BY events_http_status W => SEARCH r USING COVERING INDEX events_http_status (site>?); USE TEMP B-TREE FOR ORDER BY', join]);
     expect(keyed(bySlow)).toEqual([count('events_http_slow', 'k_ns'), 'SELECT r.id FROM events AS r INDEXED BY events_http_slow WHE => SEARCH r USING COVERING INDEX events_http_slow (k_ns>?); USE TEMP B-TREE FOR ORDER BY', join]);
   });
 

@@ -99,6 +99,9 @@ const SHAPED: EventRow[] = (() => {
   return [
     r('call', 'call', '7/w1', { ...call, args: [1, { a: '[' }], parent: '7/w1:c12' }, { ref: '7/w1:c13', corr: '7:r4' }),
     r('call', 'call', '7/w1', { ...call, args: [], parent: '7:c12' }, { ref: '7/w1:c14', corr: '7/w1:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: '7/w1:c012' }, { ref: '7/w1:c16', corr: '7:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: '7/w1:c20' }, { ref: '7/w1:c17', corr: '7:r4' }),
+    r('call', 'call', '7/w1', { ...call, args: [], parent: '7/w1:c1' }, { ref: '7:c18', corr: '7:r4' }),
     r('call', 'call', '7/w1', { ...call, args: [], parent: '7/w1:c0x' }, { ref: '7/w1:c015', corr: '7/w2:r4' }),
     r('call', 'call', '7/w1', { ...call, args: [], parent: null, thread: 1 }, { ref: '7/w1:c', corr: '7:r' }),
     r('call', 'call', '7', { ...call, args: '[', parent: null }, { ref: '7:c9007199254740993', corr: '7:r-1' }),
@@ -117,6 +120,10 @@ const SHAPED: EventRow[] = (() => {
     r('message', 'receive', '7/w1', { channel: 'ipc', message: 'é' }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1#m1#abc' }),
     r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w2#m1' }),
     r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1' }),
+    r('message', 'send', '7>x', { channel: 'emit', message: 1 }, { from_actor: '7>x', to_actor: '7/w1', ref: '7>x>7/w1#m1' }),
+    r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w#1', ref: '7>7/w#1#m1' }),
+    r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7>7/w1m1' }),
+    r('message', 'send', '7', { channel: 'emit', message: 1 }, { from_actor: '7', to_actor: '7/w1', ref: '7:c5' }),
     r('state', 'snapshot', '7/o1', { state: { n: 1 }, trigger: { method: 'add', args: [] } }, { ref: '7:c3' }),
     r('state', 'snapshot', '7/w1/o12', { state: { trigger: { method: 'x', args: [] } }, trigger: { method: 'a"b', args: [{ trigger: { method: 'y', args: 1 } }] } }, { ref: '7/w1:c9' }),
     r('state', 'snapshot', '7/o1', { state: { n: 1 }, trigger: { method: 'set', args: [] } }, { ref: '7/o1:c3' }),
@@ -138,9 +145,12 @@ describe('rows stored coded', () => {
     const read = store.db.prepare('SELECT payload, ref, corr, body, short_ref, short_corr FROM events ORDER BY id').all() as Record<string, unknown>[];
     expect(read.map((r) => [r.payload, r.ref, r.corr])).toEqual(SHAPED.map((e) => [e.payload, e.ref, e.corr]));
     // what is stored of the first rows: the parent's number before the arguments; call and request numbers
-    expect(read.slice(0, 5).map((r) => [r.body, r.short_ref, r.short_corr])).toEqual([
-      ['\u000112[1,{"a":"["}]', 13, 4],
+    expect(read.slice(0, 8).map((r) => [r.body, r.short_ref, r.short_corr])).toEqual([
+      ['\u00111[1,{"a":"["}]', 13, 4], // the parent as its distance from the call's own number
       [',"args":[],"parent":"7:c12"}', 14, -4], // a parent of another thread
+      ['\u0001012[]', 16, 4], // not the number's spelling
+      ['\u000120[]', 17, 4], // a later call
+      ['\u00011[]', '7:c18', 4], // a call id of another actor
       [',"args":[],"parent":"7/w1:c0x"}', '7/w1:c015', '7/w2:r4'],
       [',"args":[],"parent":null,"thread":1}', '7/w1:c', '7:r'],
       [',"args":"[","parent":null}', '7:c9007199254740993', '7:r-1'],
@@ -157,6 +167,12 @@ describe('rows stored coded', () => {
       { mark: 123, ref: 'text' },
       { mark: 11, ref: 'blob' },
       { mark: 123, ref: 'blob' },
+      { mark: 123, ref: 'text' },
+      { mark: 123, ref: 'text' },
+      // a pair's ref only where the ref says where the pair ends (no '>' in the sender, no '#' in the receiver,
+      // '#' after the pair); a message's ref is never a number
+      { mark: 123, ref: 'text' },
+      { mark: 123, ref: 'text' },
       { mark: 123, ref: 'text' },
       { mark: 123, ref: 'text' },
       { mark: 15, ref: 'integer' }, // a call of the object's thread
@@ -296,6 +312,16 @@ describe('a file of the previous version', () => {
 const TALLIES = ['actor_counts', 'call_counts', 'message_pairs', 'message_open', 'call_durations', 'http_spans'];
 
 /**
+ * Columns of a store of this layout read as layouts before 5 stored them: a snapshot's ref as its text (a call
+ * of another actor), a request's number as −n, a response's status in k_status and not in site.
+ */
+function before5(columns: string): string {
+  return columns
+    .replace('short_ref', `CASE WHEN ${kindIs('state')} THEN ref WHEN ${kindIs('http')} AND typeof(short_ref) = 'integer' THEN -short_ref ELSE short_ref END`)
+    .replace(', site,', `, iif(${kindIs('http', 'response')}, NULL, site),`);
+}
+
+/**
  * A file as layout 2 left it (its DDL, verbatim: test/fixtures/store_layout2.sql), with the query fixture's
  * rows; `tallies: false`, as a version from before the tallies that the writer keeps left it.
  */
@@ -310,8 +336,7 @@ function layout2File(path: string, from: Store, { tallies = true } = {}): void {
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
     const columns = 'id, ts_ns, wall_ms, type, subtype, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
-    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
-    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
+    const selected = before5(columns);
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
     for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();
@@ -353,8 +378,7 @@ function layout3File(path: string, from: Store): void {
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
     const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
-    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
-    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
+    const selected = before5(columns);
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
     for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();
@@ -405,8 +429,7 @@ function layout4File(path: string, from: Store): void {
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
     const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_ref, short_corr, body, site, k_status, k_ns';
-    // (a snapshot's ref as layouts before 5 stored it: the text of a call of another actor)
-    const selected = columns.replace('short_ref', `iif(${kindIs('state')}, ref, short_ref)`);
+    const selected = before5(columns);
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
     for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();

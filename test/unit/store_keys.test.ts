@@ -85,8 +85,8 @@ describe('key columns', () => {
     const store = new Store();
     store.write(ROWS, []);
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name LIKE 'k\\_%' ESCAPE '\\'").all();
-    // (module and function stored as the row's site, spelled back: src/store/names.ts)
-    expect(columns).toEqual([{ name: 'k_module', hidden: 2 }, { name: 'k_fn', hidden: 2 }, { name: 'k_status', hidden: 0 }, { name: 'k_ns', hidden: 0 }]);
+    // (module and function stored as the row's site, spelled back, and a response's status as its site: src/store/names.ts)
+    expect(columns).toEqual([{ name: 'k_module', hidden: 2 }, { name: 'k_fn', hidden: 2 }, { name: 'k_status', hidden: 2 }, { name: 'k_ns', hidden: 0 }]);
     expect(store.db.prepare(KEYS).all()).toEqual(store.db.prepare(EXPECTED).all());
     // null where a row has no key: only calls and the agent's reports name a module, only responses a status
     expect(store.db.prepare("SELECT count(*) AS n FROM events WHERE k_module IS NOT NULL AND type NOT IN ('call', 'agent')").get()).toEqual({ n: 0 });
@@ -122,8 +122,8 @@ describe('key columns', () => {
 
     const store = new Store({ path });
     const columns = store.db.prepare("SELECT name, hidden FROM pragma_table_xinfo('events') WHERE name LIKE 'k\\_%' ESCAPE '\\'").all();
-    // (module and function stored as the row's site, spelled back: src/store/names.ts)
-    expect(columns).toEqual([{ name: 'k_module', hidden: 2 }, { name: 'k_fn', hidden: 2 }, { name: 'k_status', hidden: 0 }, { name: 'k_ns', hidden: 0 }]);
+    // (module and function stored as the row's site, spelled back, and a response's status as its site: src/store/names.ts)
+    expect(columns).toEqual([{ name: 'k_module', hidden: 2 }, { name: 'k_fn', hidden: 2 }, { name: 'k_status', hidden: 2 }, { name: 'k_ns', hidden: 0 }]);
     // the rows that carry keys hold what the virtual columns computed; the others hold none
     type Keys = { id: number; type: string; subtype: string; k_module: unknown; k_fn: unknown; k_status: unknown };
     const keys = store.db.prepare(KEYS).all() as Keys[];
