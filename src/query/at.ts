@@ -98,11 +98,11 @@ export function inFlightAt(store: Store, atMs: number): InFlight[] {
   );
   const kept = store.db.prepare("SELECT 1 FROM pragma_table_info('message_open') WHERE name = 'oldest'").get() !== undefined;
   const openRefs = store.db.prepare(`SELECT ref, open, ${kept ? 'oldest' : 'NULL AS oldest'} FROM message_open WHERE sender = ? AND receiver = ? AND open > 0`);
-  const sendsOf = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_message_ref WHERE short_ref = message_ref(:ref, :from, :to) AND ref = :ref AND ${SENDS} ORDER BY ts_ns DESC, id DESC`);
+  const sendsOf = store.db.prepare(`SELECT ${ROW_COLUMNS} FROM events INDEXED BY events_message_ref WHERE short_ref = message_ref(:ref, :from, :to) AND ${SENDS} ORDER BY ts_ns DESC, id DESC`);
   // An id's open sends, oldest first, up to the moment: from its oldest open send on.
   const openSince = store.db.prepare(
     `SELECT ${ROW_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')} FROM events AS o, events AS e INDEXED BY events_message_ref
-     WHERE o.id = :oldest AND e.short_ref = message_ref(:ref, :from, :to) AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.actor_code = :from_code AND e.to_actor = :to AND e.from_actor = :from
+     WHERE o.id = :oldest AND e.short_ref = message_ref(:ref, :from, :to) AND ${kindIs('message', 'send', 'e')} AND e.actor_code = :from_code AND e.to_actor = :to AND e.from_actor = :from
        AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id) AND e.ts_ns <= :hi AND e.wall_ms <= :at
      ORDER BY e.ts_ns, e.id LIMIT :n OFFSET :skip`,
   );

@@ -6,6 +6,7 @@
 // receiver that ended did not receive it never read: not pending.
 import { kindIs } from '../store/kinds.js';
 import type { Store } from '../store/store.js';
+import { messageRef } from '../store/coded_columns.js';
 import { edgeRow, tsRange } from './clock.js';
 import { iso, renderValue } from './format.js';
 import { OWN_EVENTS, receiptsOf, receiverRecord, sendRecord, type Receipt, type SendRecord } from './messages.js';
@@ -294,7 +295,7 @@ function openSends(store: Store) {
   // Ids with one send in flight (nearly all: an id is a hash of the content) in one statement; SQLite takes
   // no column of the outer query in an OFFSET.
   const nth = `SELECT s.wall_ms FROM events AS s INDEXED BY events_message_ref
-    WHERE s.short_ref = message_ref(:ref, :from, :to) AND s.ref = :ref AND ${kindIs('message', 'send', 's')} AND s.actor_code = :from_code AND s.from_actor = :from AND s.to_actor = :to
+    WHERE s.short_ref = message_ref(:ref, :from, :to) AND ${kindIs('message', 'send', 's')} AND s.actor_code = :from_code AND s.from_actor = :from AND s.to_actor = :to
     ORDER BY s.ts_ns DESC, s.id DESC LIMIT 1 OFFSET :skip`;
   const latestOfEach = store.db.prepare(`SELECT min((${nth.replaceAll(':ref', 'j.value').replace(':skip', '0')})) AS ms FROM json_each(:refs) AS j`);
   const nthOfOne = store.db.prepare(nth);
@@ -348,7 +349,7 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
     .all({ from_code: store.actorCode(p.from), to: p.to, n }) as { ts_ns: number; ref: string }[];
   const receipts = store.db.prepare(
     `SELECT ts_ns FROM events INDEXED BY events_message_ref
-     WHERE short_ref = message_ref(:ref, :from, :to) AND ref = :ref AND ${kindIs('message', 'receive')} AND actor_code = :to_code AND from_actor = :from AND to_actor = :to ORDER BY ts_ns DESC, id DESC LIMIT :n`,
+     WHERE short_ref = :short_ref AND ${kindIs('message', 'receive')} AND actor_code = :to_code AND from_actor = :from AND to_actor = :to ORDER BY ts_ns DESC, id DESC LIMIT :n`,
   );
   const byRef = new Map<string, number[]>();
   for (const s of sends) {
@@ -360,7 +361,7 @@ function pairLatency(store: Store, p: PairTotal, balance: (ref: string) => numbe
   for (const [ref, sent] of byRef) {
     const o = balance(ref);
     if (sent.length - o <= 0) continue;
-    const got = receipts.all({ ref, from: p.from, to: p.to, to_code: store.actorCode(p.to), n: sent.length - o }) as { ts_ns: number }[];
+    const got = receipts.all({ short_ref: messageRef(ref, p.from, p.to), from: p.from, to: p.to, to_code: store.actorCode(p.to), n: sent.length - o }) as { ts_ns: number }[];
     for (let j = Math.max(0, o); j < sent.length && j - o < got.length; j++) {
       const d = (got[j - o]!.ts_ns - sent[j]!) / 1e6;
       l.n++;

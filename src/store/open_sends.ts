@@ -28,7 +28,7 @@ interface Written {
 
 /** A key's sends, latest first: the n-th latest is its oldest open send when n are open. */
 const LATEST_SENDS = `SELECT id FROM events INDEXED BY events_message_ref
-  WHERE short_ref = message_ref(:ref, :from, :to) AND ref = :ref AND ${kindIs('message', 'send')} AND from_actor = :from AND to_actor = :to
+  WHERE short_ref = message_ref(:ref, :from, :to) AND ${kindIs('message', 'send')} AND from_actor = :from AND to_actor = :to
   ORDER BY ts_ns DESC, id DESC LIMIT 1 OFFSET :skip`;
 
 export class OpenSends {
@@ -48,7 +48,7 @@ export class OpenSends {
     // The send `skip` sends after a given one of the same key (the given one is the 0th).
     this.after = db.prepare(
       `SELECT e.id FROM events AS o, events AS e INDEXED BY events_message_ref
-       WHERE o.id = :oldest AND e.short_ref = message_ref(:ref, :from, :to) AND e.ref = :ref AND ${kindIs('message', 'send', 'e')} AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id)
+       WHERE o.id = :oldest AND e.short_ref = message_ref(:ref, :from, :to) AND ${kindIs('message', 'send', 'e')} AND e.ts_ns >= o.ts_ns AND (e.ts_ns, e.id) >= (o.ts_ns, o.id)
          AND e.from_actor = :from AND e.to_actor = :to
        ORDER BY e.ts_ns, e.id LIMIT 1 OFFSET :skip`,
     );

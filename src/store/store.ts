@@ -348,17 +348,15 @@ export const CORR_ROWS = `short_corr IS NOT NULL AND NOT (${CODED_COMPLETIONS})`
 export const CORR_IS = 'short_corr IN (:corr_0, :corr_1, :corr_2) AND corr = :corr';
 
 /**
- * Messages of the pair `from` → `to` whose ref is one of `refs` (named parameters `<prefix>_<i>` and
- * `<prefix><i>`): events_message_ref at the one way each id is stored for that pair, then the ids themselves.
+ * Messages of the pair `from` → `to` whose ref is one of `refs` (named parameters `<prefix><i>`): events_message_ref
+ * at the one way each id is stored for that pair. With the pair in the query (from_actor and to_actor), that is
+ * the ref itself: no row's ref is spelled to compare it. (The same holds for `short_ref = message_ref(:ref,
+ * :from, :to)` in a query that names the pair.)
  */
 export function messageRefsIn(refs: readonly string[], from: string, to: string, prefix: string): { sql: string; params: Record<string, string | Buffer> } {
   const params: Record<string, string | Buffer> = {};
-  refs.forEach((ref, i) => {
-    params[`${prefix}${i}`] = ref;
-    params[`${prefix}_${i}`] = messageRef(ref, from, to)!;
-  });
-  const names = (sep: string) => refs.map((_, i) => `:${prefix}${sep}${i}`).join(', ');
-  return { sql: `short_ref IN (${names('_')}) AND ref IN (${names('')})`, params };
+  refs.forEach((ref, i) => (params[`${prefix}${i}`] = messageRef(ref, from, to)!));
+  return { sql: `short_ref IN (${refs.map((_, i) => `:${prefix}${i}`).join(', ')})`, params };
 }
 
 /** Requests whose id is one of `ids`, of any actor: events_http_request at each way an id can be stored, then the ids. */
