@@ -367,98 +367,64 @@ describe('a file of layout 2 (type and subtype as text)', () => {
   });
 });
 
-/** A file as layout 3 left it (its DDL, verbatim: test/fixtures/store_layout3.sql), with the query fixture's rows. */
-function layout3File(path: string, from: Store): void {
+/** What a file of layout 3 or 4 holds in events (their DDL, verbatim: test/fixtures/store_layout3.sql, store_layout4.sql). */
+const LAYOUT_COLUMNS: Record<3 | 4, string> = {
+  3: 'id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns',
+  4: 'id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_ref, short_corr, body, site, k_status, k_ns',
+};
+
+/** A file as layout 3 or 4 left it, with the query fixture's rows. */
+function layoutFile(path: string, from: Store, layout: 3 | 4): void {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout3.sql'), 'utf8'));
+  if (layout === 4) {
+    // (its computed columns call the functions of a nodescope connection: these spell the copied codes)
+    const actors = new Map(from.db.prepare('SELECT code, id FROM actor_codes').raw().all() as [number, string][]);
+    const sites = new Map((from.db.prepare('SELECT code, module, fn FROM site_codes').raw().all() as [number, string, string][]).map(([c, m, f]) => [c, [m, f]]));
+    db.function('actor_name', { deterministic: true }, (c: unknown) => actors.get(Number(c)));
+    db.function('site_module', { deterministic: true }, (c: unknown) => sites.get(Number(c))![0]);
+    db.function('site_fn', { deterministic: true }, (c: unknown) => sites.get(Number(c))![1]);
+  }
+  db.exec(readFileSync(join(import.meta.dirname, `../fixtures/store_layout${layout}.sql`), 'utf8'));
   db.transaction(() => {
-    for (const table of ['actors', 'meta', ...TALLIES]) {
+    for (const table of ['actors', 'meta', ...(layout === 4 ? ['actor_codes', 'site_codes'] : []), ...TALLIES]) {
       const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
       for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
     }
-    const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor, from_actor, to_actor, short_ref, short_corr, body, k_module, k_fn, k_status, k_ns';
-    const selected = before5(columns);
+    const columns = LAYOUT_COLUMNS[layout];
     const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
-    for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
+    for (const r of from.db.prepare(`SELECT ${before5(columns)} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
   })();
-  db.pragma('user_version = 3');
+  db.pragma(`user_version = ${layout}`);
   db.close();
 }
 
-describe('a file of layout 3 (actors and call sites as text)', () => {
-  it('is read from a private copy read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
-    const { store: fresh, ctx } = setup(webEvents());
-    const expected = await answers(ctx);
-    const path = tempFile();
-    layout3File(path, fresh);
+for (const [layout, what] of [[3, 'actors and call sites as text'], [4, 'wall times as REALs']] as const) {
+  describe(`a file of layout ${layout} (${what})`, () => {
+    it('is read from a private copy read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
+      const { store: fresh, ctx } = setup(webEvents());
+      const expected = await answers(ctx);
+      const path = tempFile();
+      layoutFile(path, fresh, layout);
 
-    const reader = new Store({ path, readonly: true });
-    expect(await answers(contextOf(reader))).toEqual(expected);
-    reader.close();
-    // the file itself is left as it was
-    const file = new Database(path, { readonly: true });
-    expect(file.pragma('user_version', { simple: true })).toBe(3);
-    file.close();
+      const reader = new Store({ path, readonly: true });
+      expect(await answers(contextOf(reader))).toEqual(expected);
+      reader.close();
+      // the file itself is left as it was
+      const file = new Database(path, { readonly: true });
+      expect(file.pragma('user_version', { simple: true })).toBe(layout);
+      file.close();
 
-    const store = new Store({ path });
-    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
-    const stored = (s: Store) => s.db.prepare('SELECT id, actor_code, site, actor, k_module, k_fn, ref, corr, body, payload FROM events ORDER BY id').all();
-    expect(stored(store)).toEqual(stored(fresh));
-    expect(store.db.prepare('SELECT * FROM actor_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM actor_codes ORDER BY code').all());
-    expect(store.db.prepare('SELECT * FROM site_codes ORDER BY code').all()).toEqual(fresh.db.prepare('SELECT * FROM site_codes ORDER BY code').all());
-    expect(await answers(contextOf(store))).toEqual(expected);
-    store.close();
+      const store = new Store({ path });
+      expect(store.db.pragma('user_version', { simple: true })).toBe(5);
+      const stored = (s: Store) => s.db.prepare('SELECT id, ts_ns, wall_ms, typeof(wall) AS w, actor_code, site, actor, k_module, k_fn, k_status, ref, corr, body, payload FROM events ORDER BY id').all();
+      expect(stored(store)).toEqual(stored(fresh));
+      for (const table of ['actor_codes', 'site_codes']) expect(store.db.prepare(`SELECT * FROM ${table} ORDER BY code`).all()).toEqual(fresh.db.prepare(`SELECT * FROM ${table} ORDER BY code`).all());
+      expect(await answers(contextOf(store))).toEqual(expected);
+      store.close();
+    });
   });
-});
-
-/** A file as layout 4 left it (its DDL, verbatim: test/fixtures/store_layout4.sql), with the query fixture's rows. */
-function layout4File(path: string, from: Store): void {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  // (its computed columns call the functions of a nodescope connection: these spell the copied codes)
-  const actors = new Map(from.db.prepare('SELECT code, id FROM actor_codes').raw().all() as [number, string][]);
-  const sites = new Map(from.db.prepare('SELECT code, module, fn FROM site_codes').raw().all().map((r) => [(r as unknown[])[0], (r as unknown[]).slice(1)]) as [number, string[]][]);
-  db.function('actor_name', { deterministic: true }, (c: unknown) => actors.get(Number(c)));
-  db.function('site_module', { deterministic: true }, (c: unknown) => sites.get(Number(c))![0]);
-  db.function('site_fn', { deterministic: true }, (c: unknown) => sites.get(Number(c))![1]);
-  db.exec(readFileSync(join(import.meta.dirname, '../fixtures/store_layout4.sql'), 'utf8'));
-  db.transaction(() => {
-    for (const table of ['actors', 'meta', 'actor_codes', 'site_codes', ...TALLIES]) {
-      const rows = from.db.prepare(`SELECT * FROM ${table}`).raw().all() as unknown[][];
-      for (const r of rows) db.prepare(`INSERT INTO ${table} VALUES (${r.map(() => '?').join(', ')})`).run(...r);
-    }
-    const columns = 'id, ts_ns, wall_ms, type_code, subtype_code, actor_code, from_actor, to_actor, short_ref, short_corr, body, site, k_status, k_ns';
-    const selected = before5(columns);
-    const insert = db.prepare(`INSERT INTO events (${columns}) VALUES (${columns.split(', ').map(() => '?').join(', ')})`);
-    for (const r of from.db.prepare(`SELECT ${selected} FROM events`).safeIntegers().raw().all() as unknown[][]) insert.run(...r);
-  })();
-  db.pragma('user_version = 4');
-  db.close();
 }
-
-describe('a file of layout 4 (wall times as REALs)', () => {
-  it('is read from a private copy read-only, rebuilt once when opened to write, and the tools answer as from a new store', async () => {
-    const { store: fresh, ctx } = setup(webEvents());
-    const expected = await answers(ctx);
-    const path = tempFile();
-    layout4File(path, fresh);
-
-    const reader = new Store({ path, readonly: true });
-    expect(await answers(contextOf(reader))).toEqual(expected);
-    reader.close();
-    const file = new Database(path, { readonly: true });
-    expect(file.pragma('user_version', { simple: true })).toBe(4);
-    file.close();
-
-    const store = new Store({ path });
-    expect(store.db.pragma('user_version', { simple: true })).toBe(5);
-    const stored = (s: Store) => s.db.prepare('SELECT id, ts_ns, wall_ms, typeof(wall) AS w, actor, ref, corr, body, payload FROM events ORDER BY id').all();
-    expect(stored(store)).toEqual(stored(fresh));
-    expect(await answers(contextOf(store))).toEqual(expected);
-    store.close();
-  });
-});
 
 describe('wall times', () => {
   it('are stored as their clock offset\'s code when the writer gives it and it gives them back exactly, else as they are', () => {
