@@ -26,10 +26,17 @@ interface Exchange {
   sent: boolean;
   /** Served: node's request, while this exchange is the one its socket holds (see `onSocket`). */
   req: object | null;
+  /** Served: its socket's slot, while it holds this exchange. */
+  slot: Slot | null;
   /** Neighbours in the list of exchanges whose start has not gone out, oldest first (see `begin`). */
   prev: Exchange | null;
   next: Exchange | null;
   listed: boolean;
+}
+
+/** The exchange a socket serves now (null between requests): one per connection (see `onSocket`). */
+interface Slot {
+  r: Exchange | null;
 }
 
 /** Between an exchange's number and its payload's method: the event's last link (null), then its payload. */
@@ -203,9 +210,11 @@ export const webSource: Source = {
     // A request served is found again at its end by its socket: a socket gets V8's identity hash (which a
     // WeakMap key needs) once per connection, a request once per request — the WeakMap set by request was
     // the hottest line of the agent in a CPU profile of a server with keep-alive clients (~1 µs per request,
-    // Node 20). By request only when its socket holds another one (pipelining) or it was in flight for
-    // long: the socket's entry keeps the request alive only while it is served.
-    const onSocket = new WeakMap<object, Exchange>();
+    // Node 20), and so was the socket's entry set anew per request (the same profile after that change): a
+    // socket's slot is made once per connection, a request costs one lookup at its start and one at its end.
+    // By request only when its socket holds another one (pipelining) or it was in flight for long: the slot
+    // keeps the request alive only while it is served.
+    const onSocket = new WeakMap<object, Slot>();
     const inbound = new WeakMap<object, Exchange>();
     const outbound = new WeakMap<object, Exchange>();
     // Fastify keeps its route on its own request object; its tracing channel hands it to us with the raw one.
@@ -265,23 +274,33 @@ export const webSource: Source = {
     const sendStart = (r: Exchange) => {
       unlink(r);
       if (r.req !== null) {
-        // In flight for long (or held at exit): found by its request from now on, and the socket's entry
+        // In flight for long (or held at exit): found by its request from now on, and the socket's slot
         // no longer keeps it alive (a request that never ends would stay for as long as its socket).
         inbound.set(r.req, r);
         r.req = null;
+        r.slot!.r = null;
+        r.slot = null;
       }
       r.sent = true;
       const id = idOf(r);
       core.emit('http', r.out ? 'client_request' : 'request', self, { method: r.method, url: r.url }, { ref: id, corr: r.out ? r.corr : id, ts: r.t0 });
     };
     const sweep = () => {
-      timer = undefined;
       const old = core.nowNs() - IN_FLIGHT_MS * 1e6;
       while (first !== null && first.t0 <= old) sendStart(first);
-      if (first !== null) arm();
+      if (first === null) {
+        timer?.cancel();
+        timer = undefined;
+      }
     };
-    // Never keep the target alive for a request the app itself has let go.
-    const arm = () => (timer = core.later(() => core.guard(sweep), IN_FLIGHT_MS).unref());
+    // One repeating timer while requests are in flight, stopped at the first sweep that finds none: a server
+    // under load never idles, and a timer set anew every IN_FLIGHT_MS (an async step, a Timeout and two
+    // closures each) showed in its profile. Never keeps the target alive for a request the app has let go.
+    // (A tick of a stopped timer before its clearInterval lands does nothing.)
+    const arm = () => {
+      const t: Later = core.later(() => timer === t && sweep(), IN_FLIGHT_MS, true).unref();
+      timer = t;
+    };
     const sendHeld = () => {
       while (first !== null) sendStart(first);
     };
@@ -334,14 +353,17 @@ export const webSource: Source = {
     const madeHead = exchangeHead('client_exchange');
 
     const served = (request: Req) => {
-      const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false, req: null, prev: null, next: null, listed: false };
+      const r: Exchange = { out: false, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url: request.url ?? null, corr: null, sent: false, req: null, slot: null, prev: null, next: null, listed: false };
       return r;
     };
     subscribe('http.server.request.start', ({ request, socket }: { request: Req; socket: unknown }) => {
       const r = served(request);
-      if (socket !== null && typeof socket === 'object' && !onSocket.get(socket)?.req) {
+      let slot = socket !== null && typeof socket === 'object' ? onSocket.get(socket) : undefined;
+      if (slot === undefined && socket !== null && typeof socket === 'object') onSocket.set(socket, (slot = { r: null }));
+      if (slot !== undefined && slot.r === null) {
         r.req = request;
-        onSocket.set(socket, r);
+        r.slot = slot;
+        slot.r = r;
       } else inbound.set(request, r);
       core.served.started++;
       core.served.open++;
@@ -351,9 +373,13 @@ export const webSource: Source = {
       als.enterWith(r);
     });
     subscribe('http.server.response.finish', ({ request, response, socket }: { request: Req; response: Res; socket: unknown }) => {
-      let r = socket !== null && typeof socket === 'object' ? onSocket.get(socket) : undefined;
-      if (r !== undefined && r.req === request) r.req = null;
-      else {
+      const slot = socket !== null && typeof socket === 'object' ? onSocket.get(socket) : undefined;
+      let r = slot?.r ?? undefined;
+      if (r !== undefined && r.req === request) {
+        r.req = null;
+        r.slot = null;
+        slot!.r = null;
+      } else {
         r = inbound.get(request);
         if (!r) return;
         inbound.delete(request);
@@ -498,7 +524,7 @@ export const webSource: Source = {
     };
 
     const clientStart = (request: Req, url: string | null) => {
-      const r: Exchange = { out: true, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url, corr: correlation(), sent: false, req: null, prev: null, next: null, listed: false };
+      const r: Exchange = { out: true, n: ++seq, id: undefined, t0: core.nowNs(), method: request.method ?? null, url, corr: correlation(), sent: false, req: null, slot: null, prev: null, next: null, listed: false };
       outbound.set(request, r);
       begin(r);
     };
