@@ -6,10 +6,9 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
-import { TOOLS } from '../../src/tools/registry.js';
 import { eventually, FIXTURES, startFixture } from '../helpers.js';
+import { callByName } from '../tool_calls.js';
 import { nodeTargets } from '../targets/index.js';
 
 const SERVER = `${FIXTURES}/cluster/server.cjs`;
@@ -21,12 +20,7 @@ afterEach(async () => {
   session = undefined;
 });
 
-async function call(name: string, args: Record<string, unknown> = {}) {
-  const r = await callTool(TOOLS.find((t) => t.name === name)!, args, session!);
-  const text = (r.content as { text: string }[]).map((c) => c.text).join('\n');
-  if (r.isError) throw new Error(`${name}: ${text}`);
-  return { text, data: r.structuredContent as any };
-}
+const call = (name: string, args: Record<string, unknown> = {}) => callByName(session!, name, args);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
