@@ -159,7 +159,11 @@ describe.each(nodeTargets().filter((t) => t.major !== '22'))('A node:cluster HTT
     session = new Session({ config: resolveConfig({}, {}) });
     const port = await freePort();
     const launched = await call('launch', { command: `${bin} ${SERVER} ${port}`, trace_modules: PRICES, web: true });
-    await eventually(async () => (await call('get_logs', {})).text.includes(`ready ${port}`), 'the server ready');
+    let tree = '';
+    await eventually(async () => {
+      tree = (await call('get_supervision_tree')).text;
+      return (await call('get_logs', {})).text.includes(`ready ${port}`);
+    }, () => `the server ready; the tree: ${tree}`);
     await scenario(launched.data.pid, port, true);
   });
 
