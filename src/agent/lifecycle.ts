@@ -86,12 +86,26 @@ function announceStart(core: AgentCore): void {
       node: proc.version,
       // A worker inherits the process's timeOrigin in Node 20, so only the main thread reports it.
       startedWallMs: performance.timeOrigin,
+      ...clusterWorker(proc, core.builtin),
       ...common,
     });
   } else {
     const { threadId } = core.builtin('worker_threads');
     core.emit('worker', 'start', core.config.actor, { pid: core.pid, threadId, name: core.config.name ?? null, parent: core.config.parent ?? null, url: core.config.url ?? null, ...common });
   }
+}
+
+/**
+ * A node:cluster worker's id (1, 2, … in fork order, as cluster.worker.id), which is what pm2 and throng users
+ * know their workers by: its script and arguments are the primary's. Node loads node:cluster in a worker
+ * before any preload (and deletes NODE_UNIQUE_ID from its environment), so a loaded module says whether it is
+ * one; the module is never loaded here otherwise.
+ */
+function clusterWorker(proc: { moduleLoadList?: unknown }, builtin: (name: string) => any): { clusterWorker?: number } {
+  if (!Array.isArray(proc.moduleLoadList) || !proc.moduleLoadList.includes('NativeModule cluster')) return {};
+  const worker = Object.getOwnPropertyDescriptor(builtin('cluster'), 'worker')?.value;
+  const id = worker ? Object.getOwnPropertyDescriptor(worker, 'id')?.value : undefined;
+  return typeof id === 'number' ? { clusterWorker: id } : {};
 }
 
 /** The actor ids of Worker objects in this thread, learnt while their threadId is valid (it is -1 at exit). */

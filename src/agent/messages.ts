@@ -10,10 +10,25 @@ type Emitter = { emit(name: string, ...args: unknown[]): boolean };
 type Poster = { postMessage(value: unknown, ...rest: unknown[]): void };
 
 export function recordMessage(core: AgentCore, subtype: 'send' | 'receive', from: string, to: string, channel: string, value: unknown): void {
+  if (subtype === 'send' && channel === 'ipc' && nodeInternal(core, value)) return;
   const message = core.capture(value);
   // The content hash that completes the link is added by the tracer (src/trace/ingest.ts), which
   // stringifies the payload anyway: hashing here would serialize every message twice inside the target.
   core.emit('message', subtype, subtype === 'send' ? from : to, { channel, message }, { from, to, ref: `${from}>${to}` });
+}
+
+/**
+ * Node's own IPC messages, `{cmd: 'NODE_…'}` (Node's test, lib/internal/child_process.js isInternal):
+ * node:cluster's handshake and the one it sends per connection it hands a worker (newconn and its ack: two
+ * per request under round-robin), and handle acks. They go through the same `send` as the program's, but
+ * Node delivers them as 'internalMessage', never to a 'message' listener: recorded, they were sends that
+ * no receipt ever matched, a backlog of 7 in the primary's mailbox after 3 requests. Read through the
+ * descriptor: no getter or Proxy trap of the program's runs.
+ */
+function nodeInternal(core: AgentCore, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || core.isProxy(value)) return false;
+  const cmd = Object.getOwnPropertyDescriptor(value, 'cmd')?.value;
+  return typeof cmd === 'string' && cmd.length > 5 && cmd.startsWith('NODE_');
 }
 
 const HYBRID_DISPATCH = Symbol.for('nodejs.internal.kHybridDispatch');

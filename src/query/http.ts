@@ -4,6 +4,7 @@ import { kindIs } from '../store/kinds.js';
 import { requestRefsIn, type Store } from '../store/store.js';
 import { tsRange } from './clock.js';
 import { iso, parseJson } from './format.js';
+import { endedAs } from './tree.js';
 import { cap, COUNT_BOUND, type Page } from './page.js';
 import { countedEvents, likeEscape, ms } from './rows.js';
 import { WINDOW_SQL, windowParams, type TimeWindow } from './time.js';
@@ -28,6 +29,8 @@ export interface HttpRequest {
   status: number | null;
   duration_ms: number | null;
   pending: boolean;
+  /** For a request left pending: how the thread serving it ended afterwards ("exited (code 1)"), if it did. */
+  ended?: string;
 }
 
 // The response of a request: the first `http/response` with its id after it, read from the (type, ts_ns)
@@ -99,7 +102,7 @@ export function httpRequests(store: Store, filter: RequestFilter, page: Page): R
   const counted = every ? countedEvents(store, "type = 'http' AND subtype = 'request'", {}) : undefined;
   const n = counted ?? (store.db.prepare(`SELECT count(*) AS n FROM (${sql} LIMIT :bound)`).get({ ...params, bound: bound + 1 }) as { n: number }).n;
   const rows = store.db.prepare(`${sql} ORDER BY ts_ns, row_id LIMIT :limit OFFSET :offset`).all({ ...params, limit: page.limit, offset: page.offset }) as Joined[];
-  return { requests: rows.map(request), total: Math.min(n, counted ?? bound), more: counted === undefined && n > bound };
+  return { requests: withEnds(store, rows.map(request)), total: Math.min(n, counted ?? bound), more: counted === undefined && n > bound };
 }
 
 /**
@@ -170,7 +173,19 @@ export function requestsById(store: Store, ids: readonly string[]): HttpRequest[
   const rows = store.db
     .prepare(`${JOINED} INDEXED BY events_http_request WHERE ${kindIs('http', 'request', 'q')} AND ${list.sql} ORDER BY q.ts_ns, q.id`)
     .all(list.params) as Joined[];
-  return rows.map(request);
+  return withEnds(store, rows.map(request));
+}
+
+/**
+ * A pending request whose thread ended after it came in was never answered (a worker that crashed on it):
+ * "pending" alone read as still being served.
+ */
+function withEnds(store: Store, requests: HttpRequest[]): HttpRequest[] {
+  for (const r of requests) {
+    const a = r.pending ? store.actor(r.actor) : undefined;
+    if (a && a.status !== 'running' && a.status !== 'detached' && a.ended_ms !== null && a.ended_ms >= r.wall_ms) r.ended = endedAs(a);
+  }
+  return requests;
 }
 
 /**
@@ -178,7 +193,7 @@ export function requestsById(store: Store, ids: readonly string[]): HttpRequest[
  * even when it spells the URL: it says a route answered (a route's own 404, not an unknown path's).
  */
 export function renderRequest(r: HttpRequest): string {
-  const outcome = r.pending ? 'pending (no response recorded)' : `${r.status ?? '?'}${r.duration_ms === null ? '' : ` in ${ms(r.duration_ms)} ms`}`;
+  const outcome = r.ended ? `no response: ${r.actor} ${r.ended} before answering` : r.pending ? 'pending (no response recorded)' : `${r.status ?? '?'}${r.duration_ms === null ? '' : ` in ${ms(r.duration_ms)} ms`}`;
   const route = r.route ? ` (route ${r.route})` : '';
   return `${iso(r.wall_ms)} ${r.actor} ${r.method} ${r.url} → ${outcome}${route} [${r.id}]`;
 }
@@ -194,5 +209,6 @@ export function requestView(r: HttpRequest): Record<string, unknown> {
     status: r.status,
     duration_ms: r.duration_ms,
     pending: r.pending,
+    ...(r.ended ? { ended: r.ended } : {}),
   };
 }

@@ -18,6 +18,8 @@ export interface TreeNode {
   /** For tracked objects: the class and the path it was found at (from the actor's `info`). */
   class?: string | null;
   path?: string | null;
+  /** For a node:cluster worker process: its cluster.worker.id (its script and arguments are its primary's). */
+  cluster_worker?: number;
   /** For a worker with no name: its script, as people know it (thread-stream/lib/worker.js). */
   script?: string;
   /** A process known only from its parent's spawn: no agent of its own reports on it. */
@@ -38,6 +40,7 @@ export function supervisionTree(store: Store): TreeNode[] {
     // Only a traced thread's own start sets its thread id.
     const untraced = a.kind === 'process' && a.thread_id === null;
     const script = a.kind === 'worker' && (!a.name || a.name === 'WorkerThread') ? workerScript(a.info) : undefined;
+    const cluster = a.kind === 'process' ? clusterWorker(a.info) : undefined;
     nodes.set(a.id, {
       id: a.id,
       kind: a.kind,
@@ -50,6 +53,7 @@ export function supervisionTree(store: Store): TreeNode[] {
       exit_signal: a.exit_signal,
       ...(info ? { class: info.class, path: info.path } : {}),
       ...(script ? { script } : {}),
+      ...(cluster !== undefined ? { cluster_worker: cluster } : {}),
       ...(untraced ? { untraced } : {}),
       children: [],
     });
@@ -114,6 +118,12 @@ function workerScript(info: string | null): string | undefined {
   }
 }
 
+/** The cluster worker id its own start reported (src/agent/lifecycle.ts). */
+function clusterWorker(info: string | null): number | undefined {
+  const id = info ? (JSON.parse(info) as { clusterWorker?: unknown }).clusterWorker : undefined;
+  return typeof id === 'number' ? id : undefined;
+}
+
 export function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -134,17 +144,26 @@ function describe(n: TreeNode): string {
   // An object without a name is known by the path it was found at.
   const name = n.name ? ` "${n.name}"` : n.path ? ` ${n.path}` : n.script ? ` ${n.script}` : '';
   const cls = n.class ? ` (${n.class})` : '';
-  const kind = n.kind === 'worker' ? 'worker' : n.kind === 'object' ? 'object' : 'process';
   const status = n.status !== 'running' ? `${ending(n)}${n.ended ? ` at ${n.ended}` : ''}` : n.started ? `running since ${n.started}` : n.status;
-  return `${n.id} ${kind}${name}${cls} — ${status}`;
+  return `${n.id} ${kindOf(n)}${name}${cls} — ${status}`;
+}
+
+/** "process", "worker", "object", or "cluster worker 2" for a node:cluster worker process. */
+function kindOf(n: TreeNode): string {
+  return n.cluster_worker !== undefined ? `cluster worker ${n.cluster_worker}` : n.kind;
 }
 
 /** How an actor ended, in the same words wherever it is shown: "killed by SIGTERM", "exited (code 3)". */
 function ending(n: TreeNode): string {
   if (n.status === 'detached') return `detached since ${n.detached}`;
   if (n.status === 'unknown') return `untraced; parent ended at ${n.parent_ended}`;
-  if (n.exit_signal) return `${n.status === 'crashed' ? 'crashed' : 'killed'} by ${n.exit_signal}`;
-  return `${n.status} (${n.exit_code !== null ? `code ${n.exit_code}` : 'no exit code'})`;
+  return endedAs(n);
+}
+
+/** How a process or thread that ended did: "killed by SIGTERM", "exited (code 3)". */
+export function endedAs(a: { status: string; exit_code: number | null; exit_signal: string | null }): string {
+  if (a.exit_signal) return `${a.status === 'crashed' ? 'crashed' : 'killed'} by ${a.exit_signal}`;
+  return `${a.status} (${a.exit_code !== null ? `code ${a.exit_code}` : 'no exit code'})`;
 }
 
 export interface TracedModule {
@@ -183,7 +202,7 @@ export function renderTreeMermaid(roots: TreeNode[]): string {
   const nodeId = (id: string) => `a${id.replace(/[^A-Za-z0-9]/g, '_')}`;
   const walk = (n: TreeNode) => {
     const how = n.status === 'running' ? 'running' : ending(n);
-    const label = `${n.id} ${n.kind}${n.name || n.script ? ` ${n.name || n.script}` : ''}<br/>${how}`.replace(/"/g, "'");
+    const label = `${n.id} ${kindOf(n)}${n.name || n.script ? ` ${n.name || n.script}` : ''}<br/>${how}`.replace(/"/g, "'");
     lines.push(`  ${nodeId(n.id)}["${label}"]`);
     for (const c of n.children) {
       walk(c);

@@ -145,7 +145,15 @@ function credentialLike(scheme: string, cred: string): boolean {
 /** Issuer prefixes of the card networks (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro). */
 const CARD_PREFIX = /^(?:4|5[1-5]|2[2-7]|3[47]|3[068]|6(?:011|5|4[4-9]|2)|35|50|5[6-9]|6[37])/;
 
+/**
+ * Card numbers are written whole or in groups led by 4 digits (4-4-4-4, Amex 4-6-5, Diners 4-6-4, 4-4-4-4-3):
+ * numbers that merely follow one another are not one ("ready 47011 23059 23058", a port and two pids, passed
+ * the issuer and Luhn checks and was logged as "ready [redacted]").
+ */
+const CARD_GROUPS = /^\d{4}(?:([ -])\d{3,6}(?:\1\d{3,6})*)?$|^\d+$/;
+
 export function isCardNumber(text: string): boolean {
+  if (!CARD_GROUPS.test(text)) return false;
   let digits = '';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

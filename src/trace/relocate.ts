@@ -52,8 +52,15 @@ const MOVE_KEY = `Symbol.for('nodescope.moveInspector')`;
 // The move is called off by taking its mark away (the timer finds it gone), as the inspector's close is
 // (process_link.ts, CANCEL_CLOSE). The timer is set at a microtask checkpoint: the evaluation is an
 // interrupt, maybe inside Node's walk of its timers.
+//
+// An inspector that opens in a node:cluster primary makes Node signal each of its workers to open theirs (it
+// emits 'internalMessage' {cmd: 'NODE_DEBUG_ENABLED'} on `process`, synchronously inside open(), and cluster
+// sends every worker SIGUSR1): right after the close, the port was free, and a worker took 9229 on its own —
+// under the lock of the attach that was to signal it, which moved it while its own session was being set up
+// (attaching to a cluster primary lost a worker 1 time in 2). Nodescope follows the workers itself: the move
+// keeps that message from cluster, for the open() only.
 const SCHEDULE_MOVE = (port: number) =>
-  `(m => { globalThis[${MOVE_KEY}] = m; (async () => { await undefined; setTimeout(() => { if (globalThis[${MOVE_KEY}] !== m) return; delete globalThis[${MOVE_KEY}]; try { const i = process.getBuiltinModule('inspector'); i.close(); i.open(${port}, '127.0.0.1', false); } catch {} }, 50); })(); })({}), undefined`;
+  `(m => { globalThis[${MOVE_KEY}] = m; (async () => { await undefined; setTimeout(() => { if (globalThis[${MOVE_KEY}] !== m) return; delete globalThis[${MOVE_KEY}]; try { const i = process.getBuiltinModule('inspector'); i.close(); const emit = process.emit; process.emit = function (name, message) { return name === 'internalMessage' && message?.cmd === 'NODE_DEBUG_ENABLED' ? false : emit.apply(this, arguments); }; try { i.open(${port}, '127.0.0.1', false); } finally { process.emit = emit; } } catch {} }, 50); })(); })({}), undefined`;
 const CANCEL_MOVE = `(() => { if (!globalThis[${MOVE_KEY}]) return false; delete globalThis[${MOVE_KEY}]; return true; })()`;
 
 /**

@@ -357,7 +357,7 @@ function actorUpdates(row: EventRow, p: any): ActorUpdate[] {
       return [{
         id, kind: 'process', pid: p?.pid ?? pidOf(id), thread_id: 0, started_ms: p?.startedWallMs ?? at, status: 'running',
         name: scriptName(p?.argv, p?.execArgv) ?? p?.title ?? null,
-        info: JSON.stringify({ argv: p?.argv, execArgv: p?.execArgv, title: p?.title, cwd: p?.cwd, node: p?.node, ppid: p?.ppid }),
+        info: JSON.stringify({ argv: p?.argv, execArgv: p?.execArgv, title: p?.title, cwd: p?.cwd, node: p?.node, ppid: p?.ppid, clusterWorker: p?.clusterWorker }),
       }];
     case 'process/exit':
       return [{ id, ended_ms: at, status: p?.signal ? 'killed' : p?.gone ? 'gone' : 'exited', exit_code: p?.code ?? null, exit_signal: p?.signal ?? null }];

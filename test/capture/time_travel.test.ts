@@ -2,10 +2,9 @@
 // incremented twice, a login through the auth worker, a successful and a failed checkout.
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { callTool } from '../../src/server.js';
 import { Session } from '../../src/session.js';
-import { TOOLS } from '../../src/tools/registry.js';
 import { startFixture } from '../helpers.js';
+import { callByName } from '../tool_calls.js';
 
 let session: Session | undefined;
 afterEach(async () => {
@@ -13,12 +12,7 @@ afterEach(async () => {
   session = undefined;
 });
 
-async function call(name: string, args: Record<string, unknown> = {}) {
-  const r = await callTool(TOOLS.find((t) => t.name === name)!, args, session!);
-  const text = (r.content as { text: string }[]).map((c) => c.text).join('\n');
-  expect(r.isError, `${name}: ${text}`).toBeFalsy();
-  return { text, data: r.structuredContent as any };
-}
+const call = (name: string, args: Record<string, unknown> = {}) => callByName(session!, name, args);
 
 describe('time travel, performance and relationships on a real run', () => {
   it('answer what the run did, exactly', async () => {

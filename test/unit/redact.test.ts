@@ -98,6 +98,10 @@ describe('secret values in strings', () => {
   it('Luhn and issuer checks for card numbers', () => {
     expect(['4111111111111111', '4012888888881881', '6011111111111117', '3530111333300000'].map(isCardNumber)).toEqual([true, true, true, true]);
     expect(['4111111111111112', '1234567812345670', '411111111111'].map(isCardNumber)).toEqual([false, false, false]);
+    // Written in groups as cards are: 4-4-4-4, Amex's 4-6-5; numbers in a row are not one (a port and two pids).
+    expect(['4111 1111 1111 1111', '4111-1111-1111-1111', '3782 822463 10005'].map(isCardNumber)).toEqual([true, true, true]);
+    expect(['47011 23059 23058', '4111 1111-1111 1111', '4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1'].map(isCardNumber)).toEqual([false, false, false]);
+    expect(redactString('ready 47011 23059 23058')).toBe('ready 47011 23059 23058');
   });
 });
 
