@@ -535,6 +535,10 @@ class Agent implements AgentCore {
     }
   }
 
+  announce(resolved: string): void {
+    this.guard(() => this.modules.announce(resolved));
+  }
+
   rebind(module: string, name: string, fn: (...args: unknown[]) => unknown, putBack?: (wrapper: unknown, fn: unknown) => void): unknown {
     try {
       return this.modules.rebind(module, name, fn, putBack);

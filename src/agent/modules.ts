@@ -92,6 +92,12 @@ export class Modules {
   private hookInstalled = false;
   /** Reports of live-edit traces that functions joined or left since they were sent. */
   private readonly grown = new Set<ModuleReport>();
+  /**
+   * Reports of live-edit traces whose edits the tracer has not yet said are made (announce): sent then, not
+   * before, or a question in between hears of a trace that records nothing yet (a re-forked cluster worker
+   * listed as traced ~40 ms before its edit landed, a call in between unrecorded).
+   */
+  private readonly unannounced = new Set<ModuleReport>();
   /** Modules traced for timing only, by name. */
   private readonly timed = new Set<string>();
   /** Traces asked for before this thread could resolve paths (a worker paused before its bootstrap). */
@@ -162,7 +168,6 @@ export class Modules {
     const limiter = this.esm.get(spec.module) ?? new Limiter(this.core, spec.module, spec);
     this.esm.set(spec.module, limiter);
     this.installHook();
-    const self = this.core.config.actor;
     const ids = names.map((fn) => {
       this.hookSites.push(this.site(spec.module, fn, limiter));
       return this.hookSites.length - 1;
@@ -177,12 +182,20 @@ export class Modules {
       known.report.functions.push(...report.functions);
       known.report.methods.push(...report.methods);
       known.undo.push(undo);
-      this.grown.add(known.report);
+      if (!this.unannounced.has(known.report)) this.grown.add(known.report);
       return ids;
     }
     this.traced.set(key, { report, limiter, undo: [undo] });
-    this.core.emit('agent', 'trace_started', self, { ...report });
+    this.unannounced.add(report);
     return ids;
+  }
+
+  /** The tracer made its edits of a module's script (instrumented): its trace is reported now. */
+  announce(resolved: string): void {
+    const report = this.traced.get(`${resolved} (live-edit)`)?.report;
+    if (!report || !this.unannounced.delete(report)) return;
+    // Every edit refused (Node 26 has none): its functions are in their other mechanism's report.
+    if (report.functions.length + report.methods.length > 0) this.core.emit('agent', 'trace_started', this.core.config.actor, { ...report });
   }
 
   /** A traced function's call site; timed when its module is traced for timing only. */
@@ -223,7 +236,7 @@ export class Modules {
         if (at < 0) continue;
         list.splice(at, 1);
         // V8 refused its edit: the report without it replaces the one that listed it.
-        this.grown.add(active.report);
+        if (!this.unannounced.has(active.report)) this.grown.add(active.report);
       }
     }
   }
@@ -248,6 +261,7 @@ export class Modules {
       if (active.report.module !== module && active.report.resolved !== module) continue;
       this.traced.delete(resolved);
       this.grown.delete(active.report);
+      this.unannounced.delete(active.report);
       this.patches.undo(active.undo);
       if (active.limiter.stopped === undefined) active.limiter.stop(reason);
       // A live edit V8 refused for every function (Node 26 has none) leaves an empty report: its functions

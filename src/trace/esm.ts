@@ -298,6 +298,8 @@ export class EsmTraces {
         why ??= refusal;
       }
     }
+    // Reported once its edits are made: the instrumented code runs from here on.
+    if (sites.length > 0) await this.thread.call(`announce(${JSON.stringify(resolved)})`).catch(() => undefined);
     if (edited.length > 0) this.edits.set(spec.module, [...(this.edits.get(spec.module) ?? []), { scriptId, history, names: edited.map((e) => e.site.name) }]);
     const inOrder = (a: FunctionSite, b: FunctionSite) => a.bodyStart - b.bodyStart;
     return { edited: edited.map((e) => e.site).sort(inOrder), refused: refused.sort(inOrder), why, uncarried };
@@ -321,8 +323,8 @@ export class EsmTraces {
   }
 
   /**
-   * A loaded CommonJS module, in place: its exported functions are found by V8's own location of each
-   * function object and instrumented in their scripts, so calls through references taken before tracing
+   * A loaded CommonJS module, in place: its exported functions are found by their text in the scripts of the
+   * module and of what it required (locationOf) and instrumented there, so calls through references taken before tracing
    * (a destructured require) are recorded too. What cannot be edited gets wrappers on the exports.
    */
   async traceCommonJs(spec: ModuleSpec, resolved: string): Promise<ModuleReport> {

@@ -56,7 +56,7 @@ const bare = (text: string) => text.split('\n').filter((l) => /^\d{4}-\S+Z /.tes
 /** get_function_calls's lines as `<pid> price("<sku>")`. */
 const callLines = (text: string) => text.split('\n').filter((l) => /^\d{4}-\S+Z /.test(l)).map((l) => l.split(' ').slice(1, 3).join(' '));
 
-async function scenario(primary: number, port: number, launched: boolean): Promise<void> {
+async function scenario(primary: number, port: number): Promise<void> {
   // Who the workers are, once both are traced.
   const workers = await eventually(async () => {
     const t = (await call('get_supervision_tree')).data.tree as { pid: number; children: { pid: number; cluster_worker?: number; status: string }[] }[];
@@ -142,15 +142,14 @@ async function scenario(primary: number, port: number, launched: boolean): Promi
     return r.data.requests.length === 7 && r.data.requests.every((q: { pending: boolean; ended?: string }) => !q.pending || q.ended) && r;
   }, '7 requests and their responses recorded');
   expect(bare(all.text).slice(5)).toEqual(after.map(([sku, pid]) => `${pid} GET /price?sku=${sku} → 200`));
-  // Launched, prices.cjs is traced in the replacement before its first line. Attached, the replacement is
-  // followed once it runs, and its trace (live edit on Node 20–24) is reported before the edit is in: a call
-  // that comes at once can go unrecorded, so only the survivor's call is asserted there.
-  const expected = launched ? after : after.filter(([, pid]) => pid === survivor);
+  // Launched, prices.cjs is traced in the replacement before its first line; attached, once it is followed,
+  // and listed as traced only once its edits are in (it was listed ~40 ms before, and a call at once went
+  // unrecorded in 2 of 4 runs on Node 20).
   const calls = await eventually(async () => {
     const listed = callLines((await call('get_function_calls', { module_name: 'prices.cjs' })).text).slice(4);
-    const asked = launched ? listed : listed.filter((l) => l.startsWith(`${survivor} `));
-    return asked.length >= expected.length && asked;
+    return listed.length >= after.length && listed;
   }, `the calls of price after the refork`);
+  const expected = after;
   expect(calls).toEqual(expected.map(([sku, pid]) => `${pid} price("${sku}")`));
 }
 
@@ -164,7 +163,7 @@ describe.each(nodeTargets().filter((t) => t.major !== '22'))('A node:cluster HTT
       tree = (await call('get_supervision_tree')).text;
       return (await call('get_logs', {})).text.includes(`ready ${port}`);
     }, () => `the server ready; the tree: ${tree}`);
-    await scenario(launched.data.pid, port, true);
+    await scenario(launched.data.pid, port);
   });
 
   it('attached by the pid of its primary: the same answers', async () => {
@@ -174,6 +173,6 @@ describe.each(nodeTargets().filter((t) => t.major !== '22'))('A node:cluster HTT
     session = new Session({ config: resolveConfig({}, {}) });
     await call('attach', { target: String(app.pid), web: true });
     await call('trace_module', { module_name: PRICES });
-    await scenario(app.pid, port, false);
+    await scenario(app.pid, port);
   });
 });
