@@ -866,9 +866,11 @@ export class TextBytes {
   /** The text written so far, as one flat string; the buffer is empty after. */
   take(): string {
     const text = this.buf.toString(this.ascii ? 'latin1' : 'utf8', 0, this.pos);
+    // Emptied after the allocation, the one call that may take long: a termination that cuts it (Channel.seal)
+    // leaves the text and its encoding flag as they were, to be taken again whole.
+    if (this.buf.length > KEPT_BYTES) this.buf = this.bytes.allocUnsafeSlow(INITIAL_BYTES);
     this.pos = 0;
     this.ascii = true;
-    if (this.buf.length > KEPT_BYTES) this.buf = this.bytes.allocUnsafeSlow(INITIAL_BYTES);
     return text;
   }
 }

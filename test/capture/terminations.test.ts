@@ -60,7 +60,7 @@ const rounds = (batches: number) => Array.from({ length: batches * ROUNDS }, (_,
 describe.each(['20', '24', '26'])('vm timeouts on Node %s while nodescope calls into the thread', (major) => {
   const node = major === process.versions.node.split('.')[0] ? process.execPath : nodeTarget(major).bin;
 
-  it('in the main thread: each vm call throws its timeout as untraced, and what is recorded is what was called', async () => {
+  it('in the main thread: each vm call throws its timeout as untraced, and every call made is recorded once', async () => {
     const { app, t } = await attached('terminations/app.cjs', { node });
     await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
     const main = t.tracer.links.get(app.pid)!.main;
@@ -68,10 +68,10 @@ describe.each(['20', '24', '26'])('vm timeouts on Node %s while nodescope calls 
     expect(app.lines().slice(1)).toEqual(rounds(batches).flatMap((i) => [`round ${i} ${TIMED_OUT}`, ...(i === ROUNDS - 1 ? [`spin done ${ROUNDS}`] : [])]));
     await t.tracer.sync();
     const after = events(t.store, "type = 'call' AND subtype = 'call' AND actor = ? AND json_extract(payload, '$.fn') = 'after'", String(app.pid));
-    // Not always all of them: a timeout that lands in agent code as it records a call can lose that call and
-    // the batch being flushed (up to 14 of 158 in looped runs under load, every version; an open finding).
-    expect(after.length).toBeGreaterThan(0);
-    for (const e of after) expect(e.payload.args).toEqual([expect.any(Number), TIMED_OUT]);
+    // Every call made, once each, in order. A timeout that cut a flush of ours lost the batch it was taking
+    // into flight, or left the data socket stuck mid-write, and the calls of the rest of the run with it (up
+    // to 16 in a run; 5 and 7 runs of 40 on Node 20, 4 of 30 on 24, 2 of 30 on 26: fixtures/terminations/losses.mjs).
+    expect(after.map((e) => e.payload.args)).toEqual(rounds(batches).map((i) => [i, TIMED_OUT]));
   });
 });
 

@@ -1,5 +1,6 @@
 // The agent's outbound channel as a pure object: batches, the in-flight window, the bounded queue with a
 // counted drop event, and resending after a reconnect.
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../src/agent/channel.js';
 import { decodeBatch, type AgentConfig, type TextBatch } from '../../src/shared/protocol.js';
@@ -8,28 +9,41 @@ const config: AgentConfig = {
   binding: 'b', actor: '7', level: 'full', sampleRate: 1, redact: 'x', batchSize: 3, maxQueue: 10, maxInFlight: 2, flushMs: 5, fromStart: false,
 };
 
+/**
+ * Runs `fn` as a vm script whose timeout terminates it: a real termination, which runs no `catch` or `finally`
+ * on its way out (as a vm timeout landing in agent code in a target does). `spin` is where it lands.
+ */
+function terminated(fn: () => void): void {
+  expect(() => runInNewContext('fn()', { fn }, { timeout: 20 })).toThrow(/timed out/);
+}
+const spin = () => {
+  for (;;);
+};
+
 function setup() {
   const sent: TextBatch[] = [];
   let now = 0;
   const timers: (() => void)[] = [];
-  const channel = new Channel(config, { nowNs: () => ++now }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
+  const clock = { nowNs: () => ++now };
+  const channel = new Channel(config, { nowNs: () => clock.nowNs() }, (text) => sent.push(decodeBatch(text)), (fn) => (timers.push(fn), {}), () => undefined);
   const ev = (i: number) => [i, 'call', 'call', '7', null, null, null, null, { i }] as const;
-  return { channel, sent, timers, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
+  return { channel, sent, timers, clock, push: (i: number, critical = false) => channel.push([...ev(i)], critical) };
 }
 
 /** A channel with a data socket offered (`sockets`: each connection, what was written to it, its handlers). */
 function withDataSocket() {
   const viaBinding: TextBatch[] = [];
-  const sockets: { written: string[]; handlers: Record<string, (arg?: any) => void>; writableLength: number }[] = [];
+  const sockets: { written: string[]; handlers: Record<string, (arg?: any) => void>; writableLength: number; write?: () => void; destroyed?: boolean }[] = [];
   const net = {
     connect: () => {
-      const s = { written: [] as string[], handlers: {} as Record<string, (arg?: any) => void>, writableLength: 0 };
+      const s = { written: [] as string[], handlers: {} as Record<string, (arg?: any) => void>, writableLength: 0 } as (typeof sockets)[number];
       sockets.push(s);
       return {
-        write: (text: string) => (s.written.push(text), true),
+        // `write`: what a write runs in Node's stream code (where a termination may land).
+        write: (text: string) => (s.write?.(), s.written.push(text), true),
         unref: () => undefined,
         end: () => undefined,
-        destroy: () => s.handlers.close?.(),
+        destroy: () => ((s.destroyed = true), s.handlers.close?.()),
         setEncoding: () => undefined,
         on: (event: string, fn: (arg?: any) => void) => void (s.handlers[event] = fn),
         get writableLength() {
@@ -227,5 +241,55 @@ describe('Channel', () => {
     timers.shift()!();
     expect(sent.map((b) => b.events.map((e) => e[0]))).toEqual([[1, 2, 3], [5]]);
     expect(channel.stats()).toMatchObject({ queued: 0, queuedBytes: 0, dropped: 0 });
+  });
+  it('loses no batch to a termination that cuts its flush: the batch stays queued, or in flight and is sent again', () => {
+    const { channel, sent, timers, clock, push } = setup();
+    push(0);
+    push(1);
+    // The cut lands as the batch's header is stamped, once the batch is sealed (before: it was taken off the
+    // queue, numbered 1, and lost; the next batch came as 2, and the tracer held everything after the gap).
+    const tick = clock.nowNs;
+    clock.nowNs = spin;
+    terminated(() => push(2));
+    clock.nowNs = tick;
+    channel.recover();
+    expect(sent).toEqual([]);
+    channel.flush();
+    push(3);
+    timers.splice(0).forEach((fn) => fn());
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [0, 1, 2]], [2, [3]]]);
+    // Cut in the send itself, once the batch is in flight: sent again at recovery.
+    channel.ack(2);
+    const binding = (channel as unknown as { binding: (text: string) => void }).binding;
+    (channel as unknown as { binding: (text: string) => void }).binding = spin;
+    for (let i = 4; i <= 5; i++) push(i);
+    terminated(() => push(6));
+    (channel as unknown as { binding: (text: string) => void }).binding = binding;
+    channel.recover();
+    expect(sent.map((b) => [b.seq, b.events.map((e) => e[0])])).toEqual([[1, [0, 1, 2]], [2, [3]], [3, [4, 5, 6]]]);
+    expect(channel.stats()).toMatchObject({ seq: 3, queued: 0, queuedBytes: 0, dropped: 0 });
+  });
+
+  it('lets go of a data socket whose write a termination cut (its stream stuck mid-write), and sends what is unacknowledged again', () => {
+    const { channel, viaBinding, sockets, timers, push, batches } = withDataSocket();
+    push(0);
+    timers.splice(0).forEach((fn) => fn());
+    sockets[0]!.handlers.data!('1\n');
+    sockets[0]!.write = spin;
+    for (let i = 1; i <= 2; i++) push(i);
+    terminated(() => push(3));
+    // Node's stream would keep every later write in the process for good: the socket is let go.
+    channel.recover();
+    expect(sockets[0]!.destroyed).toBe(true);
+    expect(viaBinding.map((b) => b.seq)).toEqual([1, 2]);
+    for (let i = 4; i <= 6; i++) push(i);
+    expect(viaBinding.map((b) => b.seq)).toEqual([1, 2, 3]);
+    // A new socket: its hello has the unacknowledged sent again through it.
+    timers.splice(0).forEach((fn) => fn());
+    const next = sockets.at(-1)!;
+    expect(next).not.toBe(sockets[0]);
+    next.handlers.data!('1\n');
+    expect(batches(next.written).map((b) => b.seq)).toEqual([2, 3]);
+    expect(batches(sockets[0]!.written)).toEqual([]);
   });
 });
