@@ -110,16 +110,16 @@ describe.each(['24', '26'])('A NestJS app compiled by tsc, on Node %s', (major) 
       // service's later calls go through it and are recorded whole; Nest calls the controller's methods
       // through the references it took at startup, which the breakpoint alone sees.
       expect(await calls('src/orders.controller.ts', 5)).toEqual([
-        ['OrdersController#findOne', ['1'], 'running', null, r4],
-        ['OrdersController#findOne', ['7'], 'running', null, r5],
-        ['OrdersController#create', ['{item: "tea", qty: 3}'], 'running', null, r6],
-        ['OrdersController#create', ['{item: "gin", qty: 1}'], 'running', null, r7],
-        ['OrdersController#create', ['{item: "jam", qty: 5}'], 'running', null, r8],
+        ['OrdersController#findOne', ['1'], 'arguments_only', null, r4],
+        ['OrdersController#findOne', ['7'], 'arguments_only', null, r5],
+        ['OrdersController#create', ['{item: "tea", qty: 3}'], 'arguments_only', null, r6],
+        ['OrdersController#create', ['{item: "gin", qty: 1}'], 'arguments_only', null, r7],
+        ['OrdersController#create', ['{item: "jam", qty: 5}'], 'arguments_only', null, r8],
       ]);
       expect(await calls('src/orders.service.ts', 5)).toEqual([
-        ['OrdersService#find', ['1'], 'running', null, r4],
+        ['OrdersService#find', ['1'], 'arguments_only', null, r4],
         ['OrdersService#find', ['7'], 'threw', notFound, r5],
-        ['OrdersService#place', ['"tea"', '3'], 'running', null, r6],
+        ['OrdersService#place', ['"tea"', '3'], 'arguments_only', null, r6],
         ['OrdersService#place', ['"gin"', '1'], 'threw', noPrice, r7],
         ['OrdersService#place', ['"jam"', '5'], 'returned', jam, r8],
       ]);

@@ -60,7 +60,7 @@ const rounds = (batches: number) => Array.from({ length: batches * ROUNDS }, (_,
 describe.each(['20', '24', '26'])('vm timeouts on Node %s while nodescope calls into the thread', (major) => {
   const node = major === process.versions.node.split('.')[0] ? process.execPath : nodeTarget(major).bin;
 
-  it('in the main thread: each vm call throws its timeout as untraced, and every call made is recorded once', async () => {
+  it('in the main thread: each vm call throws its timeout as untraced, and every call made is recorded once (but one a hand-on cut)', async () => {
     const { app, t } = await attached('terminations/app.cjs', { node });
     await t.tracer.traceModule({ module: 'lib.cjs', ...limits });
     const main = t.tracer.links.get(app.pid)!.main;
@@ -68,10 +68,20 @@ describe.each(['20', '24', '26'])('vm timeouts on Node %s while nodescope calls 
     expect(app.lines().slice(1)).toEqual(rounds(batches).flatMap((i) => [`round ${i} ${TIMED_OUT}`, ...(i === ROUNDS - 1 ? [`spin done ${ROUNDS}`] : [])]));
     await t.tracer.sync();
     const after = events(t.store, "type = 'call' AND subtype = 'call' AND actor = ? AND json_extract(payload, '$.fn') = 'after'", String(app.pid));
-    // Every call made, once each, in order. A timeout that cut a flush of ours lost the batch it was taking
-    // into flight, or left the data socket stuck mid-write, and the calls of the rest of the run with it (up
-    // to 16 in a run; 5 and 7 runs of 40 on Node 20, 4 of 30 on 24, 2 of 30 on 26: fixtures/terminations/losses.mjs).
-    expect(after.map((e) => e.payload.args)).toEqual(rounds(batches).map((i) => [i, TIMED_OUT]));
+    // Every call made, once each, in order, but for the one being recorded where a handed-on termination
+    // landed, which is lost by design (at most one per hand-on; seen once in ~6,000 calls on Node 24). A timeout
+    // that cut a flush of ours lost the batch it was taking into flight, or left the data socket stuck
+    // mid-write, and the calls of the rest of the run with it (up to 16 in a run; 5 and 7 runs of 40 on Node 20,
+    // 4 of 30 on 24, 2 of 30 on 26: fixtures/terminations/losses.mjs).
+    const made = rounds(batches).map((i) => [i, TIMED_OUT]);
+    const recorded = after.map((e) => e.payload.args as unknown[]);
+    let at = 0;
+    for (const call of recorded) {
+      while (at < made.length && JSON.stringify(made[at]) !== JSON.stringify(call)) at++;
+      expect(at, `${JSON.stringify(call)} recorded out of order, twice or never made`).toBeLessThan(made.length);
+      at++;
+    }
+    expect(made.length - recorded.length).toBeLessThanOrEqual(main.session.handedOn);
   });
 });
 
