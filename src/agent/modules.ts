@@ -10,7 +10,7 @@ import { Calls, Limiter, type CallSite, type TraceLimits } from './calls.js';
 import type { AgentCore } from './index.js';
 import type { PatchTable, Undo } from './patches.js';
 import { withoutOwnFrames } from './stacks.js';
-import { isMethodName } from '../shared/protocol.js';
+import { isMethodName, RETRACE_FOR_FUNCTIONS } from '../shared/protocol.js';
 
 /** Calls per second a breakpoint trace may take: 500 hits ≈ 50 ms of CPU each second at most (~0.1 ms a hit). */
 export const ESM_MAX_RATE = 500;
@@ -130,7 +130,8 @@ export class Modules {
     }
     if (resolved === null) return { ...base, status: 'not_found', note: `cannot resolve "${spec.module}" from ${this.core.builtin('process').cwd()}` };
     const known = this.traced.get(resolved);
-    if (known) return this.report(known);
+    // Wrapped already (traced before it loaded, or once loaded where nothing went in place): as it is.
+    if (known) return spec.functions?.length ? { ...this.report(known), note: `already traced; ${RETRACE_FOR_FUNCTIONS}` } : this.report(known);
     if (/\.(mjs|mts)$/.test(resolved) || this.isEsm(resolved)) {
       // Exports of an ES module are immutable bindings: no wrapper can replace them. The tracer
       // instruments the module's source (or, where it cannot, sets breakpoints whose condition calls esmHit).

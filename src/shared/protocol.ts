@@ -105,6 +105,9 @@ export function isMethodName(name: string): boolean {
   return /^[\w$]+[#.][\w$]+$/.test(name);
 }
 
+/** The note on a trace asked again with function_names: the trace already made is kept as it is. */
+export const RETRACE_FOR_FUNCTIONS = 'function_names take effect on a new trace: untrace it first';
+
 export const SEP = '\u0001';
 /** Starts a line of the data socket that carries a host call's answer (`<mark><id> <json>`), not a batch. */
 export const ANSWER_MARK = '\u0002';

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { parse, type Node } from 'acorn';
 import type { Protocol } from 'devtools-protocol';
 import type { ModuleReport, ModuleSpec } from '../agent/modules.js';
-import { AGENT_REF, isMethodName } from '../shared/protocol.js';
+import { AGENT_REF, isMethodName, RETRACE_FOR_FUNCTIONS } from '../shared/protocol.js';
 
 import { CALL_HOOK, EVERY_FUNCTION, findFunctions, functionsAt, instrumented, position, type FunctionSite } from './instrument.js';
 import { CdpError, type CdpSession } from './cdp.js';
@@ -197,7 +197,7 @@ export class EsmTraces {
     if (as === undefined) return undefined;
     const functions = as.names.filter((n) => !isMethodName(n));
     const methods = as.names.filter(isMethodName);
-    return { module: spec.module, resolved, status: this.waiting.has(url) ? 'pending' : 'traced', functions, methods, note: `${as.module === spec.module ? 'already traced' : `already traced as ${as.module}`}${spec.functions?.length ? '; function_names take effect on a new trace: untrace it first' : ''}` };
+    return { module: spec.module, resolved, status: this.waiting.has(url) ? 'pending' : 'traced', functions, methods, note: `${as.module === spec.module ? 'already traced' : `already traced as ${as.module}`}${spec.functions?.length ? `; ${RETRACE_FOR_FUNCTIONS}` : ''}` };
   }
 
   /** The trace of this file (by URL, or its script) in this thread, under whichever name, if one is traced or waits. */

@@ -45,4 +45,18 @@ describe.each([
       await session.dispose();
     }
   });
+
+  it('asked again with function_names, says the trace it has is kept and how to get them', async () => {
+    const session = new Session({ config: resolveConfig({}, {}) });
+    try {
+      // Traced before it loaded: wrapped at its first require (the agent's own trace, not an edit).
+      const app = await session.launch([node, 'app.mjs'], { cwd: APP, traceModules: ['./prices.cjs'] });
+      await eventually(async () => text(await callTool(get_logs, {}, session)).includes('[log] 3 fig'), 'the program to use its modules');
+      const r = await callTool(trace_module, { module_name: './prices.cjs', function_names: 'price' }, session);
+      expect(r.isError, text(r)).toBeFalsy();
+      expect(text(r).split('\n')[1]).toBe(`- ${app.pid}: already traced; function_names take effect on a new trace: untrace it first`);
+    } finally {
+      await session.dispose();
+    }
+  });
 });
