@@ -103,17 +103,20 @@ describe('call against a live process', () => {
   });
 
   it('shows progress on stderr while a long call runs', async () => {
+    const started = Date.now();
     const r = await cli('call', 'cpu_profile', '--pid_string', 'hot.cjs', '--duration', '1.5', '--launch', '--', process.execPath, hot);
+    const seconds = (Date.now() - started) / 1000;
     expect(r.code, r.stderr).toBe(0);
     const pid = /^CPU profile of (\d+): /.exec(r.stdout)?.[1];
     expect(pid, r.stdout).toBeDefined();
     // Quiet for the first second; then the report in force, and one line a second at most while it holds.
     const lines = r.stderr.trimEnd().split('\n');
     for (const l of lines) expect(l).toMatch(/^nodescope: cpu_profile: /);
-    // One line a second at most for an unchanged message: the first report, then one about a second later.
+    // One line a second at most for an unchanged message: the first report, then one about a second later (more
+    // when a loaded machine stretches the call: a CI run's took long enough for 3).
     const profiling = lines.filter((l) => l.startsWith(`nodescope: cpu_profile: profiling ${pid} (`));
     expect(profiling.length).toBeGreaterThanOrEqual(1);
-    expect(profiling.length).toBeLessThanOrEqual(2);
+    expect(profiling.length).toBeLessThanOrEqual(Math.max(2, Math.floor(seconds)));
     for (const l of profiling) expect(l).toMatch(/\(\d+\/1500\)$/);
   });
 });
