@@ -66,6 +66,19 @@ export interface ChannelHooks {
 /** A host request on the control socket: `F<id>` flush, answered with that id; `A<seq>` an ack. */
 const CONTROL_LINE = /^([AF])(\d+)$/;
 
+/** A socket's `data` listener that hands on its complete lines; a partial line waits for the rest. */
+function byLine(fn: (lines: string[]) => void): (chunk: string) => void {
+  let buffer = '';
+  return (chunk) => {
+    buffer += chunk;
+    const nl = buffer.lastIndexOf('\n');
+    if (nl < 0) return;
+    const lines = buffer.slice(0, nl).split('\n');
+    buffer = buffer.slice(nl + 1);
+    fn(lines);
+  };
+}
+
 /** Wait between attempts to (re)connect the data socket. */
 const RECONNECT_MS = 200;
 
@@ -167,7 +180,6 @@ export class Channel {
       return; // a worker before its bootstrap: the binding carries on, we try again later
     }
     this.socket = sock;
-    let buffer = '';
     sock.setEncoding('utf8');
     // Node's stream code is under a callback as it is over a write (see inStream).
     const inStream = (fn: (arg?: any) => void) => (arg?: any) => {
@@ -187,12 +199,7 @@ export class Channel {
       }
     });
     let up = false;
-    on('data', (chunk: string) => {
-      buffer += chunk;
-      const nl = buffer.lastIndexOf('\n');
-      if (nl < 0) return;
-      const lines = buffer.slice(0, nl).split('\n');
-      buffer = buffer.slice(nl + 1);
+    on('data', byLine((lines) => {
       let seq = -1;
       for (const l of lines) {
         const n = Number(l);
@@ -209,7 +216,7 @@ export class Channel {
         this.flush();
         this.openControl();
       } else this.ack(seq);
-    });
+    }));
     sock.on('error', () => undefined);
     on('close', () => {
       if (this.socket === sock) {
@@ -261,7 +268,6 @@ export class Channel {
     }
     this.control = sock;
     sock.setEncoding('utf8');
-    let buffer = '';
     const run = this.hooks.run ?? ((fn: () => void) => fn());
     sock.on('connect', () =>
       run(() => {
@@ -272,19 +278,17 @@ export class Channel {
         }
       }),
     );
-    sock.on('data', (chunk: string) =>
-      run(() => {
-        buffer += chunk;
-        const nl = buffer.lastIndexOf('\n');
-        if (nl < 0) return;
-        const lines = buffer.slice(0, nl).split('\n');
-        buffer = buffer.slice(nl + 1);
-        for (const line of lines) {
-          const request = CONTROL_LINE.exec(line);
-          if (request?.[1] === 'A') this.ack(Number(request[2]));
-          else if (request) flushRequested(Number(request[2]));
-        }
-      }),
+    sock.on(
+      'data',
+      byLine((lines) =>
+        run(() => {
+          for (const line of lines) {
+            const request = CONTROL_LINE.exec(line);
+            if (request?.[1] === 'A') this.ack(Number(request[2]));
+            else if (request) flushRequested(Number(request[2]));
+          }
+        }),
+      ),
     );
     sock.on('error', () => undefined);
     // Opened again with the data socket's next hello.
